@@ -1,0 +1,1 @@
+"""Line protocol parsing (placeholder: being written)."""
