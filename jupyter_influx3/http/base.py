@@ -1,0 +1,306 @@
+"""The base handler every endpoint derives from.
+
+What it owns (behaviour reference §0.2, §0.3, §1.2):
+
+* ``cluster-uuid`` on every response, ``Access-Control-Allow-Origin: *`` on successes;
+* ``OPTIONS`` on any path -> 204 with the CORS headers, before authentication;
+* unknown path or a method the path does not serve -> 404 plain ``Not found``;
+* the request body: streamed in, capped at ``max_request_bytes`` (413 with our own body, the rest of
+  an oversized body is drained so the client reads the answer), ``Content-Encoding`` gzip
+  (multi-member) / identity, the decompressed size cap, and UTF-8;
+* the hook where token authentication goes (:meth:`ApiHandler.authenticate`).
+
+Handlers find their :class:`ServerContext` through ``initialize(context=...)`` or, when mounted
+without one, in the application setting ``influx3``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+import uuid
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import tornado.web
+from tornado.ioloop import IOLoop
+
+from . import serialize
+
+DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024
+
+#: Largest body tornado lets us read (and drain) at all; past it tornado drops the connection.
+#: Our own limit (`max_request_bytes`, default 10 MiB) answers long before that.
+STREAM_CEILING_BYTES = 1 << 32
+
+
+def new_request_id() -> uuid.UUID:
+    """A time-ordered UUID v7 (Python 3.14 has `uuid.uuid7`; older ones get this one)."""
+    native = getattr(uuid, "uuid7", None)
+    if native is not None:
+        return native()
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76  # version
+    value |= ((rand >> 62) & 0xFFF) << 64  # rand_a
+    value |= 0b10 << 62  # variant
+    value |= rand & ((1 << 62) - 1)  # rand_b
+    return uuid.UUID(int=value)
+
+
+@dataclass
+class ServerContext:
+    """What handlers share: the engine and server-wide settings. One per mounted route table."""
+
+    engine: Any
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    process_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    executor: Any = None  # concurrent.futures.Executor for blocking engine calls; None = loop default
+
+    @property
+    def cluster_uuid(self) -> str:
+        return str(self.engine.cluster_uuid)
+
+
+class ApiError(Exception):
+    """An error response: status, message and the shape its body takes.
+
+    `kind` is "plain" (message as text), "json" (``{"error": message}``, plus `data` if given) or
+    "raw" (`body` already serialized). Endpoints with their own error shape (the v2 write) render
+    `status` and `message` themselves.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        kind: str = "plain",
+        *,
+        data: Any = None,
+        body: Optional[bytes] = None,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind
+        self.data = data
+        self.body = body
+
+    def render(self) -> tuple[bytes, str]:
+        """(body, content type) in this error's own shape."""
+        if self.body is not None:
+            return self.body, serialize.JSON_CONTENT_TYPE
+        if self.kind == "json":
+            if self.data is None:
+                return serialize.json_error(self.message), serialize.JSON_CONTENT_TYPE
+            return serialize.json_error(self.message, self.data), serialize.JSON_CONTENT_TYPE
+        return serialize.plain_error(self.message), serialize.TEXT_CONTENT_TYPE
+
+
+class NotFoundError(ApiError):
+    def __init__(self):
+        super().__init__(404, "Not found")
+
+
+class RequestTooLarge(ApiError):
+    def __init__(self, limit: int):
+        super().__init__(413, f"max request size ({limit} bytes) exceeded")
+
+
+def gunzip(data: bytes, limit: int) -> bytes:
+    """Decompress a gzip stream of one or more members (empty members too), at most `limit` bytes.
+
+    Raises :class:`ApiError` 400 for a broken stream and :class:`RequestTooLarge` past `limit`.
+    """
+    out = bytearray()
+    rest = data
+    while rest:
+        member = zlib.decompressobj(wbits=31)
+        pending = rest
+        try:
+            while True:
+                # Never inflate more than one byte past the limit (decompression bombs).
+                out += member.decompress(pending, limit + 1 - len(out))
+                if len(out) > limit:
+                    raise RequestTooLarge(limit)
+                pending = member.unconsumed_tail
+                if member.eof or not pending:
+                    break
+            if not member.eof:
+                out += member.flush()
+                if len(out) > limit:
+                    raise RequestTooLarge(limit)
+        except zlib.error as exc:
+            raise ApiError(400, f"error decoding gzip stream: {_zlib_message(exc)}") from None
+        if not member.eof:
+            raise ApiError(400, "error decoding gzip stream: unexpected end of file")
+        rest = member.unused_data
+    return bytes(out)
+
+
+def _zlib_message(exc: zlib.error) -> str:
+    text = str(exc)
+    if "incorrect header check" in text or "unknown compression method" in text:
+        return "invalid gzip header"
+    # "Error -3 while decompressing data: invalid stored block lengths" -> the part after the colon.
+    return text.split(": ", 1)[-1]
+
+
+def decode_utf8(body: bytes) -> str:
+    """`body` as text; 400 worded like Rust's `Utf8Error` (which the real server echoes) if not UTF-8."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data":
+            detail = f"incomplete utf-8 byte sequence from index {exc.start}"
+        else:
+            detail = f"invalid utf-8 sequence of {exc.end - exc.start} bytes from index {exc.start}"
+        raise ApiError(400, f"body content is not valid utf8: {detail}") from None
+
+
+@tornado.web.stream_request_body
+class ApiHandler(tornado.web.RequestHandler):
+    """Base of every InfluxDB API handler (and, as is, the 404 handler for unknown paths)."""
+
+    context: ServerContext
+
+    def initialize(self, context: Optional[ServerContext] = None) -> None:
+        self.context = context if context is not None else self.settings["influx3"]
+        # RequestHandler.__init__ ran set_default_headers() before we knew the context.
+        self.set_header("cluster-uuid", self.context.cluster_uuid)
+        self._chunks: list[bytes] = []
+        self._received = 0
+        self._too_large = False
+
+    # ---- headers -------------------------------------------------------------------------------
+
+    def set_default_headers(self) -> None:
+        # Also called by clear() before an error body is written, so errors keep the header.
+        ctx = getattr(self, "context", None) or self.settings.get("influx3")
+        if ctx is not None:
+            self.set_header("cluster-uuid", ctx.cluster_uuid)
+
+    def compute_etag(self) -> None:
+        return None  # API answers are never conditional (no 304 for a repeated ping or query)
+
+    def flush(self, include_footers: bool = False):
+        if not self._headers_written and self.get_status() < 400:
+            self.set_header("Access-Control-Allow-Origin", "*")
+        return super().flush(include_footers)
+
+    # ---- request life cycle --------------------------------------------------------------------
+
+    async def prepare(self) -> None:
+        # Our size limit answers with our own 413; tornado's own limit only stops absurd bodies.
+        if self.request.connection is not None and hasattr(self.request.connection, "set_max_body_size"):
+            self.request.connection.set_max_body_size(STREAM_CEILING_BYTES)
+        if self.request.method == "OPTIONS":
+            return  # CORS preflight is answered before authentication
+        await self.authenticate()
+
+    async def authenticate(self) -> None:
+        """Token authentication goes here (a later issue). Raise ApiError(401, ...) to refuse.
+
+        Runs before the method of the route is looked at, like the real server (so with auth on,
+        an unknown path answers 401, not 404). Today every request is let through, which is the
+        real server's ``--without-auth`` behaviour.
+        """
+
+    def data_received(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if self._received > self.context.max_request_bytes:
+            # Keep reading (and dropping) the body so the client gets our 413 instead of a reset.
+            self._too_large = True
+            self._chunks.clear()
+        elif not self._too_large:
+            self._chunks.append(chunk)
+
+    def options(self, *args: Any, **kwargs: Any) -> None:
+        self.set_status(204)
+        self.set_header("Access-Control-Allow-Origin", "*")
+        self.set_header("Access-Control-Allow-Methods", "*")
+        self.set_header("Access-Control-Allow-Headers", "*")
+        self.set_header("Access-Control-Max-Age", "86400")
+        self.finish()
+
+    # ---- body ----------------------------------------------------------------------------------
+
+    def read_body(self, *, require_utf8: bool = False) -> bytes:
+        """The request body, decoded per Content-Encoding and checked against the size limit.
+
+        With `require_utf8`, a body that is not UTF-8 is refused (400) but still returned as bytes.
+        """
+        limit = self.context.max_request_bytes
+        encoding = self.request.headers.get("Content-Encoding")
+        gzipped = False
+        if encoding is not None:
+            value = encoding.strip().lower()
+            if value == "gzip":
+                gzipped = True
+            elif value not in ("identity", ""):
+                raise ApiError(400, f"unacceptable content-encoding: {encoding}")
+        if self._too_large:
+            raise RequestTooLarge(limit)
+        body = b"".join(self._chunks)
+        if gzipped:
+            body = gunzip(body, limit)
+        if require_utf8:
+            decode_utf8(body)
+        return body
+
+    # ---- running blocking engine calls ---------------------------------------------------------
+
+    async def run_blocking(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a blocking engine call off the IOLoop."""
+        call = functools.partial(fn, *args, **kwargs)
+        return await IOLoop.current().run_in_executor(self.context.executor, call)
+
+    # ---- responses -----------------------------------------------------------------------------
+
+    def send_body(self, body: bytes | str, content_type: str, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", content_type)
+        self.finish(body)
+
+    def send_no_content(self) -> None:
+        self.set_status(204)
+        self.finish()
+
+    def render_api_error(self, err: ApiError) -> tuple[bytes, str]:
+        """Body and content type for an ApiError; endpoints with their own shape override this."""
+        return err.render()
+
+    def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
+        if isinstance(value, ApiError):
+            return  # an answer, not a failure
+        super().log_exception(typ, value, tb)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        # Reached through send_error(), after clear() (which re-applies set_default_headers()).
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            err = exc
+        elif status_code == 405:
+            # Tornado's answer for a method name it does not know: the real server says 404.
+            err = NotFoundError()
+        elif status_code >= 500:
+            err = ApiError(status_code, f"internal error: {exc}" if exc is not None else "internal error")
+        else:
+            err = ApiError(status_code, self._reason)
+        body, content_type = self.render_api_error(err)
+        self.set_status(err.status)
+        self.set_header("Content-Type", content_type)
+        self.finish(body)
+
+    # Every method a route does not define -> 404 "Not found" (the real server matches exactly).
+    def _not_found(self, *args: Any, **kwargs: Any) -> None:
+        raise NotFoundError()
+
+    get = post = put = delete = patch = head = _not_found  # type: ignore[assignment]
+
+
+class DefaultHandler(ApiHandler):
+    """Any path that is not in the route table: 404 ``Not found`` (OPTIONS still answers 204)."""

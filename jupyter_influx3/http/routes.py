@@ -1,0 +1,49 @@
+"""The one route table, mounted by the standalone server (`make_app`) and the Jupyter extension.
+
+`routes(prefix)` lists ``(path pattern, handler class)``; with a `context` it lists
+``(pattern, class, {"context": context})`` so the handlers need no application setting. Without a
+context, handlers read the :class:`ServerContext` from the application setting ``influx3``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from typing import Any, Optional
+
+import tornado.web
+
+from .base import DEFAULT_MAX_REQUEST_BYTES, DefaultHandler, ServerContext
+from .server import HealthHandler, PingHandler
+from .write import V1WriteHandler, V2WriteHandler, WriteLPHandler
+
+ROUTE_TABLE: list[tuple[str, type]] = [
+    ("/api/v3/write_lp", WriteLPHandler),
+    ("/api/v2/write", V2WriteHandler),
+    ("/write", V1WriteHandler),
+    ("/ping", PingHandler),
+    ("/health", HealthHandler),
+    ("/api/v1/health", HealthHandler),
+]
+
+
+def routes(prefix: str = "", context: Optional[ServerContext] = None) -> list:
+    """Every endpoint under `prefix` (e.g. ``"/influx3"``; no trailing slash), matched exactly."""
+    prefix = prefix.rstrip("/")
+    table = []
+    for path, handler in ROUTE_TABLE:
+        pattern = prefix + path + "$"
+        table.append((pattern, handler) if context is None else (pattern, handler, {"context": context}))
+    return table
+
+
+def make_app(
+    engine: Any,
+    *,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    executor: Optional[Executor] = None,
+    **settings: Any,
+) -> tornado.web.Application:
+    """A tornado Application serving the API at the root, unknown paths answered 404 `Not found`."""
+    context = ServerContext(engine=engine, max_request_bytes=max_request_bytes, executor=executor)
+    settings.setdefault("default_handler_class", DefaultHandler)
+    return tornado.web.Application(routes("", context), influx3=context, **settings)
