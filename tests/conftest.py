@@ -1,0 +1,111 @@
+"""Shared fixtures: a real `influx3 serve` subprocess on a free port of 127.0.0.1."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+_LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+class Influx3Server:
+    """One `influx3 serve` process on `data_dir`; `restart()` keeps the directory and flags."""
+
+    def __init__(self, data_dir: Path, *flags: str, node_id: str = "test-node"):
+        self.data_dir = Path(data_dir)
+        self.flags = list(flags)
+        self.node_id = node_id
+        self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    def start(self, timeout: float = 60.0) -> "Influx3Server":
+        log = open(self.log_path, "ab")
+        offset = log.tell()
+        cmd = [sys.executable, "-m", "jupyter_influx3", "serve", "--data-dir", str(self.data_dir),
+               "--http-bind", "127.0.0.1:0", "--node-id", self.node_id, *self.flags]
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"influx3 serve exited with {self.proc.returncode}:\n{self.log()}")
+            match = _LISTENING.search(self.log()[offset:])
+            if match:
+                self.url = match.group(1)
+                try:
+                    if requests.get(self.url + "/health", timeout=5).status_code == 200:
+                        return self
+                except requests.ConnectionError:
+                    pass
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"influx3 serve did not become healthy in {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        """Ask the server to stop with `sig`; return its exit code (killed if it hangs)."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        code = self.proc.returncode
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> "Influx3Server":
+        code = self.stop()
+        assert code == 0, f"server exited with {code} on SIGTERM:\n{self.log()}"
+        return self.start()
+
+
+def _server_factory(make_dir):
+    servers: list[Influx3Server] = []
+
+    def start(*flags: str, data_dir: Path | None = None) -> Influx3Server:
+        server = Influx3Server(data_dir or make_dir(), *flags)
+        servers.append(server)
+        return server.start()
+
+    return start, servers
+
+
+@pytest.fixture
+def start_influx3(tmp_path):
+    """Factory: `start_influx3(*flags, data_dir=None)` starts a server, killed at teardown."""
+    dirs = itertools.count()
+    start, servers = _server_factory(lambda: tmp_path / f"data{next(dirs)}")
+    yield start
+    for server in servers:
+        server.kill()
+
+
+@pytest.fixture(scope="session")
+def start_influx3_session(tmp_path_factory):
+    """Like `start_influx3`, for servers shared by the whole session (stopped with SIGTERM)."""
+    start, servers = _server_factory(lambda: tmp_path_factory.mktemp("influx3") / "data")
+    yield start
+    for server in servers:
+        server.stop()

@@ -1,0 +1,61 @@
+"""`influx3 write` is a thin client of a running server; `influx3 serve` validates its flags."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from http_helpers import rows
+
+
+def influx3(*args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_influx3", *args], input=input, capture_output=True, timeout=60
+    )
+
+
+def test_write_from_stdin_succeeds_quietly(url, reader, db):
+    done = influx3("write", "--host", url, "--database", db, "--precision", "s", input=b"cpu,host=a usage=1 1700000000\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == b""
+    assert rows(reader, db, "SELECT host, epoch_ns(time) AS t FROM cpu") == [{"host": "a", "t": 1_700_000_000 * 10**9}]
+
+
+def test_write_from_file(url, reader, db, tmp_path):
+    path = tmp_path / "data.lp"
+    path.write_text("cpu,host=a usage=1 1\ncpu,host=b usage=2 2\n")
+    done = influx3("write", "--host", url, "--database", db, "--precision", "ns", str(path))
+    assert done.returncode == 0, done.stderr
+    assert len(rows(reader, db, "SELECT * FROM cpu")) == 2
+
+
+def test_write_reports_each_rejected_line_and_fails(url, db):
+    done = influx3("write", "--host", url, "--database", db, input=b"cpu v=1\ncpu v=\ncpu,x v=2\n")
+    assert done.returncode == 1
+    err = done.stderr.decode()
+    assert "error (400): partial write of line protocol occurred" in err
+    assert "line 2: " in err and "line 3: " in err
+
+
+def test_write_reports_a_plain_error(url, db):
+    done = influx3("write", "--host", url, "--database", db, input=b"")
+    assert done.returncode == 1
+    assert "error (400): incoming write was empty" in done.stderr.decode()
+
+
+def test_write_to_an_unreachable_server_fails_clearly(db):
+    done = influx3("write", "--host", "http://127.0.0.1:9", "--database", db, input=b"cpu v=1\n")
+    assert done.returncode == 1
+    assert "cannot reach http://127.0.0.1:9" in done.stderr.decode()
+
+
+def test_write_of_a_missing_file_fails_clearly(url, db, tmp_path):
+    done = influx3("write", "--host", url, "--database", db, str(tmp_path / "absent.lp"))
+    assert done.returncode == 1
+    assert "cannot read" in done.stderr.decode()
+
+
+def test_serve_rejects_a_bad_bind_address(tmp_path):
+    done = influx3("serve", "--data-dir", str(tmp_path), "--http-bind", "localhost")
+    assert done.returncode == 2
+    assert "expected HOST:PORT" in done.stderr.decode()

@@ -1,0 +1,281 @@
+"""Every error shape the HTTP layer answers with, pinned in one place (behaviour reference §0.3, §1.6)."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+import requests
+
+from http_helpers import write_v1, write_v2, write_v3
+
+MAX = 10485760  # --max-http-request-size default
+TOO_LARGE = f"max request size ({MAX} bytes) exceeded"
+
+
+# ---- routing -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/nope"),
+        ("POST", "/api/v3/nope"),
+        ("GET", "/api/v3/write_lp"),
+        ("PUT", "/write"),
+        ("DELETE", "/api/v2/write"),
+        ("POST", "/health"),
+        ("PATCH", "/ping"),
+        ("GET", "/ready"),
+        ("GET", "/write_lp"),
+        ("GET", "/health/"),
+        ("PROPFIND", "/ping"),
+    ],
+)
+def test_unknown_path_or_method_is_404_plain_not_found(url, method, path):
+    r = requests.request(method, url + path)
+    assert r.status_code == 404
+    assert r.text == "Not found"
+    assert r.headers["cluster-uuid"]
+    assert "Access-Control-Allow-Origin" not in r.headers
+
+
+# ---- body: size, encoding, UTF-8 ----------------------------------------------------------------
+
+
+def test_body_at_the_size_limit_is_read(url, db):
+    # A body of only a comment line reaches the engine (and is an empty write), not the 413.
+    body = b"#" + b"x" * (MAX - 1)
+    r = write_v3(url, db, body)
+    assert (r.status_code, r.text) == (400, "incoming write was empty")
+
+
+@pytest.mark.parametrize("write", [write_v1, write_v3], ids=["v1", "v3"])
+def test_body_over_the_size_limit_is_413_plain(url, db, write):
+    r = write(url, db, b"#" + b"x" * MAX)
+    assert (r.status_code, r.text) == (413, TOO_LARGE)
+    assert r.headers["cluster-uuid"]
+
+
+def test_body_over_the_size_limit_is_413_request_too_large_on_v2(url, db):
+    r = write_v2(url, db, b"#" + b"x" * MAX)
+    assert r.status_code == 413
+    assert r.json() == {"code": "request too large", "message": TOO_LARGE}
+
+
+def test_chunked_body_over_the_size_limit_is_413(url, db):
+    def chunks():
+        for _ in range(11):
+            yield b"#" + b"x" * (1024 * 1024 - 1)
+
+    r = requests.post(f"{url}/api/v3/write_lp", params={"db": db}, data=chunks())
+    assert (r.status_code, r.text) == (413, TOO_LARGE)
+
+
+def test_decompressed_body_over_the_size_limit_is_413(url, db):
+    body = gzip.compress(b"#" + b" " * MAX)
+    assert len(body) < MAX
+    r = requests.post(f"{url}/api/v3/write_lp", params={"db": db}, data=body, headers={"Content-Encoding": "gzip"})
+    assert (r.status_code, r.text) == (413, TOO_LARGE)
+
+
+def test_decompressed_body_at_the_size_limit_is_read(url, db):
+    body = gzip.compress(b"#" + b" " * (MAX - 1))
+    r = requests.post(f"{url}/api/v3/write_lp", params={"db": db}, data=body, headers={"Content-Encoding": "gzip"})
+    assert (r.status_code, r.text) == (400, "incoming write was empty")
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"this is not gzip", "error decoding gzip stream: invalid gzip header"),
+        (gzip.compress(b"cpu,host=a usage=1\n")[:-6], "error decoding gzip stream: unexpected end of file"),
+        (gzip.compress(b"cpu,host=a usage=1\n") + b"trailing", "error decoding gzip stream: invalid gzip header"),
+    ],
+    ids=["not-gzip", "truncated", "trailing-garbage"],
+)
+def test_bad_gzip_is_400_plain(url, db, body, message):
+    r = requests.post(f"{url}/api/v3/write_lp", params={"db": db}, data=body, headers={"Content-Encoding": "gzip"})
+    assert (r.status_code, r.text) == (400, message)
+
+
+def test_unknown_content_encoding_is_400_plain(url, db):
+    r = requests.post(f"{url}/api/v3/write_lp", params={"db": db}, data=b"cpu v=1", headers={"Content-Encoding": "br"})
+    assert (r.status_code, r.text) == (400, "unacceptable content-encoding: br")
+
+
+def test_identity_content_encoding_is_accepted(url, db):
+    r = requests.post(f"{url}/api/v3/write_lp", params={"db": db}, data=b"cpu v=1", headers={"Content-Encoding": "identity"})
+    assert r.status_code == 204
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"cpu,host=a\xff usage=1", "body content is not valid utf8: invalid utf-8 sequence of 1 bytes from index 10"),
+        (b"cpu,host=a usage=1 \xe2\x82", "body content is not valid utf8: incomplete utf-8 byte sequence from index 19"),
+    ],
+)
+def test_body_that_is_not_utf8_is_400_plain(url, db, body, message):
+    r = write_v3(url, db, body)
+    assert (r.status_code, r.text) == (400, message)
+
+
+def test_gzip_body_that_is_not_utf8_is_400_after_decompressing(url, db):
+    body = gzip.compress(b"cpu,host=a\xff usage=1")
+    r = requests.post(f"{url}/api/v3/write_lp", params={"db": db}, data=body, headers={"Content-Encoding": "gzip"})
+    assert (r.status_code, r.text) == (400, "body content is not valid utf8: invalid utf-8 sequence of 1 bytes from index 10")
+
+
+# ---- query string ------------------------------------------------------------------------------
+
+
+def test_v3_without_query_string_is_400_missing_db(url):
+    r = requests.post(f"{url}/api/v3/write_lp", data=b"cpu v=1")
+    assert (r.status_code, r.text) == (400, "missing query parameter 'db'")
+
+
+def test_v3_query_string_without_db_is_400_serde_error(url):
+    r = requests.post(f"{url}/api/v3/write_lp?precision=second", data=b"cpu v=1")
+    assert (r.status_code, r.text) == (400, "serde error: missing field `db`")
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("db=x&precision=minute", "serde error: unknown variant `minute`, expected one of `auto`, `second`, `millisecond`, `microsecond`, `nanosecond`"),
+        ("db=x&accept_partial=yes", "serde error: provided string was not `true` or `false`"),
+        ("db=x&no_sync=1", "serde error: provided string was not `true` or `false`"),
+        ("db=x&db=y", "serde error: duplicate field `db`"),
+    ],
+)
+def test_v3_bad_parameters_are_400_serde_errors(url, query, message):
+    r = requests.post(f"{url}/api/v3/write_lp?{query}", data=b"cpu v=1")
+    assert (r.status_code, r.text) == (400, message)
+
+
+def test_unknown_query_parameters_are_ignored(url, db):
+    r = requests.post(f"{url}/api/v3/write_lp", params={"db": db, "org": "x", "whatever": "1"}, data=b"cpu v=1")
+    assert r.status_code == 204
+
+
+def test_v1_without_query_string_is_400_no_db_destination(url):
+    r = requests.post(f"{url}/write", data=b"cpu v=1")
+    assert r.status_code == 400
+    assert r.json() == {"error": "no db destination provided"}
+
+
+def test_v1_query_string_without_db_is_400_missing_field(url):
+    r = requests.post(f"{url}/write?rp=autogen", data=b"cpu v=1")
+    assert r.status_code == 400
+    assert r.json() == {"error": "failed to deserialize db/rp/precision in request: missing field `db`"}
+
+
+def test_v1_bad_precision_is_400_failed_to_deserialize(url, db):
+    r = write_v1(url, db, "cpu v=1", precision="auto")
+    assert r.status_code == 400
+    assert r.json() == {
+        "error": "failed to deserialize db/rp/precision in request: unknown variant `auto`, "
+                 "expected one of `second`, `millisecond`, `microsecond`, `nanosecond`"
+    }
+
+
+def test_v1_database_name_longer_than_64_characters_is_400(url):
+    name = "a" * 65
+    r = write_v1(url, name, "cpu v=1")
+    assert r.status_code == 400
+    assert r.json() == {"error": f"namespace name {name} length must be between 1 and 64 characters"}
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("", "no org/bucket destination provided"),
+        ("org=x", "missing bucket value"),
+        ("bucket=", "missing bucket value"),
+        ("bucket=x&precision=auto", "failed to deserialize org/bucket/precision in request: unknown variant `auto`, "
+                                    "expected one of `second`, `millisecond`, `microsecond`, `nanosecond`"),
+        ("bucket=_x", "db name did not start with a number or letter"),
+        ("bucket=a%27b", "namespace name 'a'b' contains invalid character, character number 1 is not whitelisted"),
+    ],
+)
+def test_v2_request_errors_are_400_code_invalid(url, query, message):
+    r = requests.post(f"{url}/api/v2/write" + (f"?{query}" if query else ""), data=b"cpu v=1")
+    assert r.status_code == 400
+    assert r.json() == {"code": "invalid", "message": message}
+
+
+def test_v2_errors_in_the_body_are_400_code_invalid(url, db):
+    r = requests.post(f"{url}/api/v2/write", params={"bucket": db}, data=b"x", headers={"Content-Encoding": "br"})
+    assert r.status_code == 400
+    assert r.json() == {"code": "invalid", "message": "unacceptable content-encoding: br"}
+
+
+# ---- engine answers ----------------------------------------------------------------------------
+
+
+def test_empty_write_is_400_plain_on_v1_and_v3(url, db):
+    for write in (write_v1, write_v3):
+        r = write(url, db, "\n# only a comment\n\n")
+        assert (r.status_code, r.text) == (400, "incoming write was empty")
+
+
+def test_invalid_database_name_is_400_json_on_v1(url):
+    r = write_v1(url, "_x", "cpu v=1")
+    assert r.status_code == 400
+    assert r.json() == {"error": "db name did not start with a number or letter"}
+
+
+def test_partial_write_body_lists_every_rejected_line(url, db):
+    body = "cpu v=1 1\ncpu v= 2\n\n# comment\ncpu v=3 3\ncpu,host v=4 4\ncpu v=5 5"
+    r = write_v3(url, db, body)
+    assert r.status_code == 400
+    doc = r.json()
+    assert list(doc) == ["error", "data"]
+    assert doc["error"] == "partial write of line protocol occurred"
+    assert [e["line_number"] for e in doc["data"]] == [2, 4]
+    assert all(list(e) == ["error_message", "line_number", "original_line"] for e in doc["data"])
+
+
+def test_non_partial_write_body_is_the_first_rejected_line(url, db):
+    r = write_v3(url, db, "cpu v=1 1\ncpu v= 2\ncpu,host v=4 4", accept_partial="false")
+    assert r.status_code == 400
+    doc = r.json()
+    assert list(doc) == ["error", "data"]
+    assert doc["error"] == "line protocol parsing error"
+    assert doc["data"]["line_number"] == 2
+    assert list(doc["data"]) == ["error_message", "line_number", "original_line"]
+
+
+def test_v1_write_error_body_is_the_non_partial_one(url, db):
+    r = write_v1(url, db, "cpu v=1 1\ncpu v= 2")
+    assert r.status_code == 400
+    assert r.json() == {
+        "error": "line protocol parsing error",
+        "data": {"error_message": "No fields were provided", "line_number": 2, "original_line": "cpu v= 2"},
+    }
+
+
+@pytest.mark.parametrize(
+    "line, shown",
+    [
+        ("cpu,host=abcdefghijklmnopqrstuvwxyz v= 1", "cpu,host=abcdefghijk"),  # 20 ASCII bytes
+        ("\u00e9" * 15 + " v= 1", "\u00e9" * 10),  # 2-byte characters: exactly 20 bytes
+        ("a" + "\u00e9" * 15 + " v= 1", "a" + "\u00e9" * 9),  # the 10th é would end at byte 21
+        ("ab" + "\u20ac" * 10 + " v= 1", "ab" + "\u20ac" * 6),  # 3-byte characters: 2 + 18 bytes
+        ("a" + "\U0001f600" * 6 + " v= 1", "a" + "\U0001f600" * 4),  # 4-byte characters: 1 + 16 bytes
+    ],
+)
+def test_original_line_is_cut_to_20_bytes_on_a_character_boundary(url, db, line, shown):
+    r = write_v3(url, db, line)
+    assert r.status_code == 400
+    original = r.json()["data"][0]["original_line"]
+    assert original == shown
+    assert len(original.encode("utf-8")) <= 20
+
+
+def test_errors_carry_cluster_uuid_but_not_cors(url, server):
+    ok = requests.get(f"{url}/health")
+    bad = write_v3(url, "_bad", "cpu v=1")
+    assert bad.headers["cluster-uuid"] == ok.headers["cluster-uuid"]
+    assert "Access-Control-Allow-Origin" not in bad.headers

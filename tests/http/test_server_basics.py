@@ -1,0 +1,106 @@
+"""Ping, health, CORS preflight, common headers, restart and shutdown of a real `influx3 serve`."""
+
+from __future__ import annotations
+
+import signal
+import uuid
+
+import pytest
+import requests
+
+import jupyter_influx3
+from http_helpers import rows, write_v3
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_ping_reports_version_build_and_request_id(url, method):
+    r = requests.request(method, f"{url}/ping")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "application/json"
+    assert r.headers["X-Influxdb-Build"] == "Enterprise"
+    assert r.headers["X-Influxdb-Version"] == jupyter_influx3.__version__
+    request_id = uuid.UUID(r.headers["Request-Id"])
+    assert request_id.version == 7
+    assert r.headers["X-Request-Id"] == r.headers["Request-Id"]
+    body = r.json()
+    assert set(body) == {"version", "revision", "process_id", "product_name"}
+    assert body["version"] == jupyter_influx3.__version__
+    assert uuid.UUID(body["process_id"])
+
+
+def test_ping_process_id_is_constant_and_request_id_is_not(url):
+    first, second = requests.get(f"{url}/ping"), requests.get(f"{url}/ping")
+    assert first.json()["process_id"] == second.json()["process_id"]
+    assert first.headers["Request-Id"] != second.headers["Request-Id"]
+
+
+def test_head_ping_is_404(url):
+    assert requests.head(f"{url}/ping").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/health", "/api/v1/health"])
+def test_health_is_ok_text(url, path):
+    r = requests.get(url + path)
+    assert r.status_code == 200
+    assert r.text == "OK"
+    assert r.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+@pytest.mark.parametrize("path", ["/api/v3/write_lp", "/ping", "/no/such/path", "/api/v3/configure/token"])
+def test_options_on_any_path_is_204_with_cors_headers(url, path):
+    r = requests.options(url + path)
+    assert r.status_code == 204
+    assert r.content == b""
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert r.headers["Access-Control-Allow-Methods"] == "*"
+    assert r.headers["Access-Control-Allow-Headers"] == "*"
+    assert r.headers["Access-Control-Max-Age"] == "86400"
+    assert r.headers["cluster-uuid"]
+
+
+def test_every_response_carries_the_same_cluster_uuid_and_successes_allow_any_origin(url, db):
+    answers = {
+        "health": requests.get(f"{url}/health"),
+        "ping": requests.get(f"{url}/ping"),
+        "write": write_v3(url, db, "cpu v=1"),
+        "bad write": write_v3(url, db, ""),
+        "not found": requests.get(f"{url}/nope"),
+        "options": requests.options(f"{url}/nope"),
+    }
+    uuids = {name: r.headers.get("cluster-uuid") for name, r in answers.items()}
+    assert len(set(uuids.values())) == 1, uuids
+    assert uuid.UUID(uuids["health"])
+    for name in ("health", "ping", "write", "options"):
+        assert answers[name].headers["Access-Control-Allow-Origin"] == "*", name
+    for name in ("bad write", "not found"):
+        assert "Access-Control-Allow-Origin" not in answers[name].headers, name
+
+
+def test_cluster_uuid_and_data_survive_a_restart(start_influx3):
+    from jupyter_influx3.engine import Engine
+
+    srv = start_influx3()
+    before = requests.get(f"{srv.url}/health").headers["cluster-uuid"]
+    assert write_v3(srv.url, "keep", "cpu,host=a usage=1 1", precision="nanosecond").status_code == 204
+    srv.restart()
+    assert requests.get(f"{srv.url}/health").headers["cluster-uuid"] == before
+    assert write_v3(srv.url, "keep", "cpu,host=b usage=2 2", precision="nanosecond").status_code == 204
+    srv.stop()
+    eng = Engine(srv.data_dir, node_id="after")
+    try:
+        got = rows(eng, "keep", "SELECT host, usage FROM cpu ORDER BY time")
+    finally:
+        eng.close()
+    assert got == [{"host": "a", "usage": 1.0}, {"host": "b", "usage": 2.0}]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_stops_the_server_cleanly(start_influx3, sig):
+    srv = start_influx3()
+    assert write_v3(srv.url, "sig", "cpu v=1").status_code == 204
+    assert srv.stop(sig) == 0
+    log = srv.log()
+    assert "listening on http://127.0.0.1:" in log
+    assert "Traceback" not in log
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{srv.url}/health", timeout=2)
