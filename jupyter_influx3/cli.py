@@ -75,7 +75,7 @@ async def _serve(args: argparse.Namespace) -> int:
     import tornado.httpserver
     import tornado.netutil
 
-    from .engine import Engine
+    from .engine import Engine, errors
     from .engine.catalog import Limits
     from .http.routes import make_app
 
@@ -87,13 +87,21 @@ async def _serve(args: argparse.Namespace) -> int:
     limits = Limits(**{k: v for k, v in limit_args.items() if v is not None})
     data_dir = Path(args.data_dir).expanduser()
     data_dir.mkdir(parents=True, exist_ok=True)
-    engine = Engine(str(data_dir), node_id=args.node_id, limits=limits)
     try:
+        engine = Engine(str(data_dir), node_id=args.node_id, limits=limits)
+    except errors.EngineError as exc:
+        print(f"influx3: error: cannot open {data_dir}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        host, port = args.http_bind
+        try:
+            sockets = tornado.netutil.bind_sockets(port, address=host or None)
+        except OSError as exc:
+            print(f"influx3: error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+            return 1
         app = make_app(engine, max_request_bytes=args.max_http_request_size)
         # The handlers stream bodies and enforce the request size themselves (so the 413 is ours).
-        server = tornado.httpserver.HTTPServer(app, xheaders=False)
-        host, port = args.http_bind
-        sockets = tornado.netutil.bind_sockets(port, address=host or None)
+        server = tornado.httpserver.HTTPServer(app)
         server.add_sockets(sockets)
         bound = sockets[0].getsockname()
         shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
@@ -110,13 +118,23 @@ async def _serve(args: argparse.Namespace) -> int:
         await stop.wait()
         print("influx3: shutting down", file=sys.stderr, flush=True)
         server.stop()  # no new connections
-        try:
-            await asyncio.wait_for(server.close_all_connections(), timeout=10)
-        except asyncio.TimeoutError:
-            print("influx3: gave up waiting for open connections", file=sys.stderr, flush=True)
+        await _drain(app.settings["influx3"], server)
     finally:
         engine.close()
     return 0
+
+
+async def _drain(context, server, timeout: float = 30.0) -> None:
+    """Let running engine calls finish and answer, then close every connection."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while context.busy and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.02)  # the handlers of the last calls write their answers
+    try:
+        await asyncio.wait_for(server.close_all_connections(), timeout=max(1.0, deadline - loop.time()))
+    except asyncio.TimeoutError:
+        print("influx3: gave up waiting for open connections", file=sys.stderr, flush=True)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -59,6 +59,8 @@ class ServerContext:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     process_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     executor: Any = None  # concurrent.futures.Executor for blocking engine calls; None = loop default
+    #: Engine calls running right now (a server waits for them to end before closing the engine).
+    busy: int = 0
 
     @property
     def cluster_uuid(self) -> str:
@@ -68,9 +70,8 @@ class ServerContext:
 class ApiError(Exception):
     """An error response: status, message and the shape its body takes.
 
-    `kind` is "plain" (message as text), "json" (``{"error": message}``, plus `data` if given) or
-    "raw" (`body` already serialized). Endpoints with their own error shape (the v2 write) render
-    `status` and `message` themselves.
+    `kind` is "plain" (message as text) or "json" (``{"error": message}``, plus `data` if given);
+    a `body` given already serialized (JSON) wins over both.
     """
 
     def __init__(
@@ -195,8 +196,9 @@ class ApiHandler(tornado.web.RequestHandler):
 
     async def prepare(self) -> None:
         # Our size limit answers with our own 413; tornado's own limit only stops absurd bodies.
-        if self.request.connection is not None and hasattr(self.request.connection, "set_max_body_size"):
-            self.request.connection.set_max_body_size(STREAM_CEILING_BYTES)
+        connection = self.request.connection
+        if hasattr(connection, "set_max_body_size"):
+            connection.set_max_body_size(STREAM_CEILING_BYTES)
         if self.request.method == "OPTIONS":
             return  # CORS preflight is answered before authentication
         await self.authenticate()
@@ -256,7 +258,11 @@ class ApiHandler(tornado.web.RequestHandler):
     async def run_blocking(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a blocking engine call off the IOLoop."""
         call = functools.partial(fn, *args, **kwargs)
-        return await IOLoop.current().run_in_executor(self.context.executor, call)
+        self.context.busy += 1
+        try:
+            return await IOLoop.current().run_in_executor(self.context.executor, call)
+        finally:
+            self.context.busy -= 1
 
     # ---- responses -----------------------------------------------------------------------------
 
