@@ -1,0 +1,484 @@
+"""The engine facade: one node of a data directory, and the one API every adapter calls.
+
+Owns the write path (parse → plan against the catalog → WAL append + fsync → buffer), recovery
+(replaying our WAL, adopting the WAL of nodes that died), visibility of other nodes' writes (tailing
+their WAL files and reading their manifests before each read), snapshots to Parquet, compaction and
+the basic read API. The magics, the HTTP handlers and the CLI are thin adapters over this class.
+
+Does not speak HTTP, format output for clients or parse SQL/InfluxQL beyond handing it to DuckDB.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import errors, lineprotocol, persist, walcodec
+from .buffer import Buffer
+from .catalog import Catalog, Limits, validate_db_name
+from .lineprotocol import LineError
+from .persist import FileIndex, FileMeta, quote
+from .validator import SEQ_COLUMN, Plan, accepted_lines, build_batch, plan_write
+from .wal import WalWriter, list_wal_files, read_records, recover_file
+
+log = logging.getLogger(__name__)
+
+NODE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+@dataclass
+class WriteResult:
+    lines_written: int
+    errors: list[LineError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class _Replica:
+    """What we have read of another node's WAL: rows, and how far into each file."""
+    buffer: Buffer = field(default_factory=Buffer)
+    offsets: dict[int, int] = field(default_factory=dict)
+
+
+class _AbortPlan(Exception):
+    def __init__(self, plan: Plan):
+        self.plan = plan
+
+
+class Engine:
+    """A node of the database over one data directory."""
+
+    def __init__(self, data_dir: str | os.PathLike, node_id: str | None = None, *,
+                 limits: Limits | None = None, snapshot_rows: int = 1_000_000,
+                 snapshot_bytes: int = 512 * 2**20, snapshot_age_s: float = 600.0,
+                 background: bool = True, compaction_min_files: int = 4,
+                 skip_corrupt_wal: bool = False, sync_interval_s: float = 1.0):
+        self.data_dir = Path(data_dir).absolute()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.node_id = node_id or f"node-{uuid.uuid4().hex[:12]}"
+        if not NODE_ID_RE.match(self.node_id) or self.node_id == "catalog":
+            raise errors.InvalidConfiguration(f"invalid node id {self.node_id!r}")
+        self.node_dir = self.data_dir / self.node_id
+        self.node_dir.mkdir(exist_ok=True)
+        self._lock_fd = self._take_node_lock(self.node_dir)
+        if self._lock_fd is None:
+            raise errors.NodeInUse(f"node id {self.node_id!r} is in use by another process on {self.data_dir}")
+        self.snapshot_rows, self.snapshot_bytes, self.snapshot_age_s = snapshot_rows, snapshot_bytes, snapshot_age_s
+        self.compaction_min_files = compaction_min_files
+        self.catalog = Catalog(self.data_dir, limits)
+        self.index = FileIndex(self.data_dir)
+        self.buffer = Buffer()
+        self.replicas: dict[str, _Replica] = {}
+        self._write_lock = threading.Lock()       # orders WAL appends with buffer sequence numbers
+        self._snapshot_lock = threading.Lock()
+        self._view_lock = threading.RLock()       # makes "files + buffers" a consistent view
+        self._seq = 0
+        self._closed = False
+        self._last_snapshot = time.monotonic()
+        self._db = duckdb.connect()
+        self.index.refresh()
+        self._recover_own_wal(skip_corrupt_wal)
+        self.adopt_dead_nodes()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        if background:
+            self._start(self._sync_loop, sync_interval_s)
+            self._start(self._maintenance_loop, 2.0)
+
+    # ---- node lifecycle ------------------------------------------------------------------
+    @staticmethod
+    def _take_node_lock(node_dir: Path) -> int | None:
+        fd = os.open(node_dir / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return fd
+
+    def _recover_own_wal(self, skip_corrupt: bool) -> None:
+        files = list_wal_files(self.node_dir / "wal")
+        persisted = self.index.wal_persisted.get(self.node_id, 0)
+        last = files[-1][0] if files else persisted
+        for i, (seq, path) in enumerate(files):
+            if seq <= persisted:
+                path.unlink(missing_ok=True)
+                continue
+            for payload in recover_file(path, is_last=i == len(files) - 1, skip_corrupt=skip_corrupt):
+                for db_id, table_id, batch in walcodec.decode(payload):
+                    self.buffer.add(seq, db_id, table_id, batch)
+                    self._seq = max(self._seq, _max_seq(batch))
+        if self.buffer.rows:
+            log.info("node %s: replayed %d rows from its WAL", self.node_id, self.buffer.rows)
+        self.wal = WalWriter(self.node_dir / "wal", max(last, persisted) + 1)
+
+    def adopt_dead_nodes(self) -> int:
+        """Persist the WAL of every node that died with unpersisted writes; returns how many."""
+        adopted = 0
+        for node_dir in self._other_node_dirs():
+            if not list_wal_files(node_dir / "wal"):
+                continue
+            fd = self._take_node_lock(node_dir)
+            if fd is None:
+                continue  # alive
+            try:
+                self._persist_dead_node(node_dir)
+                adopted += 1
+            finally:
+                os.close(fd)
+        return adopted
+
+    def _persist_dead_node(self, node_dir: Path) -> None:
+        node = node_dir.name
+        self.index.refresh()
+        persisted = self.index.wal_persisted.get(node, 0)
+        files = list_wal_files(node_dir / "wal")
+        buf = Buffer()
+        for i, (seq, path) in enumerate(files):
+            if seq > persisted:
+                for payload in recover_file(path, is_last=i == len(files) - 1):
+                    for db_id, table_id, batch in walcodec.decode(payload):
+                        buf.add(seq, db_id, table_id, batch)
+        upto = files[-1][0]
+        if buf.rows:
+            added = self._persist_buffer(node, buf, upto)
+            persist.write_manifest(self.data_dir, node, wal_upto=upto, added=added, removed=[])
+        elif upto > persisted:
+            persist.write_manifest(self.data_dir, node, wal_upto=upto, added=[], removed=[])
+        self.index.refresh()
+        for _, path in files:
+            path.unlink(missing_ok=True)
+        log.info("adopted dead node %s: persisted %d rows", node, buf.rows)
+
+    def _other_node_dirs(self) -> list[Path]:
+        out = []
+        for e in os.scandir(self.data_dir):
+            if e.is_dir() and e.name not in ("catalog", self.node_id) and not e.name.startswith("."):
+                out.append(Path(e.path))
+        return out
+
+    def _start(self, fn, interval: float) -> None:
+        def loop():
+            while not self._stop.wait(interval):
+                try:
+                    fn()
+                except Exception:  # a background hiccup must not kill the node
+                    log.exception("background task %s failed", fn.__name__)
+        t = threading.Thread(target=loop, name=f"influx3-{fn.__name__}", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _sync_loop(self) -> None:
+        self.wal.sync_all()  # makes no_sync writes durable within a second
+
+    def _maintenance_loop(self) -> None:
+        if self.buffer.rows and time.monotonic() - self._last_snapshot > self.snapshot_age_s:
+            self.snapshot()
+        self.adopt_dead_nodes()
+        self.compact()
+
+    def close(self) -> None:
+        """Persist the buffer and release the node. Safe to call twice."""
+        if self._closed:
+            return
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=30)
+        try:
+            self.snapshot()
+        finally:
+            self.wal.close()
+            self._closed = True
+            os.close(self._lock_fd)
+            self._db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def cluster_uuid(self) -> str:
+        return self.catalog.uuid
+
+    # ---- writes --------------------------------------------------------------------------
+    def write_lp(self, database: str, body: bytes | str, precision: str = "auto", *,
+                 accept_partial: bool = True, no_sync: bool = False,
+                 default_time_ns: int | None = None) -> WriteResult:
+        """Write line protocol; returns once it is durable (or at once with `no_sync`)."""
+        validate_db_name(database)
+        try:
+            parsed = lineprotocol.parse(body, lineprotocol.normalize_precision(precision), default_time_ns)
+        except UnicodeDecodeError as e:
+            raise errors.InvalidBody(f"body content is not valid utf8: {e}") from e
+        if parsed.num_lines == 0:
+            raise errors.EmptyWrite()
+        plan = self._commit_plan(database, parsed, accept_partial)
+        if not accept_partial and plan.errors:
+            return WriteResult(0, plan.errors[:1])
+        self._append(plan, no_sync)
+        return WriteResult(accepted_lines(plan), plan.errors)
+
+    def _commit_plan(self, database: str, parsed, accept_partial: bool) -> Plan:
+        holder: list[Plan] = []
+
+        def ops(cat: Catalog) -> list[dict]:
+            plan = plan_write(cat, database, parsed)
+            holder[:] = [plan]
+            if plan.errors and not accept_partial:
+                raise _AbortPlan(plan)
+            if not accepted_lines(plan):
+                return []  # nothing will be written: leave the catalog as it is
+            return plan.ops
+
+        try:
+            self.catalog.transact(ops)
+        except _AbortPlan as a:
+            return a.plan
+        return holder[0]
+
+    def _append(self, plan: Plan, no_sync: bool) -> None:
+        with self._write_lock:
+            seq0 = max(self._seq + 1, time.time_ns())
+            batches, next_seq = [], seq0
+            for tp in plan.tables:
+                batch = build_batch(tp, next_seq)
+                if batch is not None:
+                    batches.append((plan.db_id, tp.table_id, batch))
+                    next_seq += batch.num_rows
+            if not batches:
+                return
+            self._seq = next_seq - 1
+            token = self.wal.append(walcodec.encode(batches))
+            if no_sync:
+                self._to_buffer(token[0], batches)
+        if not no_sync:
+            self.wal.sync(token)
+            self._to_buffer(token[0], batches)
+        if self.buffer.rows >= self.snapshot_rows or self.buffer.nbytes >= self.snapshot_bytes:
+            self.snapshot()
+
+    def _to_buffer(self, wal_seq: int, batches) -> None:
+        with self._view_lock:
+            for db_id, table_id, batch in batches:
+                self.buffer.add(wal_seq, db_id, table_id, batch)
+
+    # ---- snapshots and compaction ----------------------------------------------------------
+    def snapshot(self) -> list[FileMeta]:
+        """Persist every buffered row of this node to Parquet, then retire its WAL files."""
+        with self._snapshot_lock:
+            with self._write_lock:
+                if not self.buffer.rows:
+                    return []
+                closed = self.wal.rotate()
+            added = self._persist_buffer(self.node_id, self.buffer, closed)
+            m = {"added": [f.__dict__ for f in added], "removed": [], "wal_upto": closed}
+            persist.write_manifest(self.data_dir, self.node_id, wal_upto=closed, added=added, removed=[])
+            with self._view_lock:
+                self.index.apply(self.node_id, m)
+                self.buffer.drop_upto(closed)
+            self.index.refresh()
+            for seq, path in list_wal_files(self.node_dir / "wal"):
+                if seq <= closed:
+                    path.unlink(missing_ok=True)
+            self._last_snapshot = time.monotonic()
+            return added
+
+    def _persist_buffer(self, node: str, buf: Buffer, upto: int) -> list[FileMeta]:
+        added = []
+        con = duckdb.connect()
+        try:
+            for db_id, table_id in buf.keys():
+                t = buf.upto((db_id, table_id), upto)
+                if t is None or not t.num_rows:
+                    continue
+                t = persist.dedup_sort(con, t)
+                name = f"{upto:010d}-{uuid.uuid4().hex[:8]}"
+                added += persist.write_parquet(self.data_dir, node, db_id, table_id, t, name)
+        finally:
+            con.close()
+        return added
+
+    def compact(self) -> int:
+        """Merge small files of a table-day into one, under a data-dir-wide lease. Returns merges."""
+        lease_dir = self.data_dir / "catalog" / "leases"
+        lease_dir.mkdir(exist_ok=True)
+        fd = self._take_node_lock_path(lease_dir / "compaction.lock")
+        if fd is None:
+            return 0
+        merged = 0
+        try:
+            self.index.refresh()
+            con = duckdb.connect()
+            try:
+                for group in persist.compact_groups(self.index, self.compaction_min_files):
+                    t = persist.read_files(group, self.data_dir)
+                    t = persist.dedup_sort(con, t)
+                    name = f"c{group[-1].max_seq}-{uuid.uuid4().hex[:8]}"
+                    added = persist.write_parquet(self.data_dir, self.node_id, group[0].db, group[0].table, t, name)
+                    removed = [f.path for f in group]
+                    persist.write_manifest(self.data_dir, self.node_id, wal_upto=None, added=added, removed=removed)
+                    with self._view_lock:
+                        self.index.apply(self.node_id, {"added": [f.__dict__ for f in added],
+                                                        "removed": removed, "wal_upto": None})
+                    self._retire_later(removed)
+                    merged += 1
+            finally:
+                con.close()
+            self._delete_retired()
+        finally:
+            os.close(fd)
+        return merged
+
+    _RETIRE_GRACE_S = 120.0
+
+    def _retire_later(self, paths: list[str]) -> None:
+        pending = getattr(self, "_pending_deletes", [])
+        pending += [(time.monotonic(), p) for p in paths]
+        self._pending_deletes = pending
+
+    def _delete_retired(self) -> None:
+        # Another node may have planned a query over these files a moment ago: wait before deleting.
+        now, keep = time.monotonic(), []
+        for at, p in getattr(self, "_pending_deletes", []):
+            if now - at > self._RETIRE_GRACE_S:
+                (self.data_dir / p).unlink(missing_ok=True)
+            else:
+                keep.append((at, p))
+        self._pending_deletes = keep
+
+    @staticmethod
+    def _take_node_lock_path(path: Path) -> int | None:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return fd
+
+    # ---- seeing other nodes ----------------------------------------------------------------
+    def refresh(self) -> None:
+        """Pick up what other nodes have committed: catalog, WAL records, then manifests.
+
+        WAL first, manifests second: a node writes its manifest before deleting WAL files, so a
+        record we could not read any more is always covered by a manifest we read afterwards.
+        """
+        self.catalog.refresh()
+        for node_dir in self._other_node_dirs():
+            self._tail_node(node_dir)
+        with self._view_lock:
+            self.index.refresh()
+            for node, rep in self.replicas.items():
+                upto = self.index.wal_persisted.get(node, 0)
+                rep.buffer.drop_upto(upto)
+                for seq in [s for s in rep.offsets if s <= upto]:
+                    del rep.offsets[seq]
+
+    def _tail_node(self, node_dir: Path) -> None:
+        node = node_dir.name
+        rep = self.replicas.setdefault(node, _Replica())
+        persisted = self.index.wal_persisted.get(node, 0)
+        for seq, path in list_wal_files(node_dir / "wal"):
+            if seq <= persisted:
+                continue
+            try:
+                res = read_records(path, rep.offsets.get(seq, 0))
+            except FileNotFoundError:
+                continue
+            decoded = [walcodec.decode(p) for p in res.payloads]
+            with self._view_lock:
+                for batches in decoded:
+                    for db_id, table_id, batch in batches:
+                        rep.buffer.add(seq, db_id, table_id, batch)
+                rep.offsets[seq] = res.end
+
+    # ---- reads -----------------------------------------------------------------------------
+    def table_sources(self, db_id: int, table_id: int) -> tuple[list[FileMeta], list[pa.Table]]:
+        """The Parquet files and buffered batches that make up one table right now."""
+        with self._view_lock:
+            files = self.index.for_table(db_id, table_id)
+            tables = [b.get((db_id, table_id)) for b in [self.buffer] + [r.buffer for r in self.replicas.values()]]
+        return files, [t for t in tables if t is not None and t.num_rows]
+
+    def sql(self, database: str, query: str, params: dict | None = None) -> pa.Table:
+        """Run a read-only SQL query over the database's tables (deduplicated). Basic read API."""
+        self.refresh()
+        d = self.catalog.db(database)
+        if d is None or d.deleted:
+            raise errors.DatabaseNotFound(database)
+        con = self._db.cursor()
+        try:
+            lowered = query.lower()
+            for t in d.live_tables():
+                if t.name.lower() in lowered:
+                    self._register_table(con, d, t)
+            return con.sql(query, params=params).to_arrow_table()
+        except duckdb.Error as e:
+            raise errors.QueryError(str(e)) from e
+        finally:
+            con.close()
+
+    def _register_table(self, con, d, t) -> None:
+        files, tables = self.table_sources(d.id, t.id)
+        selects = []
+        if files:
+            paths = ", ".join("'" + str(self.data_dir / f.path).replace("'", "''") + "'" for f in files)
+            selects.append(f"SELECT * FROM read_parquet([{paths}], union_by_name=true)")
+        for i, tbl in enumerate(tables):
+            name = f"__buf_{t.id}_{i}"
+            con.register(name, tbl)
+            selects.append(f"SELECT * FROM {name}")
+        cols = t.column_names_sorted()
+        present = {c for f in files for c in f.columns} | {c for tbl in tables for c in tbl.column_names}
+
+        def typed_null(c: str) -> str:
+            return f"CAST(NULL AS {_DUCK[t.columns[c].type]}) AS {quote(c)}"
+
+        def col(c: str) -> str:
+            return quote(c) if c in present else typed_null(c)
+
+        union = " UNION ALL BY NAME ".join(selects)
+        if len(files) + len(tables) > 1 or tables:
+            # Buffers are never deduplicated and files may overlap: one row per (tags, time),
+            # each column's last non-null value by write sequence.
+            keys = [quote(c) for c in t.series_key + ["time"] if c in present]
+            vals = [c for c in cols if c not in t.series_key and c != "time"]
+            agg = [f"arg_max({quote(v)}, {quote(SEQ_COLUMN)}) AS {quote(v)}" if v in present else typed_null(v)
+                   for v in vals]
+            union = f"SELECT {', '.join(keys + agg)} FROM ({union}) GROUP BY {', '.join(keys)}"
+        if not selects:
+            body = f"SELECT {', '.join(typed_null(c) for c in cols)} WHERE false"
+        else:
+            body = f"SELECT {', '.join(col(c) for c in cols)} FROM ({union})"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(t.name)} AS {body}")
+
+    def table_arrow(self, database: str, table: str) -> pa.Table:
+        """Every row of one table, deduplicated, ordered by tags then time."""
+        self.catalog.refresh()
+        _, t = self.catalog.table(database, table)
+        order = ", ".join([quote(c) for c in t.series_key] + ['"time"'])
+        return self.sql(database, f"SELECT * FROM {quote(t.name)} ORDER BY {order}")
+
+
+def _max_seq(batch: pa.RecordBatch) -> int:
+    return pc.max(batch.column(SEQ_COLUMN)).as_py() or 0
+
+
+_DUCK = {"tag": "VARCHAR", "time": "TIMESTAMP_NS", "float": "DOUBLE", "int": "BIGINT", "uint": "UBIGINT",
+         "string": "VARCHAR", "bool": "BOOLEAN"}

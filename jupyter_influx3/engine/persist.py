@@ -1,0 +1,226 @@
+"""Parquet files and their manifests: snapshots of the buffer, the file index, and compaction.
+
+Owns `<node>/dbs/<db_id>/<table_id>/<YYYY-MM-DD>/<HH-MM>/<seq>.parquet` and
+`<node>/snapshots/<seq:020>.json`. A manifest lists files it adds (with time range, row count and
+sequence range) and files it retires (compaction), plus the WAL file up to which the node's rows are
+now in Parquet. The file index is the union of every node's manifests: added minus retired.
+
+Rows in a written file are deduplicated on (tags, time) — per column the value with the highest
+`__seq` that is not null — and sorted by tags then time. Does not decide *when* to snapshot or compact
+(the engine does), and never deletes a WAL file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .fsutil import fsync_dir, write_file_exclusive
+from .validator import SEQ_COLUMN
+
+DAY_NS = 86400 * 10**9
+ROW_GROUP_ROWS = 1_000_000
+
+
+@dataclass
+class FileMeta:
+    path: str          # relative to the data dir
+    db: int
+    table: int
+    day: int           # UTC day number (time // DAY_NS)
+    min_time: int
+    max_time: int
+    rows: int
+    bytes: int
+    min_seq: int
+    max_seq: int
+    columns: list[str]
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_tag(field: pa.Field) -> bool:
+    return pa.types.is_dictionary(field.type)
+
+
+def dedup_sort(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
+    """Rows sorted by tags then time, one row per (tags, time): last non-null value per column."""
+    tags = sorted(f.name for f in table.schema if _is_tag(f))
+    keys = [quote(t) for t in tags] + ['"time"']
+    con.register("__src", table)
+    try:
+        srt = con.sql(f"SELECT * FROM __src ORDER BY {', '.join(keys)}, {quote(SEQ_COLUMN)}").to_arrow_table()
+        if not _has_duplicate_keys(srt, tags):
+            return _restore_types(srt, table.schema)
+        values = [f.name for f in table.schema if f.name not in tags and f.name not in ("time", SEQ_COLUMN)]
+        agg = [f"arg_max({quote(v)}, {quote(SEQ_COLUMN)}) AS {quote(v)}" for v in values]
+        agg.append(f"max({quote(SEQ_COLUMN)}) AS {quote(SEQ_COLUMN)}")
+        out = con.sql(f"SELECT {', '.join(keys + agg)} FROM __src GROUP BY {', '.join(keys)} "
+                      f"ORDER BY {', '.join(keys)}").to_arrow_table()
+        return _restore_types(out, table.schema)
+    finally:
+        con.unregister("__src")
+
+
+def _restore_types(t: pa.Table, schema: pa.Schema) -> pa.Table:
+    cols = []
+    for f in schema:
+        c = t.column(f.name)
+        if c.type != f.type:
+            c = c.cast(f.type)
+        cols.append(c)
+    return pa.Table.from_arrays(cols, schema=pa.schema([pa.field(f.name, f.type) for f in schema]))
+
+
+def _has_duplicate_keys(t: pa.Table, tags: list[str]) -> bool:
+    if t.num_rows < 2:
+        return False
+    same = np.ones(t.num_rows - 1, dtype=bool)
+    for name in tags + ["time"]:
+        col = t.column(name)
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(pa.string())
+        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        a, b = col.slice(1), col.slice(0, t.num_rows - 1)
+        eq = pc.fill_null(pc.equal(a, b), False)
+        both_null = pc.and_(pc.is_null(a), pc.is_null(b))
+        same &= pc.or_(eq, both_null).to_numpy(zero_copy_only=False)
+        if not same.any():
+            return False
+    return bool(same.any())
+
+
+def write_parquet(data_dir: Path, node_id: str, db_id: int, table_id: int, table: pa.Table,
+                  name: str) -> list[FileMeta]:
+    """Write sorted, deduplicated rows as one file per UTC day; returns their metadata."""
+    out = []
+    times = table.column("time").cast(pa.int64()).to_numpy()
+    days = times // DAY_NS
+    for day in np.unique(days):
+        part = table if len(np.unique(days)) == 1 else table.filter(pa.array(days == day))
+        t = part.column("time").cast(pa.int64())
+        seqs = part.column(SEQ_COLUMN)
+        rel = Path(node_id) / "dbs" / str(db_id) / str(table_id) / \
+            np.datetime64(int(day), "D").astype(str) / "00-00" / f"{name}.parquet"
+        path = data_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".parquet.tmp")
+        pq.write_table(part, tmp, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+        out.append(FileMeta(str(rel), db_id, table_id, int(day), pc.min(t).as_py(), pc.max(t).as_py(),
+                            part.num_rows, path.stat().st_size, pc.min(seqs).as_py(), pc.max(seqs).as_py(),
+                            part.column_names))
+    return out
+
+
+def snapshot_dir(data_dir: Path, node_id: str) -> Path:
+    return data_dir / node_id / "snapshots"
+
+
+def next_manifest_seq(data_dir: Path, node_id: str) -> int:
+    d = snapshot_dir(data_dir, node_id)
+    seqs = [int(p.stem) for p in d.glob("*.json") if p.stem.isdigit()] if d.exists() else []
+    return max(seqs, default=0) + 1
+
+
+def write_manifest(data_dir: Path, node_id: str, *, wal_upto: int | None, added: list[FileMeta],
+                   removed: list[str]) -> int:
+    d = snapshot_dir(data_dir, node_id)
+    d.mkdir(parents=True, exist_ok=True)
+    body = json.dumps({"node": node_id, "wal_upto": wal_upto, "added": [asdict(f) for f in added],
+                       "removed": removed}).encode()
+    while True:
+        seq = next_manifest_seq(data_dir, node_id)
+        try:
+            write_file_exclusive(d / f"{seq:020d}.json", body)
+            return seq
+        except FileExistsError:
+            continue
+
+
+class FileIndex:
+    """Every live Parquet file of the data dir, built from all nodes' manifests."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.files: dict[str, FileMeta] = {}
+        self.retired: set[str] = set()
+        self.wal_persisted: dict[str, int] = {}     # node -> WAL seq persisted up to
+        self._seen: dict[str, set[str]] = {}        # node -> manifest names applied
+        self.lock = threading.Lock()
+
+    def refresh(self) -> bool:
+        changed = False
+        try:
+            nodes = [e.name for e in os.scandir(self.data_dir) if e.is_dir() and e.name != "catalog"]
+        except FileNotFoundError:
+            return False
+        for node in nodes:
+            d = snapshot_dir(self.data_dir, node)
+            try:
+                names = sorted(n for n in os.listdir(d) if n.endswith(".json"))
+            except FileNotFoundError:
+                continue
+            seen = self._seen.setdefault(node, set())
+            for name in names:
+                if name in seen:
+                    continue
+                try:
+                    m = json.loads((d / name).read_bytes())
+                except (FileNotFoundError, json.JSONDecodeError):
+                    continue
+                self.apply(node, m)
+                seen.add(name)
+                changed = True
+        return changed
+
+    def apply(self, node: str, m: dict) -> None:
+        with self.lock:
+            for f in m["added"]:
+                if f["path"] not in self.retired:
+                    self.files[f["path"]] = FileMeta(**f)
+            for p in m["removed"]:
+                self.retired.add(p)
+                self.files.pop(p, None)
+            if m.get("wal_upto") is not None:
+                self.wal_persisted[node] = max(self.wal_persisted.get(node, 0), m["wal_upto"])
+
+    def for_table(self, db_id: int, table_id: int) -> list[FileMeta]:
+        with self.lock:
+            return [f for f in self.files.values() if f.db == db_id and f.table == table_id]
+
+    def all(self) -> list[FileMeta]:
+        with self.lock:
+            return list(self.files.values())
+
+
+def read_files(files: list[FileMeta], data_dir: Path) -> pa.Table:
+    tables = [pq.read_table(data_dir / f.path) for f in files]
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def compact_groups(index: FileIndex, min_files: int = 4) -> list[list[FileMeta]]:
+    """Groups of files of one table and one day worth merging (enough small files)."""
+    groups: dict[tuple[int, int, int], list[FileMeta]] = {}
+    for f in index.all():
+        groups.setdefault((f.db, f.table, f.day), []).append(f)
+    out = []
+    for files in groups.values():
+        small = [f for f in files if f.rows < ROW_GROUP_ROWS]
+        if len(small) >= min_files:
+            out.append(sorted(small, key=lambda f: f.min_seq))
+    return out

@@ -1,0 +1,41 @@
+"""What a WAL record holds: the validated rows of one write, as Arrow IPC per table.
+
+Owns the payload encoding only (framing and durability live in `wal`). Logging validated,
+typed batches rather than raw line protocol means replay never re-parses or re-validates, so a
+replayed write lands exactly as it was acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import pyarrow as pa
+
+_LEN = struct.Struct("<I")
+
+
+def encode(tables: list[tuple[int, int, pa.RecordBatch]]) -> bytes:
+    parts, index = [], []
+    for db_id, table_id, batch in tables:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, batch.schema) as w:
+            w.write_batch(batch)
+        buf = sink.getvalue()
+        parts.append(buf)
+        index.append([db_id, table_id, buf.size])
+    head = json.dumps(index).encode()
+    return b"".join([_LEN.pack(len(head)), head, *(p.to_pybytes() for p in parts)])
+
+
+def decode(payload: bytes) -> list[tuple[int, int, pa.RecordBatch]]:
+    (n,) = _LEN.unpack_from(payload, 0)
+    index = json.loads(payload[_LEN.size:_LEN.size + n])
+    pos, out = _LEN.size + n, []
+    buf = pa.py_buffer(payload)
+    for db_id, table_id, size in index:
+        reader = pa.ipc.open_stream(buf.slice(pos, size))
+        for batch in reader:
+            out.append((db_id, table_id, batch))
+        pos += size
+    return out
