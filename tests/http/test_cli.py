@@ -59,3 +59,10 @@ def test_serve_rejects_a_bad_bind_address(tmp_path):
     done = influx3("serve", "--data-dir", str(tmp_path), "--http-bind", "localhost")
     assert done.returncode == 2
     assert "expected HOST:PORT" in done.stderr.decode()
+
+
+def test_serve_on_a_port_in_use_fails_clearly(server, tmp_path):
+    port = server.url.rsplit(":", 1)[1]
+    done = influx3("serve", "--data-dir", str(tmp_path), "--http-bind", f"127.0.0.1:{port}")
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr.decode()
