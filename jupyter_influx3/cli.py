@@ -18,9 +18,10 @@ import urllib.request
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .http import DEFAULT_MAX_REQUEST_BYTES
+
 DEFAULT_BIND = "127.0.0.1:8181"
 DEFAULT_HOST = "http://127.0.0.1:8181"
-DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024
 
 
 # ---- data directory --------------------------------------------------------------------------

@@ -27,9 +27,7 @@ from typing import Any, Callable, Optional
 import tornado.web
 from tornado.ioloop import IOLoop
 
-from . import serialize
-
-DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024
+from . import DEFAULT_MAX_REQUEST_BYTES, serialize
 
 #: Largest body tornado lets us read (and drain) at all; past it tornado drops the connection.
 #: Our own limit (`max_request_bytes`, default 10 MiB) answers long before that.

@@ -12,7 +12,8 @@ from typing import Any, Optional
 
 import tornado.web
 
-from .base import DEFAULT_MAX_REQUEST_BYTES, DefaultHandler, ServerContext
+from . import DEFAULT_MAX_REQUEST_BYTES
+from .base import DefaultHandler, ServerContext
 from .server import HealthHandler, PingHandler
 from .write import V1WriteHandler, V2WriteHandler, WriteLPHandler
 
