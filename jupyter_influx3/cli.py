@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 import urllib.error
 import urllib.parse
@@ -223,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="storage directory (default: $INFLUX3_DATA_DIR, else <jupyter data dir>/influx3)")
     serve.add_argument("--http-bind", type=parse_bind, default=parse_bind(DEFAULT_BIND), metavar="HOST:PORT",
                        help=f"address to listen on (default {DEFAULT_BIND}; port 0 picks a free one)")
-    serve.add_argument("--node-id", default=None, help="this node's id in the data directory")
+    serve.add_argument("--node-id", default=f"serve-{socket.gethostname()}",
+                       help="this node's id in the data directory (default: serve-<hostname>, stable across restarts)")
     serve.add_argument("--max-http-request-size", type=positive_int, default=DEFAULT_MAX_REQUEST_BYTES,
                        metavar="BYTES", help=f"largest request body, raw or decompressed (default {DEFAULT_MAX_REQUEST_BYTES})")
     serve.add_argument("--max-databases", type=positive_int, default=None, metavar="N",

@@ -88,6 +88,19 @@ class Table:
 
 
 @dataclass
+class Token:
+    """An API token as the catalog keeps it: never the token itself, only its SHA-512."""
+    id: int
+    name: str
+    hash: str                      # lowercase hex SHA-512 of the token string
+    created_at: int                # ms since epoch
+    expiry: int | None = None      # ms since epoch
+    kind: str = "admin"            # admin | named_admin | resource
+    permissions: list = field(default_factory=list)
+    description: str | None = None
+
+
+@dataclass
 class Database:
     id: int
     name: str
@@ -173,6 +186,8 @@ class Catalog:
         self.databases: dict[int, Database] = {}
         self.next_db_id = 0
         self.next_table_id = 0
+        self.tokens: dict[str, Token] = {}
+        self.next_token_id = 0
         self._load_checkpoint()
         self.refresh()
         if not self.uuid:
@@ -218,6 +233,8 @@ class Catalog:
         self.uuid = state["uuid"]
         self.next_db_id = state["next_db_id"]
         self.next_table_id = state["next_table_id"]
+        self.tokens = {t["name"]: Token(**t) for t in state.get("tokens", [])}
+        self.next_token_id = state.get("next_token_id", 0)
         self.databases = {}
         for d in state["databases"]:
             tables = {}
@@ -230,6 +247,7 @@ class Catalog:
         state = {
             "seq": self.seq, "uuid": self.uuid, "next_db_id": self.next_db_id,
             "next_table_id": self.next_table_id,
+            "tokens": [t.__dict__ for t in self.tokens.values()], "next_token_id": self.next_token_id,
             "databases": [
                 {"id": d.id, "name": d.name, "deleted": d.deleted, "hard_delete_at": d.hard_delete_at,
                  "retention_ns": d.retention_ns,
@@ -325,6 +343,17 @@ class Catalog:
             self.databases[op["db"]].retention_ns = op.get("retention_ns")
         elif kind == "set_table_retention":
             self.databases[op["db"]].tables[op["table"]].retention_ns = op.get("retention_ns")
+        elif kind == "create_token":
+            tok = Token(**{k: v for k, v in op.items() if k != "op"})
+            self.tokens[tok.name] = tok
+            self.next_token_id = max(self.next_token_id, tok.id + 1)
+        elif kind == "update_token":
+            tok = self.tokens[op["name"]]
+            for k, v in op.items():
+                if k not in ("op", "name"):
+                    setattr(tok, k, v)
+        elif kind == "delete_token":
+            self.tokens.pop(op["name"], None)
         elif kind == "purge_db":
             self.databases.pop(op["db"], None)
         elif kind == "purge_table":

@@ -1,0 +1,60 @@
+"""One crash round: four clients write to a real server, which is killed with SIGKILL mid-stream;
+after a restart every acknowledged line must be present exactly once.
+
+Shared by `test_crash.py` (a few rounds in CI) and `tests/stress/crash_rounds.py` (100 rounds).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import requests
+
+from jupyter_influx3.engine import Engine
+
+CLIENTS = 4
+LINES_PER_BATCH = 200
+
+
+def _client(url: str, k: int, acked: list, stop: threading.Event) -> None:
+    s = requests.Session()
+    batch = 0
+    while not stop.is_set():
+        lines = "\n".join(
+            f"crash,client=c{k} batch={batch}i,i={i}i {k * 10**15 + batch * 10**6 + i}"
+            for i in range(LINES_PER_BATCH))
+        try:
+            r = s.post(f"{url}/api/v3/write_lp?db=crash&precision=nanosecond", data=lines, timeout=10)
+        except requests.RequestException:
+            return  # the server died under us: this batch was not acknowledged
+        if r.status_code == 204:
+            acked.append((k, batch))
+        batch += 1
+
+
+def run_round(server, seed: int) -> dict:
+    """Write, SIGKILL, restart, verify. `server` is a started `Influx3Server`."""
+    rnd = random.Random(seed)
+    acked: list = []
+    stop = threading.Event()
+    threads = [threading.Thread(target=_client, args=(server.url, k, acked, stop)) for k in range(CLIENTS)]
+    [t.start() for t in threads]
+    time.sleep(rnd.uniform(0.3, 1.5))
+    server.kill()
+    stop.set()
+    [t.join(30) for t in threads]
+    server.start()
+    reader = Engine(server.data_dir, node_id=f"checker-{seed}", background=False)
+    try:
+        got = reader.sql("crash", "SELECT client, batch, count(*) AS n, count(DISTINCT i) AS d "
+                                  "FROM crash GROUP BY client, batch").to_pylist() if acked else []
+        total = reader.sql("crash", "SELECT count(*) AS c FROM crash").column("c")[0].as_py() if acked else 0
+    finally:
+        reader.close()
+    present = {(int(r["client"][1:]), r["batch"]): (r["n"], r["d"]) for r in got}
+    missing = [b for b in acked if present.get(b) != (LINES_PER_BATCH, LINES_PER_BATCH)]
+    partial = {b: v for b, v in present.items() if v != (LINES_PER_BATCH, LINES_PER_BATCH)}
+    return {"acked": len(acked), "present_batches": len(present), "rows": total,
+            "missing": missing, "partial": partial}
