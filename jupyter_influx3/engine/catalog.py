@@ -70,6 +70,7 @@ class Table:
     hard_delete_at: int | None = None  # ns since epoch
     retention_ns: int | None = None
     next_column_id: int = 0
+    truncated_seq: int = 0  # rows with __seq <= this were deleted by a data-only delete
 
     @property
     def tag_names(self) -> list[str]:
@@ -254,7 +255,7 @@ class Catalog:
                  "tables": [
                      {"id": t.id, "name": t.name, "series_key": t.series_key, "deleted": t.deleted,
                       "hard_delete_at": t.hard_delete_at, "retention_ns": t.retention_ns,
-                      "next_column_id": t.next_column_id,
+                      "next_column_id": t.next_column_id, "truncated_seq": t.truncated_seq,
                       "columns": [c.__dict__ for c in t.columns.values()]}
                      for t in d.tables.values()]}
                 for d in self.databases.values()],
@@ -343,6 +344,9 @@ class Catalog:
             self.databases[op["db"]].retention_ns = op.get("retention_ns")
         elif kind == "set_table_retention":
             self.databases[op["db"]].tables[op["table"]].retention_ns = op.get("retention_ns")
+        elif kind == "truncate_table":
+            t = self.databases[op["db"]].tables[op["table"]]
+            t.truncated_seq = max(t.truncated_seq, op["seq"])
         elif kind == "create_token":
             tok = Token(**{k: v for k, v in op.items() if k != "op"})
             self.tokens[tok.name] = tok

@@ -10,6 +10,7 @@ Does not speak HTTP, format output for clients or parse SQL/InfluxQL beyond hand
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -24,7 +25,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import errors, lineprotocol, persist, walcodec
+from . import errors, lifecycle, lineprotocol, persist, walcodec
 from .buffer import Buffer
 from .catalog import Catalog, Limits, validate_db_name
 from .lineprotocol import LineError
@@ -87,6 +88,7 @@ class Engine:
         self._snapshot_lock = threading.Lock()
         self._view_lock = threading.RLock()       # makes "files + buffers" a consistent view
         self._seq = 0
+        self._pending_deletes: list[tuple[float, str]] = []
         self._closed = False
         self._last_snapshot = time.monotonic()
         self._db = duckdb.connect()
@@ -190,6 +192,7 @@ class Engine:
             self.snapshot()
         self.adopt_dead_nodes()
         self.compact()
+        self.purge()
 
     def close(self) -> None:
         """Persist the buffer and release the node. Safe to call twice."""
@@ -200,6 +203,7 @@ class Engine:
             t.join(timeout=30)
         try:
             self.snapshot()
+            self._delete_retired(everything=True)
         finally:
             self.wal.close()
             self._closed = True
@@ -215,6 +219,41 @@ class Engine:
     @property
     def cluster_uuid(self) -> str:
         return self.catalog.uuid
+
+    # ---- databases and tables (rules in lifecycle.py) ----------------------------------------
+    def create_database(self, name: str, retention_period: str | None = None) -> None:
+        lifecycle.create_database(self.catalog, name, retention_period)
+
+    def list_databases(self, show_deleted: bool = False) -> pa.Table:
+        self.catalog.refresh()
+        return lifecycle.list_databases(self.catalog, show_deleted)
+
+    def update_database(self, name: str, retention_period: str | None = None) -> None:
+        lifecycle.set_database_retention(self.catalog, name, retention_period)
+
+    set_database_retention = update_database
+
+    def delete_database(self, name: str, hard_delete_at: str | None = "default", *, data_only: bool = False,
+                        remove_tables: bool = False) -> str:
+        out = lifecycle.delete_database(self.catalog, name, hard_delete_at, data_only=data_only,
+                                        remove_tables=remove_tables)
+        self.purge()
+        return out
+
+    def create_table(self, db: str, table: str, tags: list[str], fields: list[tuple[str, str]],
+                     retention_period: str | None = None) -> None:
+        lifecycle.create_table(self.catalog, db, table, tags, fields, retention_period)
+
+    def update_table(self, db: str, table: str, retention_period: str | None = None) -> None:
+        lifecycle.set_table_retention(self.catalog, db, table, retention_period)
+
+    set_table_retention = update_table
+
+    def delete_table(self, db: str, table: str, hard_delete_at: str | None = "default", *,
+                     data_only: bool = False) -> str:
+        out = lifecycle.delete_table(self.catalog, db, table, hard_delete_at, data_only=data_only)
+        self.purge()
+        return out
 
     # ---- writes --------------------------------------------------------------------------
     def write_lp(self, database: str, body: bytes | str, precision: str = "auto", *,
@@ -303,10 +342,15 @@ class Engine:
         added = []
         con = duckdb.connect()
         try:
+            self.catalog.refresh()
             for db_id, table_id in buf.keys():
                 t = buf.upto((db_id, table_id), upto)
-                if t is None or not t.num_rows:
-                    continue
+                d = self.catalog.db_by_id(db_id)
+                schema = d.tables.get(table_id) if d else None
+                if t is not None and schema is not None and schema.truncated_seq:
+                    t = t.filter(pc.greater(t.column(SEQ_COLUMN), schema.truncated_seq))
+                if t is None or not t.num_rows or schema is None:
+                    continue  # hard-deleted since it was written: nothing to keep
                 t = persist.dedup_sort(con, t)
                 name = f"{upto:010d}-{uuid.uuid4().hex[:8]}"
                 added += persist.write_parquet(self.data_dir, node, db_id, table_id, t, name)
@@ -316,50 +360,80 @@ class Engine:
 
     def compact(self) -> int:
         """Merge small files of a table-day into one, under a data-dir-wide lease. Returns merges."""
+        with self._lease() as held:
+            return self._compact() if held else 0
+
+    def purge(self) -> int:
+        """Retire files that hard deletes, retention and data-only deletes expired. Returns files retired."""
+        with self._lease() as held:
+            return self._purge() if held else 0
+
+    @contextlib.contextmanager
+    def _lease(self):
         lease_dir = self.data_dir / "catalog" / "leases"
         lease_dir.mkdir(exist_ok=True)
-        fd = self._take_node_lock_path(lease_dir / "compaction.lock")
-        if fd is None:
-            return 0
-        merged = 0
+        fd = self._take_node_lock_path(lease_dir / "maintenance.lock")
         try:
-            self.index.refresh()
-            con = duckdb.connect()
-            try:
-                for group in persist.compact_groups(self.index, self.compaction_min_files):
-                    t = persist.read_files(group, self.data_dir)
-                    t = persist.dedup_sort(con, t)
-                    name = f"c{group[-1].max_seq}-{uuid.uuid4().hex[:8]}"
-                    added = persist.write_parquet(self.data_dir, self.node_id, group[0].db, group[0].table, t, name)
-                    removed = [f.path for f in group]
-                    persist.write_manifest(self.data_dir, self.node_id, wal_upto=None, added=added, removed=removed)
-                    with self._view_lock:
-                        self.index.apply(self.node_id, {"added": [f.__dict__ for f in added],
-                                                        "removed": removed, "wal_upto": None})
-                    self._retire_later(removed)
-                    merged += 1
-            finally:
-                con.close()
-            self._delete_retired()
+            yield fd is not None
         finally:
-            os.close(fd)
+            if fd is not None:
+                os.close(fd)
+
+    def _compact(self) -> int:
+        merged = 0
+        self.index.refresh()
+        con = duckdb.connect()
+        try:
+            for group in persist.compact_groups(self.index, self.compaction_min_files):
+                t = persist.dedup_sort(con, persist.read_files(group, self.data_dir))
+                name = f"c{group[-1].max_seq}-{uuid.uuid4().hex[:8]}"
+                added = persist.write_parquet(self.data_dir, self.node_id, group[0].db, group[0].table, t, name)
+                self._publish(added, [f.path for f in group], grace_s=self._RETIRE_GRACE_S)
+                merged += 1
+        finally:
+            con.close()
+        self._delete_retired()
         return merged
+
+    def _purge(self) -> int:
+        now = time.time_ns()
+        self.catalog.refresh()
+        self.index.refresh()
+        dbs, tables = lifecycle.expired(self.catalog, now)
+        gone = []
+        for f in self.index.all():
+            d = self.catalog.db_by_id(f.db)
+            t = d.tables.get(f.table) if d else None
+            cutoff = lifecycle.retention_cutoff(self.catalog, f.db, f.table, now)
+            if (t is None or f.db in dbs or (f.db, f.table) in tables
+                    or (cutoff is not None and f.max_time < cutoff) or f.max_seq <= t.truncated_seq):
+                gone.append(f.path)
+        if gone:
+            self._publish([], gone, grace_s=5.0)
+        if dbs or tables:
+            self.catalog.transact(lambda cat: [{"op": "purge_db", "db": i} for i in dbs if i in cat.databases]
+                                  + [{"op": "purge_table", "db": d, "table": t} for d, t in tables])
+        self._delete_retired()
+        return len(gone)
+
+    def _publish(self, added: list[FileMeta], removed: list[str], grace_s: float) -> None:
+        """Record a change of the file set in a manifest, then make it ours; delete removed files later."""
+        persist.write_manifest(self.data_dir, self.node_id, wal_upto=None, added=added, removed=removed)
+        with self._view_lock:
+            self.index.apply(self.node_id, {"added": [f.__dict__ for f in added], "removed": removed,
+                                            "wal_upto": None})
+        # Another node may have planned a query over these files a moment ago: wait before deleting.
+        self._pending_deletes += [(time.monotonic() + grace_s, p) for p in removed]
 
     _RETIRE_GRACE_S = 120.0
 
-    def _retire_later(self, paths: list[str]) -> None:
-        pending = getattr(self, "_pending_deletes", [])
-        pending += [(time.monotonic(), p) for p in paths]
-        self._pending_deletes = pending
-
-    def _delete_retired(self) -> None:
-        # Another node may have planned a query over these files a moment ago: wait before deleting.
+    def _delete_retired(self, everything: bool = False) -> None:
         now, keep = time.monotonic(), []
-        for at, p in getattr(self, "_pending_deletes", []):
-            if now - at > self._RETIRE_GRACE_S:
+        for due, p in self._pending_deletes:
+            if everything or now >= due:
                 (self.data_dir / p).unlink(missing_ok=True)
             else:
-                keep.append((at, p))
+                keep.append((due, p))
         self._pending_deletes = keep
 
     @staticmethod

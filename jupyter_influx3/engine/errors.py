@@ -63,6 +63,14 @@ class InvalidConfiguration(EngineError):
     pass
 
 
+class InvalidDuration(EngineError):
+    """A retention period that is not a humantime duration."""
+
+
+class InvalidTimestamp(EngineError):
+    """A `hard_delete_at` that is neither a keyword nor an RFC 3339 time."""
+
+
 class CannotModifyInternalDatabase(EngineError):
     pass
 
