@@ -2,6 +2,7 @@
 
     influx3 serve [--data-dir DIR] [--http-bind 127.0.0.1:8181] [--node-id ID] ...
     influx3 write --database DB [--precision P] [--host URL] [--token T] [FILE|-]
+    influx3 create token --admin [--host URL | --offline --output FILE [--data-dir DIR]]
 """
 
 from __future__ import annotations
@@ -101,7 +102,10 @@ async def _serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"influx3: error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
             return 1
-        app = make_app(engine, max_request_bytes=args.max_http_request_size)
+        auth = _auth_settings(args, engine)
+        if auth is None:
+            return 1
+        app = make_app(engine, max_request_bytes=args.max_http_request_size, auth=auth)
         # The handlers stream bodies and enforce the request size themselves (so the 413 is ours).
         server = tornado.httpserver.HTTPServer(app)
         server.add_sockets(sockets)
@@ -109,6 +113,7 @@ async def _serve(args: argparse.Namespace) -> int:
         shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
         print(f"influx3: listening on http://{shown_host}:{bound[1]} (data dir {data_dir})",
               file=sys.stderr, flush=True)
+        _print_auth_status(auth, engine, f"http://{shown_host}:{bound[1]}")
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -137,6 +142,48 @@ async def _drain(context, server, timeout: float = 30.0) -> None:
         await asyncio.wait_for(server.close_all_connections(), timeout=max(1.0, deadline - loop.time()))
     except asyncio.TimeoutError:
         print("influx3: gave up waiting for open connections", file=sys.stderr, flush=True)
+
+
+def _auth_settings(args: argparse.Namespace, engine):
+    """The server's AuthSettings from --without-auth / --disable-authz / --admin-token-file
+    (the operator token is created from the file if there is none yet); None after an error."""
+    from .engine import tokens as tokenlib
+    from .http.auth import AuthSettings
+
+    if args.admin_token_file:
+        path = Path(args.admin_token_file).expanduser()
+        try:
+            token = tokenlib.read_token_file(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            print(f"influx3: error: cannot read admin token file {path}: {exc.strerror}", file=sys.stderr)
+            return None
+        except tokenlib.InvalidTokenRequest as exc:
+            print(f"influx3: error: admin token file {path}: {exc}", file=sys.stderr)
+            return None
+        if tokenlib.ensure_admin_token(engine.catalog, token) == "different":
+            print(f"influx3: warning: an operator token already exists; the one in {path} is not it and "
+                  "is ignored (regenerate the operator token to replace it)", file=sys.stderr, flush=True)
+    return AuthSettings(enabled=not args.without_auth, open_paths=args.disable_authz or frozenset())
+
+
+def _print_auth_status(auth, engine, url: str) -> None:
+    from .engine import tokens as tokenlib
+
+    if not auth.enabled:
+        print("influx3: authentication is OFF (--without-auth): anyone who can reach this port can "
+              "read, write and delete data", file=sys.stderr, flush=True)
+    elif not tokenlib.has_operator_token(engine.catalog):
+        print(f"influx3: authentication is on and there is no operator token yet: create it with "
+              f"`influx3 create token --admin --host {url}`", file=sys.stderr, flush=True)
+
+
+def _disable_authz(value: str) -> frozenset:
+    from .http.auth import parse_disable_authz
+
+    try:
+        return parse_disable_authz(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -208,6 +255,145 @@ def cmd_write(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- create token (against a running server, or offline) -------------------------------------
+
+
+def _api_call(host: str, method: str, path: str, token: Optional[str], body: Optional[dict] = None,
+              timeout: float = 60.0) -> tuple[int, bytes]:
+    """(status, body) of one API request; status 0 when the server cannot be reached."""
+    data = None
+    headers = {}
+    if body is not None:
+        data = json.dumps(body).encode("utf-8")
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(host.rstrip("/") + path, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:
+        return 0, str(getattr(exc, "reason", exc)).encode()
+
+
+def _write_token_file(path: Path, info: dict) -> None:
+    """Write a token file readable by its owner only; never overwrite one."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(info, indent=2) + "\n")
+
+
+def _show_token(info: dict, fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps(info, indent=2))
+        return
+    print("New token created successfully!\n")
+    print(f"Token: {info['token']}")
+    print(f"HTTP Requests Header: Authorization: Bearer {info['token']}\n")
+    print("IMPORTANT: Store this token securely, as it will not be shown again.")
+
+
+def _expiry_secs(value: Optional[str]) -> Optional[int]:
+    if value is None:
+        return None
+    if value.isdigit():
+        return int(value)
+    from .engine.catalog import parse_duration
+
+    return parse_duration(value) // 1_000_000_000
+
+
+def cmd_create_token(args: argparse.Namespace) -> int:
+    from .engine import tokens as tokenlib
+
+    try:
+        expiry = _expiry_secs(args.expiry)
+        permissions = [tokenlib.parse_permission(p) for p in args.permission]
+    except (ValueError, tokenlib.InvalidTokenRequest) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.admin == bool(permissions):
+        print("error: give --admin, or --name with one or more --permission", file=sys.stderr)
+        return 2
+    if permissions and not args.name:
+        print("error: a resource token needs --name", file=sys.stderr)
+        return 2
+    if args.offline:
+        if not args.admin or args.name or args.regenerate:
+            print("error: --offline creates the operator token only (--admin)", file=sys.stderr)
+            return 2
+        if not args.output:
+            print("error: --offline needs --output FILE", file=sys.stderr)
+            return 2
+        return _create_offline_admin_token(args)
+    if args.regenerate:
+        if not args.admin or args.name:
+            print("error: --regenerate applies to the operator token (--admin)", file=sys.stderr)
+            return 2
+        status, body = _api_call(args.host, "POST", "/api/v3/configure/token/admin/regenerate", args.token,
+                                 timeout=args.timeout)
+    elif args.admin and args.name:
+        status, body = _api_call(args.host, "POST", "/api/v3/configure/token/named_admin", args.token,
+                                 {"token_name": args.name, "expiry_secs": expiry}, timeout=args.timeout)
+    elif args.admin:
+        status, body = _api_call(args.host, "POST", "/api/v3/configure/token/admin", None, timeout=args.timeout)
+    else:
+        status, body = _api_call(args.host, "POST", "/api/v3/enterprise/configure/token", args.token,
+                                 {"token_name": args.name, "permissions": permissions, "expiry_secs": expiry},
+                                 timeout=args.timeout)
+    if status == 0:
+        print(f"error: cannot reach {args.host}: {body.decode(errors='replace')}", file=sys.stderr)
+        return 1
+    if status != 201:
+        for line in _describe_error(status, body):
+            print(line, file=sys.stderr)
+        if status == 409 and args.admin and not args.name:
+            print("hint: the operator token exists already; rotate it with --regenerate --token <admin token>",
+                  file=sys.stderr)
+        return 1
+    info = json.loads(body)
+    if args.output:
+        try:
+            _write_token_file(Path(args.output).expanduser(), info)
+        except OSError as exc:
+            print(f"error: cannot write {args.output}: {exc.strerror} (the token is printed below)", file=sys.stderr)
+            _show_token(info, args.format)
+            return 1
+    _show_token(info, args.format)
+    return 0
+
+
+def _create_offline_admin_token(args: argparse.Namespace) -> int:
+    """Write a new operator token to --output (for `serve --admin-token-file`); with --data-dir,
+    also store it in that data directory's catalog right away."""
+    from .engine import tokens as tokenlib
+    from .engine.catalog import Catalog
+
+    issued = tokenlib.offline_admin_token()
+    out = Path(args.output).expanduser()
+    try:
+        _write_token_file(out, issued.info())
+    except OSError as exc:
+        print(f"error: cannot write {out}: {exc.strerror}", file=sys.stderr)
+        return 1
+    if args.offline_data_dir:
+        try:
+            catalog = Catalog(Path(args.offline_data_dir).expanduser())
+            issued = tokenlib.create_admin_token(catalog, issued.token)
+        except (OSError, tokenlib.TokenNameExists) as exc:
+            out.unlink(missing_ok=True)
+            reason = "an operator token already exists there" if isinstance(exc, tokenlib.TokenNameExists) else exc
+            print(f"error: cannot store the token in {args.offline_data_dir}: {reason}", file=sys.stderr)
+            return 1
+        print(f"Operator token stored in {args.offline_data_dir} and written to {out}.", file=sys.stderr)
+    else:
+        print(f"Operator token written to {out}; start the server with "
+              f"`influx3 serve --admin-token-file {out}`.", file=sys.stderr)
+    return 0
+
+
 # ---- entry point -----------------------------------------------------------------------------
 
 
@@ -234,6 +420,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="table limit across all databases (default 4000)")
     serve.add_argument("--max-columns-per-table", type=positive_int, default=None, metavar="N",
                        help="column limit per table, time excluded (default 500)")
+    serve.add_argument("--without-auth", action="store_true",
+                       help="accept every request without a token (local use only; the token endpoints are disabled)")
+    serve.add_argument("--disable-authz", type=_disable_authz, default=None, metavar="NAMES",
+                       help="comma-separated paths that need no token: health, ping, metrics, ready, pprof, node_stop")
+    serve.add_argument("--admin-token-file", default=None, metavar="FILE",
+                       help="operator token to create at start if there is none (JSON with \"token\", or the bare token)")
     serve.set_defaults(func=cmd_serve)
 
     write = sub.add_parser("write", help="write line protocol to a running server")
@@ -250,6 +442,31 @@ def build_parser() -> argparse.ArgumentParser:
     write.add_argument("file", nargs="?", default="-", metavar="FILE|-",
                        help="line protocol file, or - for standard input (default)")
     write.set_defaults(func=cmd_write)
+
+    create = sub.add_parser("create", help="create resources on a server (token, ...)")
+    create_sub = create.add_subparsers(dest="resource", metavar="RESOURCE")
+    create_sub.required = True
+    token = create_sub.add_parser("token", help="create an API token")
+    token.add_argument("--admin", action="store_true",
+                       help="the operator token (with --name: a named admin token)")
+    token.add_argument("--name", default=None, help="token name (named admin or resource token)")
+    token.add_argument("--permission", action="append", default=[], metavar="TYPE:NAMES:ACTIONS",
+                       help="resource token permission, e.g. db:mydb:read,write or system:health:read (repeatable)")
+    token.add_argument("--expiry", default=None, help="lifetime: seconds or a duration like 30d (default: never)")
+    token.add_argument("--regenerate", action="store_true", help="give the operator token a new value (needs --token)")
+    token.add_argument("--offline", action="store_true",
+                       help="create the operator token without a server (writes --output; with --data-dir also stores it)")
+    token.add_argument("--data-dir", dest="offline_data_dir", default=None, metavar="DIR",
+                       help="with --offline: store the operator token in this data directory's catalog")
+    token.add_argument("--output", "--output-file", default=None, metavar="FILE",
+                       help="also write the token as JSON to FILE (mode 0600; never overwritten)")
+    token.add_argument("--format", choices=("text", "json"), default="text", help="how to print the token")
+    token.add_argument("--host", default=os.environ.get("INFLUX3_HOST", DEFAULT_HOST),
+                       help=f"server URL (default $INFLUX3_HOST, else {DEFAULT_HOST})")
+    token.add_argument("--token", default=os.environ.get("INFLUX3_TOKEN"),
+                       help="admin token for the request (default $INFLUX3_TOKEN)")
+    token.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the server")
+    token.set_defaults(func=cmd_create_token)
     return parser
 
 

@@ -18,11 +18,17 @@ _LISTENING = re.compile(r"listening on (http://\S+)")
 
 
 class Influx3Server:
-    """One `influx3 serve` process on `data_dir`; `restart()` keeps the directory and flags."""
+    """One `influx3 serve` process on `data_dir`; `restart()` keeps the directory and flags.
 
-    def __init__(self, data_dir: Path, *flags: str, node_id: str = "test-node"):
+    Started with `--without-auth` unless `auth=True` (the server's default is auth on; the suites
+    about other things than auth talk to it without tokens).
+    """
+
+    def __init__(self, data_dir: Path, *flags: str, node_id: str = "test-node", auth: bool = False):
         self.data_dir = Path(data_dir)
         self.flags = list(flags)
+        if not auth and "--without-auth" not in self.flags:
+            self.flags.append("--without-auth")
         self.node_id = node_id
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
         self.proc: subprocess.Popen | None = None
@@ -43,7 +49,8 @@ class Influx3Server:
             if match:
                 self.url = match.group(1)
                 try:
-                    if requests.get(self.url + "/health", timeout=5).status_code == 200:
+                    # 401: up, with auth on and no token given.
+                    if requests.get(self.url + "/health", timeout=5).status_code in (200, 401):
                         return self
                 except requests.ConnectionError:
                     pass
@@ -84,8 +91,8 @@ class Influx3Server:
 def _server_factory(make_dir):
     servers: list[Influx3Server] = []
 
-    def start(*flags: str, data_dir: Path | None = None) -> Influx3Server:
-        server = Influx3Server(data_dir or make_dir(), *flags)
+    def start(*flags: str, data_dir: Path | None = None, auth: bool = False) -> Influx3Server:
+        server = Influx3Server(data_dir or make_dir(), *flags, auth=auth)
         servers.append(server)
         return server.start()
 
@@ -94,7 +101,7 @@ def _server_factory(make_dir):
 
 @pytest.fixture
 def start_influx3(tmp_path):
-    """Factory: `start_influx3(*flags, data_dir=None)` starts a server, killed at teardown."""
+    """Factory: `start_influx3(*flags, data_dir=None, auth=False)` starts a server, killed at teardown."""
     dirs = itertools.count()
     start, servers = _server_factory(lambda: tmp_path / f"data{next(dirs)}")
     yield start

@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional
 
 import tornado.web
 from tornado.ioloop import IOLoop
+from tornado.log import app_log
 
 from . import DEFAULT_MAX_REQUEST_BYTES, serialize
 
@@ -59,6 +60,8 @@ class ServerContext:
     executor: Any = None  # concurrent.futures.Executor for blocking engine calls; None = loop default
     #: Engine calls running right now (a server waits for them to end before closing the engine).
     busy: int = 0
+    #: How requests are authenticated: an `http.auth.AuthSettings`; None = the default (auth on).
+    auth: Any = None
 
     @property
     def cluster_uuid(self) -> str:
@@ -166,6 +169,10 @@ class ApiHandler(tornado.web.RequestHandler):
 
     context: ServerContext
 
+    #: What a request must present to reach this route (see `http/auth.py`): ("admin",) unless
+    #: the handler class declares otherwise, e.g. ("db_read", "db") or ("db_write", "bucket").
+    required: Any = ("admin",)
+
     def initialize(self, context: Optional[ServerContext] = None) -> None:
         self.context = context if context is not None else self.settings["influx3"]
         # RequestHandler.__init__ ran set_default_headers() before we knew the context.
@@ -202,12 +209,21 @@ class ApiHandler(tornado.web.RequestHandler):
         await self.authenticate()
 
     async def authenticate(self) -> None:
-        """Token authentication goes here (a later issue). Raise ApiError(401, ...) to refuse.
+        """Token authentication and authorization (`http/auth.py`); raises the ApiError that
+        answers a refused request (400 malformed header, 401, 403, 405 without auth).
 
         Runs before the method of the route is looked at, like the real server (so with auth on,
-        an unknown path answers 401, not 404). Today every request is let through, which is the
-        real server's ``--without-auth`` behaviour.
+        an unknown path answers 401, not 404).
         """
+        from .auth import authenticate_request  # late: auth imports this module
+
+        authenticate_request(self)
+
+    def _request_summary(self) -> str:
+        # Tornado's access log and error lines print the URL: never with a token in it (p=).
+        from .auth import redact_uri
+
+        return f"{self.request.method} {redact_uri(self.request.uri or '')} ({self.request.remote_ip})"
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)
@@ -280,7 +296,11 @@ class ApiHandler(tornado.web.RequestHandler):
     def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
         if isinstance(value, ApiError):
             return  # an answer, not a failure
-        super().log_exception(typ, value, tb)
+        if isinstance(value, tornado.web.HTTPError):
+            super().log_exception(typ, value, tb)
+            return
+        # Tornado's own line adds repr(request), which holds the raw URL (and so a p= token).
+        app_log.error("Uncaught exception %s", self._request_summary(), exc_info=(typ, value, tb))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         # Reached through send_error(), after clear() (which re-applies set_default_headers()).

@@ -15,6 +15,7 @@ import tornado.web
 from . import DEFAULT_MAX_REQUEST_BYTES
 from .base import DefaultHandler, ServerContext
 from .server import HealthHandler, PingHandler
+from .tokens import TOKEN_ROUTES
 from .write import V1WriteHandler, V2WriteHandler, WriteLPHandler
 
 ROUTE_TABLE: list[tuple[str, type]] = [
@@ -24,6 +25,7 @@ ROUTE_TABLE: list[tuple[str, type]] = [
     ("/ping", PingHandler),
     ("/health", HealthHandler),
     ("/api/v1/health", HealthHandler),
+    *TOKEN_ROUTES,
 ]
 
 
@@ -42,9 +44,11 @@ def make_app(
     *,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     executor: Optional[Executor] = None,
+    auth: Any = None,
     **settings: Any,
 ) -> tornado.web.Application:
-    """A tornado Application serving the API at the root, unknown paths answered 404 `Not found`."""
-    context = ServerContext(engine=engine, max_request_bytes=max_request_bytes, executor=executor)
+    """A tornado Application serving the API at the root, unknown paths answered 404 `Not found`
+    (401 first without a token). `auth` is an `http.auth.AuthSettings` (None: auth on)."""
+    context = ServerContext(engine=engine, max_request_bytes=max_request_bytes, executor=executor, auth=auth)
     settings.setdefault("default_handler_class", DefaultHandler)
     return tornado.web.Application(routes("", context), influx3=context, **settings)

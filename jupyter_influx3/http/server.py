@@ -34,6 +34,8 @@ def revision() -> str:
 class PingHandler(ApiHandler):
     """``GET|POST /ping``: version information (HEAD answers 404, as the real server does)."""
 
+    required = ("any",)  # any valid token (clients ping before they write)
+
     def get(self) -> None:
         request_id = str(new_request_id())
         self.set_header("X-Influxdb-Build", BUILD)
@@ -53,6 +55,8 @@ class PingHandler(ApiHandler):
 
 class HealthHandler(ApiHandler):
     """``GET /health`` and ``GET /api/v1/health``: ``OK``."""
+
+    required = ("any",)
 
     def get(self) -> None:
         self.send_body("OK", serialize.TEXT_CONTENT_TYPE)

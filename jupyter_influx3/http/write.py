@@ -153,6 +153,8 @@ class WriteHandler(ApiHandler):
 class WriteLPHandler(WriteHandler):
     """``POST /api/v3/write_lp?db=&precision=auto&accept_partial=true&no_sync=false``."""
 
+    required = ("db_write", "db")
+
     def parse_request(self) -> WriteRequest:
         if not self.has_query:
             raise ApiError(400, "missing query parameter 'db'")
@@ -172,6 +174,8 @@ class WriteLPHandler(WriteHandler):
 
 class V1WriteHandler(WriteHandler):
     """``POST /write?db=&rp=&precision=ns`` (InfluxDB 1.x compatible; never a partial write)."""
+
+    required = ("db_write", "db", "rp")  # database `<db>/<rp>` when rp names one
 
     def parse_request(self) -> WriteRequest:
         if not self.has_query:
@@ -197,6 +201,8 @@ class V2WriteHandler(WriteHandler):
     Never a partial write; every error this endpoint raises has the v2 shape
     ``{"code": ..., "message": ...}``.
     """
+
+    required = ("db_write", "bucket")
 
     async def post(self) -> None:
         try:
