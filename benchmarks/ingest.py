@@ -1,0 +1,672 @@
+#!/usr/bin/env python3
+"""Ingest benchmark: influx3 vs InfluxDB 1.6.7 over HTTP, in-process Engine.write_lp, peak RSS.
+
+Parts (each can be switched off; see --help):
+
+  http     Generate TSBS cpu-only line protocol (gen_cpu.py 100 5000 = 500K lines) into a temp
+           dir, start `influx3 serve` (temp data dir, free port on 127.0.0.1, fsync on = default)
+           and load the file with shared/bench/load.py (2 threads, 5,000-line batches) into
+           /api/v3/write_lp?db=bench&precision=nanosecond. In the same run, start InfluxDB 1.6.7
+           (shared/bench/influx1.sh start), recreate database `bench` and load the same file into
+           /write?db=bench. Prints both rates and the ratio (target: influx3 >= 3x InfluxDB 1.6.7),
+           then checks the row counts on both.
+  inproc   Engine.write_lp on 50K-line bodies of the same data, in this process (target: >= 500K
+           lines/s). Also reports parse-only throughput so the cost of parsing can be told apart.
+  rss      (--rss, slow) 5M lines (gen_cpu.py 1000 5000) written to a temp file, then streamed in
+           50K-line bodies into an Engine in a fresh child process; its peak RSS (ru_maxrss) is the
+           number (target < 1.5 GB). Unless --no-rss-http, also streams the same file over HTTP into
+           a fresh `influx3 serve` and reports the server's peak RSS (VmHWM).
+
+Speed is always reported next to a reference measured in the same run (InfluxDB 1.6.7), or as a
+plain rate; nothing here asserts on time. Only 127.0.0.1 is contacted. Generated data and data dirs
+live under a temp dir (removed at the end unless --keep-tmp); nothing is written into the repo.
+
+The last line on stdout is the JSON of all results (also written to --json FILE if given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import http.client
+import io
+import json
+import os
+import pstats
+import queue
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+import psutil
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+GB = 10**9
+MiB = 2**20
+TARGET_RATIO = 3.0
+TARGET_INPROC = 500_000
+TARGET_RSS = 1.5 * GB
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def shared_dir() -> Path:
+    d = Path(os.environ.get("INFLUX3_SHARED") or REPO.parent / "shared")
+    if not (d / "bench" / "gen_cpu.py").exists():
+        sys.exit(f"cannot find shared/bench/gen_cpu.py under {d} (set INFLUX3_SHARED)")
+    return d
+
+
+def generate(shared: Path, hosts: int, points: int, out: Path) -> int:
+    """Run gen_cpu.py HOSTS POINTS > out (streamed to disk); returns the number of lines."""
+    t0 = time.perf_counter()
+    with open(out, "wb") as f:
+        subprocess.run([sys.executable, str(shared / "bench" / "gen_cpu.py"), str(hosts), str(points)],
+                       stdout=f, check=True)
+    n = hosts * points
+    log(f"generated {n:,} lines ({out.stat().st_size / MiB:.0f} MiB) in {time.perf_counter() - t0:.1f}s -> {out}")
+    return n
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---- peak memory -----------------------------------------------------------------------------
+def vm_hwm(pid: int) -> int | None:
+    """The kernel's peak RSS of a live process (VmHWM), in bytes."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+class RssPoller:
+    """Polls the RSS of a process (plus its children) from a thread; keeps the peak."""
+
+    def __init__(self, pid: int, interval: float = 0.05):
+        self.proc = psutil.Process(pid)
+        self.interval = interval
+        self.peak = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                rss = self.proc.memory_info().rss
+                for c in self.proc.children(recursive=True):
+                    try:
+                        rss += c.memory_info().rss
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                return
+            self.peak = max(self.peak, rss)
+            self.samples += 1
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "RssPoller":
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._t.join()
+
+
+# ---- influx3 server --------------------------------------------------------------------------
+_AUTH_FLAGS: list[str] | None = None
+
+
+def _auth_flags(cmd: list[str]) -> list[str]:
+    """`--without-auth` when the server has auth (like InfluxDB 1.6.7 here, which runs without)."""
+    global _AUTH_FLAGS
+    if _AUTH_FLAGS is None:
+        out = subprocess.run(cmd + ["serve", "--help"], capture_output=True, text=True)
+        _AUTH_FLAGS = ["--without-auth"] if "--without-auth" in out.stdout else []
+    return _AUTH_FLAGS
+
+
+class Server:
+    def __init__(self, data_dir: Path, node_id: str = "bench"):
+        self.data_dir = data_dir
+        self.node_id = node_id
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
+        exe = shutil.which("influx3")
+        cmd = [exe] if exe else [sys.executable, "-m", "jupyter_influx3"]
+        self.cmd = cmd + ["serve", "--data-dir", str(data_dir), "--http-bind", f"127.0.0.1:{self.port}",
+                          "--node-id", node_id] + _auth_flags(cmd)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60.0) -> "Server":
+        logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.cmd, stdout=logf, stderr=logf, stdin=subprocess.DEVNULL)
+        logf.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"influx3 serve exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if requests.get(self.url + "/health", timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.proc.kill()
+        raise RuntimeError(f"influx3 serve not healthy after {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 300.0) -> tuple[int, float]:
+        """SIGTERM (the server snapshots its buffer to Parquet); returns (exit code, seconds)."""
+        t0 = time.perf_counter()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+            log(f"influx3 serve did not stop within {timeout}s; killed")
+        return code, time.perf_counter() - t0
+
+
+def influx3_count(data_dir: Path) -> int:
+    from jupyter_influx3.engine import Engine
+    e = Engine(data_dir, node_id="bench-check", background=False)
+    try:
+        return int(e.sql("bench", "SELECT count(*) FROM cpu").column(0)[0].as_py())
+    finally:
+        e.close()
+
+
+# ---- loaders ---------------------------------------------------------------------------------
+_RATE = re.compile(r"^(\d+) lines/s\s+(\d+) values/s\s+([\d.]+)s", re.M)
+_ERRS = re.compile(r"lines=(\d+) batches=(\d+) errors=(\d+)")
+
+
+def run_load_py(shared: Path, path: Path, url: str, batch: int, workers: int,
+                watch_pid: int | None = None) -> dict:
+    """shared/bench/load.py FILE URL BATCH WORKERS; parses its output. Watches RSS of `watch_pid`."""
+    cmd = [sys.executable, str(shared / "bench" / "load.py"), str(path), url, str(batch), str(workers)]
+    poller = RssPoller(watch_pid) if watch_pid else None
+    cpu0 = _cpu_times(watch_pid)
+    if poller:
+        poller.__enter__()
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True)
+    finally:
+        if poller:
+            poller.__exit__()
+    cpu1 = _cpu_times(watch_pid)
+    if out.returncode != 0:
+        raise RuntimeError(f"load.py failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    log("  load.py: " + out.stdout.strip().replace("\n", "\n  load.py: "))
+    m, e = _RATE.search(out.stdout), _ERRS.search(out.stdout)
+    res = {"lines": int(e.group(1)), "batches": int(e.group(2)), "errors": int(e.group(3)),
+           "lines_per_s": int(m.group(1)), "seconds": float(m.group(3))}
+    if poller:
+        res["server_peak_rss_polled"] = poller.peak
+    if cpu0 is not None and cpu1 is not None:
+        res["server_cpu_s"] = round(cpu1 - cpu0, 2)
+    return res
+
+
+def _cpu_times(pid: int | None) -> float | None:
+    if not pid:
+        return None
+    try:
+        t = psutil.Process(pid).cpu_times()
+        return t.user + t.system
+    except psutil.Error:
+        return None
+
+
+def iter_bodies(path: Path, lines_per_body: int):
+    """Yields (body bytes, line count) read from `path` without holding more than one body."""
+    buf, n = [], 0
+    with open(path, "rb", buffering=1 << 20) as f:
+        for line in f:
+            buf.append(line)
+            n += 1
+            if n == lines_per_body:
+                yield b"".join(buf), n
+                buf, n = [], 0
+    if buf:
+        yield b"".join(buf), n
+
+
+def stream_http(path: Path, url: str, batch: int, workers: int) -> dict:
+    """Streams a file over HTTP (bounded queue of batches, `workers` keep-alive connections)."""
+    u = urllib.parse.urlsplit(url)
+    target = u.path + ("?" + u.query if u.query else "")
+    q: queue.Queue = queue.Queue(maxsize=workers * 2)
+    errors: list = []
+    sent = [0]
+    lock = threading.Lock()
+
+    def work():
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=300)
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            body, n = item
+            c.request("POST", target, body=body, headers={"Content-Type": "text/plain; charset=utf-8"})
+            r = c.getresponse()
+            data = r.read()
+            if r.status >= 300:
+                errors.append((r.status, data[:200]))
+            else:
+                with lock:
+                    sent[0] += n
+
+    ts = [threading.Thread(target=work) for _ in range(workers)]
+    t0 = time.perf_counter()
+    [t.start() for t in ts]
+    lines = 0
+    for body, n in iter_bodies(path, batch):
+        q.put((body, n))
+        lines += n
+    for _ in ts:
+        q.put(None)
+    [t.join() for t in ts]
+    dt = time.perf_counter() - t0
+    return {"lines": lines, "acked_lines": sent[0], "errors": len(errors), "first_errors": [str(e) for e in errors[:2]],
+            "seconds": round(dt, 2), "lines_per_s": int(lines / dt)}
+
+
+# ---- InfluxDB 1.6.7 --------------------------------------------------------------------------
+INFLUX1 = "http://127.0.0.1:18086"
+
+
+def influx1_start(shared: Path) -> bool:
+    """Starts the reference server (installing it with apt if needed). True if we started it."""
+    out = subprocess.run(["bash", str(shared / "bench" / "influx1.sh"), "start"], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"influx1.sh start failed:\n{out.stdout}\n{out.stderr}")
+    log(f"influx1.sh: {out.stdout.strip()}")
+    return "already running" not in out.stdout
+
+
+def influx1_version() -> str:
+    r = requests.get(INFLUX1 + "/ping", timeout=5)
+    return r.headers.get("X-Influxdb-Version", "?")
+
+
+def influx1_query(q: str, db: str | None = None, post: bool = False) -> dict:
+    params = {"q": q, **({"db": db} if db else {})}
+    r = (requests.post if post else requests.get)(INFLUX1 + "/query", params=params, timeout=600)
+    r.raise_for_status()
+    return r.json()
+
+
+def influx1_pid() -> int | None:
+    try:
+        return int(Path("/tmp/influx1/influxd.pid").read_text().strip())
+    except (OSError, ValueError):
+        pass
+    for p in psutil.process_iter(["name"]):
+        if p.info["name"] == "influxd":
+            return p.pid
+    return None
+
+
+def influx1_count(db: str) -> int:
+    j = influx1_query("SELECT count(usage_user) FROM cpu", db)
+    series = j["results"][0].get("series") or []
+    return int(series[0]["values"][0][1]) if series else 0
+
+
+# ---- parts -----------------------------------------------------------------------------------
+def _load_influx3(args, shared: Path, tmp: Path, data: Path, nlines: int, rep: int) -> dict:
+    r3: dict = {}
+    data_dir = tmp / f"influx3-http-{rep}"
+    srv = Server(data_dir).start()
+    try:
+        log(f"influx3 serve pid {srv.proc.pid} on {srv.url}; loading {nlines:,} lines")
+        url = f"{srv.url}/api/v3/write_lp?db=bench&precision=nanosecond"
+        r3.update(run_load_py(shared, data, url, args.batch, args.workers, watch_pid=srv.proc.pid))
+        r3["server_peak_rss"] = vm_hwm(srv.proc.pid)
+    finally:
+        code, secs = srv.stop()
+    r3["stop_exit_code"], r3["stop_seconds"] = code, round(secs, 2)
+    r3["count"] = influx3_count(data_dir)
+    r3["count_ok"] = r3["count"] == nlines
+    log(f"influx3: {r3['lines_per_s']:,} lines/s, errors={r3['errors']}, count={r3['count']:,}, "
+        f"SIGTERM stop {secs:.1f}s (exit {code})")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return r3
+
+
+def _load_influx1(args, shared: Path, data: Path, nlines: int) -> dict:
+    r1: dict = {"version": influx1_version()}
+    influx1_query(f"DROP DATABASE {args.influx1_db}", post=True)
+    influx1_query(f"CREATE DATABASE {args.influx1_db}", post=True)
+    log(f"InfluxDB {r1['version']}: loading {nlines:,} lines into db {args.influx1_db}")
+    pid = influx1_pid()
+    r1.update(run_load_py(shared, data, f"{INFLUX1}/write?db={args.influx1_db}", args.batch, args.workers,
+                          watch_pid=pid))
+    r1["server_peak_rss"] = vm_hwm(pid) if pid else None  # since influxd started, not just this load
+    r1["count"] = influx1_count(args.influx1_db)
+    r1["count_ok"] = r1["count"] == nlines
+    log(f"influx1: {r1['lines_per_s']:,} lines/s, errors={r1['errors']}, count={r1['count']:,}")
+    return r1
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The run with the median rate; all rates and checks of every run folded in."""
+    ordered = sorted(runs, key=lambda r: r["lines_per_s"])
+    med = dict(ordered[(len(ordered) - 1) // 2])
+    med["lines_per_s_all"] = [r["lines_per_s"] for r in runs]
+    med["count_ok"] = all(r["count_ok"] for r in runs)
+    med["errors"] = sum(r["errors"] for r in runs)
+    return med
+
+
+def part_http(args, shared: Path, tmp: Path, data: Path, nlines: int, results: dict) -> None:
+    """Alternates influx3 / InfluxDB 1.6.7 loads, `--repeat` times each; the median run is reported."""
+    started = False
+    if not args.no_influx1:
+        started = influx1_start(shared)
+    runs3, runs1 = [], []
+    try:
+        for rep in range(args.repeat):
+            runs3.append(_load_influx3(args, shared, tmp, data, nlines, rep))
+            results["http_influx3"] = _median_run(runs3)
+            if not args.no_influx1:
+                runs1.append(_load_influx1(args, shared, data, nlines))
+                results["http_influx1"] = _median_run(runs1)
+    finally:
+        if started and not args.keep_influx1:
+            subprocess.run(["bash", str(shared / "bench" / "influx1.sh"), "stop"], capture_output=True)
+    if runs1:
+        results["http_ratio"] = round(results["http_influx3"]["lines_per_s"] / results["http_influx1"]["lines_per_s"], 2)
+        results["http_ratio_per_repeat"] = [round(a["lines_per_s"] / b["lines_per_s"], 2) for a, b in zip(runs3, runs1)]
+
+
+def part_inproc(args, tmp: Path, data: Path, results: dict) -> None:
+    from jupyter_influx3.engine import Engine, lineprotocol
+
+    bodies = [b for b, _ in iter_bodies(data, args.body_lines)]
+    counts = [b.count(b"\n") for b in bodies]
+    total = sum(counts)
+    r: dict = {"lines": total, "body_lines": args.body_lines, "bodies": len(bodies)}
+    results["inproc"] = r
+
+    # Parse only (the first stage of write_lp), to tell parsing apart from the rest.
+    lineprotocol.parse(bodies[0], "ns")  # warm-up
+    gc.collect()
+    t0 = time.perf_counter()
+    for b in bodies:
+        lineprotocol.parse(b, "ns")
+    r["parse_lines_per_s"] = int(total / (time.perf_counter() - t0))
+
+    rates = []
+    for rep in range(args.inproc_repeat):
+        data_dir = tmp / f"influx3-inproc-{rep}"
+        e = Engine(data_dir, node_id="bench-inproc")
+        prof = cProfile.Profile() if args.profile else None
+        try:
+            gc.collect()
+            per_body = []
+            if prof:
+                prof.enable()
+            t0 = time.perf_counter()
+            for b in bodies:
+                t1 = time.perf_counter()
+                res = e.write_lp("bench", b, "nanosecond")
+                per_body.append(time.perf_counter() - t1)
+                if res.errors:
+                    raise RuntimeError(f"write_lp rejected lines: {res.errors[:2]}")
+            dt = time.perf_counter() - t0
+            if prof:
+                prof.disable()
+            rates.append(total / dt)
+            log(f"in-process rep {rep}: {total:,} lines in {dt:.2f}s = {total / dt:,.0f} lines/s "
+                f"(per 50K body: min {min(per_body) * 1000:.0f} ms, max {max(per_body) * 1000:.0f} ms)")
+            count = int(e.sql("bench", "SELECT count(*) FROM cpu").column(0)[0].as_py())
+        finally:
+            t0 = time.perf_counter()
+            e.close()
+            r["close_seconds"] = round(time.perf_counter() - t0, 2)
+        r["count"] = count
+        r["count_ok"] = count == total
+        if prof:
+            s = io.StringIO()
+            pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(30)
+            log(s.getvalue())
+            s = io.StringIO()
+            pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(20)
+            log(s.getvalue())
+        shutil.rmtree(data_dir, ignore_errors=True)
+    r["lines_per_s"] = int(max(rates))
+    r["lines_per_s_all"] = [int(x) for x in rates]
+
+
+def rss_child(path: str, data_dir: str, body_lines: int) -> None:
+    """Child process of --rss: streams `path` into an Engine, prints JSON with its peak RSS."""
+    from jupyter_influx3.engine import Engine
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    with RssPoller(os.getpid()) as poller:
+        e = Engine(data_dir, node_id="bench-rss")
+        t0 = time.perf_counter()
+        lines = 0
+        per_body = []
+        for body, n in iter_bodies(Path(path), body_lines):
+            t1 = time.perf_counter()
+            res = e.write_lp("bench", body, "nanosecond")
+            per_body.append(time.perf_counter() - t1)
+            if res.errors:
+                raise RuntimeError(f"write_lp rejected lines: {res.errors[:2]}")
+            lines += n
+            del body
+        dt = time.perf_counter() - t0
+        rss_after_ingest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        t1 = time.perf_counter()
+        e.close()
+        close_s = time.perf_counter() - t1
+    slow = sorted(per_body, reverse=True)[:8]
+    print(json.dumps({"lines": lines, "seconds": round(dt, 2), "lines_per_s": int(lines / dt),
+                      # write_lp calls only (not reading the file); the slowest ones include the
+                      # synchronous snapshots to Parquet every snapshot_rows (1M) rows.
+                      "write_lp_seconds": round(sum(per_body), 2),
+                      "write_lp_lines_per_s": int(lines / sum(per_body)),
+                      "slowest_bodies_ms": [round(x * 1000) for x in slow],
+                      "median_body_ms": round(sorted(per_body)[len(per_body) // 2] * 1000),
+                      "close_seconds": round(close_s, 2), "rss_before_engine": base,
+                      "peak_rss_ingest": rss_after_ingest,
+                      "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                      "peak_rss_polled": poller.peak}))
+
+
+def part_rss(args, shared: Path, tmp: Path, results: dict) -> None:
+    data = tmp / f"cpu-{args.rss_hosts}x{args.rss_points}.lp"
+    nlines = generate(shared, args.rss_hosts, args.rss_points, data)
+    data_dir = tmp / "influx3-rss-inproc"
+    log(f"in-process streaming ingest of {nlines:,} lines in a child process")
+    out = subprocess.run([sys.executable, __file__, "--_rss-child", str(data), str(data_dir), str(args.body_lines)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"rss child failed ({out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    r["count"] = influx3_count(data_dir)
+    r["count_ok"] = r["count"] == nlines
+    results["rss_inproc"] = r
+    log(f"in-process 5M: peak RSS {r['peak_rss'] / MiB:,.0f} MiB (ingest {r['peak_rss_ingest'] / MiB:,.0f} MiB), "
+        f"{r['lines_per_s']:,} lines/s incl. reading the file ({r['write_lp_lines_per_s']:,} lines/s in write_lp), "
+        f"count {r['count']:,}; per {args.body_lines:,}-line body: median {r['median_body_ms']} ms, "
+        f"slowest {r['slowest_bodies_ms']} ms")
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+    if args.no_rss_http:
+        data.unlink()
+        return
+    data_dir = tmp / "influx3-rss-http"
+    srv = Server(data_dir).start()
+    rh: dict = {}
+    results["rss_http"] = rh
+    try:
+        log(f"HTTP streaming load of {nlines:,} lines into influx3 serve pid {srv.proc.pid}")
+        url = f"{srv.url}/api/v3/write_lp?db=bench&precision=nanosecond"
+        cpu0 = _cpu_times(srv.proc.pid)
+        with RssPoller(srv.proc.pid) as poller:
+            rh.update(stream_http(data, url, args.batch, args.workers))
+        rh["server_cpu_s"] = round(_cpu_times(srv.proc.pid) - cpu0, 2)
+        rh["server_peak_rss_polled"] = poller.peak
+        rh["server_peak_rss"] = vm_hwm(srv.proc.pid)
+    finally:
+        code, secs = srv.stop()
+    rh["stop_exit_code"], rh["stop_seconds"] = code, round(secs, 2)
+    rh["count"] = influx3_count(data_dir)
+    rh["count_ok"] = rh["count"] == nlines
+    log(f"HTTP 5M: server peak RSS {rh['server_peak_rss'] / MiB:,.0f} MiB, {rh['lines_per_s']:,} lines/s, "
+        f"errors {rh['errors']}, count {rh['count']:,}")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data.unlink()
+
+
+# ---- report ----------------------------------------------------------------------------------
+def _reps(r: dict) -> str:
+    n = len(r.get("lines_per_s_all", []))
+    return f", median of {n}" if n > 1 else ""
+
+
+def summary(results: dict) -> str:
+    rows = []
+
+    def add(name, value, target="", ok=None):
+        rows.append((name, value, target, "" if ok is None else ("PASS" if ok else "FAIL")))
+
+    h3, h1 = results.get("http_influx3"), results.get("http_influx1")
+    if h3 and "lines_per_s" in h3:
+        add(f"HTTP influx3 serve ({h3['lines']:,} lines{_reps(h3)})", f"{h3['lines_per_s']:,} lines/s")
+        add("  count after load", f"{h3['count']:,}", f"{h3['lines']:,}", h3["count_ok"] and not h3["errors"])
+        if h3.get("server_peak_rss"):
+            add("  server peak RSS", f"{h3['server_peak_rss'] / MiB:,.0f} MiB")
+    if h1 and "lines_per_s" in h1:
+        add(f"HTTP InfluxDB {h1.get('version', '?')}{_reps(h1)}", f"{h1['lines_per_s']:,} lines/s")
+        add("  count after load", f"{h1['count']:,}", f"{h1['lines']:,}", h1["count_ok"] and not h1["errors"])
+        if h1.get("server_peak_rss"):
+            add("  influxd peak RSS (since start)", f"{h1['server_peak_rss'] / MiB:,.0f} MiB")
+    if "http_ratio" in results:
+        add("HTTP ratio influx3 / InfluxDB 1.6.7", f"{results['http_ratio']:.2f}x", f">= {TARGET_RATIO:.0f}x",
+            results["http_ratio"] >= TARGET_RATIO)
+    ip = results.get("inproc")
+    if ip and "lines_per_s" in ip:
+        add("in-process parse only (50K bodies)", f"{ip['parse_lines_per_s']:,} lines/s")
+        add("in-process Engine.write_lp (50K bodies)", f"{ip['lines_per_s']:,} lines/s", f">= {TARGET_INPROC:,}",
+            ip["lines_per_s"] >= TARGET_INPROC)
+        add("  count after write", f"{ip['count']:,}", f"{ip['lines']:,}", ip["count_ok"])
+    rs = results.get("rss_inproc")
+    if rs:
+        add(f"peak RSS in-process, {rs['lines']:,} lines", f"{rs['peak_rss'] / MiB:,.0f} MiB",
+            f"< {TARGET_RSS / MiB:,.0f} MiB", rs["peak_rss"] < TARGET_RSS)
+        add("  rate incl. file read / count", f"{rs['lines_per_s']:,} lines/s / {rs['count']:,}", "", rs["count_ok"])
+        add("  rate in write_lp (incl. snapshots)", f"{rs['write_lp_lines_per_s']:,} lines/s")
+    rh = results.get("rss_http")
+    if rh and rh.get("server_peak_rss"):
+        add(f"peak RSS influx3 serve, {rh['lines']:,} lines HTTP", f"{rh['server_peak_rss'] / MiB:,.0f} MiB",
+            f"< {TARGET_RSS / MiB:,.0f} MiB", rh["server_peak_rss"] < TARGET_RSS)
+        add("  rate / count", f"{rh['lines_per_s']:,} lines/s / {rh['count']:,}", "",
+            rh["count_ok"] and not rh["errors"])
+    w = [max(len(str(r[i])) for r in rows + [("measure", "value", "target", "")]) for i in range(4)]
+    out = [f"{'measure':<{w[0]}}  {'value':>{w[1]}}  {'target':>{w[2]}}  result", "-" * (sum(w) + 12)]
+    out += [f"{a:<{w[0]}}  {b:>{w[1]}}  {c:>{w[2]}}  {d}" for a, b, c, d in rows]
+    return "\n".join(out)
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--_rss-child":
+        rss_child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return 0
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--hosts", type=int, default=100, help="gen_cpu.py hosts for the HTTP/in-process data (100)")
+    p.add_argument("--points", type=int, default=5000, help="gen_cpu.py points per host (5000 -> 500K lines)")
+    p.add_argument("--batch", type=int, default=5000, help="lines per HTTP request (5000)")
+    p.add_argument("--workers", type=int, default=2, help="concurrent HTTP connections (2)")
+    p.add_argument("--body-lines", type=int, default=50_000, help="lines per Engine.write_lp body (50000)")
+    p.add_argument("--inproc-repeat", type=int, default=1, help="in-process passes, best one reported (1)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="HTTP loads per server, alternating influx3 / InfluxDB 1.6.7; median reported (1)")
+    p.add_argument("--no-http", action="store_true", help="skip the HTTP comparison")
+    p.add_argument("--no-influx1", action="store_true", help="skip InfluxDB 1.6.7 (no ratio)")
+    p.add_argument("--influx1-db", default="bench", help="database on InfluxDB 1.6.7, dropped and recreated (bench)")
+    p.add_argument("--keep-influx1", action="store_true", help="leave InfluxDB 1.6.7 running if we started it")
+    p.add_argument("--no-inproc", action="store_true", help="skip the in-process Engine.write_lp run")
+    p.add_argument("--profile", action="store_true", help="cProfile the in-process run (printed to stderr)")
+    p.add_argument("--rss", action="store_true", help="also measure peak RSS over 5M lines (slow)")
+    p.add_argument("--rss-hosts", type=int, default=1000, help="gen_cpu.py hosts for --rss (1000)")
+    p.add_argument("--rss-points", type=int, default=5000, help="gen_cpu.py points per host for --rss (5000)")
+    p.add_argument("--no-rss-http", action="store_true", help="with --rss, skip the server RSS over HTTP")
+    p.add_argument("--tmp", default=None, help="parent of the temp dir (default: system temp)")
+    p.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (data + data dirs)")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the JSON results to FILE")
+    args = p.parse_args()
+
+    shared = shared_dir()
+    tmp = Path(tempfile.mkdtemp(prefix="influx3-bench-", dir=args.tmp))
+    log(f"temp dir {tmp}")
+    results: dict = {"machine": {"cpus": os.cpu_count(), "mem_total": psutil.virtual_memory().total,
+                                 "python": sys.version.split()[0]},
+                     "params": {k: v for k, v in vars(args).items() if k not in ("json", "tmp")}}
+    try:
+        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "jupyter_influx3"],
+                               capture_output=True, text=True)
+        results["git"] = rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except OSError:
+        pass
+    failed = None
+    try:
+        if not (args.no_http and args.no_inproc):
+            data = tmp / f"cpu-{args.hosts}x{args.points}.lp"
+            nlines = generate(shared, args.hosts, args.points, data)
+            if not args.no_http:
+                part_http(args, shared, tmp, data, nlines, results)
+            if not args.no_inproc:
+                part_inproc(args, tmp, data, results)
+            data.unlink()
+        if args.rss:
+            part_rss(args, shared, tmp, results)
+    except Exception as exc:  # report what we have, then fail
+        failed = f"{type(exc).__name__}: {exc}"
+        results["error"] = failed
+        import traceback
+        traceback.print_exc()
+    finally:
+        if not args.keep_tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print()
+    print(summary(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
