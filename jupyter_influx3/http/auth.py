@@ -2,8 +2,9 @@
 
 Order, run from ``ApiHandler.prepare`` (after the ``OPTIONS`` answer, before the route's method):
 
-1. started ``--without-auth``: any path starting with ``/api/v3/configure/token`` -> 405
-   ``endpoint disabled, started without auth``; everything else is let through;
+1. started ``--without-auth``: any path starting with ``/api/v3/configure/token`` (or
+   ``/api/v3/enterprise/configure/token``) -> 405 ``endpoint disabled, started without auth``;
+   everything else is let through;
 2. routes declared ``("public",)`` (only ``/api/v3/configure/token/admin``, any method) and the
    paths named by ``--disable-authz`` skip authentication;
 3. the token: ``p=`` in the query string of ``/query`` and ``/write``, else the ``Authorization``
@@ -68,7 +69,10 @@ MALFORMED_BODY = (
 )
 FORBIDDEN_BODY = b'{"error": "unauthorized to perform requested action with the token"}'
 TOKEN_ENDPOINTS_DISABLED = "endpoint disabled, started without auth"
-TOKEN_PATH_PREFIX = "/api/v3/configure/token"
+#: Paths disabled by --without-auth. The real server names only the first; resource tokens
+#: created while nobody is authenticated would become valid the day auth is turned on, so the
+#: Enterprise token path is disabled as well.
+TOKEN_PATH_PREFIXES = ("/api/v3/configure/token", "/api/v3/enterprise/configure/token")
 
 
 def unauthenticated() -> ApiError:
@@ -331,7 +335,7 @@ def authenticate_request(handler: ApiHandler) -> None:
         return
     path = api_path(handler)
     if not settings.enabled:
-        if path.startswith(TOKEN_PATH_PREFIX):
+        if path.startswith(TOKEN_PATH_PREFIXES):
             raise ApiError(405, TOKEN_ENDPOINTS_DISABLED)
         return
     cls = type(handler)
