@@ -258,9 +258,10 @@ def body_databases(handler: ApiHandler, req: tuple) -> set[str]:
     found: set[str] = set()
     if not body:
         return found
-    if body.lstrip()[:1] == b"{":
+    text = body[3:] if body.startswith(b"\xef\xbb\xbf") else body  # a UTF-8 BOM
+    if text.lstrip()[:1] == b"{":
         try:
-            doc = json.loads(body)
+            doc = json.loads(text)
         except ValueError:
             doc = None
         if isinstance(doc, dict) and doc.get(param) is not None:
@@ -275,13 +276,12 @@ def body_databases(handler: ApiHandler, req: tuple) -> set[str]:
             args = {}
         dbs = [v.decode("utf-8", "replace") for v in args.get(param, [])]
         if len(req) > 2:
+            # Body values win over URL ones field by field, so pair each with the other's too.
             rps = [v.decode("utf-8", "replace") for v in args.get(req[2], [])]
-            url_rps = _query_values(handler.request.query, req[2])
-            rps = rps or url_rps or [""]
-            url_dbs = _query_values(handler.request.query, param)
-            # A body rp may also apply to a db given in the URL.
-            dbs = dbs or (url_dbs if args.get(req[2]) else [])
-            found.update(v1_database(d, r) for d in dbs for r in rps)
+            if dbs or rps:
+                dbs = dbs or _query_values(handler.request.query, param)
+                rps = rps or _query_values(handler.request.query, req[2]) or [""]
+                found.update(v1_database(d, r) for d in dbs for r in rps)
         else:
             found.update(dbs)
     return found

@@ -1,0 +1,208 @@
+"""Every route of the route table x every kind of credential -> the answer it must get.
+
+The cases are generated from `routes.ROUTE_TABLE` and the methods each handler really serves, so
+a route added later is covered without editing this file. What each route should allow is NOT
+read from the handler's declaration: it is the table `EXPECTED` below, and every path missing from
+it must be admin-only. A new route that lets more than an admin token in fails here until this
+table says it should. One server (auth on) serves the whole matrix.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+import requests
+
+from jupyter_influx3.engine.tokens import generate_token
+from jupyter_influx3.http.auth import supported_methods
+from jupyter_influx3.http.routes import ROUTE_TABLE
+
+UNAUTHENTICATED = '{"error": "the request was not authenticated"}'
+MALFORMED = ("{\"error\": \"Authorization header was malformed, the request was not in the form of "
+             "'Authorization: <auth-scheme> <token>', supported auth-schemes are Bearer, Token and Basic\"}")
+FORBIDDEN = '{"error": "unauthorized to perform requested action with the token"}'
+
+DB = "matrixdb"
+OTHER_DB = "matrixother"
+
+#: What each API path lets in; any path not listed must be admin-only.
+#: db_write: a write token for the database; db_read: a read token for it; any: any valid token;
+#: public: no authentication at all.
+EXPECTED = {
+    "/api/v3/write_lp": "db_write",
+    "/api/v2/write": "db_write",
+    "/write": "db_write",
+    "/api/v3/query_sql": "db_read",
+    "/api/v3/query_sql_telemetry": "db_read",
+    "/api/v3/query_influxql": "db_read",
+    "/query": "db_read",
+    "/ping": "any",
+    "/health": "any",
+    "/api/v1/health": "any",
+    "/api/v3/configure/token/admin": "public",
+}
+WRITE_PATHS = {"/api/v3/write_lp", "/api/v2/write", "/write"}
+
+#: Credentials, in the order they are tried (admins last: their requests may change things).
+CREDENTIALS = ["none", "malformed", "unknown", "expired", "read_other_db", "read_this_db", "write_this_db",
+               "named_admin", "admin"]
+
+_counter = itertools.count()
+
+
+def concrete(pattern: str) -> str:
+    """A request path for a route pattern (regex groups such as `(.*)` become `matrix`)."""
+    return re.sub(r"\([^)]*\)", "matrix", pattern).replace("\\", "")
+
+
+def allowed(kind: str, credential: str) -> bool:
+    if credential in ("named_admin", "admin"):
+        return True
+    if credential in ("none", "malformed", "unknown", "expired"):
+        return False
+    if kind == "any":
+        return True
+    if kind == "db_read":
+        return credential == "read_this_db"
+    if kind == "db_write":
+        return credential == "write_this_db"
+    return False  # admin-only (or system:*, which no credential here has)
+
+
+def cases():
+    out = []
+    for pattern, cls in ROUTE_TABLE:
+        for method in supported_methods(cls):
+            out.append(pytest.param(pattern, cls, method, id=f"{method} {pattern}"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def matrix(start_influx3_session):
+    srv = start_influx3_session(auth=True)
+    url = srv.url
+    admin = requests.post(f"{url}/api/v3/configure/token/admin", timeout=30).json()["token"]
+    h = {"Authorization": f"Bearer {admin}"}
+
+    def named(name, expiry=None):
+        r = requests.post(f"{url}/api/v3/configure/token/named_admin", json={"token_name": name, "expiry_secs": expiry},
+                          headers=h, timeout=30)
+        assert r.status_code == 201, r.text
+        return r.json()["token"]
+
+    def resource(name, dbname, action):
+        body = {"token_name": name,
+                "permissions": [{"resource_type": "db", "resource_identifier": [dbname], "actions": [action]}]}
+        r = requests.post(f"{url}/api/v3/enterprise/configure/token", json=body, headers=h, timeout=30)
+        assert r.status_code == 201, r.text
+        return r.json()["token"]
+
+    tokens = {
+        "admin": admin,
+        "named_admin": named("matrix-ops"),
+        "expired": named("matrix-expired", 0),
+        "unknown": generate_token(),
+        "read_other_db": resource("matrix-read-other", OTHER_DB, "read"),
+        "read_this_db": resource("matrix-read", DB, "read"),
+        "write_this_db": resource("matrix-write", DB, "write"),
+    }
+    # Something to read.
+    r = requests.post(f"{url}/api/v3/write_lp", params={"db": DB}, data="matrix,host=a v=1 1", headers=h, timeout=30)
+    assert r.status_code == 204
+    return {"url": url, "tokens": tokens}
+
+
+def headers_for(credential: str, tokens: dict) -> dict:
+    if credential == "none":
+        return {}
+    if credential == "malformed":
+        return {"Authorization": "Bearer two parts"}
+    return {"Authorization": f"Bearer {tokens[credential]}"}
+
+
+def request(url: str, path: str, method: str, headers: dict) -> requests.Response:
+    n = next(_counter)
+    params = {"db": DB, "bucket": DB, "q": "SELECT 1", "token_name": f"matrix-absent-{n}", "table": "matrix",
+              "name": f"matrix-{n}", "format": "json"}
+    kwargs: dict = {"params": params, "headers": dict(headers), "timeout": 30}
+    if method in ("POST", "PUT", "PATCH"):
+        if path in WRITE_PATHS:
+            kwargs["data"] = "matrix,host=b v=2 2"
+        else:
+            kwargs["json"] = {
+                "db": DB, "q": "SELECT 1", "token_name": f"matrix-new-{n}", "table": f"matrix{n}", "tags": [],
+                "fields": [], "name": f"matrix-{n}",
+                "permissions": [{"resource_type": "db", "resource_identifier": [DB], "actions": ["read"]}],
+            }
+    return requests.request(method, f"{url}{path}", **kwargs)
+
+
+def test_the_matrix_covers_every_route():
+    paths = {p for p, _ in ROUTE_TABLE}
+    assert len(cases()) >= len(paths)
+    for pattern, cls in ROUTE_TABLE:
+        assert supported_methods(cls), f"{pattern} serves no method"
+
+
+@pytest.mark.parametrize("pattern,cls,method", cases())
+def test_route_x_credential(matrix, pattern, cls, method):
+    url, tokens = matrix["url"], matrix["tokens"]
+    path = concrete(pattern)
+    kind = EXPECTED.get(pattern, "admin")
+    problems = []
+    for credential in CREDENTIALS:
+        r = request(url, path, method, headers_for(credential, tokens))
+        got = (r.status_code, r.text)
+        if r.status_code == 201 and r.headers.get("Content-Type", "").startswith("application/json"):
+            doc = r.json()
+            if isinstance(doc, dict) and doc.get("name") == "_admin" and "token" in doc:
+                tokens["admin"] = doc["token"]  # regenerated: keep using the live operator token
+        if kind == "public":
+            ok = r.status_code not in (400, 401, 403)  # no authentication (409: _admin exists)
+            want = "not 400/401/403"
+        elif credential == "malformed":
+            ok = got == (400, MALFORMED)
+            want = "400 malformed"
+        elif credential in ("none", "unknown", "expired"):
+            ok = got == (401, UNAUTHENTICATED)
+            want = "401"
+        elif allowed(kind, credential):
+            ok = r.status_code not in (401, 403) and r.text != MALFORMED
+            want = "not 401/403"
+        else:
+            ok = got == (403, FORBIDDEN)
+            want = "403"
+        if not ok:
+            problems.append(f"{credential}: want {want}, got {r.status_code} {r.text[:120]!r}")
+    assert not problems, f"{method} {path} ({kind}):\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("pattern,cls", [pytest.param(p, c, id=p) for p, c in ROUTE_TABLE])
+def test_methods_a_route_does_not_serve(matrix, pattern, cls):
+    """Authentication comes before routing: 401 without a token, then 404 for any valid token."""
+    url, tokens = matrix["url"], matrix["tokens"]
+    path = concrete(pattern)
+    public = EXPECTED.get(pattern) == "public"
+    for method in ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"):
+        if method in supported_methods(cls):
+            continue
+        r = requests.request(method, f"{url}{path}", timeout=30)
+        assert r.status_code == (404 if public else 401), (method, path)
+        for credential in ("read_other_db", "write_this_db", "admin"):
+            r = requests.request(method, f"{url}{path}", headers=headers_for(credential, tokens), timeout=30)
+            assert r.status_code == 404, (method, path, credential)
+
+
+@pytest.mark.parametrize("path", ["/", "/nope", "/api/v3/nope", "/api/v3/configure/token/nope", "/write/x"])
+def test_unknown_paths(matrix, path):
+    url, tokens = matrix["url"], matrix["tokens"]
+    for method in ("GET", "POST", "DELETE"):
+        r = requests.request(method, f"{url}{path}", timeout=30)
+        assert (r.status_code, r.text) == (401, UNAUTHENTICATED)
+        r = requests.request(method, f"{url}{path}", headers=headers_for("malformed", tokens), timeout=30)
+        assert r.status_code == 400
+        for credential in ("read_this_db", "admin"):
+            r = requests.request(method, f"{url}{path}", headers=headers_for(credential, tokens), timeout=30)
+            assert r.status_code == 404
