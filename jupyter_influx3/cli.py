@@ -2,6 +2,10 @@
 
     influx3 serve [--data-dir DIR] [--http-bind 127.0.0.1:8181] [--node-id ID] ...
     influx3 write --database DB [--precision P] [--host URL] [--token T] [FILE|-]
+    influx3 query --database DB [--format pretty|json|jsonl|csv|parquet] "SQL"
+    influx3 create database NAME [--retention-period D]
+    influx3 delete database NAME [--hard-delete-at now|never|default|RFC3339]
+    influx3 show databases [--format F] [--show-deleted]
     influx3 create token --admin [--host URL | --offline --output FILE [--data-dir DIR]]
 """
 
@@ -394,6 +398,152 @@ def _create_offline_admin_token(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- query, databases (clients of a running server) ------------------------------------------
+
+QUERY_FORMATS = ("pretty", "json", "jsonl", "csv", "parquet")
+
+
+def _print_body(body: bytes, fmt: str, output: Optional[str]) -> int:
+    """Print a query-format answer (pretty gets the newline the server leaves off), or save it."""
+    if output:
+        try:
+            Path(output).expanduser().write_bytes(body)
+        except OSError as exc:
+            print(f"error: cannot write {output}: {exc.strerror}", file=sys.stderr)
+            return 1
+        return 0
+    if fmt == "parquet":
+        if sys.stdout.isatty():
+            print("error: parquet output is binary: give --output FILE (or redirect standard output)",
+                  file=sys.stderr)
+            return 1
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+        return 0
+    sys.stdout.buffer.write(body if not body or body.endswith(b"\n") else body + b"\n")
+    sys.stdout.flush()
+    return 0
+
+
+def _answer_failed(host: str, status: int, body: bytes, ok: tuple[int, ...] = (200,)) -> bool:
+    """Report an unreachable server or an error answer on stderr; True if the call failed."""
+    if status == 0:
+        print(f"error: cannot reach {host}: {body.decode(errors='replace')}", file=sys.stderr)
+        return True
+    if status not in ok:
+        for line in _describe_error(status, body):
+            print(line, file=sys.stderr)
+        return True
+    return False
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    query = args.query
+    if query == "-":
+        query = sys.stdin.read()
+    elif args.file:
+        try:
+            query = Path(args.file).expanduser().read_text(encoding="utf-8")
+        except OSError as exc:
+            print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+            return 1
+    if not query:
+        print("error: no query given (an argument, --file FILE, or - for standard input)", file=sys.stderr)
+        return 2
+    path = "/api/v3/query_sql" if args.language == "sql" else "/api/v3/query_influxql"
+    status, body = _api_call(args.host, "POST", path, args.token,
+                             {"db": args.database, "q": query, "format": args.format}, timeout=args.timeout)
+    if _answer_failed(args.host, status, body):
+        return 1
+    return _print_body(body, args.format, args.output)
+
+
+def cmd_create_database(args: argparse.Namespace) -> int:
+    request: dict = {"db": args.name}
+    if args.retention_period:
+        request["retention_period"] = args.retention_period
+    status, body = _api_call(args.host, "POST", "/api/v3/configure/database", args.token, request,
+                             timeout=args.timeout)
+    if _answer_failed(args.host, status, body):
+        return 1
+    print(f'Database "{args.name}" created successfully')
+    return 0
+
+
+def cmd_delete_database(args: argparse.Namespace) -> int:
+    params = {"db": args.name}
+    if args.hard_delete_at:
+        params["hard_delete_at"] = args.hard_delete_at
+    if args.data_only:
+        params["data_only"] = "true"
+    status, body = _api_call(args.host, "DELETE", f"/api/v3/configure/database?{urllib.parse.urlencode(params)}",
+                             args.token, timeout=args.timeout)
+    if _answer_failed(args.host, status, body):
+        return 1
+    print(f'Database "{args.name}" deleted successfully')
+    return 0
+
+
+def cmd_show_databases(args: argparse.Namespace) -> int:
+    params = {"format": args.format}
+    if args.show_deleted:
+        params["show_deleted"] = "true"
+    status, body = _api_call(args.host, "GET", f"/api/v3/configure/database?{urllib.parse.urlencode(params)}",
+                             args.token, timeout=args.timeout)
+    if _answer_failed(args.host, status, body):
+        return 1
+    return _print_body(body, args.format, getattr(args, "output", None))
+
+
+def _client_options(parser: argparse.ArgumentParser) -> None:
+    """--host, --token, --timeout of the commands that talk to a running server."""
+    parser.add_argument("--host", default=os.environ.get("INFLUX3_HOST", DEFAULT_HOST),
+                        help=f"server URL (default $INFLUX3_HOST, else {DEFAULT_HOST})")
+    parser.add_argument("--token", default=os.environ.get("INFLUX3_TOKEN"),
+                        help="auth token (default $INFLUX3_TOKEN)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the server")
+
+
+def _add_client_commands(sub, create_sub) -> None:
+    query = sub.add_parser("query", help="run a SQL (or InfluxQL) query on a running server")
+    query.add_argument("--database", "-d", required=True, help="database to query")
+    query.add_argument("--format", choices=QUERY_FORMATS, default="pretty", help="output format (default pretty)")
+    query.add_argument("--language", "-l", choices=("sql", "influxql"), default="sql", help="query language")
+    query.add_argument("--file", default=None, metavar="FILE", help="read the query from FILE")
+    query.add_argument("--output", "-o", default=None, metavar="FILE", help="write the answer to FILE")
+    _client_options(query)
+    query.add_argument("query", nargs="?", default="", metavar="QUERY", help="the query, or - for standard input")
+    query.set_defaults(func=cmd_query)
+
+    database = create_sub.add_parser("database", help="create a database")
+    database.add_argument("name", metavar="NAME")
+    database.add_argument("--retention-period", default=None, metavar="DURATION",
+                          help="keep data this long, e.g. 30d (default: forever)")
+    _client_options(database)
+    database.set_defaults(func=cmd_create_database)
+
+    delete = sub.add_parser("delete", help="delete resources on a server (database, ...)")
+    delete_sub = delete.add_subparsers(dest="resource", metavar="RESOURCE")
+    delete_sub.required = True
+    database = delete_sub.add_parser("database", help="delete a database (soft delete: renamed, then hard deleted)")
+    database.add_argument("name", metavar="NAME")
+    database.add_argument("--hard-delete-at", default=None, metavar="WHEN",
+                          help="now, never, default (in 72 hours) or an RFC 3339 time")
+    database.add_argument("--data-only", action="store_true", help="delete the data, keep the schema")
+    _client_options(database)
+    database.set_defaults(func=cmd_delete_database)
+
+    show = sub.add_parser("show", help="list resources on a server (databases, ...)")
+    show_sub = show.add_subparsers(dest="resource", metavar="RESOURCE")
+    show_sub.required = True
+    databases = show_sub.add_parser("databases", help="list databases")
+    databases.add_argument("--format", choices=QUERY_FORMATS, default="pretty", help="output format (default pretty)")
+    databases.add_argument("--show-deleted", action="store_true", help="include soft-deleted databases")
+    databases.add_argument("--output", "-o", default=None, metavar="FILE", help="write the answer to FILE")
+    _client_options(databases)
+    databases.set_defaults(func=cmd_show_databases)
+
+
 # ---- entry point -----------------------------------------------------------------------------
 
 
@@ -467,6 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="admin token for the request (default $INFLUX3_TOKEN)")
     token.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the server")
     token.set_defaults(func=cmd_create_token)
+    _add_client_commands(sub, create_sub)
     return parser
 
 

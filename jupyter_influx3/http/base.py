@@ -234,6 +234,12 @@ class ApiHandler(tornado.web.RequestHandler):
         elif not self._too_large:
             self._chunks.append(chunk)
 
+    def on_finish(self) -> None:
+        # Request metrics (http/metrics.py): recorded here, in one place for every endpoint.
+        from .metrics import observe_request
+
+        observe_request(self)
+
     def options(self, *args: Any, **kwargs: Any) -> None:
         self.set_status(204)
         self.set_header("Access-Control-Allow-Origin", "*")

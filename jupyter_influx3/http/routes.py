@@ -14,7 +14,10 @@ import tornado.web
 
 from . import DEFAULT_MAX_REQUEST_BYTES
 from .base import DefaultHandler, ServerContext
+from .databases import DatabaseHandler, DatabaseRetentionHandler
+from .metrics import MetricsHandler
 from .server import HealthHandler, PingHandler
+from .tables import TableHandler, TableRetentionHandler
 from .tokens import TOKEN_ROUTES
 from .write import V1WriteHandler, V2WriteHandler, WriteLPHandler
 
@@ -25,6 +28,11 @@ ROUTE_TABLE: list[tuple[str, type]] = [
     ("/ping", PingHandler),
     ("/health", HealthHandler),
     ("/api/v1/health", HealthHandler),
+    ("/metrics", MetricsHandler),
+    ("/api/v3/configure/database", DatabaseHandler),
+    ("/api/v3/configure/database/retention_period", DatabaseRetentionHandler),
+    ("/api/v3/configure/table", TableHandler),
+    ("/api/v3/enterprise/configure/table/retention_period", TableRetentionHandler),
     *TOKEN_ROUTES,
 ]
 

@@ -9,13 +9,22 @@ has one function here:
 * write line errors ``{"error_message", "line_number", "original_line"}`` with ``original_line``
   cut to 20 bytes on a UTF-8 boundary.
 
-Query output formats (json, jsonl, csv, pretty, parquet, v1 shapes) are added here later.
+and the query output formats (json, jsonl, csv, pretty, parquet; §2.2) with the one mapping of
+engine errors to answers (:func:`engine_error`).
 """
 
 from __future__ import annotations
 
+import io
 import json
-from typing import Any, Iterable
+import math
+import struct
+import unicodedata
+from datetime import timedelta
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 JSON_CONTENT_TYPE = "application/json"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
@@ -88,3 +97,696 @@ def partial_write_error(errors: Iterable[Any]) -> bytes:
 def parse_error(err: Any) -> bytes:
     """400 body of a non-partial write stopped at its first bad line."""
     return json_error("line protocol parsing error", line_error(err))
+
+
+# ==== query output formats (behaviour reference §2.1, §2.2) =====================================
+#
+# Results arrive as Arrow record batches and leave in one of five formats. Values are rendered the
+# way the real server's Arrow writers render them:
+#
+# * json/jsonl (arrow_json): nulls omitted, floats in lexical_core's shortest form (`5.0`,
+#   `1.0e10`, non-finite -> `null`), timestamps as strings, tags (dictionaries) as plain strings;
+# * csv/pretty (arrow-cast display): floats in ryu's shortest form (`5.0`, `1e16`, `NaN`, `inf`),
+#   nulls as empty cells; csv quotes only when needed, pretty is comfy-table's ASCII table.
+#
+# Timestamps without a time zone print without `Z` and with 0, 3, 6 or 9 fractional digits
+# (`2065-01-07T17:28:51`, `…:34.984`, `…:00.000000123`); with a zone they are RFC 3339 (`Z` for UTC).
+#
+# Each column is rendered with Arrow compute kernels (string arrays, joined per row), so a large
+# result is encoded batch by batch without a Python object per cell; only values Arrow cannot
+# render the same way (rare floats, nested types) go through Python.
+
+#: `format` values in serde's order (the order its "expected one of" message lists them).
+QUERY_FORMATS = ("parquet", "csv", "pretty", "json", "json_lines")
+FORMAT_ALIASES = {"jsonl": "json_lines"}
+QUERY_CONTENT_TYPES = {
+    "parquet": "application/vnd.apache.parquet",
+    "csv": "text/csv",
+    "pretty": "text/plain; charset=utf-8",
+    "json": "application/json",
+    "json_lines": "application/jsonl",
+}
+#: Exact `Accept` values that pick a format when `format` is absent.
+ACCEPT_FORMATS = {
+    "application/vnd.apache.parquet": "parquet",
+    "text/csv": "csv",
+    "text/plain": "pretty",
+    "application/json": "json",
+    "*/*": "json",
+}
+
+#: Rows encoded per step: bounds the size of one chunk of a streamed body.
+ROWS_PER_CHUNK = 65536
+
+
+class FormatError(ValueError):
+    """A `format` value or `Accept` header that names no output format (message as served)."""
+
+
+def parse_query_format(value: str) -> str:
+    """The canonical name of a `format` value; FormatError in serde's words if unknown."""
+    if value in QUERY_FORMATS:
+        return value
+    if value in FORMAT_ALIASES:
+        return FORMAT_ALIASES[value]
+    expected = ", ".join(f"`{v}`" for v in QUERY_FORMATS)
+    raise FormatError(f"unknown variant `{value}`, expected one of {expected}")
+
+
+def format_from_accept(accept: Optional[str]) -> str:
+    """The format an `Accept` header asks for (exact values only, as the real server matches)."""
+    if accept is None:
+        return "json"
+    if accept in ACCEPT_FORMATS:
+        return ACCEPT_FORMATS[accept]
+    if "text/html" in accept or "*/*" in accept:
+        return "json"  # a browser's default Accept header
+    raise FormatError(f"invalid mime type ({accept})")
+
+
+# ---- floats --------------------------------------------------------------------------------------
+
+
+def _digits(x: float) -> tuple[str, int]:
+    """Shortest round-trip decimal digits of |x| (x finite, non-zero) and the exponent `kk` such
+    that |x| = 0.<digits> * 10**kk."""
+    r = repr(abs(x))
+    mant, _, exp = r.partition("e")
+    whole, _, frac = mant.partition(".")
+    digits = whole + frac
+    kk = len(whole) + (int(exp) if exp else 0)
+    stripped = digits.lstrip("0")
+    kk -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0") or "0"
+    return digits, kk
+
+
+def ryu_float(x: float) -> str:
+    """A float as Rust's `ryu` prints it (Arrow's display for csv and pretty)."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x == 0:
+        return "-0.0" if math.copysign(1.0, x) < 0 else "0.0"
+    sign = "-" if x < 0 else ""
+    digits, kk = _digits(x)
+    n = len(digits)
+    if 0 <= kk - n and kk <= 16:
+        return sign + digits + "0" * (kk - n) + ".0"
+    if 0 < kk <= 16:
+        return sign + digits[:kk] + "." + digits[kk:]
+    if -5 < kk <= 0:
+        return sign + "0." + "0" * (-kk) + digits
+    if n == 1:
+        return f"{sign}{digits}e{kk - 1}"
+    return f"{sign}{digits[0]}.{digits[1:]}e{kk - 1}"
+
+
+def lexical_float(x: float) -> str:
+    """A float as Rust's `lexical_core` prints it (Arrow's JSON writer); non-finite -> null."""
+    if not math.isfinite(x):
+        return "null"
+    if x == 0:
+        return "-0.0" if math.copysign(1.0, x) < 0 else "0.0"
+    sign = "-" if x < 0 else ""
+    digits, kk = _digits(x)
+    n = len(digits)
+    sci = kk - 1
+    if sci < -5 or sci > 9:
+        return f"{sign}{digits[0]}.{digits[1:] or '0'}e{sci}"
+    if sci >= 0:
+        if kk >= n:
+            return sign + digits + "0" * (kk - n) + ".0"
+        return sign + digits[:kk] + "." + digits[kk:]
+    return sign + "0." + "0" * (-kk) + digits
+
+
+def _float32_value(x: float) -> float:
+    """The shortest decimal that reads back as the same float32 (what Rust prints for an f32)."""
+    if not math.isfinite(x) or x == 0:
+        return x
+    packed = struct.pack("<f", x)
+    for precision in range(1, 10):
+        candidate = float(f"{x:.{precision}g}")
+        if struct.pack("<f", candidate) == packed:
+            return candidate
+    return x
+
+
+def _float_strings(arr: pa.Array, style: Callable[[float], str]) -> pa.Array:
+    """Float column -> strings in `style` (ryu_float or lexical_float); nulls stay null."""
+    if pa.types.is_float32(arr.type) or pa.types.is_float16(arr.type):
+        values = [None if v is None else style(_float32_value(v)) for v in arr.cast(pa.float64()).to_pylist()]
+        return pa.array(values, pa.string())
+    arr = arr.cast(pa.float64())
+    # Arrow's own cast prints the same shortest digits as Rust for 1e-5 <= |x| < 1e10, only
+    # without the ".0" of an integral value; everything else (exponents, nan, inf, tiny values)
+    # is rendered in Python.
+    text = pc.cast(arr, pa.string())
+    odd = pc.or_(
+        pc.match_substring_regex(text, "[eni]"),
+        pc.and_(pc.less(pc.abs(arr), 1e-5), pc.not_equal(arr, 0.0)),
+    )
+    integral = pc.invert(pc.match_substring(text, "."))
+    text = pc.if_else(integral, pc.binary_join_element_wise(text, ".0", ""), text)
+    if pc.any(odd).as_py():
+        mask = odd.fill_null(False)
+        picked = pc.filter(arr, mask).to_pylist()
+        text = pc.replace_with_mask(text, mask, pa.array([style(v) for v in picked], pa.string()))
+    return text
+
+
+# ---- timestamps ----------------------------------------------------------------------------------
+
+_UNITS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+_UTC_NAMES = {"UTC", "utc", "Z", "+00:00", "-00:00", "+0000", "Etc/UTC", "GMT", "Etc/GMT", "+00", "Universal", "Zulu"}
+
+
+def _floor_divmod(values: pa.Array, divisor: int) -> tuple[pa.Array, pa.Array]:
+    """Integer floor division and non-negative remainder, element-wise."""
+    q = pc.divide(values, divisor)  # truncates toward zero
+    r = pc.subtract(values, pc.multiply(q, divisor))
+    negative = pc.less(r, 0)
+    q = pc.if_else(negative, pc.subtract(q, 1), q)
+    r = pc.if_else(negative, pc.add(r, divisor), r)
+    return q, r
+
+
+def _fraction_strings(nanos: pa.Array) -> pa.Array:
+    """Sub-second nanoseconds -> "" / ".ddd" / ".dddddd" / ".ddddddddd" (chrono's `%.f`)."""
+    def digits(value: pa.Array, width: int) -> pa.Array:
+        text = pc.utf8_lpad(pc.cast(value, pa.string()), width=width, padding="0")
+        return pc.binary_join_element_wise(".", text, "")
+
+    ms = digits(pc.divide(nanos, 1_000_000), 3)
+    us = digits(pc.divide(nanos, 1_000), 6)
+    ns = digits(nanos, 9)
+    zero = pa.scalar("", pa.string())
+    return pc.if_else(
+        pc.equal(nanos, 0), zero,
+        pc.if_else(pc.equal(pc.remainder(nanos, 1_000_000), 0), ms,
+                   pc.if_else(pc.equal(pc.remainder(nanos, 1_000), 0), us, ns)),
+    )
+
+
+def _wall_clock_strings(seconds: pa.Array, nanos: pa.Array) -> pa.Array:
+    base = pc.strftime(pc.cast(seconds, pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%S")
+    return pc.binary_join_element_wise(base, _fraction_strings(nanos), "")
+
+
+def _offset_text(seconds: int) -> str:
+    if seconds == 0:
+        return "Z"
+    sign = "+" if seconds > 0 else "-"
+    seconds = abs(seconds)
+    text = f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+    return text + (f":{seconds % 60:02d}" if seconds % 60 else "")
+
+
+def _timestamp_strings(arr: pa.Array) -> pa.Array:
+    """Timestamp column -> Arrow display strings; nulls stay null."""
+    unit, tz = arr.type.unit, arr.type.tz
+    per_second = _UNITS_PER_SECOND[unit]
+    ints = arr.cast(pa.int64())
+    filled = ints.fill_null(0)
+    if tz is not None and tz not in _UTC_NAMES:
+        local = pc.local_timestamp(arr).cast(pa.int64()).fill_null(0)
+        offsets = pc.divide(pc.subtract(local, filled), per_second)
+        suffix = pa.array([_offset_text(o) for o in offsets.to_pylist()], pa.string())
+        filled = local
+    else:
+        suffix = pa.scalar("Z" if tz is not None else "", pa.string())
+    seconds, rest = _floor_divmod(filled, per_second)
+    nanos = pc.multiply(rest, 1_000_000_000 // per_second)
+    text = pc.binary_join_element_wise(_wall_clock_strings(seconds, nanos), suffix, "")
+    return pc.if_else(pc.is_null(ints), pa.scalar(None, pa.string()), text)
+
+
+def _time_strings(arr: pa.Array) -> pa.Array:
+    """time32/time64 -> `HH:MM:SS[.fff…]` (chrono's NaiveTime display)."""
+    per_second = _UNITS_PER_SECOND[arr.type.unit]
+    ints = arr.cast(pa.int64())
+    seconds, rest = _floor_divmod(ints.fill_null(0), per_second)
+    nanos = pc.multiply(rest, 1_000_000_000 // per_second)
+    base = pc.strftime(pc.cast(seconds, pa.timestamp("s")), format="%H:%M:%S")
+    text = pc.binary_join_element_wise(base, _fraction_strings(nanos), "")
+    return pc.if_else(pc.is_null(ints), pa.scalar(None, pa.string()), text)
+
+
+# ---- one column -> strings -------------------------------------------------------------------------
+
+_NEEDS_JSON_ESCAPE = r'[\x00-\x1f"\\]'
+
+
+def _json_quote(strings: pa.Array) -> pa.Array:
+    """Strings -> JSON string literals (serde_json's escapes); nulls stay null."""
+    escape = pc.match_substring_regex(strings, _NEEDS_JSON_ESCAPE)
+    quoted = pc.binary_join_element_wise('"', strings, '"', "")
+    if pc.any(escape).as_py():
+        mask = escape.fill_null(False)
+        picked = pc.filter(strings, mask).to_pylist()
+        fixed = pa.array([json.dumps(s, ensure_ascii=False) for s in picked], pa.string())
+        quoted = pc.replace_with_mask(quoted, mask, fixed)
+    return quoted
+
+
+def _plain(arr: pa.Array) -> pa.Array:
+    """Dictionary -> its values; string views and large strings -> string."""
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if pa.types.is_large_string(arr.type) or pa.types.is_string_view(arr.type):
+        arr = arr.cast(pa.string())
+    return arr
+
+
+def display_strings(arr: pa.Array) -> pa.Array:
+    """A column as Arrow's display renders each value (csv, pretty); nulls stay null."""
+    arr = _plain(arr)
+    t = arr.type
+    if pa.types.is_string(t):
+        return arr
+    if pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_decimal(t) or pa.types.is_date(t):
+        return pc.cast(arr, pa.string())
+    if pa.types.is_floating(t):
+        return _float_strings(arr, ryu_float)
+    if pa.types.is_timestamp(t):
+        return _timestamp_strings(arr)
+    if pa.types.is_time(t):
+        return _time_strings(arr)
+    if pa.types.is_null(t):
+        return pa.nulls(len(arr), pa.string())
+    return pa.array([None if v is None else _display_value(v) for v in arr.to_pylist()], pa.string())
+
+
+def json_values(arr: pa.Array) -> pa.Array:
+    """A column as JSON value texts (Arrow's JSON writer); nulls stay null."""
+    arr = _plain(arr)
+    t = arr.type
+    if pa.types.is_string(t):
+        return _json_quote(arr)
+    if pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_decimal(t):
+        return pc.cast(arr, pa.string())
+    if pa.types.is_floating(t):
+        return _float_strings(arr, lexical_float)
+    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
+        return pc.binary_join_element_wise('"', display_strings(arr), '"', "")
+    if pa.types.is_null(t):
+        return pa.nulls(len(arr), pa.string())
+    return pa.array([None if v is None else to_json(_json_value(v)).decode("utf-8") for v in arr.to_pylist()],
+                    pa.string())
+
+
+def _display_value(value: Any) -> str:
+    """Python fallback for nested and rare types (lists `[a, b]`, structs `{k: v}`, bytes as hex)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return ryu_float(value)
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {'' if v is None else _display_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join("" if v is None else _display_value(v) for v in value) + "]"
+    if isinstance(value, timedelta):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        text = value.isoformat()
+        return text.replace("+00:00", "Z")
+    return str(value)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float):
+        return _RawJson(lexical_float(value))
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    return _display_value(value)
+
+
+class _RawJson(float):
+    """A float whose JSON text is already decided (json.dumps calls float.__repr__)."""
+
+    def __new__(cls, text: str):
+        obj = super().__new__(cls, 0.0 if text == "null" else float(text))
+        obj.text = text
+        return obj
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+# ---- joining strings -----------------------------------------------------------------------------
+
+
+def _concat(strings: pa.Array) -> bytes:
+    """The bytes of a string array without nulls, back to back (no copy per value)."""
+    if len(strings) == 0:
+        return b""
+    if isinstance(strings, pa.ChunkedArray):
+        return b"".join(_concat(c) for c in strings.chunks)
+    if pa.types.is_large_string(strings.type):
+        strings = strings.cast(pa.string())
+    _, offsets, data = strings.buffers()
+    view = memoryview(offsets).cast("i")
+    start, end = view[strings.offset], view[strings.offset + len(strings)]
+    return data[start:end].to_pybytes() if data is not None else b""
+
+
+def _join_rows(columns: list[pa.Array], separator: str, prefix: str, suffix: str) -> pa.Array:
+    """Row strings `prefix + c0 + sep + c1 … + suffix`; null cells become empty."""
+    parts: list[Any] = [pa.scalar(prefix, pa.string())] if prefix else []
+    for i, col in enumerate(columns):
+        if i:
+            parts.append(pa.scalar(separator, pa.string()))
+        parts.append(col.fill_null(""))
+    if suffix:
+        parts.append(pa.scalar(suffix, pa.string()))
+    if len(parts) == 1:
+        return pc.binary_join_element_wise(parts[0], "", "")
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _slices(batch: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
+    for start in range(0, batch.num_rows, ROWS_PER_CHUNK):
+        yield batch.slice(start, ROWS_PER_CHUNK)
+
+
+# ---- writers -------------------------------------------------------------------------------------
+
+
+class ResultWriter:
+    """Encodes a stream of record batches in one format: `write(batch)` returns the bytes to send
+    now, `finish()` the bytes that end the body. Writers are not thread-safe."""
+
+    format = ""
+
+    def __init__(self, schema: pa.Schema):
+        self.schema = schema
+        self.rows = 0
+
+    @property
+    def content_type(self) -> str:
+        return QUERY_CONTENT_TYPES[self.format]
+
+    def write(self, batch: pa.RecordBatch) -> bytes:
+        self.rows += batch.num_rows
+        if batch.num_rows == 0:
+            return b""
+        return b"".join(self._encode(part) for part in _slices(batch))
+
+    def _encode(self, batch: pa.RecordBatch) -> bytes:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def finish(self) -> bytes:
+        return b""
+
+
+class JsonLinesWriter(ResultWriter):
+    """One compact JSON object per row, each followed by a newline; nulls omitted."""
+
+    format = "json_lines"
+    row_prefix, row_suffix = "{", "}\n"
+
+    def _row_objects(self, batch: pa.RecordBatch) -> pa.Array:
+        members = []
+        for name, col in zip(batch.schema.names, batch.columns):
+            # `,"name":value`, or null (dropped) where the value is null
+            key = pa.scalar("," + json.dumps(name, ensure_ascii=False) + ":", pa.string())
+            members.append(pc.binary_join_element_wise(key, json_values(col), ""))
+        if not members:
+            return pa.array([self.row_prefix + self.row_suffix] * batch.num_rows, pa.string())
+        if len(members) == 1:
+            joined = members[0].fill_null("")
+        else:
+            # (not null_handling="skip": pyarrow drops rows whose values are all null with it)
+            joined = pc.binary_join_element_wise(*members, "", null_handling="replace", null_replacement="")
+        body = pc.utf8_slice_codeunits(joined, 1)  # drop the comma before the first member
+        return pc.binary_join_element_wise(self.row_prefix, body, self.row_suffix, "")
+
+    def _encode(self, batch: pa.RecordBatch) -> bytes:
+        return _concat(self._row_objects(batch))
+
+
+class JsonWriter(JsonLinesWriter):
+    """One JSON array of objects (`[]` when there are no rows); nulls omitted."""
+
+    format = "json"
+    row_prefix, row_suffix = ",{", "}"
+
+    def __init__(self, schema: pa.Schema):
+        super().__init__(schema)
+        self.started = False
+
+    def _encode(self, batch: pa.RecordBatch) -> bytes:
+        data = _concat(self._row_objects(batch))
+        if not self.started:
+            self.started = True
+            data = b"[" + data[1:]
+        return data
+
+    def finish(self) -> bytes:
+        return b"]" if self.started else b"[]"
+
+
+_CSV_NEEDS_QUOTES = '[,"\r\n]'
+
+
+def _csv_fields(strings: pa.Array) -> pa.Array:
+    strings = strings.fill_null("")
+    needs = pc.match_substring_regex(strings, _CSV_NEEDS_QUOTES)
+    if not pc.any(needs).as_py():
+        return strings
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(strings, '"', '""'), '"', "")
+    return pc.if_else(needs, quoted, strings)
+
+
+class CsvWriter(ResultWriter):
+    """Header line then rows, `\\n` line ends; no header at all when there are no rows."""
+
+    format = "csv"
+
+    def __init__(self, schema: pa.Schema):
+        super().__init__(schema)
+        self.started = False
+
+    def _record(self, fields: list[pa.Array]) -> pa.Array:
+        if len(fields) == 1:
+            # A record of one empty field is written `""` (else it would be an empty line).
+            fields = [pc.if_else(pc.equal(fields[0], ""), pa.scalar('""'), fields[0])]
+        return _join_rows(fields, ",", "", "\n")
+
+    def _encode(self, batch: pa.RecordBatch) -> bytes:
+        out = b""
+        if not self.started:
+            self.started = True
+            header = [_csv_fields(pa.array([name], pa.string())) for name in batch.schema.names]
+            out = _concat(self._record(header)) if header else b"\n"
+        fields = [_csv_fields(display_strings(col)) for col in batch.columns]
+        if not fields:
+            return out + b"\n" * batch.num_rows
+        return out + _concat(self._record(fields))
+
+
+class PrettyWriter(ResultWriter):
+    """Arrow's `pretty_format_batches` table; needs every row first (column widths)."""
+
+    format = "pretty"
+
+    def __init__(self, schema: pa.Schema):
+        super().__init__(schema)
+        self.columns: list[list[pa.Array]] = [[] for _ in schema.names]
+
+    def _encode(self, batch: pa.RecordBatch) -> bytes:
+        for store, col in zip(self.columns, batch.columns):
+            store.append(display_strings(col).fill_null(""))
+        return b""
+
+    def finish(self) -> bytes:
+        if self.rows == 0:
+            return b"++\n++"
+        cells = [pa.chunked_array(chunks, pa.string()).combine_chunks() if chunks else pa.array([], pa.string())
+                 for chunks in self.columns]
+        return pretty_table(list(self.schema.names), cells).encode("utf-8")
+
+
+class ParquetWriter(ResultWriter):
+    """A Parquet file (Arrow schema kept, so tags stay dictionaries); no bytes for no rows."""
+
+    format = "parquet"
+
+    class _Sink(io.RawIOBase):
+        """A write-only file whose bytes are taken out as they are written."""
+
+        def __init__(self):
+            super().__init__()
+            self.parts: list[bytes] = []
+            self.position = 0
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data) -> int:
+            chunk = bytes(data)
+            self.parts.append(chunk)
+            self.position += len(chunk)
+            return len(chunk)
+
+        def tell(self) -> int:
+            return self.position
+
+        def take(self) -> bytes:
+            out = b"".join(self.parts)
+            self.parts.clear()
+            return out
+
+    def __init__(self, schema: pa.Schema):
+        super().__init__(schema)
+        self.sink = self._Sink()
+        self.writer = None
+
+    def write(self, batch: pa.RecordBatch) -> bytes:
+        self.rows += batch.num_rows
+        if batch.num_rows == 0:
+            return b""
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.sink, batch.schema)
+        self.writer.write_batch(batch)
+        return self.sink.take()
+
+    def finish(self) -> bytes:
+        if self.writer is None:
+            return b""
+        self.writer.close()
+        return self.sink.take()
+
+
+WRITERS = {w.format: w for w in (ParquetWriter, CsvWriter, PrettyWriter, JsonWriter, JsonLinesWriter)}
+
+
+def result_writer(fmt: str, schema: pa.Schema) -> ResultWriter:
+    return WRITERS[fmt](schema)
+
+
+def render_result(data: pa.Table | pa.RecordBatchReader | list, fmt: str) -> bytes:
+    """A whole result in one format (for small results: lists, tests, the CLI)."""
+    if isinstance(data, pa.Table):
+        schema, batches = data.schema, data.to_batches()
+    elif isinstance(data, pa.RecordBatchReader):
+        schema, batches = data.schema, data
+    else:
+        batches = list(data)
+        schema = batches[0].schema if batches else pa.schema([])
+    writer = result_writer(fmt, schema)
+    parts = [writer.write(b) for b in batches]
+    parts.append(writer.finish())
+    return b"".join(parts)
+
+
+# ---- pretty table (comfy-table as Arrow configures it) ---------------------------------------------
+
+
+def display_width(text: str) -> int:
+    """Terminal columns of `text` (wide East Asian characters 2, combining marks and controls 0)."""
+    if text.isascii():
+        return sum(1 for ch in text if " " <= ch <= "~")
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf", "Cc"):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
+def pretty_table(names: list[str], columns: list[pa.Array]) -> str:
+    """ASCII table: `+---+` borders, header, `+===` none, cells left-aligned with one space of
+    padding, multi-line cells split on newlines; no trailing newline."""
+    if not names:
+        return "++\n++"
+    simple = all(
+        pc.all(pc.match_substring_regex(col, r"^[ -~]*$")).as_py() is not False for col in columns
+    ) and all(n.isascii() and n.isprintable() for n in names)
+    if simple:
+        return _pretty_simple(names, columns)
+    return _pretty_general(names, [col.to_pylist() for col in columns])
+
+
+def _pretty_simple(names: list[str], columns: list[pa.Array]) -> str:
+    widths = []
+    for name, col in zip(names, columns):
+        longest = pc.max(pc.utf8_length(col)).as_py() if len(col) else 0
+        widths.append(max(len(name), longest or 0))
+    border = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    header = "| " + " | ".join(n.ljust(w) for n, w in zip(names, widths)) + " |"
+    padded = [pc.utf8_rpad(col, width=w, padding=" ") for col, w in zip(columns, widths)]
+    rows = _concat(_join_rows(padded, " | ", "| ", " |\n")).decode("utf-8")
+    return f"{border}\n{header}\n{border}\n{rows}{border}"
+
+
+def _pretty_general(names: list[str], columns: list[list[str]]) -> str:
+    widths = []
+    split_columns = []
+    for name, col in zip(names, columns):
+        lines = [cell.split("\n") for cell in col]
+        split_columns.append(lines)
+        widths.append(max([display_width(line) for line in name.split("\n")]
+                          + [display_width(line) for cell in lines for line in cell]))
+
+    def render_row(cells: list[list[str]]) -> list[str]:
+        height = max(len(c) for c in cells)
+        out = []
+        for i in range(height):
+            parts = []
+            for cell, w in zip(cells, widths):
+                line = cell[i] if i < len(cell) else ""
+                parts.append(line + " " * (w - display_width(line)))
+            out.append("| " + " | ".join(parts) + " |")
+        return out
+
+    border = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    lines = [border, *render_row([n.split("\n") for n in names]), border]
+    for r in range(len(columns[0]) if columns else 0):
+        lines.extend(render_row([col[r] for col in split_columns]))
+    lines.append(border)
+    return "\n".join(lines)
+
+
+# ==== engine errors -> answers (§0.3) ===========================================================
+
+
+def engine_error(exc: Exception) -> tuple[int, str, str]:
+    """(status, message, body kind "plain"/"json") for an engine error raised by a query or a
+    configure call. The one mapping the query and configure endpoints use."""
+    from ..engine import errors
+
+    message = getattr(exc, "message", None) or str(exc)
+    if isinstance(exc, errors.DatabaseNotFound):
+        return 404, f"query error: {message}", "json"
+    if isinstance(exc, errors.NotFound):
+        return 404, message, "plain"
+    if isinstance(exc, (errors.AlreadyExists, errors.AlreadyDeleted)):
+        return 409, message, "plain"
+    if isinstance(exc, (errors.InvalidDatabaseName, errors.WriteToDeletedDatabase)):
+        return 400, message, "json"
+    if isinstance(exc, errors.LimitExceeded):
+        return 422, message, "json"
+    if isinstance(exc, errors.QueryError):
+        status = getattr(exc, "status", None)
+        return (status if isinstance(status, int) and 400 <= status < 600 else 500), message, "plain"
+    bad_request = tuple(
+        getattr(errors, name) for name in ("InvalidConfiguration", "InvalidDuration", "InvalidTimestamp",
+                                           "EmptyWrite", "InvalidBody")
+        if hasattr(errors, name)
+    )
+    if isinstance(exc, bad_request):
+        return 400, message, "plain"
+    return 500, message, "plain"

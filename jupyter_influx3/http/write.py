@@ -15,7 +15,7 @@ from typing import Optional
 from urllib.parse import parse_qsl
 
 from ..engine import errors
-from . import serialize
+from . import metrics, serialize
 from .base import ApiError, ApiHandler
 
 #: Error messages that turn a write's 400 into a 422 (a catalog limit was hit).
@@ -125,6 +125,7 @@ class WriteHandler(ApiHandler):
             )
         except errors.EngineError as exc:
             raise self.engine_error(exc) from None
+        metrics.record_write(self.context, req.db, result.lines_written, len(result.errors), len(body))
         if not result.errors:
             self.send_no_content()
             return

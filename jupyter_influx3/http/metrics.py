@@ -1,0 +1,138 @@
+"""``GET /metrics``: Prometheus text exposition of what this server has done (behaviour reference §9).
+
+One :class:`Metrics` (its own ``prometheus_client`` registry, so two apps in one process never
+share or clash) per :class:`~.base.ServerContext`, created on first use. Series:
+
+* ``influxdb3_write_lines_total{db}``, ``influxdb3_write_lines_rejected_total{db}``,
+  ``influxdb3_write_bytes_total{db}`` -- recorded by the write endpoints after the engine call;
+* ``influxdb3_queries_total{type,result}`` and ``influxdb3_query_duration_seconds{type}`` --
+  recorded by the query endpoints when a query's answer is complete;
+* ``http_requests_total{method,path,status}`` and ``http_request_duration_seconds{method,path}``
+  -- recorded for every request when it finishes (``ApiHandler.on_finish``); ``path`` is the route
+  (``/api/v3/query_sql``), or ``other`` for paths outside the route table.
+
+The body ends with the OpenMetrics ``# EOF`` marker line, like the real server's.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+
+from .base import ApiHandler
+
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+#: Seconds; queries and requests from sub-millisecond to minutes.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+#: Label value for requests to paths that are not routes (keeps the label set small).
+OTHER_PATH = "other"
+
+_lock = threading.Lock()
+
+
+class Metrics:
+    """The counters and histograms of one mounted route table."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.write_lines = Counter("influxdb3_write_lines", "Lines of line protocol written", ["db"], registry=r)
+        self.write_lines_rejected = Counter(
+            "influxdb3_write_lines_rejected", "Lines of line protocol rejected", ["db"], registry=r)
+        self.write_bytes = Counter("influxdb3_write_bytes", "Bytes of line protocol received", ["db"], registry=r)
+        self.queries = Counter("influxdb3_queries", "Queries answered", ["type", "result"], registry=r)
+        self.query_duration = Histogram(
+            "influxdb3_query_duration_seconds", "Time to answer a query, result streamed",
+            ["type"], buckets=LATENCY_BUCKETS, registry=r)
+        self.http_requests = Counter(
+            "http_requests", "HTTP requests answered", ["method", "path", "status"], registry=r)
+        self.http_duration = Histogram(
+            "http_request_duration_seconds", "Time to answer an HTTP request",
+            ["method", "path"], buckets=LATENCY_BUCKETS, registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(_WithoutCreated(self.registry)) + b"# EOF\n"
+
+
+class _WithoutCreated:
+    """A registry view without prometheus_client's `*_created` timestamp series (the real server
+    has none, and they double the size of the answer)."""
+
+    def __init__(self, registry: CollectorRegistry):
+        self.registry = registry
+
+    def collect(self):
+        for metric in self.registry.collect():
+            metric.samples = [s for s in metric.samples if not s.name.endswith("_created")]
+            yield metric
+
+
+def metrics_for(context: Any) -> Metrics:
+    """The Metrics of a ServerContext (made on first use)."""
+    found = getattr(context, "metrics", None)
+    if isinstance(found, Metrics):
+        return found
+    with _lock:
+        found = getattr(context, "metrics", None)
+        if not isinstance(found, Metrics):
+            found = Metrics()
+            context.metrics = found
+    return found
+
+
+def record_write(context: Any, db: str, lines: int, rejected: int, nbytes: int) -> None:
+    m = metrics_for(context)
+    m.write_lines.labels(db=db).inc(lines)
+    m.write_lines_rejected.labels(db=db).inc(rejected)
+    m.write_bytes.labels(db=db).inc(nbytes)
+
+
+def record_query(context: Any, kind: str, ok: bool, seconds: float) -> None:
+    m = metrics_for(context)
+    m.queries.labels(type=kind, result="success" if ok else "error").inc()
+    m.query_duration.labels(type=kind).observe(seconds)
+
+
+_route_paths: dict[type, list[str]] = {}
+
+
+def route_path(handler: ApiHandler) -> str:
+    """The route-table path a request was served by (mount prefix removed), else ``other``."""
+    cls = type(handler)
+    paths = _route_paths.get(cls)
+    if paths is None:
+        from .routes import ROUTE_TABLE  # late: routes imports the handlers
+
+        paths = sorted((p for p, c in ROUTE_TABLE if c is cls), key=len, reverse=True)
+        _route_paths[cls] = paths
+    request_path = handler.request.path
+    for path in paths:
+        if request_path.endswith(path):
+            return path
+    return OTHER_PATH
+
+
+def observe_request(handler: ApiHandler) -> None:
+    """Count one finished request (called from ``ApiHandler.on_finish``)."""
+    context = getattr(handler, "context", None)
+    if context is None:
+        return
+    m = metrics_for(context)
+    path = route_path(handler)
+    method = handler.request.method or ""
+    m.http_requests.labels(method=method, path=path, status=str(handler.get_status())).inc()
+    m.http_duration.labels(method=method, path=path).observe(handler.request.request_time())
+
+
+class MetricsHandler(ApiHandler):
+    """``GET /metrics``."""
+
+    required = ("system", "metrics")
+
+    def get(self) -> None:
+        self.send_body(metrics_for(self.context).render(), METRICS_CONTENT_TYPE)

@@ -1,0 +1,229 @@
+"""SQL query endpoints: ``GET|POST /api/v3/query_sql`` and ``/api/v3/query_sql_telemetry``.
+
+Request parsing follows the real server exactly (behaviour reference §2.1):
+
+* the ``Accept`` header is validated first, even when ``format`` is given (``invalid mime type``);
+* GET reads ``db``, ``q``, ``format``, ``params`` (a JSON-encoded string) from the query string;
+  no query string at all -> ``missing query parameters 'db' and 'q'``;
+* POST reads a JSON body ``{"db","q","format","params"}`` whatever its Content-Type.
+
+The answer is streamed by :func:`send_result`: batches are read from the engine and encoded off
+the IOLoop, and written as they come (the first 64 KiB are held back, so a small answer goes out
+with a Content-Length and an error in it still gets a proper status). ``pretty`` needs every row
+before it can print (column widths) and is the one format built whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
+
+import pyarrow as pa
+from tornado.iostream import StreamClosedError
+
+from ..engine import errors
+from . import metrics, serialize
+from .base import ApiError, ApiHandler
+from .params import Field, JsonBodyError, json_struct, query_struct, statement_params
+
+log = logging.getLogger(__name__)
+
+#: Bytes of an answer held back before the first write to the socket.
+FLUSH_BYTES = 64 * 1024
+
+QUERY_FIELDS = [Field("db", required=True), Field("q", required=True), Field("format"), Field("params", "params")]
+
+
+@dataclass
+class QueryRequest:
+    db: str
+    q: str
+    format: str  # canonical format name
+    params: Optional[dict]
+
+
+def api_error(exc: BaseException) -> ApiError:
+    """The answer to an error raised while running a query or a configure call."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, errors.EngineError):
+        status, message, kind = serialize.engine_error(exc)
+        return ApiError(status, message, kind)
+    return ApiError(500, str(exc) or exc.__class__.__name__)
+
+
+def header_format(handler: ApiHandler) -> str:
+    try:
+        return serialize.format_from_accept(handler.request.headers.get("Accept"))
+    except serialize.FormatError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def parse_params_text(text: str) -> dict:
+    """The GET ``params`` value: a JSON object of name -> scalar."""
+    try:
+        return statement_params(text)
+    except JsonBodyError as exc:
+        raise ApiError(400, f"serde json error: {exc}") from None
+
+
+def parse_query_request(handler: ApiHandler, db_required: bool = True) -> QueryRequest:
+    """A query request from GET parameters or a POST body (§2.1); ApiError 400 when malformed."""
+    default_format = header_format(handler)
+    fields = QUERY_FIELDS if db_required else [Field("db"), *QUERY_FIELDS[1:]]
+    if handler.request.method == "GET":
+        if "?" not in (handler.request.uri or ""):
+            raise ApiError(400, "missing query parameters 'db' and 'q'")
+        p = query_struct(handler.request.query, fields, parse={"format": serialize.parse_query_format})
+        params = parse_params_text(p["params"]) if p["params"] is not None else None
+        fmt = p["format"]
+    else:
+        body = handler.read_body()
+        try:
+            p = json_struct(body, fields, "struct QueryRequest")
+            fmt = serialize.parse_query_format(p["format"]) if p["format"] is not None else None
+        except serialize.FormatError as exc:
+            raise ApiError(400, f"serde json error: {exc}") from None
+        except JsonBodyError as exc:
+            raise ApiError(400, f"serde json error: {exc}") from None
+        params = p["params"]
+    return QueryRequest(db=p["db"], q=p["q"], format=fmt or default_format, params=params)
+
+
+def _close(reader: Any) -> None:
+    close = getattr(reader, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - releasing resources must not mask the answer
+            log.debug("closing a query result failed", exc_info=True)
+
+
+async def send_result(handler: ApiHandler, fmt: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> int:
+    """Answer 200 with `batches` encoded as `fmt`; returns the number of rows sent.
+
+    Errors before the first bytes reach the client become a normal error answer (ApiError);
+    after that the connection is closed mid-body, which clients see as a truncated answer (the
+    real server does the same).
+    """
+    writer = serialize.result_writer(fmt, schema)
+    batch_iter = iter(batches)
+
+    def step() -> Optional[bytes]:
+        """Blocking: read the next batch and encode it; None at the end of the result."""
+        try:
+            batch = next(batch_iter)
+        except StopIteration:
+            return None
+        return writer.write(batch)
+
+    handler.set_status(200)
+    handler.set_header("Content-Type", writer.content_type)
+    pending: list[bytes] = []
+    pending_size = 0
+    streaming = False
+    try:
+        while True:
+            chunk = await handler.run_blocking(step)
+            if chunk is None:
+                break
+            if not chunk:
+                continue
+            pending.append(chunk)
+            pending_size += len(chunk)
+            if pending_size >= FLUSH_BYTES:
+                handler.write(b"".join(pending))
+                pending.clear()
+                pending_size = 0
+                streaming = True
+                await handler.flush()
+        pending.append(await handler.run_blocking(writer.finish))
+    except StreamClosedError:
+        return writer.rows  # the client went away
+    except Exception as exc:  # noqa: BLE001 - mapped to the answer, or logged when too late
+        if not streaming:
+            raise api_error(exc) from None
+        log.error("query failed after its answer started; closing the connection: %s", exc)
+        handler.request.connection.close()
+        handler.finish()
+        return writer.rows
+    handler.finish(b"".join(pending))
+    return writer.rows
+
+
+async def run_query(handler: ApiHandler, req: QueryRequest, kind: str = "sql") -> int:
+    """Run `req` on the engine and stream its answer; records the query metrics."""
+    engine = handler.context.engine
+    started = time.perf_counter()
+    ok = False
+    result = None
+    try:
+        try:
+            result = await handler.run_blocking(engine.query_sql, req.db, req.q, req.params)
+        except Exception as exc:  # noqa: BLE001
+            raise api_error(exc) from None
+        rows = await send_result(handler, req.format, result.schema, result.reader)
+        ok = True
+        return rows
+    finally:
+        if result is not None:
+            _close(result.reader)
+        metrics.record_query(handler.context, kind, ok, time.perf_counter() - started)
+
+
+class QuerySqlHandler(ApiHandler):
+    """``GET|POST /api/v3/query_sql``."""
+
+    required = ("db_read", "db")
+
+    async def get(self) -> None:
+        await run_query(self, parse_query_request(self))
+
+    post = get
+
+
+def _telemetry(engine: Any) -> Any:
+    value = getattr(engine, "last_query_telemetry", None)
+    if callable(value):
+        value = value()
+    return value if value is not None else {}
+
+
+class QuerySqlTelemetryHandler(ApiHandler):
+    """``GET|POST /api/v3/query_sql_telemetry``: execution statistics of the last SQL query.
+
+    With a query in the request (parsed exactly like ``/api/v3/query_sql``) that query is run
+    first and its own statistics are returned; without one (no query string, empty body) the
+    statistics of the last query this server ran.
+    """
+
+    required = ("db_read", "db")
+
+    async def get(self) -> None:
+        has_query = "?" in (self.request.uri or "") if self.request.method == "GET" else bool(self.read_body().strip())
+        engine = self.context.engine
+        if has_query:
+            req = parse_query_request(self)
+            started = time.perf_counter()
+            ok = False
+            try:
+                result = await self.run_blocking(engine.query_sql, req.db, req.q, req.params)
+                try:
+                    await self.run_blocking(_drain, result.reader)
+                finally:
+                    _close(result.reader)
+                ok = True
+            except Exception as exc:  # noqa: BLE001
+                raise api_error(exc) from None
+            finally:
+                metrics.record_query(self.context, "sql", ok, time.perf_counter() - started)
+        body = await self.run_blocking(_telemetry, engine)
+        self.send_body(serialize.to_json(body), serialize.JSON_CONTENT_TYPE)
+
+    post = get
+
+
+def _drain(reader: Any) -> int:
+    return sum(batch.num_rows for batch in reader)
