@@ -674,7 +674,7 @@ WRITERS = {w.format: w for w in (ParquetWriter, CsvWriter, PrettyWriter, JsonWri
 
 
 def result_writer(fmt: str, schema: pa.Schema) -> ResultWriter:
-    return WRITERS[fmt](schema)
+    return WRITERS[FORMAT_ALIASES.get(fmt, fmt)](schema)
 
 
 def render_result(data: pa.Table | pa.RecordBatchReader | list, fmt: str) -> bytes:
