@@ -231,3 +231,16 @@ def test_two_processes_racing_for_one_name_one_wins(tmp_path):
         p.join(60)
     results = sorted(q.get(timeout=5) for _ in procs)
     assert results == ["exists", "exists", "exists", "ok"]
+
+
+def test_a_token_revoked_on_another_node_stops_working_within_the_staleness_bound(tmp_path, monkeypatch):
+    import time
+
+    a = Catalog(tmp_path / "data")
+    b = Catalog(tmp_path / "data")
+    issued = T.create_named_admin_token(a, "ops")
+    assert T.lookup(b, issued.token) is not None
+    T.delete_token(a, "ops")
+    monkeypatch.setattr(T, "MAX_STALENESS_S", 0.05)
+    time.sleep(0.1)
+    assert T.lookup(b, issued.token) is None

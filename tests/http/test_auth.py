@@ -480,6 +480,23 @@ def test_tokens_made_by_another_node_work_at_once(srv, url, admin, db):
     assert write(url, db, bearer(issued.token)).status_code == 204
 
 
+def test_tokens_revoked_by_another_node_stop_working(srv, url, admin, db):
+    from jupyter_influx3.engine import tokens as T
+
+    tok = resource_token(url, admin, [db_perm([db], "write")], name=f"revoke{db}")
+    assert write(url, db, bearer(tok)).status_code == 204
+    eng = Engine(srv.data_dir, node_id="auth-revoking-node")
+    try:
+        T.delete_token(eng.catalog, f"revoke{db}")
+    finally:
+        eng.close()
+    deadline = time.monotonic() + 5
+    while write(url, db, bearer(tok)).status_code == 204:
+        assert time.monotonic() < deadline, "a token deleted on another node kept working"
+        time.sleep(0.1)
+    assert write(url, db, bearer(tok)).status_code == 401
+
+
 # ---- secrets stay out of logs and bodies ------------------------------------------------------
 
 
