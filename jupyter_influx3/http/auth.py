@@ -251,6 +251,9 @@ def url_databases(handler: ApiHandler, req: tuple) -> set[str]:
     return set(dbs)
 
 
+_JSON_SPACE = re.compile(rb"[ \t\r\n]*")
+
+
 def body_databases(handler: ApiHandler, req: tuple) -> set[str]:
     """Databases named in the request body: a JSON object's field, or a form field."""
     param = req[1]
@@ -258,17 +261,21 @@ def body_databases(handler: ApiHandler, req: tuple) -> set[str]:
     found: set[str] = set()
     if not body:
         return found
-    text = body[3:] if body.startswith(b"\xef\xbb\xbf") else body  # a UTF-8 BOM
-    if text.lstrip()[:1] == b"{":
+    start = 3 if body.startswith(b"\xef\xbb\xbf") else 0  # a UTF-8 BOM
+    start = _JSON_SPACE.match(body, start).end()
+    if body[start:start + 1] == b"{":  # (no copy of a large body that is not JSON)
         try:
-            doc = json.loads(text)
+            doc = json.loads(body[start:])
         except ValueError:
             doc = None
         if isinstance(doc, dict) and doc.get(param) is not None:
             value = doc[param]
             found.add(value if isinstance(value, str) else json.dumps(value))
     content_type = handler.request.headers.get("Content-Type", "")
-    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+    is_form = content_type.startswith("application/x-www-form-urlencoded")
+    if is_form and b"%" not in body and not any(name.encode() in body for name in req[1:]):
+        return found  # names no such field (e.g. line protocol sent by `curl -d`): skip parsing it
+    if is_form or content_type.startswith("multipart/form-data"):
         args: dict[str, list[bytes]] = {}
         try:
             httputil.parse_body_arguments(content_type, body, args, {})

@@ -231,6 +231,14 @@ def test_db_from_a_form_body(server, tokens):
     assert r.status_code == 403
     r = requests.post(f"{server.url}/test/echo", files={"db": (None, "b")}, headers=tok)
     assert r.status_code == 403
+    # A percent-encoded field name is still that field.
+    r = requests.post(f"{server.url}/test/echo", params={"db": "a"}, data="d%62=b",
+                      headers={**tok, "Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 403
+    # Line protocol sent as a form (`curl -d`) names no database: the URL's is checked.
+    r = requests.post(f"{server.url}/test/v1", params={"db": "a"}, data="cpu,host=a v=1 1",
+                      headers={**h(tokens["write_a"]), "Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200
 
 
 def test_handler_can_check_further_databases(server, tokens):
