@@ -318,7 +318,7 @@ def authorize_db(handler: ApiHandler, database: str, action: str) -> None:
     For handlers that find further databases while working (e.g. an InfluxQL statement naming
     ``otherdb.autogen.cpu``): call this for each. Without auth (or for admin tokens) it passes.
     """
-    if getattr(handler, "auth_unrestricted", True):
+    if getattr(handler, "auth_unrestricted", False):  # set by authenticate_request; else fail closed
         return
     tok = token_of(handler)
     if tok is None or not tokenlib.allows(tok, "db", database, action):
