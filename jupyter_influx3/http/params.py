@@ -116,6 +116,15 @@ def _syntax_message(text: str, exc: json.JSONDecodeError) -> str:
     pos = exc.pos + 1  # serde reports the column of the offending character
     if msg.startswith(("Expecting property name", "Expecting value")) and text[:exc.pos].rstrip().endswith(","):
         return "trailing comma" + _at(text, pos)
+    if msg.startswith("Expecting value") and text[exc.pos:exc.pos + 1] in ("n", "t", "f"):
+        # serde reads `null`/`true`/`false` letter by letter and stops at the first wrong one
+        literal = {"n": "null", "t": "true", "f": "false"}[text[exc.pos]]
+        k = 0
+        while k < len(literal) and exc.pos + k < len(text) and text[exc.pos + k] == literal[k]:
+            k += 1
+        if exc.pos + k >= len(text):
+            return "EOF while parsing a value" + _at(text, len(text))
+        return "expected ident" + _at(text, exc.pos + k + 1)
     if msg.startswith("Expecting value"):
         text_msg = "expected value"
     elif msg.startswith("Expecting property name"):

@@ -92,8 +92,9 @@ def parse_query_request(handler: ApiHandler, db_required: bool = True) -> QueryR
     return QueryRequest(db=p["db"], q=p["q"], format=fmt or default_format, params=params)
 
 
-def _close(reader: Any) -> None:
-    close = getattr(reader, "close", None)
+def _close(result: Any) -> None:
+    """Release a query result (its own `close`, else its reader's)."""
+    close = getattr(result, "close", None) or getattr(getattr(result, "reader", None), "close", None)
     if close is not None:
         try:
             close()
@@ -169,7 +170,7 @@ async def run_query(handler: ApiHandler, req: QueryRequest, kind: str = "sql") -
         return rows
     finally:
         if result is not None:
-            _close(result.reader)
+            _close(result)
         metrics.record_query(handler.context, kind, ok, time.perf_counter() - started)
 
 
@@ -213,7 +214,7 @@ class QuerySqlTelemetryHandler(ApiHandler):
                 try:
                     await self.run_blocking(_drain, result.reader)
                 finally:
-                    _close(result.reader)
+                    _close(result)
                 ok = True
             except Exception as exc:  # noqa: BLE001
                 raise api_error(exc) from None

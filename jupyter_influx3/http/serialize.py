@@ -164,6 +164,20 @@ def format_from_accept(accept: Optional[str]) -> str:
     raise FormatError(f"invalid mime type ({accept})")
 
 
+# ---- string helpers ------------------------------------------------------------------------------
+
+_END = 2**31 - 1  # a slice position past the end of any string
+
+
+def _affix(strings: pa.Array, prefix: str = "", suffix: str = "") -> pa.Array:
+    """`prefix + s + suffix` for every string (nulls stay null); cheaper than a join with scalars."""
+    if prefix:
+        strings = pc.binary_replace_slice(strings, start=0, stop=0, replacement=prefix)
+    if suffix:
+        strings = pc.binary_replace_slice(strings, start=_END, stop=_END, replacement=suffix)
+    return strings
+
+
 # ---- floats --------------------------------------------------------------------------------------
 
 
@@ -249,7 +263,7 @@ def _float_strings(arr: pa.Array, style: Callable[[float], str]) -> pa.Array:
         pc.and_(pc.less(pc.abs(arr), 1e-5), pc.not_equal(arr, 0.0)),
     )
     integral = pc.invert(pc.match_substring(text, "."))
-    text = pc.if_else(integral, pc.binary_join_element_wise(text, ".0", ""), text)
+    text = pc.if_else(integral, _affix(text, suffix=".0"), text)
     if pc.any(odd).as_py():
         mask = odd.fill_null(False)
         picked = pc.filter(arr, mask).to_pylist()
@@ -273,26 +287,31 @@ def _floor_divmod(values: pa.Array, divisor: int) -> tuple[pa.Array, pa.Array]:
     return q, r
 
 
-def _fraction_strings(nanos: pa.Array) -> pa.Array:
+def _fraction_strings(nanos: pa.Array) -> pa.Array | pa.Scalar:
     """Sub-second nanoseconds -> "" / ".ddd" / ".dddddd" / ".ddddddddd" (chrono's `%.f`)."""
-    def digits(value: pa.Array, width: int) -> pa.Array:
-        text = pc.utf8_lpad(pc.cast(value, pa.string()), width=width, padding="0")
-        return pc.binary_join_element_wise(".", text, "")
-
-    ms = digits(pc.divide(nanos, 1_000_000), 3)
-    us = digits(pc.divide(nanos, 1_000), 6)
-    ns = digits(nanos, 9)
-    zero = pa.scalar("", pa.string())
-    return pc.if_else(
-        pc.equal(nanos, 0), zero,
-        pc.if_else(pc.equal(pc.remainder(nanos, 1_000_000), 0), ms,
-                   pc.if_else(pc.equal(pc.remainder(nanos, 1_000), 0), us, ns)),
-    )
+    empty = pa.scalar("", pa.string())
+    whole = pc.equal(nanos, 0)
+    if pc.all(whole).as_py():
+        return empty
+    nine = _affix(pc.utf8_lpad(pc.cast(nanos, pa.string()), width=9, padding="0"), prefix=".")
+    by_ms = pc.equal(pc.remainder(nanos, 1_000_000), 0)
+    by_us = pc.equal(pc.remainder(nanos, 1_000), 0)
+    out = pc.if_else(by_us, pc.utf8_slice_codeunits(nine, 0, 7), nine)
+    out = pc.if_else(by_ms, pc.utf8_slice_codeunits(nine, 0, 4), out)
+    return pc.if_else(whole, empty, out)
 
 
 def _wall_clock_strings(seconds: pa.Array, nanos: pa.Array) -> pa.Array:
-    base = pc.strftime(pc.cast(seconds, pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%S")
-    return pc.binary_join_element_wise(base, _fraction_strings(nanos), "")
+    """`YYYY-MM-DDTHH:MM:SS[.fff…]` of whole seconds since the epoch plus nanoseconds."""
+    base = pc.replace_substring(pc.cast(pc.cast(seconds, pa.timestamp("s")), pa.string()), " ", "T",
+                                max_replacements=1)
+    return _join_fraction(base, _fraction_strings(nanos))
+
+
+def _join_fraction(base: pa.Array, fraction: pa.Array | pa.Scalar) -> pa.Array:
+    if isinstance(fraction, pa.Scalar):  # every value a whole second
+        return base
+    return pc.binary_join_element_wise(base, fraction, "")
 
 
 def _offset_text(seconds: int) -> str:
@@ -310,17 +329,22 @@ def _timestamp_strings(arr: pa.Array) -> pa.Array:
     per_second = _UNITS_PER_SECOND[unit]
     ints = arr.cast(pa.int64())
     filled = ints.fill_null(0)
+    suffix: Any = "Z" if tz is not None else ""
     if tz is not None and tz not in _UTC_NAMES:
         local = pc.local_timestamp(arr).cast(pa.int64()).fill_null(0)
         offsets = pc.divide(pc.subtract(local, filled), per_second)
         suffix = pa.array([_offset_text(o) for o in offsets.to_pylist()], pa.string())
         filled = local
-    else:
-        suffix = pa.scalar("Z" if tz is not None else "", pa.string())
     seconds, rest = _floor_divmod(filled, per_second)
     nanos = pc.multiply(rest, 1_000_000_000 // per_second)
-    text = pc.binary_join_element_wise(_wall_clock_strings(seconds, nanos), suffix, "")
-    return pc.if_else(pc.is_null(ints), pa.scalar(None, pa.string()), text)
+    text = _wall_clock_strings(seconds, nanos)
+    if isinstance(suffix, str):
+        text = _affix(text, suffix=suffix)
+    else:
+        text = pc.binary_join_element_wise(text, suffix, "")
+    if ints.null_count:
+        text = pc.if_else(pc.is_null(ints), pa.scalar(None, pa.string()), text)
+    return text
 
 
 def _time_strings(arr: pa.Array) -> pa.Array:
@@ -329,8 +353,8 @@ def _time_strings(arr: pa.Array) -> pa.Array:
     ints = arr.cast(pa.int64())
     seconds, rest = _floor_divmod(ints.fill_null(0), per_second)
     nanos = pc.multiply(rest, 1_000_000_000 // per_second)
-    base = pc.strftime(pc.cast(seconds, pa.timestamp("s")), format="%H:%M:%S")
-    text = pc.binary_join_element_wise(base, _fraction_strings(nanos), "")
+    base = pc.utf8_slice_codeunits(pc.cast(pc.cast(seconds, pa.timestamp("s")), pa.string()), 11)
+    text = _join_fraction(base, _fraction_strings(nanos))
     return pc.if_else(pc.is_null(ints), pa.scalar(None, pa.string()), text)
 
 
@@ -342,7 +366,7 @@ _NEEDS_JSON_ESCAPE = r'[\x00-\x1f"\\]'
 def _json_quote(strings: pa.Array) -> pa.Array:
     """Strings -> JSON string literals (serde_json's escapes); nulls stay null."""
     escape = pc.match_substring_regex(strings, _NEEDS_JSON_ESCAPE)
-    quoted = pc.binary_join_element_wise('"', strings, '"', "")
+    quoted = _affix(strings, '"', '"')
     if pc.any(escape).as_py():
         mask = escape.fill_null(False)
         picked = pc.filter(strings, mask).to_pylist()
@@ -360,8 +384,16 @@ def _plain(arr: pa.Array) -> pa.Array:
     return arr
 
 
+def _via_dictionary(arr: pa.Array, render: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """Render a dictionary column's distinct values once, then pick them per row."""
+    rendered = render(arr.dictionary)
+    return pc.take(rendered, arr.indices)
+
+
 def display_strings(arr: pa.Array) -> pa.Array:
     """A column as Arrow's display renders each value (csv, pretty); nulls stay null."""
+    if pa.types.is_dictionary(arr.type):
+        return _via_dictionary(arr, display_strings)
     arr = _plain(arr)
     t = arr.type
     if pa.types.is_string(t):
@@ -381,6 +413,8 @@ def display_strings(arr: pa.Array) -> pa.Array:
 
 def json_values(arr: pa.Array) -> pa.Array:
     """A column as JSON value texts (Arrow's JSON writer); nulls stay null."""
+    if pa.types.is_dictionary(arr.type):
+        return _via_dictionary(arr, json_values)
     arr = _plain(arr)
     t = arr.type
     if pa.types.is_string(t):
@@ -390,7 +424,7 @@ def json_values(arr: pa.Array) -> pa.Array:
     if pa.types.is_floating(t):
         return _float_strings(arr, lexical_float)
     if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
-        return pc.binary_join_element_wise('"', display_strings(arr), '"', "")
+        return _affix(display_strings(arr), '"', '"')
     if pa.types.is_null(t):
         return pa.nulls(len(arr), pa.string())
     return pa.array([None if v is None else to_json(_json_value(v)).decode("utf-8") for v in arr.to_pylist()],
@@ -519,8 +553,8 @@ class JsonLinesWriter(ResultWriter):
         members = []
         for name, col in zip(batch.schema.names, batch.columns):
             # `,"name":value`, or null (dropped) where the value is null
-            key = pa.scalar("," + json.dumps(name, ensure_ascii=False) + ":", pa.string())
-            members.append(pc.binary_join_element_wise(key, json_values(col), ""))
+            key = "," + json.dumps(name, ensure_ascii=False) + ":"
+            members.append(_affix(json_values(col), prefix=key))
         if not members:
             return pa.array([self.row_prefix + self.row_suffix] * batch.num_rows, pa.string())
         if len(members) == 1:
@@ -528,8 +562,9 @@ class JsonLinesWriter(ResultWriter):
         else:
             # (not null_handling="skip": pyarrow drops rows whose values are all null with it)
             joined = pc.binary_join_element_wise(*members, "", null_handling="replace", null_replacement="")
-        body = pc.utf8_slice_codeunits(joined, 1)  # drop the comma before the first member
-        return pc.binary_join_element_wise(self.row_prefix, body, self.row_suffix, "")
+        # the comma before the first member becomes the row's opening (empty rows: just the opening)
+        opened = pc.binary_replace_slice(joined, start=0, stop=1, replacement=self.row_prefix)
+        return _affix(opened, suffix=self.row_suffix)
 
     def _encode(self, batch: pa.RecordBatch) -> bytes:
         return _concat(self._row_objects(batch))
@@ -564,7 +599,7 @@ def _csv_fields(strings: pa.Array) -> pa.Array:
     needs = pc.match_substring_regex(strings, _CSV_NEEDS_QUOTES)
     if not pc.any(needs).as_py():
         return strings
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(strings, '"', '""'), '"', "")
+    quoted = _affix(pc.replace_substring(strings, '"', '""'), '"', '"')
     return pc.if_else(needs, quoted, strings)
 
 

@@ -374,7 +374,8 @@ def test_json_content_type_variants_are_accepted(url, db, content_type):
     (b'{"db":1}', "invalid type: integer `1`, expected a string at line 1 column 7"),
     (b'{"db":"a"} x', "trailing characters at line 1 column 12"),
     (b'{"db":"a","db":"b"}', "duplicate field `db` at line 1 column 18"),
-    (b"not json", "expected value at line 1 column 1"),
+    (b"not json", "expected ident at line 1 column 2"),
+    (b"<xml/>", "expected value at line 1 column 1"),
 ])
 def test_bad_json_bodies_are_400_serde_json_errors(url, body, message):
     r = requests.post(f"{url}/api/v3/configure/database", data=body, headers={"Content-Type": "application/json"},
