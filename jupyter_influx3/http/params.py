@@ -47,21 +47,24 @@ def query_struct(query: str, fields: list[Field], parse: Optional[dict[str, Call
     `parse` maps a field name to a converter of its text (raising ParamError or ValueError).
     """
     parse = parse or {}
+    by_name = {f.name: f for f in fields}
     try:
-        found = query_params(query, tuple(f.name for f in fields))
+        found = query_params(query, tuple(by_name))
         out: dict[str, Any] = {}
+        # serde visits the pairs in the order they come (a bad value fails there), then reports
+        # the first missing field in declaration order.
+        for name, value in found.items():
+            f = by_name[name]
+            if name in parse:
+                value = parse[name](value)
+            elif f.kind == "bool":
+                value = parse_bool(value, bool(f.default))
+            out[name] = value
         for f in fields:
-            if f.name not in found:
+            if f.name not in out:
                 if f.required:
                     raise ParamError(f"missing field `{f.name}`")
                 out[f.name] = f.default
-                continue
-            value = found[f.name]
-            if f.name in parse:
-                value = parse[f.name](value)
-            elif f.kind == "bool":
-                value = parse_bool(value, bool(f.default))
-            out[f.name] = value
         return out
     except ValueError as exc:  # ParamError and converters' ValueErrors
         raise ApiError(400, f"serde error: {exc}") from None

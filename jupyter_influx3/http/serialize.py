@@ -149,7 +149,8 @@ def parse_query_format(value: str) -> str:
         return value
     if value in FORMAT_ALIASES:
         return FORMAT_ALIASES[value]
-    expected = ", ".join(f"`{v}`" for v in QUERY_FORMATS)
+    # serde (since 1.0.2xx) lists a variant's aliases after its name: `json_lines`, `jsonl`
+    expected = ", ".join(f"`{v}`" for v in (*QUERY_FORMATS, *FORMAT_ALIASES))
     raise FormatError(f"unknown variant `{value}`, expected one of {expected}")
 
 
