@@ -485,62 +485,48 @@ class Engine:
     # ---- reads -----------------------------------------------------------------------------
     def table_sources(self, db_id: int, table_id: int) -> tuple[list[FileMeta], list[pa.Table]]:
         """The Parquet files and buffered batches that make up one table right now."""
-        with self._view_lock:
-            files = self.index.for_table(db_id, table_id)
-            tables = [b.get((db_id, table_id)) for b in [self.buffer] + [r.buffer for r in self.replicas.values()]]
-        return files, [t for t in tables if t is not None and t.num_rows]
+        from .sql.sources import snapshot_sources
+        files, chunks = snapshot_sources(self, db_id, table_id)
+        if not chunks:
+            return files, []
+        tables = [pa.Table.from_batches([b]) for b in chunks]
+        return files, [pa.concat_tables(tables, promote_options="permissive")]
+
+    def query_sql(self, database: str, query: str, params: dict | None = None, *,
+                  query_type: str = "sql", log_text: str | None = None):
+        """Run one read-only InfluxDB 3 SQL query; returns a `sql.QueryResult` (schema, streamed reader).
+
+        Raises `errors.DatabaseNotFound`, or a `sql.SqlError` (an `errors.QueryError`) whose
+        `.status` is the HTTP status InfluxDB 3 answers with. `query_type`/`log_text` let other
+        front ends (InfluxQL) log their own text in `system.queries`.
+        """
+        from .sql import service_for
+        return service_for(self).query(database, query, params, query_type=query_type, log_text=log_text)
+
+    @property
+    def query_log(self) -> list:
+        """Recent queries, oldest first (`system.queries`)."""
+        from .sql import service_for
+        return service_for(self).query_log()
+
+    @property
+    def last_query_telemetry(self) -> dict:
+        """What the last query read: files scanned/total, rows and bytes read, rows returned, timings."""
+        from .sql import service_for
+        return service_for(self).last_telemetry
 
     def sql(self, database: str, query: str, params: dict | None = None) -> pa.Table:
-        """Run a read-only SQL query over the database's tables (deduplicated). Basic read API."""
-        self.refresh()
-        d = self.catalog.db(database)
-        if d is None or d.deleted:
-            raise errors.DatabaseNotFound(database)
-        con = self._db.cursor()
-        try:
-            lowered = query.lower()
-            for t in d.live_tables():
-                if t.name.lower() in lowered:
-                    self._register_table(con, d, t)
-            return con.sql(query, params=params).to_arrow_table()
-        except duckdb.Error as e:
-            raise errors.QueryError(str(e)) from e
-        finally:
-            con.close()
+        """Run a read-only SQL query over the database's tables and return the whole result."""
+        return self.query_sql(database, query, params).to_table()
 
     def _register_table(self, con, d, t) -> None:
-        files, tables = self.table_sources(d.id, t.id)
-        selects = []
-        if files:
-            paths = ", ".join("'" + str(self.data_dir / f.path).replace("'", "''") + "'" for f in files)
-            selects.append(f"SELECT * FROM read_parquet([{paths}], union_by_name=true)")
-        for i, tbl in enumerate(tables):
-            name = f"__buf_{t.id}_{i}"
+        """Register table `t` of database `d` as a deduplicated temp view named after it on `con`."""
+        from .sql import service_for
+        from .sql.sources import build_view
+        view = build_view(self, d, t, None, None, time.time_ns(), service_for(self).stats, f"__t{t.id}")
+        for name, tbl in view.registrations.items():
             con.register(name, tbl)
-            selects.append(f"SELECT * FROM {name}")
-        cols = t.column_names_sorted()
-        present = {c for f in files for c in f.columns} | {c for tbl in tables for c in tbl.column_names}
-
-        def typed_null(c: str) -> str:
-            return f"CAST(NULL AS {_DUCK[t.columns[c].type]}) AS {quote(c)}"
-
-        def col(c: str) -> str:
-            return quote(c) if c in present else typed_null(c)
-
-        union = " UNION ALL BY NAME ".join(selects)
-        if len(files) + len(tables) > 1 or tables:
-            # Buffers are never deduplicated and files may overlap: one row per (tags, time),
-            # each column's last non-null value by write sequence.
-            keys = [quote(c) for c in t.series_key + ["time"] if c in present]
-            vals = [c for c in cols if c not in t.series_key and c != "time"]
-            agg = [f"arg_max({quote(v)}, {quote(SEQ_COLUMN)}) AS {quote(v)}" if v in present else typed_null(v)
-                   for v in vals]
-            union = f"SELECT {', '.join(keys + agg)} FROM ({union}) GROUP BY {', '.join(keys)}"
-        if not selects:
-            body = f"SELECT {', '.join(typed_null(c) for c in cols)} WHERE false"
-        else:
-            body = f"SELECT {', '.join(col(c) for c in cols)} FROM ({union})"
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(t.name)} AS {body}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(t.name)} AS {view.sql}")
 
     def table_arrow(self, database: str, table: str) -> pa.Table:
         """Every row of one table, deduplicated, ordered by tags then time."""

@@ -1,0 +1,407 @@
+"""Running a SQL query: translate, prune and register the tables it names, stream the result.
+
+One `SqlService` per engine owns the DuckDB setup (macros, UTC, integer division, no file access
+outside the data directory, locked configuration), the query log behind `system.queries`, the
+telemetry of the last query and the per-batch statistics cache. Each query gets its own cursor,
+closed when its result is exhausted, closed or garbage-collected.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from .. import errors as engine_errors
+from ..persist import quote
+from . import system
+from .errors import (SqlError, SqlExecutionError, SqlPlanningError, SqlSchemaError, SqlSyntaxError,
+                     StatementRejected)
+from .functions import MACROS
+from .sources import ChunkStatsCache, build_view
+from .translate import Context, Translation, param_signature, substitute_now, translate
+
+BATCH_ROWS = 122_880
+QUERY_LOG_SIZE = 1000
+TRANSLATION_CACHE_SIZE = 256
+
+
+@dataclass
+class QueryLogEntry:
+    id: str
+    issue_time: int
+    query_type: str
+    query_text: str
+    database: str
+    phase: str = "received"
+    partitions: int | None = None
+    parquet_files: int | None = None
+    plan_duration: int | None = None
+    permit_duration: int | None = None
+    execute_duration: int | None = None
+    end2end_duration: int | None = None
+    compute_duration: int | None = None
+    max_memory: int | None = None
+    success: bool = False
+    running: bool = True
+    cancelled: bool = False
+    trace_id: str | None = None
+    error: str | None = None
+
+    def as_row(self) -> dict:
+        return {k: getattr(self, k) for k in system.QUERIES_SCHEMA.names}
+
+
+def _normalize_type(t: pa.DataType) -> pa.DataType:
+    """The Arrow type InfluxDB 3 would give a DuckDB result type."""
+    if pa.types.is_decimal(t):
+        return pa.int64() if t.scale == 0 else pa.float64()
+    if pa.types.is_timestamp(t) and t.unit != "ns":
+        return pa.timestamp("ns", tz=t.tz)
+    if pa.types.is_string_view(t) or pa.types.is_large_string(t):
+        return pa.string()
+    if t in (pa.int8(), pa.int16(), pa.int32()):
+        return pa.int64()
+    if t in (pa.uint8(), pa.uint16(), pa.uint32()):
+        return pa.uint64()
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _normalize_type(f.type), f.nullable) for f in t])
+    if pa.types.is_list(t):
+        return pa.list_(pa.field(t.value_field.name, _normalize_type(t.value_type)))
+    return t
+
+
+def _target_schema(schema: pa.Schema, overrides: dict[str, pa.DataType]) -> pa.Schema:
+    return pa.schema([pa.field(f.name, overrides.get(f.name) or _normalize_type(f.type), f.nullable)
+                      for f in schema])
+
+
+_LINE_CTX = re.compile(r"\n\s*LINE \d+:.*", re.S)
+
+
+def _clean(msg: str, names: dict[str, str]) -> str:
+    msg = _LINE_CTX.sub("", msg).strip()
+    msg = re.sub(r"^(Binder|Catalog|Parser|Conversion|Invalid Input|Out of Range|Invalid|Not implemented|"
+                 r"Permission|Constraint|Dependency|Type Mismatch|Internal) Error: ", "", msg)
+    for internal, name in names.items():
+        msg = msg.replace(internal, name)
+    return msg
+
+
+def map_duckdb_error(e: Exception, names: dict[str, str], executing: bool) -> SqlError:
+    msg = _clean(str(e), names)
+    if isinstance(e, duckdb.ParserException):
+        return SqlSyntaxError(msg)
+    if isinstance(e, duckdb.BinderException):
+        m = re.search(r'Referenced column "([^"]+)" not found', msg)
+        if m:
+            return SqlSchemaError(f"No field named {m.group(1)}.")
+        return SqlPlanningError(msg)
+    if isinstance(e, duckdb.PermissionException):
+        return StatementRejected(f"Error during planning: {msg}")
+    if not executing and isinstance(e, (duckdb.CatalogException, duckdb.ConversionException,
+                                        duckdb.InvalidInputException, duckdb.NotImplementedException)):
+        return SqlPlanningError(msg)
+    return SqlExecutionError(msg)
+
+
+class _Stream:
+    """Iterates DuckDB's Arrow batches in InfluxDB's types; finishes the log entry at the end."""
+
+    def __init__(self, service: "SqlService", cursor, reader, schema: pa.Schema, entry: QueryLogEntry,
+                 telemetry: dict, names: dict[str, str], started: float):
+        self.service, self.cursor, self.src, self.schema = service, cursor, reader, schema
+        self.entry, self.telemetry, self.names, self.started = entry, telemetry, names, started
+        self.cast = reader.schema != schema
+        self.rows = 0
+        self.exec_started = time.perf_counter()
+        self.done = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        if self.done:
+            raise StopIteration
+        try:
+            batch = self.src.read_next_batch()
+        except StopIteration:
+            self._finish(True)
+            raise
+        except duckdb.Error as e:
+            err = map_duckdb_error(e, self.names, executing=True)
+            self._finish(False, err)
+            raise err from None
+        except BaseException as e:
+            self._finish(False, e)
+            raise
+        if self.cast:
+            batch = batch.cast(self.schema)
+        self.rows += batch.num_rows
+        self.telemetry["rows_returned"] = self.rows
+        return batch
+
+    def _finish(self, ok: bool, error: BaseException | None = None, cancelled: bool = False) -> None:
+        if self.done:
+            return
+        self.done = True
+        try:
+            self.cursor.close()
+        except Exception:  # closing is best effort
+            pass
+        now = time.perf_counter()
+        e = self.entry
+        e.execute_duration = int((now - self.exec_started) * 1e9)
+        e.compute_duration = e.execute_duration
+        e.end2end_duration = int((now - self.started) * 1e9)
+        e.running, e.success, e.cancelled = False, ok, cancelled
+        e.phase = "success" if ok else ("cancel" if cancelled else "fail")
+        if error is not None:
+            e.error = str(error)
+        self.telemetry.update(rows_returned=self.rows, execution_ms=(now - self.exec_started) * 1e3,
+                              total_ms=(now - self.started) * 1e3, finished=True, success=ok)
+
+    def close(self) -> None:
+        self._finish(False, cancelled=True)
+
+    def __del__(self):
+        if not self.done:
+            self.close()
+
+
+class QueryResult:
+    """A running query's result: `schema`, a streamed `reader`, or `to_table()`."""
+
+    def __init__(self, schema: pa.Schema, stream: _Stream, telemetry: dict):
+        self.schema = schema
+        self._stream = stream
+        self.telemetry = telemetry
+        self._reader: pa.RecordBatchReader | None = None
+
+    @property
+    def reader(self) -> pa.RecordBatchReader:
+        if self._reader is None:
+            self._reader = pa.RecordBatchReader.from_batches(self.schema, self._stream)
+        return self._reader
+
+    def to_table(self) -> pa.Table:
+        return self.reader.read_all()
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class SqlService:
+    """The SQL side of one engine."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.log: collections.deque[QueryLogEntry] = collections.deque(maxlen=QUERY_LOG_SIZE)
+        self.last_telemetry: dict = {}
+        self.stats = ChunkStatsCache()
+        self._translations: collections.OrderedDict = collections.OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._setup_lock = threading.Lock()
+        self._ready = False
+
+    # -- DuckDB setup, once per engine connection
+    def _connection(self):
+        con = self.engine._db
+        if not self._ready:
+            with self._setup_lock:
+                if not self._ready:
+                    for m in MACROS:
+                        con.execute(m)
+                    root = str(self.engine.data_dir).rstrip("/") + "/"
+                    con.execute("SET GLOBAL TimeZone = 'UTC'")
+                    con.execute("SET GLOBAL integer_division = true")
+                    con.execute(f"SET GLOBAL allowed_directories = ['{root.replace(chr(39), chr(39) * 2)}']")
+                    con.execute("SET GLOBAL enable_external_access = false")
+                    con.execute("SET GLOBAL autoinstall_known_extensions = false")
+                    con.execute("SET GLOBAL autoload_known_extensions = false")
+                    con.execute("SET GLOBAL lock_configuration = true")
+                    self._ready = True
+        return con
+
+    def query(self, database: str, query: str, params: dict | None = None, *, query_type: str = "sql",
+              log_text: str | None = None) -> QueryResult:
+        started = time.perf_counter()
+        issue = time.time_ns()
+        eng = self.engine
+        eng.refresh()
+        db = eng.catalog.db(database)
+        if db is None or db.deleted:
+            raise engine_errors.DatabaseNotFound(database)
+        entry = QueryLogEntry(str(uuid.uuid4()), issue, query_type, log_text if log_text is not None else query,
+                              database)
+        self.log.append(entry)
+        telemetry = {"query_id": entry.id, "database": database, "files_total": 0, "files_scanned": 0,
+                     "buffer_chunks_total": 0, "buffer_chunks_scanned": 0, "rows_read": 0, "bytes_read": 0,
+                     "rows_returned": 0, "deduplicated_tables": [], "tables": {}, "finished": False}
+        self.last_telemetry = telemetry
+        cursor = None
+        names: dict[str, str] = {}
+        try:
+            tr = self._translate(db, query, params)
+            names = {k: u.name for k, u in tr.uses.items()}
+            sql, values = tr.bind(params, issue)
+            cursor = self._connection().cursor()
+            sql = self._register(cursor, db, tr, sql, values, issue, telemetry, entry)
+            rel = cursor.sql(sql, params=values or None)
+            reader = rel.to_arrow_reader(BATCH_ROWS)
+        except SqlError as e:
+            self._fail(entry, cursor, e, started)
+            raise
+        except duckdb.Error as e:
+            err = map_duckdb_error(e, names, executing=False)
+            self._fail(entry, cursor, err, started)
+            raise err from None
+        except BaseException as e:
+            self._fail(entry, cursor, e, started)
+            raise
+        planned = time.perf_counter()
+        entry.plan_duration = int((planned - started) * 1e9)
+        entry.permit_duration = 0
+        entry.phase = "planned"
+        telemetry["planning_ms"] = (planned - started) * 1e3
+        schema = _target_schema(reader.schema, tr.output_types)
+        stream = _Stream(self, cursor, reader, schema, entry, telemetry, names, started)
+        return QueryResult(schema, stream, telemetry)
+
+    def _fail(self, entry: QueryLogEntry, cursor, error: BaseException, started: float) -> None:
+        if cursor is not None:
+            try:
+                cursor.close()
+            except Exception:
+                pass
+        entry.running, entry.success, entry.phase = False, False, "fail"
+        entry.error = str(error)
+        entry.end2end_duration = int((time.perf_counter() - started) * 1e9)
+
+    def _translate(self, db, query: str, params: dict | None) -> Translation:
+        key = (query, db.id, self.engine.catalog.seq, system.registry_version(), param_signature(params))
+        with self._cache_lock:
+            tr = self._translations.get(key)
+            if tr is not None:
+                self._translations.move_to_end(key)
+                return tr
+        tr = translate(query, params, self._context(db))
+        with self._cache_lock:
+            self._translations[key] = tr
+            while len(self._translations) > TRANSLATION_CACHE_SIZE:
+                self._translations.popitem(last=False)
+        return tr
+
+    def _context(self, db) -> Context:
+        def resolve(name: str, quoted: bool):
+            live = {t.name: t for t in db.live_tables()}
+            if quoted:
+                return live.get(name)
+            return live.get(name.lower()) or live.get(name)
+
+        return Context(resolve, set(system.system_tables_for(db)), set(system.INFO_TABLES),
+                       set(system.table_functions()))
+
+    def _register(self, cursor, db, tr: Translation, sql: str, values: dict, now_ns: int, telemetry: dict,
+                  entry: QueryLogEntry) -> str:
+        """Register what the query reads on `cursor`; returns `sql` with each user table's read inlined."""
+        ranges = self._evaluate_bounds(cursor, tr, values, now_ns)
+        files = 0
+        for key, use in tr.uses.items():
+            if use.kind == "iox":
+                lo, hi = ranges.get(key, (None, None))
+                view = build_view(self.engine, db, use.table, lo, hi, now_ns, self.stats, key)
+                for name, tbl in view.registrations.items():
+                    cursor.register(name, tbl)
+                sql = sql.replace(quote(key), f"({view.sql})")
+                files += view.files_scanned
+                telemetry["files_total"] += view.files_total
+                telemetry["files_scanned"] += view.files_scanned
+                telemetry["buffer_chunks_total"] += view.chunks_total
+                telemetry["buffer_chunks_scanned"] += view.chunks_scanned
+                telemetry["rows_read"] += view.rows_scanned
+                telemetry["bytes_read"] += view.bytes_scanned
+                if view.dedup:
+                    telemetry["deduplicated_tables"].append(use.name)
+                telemetry["tables"][use.name] = {
+                    "time_range": (lo, hi), "files_total": view.files_total, "files_scanned": view.files_scanned,
+                    "buffer_chunks_total": view.chunks_total, "buffer_chunks_scanned": view.chunks_scanned,
+                    "rows_read": view.rows_scanned, "bytes_read": view.bytes_scanned, "deduplicated": view.dedup,
+                    "retention_cutoff": view.retention_cutoff}
+            elif use.kind == "system":
+                cursor.register(key, system.build_system_table(use.name, self.engine, db))
+            elif use.kind == "info":
+                cursor.register(key, system.build_info_table(use.name, self.engine, db))
+            elif use.kind == "func":
+                fn = system.table_functions()[use.name]
+                cursor.register(key, fn(self.engine, db, use.args))
+        entry.parquet_files = files
+        entry.partitions = len([u for u in tr.uses.values() if u.kind == "iox"])
+        return sql
+
+    @staticmethod
+    def _evaluate_bounds(cursor, tr: Translation, params: dict, now_ns: int) -> dict[str, tuple[int | None, int | None]]:
+        """Per table, the [lower, upper] ns range its rows must lie in (None = unbounded)."""
+        texts = sorted({b[1] for occs in tr.bounds.values() for lo, hi in occs for b in (lo or []) + (hi or [])
+                        if isinstance(b, tuple) and b[0] == "sql"})
+        values: dict[object, int | None] = {}
+        if texts:
+            used = sorted({m for t in texts for m in re.findall(r"\$(\w+)", t)})
+            bound = {k: params[k] for k in used if k in params}
+            sql = "SELECT " + ", ".join(f"epoch_ns(CAST(({substitute_now(t, now_ns)}) AS TIMESTAMP_NS))"
+                                        for t in texts)
+            try:
+                row = cursor.execute(sql, bound or None).fetchone()
+                values = {("sql", t): v for t, v in zip(texts, row)}
+            except duckdb.Error:
+                values = {}
+
+        def value(b):
+            if isinstance(b, int):
+                return b
+            if b[0] == "param":
+                return params.get(b[1])
+            return values.get(b)
+
+        out = {}
+        for key, occs in tr.bounds.items():
+            los, his = [], []
+            for lo, hi in occs:
+                lv = [value(b) for b in (lo or [])]
+                hv = [value(b) for b in (hi or [])]
+                lv, hv = [v for v in lv if v is not None], [v for v in hv if v is not None]
+                los.append(max(lv) if lv else None)
+                his.append(min(hv) if hv else None)
+            lo = None if not los or None in los else min(los)
+            hi = None if not his or None in his else max(his)
+            out[key] = (lo, hi)
+        return out
+
+    def query_log(self) -> list[QueryLogEntry]:
+        return list(self.log)
+
+
+_services_lock = threading.Lock()
+
+
+def service_for(engine) -> SqlService:
+    s = engine.__dict__.get("_sql_service")
+    if s is None:
+        with _services_lock:
+            s = engine.__dict__.get("_sql_service")
+            if s is None:
+                s = SqlService(engine)
+                engine.__dict__["_sql_service"] = s
+    return s

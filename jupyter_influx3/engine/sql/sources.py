@@ -1,0 +1,238 @@
+"""What a query reads of one table: Parquet files and buffered batches, pruned, deduplicated, aged.
+
+A table is the union of its Parquet files (each already one row per (tags, time)) and the record
+batches of every node's buffer (one batch per write; may hold duplicates). Only the sources whose
+time range meets the query's bounds are read; rows older than the table's (else the database's)
+retention are cut off. Deduplication — one row per (series key, time), per column the last non-null
+value by `__seq` — is paid only where it can matter: sources are grouped into clusters of
+overlapping time ranges, and only clusters with more than one source, or with a batch that holds
+duplicate keys, go through the GROUP BY. Everything else is a plain scan.
+
+Does not parse SQL; the runner turns a `TableView` into a DuckDB view on the query's cursor.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..persist import FileMeta, quote
+from ..validator import SEQ_COLUMN
+from .functions import COLUMN_TYPES
+from .timeparse import ns_literal_sql
+
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+@dataclass
+class ChunkStats:
+    min_time: int
+    max_time: int
+    unique: bool      # no two rows share (series key, time)
+    rows: int
+    nbytes: int
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    h ^= h >> np.uint64(30)
+    h *= _M1
+    h ^= h >> np.uint64(27)
+    h *= _M2
+    h ^= h >> np.uint64(31)
+    return h
+
+
+def _codes(col: pa.Array) -> np.ndarray:
+    """Per-row integer codes equal exactly when the (tag) values are equal (nulls: -1)."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if not pa.types.is_dictionary(col.type) or len(pc.unique(col.dictionary)) != len(col.dictionary):
+        col = pc.dictionary_encode(col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col)
+    return col.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def compute_stats(batch: pa.RecordBatch, key_columns: list[str]) -> ChunkStats:
+    times = batch.column("time").cast(pa.int64()).to_numpy(zero_copy_only=False)
+    n = len(times)
+    if n == 0:
+        return ChunkStats(0, -1, True, 0, batch.nbytes)
+    unique = True
+    if n > 1:
+        with np.errstate(over="ignore"):
+            h = _mix(times.astype(np.uint64))
+            for name in key_columns:
+                if name in batch.schema.names:
+                    c = _codes(batch.column(name)).astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+                    h = _mix(h ^ _mix(c))
+        h.sort()
+        unique = not bool((h[1:] == h[:-1]).any())   # a hash collision only costs a dedup
+    return ChunkStats(int(times.min()), int(times.max()), unique, n, batch.nbytes)
+
+
+class ChunkStatsCache:
+    """Stats of buffered batches, computed once per batch object (they are immutable)."""
+
+    def __init__(self):
+        self._entries: dict[int, tuple[weakref.ref, ChunkStats]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, batch: pa.RecordBatch, key_columns: list[str]) -> ChunkStats:
+        k = id(batch)
+        with self._lock:
+            e = self._entries.get(k)
+            if e is not None and e[0]() is batch:
+                return e[1]
+        stats = compute_stats(batch, key_columns)
+
+        def gone(ref, k=k):
+            with self._lock:
+                cur = self._entries.get(k)
+                if cur is not None and cur[0] is ref:
+                    del self._entries[k]
+
+        with self._lock:
+            self._entries[k] = (weakref.ref(batch, gone), stats)
+        return stats
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def snapshot_sources(engine, db_id: int, table_id: int) -> tuple[list[FileMeta], list[pa.RecordBatch]]:
+    """The table's live Parquet files and buffered batches (of every node), as one consistent view."""
+    key = (db_id, table_id)
+    with engine._view_lock:
+        files = engine.index.for_table(db_id, table_id)
+        chunks: list[pa.RecordBatch] = []
+        for buf in [engine.buffer] + [r.buffer for r in list(engine.replicas.values())]:
+            with buf.lock:
+                tb = buf.tables.get(key)
+                if tb is not None:
+                    chunks.extend(b for _, b in tb.chunks if b.num_rows)
+    return files, chunks
+
+
+@dataclass
+class TableView:
+    """How to read one table for one query: SQL over `read_parquet` and registered Arrow tables."""
+    sql: str
+    registrations: dict[str, pa.Table] = field(default_factory=dict)
+    files_total: int = 0
+    files_scanned: int = 0
+    chunks_total: int = 0
+    chunks_scanned: int = 0
+    rows_scanned: int = 0
+    bytes_scanned: int = 0
+    dedup: bool = False
+    retention_cutoff: int | None = None
+
+
+def _overlaps(lo: int | None, hi: int | None, mn: int, mx: int) -> bool:
+    return (lo is None or mx >= lo) and (hi is None or mn <= hi)
+
+
+def _typed_null(name: str, kind: str) -> str:
+    return f"CAST(NULL AS {COLUMN_TYPES[kind][1]}) AS {quote(name)}"
+
+
+def _parquet_scan(paths: list[str], same_schema: bool) -> str:
+    listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+    by_name = "" if same_schema else ", union_by_name=true"
+    return f"read_parquet([{listed}]{by_name})"
+
+
+def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: int,
+               stats_cache: ChunkStatsCache, prefix: str) -> TableView:
+    """The read of `table` for a query whose time bounds are [lower, upper] (ns, None = open)."""
+    retention = table.retention_ns or db.retention_ns
+    cutoff = now_ns - retention if retention else None
+    lo = lower if cutoff is None else (cutoff if lower is None else max(lower, cutoff))
+    files, chunks = snapshot_sources(engine, db.id, table.id)
+    keys = list(table.series_key)
+    view = TableView("", files_total=len(files), chunks_total=len(chunks), retention_cutoff=cutoff)
+
+    # (min, max, unique, kind, object)
+    sources = [(f.min_time, f.max_time, True, "f", f) for f in files if _overlaps(lo, upper, f.min_time, f.max_time)]
+    for b in chunks:
+        st = stats_cache.get(b, keys)
+        if _overlaps(lo, upper, st.min_time, st.max_time):
+            sources.append((st.min_time, st.max_time, st.unique, "b", b))
+    sources.sort(key=lambda s: (s[0], s[1]))
+
+    plain_files, plain_chunks, dd_files, dd_chunks = [], [], [], []
+    i = 0
+    while i < len(sources):
+        j, end = i + 1, sources[i][1]
+        while j < len(sources) and sources[j][0] <= end:
+            end = max(end, sources[j][1])
+            j += 1
+        cluster = sources[i:j]
+        if len(cluster) == 1 and cluster[0][2]:
+            (plain_files if cluster[0][3] == "f" else plain_chunks).append(cluster[0][4])
+        else:
+            for s in cluster:
+                (dd_files if s[3] == "f" else dd_chunks).append(s[4])
+        i = j
+
+    view.files_scanned = len(plain_files) + len(dd_files)
+    view.chunks_scanned = len(plain_chunks) + len(dd_chunks)
+    view.rows_scanned = sum(f.rows for f in plain_files + dd_files) + sum(b.num_rows for b in plain_chunks + dd_chunks)
+    view.bytes_scanned = sum(f.bytes for f in plain_files + dd_files) + sum(b.nbytes for b in plain_chunks + dd_chunks)
+    view.dedup = bool(dd_files or dd_chunks)
+
+    cols = table.column_names_sorted()
+    kinds = {c: table.columns[c].type for c in cols}
+    data_dir = engine.data_dir
+    parts: list[str] = []
+    present: set[str] = set()
+
+    def register(batches: list[pa.RecordBatch], tag: str) -> str:
+        name = f"{prefix}_{tag}"
+        tables = [pa.Table.from_batches([b]) for b in batches]
+        view.registrations[name] = tables[0] if len(tables) == 1 else \
+            pa.concat_tables(tables, promote_options="permissive")
+        return name
+
+    if plain_files:
+        have = sorted({c for f in plain_files for c in f.columns} & set(cols))
+        same = all(set(f.columns) == set(plain_files[0].columns) for f in plain_files)
+        paths = [str(data_dir / f.path) for f in plain_files]
+        parts.append(f"SELECT {', '.join(quote(c) for c in have)} FROM {_parquet_scan(paths, same)}")
+        present.update(have)
+    if plain_chunks:
+        name = register(plain_chunks, "plain")
+        have = sorted({c for b in plain_chunks for c in b.schema.names} & set(cols))
+        parts.append(f"SELECT {', '.join(quote(c) for c in have)} FROM {quote(name)}")
+        present.update(have)
+    if dd_files or dd_chunks:
+        inner = []
+        have: set[str] = set()
+        if dd_files:
+            same = all(set(f.columns) == set(dd_files[0].columns) for f in dd_files)
+            inner.append(f"SELECT * FROM {_parquet_scan([str(data_dir / f.path) for f in dd_files], same)}")
+            have |= {c for f in dd_files for c in f.columns}
+        if dd_chunks:
+            inner.append(f"SELECT * FROM {quote(register(dd_chunks, 'dedup'))}")
+            have |= {c for b in dd_chunks for c in b.schema.names}
+        union = " UNION ALL BY NAME ".join(inner)
+        group = [quote(c) for c in keys + ["time"] if c in have]
+        values = [c for c in cols if c in have and c not in keys and c != "time"]
+        agg = [f"arg_max({quote(v)}, {quote(SEQ_COLUMN)}) AS {quote(v)}" for v in values]
+        parts.append(f"SELECT {', '.join(group + agg)} FROM ({union}) GROUP BY {', '.join(group)}")
+        present |= have & set(cols)
+
+    select = ", ".join(quote(c) if c in present else _typed_null(c, kinds[c]) for c in cols)
+    if not parts:
+        view.sql = f"SELECT {select} WHERE false"
+        return view
+    body = parts[0] if len(parts) == 1 else " UNION ALL BY NAME ".join(f"({p})" for p in parts)
+    where = ""
+    if cutoff is not None and any(s[0] < cutoff for s in sources):
+        where = f' WHERE "time" >= {ns_literal_sql(cutoff)}'
+    view.sql = f"SELECT {select} FROM ({body}){where}"
+    return view
