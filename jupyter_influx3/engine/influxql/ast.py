@@ -272,12 +272,13 @@ class BinaryExpr(Expr):
 
 
 def _is_negation(e: Expr) -> bool:
-    """``-x`` as the parser builds it: ``-1 * x`` with x a field, call or parenthesis."""
+    """``-x`` / ``+x`` as the parser builds them: ``-1 * x`` / ``1 * x`` with x a field, call or
+    parenthesis."""
     return (
         isinstance(e, BinaryExpr)
         and e.op is Op.MUL
         and type(e.lhs) is IntegerLiteral
-        and e.lhs.value == -1
+        and e.lhs.value in (-1, 1)
         and (
             isinstance(e.rhs, (VarRef, ParenExpr))
             or (isinstance(e.rhs, Call) and e.rhs.name.lower() != "distinct")
@@ -292,7 +293,7 @@ def _operand(e: Expr, parent: Op, right: bool) -> str:
             # Trees from the parser only get here for "-x" (see _is_negation): write it back the
             # way it was read.  Trees built by hand get the parentheses their shape needs.
             if _is_negation(e):
-                return f"-{e.rhs}"
+                return f"{'-' if e.lhs.value < 0 else '+'}{e.rhs}"
             return f"({e})"
     return str(e)
 
