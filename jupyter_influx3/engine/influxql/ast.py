@@ -268,7 +268,17 @@ class BinaryExpr(Expr):
     rhs: Expr
 
     def __str__(self) -> str:
-        return f"{_operand(self.lhs, self.op, False)} {self.op.value} {_operand(self.rhs, self.op, True)}"
+        # Walk down the left edge without recursing: long chains such as
+        # "host = 'a' OR host = 'b' OR ..." are left-deep and can be thousands of levels.
+        spine = [self]
+        e = self.lhs
+        while isinstance(e, BinaryExpr) and e.op.precedence >= spine[-1].op.precedence:
+            spine.append(e)
+            e = e.lhs
+        text = _operand(e, spine[-1].op, False)
+        for node in reversed(spine):
+            text = f"{text} {node.op.value} {_operand(node.rhs, node.op, True)}"
+        return text
 
 
 def _is_negation(e: Expr) -> bool:
@@ -641,7 +651,7 @@ class SelectStatement(Statement):
         s += _order_by(self.sort_fields)
         s += _limits(limit=self.limit, offset=self.offset, slimit=self.slimit, soffset=self.soffset)
         if self.location is not None:
-            s += f" tz({quote_string(self.location)})"
+            s += f" TZ({quote_string(self.location)})"
         return s
 
     # -- 1.x helpers the planner needs -----------------------------------------------------------

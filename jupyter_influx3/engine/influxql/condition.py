@@ -214,10 +214,27 @@ def _reduce(e: Optional[Expr], now_ns, tz) -> Optional[Expr]:
     return e
 
 
+def _left_spine(e: BinaryExpr, ops=None) -> tuple[list[BinaryExpr], Expr]:
+    """The chain e, e.lhs, e.lhs.lhs... of binary expressions (restricted to ``ops`` if given),
+    top first, and the expression below it.  Lets long left-deep chains such as
+    ``a = 1 OR a = 2 OR ...`` be handled without recursion."""
+    spine = []
+    while isinstance(e, BinaryExpr) and (ops is None or e.op in ops):
+        spine.append(e)
+        e = e.lhs
+    return spine, e
+
+
 def _reduce_binary(e: BinaryExpr, now_ns, tz) -> Expr:
-    op = e.op
-    lhs = _reduce(e.lhs, now_ns, tz)
-    rhs = _reduce(e.rhs, now_ns, tz)
+    spine, base = _left_spine(e)
+    acc = _reduce(base, now_ns, tz)
+    for node in reversed(spine):
+        acc = _combine(node.op, acc, _reduce(node.rhs, now_ns, tz), tz)
+    return acc
+
+
+def _combine(op: Op, lhs: Expr, rhs: Expr, tz) -> Expr:
+    """``lhs op rhs`` for already reduced operands."""
     if op is Op.AND:
         if _is_bool(lhs, False) or _is_bool(rhs, False):
             return BooleanLiteral(False)
@@ -481,16 +498,17 @@ def condition_expr(
 def _condition(cond, now_ns, tz):
     if cond is None:
         return None, TimeRange()
-    if isinstance(cond, BinaryExpr):
-        if cond.op in (Op.AND, Op.OR):
-            le, lt = _condition(cond.lhs, now_ns, tz)
-            re_, rt = _condition(cond.rhs, now_ns, tz)
-            tr = lt.intersect(rt)
+    if isinstance(cond, BinaryExpr) and cond.op in (Op.AND, Op.OR):
+        spine, base = _left_spine(cond, (Op.AND, Op.OR))
+        expr, tr = _condition(base, now_ns, tz)
+        for node in reversed(spine):
+            re_, rt = _condition(node.rhs, now_ns, tz)
+            tr = tr.intersect(rt)  # even under OR, as 1.x does
             if re_ is None:
-                return le, tr
-            if le is None:
-                return re_, tr
-            return _reduce(BinaryExpr(cond.op, le, re_), None, tz), tr
+                continue
+            expr = re_ if expr is None else _combine(node.op, expr, re_, tz)
+        return expr, tr
+    if isinstance(cond, BinaryExpr):
         if is_time_ref(cond.lhs):
             return None, _time_bound(cond.op, cond.rhs, now_ns, tz)
         if is_time_ref(cond.rhs):
@@ -500,7 +518,7 @@ def _condition(cond, now_ns, tz):
         e, tr = _condition(cond.expr, now_ns, tz)
         if e is None:
             return None, tr
-        return _reduce(ParenExpr(e), None, tz), tr
+        return (ParenExpr(e) if isinstance(e, BinaryExpr) else e), tr
     if isinstance(cond, BooleanLiteral):
         return cond, TimeRange()
     raise ConditionError(f"invalid condition expression: {cond}")
@@ -569,21 +587,30 @@ def time_range(
 def has_time_expr(e: Optional[Expr]) -> bool:
     """True when a comparison with ``time`` on its left appears under AND/OR/parentheses (1.x's
     HasTimeExpr, used to refuse time conditions in SHOW statements)."""
-    if isinstance(e, BinaryExpr):
-        if e.op in (Op.AND, Op.OR):
-            return has_time_expr(e.lhs) or has_time_expr(e.rhs)
-        return is_time_ref(e.lhs)
-    if isinstance(e, ParenExpr):
-        return has_time_expr(e.expr)
+    stack = [e]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, BinaryExpr):
+            if e.op in (Op.AND, Op.OR):
+                stack.extend((e.rhs, e.lhs))
+            elif is_time_ref(e.lhs):
+                return True
+        elif isinstance(e, ParenExpr):
+            stack.append(e.expr)
     return False
 
 
 def _and_terms(e: Expr) -> list[Expr]:
-    while isinstance(e, ParenExpr) and isinstance(e.expr, BinaryExpr) and e.expr.op is Op.AND:
-        e = e.expr
-    if isinstance(e, BinaryExpr) and e.op is Op.AND:
-        return _and_terms(e.lhs) + _and_terms(e.rhs)
-    return [e]
+    terms, stack = [], [e]
+    while stack:
+        e = stack.pop()
+        while isinstance(e, ParenExpr) and isinstance(e.expr, BinaryExpr) and e.expr.op is Op.AND:
+            e = e.expr
+        if isinstance(e, BinaryExpr) and e.op is Op.AND:
+            stack.extend((e.rhs, e.lhs))
+        else:
+            terms.append(e)
+    return terms
 
 
 def _and(terms: list[Expr]) -> Optional[Expr]:

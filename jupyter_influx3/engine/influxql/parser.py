@@ -439,10 +439,10 @@ class Parser:
                 raise _expected(t, "INTO")
             self.unscan()
             return None
-        idents = self._parse_segmented_idents()
+        idents: list = self._parse_segmented_idents()
         if len(idents) < 3 and self._peek_rune() == ":":
             self._expect(Tok.COLON, Tok.MEASUREMENT)
-            idents.append("")
+            idents.append(None)  # ":MEASUREMENT": the source measurement's name
         db = rp = None
         if len(idents) == 3:
             db, rp, name = idents
@@ -450,7 +450,7 @@ class Parser:
             rp, name = idents
         else:
             (name,) = idents
-        return ast.Target(ast.Measurement(name=name or None, database=db or None, retention_policy=rp or None))
+        return ast.Target(ast.Measurement(name=name, database=db or None, retention_policy=rp or None))
 
     def _parse_sources(self, subqueries: bool) -> tuple[ast.Source, ...]:
         sources = []
