@@ -734,3 +734,21 @@ def test_arbitrary_text_parses_or_raises_parse_error(text):
     except ParseError:
         return
     assert parse_query(str(q), {"p": 1}) == q
+
+
+def test_long_or_chains_do_not_recurse():
+    terms = [f"host = 'h{i}'" for i in range(3000)]
+    text = "SELECT * FROM m WHERE time > 5 AND (" + " OR ".join(terms) + ")"
+    s = parse_statement(text)
+    assert str(s) == text
+    rest, tr = condition_expr(s.condition)
+    assert tr.min == 6 and str(rest) == " OR ".join(terms)
+    t, other = split_condition(s.condition)
+    assert str(t) == "time > 5" and has_time_expr(s.condition)
+
+
+def test_into_targets():
+    for text in ['SELECT * INTO "" FROM m', "SELECT * INTO rp.:MEASUREMENT FROM m", "SELECT * INTO db..:MEASUREMENT FROM m"]:
+        assert rt(text) == text
+    assert parse_statement("SELECT * INTO rp.:MEASUREMENT FROM m").target.measurement.name is None
+    assert parse_statement('SELECT * INTO "" FROM m').target.measurement.name == ""
