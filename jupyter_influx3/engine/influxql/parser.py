@@ -16,7 +16,7 @@ import enum
 import math
 import zoneinfo
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from . import ast
 from .lexer import DurationError, Pos, Scanner, Tok, Token, format_duration, parse_duration, quote_ident
