@@ -82,6 +82,26 @@ def _target_schema(schema: pa.Schema, overrides: dict[str, pa.DataType]) -> pa.S
                       for f in schema])
 
 
+def _interval_to_duration(arr: pa.Array) -> pa.Array:
+    """DuckDB hands Arrow durations back as intervals; fixed-length ones are durations again."""
+    out = []
+    for v in arr.to_pylist():
+        out.append(None if v is None else (v.months * 30 + v.days) * 86_400_000_000_000 + v.nanoseconds)
+    return pa.array(out, pa.duration("ns"))
+
+
+def _cast_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    cols = []
+    for col, field in zip(batch.columns, schema):
+        if col.type == field.type:
+            cols.append(col)
+        elif pa.types.is_interval(col.type) and pa.types.is_duration(field.type):
+            cols.append(_interval_to_duration(col))
+        else:
+            cols.append(col.cast(field.type))
+    return pa.RecordBatch.from_arrays(cols, schema=schema)
+
+
 _LINE_CTX = re.compile(r"\n\s*LINE \d+:.*", re.S)
 
 
@@ -142,7 +162,7 @@ class _Stream:
             self._finish(False, e)
             raise
         if self.cast:
-            batch = batch.cast(self.schema)
+            batch = _cast_batch(batch, self.schema)
         self.rows += batch.num_rows
         self.telemetry["rows_returned"] = self.rows
         return batch
@@ -276,7 +296,12 @@ class SqlService:
         entry.permit_duration = 0
         entry.phase = "planned"
         telemetry["planning_ms"] = (planned - started) * 1e3
-        schema = _target_schema(reader.schema, tr.output_types)
+        overrides = dict(tr.output_types)
+        if any(u.kind == "system" and u.name == "queries" for u in tr.uses.values()):
+            for f in reader.schema:
+                if pa.types.is_interval(f.type) and f.name.endswith("_duration") and f.name not in overrides:
+                    overrides[f.name] = pa.duration("ns")
+        schema = _target_schema(reader.schema, overrides)
         stream = _Stream(self, cursor, reader, schema, entry, telemetry, names, started)
         return QueryResult(schema, stream, telemetry)
 
@@ -333,13 +358,13 @@ class SqlService:
                 telemetry["buffer_chunks_scanned"] += view.chunks_scanned
                 telemetry["rows_read"] += view.rows_scanned
                 telemetry["bytes_read"] += view.bytes_scanned
-                if view.dedup:
+                if view.dedup and use.name not in telemetry["deduplicated_tables"]:
                     telemetry["deduplicated_tables"].append(use.name)
-                telemetry["tables"][use.name] = {
+                telemetry["tables"].setdefault(use.name, []).append({
                     "time_range": (lo, hi), "files_total": view.files_total, "files_scanned": view.files_scanned,
                     "buffer_chunks_total": view.chunks_total, "buffer_chunks_scanned": view.chunks_scanned,
                     "rows_read": view.rows_scanned, "bytes_read": view.bytes_scanned, "deduplicated": view.dedup,
-                    "retention_cutoff": view.retention_cutoff}
+                    "retention_cutoff": view.retention_cutoff})
             elif use.kind == "system":
                 cursor.register(key, system.build_system_table(use.name, self.engine, db))
             elif use.kind == "info":
@@ -354,7 +379,7 @@ class SqlService:
     @staticmethod
     def _evaluate_bounds(cursor, tr: Translation, params: dict, now_ns: int) -> dict[str, tuple[int | None, int | None]]:
         """Per table, the [lower, upper] ns range its rows must lie in (None = unbounded)."""
-        texts = sorted({b[1] for occs in tr.bounds.values() for lo, hi in occs for b in (lo or []) + (hi or [])
+        texts = sorted({b[1] for occs in tr.bounds.values() for lo, hi in occs for b, _ in (lo or []) + (hi or [])
                         if isinstance(b, tuple) and b[0] == "sql"})
         values: dict[object, int | None] = {}
         if texts:
@@ -363,17 +388,20 @@ class SqlService:
             sql = "SELECT " + ", ".join(f"epoch_ns(CAST(({substitute_now(t, now_ns)}) AS TIMESTAMP_NS))"
                                         for t in texts)
             try:
-                row = cursor.execute(sql, bound or None).fetchone()
+                row = cursor.execute(sql, bound or None).fetchall()[0]
                 values = {("sql", t): v for t, v in zip(texts, row)}
             except duckdb.Error:
                 values = {}
 
-        def value(b):
+        def value(bound):
+            b, adjust = bound
             if isinstance(b, int):
-                return b
-            if b[0] == "param":
-                return params.get(b[1])
-            return values.get(b)
+                v = b
+            elif b[0] == "param":
+                v = params.get(b[1])
+            else:
+                v = values.get(b)
+            return None if v is None else v + adjust
 
         out = {}
         for key, occs in tr.bounds.items():

@@ -80,7 +80,8 @@ class Translation:
     user_params: list[str]                          # placeholders of the user's text, bound as given
     derived: dict[str, tuple[str, int]]             # our placeholder -> (user placeholder, ns per unit)
     uses: dict[str, TableUse]
-    # key -> per occurrence (lowers, uppers); each bound is an int (ns), ("param", name) or ("sql", text)
+    # key -> per occurrence (lowers, uppers); each bound is (value, ns adjustment) where the value is an
+    # int (ns), ("param", name) or ("sql", text)
     bounds: dict[str, list[tuple[list | None, list | None]]]
     output_types: dict[str, pa.DataType]
     gapfill: bool = False
@@ -361,7 +362,8 @@ def _map_tables(tree: exp.Expression, ctx: Context) -> dict[str, TableUse]:
             t = ctx.resolve_table(name, quoted)
             if t is None:
                 raise TableNotFoundError(name if quoted else name.lower())
-            key = f"__iox_{t.id}_{_TAG}"
+            # one read per occurrence, so each is pruned by its own time bounds
+            key = f"__iox_{t.id}_{sum(1 for u in uses.values() if u.table is t)}_{_TAG}"
             use = uses.setdefault(key, TableUse(key, "iox", t.name, table=t))
         elif sch == "system":
             n = name.lower()
@@ -709,7 +711,9 @@ def _occurrence_bounds(occ: Occurrence):
         return (col.table == occ.alias) if col.table else occ.only_source
 
     lowers, uppers = time_bounds(occ.select.args.get("where"), matches)
-    return ([_const_bound(b) for b, _ in lowers] or None), ([_const_bound(b) for b, _ in uppers] or None)
+    # an exclusive bound moves by one nanosecond: `time < X` reads nothing at X
+    return ([(_const_bound(b), 0 if inc else 1) for b, inc in lowers] or None), \
+        ([(_const_bound(b), 0 if inc else -1) for b, inc in uppers] or None)
 
 
 # ---- entry point ---------------------------------------------------------------------------------
@@ -736,4 +740,5 @@ def translate(query: str, params: dict | None, ctx: Context) -> Translation:
     for use in uses.values():
         use.occurrences = []    # AST nodes are not needed past this point (translations are cached)
     sql = tree.sql(dialect=DUCK, identify=True)
-    return Translation(sql, sorted(user_params), rw.derived, uses, bounds, rw.output_types, is_gapfill)
+    still_used = {p.name for p in tree.find_all(exp.Parameter)} & set(user_params)
+    return Translation(sql, sorted(still_used), rw.derived, uses, bounds, rw.output_types, is_gapfill)
