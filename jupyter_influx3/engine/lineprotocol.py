@@ -1,4 +1,4 @@
-"""Line protocol parsing: InfluxDB line protocol bytes -> columnar rows + per-line errors.
+r"""Line protocol parsing: InfluxDB line protocol bytes -> columnar rows + per-line errors.
 
 What this module owns
 ---------------------
@@ -31,38 +31,58 @@ HTTP API returns verbatim.  Python per-line parsing is also far too slow for bul
 (the engine must ingest >= 500K lines/s), so there are two implementations with identical
 results:
 
-* :func:`parse_exact` -- a per-line parser (regular expressions with possessive quantifiers, no
-  backtracking blow-ups, linear in the input) that is the reference for every behaviour and
+* :func:`parse_exact` -- a per-line parser (regular expressions with possessive quantifiers,
+  linear in the input, no backtracking blow-ups) that is the reference for every behaviour and
   every error message;
-* :func:`parse_fast` -- a vectorised parser (numpy + pyarrow.compute, no Python loop per line and
-  no Python object per value) for bodies without backslashes and double quotes.  Lines it
-  cannot prove regular (odd spacing, control characters, unusual values, duplicate keys,
-  overflowing numbers, ...) are handed individually to the exact line parser and merged back in
-  input order, so the results are identical to :func:`parse_exact` in every case.
+* :func:`parse_fast` -- a vectorised parser (numpy + pyarrow.compute; no Python loop per line, no
+  Python object per value) for bodies without backslashes and double quotes.  Lines it cannot
+  prove regular (odd spacing, control characters, unusual values, duplicate keys, numbers that
+  might overflow, ...) are handed one by one to the exact line parser and merged back in input
+  order, so its results are identical to :func:`parse_exact`'s in every case.  Bodies of 16K+
+  lines use one helper thread (numpy and Arrow release the GIL).
 
 :func:`parse` uses the fast path when it accepts the body, else the exact one.
 
-Decisions where we differ from a reference (see also the conformance tests)
----------------------------------------------------------------------------
+Decisions where we deliberately differ from InfluxDB 3 (and from some conformance vectors;
+the full list with reasons is ``DEVIATIONS`` in tests/engine/test_lineprotocol_conformance.py)
+--------------------------------------------------------------------------------------------
 * Duplicate tag keys in one line are rejected with
-  ``invalid line protocol - multiple instances of '<tag>' tag found`` (InfluxDB 3 accepts them;
-  InfluxDB 1.x and the reference Go decoder reject them).
-* ASCII control characters: InfluxDB 3 accepts most of them in names and values.  We reject, with
-  ``Invalid character <U+XXXX> in <place>``, any control character in a measurement, tag key or
-  field key (the Go reference decoder does too), and the control characters other than tab, LF
-  and CR in tag values (InfluxDB 3 and the Go decoder accept them there; some fuzz inputs that
-  must be rejected rely on it) -- see ``_check_controls``.  String field values may contain any
-  character.
+  ``invalid line protocol - multiple instances of '<tag>' tag found`` (InfluxDB 3 keeps both;
+  InfluxDB 1.x and the reference Go decoder reject the line).
+* Control characters U+0000..U+001F in a measurement, tag key or field key are rejected with
+  ``invalid line protocol - control character U+XXXX in <measurement|tag key|field key>``.
+  InfluxDB 3 accepts them except a leading NUL in a measurement (its own test even writes NUL
+  into tag and field keys); the reference Go decoder rejects them; fuzz inputs that must be
+  rejected rely on it; and NUL truncates identifiers in DuckDB.  Tag values and string field
+  values may contain any character.
+* A float literal outside the double range (``1e400``) is rejected with
+  ``Unable to parse floating-point value `...``` (InfluxDB 3 stores +/-inf; 1.x and the Go
+  decoder reject it).
+* A comma right after the first field with nothing after it (``m f=1,``) is trailing content.
+  InfluxDB 3 accepts it through a quirk of its list parser (it rejects ``m f=1,g=2,``).
+* Everything else follows InfluxDB 3 even where InfluxDB 1.x / the Go decoder differ: `.5` and
+  `1.` are not floats, `\\` is an escaped backslash (so `a\\` "ends with a backslash"), CR is
+  not stripped, whitespace after the field set needs a timestamp after it, leading tabs are
+  skipped, tag keys may contain commas and tag values `=`.
 * ``original_line`` (:attr:`LineError.original_line`, :meth:`ParseResult.line_text`) is the full
-  raw text of the line, from the start of the physical line where the line's content starts to
-  the end of the (logical) line, including a trailing CR.  InfluxDB 3 uses the n-th
-  ``str::lines()`` line, which is misaligned when blank or comment lines precede it.
+  raw text of the line: from the start of the physical line where its content starts to the
+  end of the (logical) line, trailing CR included.  InfluxDB 3 uses the n-th ``str::lines()``
+  line, which is misaligned when blank or comment lines precede it.
+* Invalid UTF-8 raises ``UnicodeDecodeError`` (a ``ValueError``); a ``str`` body with lone
+  surrogates raises ``UnicodeEncodeError``.
+
+Process-wide side effect
+------------------------
+The first fast parse of a body of 4 MiB or more raises glibc's ``M_MMAP_THRESHOLD`` and
+``M_TRIM_THRESHOLD`` (see ``_tune_malloc_once``; opt out with JUPYTER_INFLUX3_MALLOC_TUNING=0):
+with the defaults, page faults on fresh temporaries cost as much CPU as the parsing itself.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 import time as _time
 from concurrent.futures import ThreadPoolExecutor
@@ -114,9 +134,11 @@ class TableRows:
 
     measurement: str
     line_numbers: np.ndarray  # int64, 1-based line number of each row
-    time: pa.Array  # int64 nanoseconds, no nulls
-    tags: dict  # dict[str, pa.StringArray], order of first appearance, nullable
-    fields: dict  # dict[tuple[str, str], pa.Array], key (name, type), nullable
+    time: pa.Array  # int64 nanoseconds (precision applied), no nulls
+    tags: dict[str, pa.StringArray]  # order of first appearance; nullable; len == num_rows
+    # key (field name, type in FIELD_TYPES); float64/int64/uint64/string/bool; nullable.  A name
+    # written with two types gives two keys, each row non-null in at most one of them.
+    fields: dict[tuple[str, str], pa.Array]
 
     @property
     def num_rows(self) -> int:
@@ -125,8 +147,11 @@ class TableRows:
 
 @dataclass
 class ParseResult:
-    tables: list  # list[TableRows], order of first appearance of the measurement
-    errors: list  # list[LineError], sorted by line_number
+    """Accepted rows per measurement plus one LineError per rejected line: every counted line
+    (non-blank, non-comment) is in exactly one of the two."""
+
+    tables: list[TableRows]  # in order of first appearance of the measurement
+    errors: list[LineError]  # sorted by line_number
     num_lines: int  # non-blank, non-comment lines seen
     _lines: Any = field(default=None, repr=False, compare=False)
 
@@ -330,8 +355,8 @@ _BOOL_VALUE = {
     "f": False, "F": False, "false": False, "False": False, "FALSE": False,
 }  # fmt: skip
 
-# Control characters we reject in names (see the module docstring): C0 controls and DEL.
-_CTRL_IN_NAME = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters we reject in names (see the module docstring): C0 controls.
+_CTRL_IN_NAME = re.compile(r"[\x00-\x1f]")
 
 
 def _token(regex, unesc, s: str, pos: int):
@@ -521,30 +546,32 @@ def _e_control(ch: str, place: str) -> str:
 
 
 def _check_line(s: str, precision: str, default_ns: int):
-    """Full per-line processing: grammar, our control-character rule, duplicate keys and
-    precision conversion.  Returns (meas, tags, fields, time_ns) or raises _LPError."""
+    """Full per-line processing: grammar, duplicate fields and precision conversion (InfluxDB
+    3's checks, in its order), then our own stricter checks (duplicate tags, control
+    characters in names), so that InfluxDB 3's message wins when a line has several problems.
+    Returns (meas, tags, fields, time_ns) or raises _LPError."""
     meas, tags, fields, ts = _parse_line(s)
-    if len(tags) > 1:
-        seen = set()
-        for k, _v in tags:
-            if k in seen:
-                raise _LPError(_e_dup_tag(k))
-            seen.add(k)
     if len(fields) > 1:
         seen = set()
         for k, _t, _v in fields:
             if k in seen:
                 raise _LPError(_e_dup_field(k))
             seen.add(k)
-    err = _check_controls(meas, tags, fields)
-    if err is not None:
-        raise _LPError(err)
     if ts is None:
         t = default_ns
     else:
         t = _ts_to_ns(ts, precision)
         if t is None:
             raise _LPError(_range_error(ts, precision))
+    if len(tags) > 1:
+        seen = set()
+        for k, _v in tags:
+            if k in seen:
+                raise _LPError(_e_dup_tag(k))
+            seen.add(k)
+    err = _check_controls(meas, tags, fields)
+    if err is not None:
+        raise _LPError(err)
     return meas, tags, fields, t
 
 
@@ -683,17 +710,13 @@ def _scatter_py(n: int, rows, vals, typ) -> pa.Array:
 
 
 def _as_text(body) -> str:
+    """The body as str.  Invalid UTF-8 raises UnicodeDecodeError (a ValueError); a str with
+    lone surrogates raises UnicodeEncodeError (also a ValueError)."""
     if isinstance(body, str):
-        try:
-            body.encode("utf-8")
-        except UnicodeEncodeError as e:
-            raise ValueError(f"line protocol body is not valid UTF-8: {e}") from e
+        body.encode("utf-8")  # rejects lone surrogates
         return body
     if isinstance(body, (bytes, bytearray, memoryview)):
-        try:
-            return bytes(body).decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ValueError(f"line protocol body is not valid UTF-8: {e}") from e
+        return bytes(body).decode("utf-8")
     raise TypeError(f"line protocol body must be bytes or str, not {type(body).__name__}")
 
 
@@ -791,6 +814,38 @@ def _helper_pool():
     return _POOL[1]
 
 
+_MALLOC_TUNED = False
+
+
+def _tune_malloc_once() -> None:
+    """Keep freed memory for reuse instead of returning it to the OS (glibc only, once).
+
+    The vectorised parser allocates tens of MB of short-lived numpy temporaries per body.
+    With glibc's defaults most of them come from fresh mmap()/brk() pages, and the page
+    faults cost about as much CPU as the parsing itself.  We raise M_MMAP_THRESHOLD to 32 MiB
+    and M_TRIM_THRESHOLD to 128 MiB for the whole process (so up to 128 MiB of free heap may
+    stay resident).  Skipped when MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ are set
+    in the environment or JUPYTER_INFLUX3_MALLOC_TUNING=0."""
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED:
+        return
+    _MALLOC_TUNED = True
+    env = os.environ
+    if env.get("JUPYTER_INFLUX3_MALLOC_TUNING", "1") == "0" or "MALLOC_MMAP_THRESHOLD_" in env or "MALLOC_TRIM_THRESHOLD_" in env:
+        return
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # glibc only (musl has no mallopt tunables)
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 128 << 20)  # M_TRIM_THRESHOLD
+    except Exception:  # pragma: no cover - best effort
+        pass
+
+
 _SCRATCH = threading.local()
 
 
@@ -808,18 +863,13 @@ class _Decline(Exception):
 
 
 def _as_bytes(body) -> bytes:
+    """The body as UTF-8 bytes (validated; same exceptions as _as_text)."""
     if isinstance(body, str):
-        try:
-            return body.encode("utf-8")
-        except UnicodeEncodeError as e:
-            raise ValueError(f"line protocol body is not valid UTF-8: {e}") from e
+        return body.encode("utf-8")
     if isinstance(body, (bytes, bytearray, memoryview)):
         data = bytes(body)
         if not data.isascii():
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise ValueError(f"line protocol body is not valid UTF-8: {e}") from e
+            data.decode("utf-8")
         return data
     raise TypeError(f"line protocol body must be bytes or str, not {type(body).__name__}")
 
@@ -1696,6 +1746,8 @@ def parse_fast(body, precision: str = "auto", default_time_ns: int | None = None
     data = _as_bytes(body)
     if b'"' in data or b"\\" in data:
         return None
+    if len(data) >= 1 << 22:
+        _tune_malloc_once()
     return _parse_fast_bytes(data, precision, _default_time(precision, default_time_ns))
 
 
