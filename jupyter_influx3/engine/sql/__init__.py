@@ -9,8 +9,8 @@ rewrites `date_bin_gapfill` queries and `runner.py` ties it together and streams
 from .errors import (MissingParameter, SqlError, SqlExecutionError, SqlPlanningError, SqlSchemaError,
                      SqlSyntaxError, StatementRejected, TableNotFoundError)
 from .runner import QueryLogEntry, QueryResult, SqlService, service_for
-from .system import register_system_table, register_table_function
+from .system import register_system_table, register_table_function, unregister
 
 __all__ = ["QueryResult", "QueryLogEntry", "SqlService", "service_for", "register_system_table",
-           "register_table_function", "SqlError", "SqlSyntaxError", "SqlPlanningError", "SqlSchemaError",
+           "register_table_function", "unregister", "SqlError", "SqlSyntaxError", "SqlPlanningError", "SqlSchemaError",
            "SqlExecutionError", "StatementRejected", "MissingParameter", "TableNotFoundError"]

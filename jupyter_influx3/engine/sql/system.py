@@ -60,6 +60,14 @@ def register_table_function(name: str, fn: Callable[..., pa.Table]) -> None:
         _version[0] += 1
 
 
+def unregister(name: str) -> None:
+    """Withdraw a system table or table function published under `name`."""
+    with _lock:
+        _SYSTEM.pop(name, None)
+        _TABLE_FUNCTIONS.pop(name.lower(), None)
+        _version[0] += 1
+
+
 def table_functions() -> dict[str, Callable[..., pa.Table]]:
     with _lock:
         return dict(_TABLE_FUNCTIONS)
