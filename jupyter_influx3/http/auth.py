@@ -156,7 +156,9 @@ def api_path(handler: ApiHandler) -> str:
     if patterns is None:
         from .routes import ROUTE_TABLE  # late: routes imports the handlers, which import base
 
-        patterns = [re.compile("(" + p + ")$") for p, c in ROUTE_TABLE if c is cls]
+        # A subclass of a route's handler (the Jupyter mounts derive their own) serves its paths.
+        owner = next((k for k in cls.__mro__ if any(c is k for _, c in ROUTE_TABLE)), cls)
+        patterns = [re.compile("(" + p + ")$") for p, c in ROUTE_TABLE if c is owner]
         patterns.sort(key=lambda rx: -len(rx.pattern))
         _route_patterns[cls] = patterns
     best = ""

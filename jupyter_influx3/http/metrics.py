@@ -108,7 +108,9 @@ def route_path(handler: ApiHandler) -> str:
     if paths is None:
         from .routes import ROUTE_TABLE  # late: routes imports the handlers
 
-        paths = sorted((p for p, c in ROUTE_TABLE if c is cls), key=len, reverse=True)
+        # A subclass of a route's handler (the Jupyter mounts derive their own) serves its paths.
+        owner = next((k for k in cls.__mro__ if any(c is k for _, c in ROUTE_TABLE)), cls)
+        paths = sorted((p for p, c in ROUTE_TABLE if c is owner), key=len, reverse=True)
         _route_paths[cls] = paths
     request_path = handler.request.path
     for path in paths:
