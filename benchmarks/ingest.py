@@ -448,6 +448,8 @@ def part_inproc(args, tmp: Path, data: Path, results: dict) -> None:
             if prof:
                 prof.disable()
             rates.append(total / dt)
+            r["lines_per_s"] = int(max(rates))
+            r["lines_per_s_all"] = [int(x) for x in rates]
             log(f"in-process rep {rep}: {total:,} lines in {dt:.2f}s = {total / dt:,.0f} lines/s "
                 f"(per 50K body: min {min(per_body) * 1000:.0f} ms, max {max(per_body) * 1000:.0f} ms)")
             count = int(e.sql("bench", "SELECT count(*) FROM cpu").column(0)[0].as_py())
@@ -465,8 +467,6 @@ def part_inproc(args, tmp: Path, data: Path, results: dict) -> None:
             pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(20)
             log(s.getvalue())
         shutil.rmtree(data_dir, ignore_errors=True)
-    r["lines_per_s"] = int(max(rates))
-    r["lines_per_s_all"] = [int(x) for x in rates]
 
 
 def rss_child(path: str, data_dir: str, body_lines: int) -> None:
@@ -515,9 +515,9 @@ def part_rss(args, shared: Path, tmp: Path, results: dict) -> None:
     if out.returncode != 0:
         raise RuntimeError(f"rss child failed ({out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
     r = json.loads(out.stdout.strip().splitlines()[-1])
+    results["rss_inproc"] = r
     r["count"] = influx3_count(data_dir)
     r["count_ok"] = r["count"] == nlines
-    results["rss_inproc"] = r
     log(f"in-process 5M: peak RSS {r['peak_rss'] / MiB:,.0f} MiB (ingest {r['peak_rss_ingest'] / MiB:,.0f} MiB), "
         f"{r['lines_per_s']:,} lines/s incl. reading the file ({r['write_lp_lines_per_s']:,} lines/s in write_lp), "
         f"count {r['count']:,}; per {args.body_lines:,}-line body: median {r['median_body_ms']} ms, "
@@ -552,6 +552,10 @@ def part_rss(args, shared: Path, tmp: Path, results: dict) -> None:
 
 
 # ---- report ----------------------------------------------------------------------------------
+def _cnt(r: dict) -> str:
+    return f"{r['count']:,}" if "count" in r else "not checked"
+
+
 def _reps(r: dict) -> str:
     n = len(r.get("lines_per_s_all", []))
     return f", median of {n}" if n > 1 else ""
@@ -566,12 +570,12 @@ def summary(results: dict) -> str:
     h3, h1 = results.get("http_influx3"), results.get("http_influx1")
     if h3 and "lines_per_s" in h3:
         add(f"HTTP influx3 serve ({h3['lines']:,} lines{_reps(h3)})", f"{h3['lines_per_s']:,} lines/s")
-        add("  count after load", f"{h3['count']:,}", f"{h3['lines']:,}", h3["count_ok"] and not h3["errors"])
+        add("  count after load", _cnt(h3), f"{h3['lines']:,}", h3.get("count_ok", False) and not h3["errors"])
         if h3.get("server_peak_rss"):
             add("  server peak RSS", f"{h3['server_peak_rss'] / MiB:,.0f} MiB")
     if h1 and "lines_per_s" in h1:
         add(f"HTTP InfluxDB {h1.get('version', '?')}{_reps(h1)}", f"{h1['lines_per_s']:,} lines/s")
-        add("  count after load", f"{h1['count']:,}", f"{h1['lines']:,}", h1["count_ok"] and not h1["errors"])
+        add("  count after load", _cnt(h1), f"{h1['lines']:,}", h1.get("count_ok", False) and not h1["errors"])
         if h1.get("server_peak_rss"):
             add("  influxd peak RSS (since start)", f"{h1['server_peak_rss'] / MiB:,.0f} MiB")
     if "http_ratio" in results:
@@ -584,19 +588,19 @@ def summary(results: dict) -> str:
         add("in-process parse only (50K bodies)", f"{ip['parse_lines_per_s']:,} lines/s")
         add("in-process Engine.write_lp (50K bodies)", f"{ip['lines_per_s']:,} lines/s", f">= {TARGET_INPROC:,}",
             ip["lines_per_s"] >= TARGET_INPROC)
-        add("  count after write", f"{ip['count']:,}", f"{ip['lines']:,}", ip["count_ok"])
+        add("  count after write", _cnt(ip), f"{ip['lines']:,}", ip.get("count_ok", False))
     rs = results.get("rss_inproc")
     if rs:
         add(f"peak RSS in-process, {rs['lines']:,} lines", f"{rs['peak_rss'] / MiB:,.0f} MiB",
             f"< {TARGET_RSS / MiB:,.0f} MiB", rs["peak_rss"] < TARGET_RSS)
-        add("  rate incl. file read / count", f"{rs['lines_per_s']:,} lines/s / {rs['count']:,}", "", rs["count_ok"])
+        add("  rate incl. file read / count", f"{rs['lines_per_s']:,} lines/s / {_cnt(rs)}", "", rs.get("count_ok", False))
         add("  rate in write_lp (incl. snapshots)", f"{rs['write_lp_lines_per_s']:,} lines/s")
     rh = results.get("rss_http")
     if rh and rh.get("server_peak_rss"):
         add(f"peak RSS influx3 serve, {rh['lines']:,} lines HTTP", f"{rh['server_peak_rss'] / MiB:,.0f} MiB",
             f"< {TARGET_RSS / MiB:,.0f} MiB", rh["server_peak_rss"] < TARGET_RSS)
-        add("  rate / count", f"{rh['lines_per_s']:,} lines/s / {rh['count']:,}", "",
-            rh["count_ok"] and not rh["errors"])
+        add("  rate / count", f"{rh['lines_per_s']:,} lines/s / {_cnt(rh)}", "",
+            rh.get("count_ok", False) and not rh["errors"])
     w = [max(len(str(r[i])) for r in rows + [("measure", "value", "target", "")]) for i in range(4)]
     out = [f"{'measure':<{w[0]}}  {'value':>{w[1]}}  {'target':>{w[2]}}  result", "-" * (sum(w) + 12)]
     out += [f"{a:<{w[0]}}  {b:>{w[1]}}  {c:>{w[2]}}  {d}" for a, b, c, d in rows]
@@ -644,29 +648,41 @@ def main() -> int:
         results["git"] = rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except OSError:
         pass
-    failed = None
+    errors: dict = {}
+
+    def run(name, fn, *a) -> None:
+        """One part; a failure is recorded (and fails the run) without skipping the other parts."""
+        try:
+            fn(*a)
+        except Exception as exc:
+            import traceback
+            traceback.print_exc()
+            errors[name] = f"{type(exc).__name__}: {exc}"
+
     try:
         if not (args.no_http and args.no_inproc):
             data = tmp / f"cpu-{args.hosts}x{args.points}.lp"
             nlines = generate(shared, args.hosts, args.points, data)
             if not args.no_http:
-                part_http(args, shared, tmp, data, nlines, results)
+                run("http", part_http, args, shared, tmp, data, nlines, results)
             if not args.no_inproc:
-                part_inproc(args, tmp, data, results)
+                run("inproc", part_inproc, args, tmp, data, results)
             data.unlink()
         if args.rss:
-            part_rss(args, shared, tmp, results)
-    except Exception as exc:  # report what we have, then fail
-        failed = f"{type(exc).__name__}: {exc}"
-        results["error"] = failed
-        import traceback
-        traceback.print_exc()
+            run("rss", part_rss, args, shared, tmp, results)
+    except Exception as exc:
+        errors["setup"] = f"{type(exc).__name__}: {exc}"
     finally:
         if not args.keep_tmp:
             shutil.rmtree(tmp, ignore_errors=True)
+    failed = bool(errors)
+    if errors:
+        results["errors"] = errors
     results["machine"]["loadavg_end"] = os.getloadavg()
     print()
     print(summary(results))
+    for name, err in errors.items():
+        print(f"part {name} FAILED: {err}")
     la0, la1 = results["machine"]["loadavg_start"], results["machine"]["loadavg_end"]
     print(f"{os.cpu_count()} CPUs; load average (1 min) {la0[0]:.2f} at start, {la1[0]:.2f} at end"
           " (other processes on the machine skew rates; the HTTP ratio alternates the two servers)")
