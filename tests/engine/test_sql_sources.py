@@ -135,6 +135,26 @@ def test_only_overlapping_sources_are_deduplicated(tmp_path):
     e.close()
 
 
+def test_writes_of_different_series_at_the_same_times_need_no_dedup(engine):
+    for host in ("a", "b", "c"):      # e.g. one agent per host, all writing "now"
+        engine.write_lp("db", f"cpu,host={host} v=1 100\ncpu,host={host} v=2 200", "ns")
+    assert engine.sql("db", "SELECT count(*) AS n FROM cpu").to_pylist() == [{"n": 6}]
+    assert engine.last_query_telemetry["deduplicated_tables"] == []
+    engine.write_lp("db", "cpu,host=b v=3 200", "ns")
+    assert engine.sql("db", "SELECT host, v FROM cpu WHERE time = to_timestamp(200) ORDER BY host").to_pylist() == [
+        {"host": "a", "v": 2.0}, {"host": "b", "v": 3.0}, {"host": "c", "v": 2.0}]
+    assert engine.last_query_telemetry["deduplicated_tables"] == ["cpu"]
+
+
+def test_a_series_written_before_and_after_a_new_tag_appeared_is_still_one_series(engine):
+    engine.write_lp("db", "m,host=a v=1 10", "ns")
+    engine.sql("db", "SELECT count(*) FROM m")               # stats of the first batch are cached now
+    engine.write_lp("db", "m,host=b,region=r v=5 10", "ns")   # the table gains a tag
+    engine.write_lp("db", "m,host=a v=2 10", "ns")            # same series as the first write
+    assert engine.sql("db", "SELECT host, region, v FROM m ORDER BY host").to_pylist() == [
+        {"host": "a", "region": None, "v": 2.0}, {"host": "b", "region": "r", "v": 5.0}]
+
+
 def test_duplicates_inside_one_write_keep_the_last_non_null_value(engine):
     engine.write_lp("db", "m,k=x a=1,b=1 10\nm,k=x a=2 10\nm,k=y a=5 10", "ns")
     assert engine.sql("db", "SELECT k, a, b FROM m ORDER BY k").to_pylist() == [
@@ -266,3 +286,42 @@ def test_a_query_sees_what_another_node_acknowledged(tmp_path):
     finally:
         a.close()
         b.close()
+
+
+# ---- a model check: whatever the writes and snapshots, the answer is the last non-null values -----
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_point = st.tuples(st.sampled_from(["a", "b", None]), st.sampled_from(["x", None]), st.integers(0, 5),
+                   st.one_of(st.none(), st.integers(0, 9)), st.one_of(st.none(), st.integers(0, 9)))
+_step = st.one_of(st.lists(_point, min_size=1, max_size=6), st.just("snapshot"))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(_step, min_size=1, max_size=8))
+def test_random_writes_and_snapshots_read_back_as_the_model(tmp_path_factory, steps):
+    d = tmp_path_factory.mktemp("model") / "data"
+    e = Engine(d, node_id="n1", background=False)
+    model: dict = {}
+    try:
+        for step in steps:
+            if step == "snapshot":
+                e.snapshot()
+                continue
+            body = []
+            for host, zone, t, f1, f2 in step:
+                fields = ",".join(f"{k}={v}i" for k, v in (("f1", f1), ("f2", f2)) if v is not None) or "f0=0i"
+                tags = "".join(f",{k}={v}" for k, v in (("host", host), ("zone", zone)) if v is not None)
+                body.append(f"m{tags} {fields} {t}")
+                row = model.setdefault((host, zone, t), {})
+                for k, v in (("f1", f1), ("f2", f2), ("f0", None if (f1 is not None or f2 is not None) else 0)):
+                    if v is not None:
+                        row[k] = v
+            e.write_lp("db", "\n".join(body), "ns")
+        if not model:
+            return
+        got = e.sql("db", "SELECT * FROM m").to_pylist()
+        got = {(r.get("host"), r.get("zone"), r["time"].value):
+               {k: r[k] for k in ("f0", "f1", "f2") if r.get(k) is not None} for r in got}
+        assert got == model
+    finally:
+        e.close()

@@ -36,6 +36,7 @@ class ChunkStats:
     unique: bool      # no two rows share (series key, time)
     rows: int
     nbytes: int
+    series: np.ndarray | None = None   # sorted distinct hashes of the series keys present
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
@@ -47,31 +48,40 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def _codes(col: pa.Array) -> np.ndarray:
-    """Per-row integer codes equal exactly when the (tag) values are equal (nulls: -1)."""
+def _value_hashes(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row 64-bit hashes of the (tag) values, equal across batches for equal values, and the
+    per-row validity."""
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
-    if not pa.types.is_dictionary(col.type) or len(pc.unique(col.dictionary)) != len(col.dictionary):
-        col = pc.dictionary_encode(col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col)
-    return col.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    if not pa.types.is_dictionary(col.type):
+        col = pc.dictionary_encode(col)
+    words = np.array([hash(v) for v in col.dictionary.to_pylist()] + [0], dtype=np.int64).view(np.uint64)
+    idx = col.indices.fill_null(len(col.dictionary)).to_numpy(zero_copy_only=False)
+    return words[idx], idx != len(col.dictionary)
 
 
 def compute_stats(batch: pa.RecordBatch, key_columns: list[str]) -> ChunkStats:
+    """Time range, key uniqueness and series of one batch.
+
+    A series hash XORs one term per non-null tag (name and value), so a tag that is null and a tag
+    the batch does not have (it did not exist yet) hash alike — as the GROUP BY that deduplicates
+    treats them — and the hash does not depend on which tags the table has gained since."""
     times = batch.column("time").cast(pa.int64()).to_numpy(zero_copy_only=False)
     n = len(times)
     if n == 0:
-        return ChunkStats(0, -1, True, 0, batch.nbytes)
-    unique = True
-    if n > 1:
-        with np.errstate(over="ignore"):
-            h = _mix(times.astype(np.uint64))
-            for name in key_columns:
-                if name in batch.schema.names:
-                    c = _codes(batch.column(name)).astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-                    h = _mix(h ^ _mix(c))
-        h.sort()
-        unique = not bool((h[1:] == h[:-1]).any())   # a hash collision only costs a dedup
-    return ChunkStats(int(times.min()), int(times.max()), unique, n, batch.nbytes)
+        return ChunkStats(0, -1, True, 0, batch.nbytes, np.zeros(0, np.uint64))
+    with np.errstate(over="ignore"):
+        series = np.zeros(n, dtype=np.uint64)
+        for name in key_columns:
+            if name in batch.schema.names:
+                values, valid = _value_hashes(batch.column(name))
+                term = _mix(values ^ np.uint64(hash(name) & 0xFFFFFFFFFFFFFFFF))
+                series ^= np.where(valid, term, np.uint64(0))
+        series = _mix(series)
+        h = _mix(series ^ _mix(times.astype(np.uint64)))
+    h.sort()
+    unique = not bool((h[1:] == h[:-1]).any())   # a hash collision only costs a dedup
+    return ChunkStats(int(times.min()), int(times.max()), unique, n, batch.nbytes, np.unique(series))
 
 
 class ChunkStatsCache:
@@ -132,6 +142,33 @@ class TableView:
     retention_cutoff: int | None = None
 
 
+def _series_groups(cluster: list[tuple], stats_cache: "ChunkStatsCache", keys: list[str]) -> list[list[tuple]]:
+    """Split sources whose time ranges overlap into groups that may share a (series, time) key:
+    buffered batches with disjoint series never do. A Parquet file joins every other source."""
+    if len(cluster) == 1:
+        return [cluster]
+    if any(src[3] == "f" for src in cluster):
+        return [cluster]
+    parent = list(range(len(cluster)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    owner: dict[int, int] = {}
+    for i, src in enumerate(cluster):
+        for h in stats_cache.get(src[4], keys).series.tolist():
+            j = owner.setdefault(h, i)
+            if j != i:
+                parent[find(i)] = find(j)
+    groups: dict[int, list[tuple]] = {}
+    for i, src in enumerate(cluster):
+        groups.setdefault(find(i), []).append(src)
+    return list(groups.values())
+
+
 def _overlaps(lo: int | None, hi: int | None, mn: int, mx: int) -> bool:
     return (lo is None or mx >= lo) and (hi is None or mn <= hi)
 
@@ -171,12 +208,12 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
         while j < len(sources) and sources[j][0] <= end:
             end = max(end, sources[j][1])
             j += 1
-        cluster = sources[i:j]
-        if len(cluster) == 1 and cluster[0][2]:
-            (plain_files if cluster[0][3] == "f" else plain_chunks).append(cluster[0][4])
-        else:
-            for s in cluster:
-                (dd_files if s[3] == "f" else dd_chunks).append(s[4])
+        for group in _series_groups(sources[i:j], stats_cache, keys):
+            if len(group) == 1 and group[0][2]:
+                (plain_files if group[0][3] == "f" else plain_chunks).append(group[0][4])
+            else:
+                for src in group:
+                    (dd_files if src[3] == "f" else dd_chunks).append(src[4])
         i = j
 
     view.files_scanned = len(plain_files) + len(dd_files)
