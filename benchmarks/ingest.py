@@ -384,6 +384,10 @@ def _median_run(runs: list[dict]) -> dict:
     med["lines_per_s_all"] = [r["lines_per_s"] for r in runs]
     med["count_ok"] = all(r["count_ok"] for r in runs)
     med["errors"] = sum(r["errors"] for r in runs)
+    cpu = sorted(r["server_cpu_s"] for r in runs if "server_cpu_s" in r)
+    if cpu:
+        med["server_cpu_s_all"] = [r.get("server_cpu_s") for r in runs]
+        med["server_cpu_s"] = cpu[(len(cpu) - 1) // 2]
     return med
 
 
@@ -395,6 +399,7 @@ def part_http(args, shared: Path, tmp: Path, data: Path, nlines: int, results: d
     runs3, runs1 = [], []
     try:
         for rep in range(args.repeat):
+            results.setdefault("http_loadavg_per_repeat", []).append(round(os.getloadavg()[0], 2))
             runs3.append(_load_influx3(args, shared, tmp, data, nlines, rep))
             results["http_influx3"] = _median_run(runs3)
             if not args.no_influx1:
@@ -581,6 +586,9 @@ def summary(results: dict) -> str:
     if "http_ratio" in results:
         add("HTTP ratio influx3 / InfluxDB 1.6.7 (of medians)", f"{results['http_ratio']:.2f}x", f">= {TARGET_RATIO:.0f}x",
             results["http_ratio"] >= TARGET_RATIO)
+        if h3.get("server_cpu_s") and h1.get("server_cpu_s"):
+            add("  server CPU seconds for the load, InfluxDB / influx3",
+                f"{h1['server_cpu_s']:.2f}s / {h3['server_cpu_s']:.2f}s = {h1['server_cpu_s'] / h3['server_cpu_s']:.2f}x")
         if len(results.get("http_ratio_per_repeat", [])) > 1:
             add("  per back-to-back pair", " ".join(f"{x:.2f}x" for x in results["http_ratio_per_repeat"]))
     ip = results.get("inproc")
