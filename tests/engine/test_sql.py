@@ -350,3 +350,41 @@ def test_a_table_named_like_sql_is_just_a_name(engine):
     engine.write_lp("foo", 'evil\\ \\"x\\"\\;drop v=1 1', "ns")
     name = engine.catalog.db("foo").live_tables()[0].name
     assert rows(engine, 'SELECT v FROM "' + name.replace('"', '""') + '"') == [{"v": 1.0}]
+
+
+def test_concurrent_queries_and_writes_each_get_a_consistent_answer(engine):
+    import threading
+    engine.write_lp("foo", "\n".join(f"cpu,host=h{i % 4} v={i} {i}" for i in range(400)), "ns")
+    failures = []
+
+    def reader():
+        try:
+            for _ in range(10):
+                n = engine.sql("foo", "SELECT count(*) AS n FROM cpu WHERE v >= 0").column("n")[0].as_py()
+                assert n >= 400 and n % 100 == 0, n
+        except Exception as e:  # surfaced below
+            failures.append(e)
+
+    def writer():
+        for k in range(5):
+            engine.write_lp("foo", "\n".join(f"cpu,host=w v={j} {10_000 + k * 100 + j}" for j in range(100)), "ns")
+            if k == 2:
+                engine.snapshot()
+
+    threads = [threading.Thread(target=reader) for _ in range(4)] + [threading.Thread(target=writer)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures
+    assert rows(engine, "SELECT count(*) AS n FROM cpu") == [{"n": 900}]
+
+
+def test_an_abandoned_result_releases_its_cursor_and_is_logged_as_cancelled(foo):
+    import gc
+    res = foo.query_sql("foo", "SELECT * FROM cpu")
+    entry = foo.query_log[-1]
+    del res
+    gc.collect()
+    assert entry.cancelled and not entry.running
+    assert rows(foo, "SELECT count(*) AS n FROM cpu") == [{"n": 6}]
