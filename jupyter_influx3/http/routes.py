@@ -16,6 +16,7 @@ from . import DEFAULT_MAX_REQUEST_BYTES
 from .base import DefaultHandler, ServerContext
 from .databases import DatabaseHandler, DatabaseRetentionHandler
 from .metrics import MetricsHandler
+from .query import QuerySqlHandler, QuerySqlTelemetryHandler
 from .server import HealthHandler, PingHandler
 from .tables import TableHandler, TableRetentionHandler
 from .tokens import TOKEN_ROUTES
@@ -29,6 +30,8 @@ ROUTE_TABLE: list[tuple[str, type]] = [
     ("/health", HealthHandler),
     ("/api/v1/health", HealthHandler),
     ("/metrics", MetricsHandler),
+    ("/api/v3/query_sql", QuerySqlHandler),
+    ("/api/v3/query_sql_telemetry", QuerySqlTelemetryHandler),
     ("/api/v3/configure/database", DatabaseHandler),
     ("/api/v3/configure/database/retention_period", DatabaseRetentionHandler),
     ("/api/v3/configure/table", TableHandler),

@@ -279,3 +279,102 @@ def test_errors_carry_cluster_uuid_but_not_cors(url, server):
     bad = write_v3(url, "_bad", "cpu v=1")
     assert bad.headers["cluster-uuid"] == ok.headers["cluster-uuid"]
     assert "Access-Control-Allow-Origin" not in bad.headers
+
+
+# ---- query and configure requests (§2.1, §3) ------------------------------------------------------
+
+FORMAT_VARIANTS = "expected one of `parquet`, `csv`, `pretty`, `json`, `json_lines`, `jsonl`"
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        (None, "missing query parameters 'db' and 'q'"),
+        ("format=json", "serde error: missing field `db`"),
+        ("format=xml", f"serde error: unknown variant `xml`, {FORMAT_VARIANTS}"),
+        ("db=x", "serde error: missing field `q`"),
+        ("q=SELECT+1", "serde error: missing field `db`"),
+        ("db=x&q=SELECT+1&format=xml", f"serde error: unknown variant `xml`, {FORMAT_VARIANTS}"),
+        ("db=x&db=y&q=SELECT+1", "serde error: duplicate field `db`"),
+        ("db=x&q=SELECT+1&params=nope", "serde json error: expected ident at line 1 column 2"),
+        ("db=x&q=SELECT+1&params=%7B%22a%22%3A%5B1%5D%7D",
+         "serde json error: JSON arrays are not supported as query parameters. Expected null, boolean, number, or string. at line 1 column "),
+    ],
+)
+def test_query_sql_get_parameter_errors_are_400_plain(url, query, message):
+    target = f"{url}/api/v3/query_sql" + ("" if query is None else f"?{query}")
+    r = requests.get(target)
+    assert r.status_code == 400
+    assert r.text == message if not message.endswith("column ") else r.text.startswith(message)
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"", "serde json error: EOF while parsing a value at line 1 column 0"),
+        (b'{"q":"SELECT 1"}', "serde json error: missing field `db` at line 1 column 16"),
+        (b'{"db":"x"}', "serde json error: missing field `q` at line 1 column 10"),
+        (b'{"db":"x","q":"SELECT 1","format":"xml"}', f"serde json error: unknown variant `xml`, {FORMAT_VARIANTS}"),
+        (b'{"db":"x","q":1}', "serde json error: invalid type: integer `1`, expected a string at line 1 column 15"),
+        (b'{"db":"x","q":"SELECT 1","params":{"a":{}}}',
+         "serde json error: JSON objects are not supported as query parameters. Expected null, boolean, number, or string at line 1 column "),
+    ],
+)
+def test_query_sql_post_body_errors_are_400_plain(url, body, message):
+    r = requests.post(f"{url}/api/v3/query_sql", data=body)
+    assert r.status_code == 400
+    assert r.text == message if not message.endswith("column ") else r.text.startswith(message)
+
+
+@pytest.mark.parametrize("accept", ["application/jsonl", "text/csv; charset=utf-8", "application/xml"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_unsupported_accept_is_400_even_with_a_format(url, accept, method):
+    params = {"db": "x", "q": "SELECT 1", "format": "json"}
+    if method == "GET":
+        r = requests.get(f"{url}/api/v3/query_sql", params=params, headers={"Accept": accept})
+    else:
+        r = requests.post(f"{url}/api/v3/query_sql", json=params, headers={"Accept": accept})
+    assert (r.status_code, r.text) == (400, f"invalid mime type ({accept})")
+
+
+def test_accept_is_checked_before_the_missing_query_string(url):
+    r = requests.get(f"{url}/api/v3/query_sql", headers={"Accept": "application/xml"})
+    assert (r.status_code, r.text) == (400, "invalid mime type (application/xml)")
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_query_sql_other_methods_are_404(url, method):
+    r = requests.request(method, f"{url}/api/v3/query_sql?db=x&q=SELECT+1")
+    assert (r.status_code, r.text) == (404, "Not found")
+
+
+def test_query_of_an_unknown_database_is_404_json(url):
+    r = requests.get(f"{url}/api/v3/query_sql", params={"db": "no_such_db_here", "q": "SELECT 1"})
+    assert r.status_code == 404
+    assert r.text == '{"error":"query error: database not found: no_such_db_here"}'
+
+
+def test_sql_syntax_error_is_400_plain(url, db):
+    assert write_v3(url, db, "cpu v=1").status_code == 204
+    r = requests.get(f"{url}/api/v3/query_sql", params={"db": db, "q": "SELEC * FROM cpu"})
+    assert r.status_code == 400
+    assert not r.text.startswith("{")
+
+
+def test_configure_errors_by_kind(url, db):
+    r = requests.post(f"{url}/api/v3/configure/database", json={"db": db})
+    assert (r.status_code, r.text) == (200, "")
+    r = requests.post(f"{url}/api/v3/configure/database", json={"db": db})
+    assert (r.status_code, r.text) == (409, "attempted to create a resource that already exists")
+    r = requests.post(f"{url}/api/v3/configure/database", json={"db": "bad name"})
+    assert r.status_code == 400
+    assert r.json() == {"error": "invalid character in database or rp name: must be ASCII, containing only "
+                                 "letters, numbers, underscores, or hyphens"}
+    r = requests.post(f"{url}/api/v3/configure/database", data=b'{"db":"x"}')
+    assert (r.status_code, r.text) == (415, "unacceptable content-type, expected: application/json")
+    r = requests.delete(f"{url}/api/v3/configure/database", params={"db": "nosuchdb"})
+    assert (r.status_code, r.text) == (404, "the requested resource was not found: nosuchdb")
+    r = requests.delete(f"{url}/api/v3/configure/database", params={"db": "_internal"})
+    assert (r.status_code, r.text) == (500, "cannot delete internal db")
+    r = requests.get(f"{url}/api/v3/configure/database")
+    assert (r.status_code, r.text) == (400, "serde error: missing field `format`")

@@ -1,0 +1,299 @@
+"""Query output formats, byte for byte (behaviour reference §2.2, Q40, Q41).
+
+Two layers: golden answers of a real server for a table with nulls, every column type and
+timestamps of every sub-second precision; and the serializers themselves for values a line
+protocol write cannot produce (zoned timestamps, float edge cases, nested values, wide text).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import requests
+
+from http_helpers import write_v3
+from jupyter_influx3.http import serialize
+
+# One row per timestamp precision: whole second, ms, µs, ns (1700000000 s = 2023-11-14T22:13:20).
+LINES = "\n".join([
+    't,host=a,region=us f=1.5,i=-3i,u=7u,s="x",b=true 1700000000000000000',
+    "t,host=b f=2,i=4i 1700000000123000000",
+    't,region=eu s="q\\"uote, comma",b=false 1700000000123456000',
+    "t,host=c u=0u,f=1e20 1700000000123456789",
+])
+QUERY = "SELECT host, region, f, i, u, s, b, time FROM t ORDER BY time"
+
+GOLDEN = {
+    "json": (
+        '[{"host":"a","region":"us","f":1.5,"i":-3,"u":7,"s":"x","b":true,"time":"2023-11-14T22:13:20"},'
+        '{"host":"b","f":2.0,"i":4,"time":"2023-11-14T22:13:20.123"},'
+        '{"region":"eu","s":"q\\"uote, comma","b":false,"time":"2023-11-14T22:13:20.123456"},'
+        '{"host":"c","f":1.0e20,"u":0,"time":"2023-11-14T22:13:20.123456789"}]'
+    ),
+    "jsonl": (
+        '{"host":"a","region":"us","f":1.5,"i":-3,"u":7,"s":"x","b":true,"time":"2023-11-14T22:13:20"}\n'
+        '{"host":"b","f":2.0,"i":4,"time":"2023-11-14T22:13:20.123"}\n'
+        '{"region":"eu","s":"q\\"uote, comma","b":false,"time":"2023-11-14T22:13:20.123456"}\n'
+        '{"host":"c","f":1.0e20,"u":0,"time":"2023-11-14T22:13:20.123456789"}\n'
+    ),
+    "csv": (
+        "host,region,f,i,u,s,b,time\n"
+        "a,us,1.5,-3,7,x,true,2023-11-14T22:13:20\n"
+        "b,,2.0,4,,,,2023-11-14T22:13:20.123\n"
+        ',eu,,,,"q""uote, comma",false,2023-11-14T22:13:20.123456\n'
+        "c,,1e20,,0,,,2023-11-14T22:13:20.123456789\n"
+    ),
+    "pretty": (
+        "+------+--------+------+----+---+---------------+-------+-------------------------------+\n"
+        "| host | region | f    | i  | u | s             | b     | time                          |\n"
+        "+------+--------+------+----+---+---------------+-------+-------------------------------+\n"
+        "| a    | us     | 1.5  | -3 | 7 | x             | true  | 2023-11-14T22:13:20           |\n"
+        "| b    |        | 2.0  | 4  |   |               |       | 2023-11-14T22:13:20.123       |\n"
+        '|      | eu     |      |    |   | q"uote, comma | false | 2023-11-14T22:13:20.123456    |\n'
+        "| c    |        | 1e20 |    | 0 |               |       | 2023-11-14T22:13:20.123456789 |\n"
+        "+------+--------+------+----+---+---------------+-------+-------------------------------+"
+    ),
+}
+CONTENT_TYPES = {
+    "json": "application/json",
+    "jsonl": "application/jsonl",
+    "json_lines": "application/jsonl",
+    "csv": "text/csv",
+    "pretty": "text/plain; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+
+@pytest.fixture(scope="module")
+def golden_db(server):
+    name = "formats_golden"
+    r = write_v3(server.url, name, LINES, precision="nanosecond")
+    assert r.status_code == 204, r.text
+    return name
+
+
+def sql(url, db, q, fmt=None, **kw):
+    params = {"db": db, "q": q}
+    if fmt:
+        params["format"] = fmt
+    return requests.get(f"{url}/api/v3/query_sql", params=params, timeout=30, **kw)
+
+
+# ---- a real server ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "pretty"])
+def test_golden_answer_of_every_text_format(url, golden_db, fmt):
+    r = sql(url, golden_db, QUERY, fmt)
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"] == CONTENT_TYPES[fmt]
+    assert r.content.decode("utf-8") == GOLDEN[fmt]
+
+
+def test_json_lines_is_the_canonical_name_of_jsonl(url, golden_db):
+    r = sql(url, golden_db, QUERY, "json_lines")
+    assert r.headers["Content-Type"] == "application/jsonl"
+    assert r.text == GOLDEN["jsonl"]
+
+
+def test_post_body_gives_the_same_golden_answer(url, golden_db):
+    r = requests.post(f"{url}/api/v3/query_sql", json={"db": golden_db, "q": QUERY, "format": "csv"}, timeout=30)
+    assert (r.status_code, r.text) == (200, GOLDEN["csv"])
+
+
+def test_parquet_answer_reads_back_with_types(url, golden_db):
+    r = sql(url, golden_db, QUERY, "parquet")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == CONTENT_TYPES["parquet"]
+    assert r.content[:4] == b"PAR1" and r.content[-4:] == b"PAR1"
+    table = pq.read_table(io.BytesIO(r.content))
+    assert table.column_names == ["host", "region", "f", "i", "u", "s", "b", "time"]
+    assert table.schema.field("i").type == pa.int64()
+    assert table.schema.field("u").type == pa.uint64()
+    assert table.schema.field("f").type == pa.float64()
+    assert table.schema.field("b").type == pa.bool_()
+    assert table.schema.field("time").type == pa.timestamp("ns")
+    assert table.column("time").cast(pa.int64()).to_pylist() == [
+        1700000000000000000, 1700000000123000000, 1700000000123456000, 1700000000123456789]
+    assert table.column("host").to_pylist() == ["a", "b", None, "c"]
+    assert table.column("s").to_pylist() == ["x", None, 'q"uote, comma', None]
+
+
+@pytest.mark.parametrize("fmt, body", [("json", "[]"), ("jsonl", ""), ("csv", ""), ("pretty", "++\n++"), ("parquet", "")])
+def test_empty_result_in_every_format(url, golden_db, fmt, body):
+    # Q41: no rows -> `[]`, nothing, nothing (no header), the empty table, no bytes.
+    r = sql(url, golden_db, "SELECT * FROM t WHERE host = 'nobody'", fmt)
+    assert r.status_code == 200, r.text
+    assert r.text == body
+    assert r.headers["Content-Type"] == CONTENT_TYPES[fmt]
+
+
+def test_q40_nanosecond_time_in_json_csv_and_pretty(url, db):
+    assert write_v3(url, db, "cpu,host=a val=1i 123", precision="nanosecond").status_code == 204
+    q = "select host, time, val from cpu"
+    assert sql(url, db, q, "json").text == '[{"host":"a","time":"1970-01-01T00:00:00.000000123","val":1}]'
+    assert sql(url, db, q, "csv").text == "host,time,val\na,1970-01-01T00:00:00.000000123,1\n"
+    assert "| a    | 1970-01-01T00:00:00.000000123 | 1   |" in sql(url, db, q, "pretty").text
+
+
+def test_large_answer_is_streamed_in_chunks_and_complete(url, db):
+    # Big enough to leave the 64 KiB hold-back buffer: sent chunked, still a single valid document.
+    lines = "\n".join(f"m,k=k{i % 7} v={i}i {i}" for i in range(30000))
+    assert write_v3(url, db, lines, precision="nanosecond").status_code == 204
+    r = requests.get(f"{url}/api/v3/query_sql", params={"db": db, "q": "SELECT v FROM m ORDER BY v", "format": "json"},
+                     stream=True, timeout=60)
+    assert r.status_code == 200
+    assert r.headers.get("Transfer-Encoding") == "chunked"
+    body = b"".join(r.iter_content(None))
+    assert body.startswith(b'[{"v":0},{"v":1},') and body.endswith(b'{"v":29999}]')
+    assert body.count(b"{") == 30000
+
+
+# ---- the serializers ----------------------------------------------------------------------------
+
+
+def render(columns: dict, fmt: str) -> str:
+    return serialize.render_result(pa.table(columns), fmt).decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "value, ryu, lexical",
+    [
+        (1.0, "1.0", "1.0"),
+        (0.1, "0.1", "0.1"),
+        (-0.0, "-0.0", "-0.0"),
+        (99.0, "99.0", "99.0"),
+        (1e20, "1e20", "1.0e20"),
+        (1e16, "1e16", "1.0e16"),
+        (1e15, "1000000000000000.0", "1.0e15"),
+        (9999999999.0, "9999999999.0", "9999999999.0"),
+        (12345678901.5, "12345678901.5", "1.23456789015e10"),
+        (1e-5, "0.00001", "0.00001"),
+        (1.5e-6, "1.5e-6", "1.5e-6"),
+        (0.000123, "0.000123", "0.000123"),
+        (5e-324, "5e-324", "5.0e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e308", "1.7976931348623157e308"),
+        (math.nan, "NaN", "null"),
+        (math.inf, "inf", "null"),
+        (-math.inf, "-inf", "null"),
+    ],
+)
+def test_floats_are_rendered_like_ryu_in_csv_and_like_lexical_in_json(value, ryu, lexical):
+    assert serialize.ryu_float(value) == ryu
+    assert serialize.lexical_float(value) == lexical
+    # and the vectorized path agrees with the per-value one
+    assert render({"x": pa.array([value])}, "csv") == f"x\n{ryu}\n"
+    assert render({"x": pa.array([value])}, "json") == f'[{{"x":{lexical}}}]'
+
+
+def test_many_floats_vectorized_equal_per_value():
+    import random
+
+    rng = random.Random(7)
+    values = [rng.choice([-1, 1]) * 10 ** rng.uniform(-12, 25) for _ in range(5000)]
+    values += [float(round(v, 3)) for v in values[:1000]]
+    arr = pa.array(values)
+    assert serialize.display_strings(arr).to_pylist() == [serialize.ryu_float(v) for v in values]
+    assert serialize.json_values(arr).to_pylist() == [serialize.lexical_float(v) for v in values]
+
+
+@pytest.mark.parametrize(
+    "nanos, text",
+    [
+        (0, "1970-01-01T00:00:00"),
+        (1_000_000_000, "1970-01-01T00:00:01"),
+        (984_000_000, "1970-01-01T00:00:00.984"),
+        (984_098_000, "1970-01-01T00:00:00.984098"),
+        (123, "1970-01-01T00:00:00.000000123"),
+        (1_500, "1970-01-01T00:00:00.000001500"),
+        (-1, "1969-12-31T23:59:59.999999999"),
+        (2998574931 * 10**9, "2065-01-07T17:28:51"),
+    ],
+)
+def test_naive_timestamps_have_no_zone_and_0_3_6_or_9_digits(nanos, text):
+    assert render({"time": pa.array([nanos], pa.timestamp("ns"))}, "csv") == f"time\n{text}\n"
+    assert render({"time": pa.array([nanos], pa.timestamp("ns"))}, "json") == f'[{{"time":"{text}"}}]'
+
+
+@pytest.mark.parametrize("unit, value, text", [
+    ("s", 1, "1970-01-01T00:00:01"),
+    ("ms", 1001, "1970-01-01T00:00:01.001"),
+    ("us", 1_000_001, "1970-01-01T00:00:01.000001"),
+    ("us", 1_100_000, "1970-01-01T00:00:01.100"),
+])
+def test_timestamps_of_every_unit(unit, value, text):
+    assert render({"t": pa.array([value], pa.timestamp(unit))}, "csv") == f"t\n{text}\n"
+
+
+def test_zoned_timestamps_are_rfc3339_with_z_for_utc():
+    utc = pa.array([2998574931 * 10**6, 1_500], pa.timestamp("us", tz="UTC"))
+    assert render({"t": utc}, "csv") == "t\n2065-01-07T17:28:51Z\n1970-01-01T00:00:00.001500Z\n"
+    paris = pa.array([0], pa.timestamp("s", tz="Europe/Paris"))
+    assert render({"t": paris}, "json") == '[{"t":"1970-01-01T01:00:00+01:00"}]'
+
+
+def test_json_omits_nulls_and_keeps_key_order():
+    out = render({"b": pa.array([None, 1]), "a": pa.array(["x", None])}, "json")
+    assert out == '[{"a":"x"},{"b":1}]'
+    assert render({"b": pa.array([None], pa.int64())}, "json") == "[{}]"
+
+
+def test_json_escapes_like_serde():
+    s = 'quote" back\\ nl\n tab\t bell\x07 é ✓'
+    out = render({"s": pa.array([s]), 'k"ey': pa.array([1])}, "jsonl")
+    assert out == '{"s":"quote\\" back\\\\ nl\\n tab\\t bell\\u0007 é ✓","k\\"ey":1}\n'
+
+
+def test_dictionary_tags_are_plain_strings():
+    tags = pa.array(["a", None, "a"], pa.dictionary(pa.int32(), pa.string()))
+    assert render({"host": tags}, "json") == '[{"host":"a"},{},{"host":"a"}]'
+    assert render({"host": tags}, "csv") == 'host\na\n""\na\n'
+
+
+def test_csv_quotes_only_when_needed():
+    out = render({"a": pa.array(["plain", "com,ma", 'q"', "line\nbreak", " space"]), "b": pa.array([1, 2, 3, 4, 5])}, "csv")
+    assert out == 'a,b\nplain,1\n"com,ma",2\n"q""",3\n"line\nbreak",4\n space,5\n'
+
+
+def test_csv_single_empty_field_is_quoted_so_the_row_is_not_blank():
+    assert render({"a": pa.array(["", "x"])}, "csv") == 'a\n""\nx\n'
+
+
+def test_pretty_pads_by_display_width_and_splits_lines():
+    out = render({"name": pa.array(["日本", "ab\ncd"]), "n": pa.array([1, None])}, "pretty")
+    assert out == (
+        "+------+---+\n"
+        "| name | n |\n"
+        "+------+---+\n"
+        "| 日本 | 1 |\n"
+        "| ab   |   |\n"
+        "| cd   |   |\n"
+        "+------+---+"
+    )
+
+
+def test_nested_values():
+    lists = pa.array([[1, 2], None, []], pa.list_(pa.int64()))
+    assert render({"ids": lists}, "json") == '[{"ids":[1,2]},{},{"ids":[]}]'
+    assert render({"ids": lists}, "pretty").splitlines()[3] == "| [1, 2] |"
+
+
+def test_empty_batches_write_nothing():
+    schema = pa.schema([("a", pa.int64())])
+    empty = pa.RecordBatch.from_pylist([], schema=schema)
+    for fmt, body in [("json", b"[]"), ("json_lines", b""), ("csv", b""), ("pretty", b"++\n++"), ("parquet", b"")]:
+        assert serialize.render_result([empty, empty], fmt) == body
+        assert serialize.render_result([], fmt) == body
+
+
+def test_batches_are_joined_into_one_document():
+    schema = pa.schema([("a", pa.int64())])
+    batches = [pa.RecordBatch.from_pylist([{"a": i}], schema=schema) for i in range(3)]
+    assert serialize.render_result(batches, "json") == b'[{"a":0},{"a":1},{"a":2}]'
+    assert serialize.render_result(batches, "csv") == b"a\n0\n1\n2\n"
+    table = pq.read_table(io.BytesIO(serialize.render_result(batches, "parquet")))
+    assert table.column("a").to_pylist() == [0, 1, 2]
