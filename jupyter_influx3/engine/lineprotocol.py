@@ -545,12 +545,89 @@ def _e_control(ch: str, place: str) -> str:
     return f"invalid line protocol - control character U+{ord(ch):04X} in {place}"
 
 
+# Shortcut for the common case of the exact parser: a line without backslashes or control
+# characters, single spaces, plainly valid tokens.  It returns what _parse_line would, or None
+# as soon as anything is unusual (then _parse_line decides, errors included).
+_SIMPLE_UNSAFE = re.compile(r"[\x00-\x1f\\]")
+_SIMPLE_INT = re.compile(r"-?[0-9]{1,19}")
+_SIMPLE_UINT = re.compile(r"[0-9]{1,20}")
+_SIMPLE_FLOAT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
+def _simple_value(v: str):
+    last = v[-1]
+    if last == "i":
+        if _SIMPLE_INT.fullmatch(v, 0, len(v) - 1):
+            i = int(v[:-1])
+            if _I64_MIN <= i <= _I64_MAX:
+                return "int", i
+    elif last == "u":
+        if _SIMPLE_UINT.fullmatch(v, 0, len(v) - 1):
+            i = int(v[:-1])
+            if i <= _U64_MAX:
+                return "uint", i
+    elif "0" <= last <= "9":
+        if _SIMPLE_FLOAT.fullmatch(v):
+            f = float(v)
+            if f != _INF and f != _NINF:
+                return "float", f
+    else:
+        b = _BOOL_VALUE.get(v)
+        if b is not None:
+            return "bool", b
+    return None
+
+
+_SIMPLE_FIELD = r'([^=, "]+)=(?:"([^"]*)"|([^, "]+))'
+_SIMPLE_FIELDS = re.compile(_SIMPLE_FIELD)
+_SIMPLE_FIELD_SET = re.compile(rf"(?:{_SIMPLE_FIELD},)*{_SIMPLE_FIELD}(?: (-?[0-9]{{1,19}}))?")
+
+
+def _parse_line_simple(s: str):
+    n = len(s)
+    if n > _STRING_LIMIT // 4 or _SIMPLE_UNSAFE.search(s) is not None:
+        return None  # (so no name or string can exceed the 64 KiB limit here)
+    sp = s.find(" ")
+    if sp <= 0:
+        return None
+    m = _SIMPLE_FIELD_SET.fullmatch(s, sp + 1)
+    if m is None:
+        return None
+    parts = s[:sp].split(",")
+    meas = parts[0]
+    if not meas:
+        return None
+    tags = []
+    for part in parts[1:]:
+        k, _eq, v = part.partition("=")
+        if not k or not v:
+            return None
+        tags.append((k, v))
+    fields = []
+    for k, sv, text in _SIMPLE_FIELDS.findall(s, sp + 1, m.start(7) - 1 if m.start(7) >= 0 else n):
+        if text:
+            val = _simple_value(text)
+            if val is None:
+                return None
+            fields.append((k, val[0], val[1]))
+        else:
+            fields.append((k, "string", sv))
+    ts = m.group(7)
+    if ts is not None:
+        ts = int(ts)
+        if not _I64_MIN <= ts <= _I64_MAX:
+            return None
+    return meas, tags, fields, ts
+
+
 def _check_line(s: str, precision: str, default_ns: int):
     """Full per-line processing: grammar, duplicate fields and precision conversion (InfluxDB
     3's checks, in its order), then our own stricter checks (duplicate tags, control
     characters in names), so that InfluxDB 3's message wins when a line has several problems.
     Returns (meas, tags, fields, time_ns) or raises _LPError."""
-    meas, tags, fields, ts = _parse_line(s)
+    r = _parse_line_simple(s)
+    simple = r is not None
+    meas, tags, fields, ts = r if simple else _parse_line(s)
     if len(fields) > 1:
         seen = set()
         for k, _t, _v in fields:
@@ -569,9 +646,10 @@ def _check_line(s: str, precision: str, default_ns: int):
             if k in seen:
                 raise _LPError(_e_dup_tag(k))
             seen.add(k)
-    err = _check_controls(meas, tags, fields)
-    if err is not None:
-        raise _LPError(err)
+    if not simple:  # (a line the shortcut took has no control characters)
+        err = _check_controls(meas, tags, fields)
+        if err is not None:
+            raise _LPError(err)
     return meas, tags, fields, t
 
 
@@ -593,8 +671,8 @@ def _logical_lines(text: str):
     while pos <= n:
         nl = find("\n", pos)
         end = n if nl < 0 else nl
-        # Fast case: no quote on this physical line and no backslash escaping its newline.
         if find('"', pos, end) < 0:
+            # No quote on this physical line: it ends here unless its newline is escaped.
             k = end
             while k > pos and text[k - 1] == "\\":
                 k -= 1
@@ -602,38 +680,89 @@ def _logical_lines(text: str):
                 yield pos, end
                 pos = end + 1
                 continue
-        # Slow case: run the state machine from this line's start.
-        quoted = fields = False
-        equals = commas = 0
-        skip = -1
-        end = n
-        for m in _SPLIT_EVENTS.finditer(text, pos):
-            p = m.start()
-            if p == skip:
+        elif find("\\", pos, end) < 0:
+            # Quotes but no backslash (string fields): count with str.count between quotes.
+            e = _quoted_line_end(text, pos)
+            if e is not None:
+                yield pos, e
+                pos = e + 1
                 continue
-            c = text[p]
-            if c == "\\":
-                skip = p + 1
-                continue
-            if c == " ":
+        e = _escaped_line_end(text, pos)
+        yield pos, e
+        pos = e + 1
+
+
+def _quoted_line_end(text: str, start: int):
+    """End of the logical line starting at ``start`` when its physical lines have no
+    backslash (None when one that matters does): the split_lines state machine, jumping from
+    quote to quote."""
+    n = len(text)
+    find = text.find
+    count = text.count
+    quoted = fields = False
+    equals = commas = 0
+    pos = start
+    while True:
+        nl = find("\n", pos)
+        end = n if nl < 0 else nl
+        if find("\\", pos, end) >= 0:
+            return None
+        if not fields:
+            sp = find(" ", pos, end)
+            if sp >= 0:
                 fields = True
+                pos = sp + 1
+            else:
+                pos = end
+        if fields:
+            while True:
+                q = find('"', pos, end)
+                if q < 0:
+                    break
+                if not quoted:
+                    equals += count("=", pos, q)
+                    commas += count(",", pos, q)
+                if equals > commas:
+                    quoted = not quoted
+                pos = q + 1
+            if not quoted:
+                equals += count("=", pos, end)
+                commas += count(",", pos, end)
+        if not quoted or nl < 0:
+            return end
+        pos = nl + 1
+
+
+def _escaped_line_end(text: str, start: int) -> int:
+    """End of the logical line starting at ``start``: the full split_lines state machine."""
+    quoted = fields = False
+    equals = commas = 0
+    skip = -1
+    for m in _SPLIT_EVENTS.finditer(text, start):
+        p = m.start()
+        if p == skip:
+            continue
+        c = text[p]
+        if c == "\\":
+            skip = p + 1
+            continue
+        if c == " ":
+            fields = True
+            continue
+        if fields:
+            if not quoted and c == "=":
+                equals += 1
                 continue
-            if fields:
-                if not quoted and c == "=":
-                    equals += 1
-                    continue
-                if not quoted and c == ",":
-                    commas += 1
-                    continue
-                if c == '"':
-                    if equals > commas:
-                        quoted = not quoted
-                    continue
-            if c == "\n" and not quoted:
-                end = p
-                break
-        yield pos, end
-        pos = end + 1
+            if not quoted and c == ",":
+                commas += 1
+                continue
+            if c == '"':
+                if equals > commas:
+                    quoted = not quoted
+                continue
+        if c == "\n" and not quoted:
+            return p
+    return len(text)
 
 
 def _trim_leading(text: str, start: int, end: int) -> int:
@@ -799,19 +928,58 @@ _ONES = _U64(0xFFFFFFFFFFFFFFFF)
 _ASCII0 = _U64(0x3030303030303030)
 
 
-_PARALLEL_MIN_LINES = 16384  # bodies with at least this many lines use a helper thread
+_PARALLEL_MIN_LINES = 16384  # bodies with at least this many lines use the helper thread
 _POOL = None  # (pid, ThreadPoolExecutor)
+_POOL_LOCK = threading.Lock()
+_HELPER_FREE = threading.Semaphore(1)  # the helper runs one job at a time; never queue behind it
 
 
-def _helper_pool():
-    """The helper thread's executor (recreated after a fork), or None on a single CPU."""
+class _Done:
+    """An already computed result with a Future-like ``result()``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+def _in_helper(fn, *args):
+    """Run ``fn(*args)`` on the helper thread when it is idle (returns a Future), else here
+    (returns the outcome wrapped in _Done/_Raise).  ``result()`` gives the value or raises."""
     global _POOL
-    if (os.cpu_count() or 1) < 2:
-        return None
-    pid = os.getpid()
-    if _POOL is None or _POOL[0] != pid:
-        _POOL = (pid, ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineprotocol"))
-    return _POOL[1]
+    if (os.cpu_count() or 1) >= 2 and _HELPER_FREE.acquire(blocking=False):
+
+        def job():
+            try:
+                return fn(*args)
+            finally:
+                _HELPER_FREE.release()
+
+        try:
+            with _POOL_LOCK:
+                pid = os.getpid()
+                if _POOL is None or _POOL[0] != pid:  # (re)create after a fork
+                    _POOL = (pid, ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineprotocol"))
+                return _POOL[1].submit(job)
+        except RuntimeError:  # e.g. interpreter shutting down: run it here
+            _HELPER_FREE.release()
+    try:
+        return _Done(fn(*args))
+    except _Decline as e:
+        return _Raise(e)
+
+
+class _Raise:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc):
+        self.exc = exc
+
+    def result(self):
+        raise self.exc
 
 
 _MALLOC_TUNED = False
@@ -1065,6 +1233,36 @@ def _parse_decimal(words: _Words, start, end, signed: bool):
     return v.view(np.int64), ok
 
 
+def _parse_timestamps(arr):
+    """Strict `-?[0-9]+` -> int64 of a string array with Arrow's cast (faster than SWAR for
+    19-digit nanosecond timestamps).  Returns (values, ok); when something overflows, every
+    item with 19 or more digits is left to the exact parser."""
+    n = len(arr)
+    o, d = _offsets_data(arr)
+    lens = np.diff(o)
+    lo, hi = int(o[0]), int(o[-1])
+    seg = d[lo:hi]
+    nd = np.flatnonzero((seg < 48) | (seg > 57)) + lo  # must be a leading '-' followed by a digit
+    neg = np.zeros(n, dtype=bool)
+    ok = lens > 0
+    if len(nd):
+        item = np.searchsorted(o, nd, side="right") - 1
+        lead = (d[nd] == 45) & (nd == o[item])
+        neg[item[lead]] = True
+        ok[item[~lead]] = False
+        ok &= lens > neg
+    try:
+        vals = (arr if ok.all() else arr.filter(pa.array(ok))).cast(pa.int64())
+    except pa.ArrowInvalid:  # overflow (Arrow also parses 0x.. hex, but 'x' was rejected above)
+        ok &= (lens - neg) < 19
+        vals = arr.filter(pa.array(ok)).cast(pa.int64())
+    if len(vals) == n:
+        return vals.to_numpy(), ok
+    out = np.zeros(n, dtype=np.int64)
+    out[ok] = vals.to_numpy()
+    return out, ok
+
+
 def _parse_floats(arr):
     """Parse InfluxDB 3's float grammar `-?\\d+(\\.\\d+)?([eE][-+]?\\d+)?` exactly (Arrow's
     cast is correctly rounded, like Rust's and Python's); non-finite values are not ok."""
@@ -1284,7 +1482,7 @@ def _field_sets_by_template(out: _FieldSets, F, M: int):
         E = ks + klen  # where each field's `=` must be
         np.minimum(E, ve - 1, out=E)  # keep the ranges inside their field (lines that will not match)
         E = E.ravel()
-        K = fsrc.slices(ks.ravel(), np.maximum(E + 1, ks.ravel()))
+        K = fsrc.slices(ks.ravel(), E + 1)  # (E + 1 >= ks: klen >= 1 and ve >= ks)
         ko, _kd = _offsets_data(K)
         sig = pa.Array.from_buffers(K.type, n, [None, pa.py_buffer(ko[::k].astype(fsrc.odt)), K.buffers()[2]])
         codes = pc.dictionary_encode(sig).indices.to_numpy(zero_copy_only=False)
@@ -1493,20 +1691,16 @@ def _parse_fast_bytes(data: bytes, precision: str, default_ns: int):
     if M:
         # The field sets (the bulk of the work) are parsed on a helper thread for big bodies,
         # while this thread does the timestamps and series; numpy and Arrow release the GIL.
-        fut = None
-        if M >= _PARALLEL_MIN_LINES:
-            pool = _helper_pool()
-            if pool is not None:
-                fut = pool.submit(_parse_field_sets, src, sp1 + 1, fe, M)
+        fut = _in_helper(_parse_field_sets, src, sp1 + 1, fe, M) if M >= _PARALLEL_MIN_LINES else None
         # ---- timestamps
         ts = np.zeros(M, dtype=np.int64)
         cok = np.ones(M, dtype=bool)
         if has_ts.all():
-            ts, cok = _parse_decimal(_Words(b), sp2 + 1, le, True)
+            ts, cok = _parse_timestamps(src.slices(sp2 + 1, le))
         else:
             ti = np.flatnonzero(has_ts)
             if len(ti):
-                tv, tok = _parse_decimal(_Words(b), sp2[ti] + 1, le[ti], True)
+                tv, tok = _parse_timestamps(src.slices(sp2[ti] + 1, le[ti]))
                 ts[ti] = tv
                 cok[ti[~tok]] = False
         # ---- series keys: dictionary-encode, parse the distinct ones column-wise
@@ -1594,9 +1788,7 @@ def _assemble(acc, line_no_c, t_ns, scode, ser: _Series, fl: _FieldSets):
     groups = _split_groups(ser.mcode[scode[acc]], acc)
     fut = None
     if len(acc) >= _PARALLEL_MIN_LINES:
-        pool = _helper_pool()
-        if pool is not None:
-            fut = pool.submit(lambda: [_assemble_fields(rows, fl) for _t, rows in groups])
+        fut = _in_helper(lambda: [_assemble_fields(rows, fl) for _t, rows in groups])
     tags = [_assemble_tags(scode[rows], ser) for _t, rows in groups]
     fields = [_assemble_fields(rows, fl) for _t, rows in groups] if fut is None else fut.result()
     return [

@@ -453,6 +453,16 @@ def test_large_body_uses_the_helper_thread_and_matches_the_exact_parser():
     assert list(t.tags) == ["hostname", "region", "rack"]
 
 
+def test_concurrent_parses_share_the_helper_thread_safely():
+    from concurrent.futures import ThreadPoolExecutor
+
+    bodies = [_tsbs(lp._PARALLEL_MIN_LINES + 50 * i) for i in range(4)]
+    expected = [canonical(lp.parse_fast(b, "ns", D)) for b in bodies]
+    with ThreadPoolExecutor(4) as ex:
+        got = list(ex.map(lambda b: canonical(lp.parse_fast(b, "ns", D)), bodies * 2))
+    assert got == expected * 2
+
+
 @pytest.mark.timeout(20)
 @pytest.mark.parametrize(
     "body",

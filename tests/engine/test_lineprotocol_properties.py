@@ -211,3 +211,21 @@ def test_arbitrary_text_never_crashes_and_both_paths_agree(text, precision):
     assert rows + len(res.errors) == res.num_lines
     lines = sorted([e.line_number for e in res.errors] + [int(x) for t in res.tables for x in t.line_numbers])
     assert lines == list(range(1, res.num_lines + 1))
+
+
+LINE_CHARS = st.sampled_from(list('mft,= "#-.0129iuTeE\\x') + ["\t", "é"])
+
+
+@PROPS
+@given(line=st.one_of(st.text(LINE_CHARS, max_size=40), point_line(FULL_NAMES, FULL_TAG_VALUES, True).map(lambda e: e[1])))
+def test_the_exact_parsers_shortcut_agrees_with_the_full_grammar(line):
+    """parse_exact first tries a shortcut for plain lines; whatever it accepts must be exactly
+    what the full grammar gives (and it must accept nothing the grammar rejects)."""
+    r = lp._parse_line_simple(line)
+    if r is None:
+        return
+    try:
+        full = lp._parse_line(line)
+    except lp._LPError as e:
+        raise AssertionError(f"shortcut accepted a line the grammar rejects: {e}") from None
+    assert repr(r) == repr(full)
