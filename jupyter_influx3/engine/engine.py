@@ -104,13 +104,7 @@ class Engine:
     # ---- node lifecycle ------------------------------------------------------------------
     @staticmethod
     def _take_node_lock(node_dir: Path) -> int | None:
-        fd = os.open(node_dir / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        return fd
+        return _try_lock(node_dir / "LOCK")
 
     def _recover_own_wal(self, skip_corrupt: bool) -> None:
         files = list_wal_files(self.node_dir / "wal")
@@ -372,7 +366,7 @@ class Engine:
     def _lease(self):
         lease_dir = self.data_dir / "catalog" / "leases"
         lease_dir.mkdir(exist_ok=True)
-        fd = self._take_node_lock_path(lease_dir / "maintenance.lock")
+        fd = _try_lock(lease_dir / "maintenance.lock")
         try:
             yield fd is not None
         finally:
@@ -436,15 +430,6 @@ class Engine:
                 keep.append((due, p))
         self._pending_deletes = keep
 
-    @staticmethod
-    def _take_node_lock_path(path: Path) -> int | None:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        return fd
 
     # ---- seeing other nodes ----------------------------------------------------------------
     def refresh(self) -> None:
@@ -534,6 +519,17 @@ class Engine:
         _, t = self.catalog.table(database, table)
         order = ", ".join([quote(c) for c in t.series_key] + ['"time"'])
         return self.sql(database, f"SELECT * FROM {quote(t.name)} ORDER BY {order}")
+
+
+def _try_lock(path: Path) -> int | None:
+    """An exclusive flock on `path`, or None if a live process holds it (it dies with the holder)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def _max_seq(batch: pa.RecordBatch) -> int:
