@@ -316,6 +316,9 @@ def test_unknown_column_is_a_500_schema_error(foo):
     "SELECT * FROM pg_catalog.pg_tables", "SELECT * FROM main.cpu", "SELECT * FROM sqlite_master",
     "SELECT (SELECT count(*) FROM read_csv('/etc/passwd'))",
     "WITH x AS (SELECT * FROM read_blob('/etc/passwd')) SELECT * FROM x",
+    "SELECT * FROM cpu, LATERAL read_csv('/etc/passwd')", "SELECT * FROM cpu JOIN read_parquet('/x') r ON true",
+    "SELECT * FROM (FROM read_csv('/etc/passwd'))", "SELECT * FROM cpu, read_json('/etc/passwd')",
+    "SELECT * FROM cpu, LATERAL (SELECT * FROM query_table('cpu'))", "SELECT * FROM sniff_csv('/etc/passwd')",
 ])
 def test_statements_other_than_queries_of_this_database_are_rejected(foo, q):
     with pytest.raises(errors.QueryError) as e:

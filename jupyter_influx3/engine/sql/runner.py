@@ -235,6 +235,7 @@ class SqlService:
         self._cache_lock = threading.Lock()
         self._setup_lock = threading.Lock()
         self._ready = False
+        self._blocked: frozenset = frozenset()
 
     # -- DuckDB setup, once per engine connection
     def _connection(self):
@@ -244,6 +245,9 @@ class SqlService:
                 if not self._ready:
                     for m in MACROS:
                         con.execute(m)
+                    self._blocked = frozenset(r[0].lower() for r in con.execute(
+                        "SELECT DISTINCT function_name FROM duckdb_functions() "
+                        "WHERE function_type IN ('table', 'table_macro')").fetchall())
                     root = str(self.engine.data_dir).rstrip("/") + "/"
                     con.execute("SET GLOBAL TimeZone = 'UTC'")
                     con.execute("SET GLOBAL integer_division = true")
@@ -322,6 +326,7 @@ class SqlService:
             if tr is not None:
                 self._translations.move_to_end(key)
                 return tr
+        self._connection()    # DuckDB set up: the blocked function names are known
         tr = translate(query, params, self._context(db))
         with self._cache_lock:
             self._translations[key] = tr
@@ -337,7 +342,7 @@ class SqlService:
             return live.get(name.lower()) or live.get(name)
 
         return Context(resolve, set(system.system_tables_for(db)), set(system.INFO_TABLES),
-                       set(system.table_functions()))
+                       set(system.table_functions()), self._blocked)
 
     def _register(self, cursor, db, tr: Translation, sql: str, values: dict, now_ns: int, telemetry: dict,
                   entry: QueryLogEntry) -> str:

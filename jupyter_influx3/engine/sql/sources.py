@@ -195,10 +195,12 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
 
     # (min, max, unique, kind, object)
     sources = [(f.min_time, f.max_time, True, "f", f) for f in files if _overlaps(lo, upper, f.min_time, f.max_time)]
+    chunk_bytes = 0
     for b in chunks:
         st = stats_cache.get(b, keys)
         if _overlaps(lo, upper, st.min_time, st.max_time):
             sources.append((st.min_time, st.max_time, st.unique, "b", b))
+            chunk_bytes += st.nbytes
     sources.sort(key=lambda s: (s[0], s[1]))
 
     plain_files, plain_chunks, dd_files, dd_chunks = [], [], [], []
@@ -219,7 +221,7 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
     view.files_scanned = len(plain_files) + len(dd_files)
     view.chunks_scanned = len(plain_chunks) + len(dd_chunks)
     view.rows_scanned = sum(f.rows for f in plain_files + dd_files) + sum(b.num_rows for b in plain_chunks + dd_chunks)
-    view.bytes_scanned = sum(f.bytes for f in plain_files + dd_files) + sum(b.nbytes for b in plain_chunks + dd_chunks)
+    view.bytes_scanned = sum(f.bytes for f in plain_files + dd_files) + chunk_bytes
     view.dedup = bool(dd_files or dd_chunks)
 
     cols = table.column_names_sorted()

@@ -41,6 +41,9 @@ _SHOW_ANY = re.compile(r"^\s*show\b", re.I)
 
 # Table functions a query may call in FROM; everything else (read_csv, glob, query, …) is refused.
 SAFE_TABLE_FUNCTIONS = {"generate_series", "range", "unnest"}
+# DuckDB table functions whose names are also harmless scalar/aggregate functions.
+HARMLESS_TABLE_FUNCTION_NAMES = SAFE_TABLE_FUNCTIONS | {"repeat", "histogram", "histogram_values", "json_each",
+                                                        "json_tree", "summary", "repeat_row"}
 
 _DDL = (exp.Create, exp.Drop, exp.Alter, exp.Into)
 _DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Copy)
@@ -131,6 +134,7 @@ class Context:
     system_tables: set[str]
     info_tables: set[str]
     table_functions: set[str]
+    blocked_functions: frozenset = frozenset()    # DuckDB table functions (file, catalog, SQL access)
 
 
 def rewrite_show(query: str) -> tuple[str, str | None] | None:
@@ -326,6 +330,25 @@ def _literal_value(e: exp.Expression):
         v = _literal_value(e.this)
         return -v
     raise SqlPlanningError(f"expected a literal argument, got {e.sql(dialect=InfluxSQL)}")
+
+
+def _func_name(f: exp.Func) -> str:
+    if isinstance(f, exp.Anonymous):
+        return f.name.lower()
+    try:
+        return f.sql_name().lower()
+    except Exception:  # classes without a SQL name
+        return type(f).__name__.lower()
+
+
+def _check_functions(tree: exp.Expression, ctx: Context) -> None:
+    """No DuckDB table function that reads files, catalogs or runs SQL, wherever it is called."""
+    blocked = ctx.blocked_functions - HARMLESS_TABLE_FUNCTION_NAMES - ctx.table_functions
+    for f in tree.find_all(exp.Func):
+        name = _func_name(f)
+        if name in blocked or name.startswith(("read_", "duckdb_", "pragma_", "parquet_")) \
+                and name not in ctx.table_functions:
+            raise SqlPlanningError(f"table function '{name}' not found")
 
 
 def _map_tables(tree: exp.Expression, ctx: Context) -> dict[str, TableUse]:
@@ -724,6 +747,7 @@ def translate(query: str, params: dict | None, ctx: Context) -> Translation:
         if show_table is not None and ctx.resolve_table(show_table, True) is None:
             raise TableNotFoundError(show_table)
     tree = parse(query)
+    _check_functions(tree, ctx)
     params = dict(params or {})
     user_params = _bind_params(tree, params)
     _name_outputs(tree)
