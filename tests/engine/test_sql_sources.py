@@ -85,10 +85,11 @@ def expected():
     return table
 
 
-@pytest.fixture(params=["buffer", "parquet", "split", "each-in-own-file", "restart"])
-def layout(request, tmp_path):
-    e = Engine(tmp_path / "data", node_id="n1", background=False)
-    e = load(e, request.param, tmp_path / "data")
+@pytest.fixture(scope="module", params=["buffer", "parquet", "split", "each-in-own-file", "restart"])
+def layout(request, tmp_path_factory):
+    d = tmp_path_factory.mktemp(request.param) / "data"
+    e = Engine(d, node_id="n1", background=False)
+    e = load(e, request.param, d)
     yield request.param, e
     e.close()
 
