@@ -38,8 +38,9 @@ results:
   Python object per value) for bodies without backslashes and double quotes.  Lines it cannot
   prove regular (odd spacing, control characters, unusual values, duplicate keys, numbers that
   might overflow, ...) are handed one by one to the exact line parser and merged back in input
-  order, so its results are identical to :func:`parse_exact`'s in every case.  Bodies of 16K+
-  lines use one helper thread (numpy and Arrow release the GIL).
+  order, so its results are identical to :func:`parse_exact`'s in every case.  A body of 16K+
+  lines is cut in two and the halves are parsed at the same time, one on a helper thread
+  (numpy and Arrow release the GIL); the halves' results are then joined.
 
 :func:`parse` uses the fast path when it accepts the body, else the exact one.
 
@@ -928,58 +929,34 @@ _ONES = _U64(0xFFFFFFFFFFFFFFFF)
 _ASCII0 = _U64(0x3030303030303030)
 
 
-_PARALLEL_MIN_LINES = 16384  # bodies with at least this many lines use the helper thread
+_PARALLEL_MIN_LINES = 16384  # bodies with at least this many lines are parsed in two halves
+_PARALLEL_MIN_BYTES = 1 << 20
 _POOL = None  # (pid, ThreadPoolExecutor)
 _POOL_LOCK = threading.Lock()
 _HELPER_FREE = threading.Semaphore(1)  # the helper runs one job at a time; never queue behind it
 
 
-class _Done:
-    """An already computed result with a Future-like ``result()``."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-    def result(self):
-        return self.value
-
-
 def _in_helper(fn, *args):
-    """Run ``fn(*args)`` on the helper thread when it is idle (returns a Future), else here
-    (returns the outcome wrapped in _Done/_Raise).  ``result()`` gives the value or raises."""
+    """Submit ``fn(*args)`` to the helper thread if it is idle (a Future), else None."""
     global _POOL
-    if (os.cpu_count() or 1) >= 2 and _HELPER_FREE.acquire(blocking=False):
+    if not _HELPER_FREE.acquire(blocking=False):
+        return None
 
-        def job():
-            try:
-                return fn(*args)
-            finally:
-                _HELPER_FREE.release()
-
+    def job():
         try:
-            with _POOL_LOCK:
-                pid = os.getpid()
-                if _POOL is None or _POOL[0] != pid:  # (re)create after a fork
-                    _POOL = (pid, ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineprotocol"))
-                return _POOL[1].submit(job)
-        except RuntimeError:  # e.g. interpreter shutting down: run it here
+            return fn(*args)
+        finally:
             _HELPER_FREE.release()
+
     try:
-        return _Done(fn(*args))
-    except _Decline as e:
-        return _Raise(e)
-
-
-class _Raise:
-    __slots__ = ("exc",)
-
-    def __init__(self, exc):
-        self.exc = exc
-
-    def result(self):
-        raise self.exc
+        with _POOL_LOCK:
+            pid = os.getpid()
+            if _POOL is None or _POOL[0] != pid:  # (re)create after a fork
+                _POOL = (pid, ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineprotocol"))
+            return _POOL[1].submit(job)
+    except RuntimeError:  # e.g. the interpreter is shutting down
+        _HELPER_FREE.release()
+        return None
 
 
 _MALLOC_TUNED = False
@@ -1638,7 +1615,9 @@ def _ranges(starts, counts):
     return np.repeat(starts - cs, counts) + np.arange(total)
 
 
-def _parse_fast_bytes(data: bytes, precision: str, default_ns: int):
+def _parse_fast_bytes(data, precision: str, default_ns: int):
+    """The vectorised parse of ``data`` (bytes or a memoryview of them; validated UTF-8, no
+    backslash, no double quote), or None when it declines."""
     N = len(data)
     if N == 0:
         z = np.zeros(0, dtype=np.int64)
@@ -1689,9 +1668,6 @@ def _parse_fast_bytes(data: bytes, precision: str, default_ns: int):
             ci, ls, le, sp1, has_ts, sp2, fe = (x[good] for x in (ci, ls, le, sp1, has_ts, sp2, fe))
             M = len(ci)
     if M:
-        # The field sets (the bulk of the work) are parsed on a helper thread for big bodies,
-        # while this thread does the timestamps and series; numpy and Arrow release the GIL.
-        fut = _in_helper(_parse_field_sets, src, sp1 + 1, fe, M) if M >= _PARALLEL_MIN_LINES else None
         # ---- timestamps
         ts = np.zeros(M, dtype=np.int64)
         cok = np.ones(M, dtype=bool)
@@ -1710,7 +1686,7 @@ def _parse_fast_bytes(data: bytes, precision: str, default_ns: int):
         cok &= ser.ok[scode]
         # ---- field sets
         try:
-            fl = _parse_field_sets(src, sp1 + 1, fe, M) if fut is None else fut.result()
+            fl = _parse_field_sets(src, sp1 + 1, fe, M)
         except _Decline:
             return None
         cok &= fl.line_ok
@@ -1728,12 +1704,12 @@ def _parse_fast_bytes(data: bytes, precision: str, default_ns: int):
     counted = cand.copy()
     exact_lines = []  # (physical line index, text after leading whitespace)
     for i in np.flatnonzero(irregular).tolist():
-        text = data[starts[i] : ends[i]].decode("utf-8").lstrip(" \t")
+        text = str(data[starts[i] : ends[i]], "utf-8").lstrip(" \t")
         if text and text[0] != "#":
             counted[i] = True
             exact_lines.append((i, text))
     for i in np.flatnonzero(to_exact).tolist():
-        exact_lines.append((i, data[starts[i] : ends[i]].decode("utf-8")))
+        exact_lines.append((i, str(data[starts[i] : ends[i]], "utf-8")))
     exact_lines.sort()
     line_no = np.cumsum(counted)
     num_lines = int(line_no[-1])
@@ -1745,7 +1721,7 @@ def _parse_fast_bytes(data: bytes, precision: str, default_ns: int):
         try:
             meas, tags, fields, t = _check_line(text, precision, default_ns)
         except _LPError as e:
-            errors.append(LineError(n_i, str(e), data[starts[i] : ends[i]].decode("utf-8")))
+            errors.append(LineError(n_i, str(e), str(data[starts[i] : ends[i]], "utf-8")))
             continue
         bld = builders.get(meas)
         if bld is None:
@@ -1757,7 +1733,7 @@ def _parse_fast_bytes(data: bytes, precision: str, default_ns: int):
         for r in np.flatnonzero(ovf).tolist():
             i = int(ci[r])
             msg = _range_error(int(ts[r]), precision)
-            errors.append(LineError(int(line_no[i]), msg, data[starts[i] : ends[i]].decode("utf-8")))
+            errors.append(LineError(int(line_no[i]), msg, str(data[starts[i] : ends[i]], "utf-8")))
         acc = np.flatnonzero(cok & ~ovf)
         if len(acc):
             tables = _assemble(acc, line_no[ci], t_ns, scode, ser, fl)
@@ -1786,11 +1762,8 @@ def _split_groups(codes, items):
 def _assemble(acc, line_no_c, t_ns, scode, ser: _Series, fl: _FieldSets):
     """TableRows for the accepted candidate lines ``acc`` (sorted candidate indexes)."""
     groups = _split_groups(ser.mcode[scode[acc]], acc)
-    fut = None
-    if len(acc) >= _PARALLEL_MIN_LINES:
-        fut = _in_helper(lambda: [_assemble_fields(rows, fl) for _t, rows in groups])
     tags = [_assemble_tags(scode[rows], ser) for _t, rows in groups]
-    fields = [_assemble_fields(rows, fl) for _t, rows in groups] if fut is None else fut.result()
+    fields = [_assemble_fields(rows, fl) for _t, rows in groups]
     return [
         TableRows(
             measurement=ser.meas_names[t],
@@ -1933,14 +1906,83 @@ def parse_fast(body, precision: str = "auto", default_time_ns: int | None = None
     """Vectorised parse (numpy + pyarrow.compute).  Returns None when it declines the body:
     bodies containing a backslash or a double quote (escapes and string fields), bodies made
     mostly of unusual lines, and bodies with more than 256 distinct field-key sequences.
-    Otherwise the result is identical to :func:`parse_exact`."""
+    Otherwise the result is identical to :func:`parse_exact`'s.
+
+    A body of 16K lines or more is cut in two at a newline and the halves are parsed at the
+    same time, one on a helper thread (numpy and Arrow release the GIL), then joined."""
     precision = normalize_precision(precision)
     data = _as_bytes(body)
     if b'"' in data or b"\\" in data:
         return None
     if len(data) >= 1 << 22:
         _tune_malloc_once()
-    return _parse_fast_bytes(data, precision, _default_time(precision, default_time_ns))
+    default_ns = _default_time(precision, default_time_ns)
+    cut = _halving_point(data)
+    if cut is not None:
+        view = memoryview(data)
+        second = _in_helper(_parse_fast_bytes, view[cut:], precision, default_ns)
+        if second is not None:
+            first = _parse_fast_bytes(view[:cut], precision, default_ns)
+            rest = second.result()
+            if first is None or rest is None:
+                return None
+            return _join_halves(data, cut, first, rest)
+    return _parse_fast_bytes(data, precision, default_ns)
+
+
+def _halving_point(data: bytes):
+    """Where to cut a big body in two (just after a newline), or None."""
+    if len(data) < _PARALLEL_MIN_BYTES or (os.cpu_count() or 1) < 2:
+        return None
+    nl = data.find(b"\n", len(data) // 2)
+    if nl < 0 or nl + 1 >= len(data):
+        return None
+    if data.count(b"\n", 0, 1 << 20) * len(data) < _PARALLEL_MIN_LINES * (1 << 20):
+        return None  # (estimated from the first MiB: too few lines to be worth it)
+    return nl + 1
+
+
+def _join_halves(data: bytes, cut: int, a: ParseResult, b: ParseResult) -> ParseResult:
+    """The result for data, from the results for data[:cut] and data[cut:]."""
+    shift = a.num_lines
+    for t in b.tables:
+        t.line_numbers = t.line_numbers + shift
+    errors = a.errors + [LineError(e.line_number + shift, e.error_message, e.original_line) for e in b.errors]
+    by_name = {t.measurement: t for t in a.tables}
+    tables = list(a.tables)
+    for t in b.tables:
+        ta = by_name.get(t.measurement)
+        if ta is None:
+            tables.append(t)
+        else:
+            tables[tables.index(ta)] = _concat_in_order(ta, t)
+    la, lb = a._lines, b._lines
+    spans = _LineSpans(data, np.concatenate([la.starts, lb.starts + cut]), np.concatenate([la.ends, lb.ends + cut]))
+    return ParseResult(tables, errors, a.num_lines + b.num_lines, spans)
+
+
+def _concat_in_order(a: TableRows, b: TableRows) -> TableRows:
+    """Rows of ``a`` then rows of ``b`` (all of b's lines come after a's)."""
+
+    def merge(ca: dict, cb: dict, typ_of) -> dict:
+        out = {}
+        for key in list(ca) + [k for k in cb if k not in ca]:
+            x = ca.get(key)
+            y = cb.get(key)
+            if x is None:
+                x = pa.nulls(a.num_rows, type=typ_of(key))
+            if y is None:
+                y = pa.nulls(b.num_rows, type=typ_of(key))
+            out[key] = pa.concat_arrays([x, y])
+        return out
+
+    return TableRows(
+        measurement=a.measurement,
+        line_numbers=np.concatenate([a.line_numbers, b.line_numbers]),
+        time=pa.concat_arrays([a.time, b.time]),
+        tags=merge(a.tags, b.tags, lambda k: pa.string()),
+        fields=merge(a.fields, b.fields, lambda k: _ARROW_FIELD_TYPES[k[1]]),
+    )
 
 
 def parse(body, precision: str = "auto", default_time_ns: int | None = None) -> ParseResult:

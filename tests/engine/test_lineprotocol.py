@@ -442,15 +442,19 @@ def _tsbs(n_lines: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def test_large_body_uses_the_helper_thread_and_matches_the_exact_parser():
-    body = _tsbs(lp._PARALLEL_MIN_LINES + 100)
-    body += "cpu,hostname=x usage_user=1.5,extra=t 5\ncpu,hostname=y usage_user=2i -1\n"
+def test_large_body_is_parsed_in_two_halves_that_join_exactly():
+    body = "mem,host=a free=1i 1\n" + _tsbs(lp._PARALLEL_MIN_LINES + 100)
+    body += "cpu,hostname=x,zone=z usage_user=1.5,extra=t 5\ndisk,dev=sda used=3u -1\ncpu,hostname=y usage_user=2i bad\n"
+    assert lp._halving_point(body.encode()) is not None
     fast = lp.parse_fast(body, "ns", D)
     assert fast is not None
     assert canonical(fast) == canonical(lp.parse_exact(body, "ns", D))
-    (t,) = fast.tables
-    assert t.num_rows == lp._PARALLEL_MIN_LINES + 102
-    assert list(t.tags) == ["hostname", "region", "rack"]
+    assert [t.measurement for t in fast.tables] == ["mem", "cpu", "disk"]
+    cpu = fast.tables[1]
+    assert cpu.num_rows == lp._PARALLEL_MIN_LINES + 101
+    assert list(cpu.tags) == ["hostname", "region", "rack", "zone"]
+    assert list(cpu.fields)[-2:] == [("usage_user", "float"), ("extra", "bool")]
+    assert [e.line_number for e in fast.errors] == [fast.num_lines]
 
 
 def test_concurrent_parses_share_the_helper_thread_safely():
