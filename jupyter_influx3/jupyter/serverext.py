@@ -1,0 +1,309 @@
+"""The Jupyter server extension: the whole InfluxDB 3 HTTP API on the notebook server's port.
+
+`Influx3App` opens an engine node on the shared data directory (kernels open their own nodes on
+the same directory, so writes through either side are visible to the other) and mounts the one
+route table (`http/routes.py`) three times:
+
+1. ``{base_url}influx3/…`` -- every endpoint, InfluxDB token auth;
+2. the root paths that do not collide with Jupyter's (``/api/v3/…``, ``/api/v2/write``,
+   ``/api/v1/health``, ``/write``, ``/query``, ``/ping``, ``/health``; ``/metrics`` only with
+   `serve_root_metrics`) -- InfluxDB token auth, so clients can use ``http://host:8888`` as is;
+3. ``{base_url}influx3/jupyter/…`` -- every endpoint, Jupyter's own authentication (token or
+   login cookie, XSRF for cookie requests, Jupyter's authorizer); acts as the operator.
+
+The InfluxDB-token mounts are plain tornado handlers, not `JupyterHandler`s: Jupyter never parses
+their ``Authorization`` header, never asks them for an XSRF token, and they check the Host header
+the way Jupyter does (DNS rebinding). Every verb of theirs carries Jupyter's
+``@allow_unauthenticated`` marker (they authenticate with InfluxDB tokens instead), the Jupyter
+mount's verbs ``@web.authenticated``, so Jupyter's auth audit has nothing to warn about.
+
+Tokens in URLs (``/write?p=…``, ``/query?p=…``) are redacted from every request's URL before any
+handler runs, so no log line of Jupyter's or tornado's can print one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import re
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Optional
+
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.utils import url_path_join
+from tornado import web
+from traitlets import Bool, Int, Unicode, default
+
+from ..http import DEFAULT_MAX_REQUEST_BYTES
+from ..http.auth import AuthSettings, parse_disable_authz, redact_uri
+from ..http.base import ApiError, ApiHandler, DefaultHandler, ServerContext
+from ..http.metrics import metrics_for
+from ..http.routes import ROUTE_TABLE
+
+#: Root paths served on Jupyter's port (those of the route table that Jupyter does not own).
+ROOT_PREFIXES = ("/api/v3/",)
+ROOT_PATHS = ("/api/v2/write", "/api/v1/health", "/write", "/query", "/ping", "/health")
+HTTP_VERBS = ("get", "head", "post", "delete", "patch", "put", "options")
+ALLOW_UNAUTHENTICATED = "__allow_unauthenticated"  # jupyter_server.auth.decorator's marker
+
+
+def root_routes(with_metrics: bool = False) -> list[tuple[str, type]]:
+    out = []
+    for path, cls in ROUTE_TABLE:
+        if path.startswith(ROOT_PREFIXES) or path in ROOT_PATHS or (with_metrics and path == "/metrics"):
+            out.append((path, cls))
+    return out
+
+
+# ---- InfluxDB-token handlers ---------------------------------------------------------------------
+
+
+def host_allowed(handler: web.RequestHandler) -> bool:
+    """Jupyter's DNS-rebinding check: unless ``allow_remote_access``, the Host must be a loopback
+    address or one of ``local_hostnames``."""
+    settings = handler.settings
+    if settings.get("allow_remote_access", False):
+        return True
+    m = re.match(r"^(.*?)(:\d+)?$", handler.request.host or "")
+    host = m.group(1) if m else ""
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in settings.get("local_hostnames", ["localhost"])
+
+
+class InfluxTokenMixin:
+    """An API handler inside Jupyter that authenticates with InfluxDB tokens."""
+
+    def initialize(self, context: Optional[ServerContext] = None) -> None:
+        super().initialize(context)  # type: ignore[misc]
+        # Before anything can log it: a `p=` token in the URL never reaches a log line.
+        self.request.uri = redact_uri(self.request.uri or "")  # type: ignore[attr-defined]
+
+    def check_xsrf_cookie(self) -> None:
+        return None  # token-authenticated API: no cookies, so no XSRF to check
+
+    async def prepare(self) -> None:
+        if not host_allowed(self):  # type: ignore[arg-type]
+            raise ApiError(403, "Host not allowed (set ServerApp.allow_remote_access to serve other names)")
+        await super().prepare()  # type: ignore[misc]
+
+
+def _mark_allow_unauthenticated(cls: type) -> None:
+    """Put Jupyter's ``@allow_unauthenticated`` marker on every verb `cls` answers. The functions are
+    the route handlers' own (a subclass must not wrap them: the auth layer tells implemented verbs
+    from the 404 ones by identity); the marker is read by jupyter_server only."""
+    for verb in HTTP_VERBS:
+        fn = getattr(cls, verb, None)
+        if fn is not None and not getattr(fn, ALLOW_UNAUTHENTICATED, False):
+            setattr(fn, ALLOW_UNAUTHENTICATED, True)
+
+
+_token_classes: dict[type, type] = {}
+
+
+def influx_token_handler(cls: type) -> type:
+    sub = _token_classes.get(cls)
+    if sub is None:
+        sub = type(f"Jupyter{cls.__name__}", (InfluxTokenMixin, cls), {"__module__": __name__})
+        _mark_allow_unauthenticated(sub)
+        _token_classes[cls] = sub
+    return sub
+
+
+# ---- Jupyter-authenticated handlers -------------------------------------------------------------
+
+
+class JupyterAuthMixin:
+    """An API handler behind Jupyter's own authentication (the side panel's surface)."""
+
+    def initialize(self, context: Optional[ServerContext] = None) -> None:
+        ApiHandler.initialize(self, context)  # type: ignore[arg-type]
+        self.request.uri = redact_uri(self.request.uri or "")  # type: ignore[attr-defined]
+
+    def set_default_headers(self) -> None:
+        JupyterHandler.set_default_headers(self)  # type: ignore[arg-type]
+        ApiHandler.set_default_headers(self)  # type: ignore[arg-type]
+
+    def flush(self, include_footers: bool = False):
+        # Jupyter's CORS policy applies here, not the API's `Access-Control-Allow-Origin: *`.
+        return web.RequestHandler.flush(self, include_footers)  # type: ignore[arg-type]
+
+    def get_login_url(self) -> str:
+        raise web.HTTPError(403)  # an API: no redirect to the login page
+
+    async def prepare(self) -> None:
+        await JupyterHandler.prepare(self, _redirect_to_login=False)  # type: ignore[arg-type]
+        user = self.current_user  # type: ignore[attr-defined]
+        if user is None:
+            raise ApiError(403, "not authenticated with Jupyter")
+        method = (self.request.method or "GET").upper()  # type: ignore[attr-defined]
+        action = "read" if method in ("GET", "HEAD", "OPTIONS") else "write"
+        authorizer = self.authorizer  # type: ignore[attr-defined]
+        if not authorizer.is_authorized(self, user, action, "influx3"):
+            raise ApiError(403, f"not authorized to {action} influx3")
+        await ApiHandler.prepare(self)  # type: ignore[arg-type]
+
+
+def _authenticated(fn):
+    def call(self, *args: Any, **kwargs: Any):
+        return fn(self, *args, **kwargs)
+
+    call.__name__ = getattr(fn, "__name__", "call")
+    return web.authenticated(call)
+
+
+_jupyter_classes: dict[type, type] = {}
+
+
+def jupyter_auth_handler(cls: type) -> type:
+    sub = _jupyter_classes.get(cls)
+    if sub is None:
+        verbs = {verb: _authenticated(getattr(cls, verb)) for verb in HTTP_VERBS}
+        sub = type(f"JupyterAuth{cls.__name__}", (JupyterAuthMixin, cls, JupyterHandler),
+                   {"__module__": __name__, **verbs})
+        _jupyter_classes[cls] = sub
+    return sub
+
+
+# ---- log redaction ------------------------------------------------------------------------------
+
+
+def redact_requests(webapp: web.Application) -> None:
+    """Redact ``p=`` (and ``token=``) values in every request's URL before any handler sees it, so
+    neither Jupyter's request log nor tornado's warnings print a token a client put in the URL
+    (also for paths that are not ours, e.g. ``/write/?p=…``). Handlers read the query from the
+    already parsed ``request.query`` / ``request.arguments``, which keep the real values."""
+    if getattr(webapp.find_handler, "_influx3_redacting", False):
+        return
+    original = webapp.find_handler
+
+    def find_handler(request, **kwargs: Any):
+        uri = request.uri or ""
+        if "?" in uri:
+            request.uri = redact_uri(uri)
+        return original(request, **kwargs)
+
+    find_handler._influx3_redacting = True  # type: ignore[attr-defined]
+    webapp.find_handler = find_handler  # type: ignore[method-assign]
+
+
+# ---- the extension ------------------------------------------------------------------------------
+
+
+class Influx3App(ExtensionApp):
+    """Serves the InfluxDB 3 HTTP API on the Jupyter server's port (see the module docstring)."""
+
+    name = "jupyter_influx3"
+    description = "InfluxDB 3 HTTP API on the Jupyter server, over the notebook's data directory"
+    load_other_extensions = True
+
+    data_dir = Unicode("", help="Data directory (default: $INFLUX3_DATA_DIR, else Jupyter's data dir/influx3, "
+                                "where kernels look too).").tag(config=True)
+    node_id = Unicode("", help="Engine node id of this server (default: server-<random>).").tag(config=True)
+    without_auth = Bool(False, help="Serve the InfluxDB-token mounts without authentication "
+                                    "(anyone who reaches the port can read and write).").tag(config=True)
+    disable_authz = Unicode("", help="Comma-separated endpoints that skip token checks: health, ping, metrics."
+                            ).tag(config=True)
+    max_request_bytes = Int(DEFAULT_MAX_REQUEST_BYTES, help="Largest request body accepted.").tag(config=True)
+    serve_root_paths = Bool(True, help="Also serve /api/v3/…, /api/v2/write, /write, /query, /ping, /health "
+                                       "at the server root.").tag(config=True)
+    serve_root_metrics = Bool(False, help="Also serve /metrics at the root (Jupyter serves its own there)."
+                              ).tag(config=True)
+
+    engine: Any = None
+    contexts: list[ServerContext]
+
+    @default("node_id")
+    def _default_node_id(self) -> str:
+        return f"server-{uuid.uuid4().hex[:10]}"
+
+    def resolved_data_dir(self) -> Path:
+        if self.data_dir:
+            return Path(self.data_dir).expanduser().absolute()
+        from ..cli import default_data_dir
+
+        return default_data_dir().expanduser().absolute()
+
+    def initialize_settings(self) -> None:
+        from ..engine import Engine, errors
+
+        self.contexts = []
+        data_dir = self.resolved_data_dir()
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            self.engine = Engine(str(data_dir), node_id=self.node_id)
+        except (OSError, errors.EngineError) as exc:
+            self.log.error("jupyter_influx3: cannot open data directory %s: %s; the API is not served", data_dir, exc)
+            self.engine = None
+            return
+        try:
+            open_paths = parse_disable_authz(self.disable_authz) if self.disable_authz else frozenset()
+        except ValueError as exc:
+            self.log.error("jupyter_influx3: Influx3App.disable_authz: %s; nothing opened", exc)
+            open_paths = frozenset()
+        self._token_auth = AuthSettings(enabled=not self.without_auth, open_paths=open_paths)
+        self._executor = ThreadPoolExecutor(max_workers=max(4, (os.cpu_count() or 2) * 2),
+                                            thread_name_prefix="influx3-api")
+        self.settings["influx3_engine"] = self.engine
+        self.log.info("jupyter_influx3: data dir %s, node %s%s", data_dir, self.engine.node_id,
+                      " (authentication OFF)" if self.without_auth else "")
+
+    def _context(self, auth: AuthSettings) -> ServerContext:
+        ctx = ServerContext(engine=self.engine, max_request_bytes=self.max_request_bytes,
+                            executor=self._executor, auth=auth)
+        if self.contexts:  # one process, one set of metrics
+            ctx.process_id = self.contexts[0].process_id
+            ctx.metrics = metrics_for(self.contexts[0])  # type: ignore[attr-defined]
+        self.contexts.append(ctx)
+        return ctx
+
+    def initialize_handlers(self) -> None:
+        if self.engine is None:
+            return
+        webapp = self.serverapp.web_app
+        base_url = webapp.settings.get("base_url", "/")
+        mount = url_path_join(base_url, "influx3")
+        jupyter_mount = url_path_join(mount, "jupyter")
+        rules: list[tuple] = []
+
+        # 3. Jupyter-authenticated: first, since the token mount's catch-all would match it too.
+        jctx = self._context(AuthSettings(external=True))
+        for path, cls in ROUTE_TABLE:
+            rules.append((re.escape(jupyter_mount + path) + "$", jupyter_auth_handler(cls), {"context": jctx}))
+        rules.append((re.escape(jupyter_mount) + "(/.*)?$", jupyter_auth_handler(DefaultHandler), {"context": jctx}))
+
+        # 1. everything under {base_url}influx3/, InfluxDB tokens.
+        ctx = self._context(self._token_auth)
+        for path, cls in ROUTE_TABLE:
+            rules.append((re.escape(mount + path) + "$", influx_token_handler(cls), {"context": ctx}))
+        rules.append((re.escape(mount) + "(/.*)?$", influx_token_handler(DefaultHandler), {"context": ctx}))
+
+        # 2. the root paths that do not collide with Jupyter's own.
+        if self.serve_root_paths:
+            rctx = self._context(self._token_auth)
+            for path, cls in root_routes(self.serve_root_metrics):
+                rules.append((re.escape(path) + "$", influx_token_handler(cls), {"context": rctx}))
+            rules.append((r"/api/v3/.*$", influx_token_handler(DefaultHandler), {"context": rctx}))
+
+        webapp.add_handlers(".*$", rules)
+        redact_requests(webapp)
+
+    async def stop_extension(self) -> None:
+        engine, self.engine = self.engine, None
+        if engine is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while any(c.busy for c in self.contexts) and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        await loop.run_in_executor(None, engine.close)
+        executor = getattr(self, "_executor", None)
+        if executor is not None:
+            executor.shutdown(wait=False)
