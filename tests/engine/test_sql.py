@@ -329,7 +329,7 @@ def test_statements_other_than_queries_of_this_database_are_rejected(foo, q):
 def test_file_access_stays_off_even_through_scalar_functions(foo, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("s3cret")
-    for q in (f"SELECT getenv('HOME')", f"SELECT current_setting('enable_external_access') AS v"):
+    for q in ("SELECT getenv('HOME')", "SELECT current_setting('enable_external_access') AS v"):
         try:
             got = foo.sql("foo", q).to_pylist()
         except errors.QueryError:

@@ -187,7 +187,7 @@ def iso(ns: int) -> str:
     (f"time BETWEEN '{iso(T0)}' AND '{iso(T0 + DAY + 3600 * 10**9)}'", 2),
     (f"time >= to_timestamp({T0 + DAY}) AND time <= to_timestamp({T0 + DAY})", 1),
     (f"'{iso(T0 + DAY)}' > time", 1),
-    (f"time >= $start", 1),
+    ("time >= $start", 1),
     (f"host = 'a' AND (usage >= 0 AND time < '{iso(T0 + 3600 * 10**9)}')", 1),
     (f"time >= '{iso(T0 + 2 * DAY)}' OR host = 'a'", 3),
     (f"date_bin(INTERVAL '1 day', time) >= '{iso(T0 + 2 * DAY)}'", 3),

@@ -46,12 +46,12 @@ _ARROW_NAMES = {
     "TIMESTAMP": "Timestamp(Nanosecond, None)", "TIMESTAMP_MS": "Timestamp(Millisecond, None)",
     "TIMESTAMP_S": "Timestamp(Second, None)",
     "TIMESTAMP WITH TIME ZONE": 'Timestamp(Nanosecond, Some("UTC"))',
-    "INTERVAL": "Interval(MonthDayNano)", '"NULL"': "Null", "NULL": "Null",
+    "INTERVAL": "Interval(MonthDayNano)", "NULL": "Null",
 }
 
 
 def _arrow_typeof_body() -> str:
-    cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _ARROW_NAMES.items() if not k.startswith('"'))
+    cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _ARROW_NAMES.items())
     return (f"CASE typeof(x) {cases} ELSE CASE WHEN typeof(x) LIKE 'DECIMAL(%' "
             f"THEN 'Decimal128' || substr(typeof(x), 8) ELSE typeof(x) END END")
 
