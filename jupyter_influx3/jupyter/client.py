@@ -601,9 +601,20 @@ class HttpClient(Client):
                           content_type="text/plain; charset=utf-8")
         except Influx3Error as exc:
             data = getattr(exc, "data", None)
+            if isinstance(data, dict):  # accept_partial=false names the one failing line
+                data = [data]
             if exc.status == 400 and isinstance(data, list) and data:
-                rejected = [RejectedLine(int(d.get("line_number", 0)), str(d.get("error_message", "")),
-                                         str(d.get("original_line", ""))) for d in data if isinstance(d, dict)]
+                # The server shortens `original_line`; the full line is in the body we sent.
+                full = dfconv.counted_lines(body)
+                rejected = []
+                for d in data:
+                    if not isinstance(d, dict):
+                        continue
+                    number = int(d.get("line_number", 0) or 0)
+                    line = str(d.get("original_line", ""))
+                    if 0 < number <= len(full) and full[number - 1].startswith(line):
+                        line = full[number - 1]
+                    rejected.append(RejectedLine(number, str(d.get("error_message", "")), line))
                 written = total - len(rejected) if accept_partial else 0
                 return WriteReport(database, max(written, 0), rejected)
             raise

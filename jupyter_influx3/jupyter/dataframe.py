@@ -224,11 +224,15 @@ def is_tabular(data: Any) -> bool:
     return (mod.startswith("polars") or mod.startswith("pyarrow")) and callable(getattr(data, "to_pandas", None))
 
 
-def count_lines(body: str | bytes) -> int:
-    """Lines line protocol would count (not blank, not comments)."""
+def counted_lines(body: str | bytes) -> list[str]:
+    """The lines line protocol numbers (not blank, not comments), without line endings."""
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
-    return sum(1 for line in body.split("\n") if line.strip() and not line.lstrip().startswith("#"))
+    return [line.rstrip("\r") for line in body.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+
+
+def count_lines(body: str | bytes) -> int:
+    return len(counted_lines(body))
 
 
 def join_lines(lines: Iterable[str]) -> str:

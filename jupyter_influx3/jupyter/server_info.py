@@ -1,0 +1,170 @@
+"""Finding the Jupyter server a kernel runs under, to talk to its InfluxDB API from a notebook.
+
+    from jupyter_influx3.jupyter.server_info import notebook_server
+    server = notebook_server()
+    server.influx_url        # http://127.0.0.1:8888/<base_url>influx3   (InfluxDB tokens)
+    server.root_url          # http://127.0.0.1:8888/                    (/api/v3/…, /write … at the root)
+    server.jupyter_api       # …/<base_url>influx3/jupyter               (Jupyter's token: server.headers)
+
+When the kernel was not started by a Jupyter server (nbval, nbclient, a terminal IPython),
+`notebook_server()` starts one for this process on a free loopback port, over the same data
+directory as the engine in this kernel, and stops it when the process exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlsplit
+
+
+@dataclass
+class NotebookServer:
+    root_url: str  # scheme://host:port/
+    base_url: str  # "/" or "/user/name/"
+    token: str  # Jupyter's token ("" when the server has none)
+    started_here: bool = False
+    process: Optional[subprocess.Popen] = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return self.root_url.rstrip("/") + self.base_url
+
+    @property
+    def influx_url(self) -> str:
+        return self.url + "influx3"
+
+    @property
+    def jupyter_api(self) -> str:
+        return self.url + "influx3/jupyter"
+
+    @property
+    def headers(self) -> dict:
+        return {"Authorization": f"token {self.token}"} if self.token else {}
+
+    def __str__(self) -> str:
+        how = "started for this notebook" if self.started_here else "the server running this kernel"
+        return f"Jupyter server at {self.url} ({how})"
+
+    def stop(self) -> None:
+        proc, self.process = self.process, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _get_json(url: str, token: str, timeout: float = 3.0):
+    req = urllib.request.Request(url, headers={"Authorization": f"token {token}"} if token else {})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+def _kernel_id() -> Optional[str]:
+    try:
+        from ipykernel.connect import get_connection_file
+    except ImportError:
+        return None
+    try:
+        name = Path(get_connection_file()).name
+    except Exception:  # noqa: BLE001 - not in a kernel
+        return None
+    if name.startswith("kernel-") and name.endswith(".json"):
+        return name[len("kernel-"):-len(".json")]
+    return None
+
+
+def find_running_server() -> Optional[NotebookServer]:
+    """The running Jupyter server that owns this kernel, if any."""
+    kernel = _kernel_id()
+    if kernel is None:
+        return None
+    try:
+        from jupyter_server.serverapp import list_running_servers
+    except ImportError:
+        return None
+    for info in list_running_servers():
+        url, token = info.get("url", ""), info.get("token", "")
+        try:
+            sessions = _get_json(url.rstrip("/") + "/api/sessions", token)
+        except (OSError, ValueError):
+            continue
+        if any((s.get("kernel") or {}).get("id") == kernel for s in sessions):
+            parts = urlsplit(url)
+            host = parts.hostname or "127.0.0.1"
+            if host in ("0.0.0.0", "::", ""):
+                host = "127.0.0.1"
+            root = f"{parts.scheme}://{host}:{parts.port or info.get('port')}/"
+            return NotebookServer(root, info.get("base_url", "/"), token)
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(data_dir: Optional[str | Path] = None, timeout: float = 60.0) -> NotebookServer:
+    """A Jupyter server (with this package's extension) on a free loopback port, for this process."""
+    port, token = _free_port(), secrets.token_hex(16)
+    root_dir = tempfile.mkdtemp(prefix="influx3-jupyter-")
+    env = dict(os.environ)
+    if data_dir is not None:
+        env["INFLUX3_DATA_DIR"] = str(data_dir)
+    log = open(Path(root_dir) / "server.log", "wb")
+    cmd = [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}", "--ServerApp.allow_root=True",
+           "--ServerApp.port_retries=0", "--ServerApp.jpserver_extensions={'jupyter_influx3': True}"]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    log.close()
+    server = NotebookServer(f"http://127.0.0.1:{port}/", "/", token, started_here=True, process=proc)
+    atexit.register(server.stop)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            text = (Path(root_dir) / "server.log").read_text(errors="replace")
+            raise RuntimeError(f"jupyter server exited with {proc.returncode}:\n{text[-2000:]}")
+        try:
+            with urllib.request.urlopen(server.url + "influx3/health", timeout=2) as resp:
+                resp.read()
+            return server
+        except urllib.error.HTTPError:
+            return server  # 401: up, and asking for a token as it should
+        except OSError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"jupyter server did not start in {timeout}s")
+
+
+_started: Optional[NotebookServer] = None
+
+
+def notebook_server(data_dir: Optional[str | Path] = None) -> NotebookServer:
+    """The Jupyter server running this kernel, else one started for this process (once)."""
+    global _started
+    found = find_running_server()
+    if found is not None:
+        return found
+    if _started is None or (_started.process is not None and _started.process.poll() is not None):
+        if data_dir is None:
+            from .client import _engines
+
+            data_dir = next(iter(_engines), None)  # the engine this kernel already uses, if any
+        _started = start_server(data_dir)
+    return _started
