@@ -24,10 +24,14 @@ def ts(s: str) -> pa.TimestampScalar:
     return dt.datetime.fromisoformat(s)
 
 
-@pytest.fixture
-def foo(engine):
-    engine.write_lp("foo", CPU, "ns")
-    return engine
+@pytest.fixture(scope="module")
+def foo(tmp_path_factory):
+    """One engine with the CPU rows for the read-only tests of this module."""
+    from jupyter_influx3.engine import Engine
+    e = Engine(tmp_path_factory.mktemp("foo") / "data", node_id="n1", background=False)
+    e.write_lp("foo", CPU, "ns")
+    yield e
+    e.close()
 
 
 def rows(engine, query, params=None, db="foo"):
