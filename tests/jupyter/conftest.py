@@ -20,12 +20,13 @@ def data_dir(tmp_path, monkeypatch):
 def ip(data_dir):
     """IPython's real InteractiveShell with `%load_ext jupyter_influx3` run; unloaded afterwards
     (which closes the engine it opened)."""
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing.globalipapp import get_ipython, start_ipython
 
-    shell = start_ipython()
+    shell = start_ipython() or get_ipython()  # one shell per process, started by the first test
     for name in list(shell.user_ns):
         if not name.startswith("_") and name not in ("In", "Out", "exit", "quit", "get_ipython"):
             shell.user_ns.pop(name, None)
+    shell.config.pop("Influx3Magics", None)  # %config from an earlier test
     shell.run_line_magic("load_ext", "jupyter_influx3")
     yield shell
     shell.run_line_magic("unload_ext", "jupyter_influx3")
