@@ -395,3 +395,11 @@ def test_an_abandoned_result_releases_its_cursor_and_is_logged_as_cancelled(foo)
     gc.collect()
     assert entry.cancelled and not entry.running
     assert rows(foo, "SELECT count(*) AS n FROM cpu") == [{"n": 6}]
+
+
+def test_explain_shows_the_plan_of_the_translated_query(foo):
+    got = foo.sql("foo", "EXPLAIN SELECT count(*) FROM cpu WHERE time > '2065-01-07T17:28:58Z'").to_pylist()
+    assert [r["plan_type"] for r in got] == ["logical_plan", "physical_plan"]
+    assert "TIMESTAMP_NS" in got[0]["plan"] and str(foo.data_dir) not in got[0]["plan"]
+    analyzed = foo.sql("foo", "EXPLAIN ANALYZE SELECT count(*) FROM cpu").to_pylist()
+    assert analyzed[-1]["plan_type"] == "Plan with Metrics"

@@ -103,6 +103,7 @@ def _cast_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 
 
 _LINE_CTX = re.compile(r"\n\s*LINE \d+:.*", re.S)
+_EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(ANALYZE\s+)?(?:VERBOSE\s+)?", re.I)
 
 
 def _clean(msg: str, names: dict[str, str]) -> str:
@@ -278,11 +279,25 @@ class SqlService:
         cursor = None
         names: dict[str, str] = {}
         try:
-            tr = self._translate(db, query, params)
+            explain = _EXPLAIN.match(query)
+            tr = self._translate(db, query[explain.end():] if explain else query, params)
             names = {k: u.name for k, u in tr.uses.items()}
             sql, values = tr.bind(params, issue)
             cursor = self._connection().cursor()
             sql = self._register(cursor, db, tr, sql, values, issue, telemetry, entry)
+            if explain:
+                # DataFusion's EXPLAIN answers (plan_type, plan); this is DuckDB's plan of the translation
+                analyze = "ANALYZE " if explain.group(1) else ""
+                plan = cursor.execute(f"EXPLAIN {analyze}{sql}", values or None).fetchall()
+                kind = "Plan with Metrics" if analyze else "physical_plan"
+                root = str(self.engine.data_dir).rstrip("/") + "/"
+                rows = [("logical_plan", sql)] + [(kind if k in ("physical_plan", "analyzed_plan") else k, v)
+                                                  for k, v in plan]
+                rows = [(k, v.replace(root, "")) for k, v in rows]   # paths relative to the data dir
+                cursor.register("__explain", pa.table({"plan_type": [r[0] for r in rows],
+                                                       "plan": [r[1] for r in rows]}))
+                sql, values = "SELECT * FROM __explain", {}
+                tr = Translation(sql, [], {}, {}, {}, {})
             rel = cursor.sql(sql, params=values or None)
             reader = rel.to_arrow_reader(BATCH_ROWS)
         except SqlError as e:
