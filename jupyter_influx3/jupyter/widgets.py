@@ -35,6 +35,9 @@ TABLE_ROWS = 10
 MAX_TAG_VALUES = 200
 NUMERIC = {"float64", "int64", "uint64", "bool"}
 NO_SPLIT = "(none)"
+TABLE_STYLE = ("<style>.influx3-explorer-table{border-collapse:collapse;font-size:12px}"
+               ".influx3-explorer-table th,.influx3-explorer-table td{padding:2px 10px;text-align:right;"
+               "border-bottom:1px solid var(--jp-border-color2,#ddd)}</style>")
 
 
 def quote_ident(name: str) -> str:
@@ -147,7 +150,8 @@ class Explorer:
         fields = [r.column for r in cols.itertuples() if r.kind == "field" and r.type in NUMERIC]
         tags = [r.column for r in cols.itertuples() if r.kind == "tag"]
         self.fields.options = fields
-        self.fields.value = tuple(fields[:1])
+        floats = [r.column for r in cols.itertuples() if r.kind == "field" and r.type == "float64"]
+        self.fields.value = tuple((floats or fields)[:1])  # a measurement, rather than a count, first
         self.split_by.options = [NO_SPLIT, *tags]
         self.split_by.value = NO_SPLIT
         boxes = []
@@ -221,7 +225,8 @@ class Explorer:
         self._draw(data, fields, split)
         shown = min(TABLE_ROWS, len(data))
         cut = f"showing {shown} of {len(data)} rows" if len(data) > shown else f"{len(data)} rows"
-        self.table_view.value = data.head(TABLE_ROWS).to_html(index=False, border=0) + \
+        self.table_view.value = TABLE_STYLE + data.head(TABLE_ROWS).to_html(index=False, border=0,
+                                                                             classes="influx3-explorer-table") + \
             f'<p style="font-size:smaller;opacity:0.8">{cut}</p>'
         params = "" if not self.params else f"<br>params: <code>{html.escape(repr(self.params))}</code>"
         self.sql_view.value = f"<details><summary>SQL</summary><pre>{html.escape(self.sql)}</pre>{params}</details>"
@@ -230,13 +235,18 @@ class Explorer:
 
     def _draw(self, data: pd.DataFrame, fields: list[str], split: Optional[str]) -> None:
         traces = []
+
+        def times(frame: pd.DataFrame) -> list:
+            # ISO text: a FigureWidget sends datetimes to the browser as integer arrays (a numeric axis)
+            return pd.to_datetime(frame["time"]).dt.strftime("%Y-%m-%dT%H:%M:%S.%f").tolist()
+
         if split and split in data.columns:
             for value, part in data.groupby(split, sort=True, dropna=False):
                 for f in fields:
-                    traces.append({"x": part["time"], "y": part[f], "name": f"{f} {split}={value}"})
+                    traces.append({"x": times(part), "y": part[f].tolist(), "name": f"{f} {split}={value}"})
         else:
             for f in fields:
-                traces.append({"x": data["time"], "y": data[f], "name": f})
+                traces.append({"x": times(data), "y": data[f].tolist(), "name": f})
         with self.figure.batch_update():
             self.figure.data = []
             for t in traces:
