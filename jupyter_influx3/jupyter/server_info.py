@@ -120,6 +120,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """(Linux, in the child) SIGTERM when the process that started us dies, however it dies."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def start_server(data_dir: Optional[str | Path] = None, timeout: float = 60.0) -> NotebookServer:
     """A Jupyter server (with this package's extension) on a free loopback port, for this process."""
     port, token = _free_port(), secrets.token_hex(16)
@@ -131,7 +142,8 @@ def start_server(data_dir: Optional[str | Path] = None, timeout: float = 60.0) -
     cmd = [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}", "--ServerApp.allow_root=True",
            "--ServerApp.port_retries=0", "--ServerApp.jpserver_extensions={'jupyter_influx3': True}"]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
     log.close()
     server = NotebookServer(f"http://127.0.0.1:{port}/", "/", token, started_here=True, process=proc)
     atexit.register(server.stop)

@@ -191,3 +191,15 @@ def test_engines_are_shared_per_data_dir(tmp_path):
     assert c.engine is not a.engine
     assert c.sql("SELECT v FROM m", database="x")["v"].tolist() == [1.0]
     c.close()
+
+
+def test_write_arrow_and_polars(client, db):
+    table = pa.table({"time": pa.array([1_000_000_000, 2_000_000_000], pa.timestamp("ns")),
+                      "room": ["a", "b"], "t": [20.5, 21.5]})
+    assert client.write(table, database=db, table="arrow_rooms", tags=["room"]).lines_written == 2
+    pl = pytest.importorskip("polars")
+    frame = pl.DataFrame({"time": [3, 4], "room": ["c", "d"], "t": [1.0, 2.0]})
+    assert client.write(frame, database=db, table="polars_rooms", tags="room", precision="s").lines_written == 2
+    out = client.sql("SELECT room, t, time FROM polars_rooms ORDER BY time", database=db)
+    assert out["room"].tolist() == ["c", "d"] and out["time"].tolist() == [pd.Timestamp(3, unit="s"),
+                                                                           pd.Timestamp(4, unit="s")]

@@ -84,3 +84,22 @@ def test_ctrl_c_interrupts_a_running_query(data_dir):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_completion_in_a_kernel(data_dir):
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3", startup_timeout=KERNEL_TIMEOUT)
+    try:
+        reply = kc.execute_interactive("%load_ext jupyter_influx3\n%lp -d comp cpu,host=a usage=1 1\n"
+                                       "%lp -d comp mem,host=a free=2 1", timeout=KERNEL_TIMEOUT)
+        assert reply["content"]["status"] == "ok"
+        code = "%%sql -d comp\nSELECT * FROM c"
+        reply = kc.complete(code, len(code), reply=True, timeout=60)
+        assert reply["content"]["matches"] == ["cpu"]
+        code = "%%sql -d comp\nSELECT fr FROM mem"
+        reply = kc.complete(code, len("%%sql -d comp\nSELECT fr"), reply=True, timeout=60)
+        assert reply["content"]["matches"] == ["free"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

@@ -237,3 +237,28 @@ def test_option_parsing():
 def test_placeholders_skip_strings_and_comments():
     q = "SELECT '$a', \"$b\" FROM t WHERE x = $c -- $d\n AND y = $e /* $f */ AND z = $c"
     assert placeholders(q) == ["c", "e"]
+
+
+def test_elapsed_time_shown_for_long_queries(loaded):
+    assert "elapsed" not in repr(ok(loaded, "%%sql\nSELECT count(*) AS n FROM cpu"))
+    ok(loaded, "%config Influx3Magics.show_elapsed_after = 0.0")
+    view = ok(loaded, "%%sql\nSELECT count(*) AS n FROM cpu")
+    assert "elapsed" in repr(view) and "elapsed" in view._repr_html_()
+
+
+def test_connect_token_from_a_variable_is_never_shown(ip, start_influx3, capsys):
+    from jupyter_influx3.engine import Engine
+    from jupyter_influx3.engine import tokens as tokenlib
+
+    server = start_influx3(auth=True)
+    with Engine(server.data_dir, node_id="token-maker", background=False) as eng:
+        token = tokenlib.create_admin_token(eng.catalog).token
+    res = run(ip, f"%influx3 connect {server.url}")
+    assert res.error_in_exec is not None and "not authenticated" in res.error_in_exec.message
+    ip.user_ns["secret"] = token
+    ok(ip, f"%influx3 connect {server.url} --token $secret -d sec")
+    ok(ip, "%%lp\nm v=1 1")
+    status = repr(ok(ip, "%influx3 status"))
+    assert "token         set" in status and token not in status
+    ip.run_line_magic("config", "Influx3Magics")
+    assert token not in capsys.readouterr().out
