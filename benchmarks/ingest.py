@@ -13,7 +13,7 @@ Parts (each can be switched off; see --help):
   inproc   Engine.write_lp on 50K-line bodies of the same data, in this process (target: >= 500K
            lines/s). Also reports parse-only throughput so the cost of parsing can be told apart.
   rss      (--rss, slow) 5M lines (gen_cpu.py 1000 5000) written to a temp file, then streamed in
-           50K-line bodies into an Engine in a fresh child process; its peak RSS (ru_maxrss) is the
+           50K-line bodies into an Engine in a fresh child process; its peak RSS (VmHWM) is the
            number (target < 1.5 GB). Unless --no-rss-http, also streams the same file over HTTP into
            a fresh `influx3 serve` and reports the server's peak RSS (VmHWM).
 
@@ -476,8 +476,10 @@ def part_inproc(args, tmp: Path, data: Path, results: dict) -> None:
 
 def rss_child(path: str, data_dir: str, body_lines: int) -> None:
     """Child process of --rss: streams `path` into an Engine, prints JSON with its peak RSS."""
+    # Peak RSS is VmHWM of this process: ru_maxrss would not do, since Linux carries the parent's
+    # peak RSS over fork/vfork + exec into the child's ru_maxrss (the parent may be big by now).
     from jupyter_influx3.engine import Engine
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    base = vm_hwm(os.getpid())
     with RssPoller(os.getpid()) as poller:
         e = Engine(data_dir, node_id="bench-rss")
         t0 = time.perf_counter()
@@ -492,7 +494,7 @@ def rss_child(path: str, data_dir: str, body_lines: int) -> None:
             lines += n
             del body
         dt = time.perf_counter() - t0
-        rss_after_ingest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        rss_after_ingest = vm_hwm(os.getpid())
         t1 = time.perf_counter()
         e.close()
         close_s = time.perf_counter() - t1
@@ -504,9 +506,10 @@ def rss_child(path: str, data_dir: str, body_lines: int) -> None:
                       "write_lp_lines_per_s": int(lines / sum(per_body)),
                       "slowest_bodies_ms": [round(x * 1000) for x in slow],
                       "median_body_ms": round(sorted(per_body)[len(per_body) // 2] * 1000),
-                      "close_seconds": round(close_s, 2), "rss_before_engine": base,
+                      "close_seconds": round(close_s, 2), "rss_after_imports": base,
                       "peak_rss_ingest": rss_after_ingest,
-                      "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                      "peak_rss": vm_hwm(os.getpid()),
+                      "ru_maxrss_inherited": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                       "peak_rss_polled": poller.peak}))
 
 
