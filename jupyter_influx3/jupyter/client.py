@@ -39,8 +39,10 @@ import pyarrow as pa
 from . import dataframe as dfconv
 
 OUTPUT_FORMATS = ("pandas", "arrow", "polars")
-#: Query languages a client can run; `Client.query` dispatches on these (InfluxQL joins later).
-QUERY_LANGUAGES = ("sql",)
+#: Query languages a client can run, and how: the engine method and the HTTP endpoint of each.
+QUERY_LANGUAGES = ("sql", "influxql")
+ENGINE_QUERY_METHODS = {"sql": "query_sql", "influxql": "query_influxql"}
+HTTP_QUERY_PATHS = {"sql": "/api/v3/query_sql", "influxql": "/api/v3/query_influxql"}
 
 #: ``precision`` names accepted -> the InfluxDB 3 v3 API names.
 PRECISIONS = {
@@ -275,6 +277,11 @@ class Client:
         Returns a pandas DataFrame (or Arrow table / polars DataFrame with `format`)."""
         return self.query(q, database, params, language="sql", format=format)
 
+    def influxql(self, q: str, database: Optional[str] = None, params: Optional[dict] = None, *,
+                 format: Optional[str] = None) -> Any:
+        """Run an InfluxQL query (where the engine or server runs InfluxQL)."""
+        return self.query(q, database, params, language="influxql", format=format)
+
 
 def _params(params: Optional[dict]) -> Optional[dict]:
     """Query parameters as JSON-able scalars (datetimes as RFC 3339 text)."""
@@ -428,12 +435,13 @@ class EngineClient(Client):
     def _query_arrow(self, language, database, query, params) -> pa.Table:
         if self._closed:
             raise Influx3Error("this client is closed")
-        if language != "sql":
-            raise Influx3Error(f"query language {language!r} is not available here")
+        run = getattr(self.engine, ENGINE_QUERY_METHODS.get(language, ""), None)
+        if run is None:
+            raise Influx3Error(f"{language} queries are not available in this engine")
         state: dict[str, Any] = {"cancelled": False, "result": None}
 
         def work() -> pa.Table:
-            result = self._call(self.engine.query_sql, database, query, params)
+            result = self._call(run, database, query, params)
             state["result"] = result
             if state["cancelled"]:
                 result.close()
@@ -621,7 +629,7 @@ class HttpClient(Client):
         return WriteReport(database, total, [])
 
     def _query_arrow(self, language, database, query, params) -> pa.Table:
-        if language != "sql":
+        if language not in HTTP_QUERY_PATHS:
             raise Influx3Error(f"query language {language!r} is not available here")
         import pyarrow.parquet as pq
 
@@ -631,7 +639,7 @@ class HttpClient(Client):
             payload["params"] = params
 
         def work() -> pa.Table:
-            _, data = self._request("POST", "/api/v3/query_sql", json_body=payload,
+            _, data = self._request("POST", HTTP_QUERY_PATHS[language], json_body=payload,
                                     on_response=lambda r: state.__setitem__("resp", r))
             if not data:
                 return pa.table({})

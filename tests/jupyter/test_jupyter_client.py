@@ -203,3 +203,17 @@ def test_write_arrow_and_polars(client, db):
     out = client.sql("SELECT room, t, time FROM polars_rooms ORDER BY time", database=db)
     assert out["room"].tolist() == ["c", "d"] and out["time"].tolist() == [pd.Timestamp(3, unit="s"),
                                                                            pd.Timestamp(4, unit="s")]
+
+
+def test_influxql_is_dispatched(client, db):
+    client.write("m v=1 1", database=db)
+    if isinstance(client, EngineClient) and not hasattr(client.engine, "query_influxql"):
+        with pytest.raises(Influx3Error, match="influxql queries are not available in this engine"):
+            client.influxql("SELECT v FROM m", database=db)
+        return
+    try:
+        out = client.influxql("SELECT v FROM m", database=db)
+    except Influx3Error as exc:  # a server without the endpoint yet answers 404
+        assert exc.status == 404
+        return
+    assert out["v"].tolist() == [1.0]
