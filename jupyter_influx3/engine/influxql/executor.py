@@ -1,0 +1,681 @@
+"""Executing InfluxQL statements against an :class:`~jupyter_influx3.engine.engine.Engine`.
+
+:class:`Executor` is what ``/query``, ``/api/v3/query_influxql`` and ``%%influxql`` call::
+
+    ex = Executor(engine)
+    for result in ex.execute("SELECT mean(usage) FROM cpu GROUP BY time(1m)", database="db"):
+        ...   # StatementResult: statement_id, series (name, tags, columns, values), error
+
+* SELECT (planned by :mod:`.planner`, run by :mod:`.select`), with 1.x's answers and errors;
+* SHOW DATABASES, MEASUREMENTS, TAG KEYS, TAG VALUES, FIELD KEYS, SERIES, RETENTION POLICIES and
+  the ``[EXACT] CARDINALITY`` forms, in 1.x's shapes;
+* CREATE DATABASE / DROP DATABASE / DROP MEASUREMENT (older tools send them to ``/query``);
+* statement errors are results (``error``), as 1.x answers them inside a 200.
+
+Retention policies: ``db.rp.m`` reads database ``db/rp`` when that database exists (InfluxDB 3
+maps a v1 retention policy to such a database), else database ``db``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any, Callable, Iterator, Optional
+
+import numpy as np
+
+from .. import errors as engine_errors
+from . import ast
+from .ast import (BinaryExpr, Measurement, ParenExpr, SelectStatement, SubQuery, VarRef)
+from .condition import ConditionError, condition_expr, has_time_expr
+from .functions import FunctionError, MAX_TIME, MIN_TIME, Vec
+from .parser import ParseError, parse_query
+from .planner import CATALOG_TYPES, MeasurementInfo, PlanContext, PlanError, infer_type, prepare_select
+from .results import Series, StatementResult
+from .scan import Scanner, series_key
+from .select import ExecError, SeriesData, eval_expr, run_select
+
+__all__ = ["Executor", "StatementError", "statement_databases", "DatabaseNotFoundError"]
+
+log = logging.getLogger(__name__)
+
+
+class StatementError(Exception):
+    """A statement that fails with 1.x's message (becomes the result's ``error``)."""
+
+
+class DatabaseNotFoundError(StatementError):
+    def __init__(self, name: str):
+        super().__init__(f"database not found: {name}")
+        self.name = name
+
+
+#: how a statement's unknown database is worded on /query (InfluxDB 3's text)
+DB_NOT_FOUND = "Cannot retrieve database: External error: database not found: {}"
+
+
+def _measurement_info(db, table) -> MeasurementInfo:
+    fields = {}
+    tags = []
+    for name, col in table.columns.items():
+        if col.type == "tag":
+            tags.append(name)
+        elif col.type in CATALOG_TYPES:
+            fields[name] = CATALOG_TYPES[col.type]
+    return MeasurementInfo(table.name, db, table, fields, sorted(tags))
+
+
+def statement_databases(stmt: ast.Statement, default_db: Optional[str]) -> list[str]:
+    """The databases a statement reads (for authorization): its ``ON db``, the databases named in
+    FROM (``db.rp.m``, ``db..m``), else the default database."""
+    dbs: list[str] = []
+
+    def add(name):
+        if name and name not in dbs:
+            dbs.append(name)
+
+    if isinstance(stmt, ast.ShowDatabasesStatement):
+        return []
+    if isinstance(stmt, (ast.CreateDatabaseStatement, ast.DropDatabaseStatement)):
+        return [stmt.name]
+    on = getattr(stmt, "database", None)
+    if on:
+        add(on)
+    used_default = False
+    for node in ast.walk(stmt):
+        if isinstance(node, Measurement):
+            if node.database:
+                add(node.database)
+            else:
+                used_default = True
+    if isinstance(stmt, SelectStatement) or used_default or (not on and not isinstance(
+            stmt, ast.ShowRetentionPoliciesStatement)):
+        if (used_default or not dbs) and default_db:
+            add(default_db)
+    if isinstance(stmt, ast.ShowRetentionPoliciesStatement) and not on and default_db:
+        add(default_db)
+    return dbs
+
+
+def format_go_duration(ns: int) -> str:
+    """Go's time.Duration.String() for whole seconds (``0s``, ``1h0m0s``, ``720h0m0s``)."""
+    if ns == 0:
+        return "0s"
+    sign = "-" if ns < 0 else ""
+    ns = abs(ns)
+    secs, frac = divmod(ns, 1_000_000_000)
+    h, rem = divmod(secs, 3600)
+    m, s = divmod(rem, 60)
+    sec = f"{s}" + (("." + f"{frac:09d}".rstrip("0")) if frac else "")
+    if h:
+        return f"{sign}{h}h{m}m{sec}s"
+    if m:
+        return f"{sign}{m}m{sec}s"
+    if secs == 0:
+        if ns % 1_000_000 == 0:
+            return f"{sign}{ns // 1_000_000}ms"
+        if ns % 1000 == 0:
+            return f"{sign}{ns // 1000}µs"
+        return f"{sign}{ns}ns"
+    return f"{sign}{sec}s"
+
+
+def shard_group_duration(retention_ns: Optional[int]) -> int:
+    d = retention_ns or 0
+    day = 86400 * 10**9
+    if d == 0 or d >= 180 * day:
+        return 7 * day
+    if d >= 2 * day:
+        return day
+    return 3600 * 10**9
+
+
+class Executor:
+    """Runs InfluxQL on one engine."""
+
+    def __init__(self, engine, *, max_select_buckets: int = 0, db_not_found: str = DB_NOT_FOUND):
+        self.engine = engine
+        self.max_select_buckets = max_select_buckets
+        self.db_not_found = db_not_found
+
+    # -- entry points ----------------------------------------------------------------------------
+
+    def parse(self, text: str, params: Optional[dict] = None) -> ast.Query:
+        """Parse ``text`` (raises :class:`ParseError`)."""
+        return parse_query(text, params)
+
+    def execute(self, query: str | ast.Query, *, database: Optional[str] = None,
+                retention_policy: Optional[str] = None, params: Optional[dict] = None,
+                now_ns: Optional[int] = None, authorize: Optional[Callable[[ast.Statement], None]] = None,
+                log_text: Optional[str] = None) -> Iterator[StatementResult]:
+        """Run every statement; yields one :class:`StatementResult` per statement, in order.
+        ``authorize(stmt)`` may raise to refuse a statement (the exception propagates)."""
+        q = self.parse(query, params) if isinstance(query, str) else query
+        now = now_ns if now_ns is not None else time.time_ns()
+        for i, stmt in enumerate(q.statements):
+            if authorize is not None:
+                authorize(stmt)
+            yield self.execute_statement(stmt, i, database=database, retention_policy=retention_policy,
+                                         now_ns=now, log_text=log_text if log_text is not None else str(stmt))
+
+    def execute_statement(self, stmt: ast.Statement, statement_id: int = 0, *, database: Optional[str] = None,
+                          retention_policy: Optional[str] = None, now_ns: Optional[int] = None,
+                          log_text: Optional[str] = None) -> StatementResult:
+        now = now_ns if now_ns is not None else time.time_ns()
+        entry = self._log_start(stmt, database, log_text)
+        try:
+            series = self._dispatch(stmt, database, retention_policy, now)
+            res = StatementResult(statement_id, series)
+            self._log_end(entry, True)
+            return res
+        except (StatementError, PlanError, ExecError, ConditionError, FunctionError) as e:
+            self._log_end(entry, False, str(e))
+            return StatementResult(statement_id, [], str(e))
+        except engine_errors.EngineError as e:
+            self._log_end(entry, False, str(e))
+            return StatementResult(statement_id, [], getattr(e, "message", str(e)))
+
+    # -- query log (system.queries) --------------------------------------------------------------
+
+    def _log_start(self, stmt, database, text):
+        try:
+            from ..sql import service_for
+            from ..sql.runner import QueryLogEntry
+            svc = service_for(self.engine)
+            entry = QueryLogEntry(str(uuid.uuid4()), time.time_ns(), "influxql", text or str(stmt), database or "")
+            entry._t0 = time.perf_counter()
+            svc.log.append(entry)
+            return entry
+        except Exception:  # noqa: BLE001 - logging never fails a query
+            return None
+
+    def _log_end(self, entry, ok: bool, error: Optional[str] = None) -> None:
+        if entry is None:
+            return
+        dur = int((time.perf_counter() - entry._t0) * 1e9)
+        entry.running, entry.success = False, ok
+        entry.phase = "success" if ok else "fail"
+        entry.end2end_duration = entry.execute_duration = dur
+        entry.error = error
+
+    # -- dispatch --------------------------------------------------------------------------------
+
+    def _dispatch(self, stmt, database, rp, now) -> list[Series]:
+        if isinstance(stmt, SelectStatement):
+            if stmt.target is not None:
+                raise StatementError("SELECT INTO is not supported")
+            return self.select(stmt, database, rp, now)
+        if isinstance(stmt, ast.ExplainStatement):
+            raise StatementError("EXPLAIN is not supported")
+        if isinstance(stmt, ast.ShowDatabasesStatement):
+            return self.show_databases()
+        if isinstance(stmt, ast.ShowRetentionPoliciesStatement):
+            return self.show_retention_policies(stmt.database or database)
+        if isinstance(stmt, ast.ShowMeasurementsStatement):
+            return self.show_measurements(stmt, database, now)
+        if isinstance(stmt, ast.ShowMeasurementCardinalityStatement):
+            return self.show_measurement_cardinality(stmt, database, now)
+        if isinstance(stmt, ast.ShowTagKeysStatement):
+            return self.show_tag_keys(stmt, database, now)
+        if isinstance(stmt, ast.ShowTagKeyCardinalityStatement):
+            return self.show_tag_key_cardinality(stmt, database, now)
+        if isinstance(stmt, ast.ShowTagValuesStatement):
+            return self.show_tag_values(stmt, database, now)
+        if isinstance(stmt, ast.ShowTagValuesCardinalityStatement):
+            return self.show_tag_values_cardinality(stmt, database, now)
+        if isinstance(stmt, ast.ShowFieldKeysStatement):
+            return self.show_field_keys(stmt, database)
+        if isinstance(stmt, ast.ShowFieldKeyCardinalityStatement):
+            return self.show_field_key_cardinality(stmt, database, now)
+        if isinstance(stmt, ast.ShowSeriesStatement):
+            return self.show_series(stmt, database, now)
+        if isinstance(stmt, ast.ShowSeriesCardinalityStatement):
+            return self.show_series_cardinality(stmt, database, now)
+        if isinstance(stmt, ast.CreateDatabaseStatement):
+            return self.create_database(stmt)
+        if isinstance(stmt, ast.DropDatabaseStatement):
+            return self.drop_database(stmt)
+        if isinstance(stmt, ast.DropMeasurementStatement):
+            return self.drop_measurement(stmt, database)
+        if isinstance(stmt, ast.ShowUsersStatement):
+            return [Series(None, ["user", "admin"], [], time_index=None)]
+        if isinstance(stmt, ast.ShowContinuousQueriesStatement):
+            return []
+        if isinstance(stmt, ast.ShowQueriesStatement):
+            return [Series(None, ["qid", "query", "database", "duration", "status"], [], time_index=None)]
+        raise StatementError(f"statement not supported: {stmt}")
+
+    # -- catalog helpers -------------------------------------------------------------------------
+
+    def _db(self, name: Optional[str], rp: Optional[str] = None):
+        if not name:
+            raise StatementError("database name required")
+        cat = self.engine.catalog
+        cat.refresh()
+        if rp and rp.lower() not in ("autogen", "default", "''"):
+            d = cat.db(f"{name}/{rp}")
+            if d is not None and not d.deleted:
+                return d
+        d = cat.db(name)
+        if d is None or d.deleted:
+            raise DatabaseNotFoundError(name)
+        return d
+
+    def _tables(self, db) -> dict[str, Any]:
+        return {t.name: t for t in db.live_tables()}
+
+    def _resolve(self, default_db: Optional[str], default_rp: Optional[str]):
+        def resolve(m: Measurement) -> list[MeasurementInfo]:
+            dbname = m.database or default_db
+            db = self._db(dbname, m.retention_policy or default_rp)
+            tables = self._tables(db)
+            if m.regex is not None:
+                rx = m.regex.compile()
+                names = sorted(n for n in tables if rx.search(n))
+            else:
+                names = [m.name] if m.name in tables else []
+            return [_measurement_info(db, tables[n]) for n in names]
+        return resolve
+
+    def _source_tables(self, db, sources) -> list:
+        tables = self._tables(db)
+        if sources is None:
+            return [tables[n] for n in sorted(tables)]
+        out = []
+        seen = set()
+        for src in sources:
+            if not isinstance(src, Measurement):
+                continue
+            if src.regex is not None:
+                rx = src.regex.compile()
+                names = sorted(n for n in tables if rx.search(n))
+            else:
+                names = [src.name] if src.name in tables else []
+            for n in names:
+                if n not in seen:
+                    seen.add(n)
+                    out.append(tables[n])
+        return sorted(out, key=lambda t: t.name)
+
+    def _show_db(self, stmt, database):
+        name = getattr(stmt, "database", None) or database
+        if not name:
+            raise StatementError("database name required")
+        return self._db(name)
+
+    # -- SELECT ----------------------------------------------------------------------------------
+
+    def select(self, stmt: SelectStatement, database, rp, now) -> list[Series]:
+        ctx = PlanContext(now_ns=now, resolve=self._resolve(database, rp),
+                          max_select_buckets=self.max_select_buckets)
+        # a FROM without database needs a default database
+        for node in ast.walk(stmt):
+            if isinstance(node, Measurement) and not node.database and not database:
+                raise StatementError("database name required")
+        try:
+            p = prepare_select(stmt, ctx)
+        except DatabaseNotFoundError as e:
+            raise StatementError(self.db_not_found.format(e.name)) from None
+        self._check_buckets(p)
+        scanner = Scanner(self.engine, now)
+        try:
+            rows = run_select(p, scanner)
+        finally:
+            scanner.close()
+        return self._to_series(p, rows)
+
+    def _check_buckets(self, p) -> None:
+        n = self.max_select_buckets
+        if n <= 0 or p.is_raw or not p.interval:
+            return
+        from .functions import window_start
+        if p.start > MIN_TIME:
+            first = window_start(p.start, p.interval, p.offset, p.location)
+            last = window_start(p.end, p.interval, p.offset, p.location)
+            buckets = (last - first + p.interval) // p.interval
+            if buckets > n:
+                raise StatementError(f"max-select-buckets limit exceeded: ({buckets}/{n})")
+        else:
+            last = window_start(p.end, p.interval, p.offset, p.location)
+            p.start = max(p.start, last - p.interval * (n - 1))
+
+    def _to_series(self, p, rows: list[SeriesData]) -> list[Series]:
+        out = []
+        columns = p.columns
+        kinds = ["time"] + [_kind_name(c) for c in (rows[0].cols if rows else [])]
+        has_dims = bool(p.dimensions)
+        for s in rows:
+            cols = [s.time.tolist()] + [c.to_list() for c in s.cols]
+            values = [list(r) for r in zip(*cols)]
+            ks = ["time"] + [_kind_name(c) for c in s.cols]
+            out.append(Series(s.name, columns, values, tags=dict(s.tags) if has_dims else None, time_index=0,
+                              kinds=ks, location=p.location))
+        return out
+
+    # -- SHOW ------------------------------------------------------------------------------------
+
+    def show_databases(self) -> list[Series]:
+        cat = self.engine.catalog
+        cat.refresh()
+        names = [d.name for d in sorted(cat.live_databases(), key=lambda d: d.id)]
+        return [Series("databases", ["name"], [[n] for n in names], time_index=None, kinds=["string"])]
+
+    def show_retention_policies(self, database) -> list[Series]:
+        db = self._db(database) if database else None
+        if db is None:
+            raise StatementError("database name required")
+        ret = db.retention_ns or 0
+        row = ["autogen", format_go_duration(ret), format_go_duration(shard_group_duration(ret)), 1, True]
+        return [Series(None, ["name", "duration", "shardGroupDuration", "replicaN", "default"], [row],
+                       time_index=None, kinds=["string", "string", "string", "integer", "boolean"])]
+
+    def _series_of(self, db, table, cond, now, key_filter=None) -> list[dict]:
+        """The series (tag sets) of ``table`` matching ``cond`` (tags only; a time range limits
+        them to series with points in it)."""
+        tags = sorted(c for c, col in table.columns.items() if col.type == "tag")
+        lo = hi = None
+        rest = cond
+        if cond is not None:
+            try:
+                rest, tr = condition_expr(cond, now)
+            except ConditionError as e:
+                raise StatementError(str(e)) from None
+            lo, hi = tr.min, tr.max
+        info = _measurement_info(db, table)
+        scanner = Scanner(self.engine, now)
+        try:
+            src = scanner.view(info, lo, hi)
+            where = []
+            from .scan import _q, _ts
+            if lo is not None:
+                where.append(f'"time" >= {_ts(lo)}')
+            if hi is not None:
+                where.append(f'"time" <= {_ts(hi)}')
+            sel = ", ".join(_q(t) for t in tags) if tags else "1 AS __one"
+            sql = f"SELECT DISTINCT {sel} FROM {src} AS __v"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            tbl = scanner.query(sql)
+        finally:
+            scanner.close()
+        cols = {t: tbl.column(t).to_pylist() for t in tags}
+        out = []
+        for i in range(tbl.num_rows):
+            s = {t: cols[t][i] for t in tags if cols[t][i] not in (None, "")}
+            out.append(s)
+        if rest is not None:
+            out = [s for s in out if _eval_tag_cond(rest, s, table.name)]
+        return out
+
+    def _check_no_time(self, stmt, what: str) -> None:
+        if getattr(stmt, "condition", None) is not None and has_time_expr(stmt.condition):
+            raise StatementError(f"{what} doesn't support time in WHERE clause")
+
+    def show_measurements(self, stmt, database, now) -> list[Series]:
+        self._check_no_time(stmt, "SHOW MEASUREMENTS")
+        db = self._show_db(stmt, database)
+        tables = self._tables(db)
+        names = sorted(tables)
+        if stmt.source is not None:
+            src = stmt.source
+            if src.regex is not None:
+                rx = src.regex.compile()
+                names = [n for n in names if rx.search(n)]
+            else:
+                names = [n for n in names if n == src.name]
+        if stmt.condition is not None:
+            names = [n for n in names if self._series_of(db, tables[n], stmt.condition, now)]
+        names = _limit(names, stmt.limit, stmt.offset)
+        if not names:
+            return []
+        return [Series("measurements", ["name"], [[n] for n in names], time_index=None, kinds=["string"])]
+
+    def show_measurement_cardinality(self, stmt, database, now) -> list[Series]:
+        self._check_no_time(stmt, "SHOW MEASUREMENT EXACT CARDINALITY")
+        db = self._show_db(stmt, database)
+        tables = self._source_tables(db, stmt.sources)
+        if stmt.condition is not None:
+            tables = [t for t in tables if self._series_of(db, t, stmt.condition, now)]
+        if not tables:
+            return []
+        return [Series(None, ["count"], [[len(tables)]], time_index=None, kinds=["integer"])]
+
+    def show_tag_keys(self, stmt, database, now) -> list[Series]:
+        db = self._show_db(stmt, database)
+        out = []
+        tables = self._source_tables(db, stmt.sources)
+        tables = _limit(tables, stmt.slimit, stmt.soffset)
+        for t in tables:
+            if stmt.condition is not None:
+                series = self._series_of(db, t, stmt.condition, now)
+                keys = sorted({k for s in series for k in s})
+            else:
+                keys = sorted(c for c, col in t.columns.items() if col.type == "tag")
+            keys = _limit(keys, stmt.limit, stmt.offset)
+            if keys:
+                out.append(Series(t.name, ["tagKey"], [[k] for k in keys], time_index=None, kinds=["string"]))
+        return out
+
+    def show_tag_key_cardinality(self, stmt, database, now) -> list[Series]:
+        self._check_no_time(stmt, "SHOW TAG KEY EXACT CARDINALITY")
+        db = self._show_db(stmt, database)
+        out = []
+        for t in self._source_tables(db, stmt.sources):
+            if stmt.condition is not None:
+                series = self._series_of(db, t, stmt.condition, now)
+                keys = {k for s in series for k in s}
+            else:
+                keys = {c for c, col in t.columns.items() if col.type == "tag"}
+            if keys:
+                out.append(Series(t.name, ["count"], [[len(keys)]], time_index=None, kinds=["integer"]))
+        return out
+
+    def _tag_values(self, stmt, db, t, now) -> list[tuple[str, str]]:
+        keys = [c for c, col in t.columns.items() if col.type == "tag"]
+        op, kx = stmt.op, stmt.tag_key_expr
+        if op is ast.TagKeyOp.EQ:
+            keys = [k for k in keys if k == kx.value]
+        elif op is ast.TagKeyOp.NEQ:
+            keys = [k for k in keys if k != kx.value]
+        elif op is ast.TagKeyOp.EQREGEX:
+            rx = kx.compile()
+            keys = [k for k in keys if rx.search(k)]
+        elif op is ast.TagKeyOp.NEQREGEX:
+            rx = kx.compile()
+            keys = [k for k in keys if not rx.search(k)]
+        elif op is ast.TagKeyOp.IN:
+            keys = [k for k in keys if k in kx.values]
+        if not keys:
+            return []
+        cond = stmt.condition
+        series = self._series_of(db, t, None if cond is None else _strip_value_refs(cond), now)
+        pairs = set()
+        for s in series:
+            for k in keys:
+                v = s.get(k)
+                if v is None:
+                    continue
+                if cond is not None and not _eval_tag_cond(_time_free(cond, now), s, t.name, value=v, key=k):
+                    continue
+                pairs.add((k, v))
+        return sorted(pairs)
+
+    def show_tag_values(self, stmt, database, now) -> list[Series]:
+        db = self._show_db(stmt, database)
+        out = []
+        for t in self._source_tables(db, stmt.sources):
+            pairs = _limit(self._tag_values(stmt, db, t, now), stmt.limit, stmt.offset)
+            if pairs:
+                out.append(Series(t.name, ["key", "value"], [list(p) for p in pairs], time_index=None,
+                                  kinds=["string", "string"]))
+        return out
+
+    def show_tag_values_cardinality(self, stmt, database, now) -> list[Series]:
+        self._check_no_time(stmt, "SHOW TAG VALUES EXACT CARDINALITY")
+        db = self._show_db(stmt, database)
+        out = []
+        for t in self._source_tables(db, stmt.sources):
+            pairs = self._tag_values(stmt, db, t, now)
+            n = len({v for _, v in pairs})
+            if n:
+                out.append(Series(t.name, ["count"], [[n]], time_index=None, kinds=["integer"]))
+        return out
+
+    def show_field_keys(self, stmt, database) -> list[Series]:
+        db = self._show_db(stmt, database)
+        out = []
+        for t in self._source_tables(db, stmt.sources):
+            fields = sorted((c, CATALOG_TYPES[col.type]) for c, col in t.columns.items() if col.type in CATALOG_TYPES)
+            fields = _limit(fields, stmt.limit, stmt.offset)
+            if fields:
+                out.append(Series(t.name, ["fieldKey", "fieldType"], [list(f) for f in fields], time_index=None,
+                                  kinds=["string", "string"]))
+        return out
+
+    def show_field_key_cardinality(self, stmt, database, now) -> list[Series]:
+        self._check_no_time(stmt, "SHOW FIELD KEY EXACT CARDINALITY")
+        db = self._show_db(stmt, database)
+        out = []
+        for t in self._source_tables(db, stmt.sources):
+            n = sum(1 for col in t.columns.values() if col.type in CATALOG_TYPES)
+            if n:
+                out.append(Series(t.name, ["count"], [[n]], time_index=None, kinds=["integer"]))
+        return out
+
+    def show_series(self, stmt, database, now) -> list[Series]:
+        db = self._show_db(stmt, database)
+        keys = []
+        for t in self._source_tables(db, stmt.sources):
+            for s in self._series_of(db, t, stmt.condition, now):
+                keys.append(series_key(t.name, s))
+        keys = _limit(sorted(keys), stmt.limit, stmt.offset)
+        if not keys:
+            return []
+        return [Series(None, ["key"], [[k] for k in keys], time_index=None, kinds=["string"])]
+
+    def show_series_cardinality(self, stmt, database, now) -> list[Series]:
+        self._check_no_time(stmt, "SHOW SERIES EXACT CARDINALITY")
+        db = self._show_db(stmt, database)
+        out = []
+        for t in self._source_tables(db, stmt.sources):
+            n = len(self._series_of(db, t, stmt.condition, now))
+            if n:
+                out.append(Series(t.name, ["count"], [[n]], time_index=None, kinds=["integer"]))
+        return out
+
+    # -- DDL -------------------------------------------------------------------------------------
+
+    def create_database(self, stmt: ast.CreateDatabaseStatement) -> list[Series]:
+        from ..catalog import validate_db_name
+        name = stmt.name
+        try:
+            validate_db_name(name)
+        except engine_errors.InvalidDatabaseName:
+            raise StatementError("invalid name") from None
+        if stmt.rp_name is not None and not re.match(r"^[A-Za-z0-9_\-]+$", stmt.rp_name or ""):
+            raise StatementError("invalid name")
+        retention = stmt.rp_duration if stmt.rp_create else None
+        if retention == 0:
+            retention = None
+        cat = self.engine.catalog
+        cat.refresh()
+        existing = cat.db(name)
+        if existing is not None and not existing.deleted:
+            if stmt.rp_create and (stmt.rp_duration is not None) and (existing.retention_ns or None) != retention:
+                raise StatementError("retention policy conflicts with an existing policy")
+            return []
+        try:
+            cat.create_database(name, retention, exist_ok=True)
+        except engine_errors.AlreadyExists:
+            pass
+        return []
+
+    def drop_database(self, stmt: ast.DropDatabaseStatement) -> list[Series]:
+        cat = self.engine.catalog
+        cat.refresh()
+        d = cat.db(stmt.name)
+        if d is None or d.deleted:
+            return []
+        try:
+            self.engine.delete_database(stmt.name, None)
+        except TypeError:
+            self.engine.delete_database(stmt.name)
+        except engine_errors.NotFound:
+            pass
+        except engine_errors.CannotModifyInternalDatabase as e:
+            raise StatementError(str(e)) from None
+        return []
+
+    def drop_measurement(self, stmt: ast.DropMeasurementStatement, database) -> list[Series]:
+        db = self._db(database)
+        t = db.table(stmt.name)
+        if t is None or t.deleted:
+            return []
+        try:
+            self.engine.delete_table(db.name, stmt.name, None)
+        except TypeError:
+            self.engine.delete_table(db.name, stmt.name)
+        except engine_errors.NotFound:
+            pass
+        return []
+
+
+def _kind_name(v: Vec) -> str:
+    return v.kind if v.kind != "null" else "float"
+
+
+def _limit(items: list, limit: int, offset: int) -> list:
+    items = items[offset:] if offset else items
+    return items[:limit] if limit else items
+
+
+def _strip_value_refs(cond):
+    """SHOW TAG VALUES: drop terms on ``value`` (they filter the listed values, not series)."""
+    if isinstance(cond, BinaryExpr):
+        if cond.op in (ast.Op.AND, ast.Op.OR):
+            l, r = _strip_value_refs(cond.lhs), _strip_value_refs(cond.rhs)
+            if l is None:
+                return r
+            if r is None:
+                return l
+            return BinaryExpr(cond.op, l, r)
+        if any(isinstance(x, VarRef) and x.name in ("value", "_tagValue", "_tagKey", "key") for x in (cond.lhs, cond.rhs)):
+            return None
+        return cond
+    if isinstance(cond, ParenExpr):
+        inner = _strip_value_refs(cond.expr)
+        return None if inner is None else ParenExpr(inner)
+    return cond
+
+
+def _time_free(cond, now):
+    try:
+        rest, _ = condition_expr(cond, now)
+        return rest
+    except ConditionError:
+        return cond
+
+
+def _eval_tag_cond(cond, tags: dict, name: str, value: Optional[str] = None, key: Optional[str] = None) -> bool:
+    """Evaluate a tag condition for one series (missing tags are ``''``)."""
+    if cond is None:
+        return True
+
+    def env(node):
+        if isinstance(node, VarRef):
+            n = node.name
+            if value is not None and n in ("value", "_tagValue"):
+                return Vec.const(value, 1)
+            if key is not None and n in ("key", "_tagKey"):
+                return Vec.const(key, 1)
+            if n == "_name":
+                return Vec.const(name, 1)
+            if n in tags:
+                return Vec.const(tags[n], 1)
+            return Vec.const("", 1)
+        return Vec.nulls(1)
+
+    v = eval_expr(cond, env, 1)
+    return bool(v.kind == "boolean" and v.valid[0] and v.data[0])

@@ -1,0 +1,452 @@
+"""Reading measurements for InfluxQL: DuckDB SQL over the SQL layer's per-table views.
+
+Each table is read through :func:`..sql.sources.build_view` (pruned Parquet files and buffered
+batches, deduplicated on series key and time, retention applied), registered on one DuckDB cursor
+per statement.  On top of that view this module pushes down what SQL says well:
+
+* the time range and the WHERE clause (tags, fields, regexes, arithmetic), translated with 1.x's
+  semantics (:func:`condition_sql`: a comparison with a missing value is false, a missing tag
+  equals ``''``, type mismatches are false rather than errors);
+* the projection (only the fields and tags a statement uses);
+* grouped partial aggregates per series and window (:meth:`Scanner.partials`) for count, sum,
+  mean, min, max, first, last and spread, so large reads return one row per series and window.
+
+Rows come back as :class:`Frame`: numpy columns sorted by series then time, with the series
+(sorted by 1.x's series key) alongside.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import ast
+from .ast import BinaryExpr, Call, Op, ParenExpr, VarRef
+from .functions import MIN_TIME, MAX_TIME, Vec
+
+__all__ = ["Frame", "Scanner", "series_key", "condition_sql"]
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _ts(ns: int) -> str:
+    from ..sql.timeparse import ns_literal_sql
+    return ns_literal_sql(ns)
+
+
+_KEY_ESCAPE = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ "})
+_NAME_ESCAPE = str.maketrans({",": "\\,", " ": "\\ "})
+
+
+def series_key(name: str, tags: dict[str, str]) -> str:
+    """The 1.x series key ``m,k1=v1,k2=v2`` (tags sorted, empty values omitted, escaped)."""
+    parts = [name.translate(_NAME_ESCAPE)]
+    for k in sorted(tags):
+        v = tags[k]
+        if v is None or v == "":
+            continue
+        parts.append(f"{k.translate(_KEY_ESCAPE)}={v.translate(_KEY_ESCAPE)}")
+    return ",".join(parts)
+
+
+@dataclass
+class Frame:
+    """Rows of one measurement: ``sid`` indexes ``series`` (sorted by series key); rows are
+    sorted by (sid, time)."""
+
+    name: str
+    series: list[dict]          # tags of each series (missing tags absent)
+    keys: list[str]             # series key of each series
+    sid: np.ndarray
+    time: np.ndarray
+    cols: dict[str, Vec] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def filter(self, mask: np.ndarray) -> "Frame":
+        return Frame(self.name, self.series, self.keys, self.sid[mask], self.time[mask],
+                     {k: v.filter(mask) for k, v in self.cols.items()})
+
+
+def arrow_to_vec(arr, kind: str) -> Vec:
+    """An Arrow column as a :class:`Vec` of ``kind``."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    n = len(arr)
+    if arr.null_count:
+        valid = np.asarray(arr.is_valid())
+    else:
+        valid = np.ones(n, bool)
+    if kind == "float":
+        data = np.asarray(arr.fill_null(0.0) if arr.null_count else arr, dtype=np.float64)
+    elif kind == "integer":
+        data = np.asarray(arr.fill_null(0) if arr.null_count else arr, dtype=np.int64)
+    elif kind == "unsigned":
+        data = np.asarray(arr.fill_null(0) if arr.null_count else arr, dtype=np.uint64)
+    elif kind == "boolean":
+        data = np.asarray(arr.fill_null(False) if arr.null_count else arr, dtype=np.bool_)
+    else:
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.cast(pa.string())
+        data = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+    return Vec(kind, data, valid)
+
+
+# ---------------------------------------------------------------------------------------------
+# WHERE -> SQL
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def condition_sql(expr, column_type, tag_default: bool = True) -> str:
+    """SQL for a (time-free) InfluxQL condition.  ``column_type(ref)`` gives ``("tag"|kind,
+    column name)`` for a reference or None when this measurement has no such column."""
+    sql, kind = _expr_sql(expr, column_type)
+    if kind == "boolean":
+        return f"COALESCE({sql}, FALSE)"
+    return "FALSE"
+
+
+_SQL_CMP = {Op.EQ: "=", Op.NEQ: "<>", Op.LT: "<", Op.LTE: "<=", Op.GT: ">", Op.GTE: ">="}
+_NUM = ("float", "integer", "unsigned")
+
+
+def _lit(e) -> tuple[str, str]:
+    if isinstance(e, ast.StringLiteral):
+        return "'" + e.value.replace("'", "''") + "'", "string"
+    if isinstance(e, ast.BooleanLiteral):
+        return ("TRUE" if e.value else "FALSE"), "boolean"
+    if isinstance(e, ast.IntegerLiteral):
+        return f"CAST({e.value} AS BIGINT)", "integer"
+    if isinstance(e, ast.UnsignedLiteral):
+        return f"CAST({e.value} AS UBIGINT)", "unsigned"
+    if isinstance(e, ast.NumberLiteral):
+        v = e.value
+        if v != v:
+            return "CAST('nan' AS DOUBLE)", "float"
+        if v in (float("inf"), float("-inf")):
+            return f"CAST('{'inf' if v > 0 else '-inf'}' AS DOUBLE)", "float"
+        return f"CAST({v!r} AS DOUBLE)", "float"
+    if isinstance(e, ast.DurationLiteral):
+        return f"CAST({e.value} AS BIGINT)", "integer"
+    if isinstance(e, ast.TimeLiteral):
+        return f"CAST({e.value} AS BIGINT)", "integer"
+    if isinstance(e, ast.NilLiteral):
+        return "NULL", "null"
+    raise _Unsupported(type(e).__name__)
+
+
+def _expr_sql(e, ct) -> tuple[str, str]:
+    if isinstance(e, ParenExpr):
+        s, k = _expr_sql(e.expr, ct)
+        return f"({s})", k
+    if isinstance(e, VarRef):
+        r = ct(e)
+        if r is None:
+            return "NULL", "null"
+        kind, col = r
+        if kind == "tag":
+            return f"COALESCE({_q(col)}, '')", "string"
+        return _q(col), kind
+    if isinstance(e, ast.RegexLiteral):
+        return "'" + e.pattern.replace("'", "''") + "'", "regex"
+    if isinstance(e, BinaryExpr):
+        op = e.op
+        if op in (Op.AND, Op.OR):
+            ls, lk = _expr_sql(e.lhs, ct)
+            rs, rk = _expr_sql(e.rhs, ct)
+            lb = f"COALESCE({ls}, FALSE)" if lk == "boolean" else "FALSE"
+            rb = f"COALESCE({rs}, FALSE)" if rk == "boolean" else "FALSE"
+            return f"({lb} {op.value} {rb})", "boolean"
+        if op in (Op.EQREGEX, Op.NEQREGEX):
+            ls, lk = _expr_sql(e.lhs, ct)
+            if not isinstance(e.rhs, ast.RegexLiteral):
+                return "FALSE", "boolean"
+            pat = "'" + e.rhs.pattern.replace("'", "''") + "'"
+            if lk != "string":
+                return "FALSE", "boolean"
+            m = f"regexp_matches({ls}, {pat})"
+            return (f"COALESCE({m}, FALSE)" if op is Op.EQREGEX else f"COALESCE(NOT {m}, FALSE)"), "boolean"
+        ls, lk = _expr_sql(e.lhs, ct)
+        rs, rk = _expr_sql(e.rhs, ct)
+        if op in _SQL_CMP:
+            if lk == "null" or rk == "null":
+                return "FALSE", "boolean"
+            if lk in _NUM and rk in _NUM:
+                if "unsigned" in (lk, rk) and "integer" in (lk, rk):
+                    ls, rs = f"CAST({ls} AS HUGEINT)", f"CAST({rs} AS HUGEINT)"
+                return f"COALESCE(({ls}) {_SQL_CMP[op]} ({rs}), FALSE)", "boolean"
+            if lk == rk and lk in ("string", "boolean"):
+                if lk == "boolean" and op not in (Op.EQ, Op.NEQ):
+                    return "FALSE", "boolean"
+                return f"COALESCE(({ls}) {_SQL_CMP[op]} ({rs}), FALSE)", "boolean"
+            return "FALSE", "boolean"
+        # arithmetic
+        if lk == "null" or rk == "null":
+            return "NULL", "null"
+        if lk in _NUM and rk in _NUM:
+            if op is Op.ADD:
+                return f"(({ls}) + ({rs}))", _num_kind(lk, rk)
+            if op is Op.SUB:
+                return f"(({ls}) - ({rs}))", _num_kind(lk, rk)
+            if op is Op.MUL:
+                return f"(({ls}) * ({rs}))", _num_kind(lk, rk)
+            if op is Op.DIV:
+                k = _num_kind(lk, rk)
+                if k == "float":
+                    return f"(CASE WHEN ({rs}) = 0 THEN 0.0 ELSE CAST({ls} AS DOUBLE) / ({rs}) END)", "float"
+                return f"(CASE WHEN ({rs}) = 0 THEN 0 ELSE ({ls}) // ({rs}) END)", k
+            if op is Op.MOD:
+                k = _num_kind(lk, rk)
+                if k == "float":
+                    return f"fmod({ls}, {rs})", "float"
+                return f"(CASE WHEN ({rs}) = 0 THEN 0 ELSE ({ls}) % ({rs}) END)", k
+            if op in (Op.BITWISE_AND, Op.BITWISE_OR, Op.BITWISE_XOR) and "float" not in (lk, rk):
+                fn = {Op.BITWISE_AND: "&", Op.BITWISE_OR: "|"}.get(op)
+                if fn:
+                    return f"(({ls}) {fn} ({rs}))", _num_kind(lk, rk)
+                return f"xor({ls}, {rs})", _num_kind(lk, rk)
+            return "NULL", "null"
+        if lk == rk == "string" and op is Op.ADD:
+            return f"(({ls}) || ({rs}))", "string"
+        if lk == rk == "boolean" and op in (Op.BITWISE_AND, Op.BITWISE_OR, Op.BITWISE_XOR):
+            fn = {Op.BITWISE_AND: "AND", Op.BITWISE_OR: "OR", Op.BITWISE_XOR: "<>"}[op]
+            return f"(({ls}) {fn} ({rs}))", "boolean"
+        return "NULL", "null"
+    if isinstance(e, Call):
+        return _call_sql(e, ct)
+    return _lit(e)
+
+
+def _num_kind(a: str, b: str) -> str:
+    if "float" in (a, b):
+        return "float"
+    if "unsigned" in (a, b):
+        return "unsigned"
+    return "integer"
+
+
+_SQL_MATH = {"sin": "sin", "cos": "cos", "tan": "tan", "asin": "asin", "acos": "acos", "atan": "atan",
+             "exp": "exp", "ln": "ln", "log2": "log2", "log10": "log10", "sqrt": "sqrt"}
+
+
+def _call_sql(e: Call, ct) -> tuple[str, str]:
+    args = [_expr_sql(a, ct) for a in e.args]
+    if any(k not in _NUM for _, k in args):
+        return "NULL", "null"
+    n = e.name
+    a0 = args[0][0]
+    if n in _SQL_MATH:
+        return f"{_SQL_MATH[n]}(CAST({a0} AS DOUBLE))", "float"
+    if n == "abs":
+        return f"abs({a0})", args[0][1]
+    if n in ("floor", "ceil"):
+        return (f"{n}({a0})", "float") if args[0][1] == "float" else (a0, args[0][1])
+    if n == "round":
+        return (f"round({a0})", "float") if args[0][1] == "float" else (a0, args[0][1])
+    if n == "pow":
+        return f"pow(CAST({a0} AS DOUBLE), CAST({args[1][0]} AS DOUBLE))", "float"
+    if n == "atan2":
+        return f"atan2(CAST({a0} AS DOUBLE), CAST({args[1][0]} AS DOUBLE))", "float"
+    if n == "log":
+        return f"(ln(CAST({a0} AS DOUBLE)) / ln(CAST({args[1][0]} AS DOUBLE)))", "float"
+    return "NULL", "null"
+
+
+# ---------------------------------------------------------------------------------------------
+# scanner
+
+
+_KIND_OF = {"float": "float", "int": "integer", "uint": "unsigned", "string": "string", "bool": "boolean",
+            "tag": "tag"}
+
+
+class Scanner:
+    """One DuckDB cursor and the table views registered on it, for one statement."""
+
+    _ids = itertools.count()
+
+    def __init__(self, engine, now_ns: int):
+        from ..sql import service_for
+
+        self.engine = engine
+        self.now_ns = now_ns
+        self.service = service_for(engine)
+        self.cursor = self.service._connection().cursor()
+        self.views: dict[tuple, str] = {}
+        self.rows_read = 0
+
+    def close(self) -> None:
+        try:
+            self.cursor.close()
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+
+    def view(self, m, lo: Optional[int], hi: Optional[int]) -> str:
+        """A SQL expression (subquery) reading table ``m`` within [lo, hi]."""
+        from ..sql.sources import build_view
+
+        key = (m.database.id, m.table.id, lo, hi)
+        sql = self.views.get(key)
+        if sql is None:
+            prefix = f"__iq{next(self._ids)}"
+            v = build_view(self.engine, m.database, m.table, lo, hi, self.now_ns, self.service.stats, prefix)
+            for name, tbl in v.registrations.items():
+                self.cursor.register(name, tbl)
+            sql = f"({v.sql})"
+            self.views[key] = sql
+        return sql
+
+    def query(self, sql: str) -> pa.Table:
+        return self.cursor.sql(sql).to_arrow_table()
+
+    # -- reads
+    def read(self, m, fields: list[tuple[str, str]], lo: int, hi: int, where: Optional[str],
+             any_of: Optional[list[str]] = None, tags: Optional[list[str]] = None) -> Frame:
+        """Rows of ``m`` with ``fields`` ([(column, kind)]) whose time is in [lo, hi] and where
+        ``where`` holds; with ``any_of``, only rows where one of those columns is not null.
+        ``tags`` limits the tag columns read (default: all, which identifies the series)."""
+        table = m.table
+        tag_cols = list(m.tags) if tags is None else [t for t in tags if t in m.tags]
+        lo_q = None if lo <= MIN_TIME else lo
+        hi_q = None if hi >= MAX_TIME else hi
+        src = self.view(m, lo_q, hi_q)
+        conds = []
+        if lo_q is not None:
+            conds.append(f'"time" >= {_ts(lo_q)}')
+        if hi_q is not None:
+            conds.append(f'"time" <= {_ts(hi_q)}')
+        if where:
+            conds.append(f"({where})")
+        if any_of is not None:
+            if not any_of:
+                conds.append("FALSE")
+            else:
+                conds.append("(" + " OR ".join(f"{_q(c)} IS NOT NULL" for c in any_of) + ")")
+        cols = [_q(t) for t in tag_cols] + ['epoch_ns("time") AS "__time"']
+        seen = set()
+        for c, _k in fields:
+            if c not in seen:
+                seen.add(c)
+                cols.append(_q(c))
+        sql = f"SELECT {', '.join(cols)} FROM {src} AS __v"
+        if conds:
+            sql += " WHERE " + " AND ".join(conds)
+        tbl = self.query(sql)
+        self.rows_read += tbl.num_rows
+        return self._frame(m, tbl, tag_cols, fields)
+
+    def _frame(self, m, tbl: pa.Table, tag_cols: list[str], fields) -> Frame:
+        n = tbl.num_rows
+        times = np.asarray(tbl.column("__time").combine_chunks() if tbl.num_rows else pa.array([], pa.int64()),
+                           dtype=np.int64) if n else np.zeros(0, np.int64)
+        # series: combine the dictionary codes of the tag columns
+        if tag_cols and n:
+            codes = []
+            dicts = []
+            for t in tag_cols:
+                arr = tbl.column(t)
+                arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+                if not pa.types.is_dictionary(arr.type):
+                    arr = pc.dictionary_encode(arr)
+                idx = arr.indices.fill_null(-1)
+                codes.append(np.asarray(idx, dtype=np.int64) + 1)
+                dicts.append(arr.dictionary.to_pylist())
+            stacked = np.stack(codes, axis=1) if len(codes) > 1 else codes[0].reshape(-1, 1)
+            uniq, inv = np.unique(stacked, axis=0, return_inverse=True)
+            inv = inv.reshape(-1)
+            series = []
+            for row in uniq.tolist():
+                tags = {}
+                for t, c, d in zip(tag_cols, row, dicts):
+                    if c > 0:
+                        v = d[c - 1]
+                        if v is not None and v != "":
+                            tags[t] = v
+                series.append(tags)
+        else:
+            series = [{}] if n else []
+            inv = np.zeros(n, np.int64)
+        keys = [series_key(m.name, s) for s in series]
+        order = sorted(range(len(series)), key=lambda i: keys[i])
+        rank = np.empty(len(series), np.int64)
+        rank[order] = np.arange(len(series))
+        sid = rank[inv] if n else np.zeros(0, np.int64)
+        series = [series[i] for i in order]
+        keys = [keys[i] for i in order]
+        perm = np.lexsort((times, sid)) if n else np.zeros(0, np.int64)
+        frame = Frame(m.name, series, keys, sid[perm], times[perm])
+        for c, k in fields:
+            if c in frame.cols:
+                continue
+            arr = tbl.column(c)
+            frame.cols[c] = arrow_to_vec(arr.take(pa.array(perm)) if n else arr, k)
+        return frame
+
+    def partials(self, m, field_col: str, kind: str, aggs: list[str], lo: int, hi: int,
+                 where: Optional[str], interval: int, offset: int, shard_dur: int,
+                 tags: Optional[list[str]] = None) -> pa.Table:
+        """Per (series, shard, window) partial aggregates of ``field_col`` (non-null rows only):
+        columns: the tags, ``__win`` (window start, or 0), ``__shard``, and one column per agg:
+        count, sum, sumf (sequential float sum), min, min_t, max, max_t, first, first_t, last,
+        last_t."""
+        tag_cols = list(m.tags) if tags is None else [t for t in tags if t in m.tags]
+        lo_q = None if lo <= MIN_TIME else lo
+        hi_q = None if hi >= MAX_TIME else hi
+        src = self.view(m, lo_q, hi_q)
+        conds = [f"{_q(field_col)} IS NOT NULL"]
+        if lo_q is not None:
+            conds.append(f'"time" >= {_ts(lo_q)}')
+        if hi_q is not None:
+            conds.append(f'"time" <= {_ts(hi_q)}')
+        if where:
+            conds.append(f"({where})")
+        t = 'epoch_ns("time")'
+        if interval:
+            win = f"({t} - {offset}) - (({t} - {offset}) % {interval} + {interval}) % {interval} + {offset}"
+        else:
+            win = "0"
+        shard = f"({t} + 62135596800000000000) // {shard_dur}" if shard_dur else "0"
+        v = _q(field_col)
+        sel = []
+        for a in aggs:
+            if a == "count":
+                sel.append(f"count({v}) AS __count")
+            elif a == "sum":
+                sel.append(f"sum({v}) AS __sum")
+            elif a == "sumf":
+                sel.append(f"sum({v} ORDER BY {t}) AS __sumf")
+            elif a == "min":
+                sel.append(f"min({{'v': {v}, 't': {t}}}) AS __min")
+            elif a == "max":
+                sel.append(f"max({{'v': {v}, 't': -{t}}}) AS __max")
+            elif a == "first":
+                sel.append(f"min({{'t': {t}, 'v': {_neg(v, kind)}}}) AS __first")
+            elif a == "last":
+                sel.append(f"max({{'t': {t}, 'v': {v}}}) AS __last")
+        group = [_q(c) for c in tag_cols] + ["__win", "__shard"]
+        inner_cols = [_q(c) for c in tag_cols] + [f"{win} AS __win", f"{shard} AS __shard", v, f'"time"']
+        sql = (f"SELECT {', '.join(group)}, {', '.join(sel)} FROM "
+               f"(SELECT {', '.join(inner_cols)} FROM {src} AS __v WHERE {' AND '.join(conds)}) "
+               f"GROUP BY {', '.join(group)}")
+        return self.query(sql)
+
+
+def _neg(v: str, kind: str) -> str:
+    """An ordering key that makes min() pick the larger value on equal times (1.x's first())."""
+    if kind in ("float", "integer"):
+        return f"-({v})"
+    if kind == "boolean":
+        return f"NOT ({v})"
+    return v

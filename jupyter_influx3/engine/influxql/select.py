@@ -1,0 +1,1824 @@
+"""Running a prepared SELECT with InfluxDB 1.x's semantics.
+
+The plan (:class:`~.planner.PreparedSelect`) is run in the shape of 1.x's iterator tree, but
+column-wise:
+
+* **raw queries** read the referenced fields and tags (DuckDB: time range, WHERE and projection
+  pushed down), keep the rows where one of the selected fields has a value, group them into output
+  series by the GROUP BY tags, and order each series by time the way 1.x's heap merge of per-series
+  iterators does (ties between series at the same time come out in 1.x's order);
+* **aggregate queries** compute every distinct call: map/reduce aggregates (count, sum, mean, min,
+  max, first, last, spread) from per-series, per-window partials computed by DuckDB and combined
+  like 1.x combines them; the others (median, mode, stddev, percentile, distinct, integral, top,
+  bottom, sample) from the rows of each window; transformations (derivative, difference,
+  moving_average, cumulative_sum, elapsed, holt_winters, technical analysis) per series over the
+  inner call's points.  Then 1.x's interval iterator (window start times, or the selected point's
+  time for a lone selector), fill, LIMIT/OFFSET per call, and the merge of the calls into rows;
+* **subqueries** run first; their rows become the points of the outer query.
+
+The result is a list of :class:`SeriesData` (name, tags, time, one :class:`~.functions.Vec` per
+column) in 1.x's output order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from . import ast
+from .ast import BinaryExpr, Call, Distinct, FillOption, ParenExpr, VarRef
+from .functions import (MATH_FUNCTIONS, MAX_TIME, MIN_TIME, FunctionError, Vec, binary, cast, cast_field,
+                        concat, holt_winters, math_call, nan_to_null, seq_sum_fast, ta_state, unify_kinds,
+                        window_end, window_start, window_starts)
+from .planner import SELECTORS, MeasurementInfo, PlanError, PreparedSelect, infer_type
+from .scan import Frame, Scanner, condition_sql
+
+__all__ = ["SeriesData", "run_select", "ExecError"]
+
+WEEK = 7 * 86400 * 10**9
+DAY = 86400 * 10**9
+HOUR = 3600 * 10**9
+ZERO_TO_EPOCH = 62135596800 * 10**9
+
+
+class ExecError(ValueError):
+    """An error 1.x reports while executing a statement."""
+
+
+@dataclass
+class SeriesData:
+    name: str
+    tags: dict                  # GROUP BY tag -> value ('' when absent); {} without GROUP BY tags
+    time: np.ndarray
+    cols: list[Vec]
+
+
+def shard_duration(retention_ns: Optional[int]) -> int:
+    d = retention_ns or 0
+    if d == 0 or d >= 180 * DAY:
+        return WEEK
+    if d >= 2 * DAY:
+        return DAY
+    return HOUR
+
+
+# ---------------------------------------------------------------------------------------------
+# points: the stream between iterator stages
+
+
+@dataclass
+class Points:
+    """Points of several groups: rows sorted by group (in output order) then time (in query
+    order).  ``aux`` holds auxiliary values carried by selectors."""
+
+    gid: np.ndarray
+    time: np.ndarray
+    value: Vec
+    aux: list[Vec] = field(default_factory=list)
+    sid: Optional[np.ndarray] = None      # underlying series (raw points only)
+    shard: Optional[np.ndarray] = None
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def take(self, idx) -> "Points":
+        return Points(self.gid[idx], self.time[idx], self.value.take(idx), [a.take(idx) for a in self.aux],
+                      None if self.sid is None else self.sid[idx], None if self.shard is None else self.shard[idx])
+
+    @staticmethod
+    def empty(kind: str = "float", naux: int = 0) -> "Points":
+        z = np.zeros(0, np.int64)
+        return Points(z, z.copy(), Vec.nulls(0, kind), [Vec.nulls(0) for _ in range(naux)])
+
+
+def _segments(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Start indices of runs of equal key tuples (rows already sorted by them), and a run id per
+    row."""
+    n = len(keys[0]) if keys else 0
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    change = np.zeros(n, bool)
+    change[0] = True
+    for k in keys:
+        change[1:] |= k[1:] != k[:-1]
+    starts = np.flatnonzero(change)
+    ids = np.cumsum(change) - 1
+    return starts, ids
+
+
+# ---------------------------------------------------------------------------------------------
+# groups (output series)
+
+
+class Groups:
+    """Output series keys (measurement name, GROUP BY tag values) -> dense ids; ordered like
+    1.x orders series (name, then the tag values in tag-key order)."""
+
+    def __init__(self, dims: list[str]):
+        self.dims = list(dims)
+        self.sorted_dims = sorted(set(dims))
+        self.index: dict[tuple, int] = {}
+        self.keys: list[tuple] = []
+
+    def id_for(self, name: str, tags: dict) -> int:
+        key = (name,) + tuple(tags.get(d, "") or "" for d in self.sorted_dims)
+        i = self.index.get(key)
+        if i is None:
+            i = len(self.keys)
+            self.index[key] = i
+            self.keys.append(key)
+        return i
+
+    def order(self, ascending: bool = True) -> np.ndarray:
+        """rank[gid] = position of the group in output order."""
+        n = len(self.keys)
+        idx = sorted(range(n), key=lambda i: self.keys[i], reverse=not ascending)
+        rank = np.empty(n, np.int64)
+        rank[idx] = np.arange(n)
+        return rank
+
+    def tags_of(self, gid: int) -> dict:
+        key = self.keys[gid]
+        return {d: v for d, v in zip(self.sorted_dims, key[1:])}
+
+
+# ---------------------------------------------------------------------------------------------
+# expressions over columns
+
+
+def _regex_match(v: Vec, pattern, negate: bool) -> Vec:
+    n = len(v)
+    out = np.zeros(n, bool)
+    if v.kind in ("string", "tag"):
+        rx = pattern.compile()
+        for i in np.flatnonzero(v.valid).tolist():
+            m = rx.search(v.data[i]) is not None
+            out[i] = (not m) if negate else m
+    return Vec("boolean", out, np.ones(n, bool))
+
+
+def eval_expr(e, env, n: int) -> Vec:
+    """Evaluate ``e`` for ``n`` rows; ``env(node)`` gives the Vec of a VarRef or a call."""
+    if isinstance(e, ParenExpr):
+        return eval_expr(e.expr, env, n)
+    if isinstance(e, (VarRef, Distinct)):
+        return env(e)
+    if isinstance(e, Call):
+        if e.name in MATH_FUNCTIONS:
+            return nan_to_null(math_call(e.name, [eval_expr(a, env, n) for a in e.args]))
+        return env(e)
+    if isinstance(e, BinaryExpr):
+        if e.op in (ast.Op.EQREGEX, ast.Op.NEQREGEX) and isinstance(e.rhs, ast.RegexLiteral):
+            return _regex_match(eval_expr(e.lhs, env, n), e.rhs, e.op is ast.Op.NEQREGEX)
+        a = eval_expr(e.lhs, env, n)
+        b = eval_expr(e.rhs, env, n)
+        return binary(e.op.value, _as_value(a), _as_value(b))
+    if isinstance(e, ast.StringLiteral):
+        return Vec.const(e.value, n)
+    if isinstance(e, ast.IntegerLiteral):
+        return Vec.const(int(e.value), n)
+    if isinstance(e, ast.UnsignedLiteral):
+        return Vec("unsigned", np.full(n, e.value, np.uint64), np.ones(n, bool))
+    if isinstance(e, ast.NumberLiteral):
+        return Vec.const(float(e.value), n)
+    if isinstance(e, ast.BooleanLiteral):
+        return Vec.const(bool(e.value), n)
+    if isinstance(e, ast.DurationLiteral):
+        return Vec.const(int(e.value), n)
+    if isinstance(e, ast.TimeLiteral):
+        return Vec.const(int(e.value), n)
+    return Vec.nulls(n)
+
+
+def _as_value(v: Vec) -> Vec:
+    if v.kind == "tag":
+        return Vec("string", v.data, v.valid)
+    return v
+
+
+# ---------------------------------------------------------------------------------------------
+# the statement runner
+
+
+class _Run:
+    def __init__(self, p: PreparedSelect, scanner: Scanner, groups: Optional[Groups] = None):
+        self.p = p
+        self.scanner = scanner
+        self.dims = list(p.dimensions)
+        self.groups = groups or Groups(self.dims)
+        self._frames: dict = {}
+        self._sub_rows: dict[int, list[SeriesData]] = {}
+
+    # -- sources -------------------------------------------------------------------------------
+
+    def measurements(self) -> list[MeasurementInfo]:
+        out = []
+        for s in self.p.sources:
+            out.extend(s.measurements)
+        return out
+
+    def column_for(self, m: MeasurementInfo, ref: VarRef, typ: Optional[str]) -> Optional[tuple[str, str]]:
+        """(kind, column) to read for ``ref`` of type ``typ`` from ``m``; kind "tag" for a tag;
+        None when the measurement has nothing for it."""
+        name = ref.name
+        if typ == "tag":
+            return ("tag", name) if name in m.tags else None
+        if name in m.fields:
+            return (m.fields[name], name)
+        return None
+
+    def cond_sql(self, m: MeasurementInfo) -> Optional[str]:
+        cond = self.p.condition
+        if cond is None:
+            return None
+
+        def ct(ref: VarRef):
+            t = self.p.ref_type(ref)
+            if ref.type is ast.DataType.TAG:
+                return ("tag", ref.name) if ref.name in m.tags else None
+            if ref.name in m.tags and ref.type is None:
+                return ("tag", ref.name)
+            if ref.name in m.fields:
+                k = m.fields[ref.name]
+                if ref.type is not None and ref.type.value in ("float", "integer", "unsigned", "string", "boolean") \
+                        and ref.type.value != k:
+                    if ref.type.value == "float" and k in ("integer", "unsigned"):
+                        return ("float", ref.name)
+                    if ref.type.value in ("integer", "unsigned") and k in ("float", "integer", "unsigned"):
+                        return (k, ref.name)
+                    return None
+                return (k, ref.name)
+            if ref.name in m.tags:
+                return ("tag", ref.name)
+            return None
+
+        return condition_sql(cond, ct)
+
+    def read(self, m: MeasurementInfo, fields: list[tuple[str, str]], any_of: Optional[list[str]],
+             lo: int, hi: int) -> Frame:
+        key = (id(m), tuple(fields), None if any_of is None else tuple(any_of), lo, hi)
+        fr = self._frames.get(key)
+        if fr is None:
+            fr = self.scanner.read(m, fields, lo, hi, self.cond_sql(m), any_of)
+            self._frames[key] = fr
+        return fr
+
+    def shard_dur(self, m: MeasurementInfo) -> int:
+        return shard_duration(m.database.retention_ns)
+
+    def subquery_rows(self, sq: PreparedSelect) -> list[SeriesData]:
+        rows = self._sub_rows.get(id(sq))
+        if rows is None:
+            # the subquery groups by its own tags and the outer query's
+            sub_dims = list(dict.fromkeys(list(sq.dimensions) + self.dims))
+            sq2 = _with_dims(sq, sub_dims)
+            rows = _Run(sq2, self.scanner).run()
+            self._sub_rows[id(sq)] = rows
+        return rows
+
+    # -- entry ---------------------------------------------------------------------------------
+
+    def run(self) -> list[SeriesData]:
+        p = self.p
+        if p.is_raw:
+            out = self.run_raw()
+        else:
+            out = self.run_aggregate()
+        return self.apply_slimit(out)
+
+    def apply_slimit(self, out: list[SeriesData]) -> list[SeriesData]:
+        stmt = self.p.stmt
+        if not stmt.slimit and not stmt.soffset:
+            return out
+        by_name: dict[str, list[int]] = {}
+        for i, s in enumerate(out):
+            by_name.setdefault(s.name, []).append(i)
+        keep = set()
+        for name, idxs in by_name.items():
+            sel = idxs[stmt.soffset:]
+            if stmt.slimit:
+                sel = sel[:stmt.slimit]
+            keep.update(sel)
+        return [s for i, s in enumerate(out) if i in keep]
+
+    # -- raw -----------------------------------------------------------------------------------
+
+    def aux_refs(self) -> list[VarRef]:
+        """The field references outside of calls, sorted like 1.x sorts opt.Aux."""
+        seen: dict[str, VarRef] = {}
+        for f in self.p.stmt.fields:
+            for n in _refs_outside_calls(f.expr):
+                key = str(n)
+                if key not in seen:
+                    seen[key] = n
+        for f in self.p.stmt.fields:
+            e = f.expr
+            if isinstance(e, Call) and e.name in ("top", "bottom"):
+                for a in e.args[1:-1]:
+                    if isinstance(a, VarRef) and str(a) not in seen:
+                        seen[str(a)] = a
+        return sorted(seen.values(), key=lambda r: (r.name, str(r)))
+
+    def raw_points(self, refs: list[VarRef], driver: Optional[VarRef] = None, drop_null_driver: bool = True):
+        """Rows for the references over all sources: (name, gid, sid, shard, time, [Vec per ref]),
+        sorted by sid then time per measurement.  With ``driver``, rows are the points of that
+        field (1.x's main cursor); otherwise rows where any referenced field has a value."""
+        p = self.p
+        lo, hi = p.start, p.end
+        parts = []
+        sid_base = 0
+        for s in p.sources:
+            if s.subquery is not None:
+                parts.extend(self._subquery_points(s.subquery, refs, driver, sid_base))
+                sid_base += 1_000_000
+                continue
+            for m in s.measurements:
+                types = [p.ref_type(r) for r in refs]
+                cols = []
+                real = []
+                for r, t in zip(refs, types):
+                    c = self.column_for(m, r, t)
+                    if c is None or c[0] == "tag":
+                        continue
+                    if t not in (None, "field") and t != c[0]:
+                        # 1.x casts numeric fields to the requested numeric type, else no cursor
+                        if not (t in ("float", "integer", "unsigned") and c[0] in ("float", "integer", "unsigned")):
+                            continue
+                    cols.append((c[1], c[0]))
+                    real.append(c[1])
+                if driver is not None:
+                    dt = p.ref_type(driver)
+                    dc = self.column_for(m, driver, dt)
+                    if dc is None or dc[0] == "tag":
+                        continue
+                    if dt not in (None, "field") and dt != dc[0] and not (
+                            dt in ("float", "integer", "unsigned") and dc[0] in ("float", "integer", "unsigned")):
+                        continue
+                    cols.append((dc[1], dc[0]))
+                    any_of = [dc[1]]
+                else:
+                    any_of = real
+                    if not real:
+                        continue
+                fr = self.read(m, cols, any_of, lo, hi)
+                if len(fr) == 0:
+                    continue
+                vecs = []
+                for r, t in zip(refs, types):
+                    vecs.append(self._ref_vec(fr, m, r, t))
+                gids = self._gids_for_frame(fr)
+                sd = self.shard_dur(m)
+                shard = (fr.time + np.int64(ZERO_TO_EPOCH % sd)) // np.int64(sd)
+                dvec = None
+                if driver is not None:
+                    dvec = self._ref_vec(fr, m, driver, p.ref_type(driver))
+                parts.append((m.name, gids, fr.sid + sid_base, shard, fr.time, vecs, dvec, fr.keys))
+                sid_base += len(fr.series)
+        return parts
+
+    def _gids_for_frame(self, fr: Frame) -> np.ndarray:
+        sg = np.array([self.groups.id_for(fr.name, {d: s.get(d, "") for d in self.dims}) for s in fr.series],
+                      dtype=np.int64)
+        return sg[fr.sid] if len(fr.sid) else np.zeros(0, np.int64)
+
+    def _ref_vec(self, fr: Frame, m: MeasurementInfo, r: VarRef, t: Optional[str]) -> Vec:
+        n = len(fr)
+        c = self.column_for(m, r, t)
+        if c is None:
+            return Vec.nulls(n, t if t in ("float", "integer", "unsigned", "string", "boolean") else "null")
+        kind, col = c
+        if kind == "tag":
+            vals = np.array([s.get(col) for s in fr.series] + [None], dtype=object)
+            data = vals[fr.sid] if n else np.zeros(0, object)
+            valid = np.array([v is not None and v != "" for v in data], dtype=bool) if n else np.zeros(0, bool)
+            return Vec("string", data, valid)
+        v = fr.cols[col]
+        if t in ("float", "integer", "unsigned") and v.kind != t:
+            return cast_field(v, t)
+        if t in ("string", "boolean") and v.kind != t:
+            return Vec.nulls(n, t)
+        return v
+
+    def _subquery_points(self, sq: PreparedSelect, refs: list[VarRef], driver, sid_base: int):
+        rows = self.subquery_rows(sq)
+        cols = sq.columns
+        parts = []
+        for k, s in enumerate(rows):
+            n = len(s.time)
+            if n == 0:
+                continue
+            colmap = {c: v for c, v in zip(cols, s.cols)}
+
+            def vec_for(r: VarRef) -> Vec:
+                if r.name in colmap:
+                    v = colmap[r.name]
+                    return Vec("string", v.data, v.valid) if v.kind == "tag" else v
+                if r.name in s.tags:
+                    val = s.tags[r.name]
+                    return Vec.const(val, n) if val else Vec.nulls(n, "string")
+                return Vec.nulls(n)
+
+            vecs = [vec_for(r) for r in refs]
+            mask = np.ones(n, bool)
+            if driver is not None:
+                dvec = vec_for(driver)
+                mask &= dvec.valid
+            else:
+                dvec = None
+                anyv = np.zeros(n, bool)
+                for r, v in zip(refs, vecs):
+                    if r.name in colmap:
+                        anyv |= v.valid
+                mask &= anyv
+            # the outer condition filters the subquery's rows
+            if self.p.condition is not None:
+                env_cache = {}
+
+                def env(node, _colmap=colmap, _s=s, _n=n):
+                    if isinstance(node, VarRef):
+                        if node.name in _colmap:
+                            v = _colmap[node.name]
+                            return Vec("string", v.data, v.valid) if v.kind == "tag" else v
+                        if node.name in _s.tags:
+                            return Vec.const(_s.tags[node.name] or "", _n)
+                        return Vec.nulls(_n)
+                    return Vec.nulls(_n)
+
+                c = eval_expr(self.p.condition, env, n)
+                if c.kind == "boolean":
+                    mask &= c.data & c.valid
+                else:
+                    mask &= False
+            tmask = (s.time >= self.p.start) & (s.time <= self.p.end)
+            mask &= tmask
+            if not mask.any():
+                continue
+            idx = np.flatnonzero(mask)
+            gid = self.groups.id_for(s.name, {d: s.tags.get(d, "") for d in self.dims})
+            gids = np.full(len(idx), gid, np.int64)
+            parts.append((s.name, gids, np.full(len(idx), sid_base + k, np.int64), np.zeros(len(idx), np.int64),
+                          s.time[idx], [v.take(idx) for v in vecs], None if dvec is None else dvec.take(idx),
+                          None))
+        return parts
+
+    def run_raw(self) -> list[SeriesData]:
+        p = self.p
+        refs = self.aux_refs()
+        if not any(p.ref_type(r) not in (None,) for r in refs):
+            return []
+        parts = self.raw_points(refs)
+        if not parts:
+            return []
+        gid = np.concatenate([x[1] for x in parts])
+        sid = np.concatenate([x[2] for x in parts])
+        shard = np.concatenate([x[3] for x in parts])
+        time = np.concatenate([x[4] for x in parts])
+        vecs = [concat([x[5][i] for x in parts]) for i in range(len(refs))]
+        order = merge_order(gid, sid, shard, time, self.groups.order(p.ascending), p.ascending)
+        gid, time = gid[order], time[order]
+        vecs = [v.take(order) for v in vecs]
+        # limit / offset per output series
+        keep = _limit_mask(gid, p.stmt.limit, p.stmt.offset)
+        if keep is not None:
+            gid, time = gid[keep], time[keep]
+            vecs = [v.filter(keep) for v in vecs]
+        env_map = {str(r): v for r, v in zip(refs, vecs)}
+        n = len(time)
+
+        def env(node):
+            if isinstance(node, VarRef):
+                v = env_map.get(str(node))
+                if v is None:
+                    return Vec.nulls(n)
+                if node.type is not None and node.type.value in ("float", "integer", "unsigned"):
+                    return cast_field(v, node.type.value)
+                return v
+            return Vec.nulls(n)
+
+        cols = [nan_to_null(eval_expr(f.expr, env, n)) for f in p.stmt.fields]
+        return _split_series(self.groups, gid, time, cols, p.ascending)
+
+    # -- aggregates ----------------------------------------------------------------------------
+
+    def run_aggregate(self) -> list[SeriesData]:
+        p = self.p
+        stmt = p.stmt
+        calls: dict[str, Call] = {}
+        for f in stmt.fields:
+            for c in _calls_in(f.expr):
+                calls.setdefault(str(c), c)
+        aux = self.aux_refs()
+        selector = len(calls) == 1 and all(c.name in SELECTORS for c in calls.values())
+        results: dict[str, Points] = {}
+        call_list = list(calls.items())
+        for key, c in call_list:
+            driver_type = _driver_type(c, p)
+            if driver_type is None:
+                continue
+            pts = self.eval_call(c, aux, selector, top=True)
+            pts = _apply_limit(pts, stmt.limit, stmt.offset)
+            results[key] = pts
+        if not results:
+            return []
+        fill_default = self._fill_default()
+        return self.merge_calls(results, call_list, aux, fill_default)
+
+    def _fill_default(self):
+        p = self.p
+        if p.fill is FillOption.NUMBER:
+            return ("number", p.fill_value)
+        if p.fill is FillOption.PREVIOUS:
+            return ("skip", None)
+        return ("null", None)
+
+    def merge_calls(self, results: dict[str, "Points"], call_list, aux: list[VarRef], fill_default) -> list[SeriesData]:
+        """1.x's multi-scanner cursor: rows are (group, time) in order; each call contributes its
+        next point at that time, else its default."""
+        p = self.p
+        keys = [k for k, _ in call_list if k in results]
+        rank = self.groups.order(p.ascending)
+        asc = p.ascending
+        # fast path: one call
+        if len(keys) == 1:
+            pts = results[keys[0]]
+            gid, time = pts.gid, pts.time
+            env_vals = {keys[0]: pts.value}
+            for r, a in zip(aux, pts.aux):
+                env_vals[str(r)] = a
+            return self._emit(gid, time, env_vals, aux)
+        # general: merge k sorted streams
+        streams = []
+        for k in keys:
+            pts = results[k]
+            streams.append((k, rank[pts.gid] if len(pts) else pts.gid, pts))
+        same = all(len(s[2]) == len(streams[0][2]) for s in streams) and all(
+            np.array_equal(s[1], streams[0][1]) and np.array_equal(s[2].time, streams[0][2].time) for s in streams)
+        if same:
+            base = streams[0][2]
+            env_vals = {k: pts.value for k, _r, pts in streams}
+            for r, a in zip(aux, base.aux):
+                env_vals[str(r)] = a
+            return self._emit(base.gid, base.time, env_vals, aux)
+        # build union of (rank, time) rows, walking each stream
+        heads = [0] * len(streams)
+        out_gid, out_time = [], []
+        picks = [[] for _ in streams]
+        lens = [len(s[2]) for s in streams]
+        ranks = [s[1].tolist() for s in streams]
+        times = [s[2].time.tolist() for s in streams]
+        gids = [s[2].gid.tolist() for s in streams]
+        while True:
+            best = None
+            for i in range(len(streams)):
+                h = heads[i]
+                if h >= lens[i]:
+                    continue
+                cand = (ranks[i][h], times[i][h] if asc else -times[i][h])
+                if best is None or cand < best:
+                    best = cand
+                    bgid = gids[i][h]
+            if best is None:
+                break
+            out_gid.append(bgid)
+            out_time.append(best[1] if asc else -best[1])
+            for i in range(len(streams)):
+                h = heads[i]
+                if h < lens[i] and ranks[i][h] == best[0] and (times[i][h] if asc else -times[i][h]) == best[1]:
+                    picks[i].append(h)
+                    heads[i] = h + 1
+                else:
+                    picks[i].append(-1)
+        n = len(out_time)
+        gid = np.array(out_gid, np.int64)
+        time = np.array(out_time, np.int64)
+        env_vals = {}
+        kind_fill, fv = fill_default
+        for (k, _r, pts), pk in zip(streams, picks):
+            idx = np.array(pk, np.int64)
+            have = idx >= 0
+            safe = np.where(have, idx, 0)
+            v = pts.value.take(safe) if len(pts) else Vec.nulls(n, pts.value.kind)
+            valid = v.valid & have
+            data = v.data
+            if kind_fill == "number" and fv is not None:
+                fill_v = _cast_fill(fv, v.kind)
+                if fill_v is not None:
+                    data = data.copy()
+                    data[~have] = fill_v
+                    valid = valid | ~have
+            elif kind_fill == "skip":
+                # previous value of this series stays
+                valid = valid.copy()
+                data = data.copy()
+                last_valid = None
+                prev_gid = None
+                for i in range(n):
+                    if gid[i] != prev_gid:
+                        last_valid = None
+                        prev_gid = gid[i]
+                    if have[i]:
+                        last_valid = (data[i], valid[i])
+                    elif last_valid is not None:
+                        data[i], valid[i] = last_valid
+            env_vals[k] = Vec(v.kind, data, valid)
+            for r, a in zip(aux, pts.aux):
+                av = a.take(safe) if len(pts) else Vec.nulls(n)
+                env_vals.setdefault(str(r), Vec(av.kind, av.data, av.valid & have))
+        return self._emit(gid, time, env_vals, aux)
+
+    def _emit(self, gid, time, env_vals: dict, aux) -> list[SeriesData]:
+        p = self.p
+        n = len(time)
+
+        def env(node):
+            key = str(node)
+            v = env_vals.get(key)
+            if v is None:
+                return Vec.nulls(n)
+            return v
+
+        cols = []
+        for f in p.stmt.fields:
+            cols.append(nan_to_null(eval_expr(f.expr, env, n)))
+        # top()/bottom() add their tag arguments as columns
+        for f in p.stmt.fields:
+            e = f.expr
+            if isinstance(e, Call) and e.name in ("top", "bottom"):
+                for a in e.args[1:-1]:
+                    cols.append(env(a))
+        return _split_series(self.groups, gid, time, cols, p.ascending)
+
+    # -- calls ---------------------------------------------------------------------------------
+
+    def opt_window(self, start: int) -> tuple[int, int]:
+        return start, self.p.end
+
+    def eval_call(self, c: Call, aux: list[VarRef], selector: bool, top: bool = False,
+                  start: Optional[int] = None) -> Points:
+        """Points of a call, after 1.x's interval and fill iterators."""
+        p = self.p
+        start = p.start if start is None else start
+        name = c.name
+        interval = p.interval
+        if name in ("derivative", "non_negative_derivative", "difference", "non_negative_difference",
+                    "moving_average", "elapsed") or name in _TA:
+            inner_start = start
+            if interval and start > MIN_TIME:
+                inner_start = max(MIN_TIME, start - interval)
+            inp = self.input_points(c.args[0], aux, inner_start)
+            return self.transform(c, inp)
+        if name == "cumulative_sum":
+            inp = self.input_points(c.args[0], aux, start)
+            return self.transform(c, inp)
+        if name in ("holt_winters", "holt_winters_with_fit"):
+            inp = self.input_points(c.args[0], aux, start)
+            return self.holt_winters(c, inp)
+        if name in ("top", "bottom"):
+            return self.top_bottom(c, aux, start)
+        if name == "sample":
+            return self.sample(c, aux, start)
+        if name == "distinct":
+            pts = self.distinct(c, start)
+            return self.interval_points(pts)
+        if name == "integral":
+            return self.integral(c, start)
+        # aggregates and selectors
+        pts = self.aggregate(c, aux if selector else [], start)
+        if not selector or interval:
+            pts = self.interval_points(pts)
+            if interval and p.fill is not FillOption.NONE:
+                pts = self.fill(pts, c, start)
+        return pts
+
+    def input_points(self, arg, aux, start: int) -> Points:
+        """The input of a transformation: an inner call's points, or a field's raw points."""
+        if isinstance(arg, Call):
+            return self.eval_call(arg, aux, False, start=start)
+        if isinstance(arg, Distinct):
+            return self.eval_call(arg.to_call(), aux, False, start=start)
+        return self.field_points(arg, [], start, ordered=True)
+
+    def field_points(self, ref: VarRef, aux: list[VarRef], start: int, ordered: bool = True) -> Points:
+        """Raw points of a field per output group, time-ordered within each group (1.x's sorted
+        merge of the series iterators)."""
+        p = self.p
+        saved = p.start
+        try:
+            p.start = start
+            parts = self.raw_points(aux, driver=ref)
+        finally:
+            p.start = saved
+        if not parts:
+            kind = p.ref_type(ref)
+            return Points.empty(kind if kind in ("float", "integer", "unsigned", "string", "boolean") else "float",
+                                len(aux))
+        gid = np.concatenate([x[1] for x in parts])
+        sid = np.concatenate([x[2] for x in parts])
+        shard = np.concatenate([x[3] for x in parts])
+        time = np.concatenate([x[4] for x in parts])
+        value = concat([x[6] for x in parts])
+        auxv = [concat([x[5][i] for x in parts]) for i in range(len(aux))]
+        rank = self.groups.order(p.ascending)
+        if ordered:
+            order = merge_order(gid, sid, shard, time, rank, p.ascending)
+        else:
+            # series by series within each group (1.x's unsorted merge)
+            key_t = time if p.ascending else -time
+            order = np.lexsort((key_t, sid, rank[gid]))
+        pts = Points(gid[order], time[order], value.take(order), [a.take(order) for a in auxv], sid[order],
+                     shard[order])
+        return pts
+
+    # window ids
+    def windows(self, time: np.ndarray) -> np.ndarray:
+        p = self.p
+        if not p.interval:
+            return np.zeros(len(time), np.int64)
+        return window_starts(time, p.interval, p.offset, p.location)
+
+    def aggregate(self, c: Call, aux: list[VarRef], start: int) -> Points:
+        """count/sum/mean/min/max/first/last/spread/stddev/median/mode/percentile per (group,
+        window): one point, at ZeroTime for aggregates or the selected point's time."""
+        p = self.p
+        name = c.name
+        arg = c.args[0]
+        if name == "count" and isinstance(arg, (Call, Distinct)):
+            inner = arg.to_call() if isinstance(arg, Distinct) else arg
+            d = self.distinct(inner, start)
+            return _count_points(d, self.windows(d.time))
+        if not isinstance(arg, VarRef):
+            raise ExecError(f"expected field argument in {name}()")
+        kind = p.ref_type(arg)
+        if name in ("mean", "sum", "stddev", "median", "spread", "integral") and kind in ("string", "boolean"):
+            raise ExecError(f"unsupported {name} iterator type: *query.{_iter_type(kind)}InterruptIterator" if False
+                            else f"unsupported {name} iterator type: *query.{_iter_type(kind)}InterruptIterator")
+        ordered = name in ("median", "percentile")
+        pts = self.field_points(arg, aux, start, ordered=ordered or name in ("first", "last", "min", "max"))
+        if len(pts) == 0:
+            return Points.empty("integer" if name == "count" else ("float" if name in (
+                "mean", "median", "stddev") else pts.value.kind), len(aux))
+        win = self.windows(pts.time)
+        rank = self.groups.order(p.ascending)
+        # segments: (group, window) in output order
+        key_w = win if p.ascending else -win
+        order = np.lexsort((np.arange(len(pts)), key_w, rank[pts.gid]))
+        pts = pts.take(order)
+        win = win[order]
+        starts, seg = _segments([pts.gid, win])
+        return _reduce(name, c, pts, win, starts, self)
+
+    def interval_points(self, pts: Points) -> Points:
+        """1.x's interval iterator: the time of each point becomes its window's start (0 for the
+        minimum time)."""
+        p = self.p
+        if len(pts) == 0:
+            return pts
+        if p.interval:
+            t = window_starts(pts.time, p.interval, p.offset, p.location)
+        else:
+            t = np.full(len(pts), p.start, np.int64)
+        t = np.where(t == MIN_TIME, 0, t)
+        return Points(pts.gid, t, pts.value, pts.aux)
+
+    def fill(self, pts: Points, c: Call, start: int) -> Points:
+        """1.x's fill iterator over the windows [window(start), window(end)] of each group."""
+        p = self.p
+        fill = p.fill
+        fill_value = p.fill_value
+        if fill is FillOption.NULL and c.name == "count":
+            fill, fill_value = FillOption.NUMBER, 0
+        interval, offset, tz = p.interval, p.offset, p.location
+        asc = p.ascending
+        if asc:
+            s_lim = window_start(start, interval, offset, tz) if start > MIN_TIME else MIN_TIME
+            e_lim = window_start(p.end, interval, offset, tz)
+        else:
+            s_lim = window_start(p.end, interval, offset, tz)
+            e_lim = window_start(start, interval, offset, tz) if start > MIN_TIME else MIN_TIME
+        if len(pts) == 0:
+            return pts
+        starts, _ = _segments([pts.gid])
+        ends = np.append(starts[1:], len(pts))
+        out_gid, out_time, out_idx = [], [], []
+        kind = pts.value.kind
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            g = int(pts.gid[s])
+            times = pts.time[s:e]
+            if tz:
+                grid = _fill_grid_tz(s_lim, e_lim, times, interval, offset, tz, asc)
+            else:
+                if asc:
+                    first = s_lim if s_lim != MIN_TIME else int(window_start(int(times[0]), interval, offset))
+                    last = e_lim
+                    if last < first:
+                        grid = np.zeros(0, np.int64)
+                    else:
+                        grid = np.arange(first, last + 1, interval, dtype=np.int64)
+                else:
+                    first = s_lim
+                    last = e_lim if e_lim != MIN_TIME else int(window_start(int(times[-1]), interval, offset))
+                    grid = np.arange(first, last - 1, -interval, dtype=np.int64) if first >= last else np.zeros(0, np.int64)
+            # points falling outside the grid are kept as they come (1.x emits them)
+            union = np.union1d(grid, times) if len(grid) else times
+            if not asc:
+                union = union[::-1]
+            pos = {int(t): i for i, t in enumerate(times.tolist())}
+            for t in union.tolist():
+                out_gid.append(g)
+                out_time.append(t)
+                out_idx.append(s + pos[t] if t in pos else -1)
+        idx = np.array(out_idx, np.int64)
+        have = idx >= 0
+        safe = np.where(have, idx, 0)
+        v = pts.value.take(safe)
+        data, valid = v.data.copy(), v.valid & have
+        if fill is FillOption.NUMBER:
+            fv = _cast_fill(fill_value, kind)
+            if fv is not None:
+                data[~have] = fv
+                valid = valid | ~have
+        elif fill is FillOption.PREVIOUS:
+            gids = np.array(out_gid, np.int64)
+            prev_g, prev = None, None
+            for i in range(len(idx)):
+                if gids[i] != prev_g:
+                    prev_g, prev = gids[i], None
+                if have[i]:
+                    prev = (data[i], valid[i]) if valid[i] else prev
+                    if not valid[i]:
+                        prev = None
+                elif prev is not None:
+                    data[i], valid[i] = prev
+        elif fill is FillOption.LINEAR:
+            gids = np.array(out_gid, np.int64)
+            times_all = np.array(out_time, np.int64)
+            if kind in ("float", "integer", "unsigned"):
+                fdata = data.astype(np.float64) if kind != "float" else data
+                res = data.copy()
+                prev_i = None
+                prev_g = None
+                for i in range(len(idx)):
+                    if gids[i] != prev_g:
+                        prev_g, prev_i = gids[i], None
+                    if have[i]:
+                        prev_i = i if valid[i] else None
+                        continue
+                    if prev_i is None:
+                        continue
+                    # next real point of the same group
+                    j = i + 1
+                    while j < len(idx) and gids[j] == gids[i] and not have[j]:
+                        j += 1
+                    if j < len(idx) and gids[j] == gids[i] and valid[j]:
+                        t0 = int(times_all[prev_i] // interval)
+                        t1 = int(times_all[j] // interval)
+                        ti = int(times_all[i] // interval)
+                        y0, y1 = fdata[prev_i], fdata[j]
+                        if kind == "float":
+                            m = (y1 - y0) / float(t1 - t0)
+                            res[i] = m * float(ti - t0) + y0
+                        else:
+                            m = (int(data[j]) - int(data[prev_i])) // (t1 - t0)
+                            res[i] = int(m) * (ti - t0) + int(data[prev_i])
+                        valid[i] = True
+                data = res
+        aux = [a.take(safe) for a in pts.aux]
+        aux = [Vec(a.kind, a.data, a.valid & have) for a in aux]
+        return Points(np.array(out_gid, np.int64), np.array(out_time, np.int64), Vec(kind, data, valid), aux)
+
+    # -- special calls -------------------------------------------------------------------------
+
+    def distinct(self, c: Call, start: int) -> Points:
+        arg = c.args[0]
+        pts = self.field_points(arg, [], start, ordered=True)
+        if len(pts) == 0:
+            return pts
+        p = self.p
+        win = self.windows(pts.time)
+        out_g, out_t, out_v = [], [], []
+        rank = self.groups.order(p.ascending)
+        key_w = win if p.ascending else -win
+        order = np.lexsort((np.arange(len(pts)), key_w, rank[pts.gid]))
+        gid, tm, w = pts.gid[order], pts.time[order], win[order]
+        vals = pts.value.take(order)
+        starts, _ = _segments([gid, w])
+        ends = np.append(starts[1:], len(gid))
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            first: dict = {}
+            for i in range(s, e):
+                if not vals.valid[i]:
+                    continue
+                v = vals.data[i]
+                key = v.item() if hasattr(v, "item") else v
+                t = int(tm[i])
+                if key not in first or (t < first[key][0] if p.ascending else t > first[key][0]):
+                    first[key] = (t, v)
+            items = sorted(first.items(), key=lambda kv: (kv[1][0], kv[0]) if p.ascending else (-kv[1][0], kv[0]))
+            for key, (t, v) in items:
+                out_g.append(int(gid[s]))
+                out_t.append(t)
+                out_v.append(v)
+        kind = pts.value.kind
+        data = np.array(out_v, dtype=vals.data.dtype) if kind != "string" else np.array(out_v, dtype=object)
+        return Points(np.array(out_g, np.int64), np.array(out_t, np.int64),
+                      Vec(kind, data, np.ones(len(out_v), bool)))
+
+    def integral(self, c: Call, start: int) -> Points:
+        p = self.p
+        arg = c.args[0]
+        unit = c.args[1].value if len(c.args) > 1 else 10**9
+        pts = self.field_points(arg, [], start, ordered=True)
+        if len(pts) == 0:
+            return Points.empty("float")
+        kind = pts.value.kind
+        if kind not in ("float", "integer", "unsigned"):
+            raise ExecError(f"unsupported integral iterator type: *query.{_iter_type(kind)}InterruptIterator")
+        out_g, out_t, out_v = [], [], []
+        starts, _ = _segments([pts.gid])
+        ends = np.append(starts[1:], len(pts))
+        interval, offset, tz = p.interval, p.offset, p.location
+        asc = p.ascending
+        is_float = kind == "float"
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            g = int(pts.gid[s])
+            times = pts.time[s:e].tolist()
+            vals = pts.value.data[s:e].astype(np.float64).tolist()
+            prev_t, prev_v = None, None
+            wstart = wend = 0
+            total = 0.0
+            for t, v in zip(times, vals):
+                if prev_t is None:
+                    prev_t, prev_v = t, v
+                    if interval:
+                        ws = window_start(t, interval, offset, tz)
+                        we = window_end(t, interval, offset, tz)
+                        wstart, wend = (ws, we) if asc else (we, ws)
+                    elif not is_float:
+                        wstart, wend = (p.start, p.end + 1) if asc else (p.end + 1, p.start)
+                        if wstart == MIN_TIME:
+                            wstart = 0
+                    continue
+                if prev_t == t:
+                    prev_t, prev_v = t, v
+                    continue
+                if (interval or not is_float) and ((asc and t >= wend) or (not asc and t <= wend)):
+                    if prev_t != wend:
+                        value = _linear(wend, prev_t, t, prev_v, v)
+                        elapsed = float(wend - prev_t) / float(unit)
+                        total += 0.5 * (value + prev_v) * elapsed
+                        prev_v = value
+                        prev_t = wend
+                    out_g.append(g)
+                    out_t.append(wstart)
+                    out_v.append(total)
+                    if interval:
+                        ws = window_start(t, interval, offset, tz)
+                        we = window_end(t, interval, offset, tz)
+                        wstart, wend = (ws, we) if asc else (we, ws)
+                    total = 0.0
+                elapsed = float(t - prev_t) / float(unit)
+                total += 0.5 * (v + prev_v) * elapsed
+                prev_t, prev_v = t, v
+            if prev_t is not None and prev_t != wstart:
+                out_g.append(g)
+                out_t.append(wstart)
+                out_v.append(total)
+        t_arr = np.array(out_t, np.int64)
+        return Points(np.array(out_g, np.int64), t_arr, Vec("float", np.array(out_v, np.float64),
+                                                             np.ones(len(out_v), bool)))
+
+    def top_bottom(self, c: Call, aux: list[VarRef], start: int) -> Points:
+        p = self.p
+        n = c.args[-1].value
+        is_top = c.name == "top"
+        ref = c.args[0]
+        tag_args = [a for a in c.args[1:-1]]
+        all_aux = aux
+        pts = self.field_points(ref, all_aux, start, ordered=False)
+        if len(pts) == 0:
+            return pts
+        kind = pts.value.kind
+        if kind not in ("float", "integer", "unsigned"):
+            raise ExecError(f"unsupported {c.name} iterator type: *query.{_iter_type(kind)}InterruptIterator")
+        win = self.windows(pts.time)
+        if tag_args:
+            # max/min per (group, window, tag argument values)
+            arg_vecs = []
+            for a in tag_args:
+                key = str(a)
+                idx = [i for i, r in enumerate(all_aux) if str(r) == key]
+                arg_vecs.append(pts.aux[idx[0]] if idx else Vec.nulls(len(pts)))
+            codes = []
+            for v in arg_vecs:
+                vals = [v.data[i] if v.valid[i] else None for i in range(len(v))]
+                mapping: dict = {}
+                codes.append(np.array([mapping.setdefault(x, len(mapping)) for x in vals], np.int64))
+            order = np.lexsort(tuple([pts.time] + codes[::-1] + [win, pts.gid]))
+            sel = []
+            gid_o, win_o = pts.gid[order], win[order]
+            codes_o = [cd[order] for cd in codes]
+            starts, _ = _segments([gid_o, win_o] + codes_o)
+            ends = np.append(starts[1:], len(order))
+            vals = pts.value.data[order]
+            times = pts.time[order]
+            for s, e in zip(starts.tolist(), ends.tolist()):
+                best = s
+                for i in range(s + 1, e):
+                    if is_top:
+                        if vals[i] > vals[best] or (vals[i] == vals[best] and times[i] < times[best]):
+                            best = i
+                    else:
+                        if vals[i] < vals[best] or (vals[i] == vals[best] and times[i] < times[best]):
+                            best = i
+                sel.append(order[best])
+            sel = np.array(sorted(sel, key=lambda i: (int(pts.gid[i]), int(win[i]))), np.int64)
+            pts = pts.take(sel)
+            win = win[sel]
+        out = []
+        starts, _ = _segments([pts.gid, win])
+        ends = np.append(starts[1:], len(pts))
+        vals = pts.value.data
+        times = pts.time
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            idx = list(range(s, e))
+            if is_top:
+                idx.sort(key=lambda i: (-float(vals[i]) if kind == "float" else -int(vals[i]), int(times[i])))
+            else:
+                idx.sort(key=lambda i: (float(vals[i]) if kind == "float" else int(vals[i]), int(times[i])))
+            chosen = idx[:n]
+            # emitted by time; equal times keep the rank order
+            chosen.sort(key=lambda i: (int(times[i]) if p.ascending else -int(times[i])))
+            out.extend(chosen)
+        idx = np.array(out, np.int64)
+        res = pts.take(idx)
+        return Points(res.gid, res.time, res.value, res.aux)
+
+    def sample(self, c: Call, aux: list[VarRef], start: int) -> Points:
+        p = self.p
+        n = c.args[1].value
+        pts = self.field_points(c.args[0], aux, start, ordered=True)
+        if len(pts) == 0:
+            return pts
+        win = self.windows(pts.time)
+        starts, _ = _segments([pts.gid, win])
+        ends = np.append(starts[1:], len(pts))
+        rng = np.random.default_rng()
+        out = []
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            idx = np.arange(s, e)
+            if len(idx) > n:
+                idx = np.sort(rng.choice(idx, n, replace=False))
+            out.extend(idx.tolist())
+        return pts.take(np.array(out, np.int64))
+
+    # -- transformations -----------------------------------------------------------------------
+
+    def transform(self, c: Call, inp: Points) -> Points:
+        p = self.p
+        name = c.name
+        if len(inp) == 0:
+            kind = "integer" if name == "elapsed" else ("float" if name not in (
+                "difference", "non_negative_difference", "cumulative_sum") else inp.value.kind)
+            return Points.empty(kind)
+        kind = inp.value.kind
+        if name == "elapsed":
+            unit = c.args[1].value if len(c.args) > 1 else 1
+        elif name in ("derivative", "non_negative_derivative"):
+            unit = c.args[1].value if len(c.args) > 1 else (p.interval or 10**9)
+        if kind not in ("float", "integer", "unsigned") and name != "elapsed":
+            raise ExecError(f"unsupported {name} iterator type: *query.{_iter_type(kind)}InterruptIterator")
+        out_g, out_t, out_v = [], [], []
+        starts, _ = _segments([inp.gid])
+        ends = np.append(starts[1:], len(inp))
+        asc = p.ascending
+        out_kind = "float"
+        if name in ("difference", "non_negative_difference", "cumulative_sum"):
+            out_kind = kind
+        elif name == "elapsed":
+            out_kind = "integer"
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            g = int(inp.gid[s])
+            valid = inp.value.valid[s:e]
+            times = inp.time[s:e][valid].tolist()
+            if kind == "float":
+                vals = inp.value.data[s:e][valid].tolist()
+            else:
+                vals = [int(x) for x in inp.value.data[s:e][valid].tolist()]
+            res = _stream(name, c, times, vals, kind, asc, unit if name in (
+                "elapsed", "derivative", "non_negative_derivative") else None)
+            for t, v in res:
+                out_g.append(g)
+                out_t.append(t)
+                out_v.append(v)
+        if out_kind == "float":
+            data = np.array(out_v, np.float64)
+        elif out_kind == "integer":
+            data = np.array(out_v, np.int64) if out_v else np.zeros(0, np.int64)
+        elif out_kind == "unsigned":
+            data = np.array([x % (1 << 64) for x in out_v], np.uint64)
+        else:
+            data = np.array(out_v, dtype=object)
+        return Points(np.array(out_g, np.int64), np.array(out_t, np.int64),
+                      Vec(out_kind, data, np.ones(len(out_v), bool)))
+
+    def holt_winters(self, c: Call, inp: Points) -> Points:
+        p = self.p
+        h, m = c.args[1].value, c.args[2].value
+        with_fit = c.name == "holt_winters_with_fit"
+        out_g, out_t, out_v = [], [], []
+        if len(inp) == 0:
+            return Points.empty("float")
+        kind = inp.value.kind
+        if kind not in ("float", "integer"):
+            raise ExecError(f"unsupported {c.name} iterator type: *query.{_iter_type(kind)}InterruptIterator")
+        starts, _ = _segments([inp.gid])
+        ends = np.append(starts[1:], len(inp))
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            g = int(inp.gid[s])
+            valid = inp.value.valid[s:e]
+            times = inp.time[s:e][valid].tolist()
+            vals = inp.value.data[s:e][valid].astype(np.float64).tolist()
+            if not p.ascending:
+                times, vals = times[::-1], vals[::-1]
+            for t, v in holt_winters(times, vals, h, m, with_fit, p.interval):
+                out_g.append(g)
+                out_t.append(t)
+                out_v.append(v)
+        return Points(np.array(out_g, np.int64), np.array(out_t, np.int64),
+                      Vec("float", np.array(out_v, np.float64), np.ones(len(out_v), bool)))
+
+
+_TA = frozenset(["exponential_moving_average", "double_exponential_moving_average",
+                 "triple_exponential_moving_average", "relative_strength_index", "triple_exponential_derivative",
+                 "kaufmans_efficiency_ratio", "kaufmans_adaptive_moving_average", "chande_momentum_oscillator"])
+
+
+def _iter_type(kind: str) -> str:
+    return {"float": "float", "integer": "integer", "unsigned": "unsigned", "string": "string",
+            "boolean": "boolean"}.get(kind, "float")
+
+
+def _driver_type(c: Call, p: PreparedSelect) -> Optional[str]:
+    """The type of the field driving a call (None: unknown field, the call is skipped)."""
+    e = c
+    while isinstance(e, Call):
+        if not e.args:
+            return None
+        a = e.args[0]
+        if isinstance(a, Distinct):
+            a = VarRef(a.name)
+        e = a
+    if isinstance(e, VarRef):
+        t = p.ref_type(e)
+        return None if t in (None, "field") and t != "field" else (t or "float")
+    return None
+
+
+def _calls_in(e) -> list[Call]:
+    out = []
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Call):
+            if n.name in MATH_FUNCTIONS:
+                stack.extend(reversed(n.args))
+            else:
+                out.append(n)
+        elif isinstance(n, Distinct):
+            out.append(n.to_call())
+        elif isinstance(n, BinaryExpr):
+            stack.extend((n.rhs, n.lhs))
+        elif isinstance(n, ParenExpr):
+            stack.append(n.expr)
+    return out
+
+
+def _refs_outside_calls(e) -> list[VarRef]:
+    out = []
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, VarRef):
+            out.append(n)
+        elif isinstance(n, Call):
+            if n.name in MATH_FUNCTIONS:
+                stack.extend(reversed(n.args))
+        elif isinstance(n, BinaryExpr):
+            stack.extend((n.rhs, n.lhs))
+        elif isinstance(n, ParenExpr):
+            stack.append(n.expr)
+    return out
+
+
+def _with_dims(sq: PreparedSelect, dims: list[str]) -> PreparedSelect:
+    from dataclasses import replace
+    return replace(sq, dimensions=dims)
+
+
+def _cast_fill(v, kind: str):
+    if v is None:
+        return None
+    if kind == "float":
+        return float(v)
+    if kind == "integer":
+        return int(v) if not isinstance(v, float) or v == int(v) else None
+    if kind == "unsigned":
+        return int(v) if int(v) >= 0 else None
+    return None
+
+
+def _linear(t: int, t0: int, t1: int, v0: float, v1: float) -> float:
+    m = (v1 - v0) / float(t1 - t0)
+    return m * float(t - t0) + v0
+
+
+def _fill_grid_tz(s_lim, e_lim, times, interval, offset, tz, asc) -> np.ndarray:
+    from .functions import zone_offset
+    first = s_lim if s_lim != MIN_TIME else window_start(int(times[0]), interval, offset, tz)
+    last = e_lim
+    out = []
+    t = first
+    cur_off = zone_offset(t, tz)
+    step = interval if asc else -interval
+    guard = 0
+    while (t <= last) if asc else (t >= last):
+        out.append(t)
+        t += step
+        o = zone_offset(t - 1, tz)
+        if o != cur_off:
+            diff = cur_off - o
+            if abs(diff) < interval:
+                t += diff
+            cur_off = o
+        guard += 1
+        if guard > 10_000_000:
+            break
+    return np.array(out, np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# merge order of raw points (1.x's heap merge of series iterators)
+
+
+def merge_order(gid, sid, shard, time, rank, ascending: bool) -> np.ndarray:
+    """The order in which 1.x emits raw points: by group (output order), then per shard the
+    sorted merge of the group's series iterators (Go's container/heap, ties broken by the heap),
+    shards in time order."""
+    n = len(time)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    r = rank[gid]
+    key_t = time if ascending else -time
+    key_sh = shard if ascending else -shard
+    key_sid = sid if ascending else -sid
+    base = np.lexsort((key_t, key_sid, key_sh, r))
+    # within (group, shard): if times are unique, the time order is the answer
+    rb, shb, tb, sb = r[base], key_sh[base], key_t[base], sid[base]
+    starts, _ = _segments([rb, shb])
+    ends = np.append(starts[1:], n)
+    out = []
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        seg = base[s:e]
+        sids = sb[s:e]
+        if len(seg) == 1 or sids[0] == sids[-1]:
+            out.append(seg)
+            continue
+        tseg = tb[s:e]
+        o = np.argsort(tseg, kind="stable")
+        ts = tseg[o]
+        if not (ts[1:] == ts[:-1]).any():
+            out.append(seg[o])
+            continue
+        out.append(seg[_go_heap_merge(sids, tseg)])
+    return np.concatenate(out)
+
+
+def _go_heap_merge(sids: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Positions in emission order of a Go container/heap merge of per-series sorted runs (the
+    runs appear consecutively in ``sids``/``times``, series in iterator order).  Ordered by time
+    only; equal times come out as Go's heap happens to pop them."""
+    starts, _ = _segments([sids])
+    ends = np.append(starts[1:], len(sids))
+    tl = times.tolist()
+    heads = starts.tolist()
+    lim = ends.tolist()
+    items = list(range(len(heads)))  # item i = series i; key = tl[heads[i]]
+
+    def less(a, b):
+        return tl[heads[a]] < tl[heads[b]]
+
+    h = items
+
+    def down(i0, n):
+        i = i0
+        while True:
+            j1 = 2 * i + 1
+            if j1 >= n:
+                break
+            j = j1
+            j2 = j1 + 1
+            if j2 < n and less(h[j2], h[j1]):
+                j = j2
+            if not less(h[j], h[i]):
+                break
+            h[i], h[j] = h[j], h[i]
+            i = j
+        return i > i0
+
+    def up(j):
+        while True:
+            i = (j - 1) // 2
+            if i == j or j <= 0 or not less(h[j], h[i]):
+                break
+            h[i], h[j] = h[j], h[i]
+            j = i
+
+    n = len(h)
+    for i in range(n // 2 - 1, -1, -1):
+        down(i, n)
+    out = []
+    while h:
+        n = len(h)
+        h[0], h[n - 1] = h[n - 1], h[0]
+        down(0, n - 1)
+        item = h.pop()
+        out.append(heads[item])
+        heads[item] += 1
+        if heads[item] < lim[item]:
+            h.append(item)
+            up(len(h) - 1)
+    return np.array(out, np.int64)
+
+
+def _limit_mask(gid: np.ndarray, limit: int, offset: int) -> Optional[np.ndarray]:
+    if not limit and not offset:
+        return None
+    n = len(gid)
+    if n == 0:
+        return np.zeros(0, bool)
+    starts, seg = _segments([gid])
+    pos = np.arange(n) - starts[seg]
+    keep = pos >= offset
+    if limit:
+        keep &= pos < offset + limit
+    return keep
+
+
+def _apply_limit(pts: Points, limit: int, offset: int) -> Points:
+    keep = _limit_mask(pts.gid, limit, offset)
+    if keep is None:
+        return pts
+    return pts.take(np.flatnonzero(keep))
+
+
+def _split_series(groups: Groups, gid, time, cols: list[Vec], ascending: bool) -> list[SeriesData]:
+    out = []
+    n = len(time)
+    if n == 0:
+        return out
+    starts, _ = _segments([gid])
+    ends = np.append(starts[1:], n)
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        g = int(gid[s])
+        key = groups.keys[g]
+        tags = groups.tags_of(g) if groups.dims else {}
+        out.append(SeriesData(key[0], tags, time[s:e], [Vec(c.kind, c.data[s:e], c.valid[s:e]) for c in cols]))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# reducers
+
+
+def _count_points(d: Points, win: np.ndarray) -> Points:
+    if len(d) == 0:
+        return Points.empty("integer")
+    starts, _ = _segments([d.gid, win])
+    counts = np.diff(np.append(starts, len(d)))
+    return Points(d.gid[starts], np.full(len(starts), MIN_TIME, np.int64) if True else None,
+                  Vec("integer", counts.astype(np.int64), np.ones(len(starts), bool)))
+
+
+def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray, run: _Run) -> Points:
+    """One (or zero) point per segment (group, window)."""
+    n = len(pts)
+    ends = np.append(starts[1:], n)
+    gid = pts.gid[starts]
+    kind = pts.value.kind
+    vals = pts.value.data
+    times = pts.time
+    # aggregates report the window's start (1.x's reduce iterator sets ZeroTime to it)
+    zero_t = win[starts].copy() if run.p.interval else np.full(len(starts), run.p.start, np.int64)
+    lengths = ends - starts
+    ones = np.ones(len(starts), bool)
+    if name == "count":
+        return Points(gid, zero_t, Vec("integer", lengths.astype(np.int64), ones))
+    if name == "sum":
+        if kind == "float":
+            res = _partial_combine_sum(pts, starts, ends, run.p.ascending)
+            return Points(gid, zero_t, Vec("float", res, ones))
+        if kind in ("integer", "unsigned"):
+            with np.errstate(over="ignore"):
+                res = np.add.reduceat(vals, starts)
+            return Points(gid, zero_t, Vec(kind, res, ones))
+        raise ExecError(f"unsupported sum iterator type: *query.{_iter_type(kind)}InterruptIterator")
+    if name == "mean":
+        if kind not in ("float", "integer", "unsigned"):
+            raise ExecError(f"unsupported mean iterator type: *query.{_iter_type(kind)}InterruptIterator")
+        res = _partial_combine_mean(pts, starts, ends, run.p.ascending)
+        return Points(gid, zero_t, Vec("float", res, ones))
+    if name in ("min", "max", "first", "last"):
+        if name in ("min", "max") and kind == "string":
+            raise ExecError(f"unsupported {name} iterator type: *query.stringInterruptIterator")
+        if kind in ("float", "integer", "unsigned"):
+            sel = _select_vectorized(name, kind, vals, times, starts, n)
+        else:
+            sel = []
+            for s, e in zip(starts.tolist(), ends.tolist()):
+                sel.append(_select_point(name, kind, vals, times, s, e))
+            sel = np.array(sel, np.int64)
+        res = pts.take(sel)
+        return Points(res.gid, res.time, res.value, res.aux)
+    if name == "spread":
+        if kind not in ("float", "integer", "unsigned"):
+            raise ExecError(f"unsupported spread iterator type: *query.{_iter_type(kind)}InterruptIterator")
+        mx = np.maximum.reduceat(vals, starts)
+        mn = np.minimum.reduceat(vals, starts)
+        with np.errstate(over="ignore"):
+            res = mx - mn
+        return Points(gid, zero_t, Vec(kind, res, ones))
+    if name == "stddev":
+        if kind not in ("float", "integer", "unsigned"):
+            raise ExecError(f"unsupported stddev iterator type: *query.{_iter_type(kind)}InterruptIterator")
+        out = np.empty(len(starts), np.float64)
+        fv = vals.astype(np.float64)
+        for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
+            a = fv[s:e].tolist()
+            if len(a) < 2:
+                out[i] = math.nan
+                continue
+            mean = 0.0
+            cnt = 0
+            for x in a:
+                if kind == "float" and x != x:
+                    continue
+                cnt += 1
+                mean += (x - mean) / float(cnt)
+            var = 0.0
+            for x in a:
+                if kind == "float" and x != x:
+                    continue
+                d = x - mean
+                var += d * d
+            out[i] = math.sqrt(var / float(cnt - 1)) if cnt > 1 else math.nan
+        return Points(gid, zero_t, Vec("float", out, ones))
+    if name == "median":
+        if kind not in ("float", "integer", "unsigned"):
+            raise ExecError(f"unsupported median iterator type: *query.{_iter_type(kind)}InterruptIterator")
+        out = np.empty(len(starts), np.float64)
+        for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
+            a = np.sort(vals[s:e], kind="stable")
+            m = len(a)
+            if m == 1:
+                out[i] = float(a[0])
+            elif m % 2 == 0:
+                lo, hi = a[m // 2 - 1], a[m // 2]
+                if kind == "float":
+                    out[i] = lo + (hi - lo) / 2
+                else:
+                    out[i] = float(lo) + float(int(hi) - int(lo)) / 2
+            else:
+                out[i] = float(a[m // 2])
+        return Points(gid, zero_t, Vec("float", out, ones))
+    if name == "mode":
+        out = []
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            out.append(_mode(vals[s:e], times[s:e], kind))
+        data = np.array(out, dtype=vals.dtype) if kind != "string" else np.array(out, dtype=object)
+        return Points(gid, zero_t, Vec(kind, data, ones))
+    if name == "percentile":
+        if kind not in ("float", "integer", "unsigned"):
+            raise ExecError(f"unsupported percentile iterator type: *query.{_iter_type(kind)}InterruptIterator")
+        pct = float(c.args[1].value)
+        sel, keep_g = [], []
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            length = e - s
+            i = int(math.floor(float(length) * pct / 100.0 + 0.5)) - 1
+            if i < 0 or i >= length:
+                continue
+            o = np.argsort(vals[s:e], kind="stable")
+            sel.append(s + int(o[i]))
+        if not sel:
+            return Points.empty(kind, len(pts.aux))
+        res = pts.take(np.array(sel, np.int64))
+        return Points(res.gid, res.time, res.value, res.aux)
+    raise ExecError(f"unsupported call: {name}")
+
+
+def _select_vectorized(name: str, kind: str, vals, times, starts, n: int) -> np.ndarray:
+    """Index of the point 1.x's min/max/first/last reducer keeps in each segment."""
+    seg = np.zeros(n, np.int64)
+    seg[starts[1:]] = 1
+    seg = np.cumsum(seg)
+    if kind == "unsigned":
+        v = vals.astype(np.float64)  # order only
+        desc = -v
+    elif kind == "integer":
+        v = vals
+        desc = -(vals.astype(np.float64)) if vals.size and vals.min() == np.iinfo(np.int64).min else -vals
+    else:
+        v = vals
+        desc = -vals
+    if name == "min":
+        order = np.lexsort((times, v, seg))
+    elif name == "max":
+        order = np.lexsort((times, desc, seg))
+    elif name == "first":
+        order = np.lexsort((desc, times, seg))
+    else:
+        order = np.lexsort((desc, -times, seg))
+    first_in_seg = np.ones(n, bool)
+    so = seg[order]
+    first_in_seg[1:] = so[1:] != so[:-1]
+    return order[first_in_seg]
+
+
+def _select_point(name: str, kind: str, vals, times, s: int, e: int) -> int:
+    best = s
+    for i in range(s + 1, e):
+        v, bv = vals[i], vals[best]
+        t, bt = times[i], times[best]
+        if kind == "boolean":
+            v, bv = bool(v), bool(bv)
+        if name == "min":
+            if kind == "boolean":
+                better = (v != bv and not v) or (v == bv and t < bt)
+            else:
+                better = v < bv or (v == bv and t < bt)
+        elif name == "max":
+            if kind == "boolean":
+                better = (v != bv and v) or (v == bv and t < bt)
+            else:
+                better = v > bv or (v == bv and t < bt)
+        elif name == "first":
+            if kind == "boolean":
+                better = t < bt or (t == bt and not v and bv)
+            else:
+                better = t < bt or (t == bt and v > bv)
+        else:
+            if kind == "boolean":
+                better = t > bt or (t == bt and v and not bv)
+            else:
+                better = t > bt or (t == bt and v > bv)
+        if better:
+            best = i
+    return best
+
+
+def _mode(vals, times, kind):
+    if len(vals) == 1:
+        return vals[0]
+    if kind == "boolean":
+        t = int(np.count_nonzero(vals))
+        return t >= len(vals) - t
+    o = np.argsort(vals, kind="stable") if kind != "string" else sorted(range(len(vals)), key=lambda i: vals[i])
+    a = [vals[i] for i in o]
+    at = [int(times[i]) for i in o]
+    most_freq = 0
+    curr_freq = 0
+    curr_mode = a[0]
+    most_mode = a[0]
+    most_time = at[0]
+    curr_time = at[0]
+    for v, t in zip(a, at):
+        if v != curr_mode:
+            curr_freq = 1
+            curr_mode = v
+            curr_time = t
+            continue
+        curr_freq += 1
+        if most_freq > curr_freq or (most_freq == curr_freq and curr_time > most_time):
+            continue
+        most_freq = curr_freq
+        most_mode = v
+        most_time = t
+    return most_mode
+
+
+def _partial_keys(pts: Points, s: int, e: int):
+    """Per-series partial segments of rows s..e (rows sorted by time within a group window)."""
+    sid = pts.sid[s:e] if pts.sid is not None else np.zeros(e - s, np.int64)
+    shard = pts.shard[s:e] if pts.shard is not None else np.zeros(e - s, np.int64)
+    return sid, shard
+
+
+def _partial_combine_sum(pts: Points, starts, ends, asc: bool = True) -> np.ndarray:
+    """Float sums as 1.x forms them: per series (in time order), per shard, then added."""
+    out = np.empty(len(starts), np.float64)
+    vals = pts.value.data
+    for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
+        sid, shard = _partial_keys(pts, s, e)
+        if (sid == sid[0]).all():
+            out[i] = float(np.cumsum(vals[s:e])[-1])
+            continue
+        o = np.lexsort((np.arange(e - s), sid if asc else -sid, shard if asc else -shard))
+        v = vals[s:e][o]
+        so, sho = sid[o], shard[o]
+        pst, _ = _segments([sho, so])
+        partial = seq_sum_fast(v, pst)
+        psh = sho[pst]
+        total = 0.0
+        shard_starts, _ = _segments([psh])
+        sh_ends = np.append(shard_starts[1:], len(psh))
+        for a, b in zip(shard_starts.tolist(), sh_ends.tolist()):
+            st = 0.0
+            for x in partial[a:b].tolist():
+                st += x
+            total += st
+        out[i] = total
+    return out
+
+
+def _partial_combine_mean(pts: Points, starts, ends, asc: bool = True) -> np.ndarray:
+    """Means as 1.x forms them: per series mean, combined per shard weighted by count, then across
+    shards."""
+    out = np.empty(len(starts), np.float64)
+    vals = pts.value.data
+    kind = pts.value.kind
+    for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
+        sid, shard = _partial_keys(pts, s, e)
+        o = np.lexsort((np.arange(e - s), sid if asc else -sid, shard if asc else -shard))
+        v = vals[s:e][o]
+        so, sho = sid[o], shard[o]
+        pst, _ = _segments([sho, so])
+        pend = np.append(pst[1:], len(v))
+        counts = (pend - pst).tolist()
+        if kind == "float":
+            sums = seq_sum_fast(v, pst).tolist()
+        else:
+            with np.errstate(over="ignore"):
+                sums = [float(x) for x in np.add.reduceat(v.astype(np.int64) if kind == "integer" else v, pst).tolist()]
+        means = [sm / float(c) for sm, c in zip(sums, counts)]
+        psh = sho[pst].tolist()
+        # combine per shard, then across shards (1.x's FloatMeanReducer on partial means)
+        shard_means = []
+        cur_sh, acc, cnt = None, 0.0, 0
+        for m, c, sh in zip(means, counts, psh):
+            if sh != cur_sh:
+                if cur_sh is not None:
+                    shard_means.append((acc / float(cnt), cnt))
+                cur_sh, acc, cnt = sh, 0.0, 0
+            if c >= 2:
+                acc += m * float(c)
+            else:
+                acc += m
+            cnt += c
+        shard_means.append((acc / float(cnt), cnt))
+        acc, cnt = 0.0, 0
+        for m, c in shard_means:
+            if c >= 2:
+                acc += m * float(c)
+            else:
+                acc += m
+            cnt += c
+        res = acc / float(cnt)
+        # the select level reduces once more (a single partial: m*c/c)
+        if cnt >= 2:
+            res = (res * float(cnt)) / float(cnt)
+        out[i] = res
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# stream transformations
+
+
+def _stream(name: str, c: Call, times: list, vals: list, kind: str, asc: bool, unit) -> list:
+    out = []
+    if name in ("derivative", "non_negative_derivative"):
+        nonneg = name == "non_negative_derivative"
+        prev = None
+        curr = None
+        for t, v in zip(times, vals):
+            if curr is not None and curr[0] == t:
+                continue
+            prev, curr = curr, (t, v)
+            if prev is None:
+                continue
+            if kind == "unsigned":
+                diff = float(curr[1] - prev[1])
+            elif kind == "integer":
+                diff = float(_wrap64(curr[1] - prev[1]))
+            else:
+                diff = curr[1] - prev[1]
+            elapsed = curr[0] - prev[0]
+            if not asc:
+                elapsed = -elapsed
+            value = diff / (float(elapsed) / float(unit))
+            if nonneg and diff < 0:
+                continue
+            out.append((t, value))
+        return out
+    if name in ("difference", "non_negative_difference"):
+        nonneg = name == "non_negative_difference"
+        prev = None
+        curr = None
+        for t, v in zip(times, vals):
+            if curr is not None and curr[0] == t:
+                continue
+            prev, curr = curr, (t, v)
+            if prev is None:
+                continue
+            if kind == "integer":
+                value = _wrap64(curr[1] - prev[1])
+            elif kind == "unsigned":
+                if nonneg and curr[1] < prev[1]:
+                    continue
+                value = (curr[1] - prev[1]) % (1 << 64)
+            else:
+                value = curr[1] - prev[1]
+            if nonneg and value < 0:
+                continue
+            out.append((t, value))
+        return out
+    if name == "elapsed":
+        prev = None
+        for t, v in zip(times, vals):
+            if prev is not None and prev != t:
+                el = t - prev
+                if not asc:
+                    el = -el
+                out.append((t, int(el // unit) if el >= 0 else -int((-el) // unit)))
+            if prev is None or prev != t:
+                prev = t
+        return out
+    if name == "moving_average":
+        n = c.args[1].value
+        buf = []
+        pos = 0
+        total = 0.0 if kind == "float" else 0
+        for t, v in zip(times, vals):
+            if len(buf) != n:
+                buf.append(v)
+            else:
+                total -= buf[pos]
+                buf[pos] = v
+            total += v
+            if kind == "integer":
+                total = _wrap64(total)
+            pos += 1
+            if pos >= n:
+                pos = 0
+            if len(buf) == n:
+                out.append((t, float(total) / float(n)))
+        return out
+    if name == "cumulative_sum":
+        total = 0.0 if kind == "float" else 0
+        for t, v in zip(times, vals):
+            total += v
+            if kind == "integer":
+                total = _wrap64(total)
+            elif kind == "unsigned":
+                total %= 1 << 64
+            out.append((t, total))
+        return out
+    if name in _TA:
+        period = c.args[1].value
+        hold = c.args[2].value if len(c.args) >= 3 else -1
+        warmup = c.args[3].value if len(c.args) >= 4 else None
+        if name == "chande_momentum_oscillator":
+            wt = warmup if warmup is not None else None
+            st = ta_state(name, period, wt if wt != "none" else "none")
+        else:
+            st = ta_state(name, period, warmup or "exponential")
+        if hold == -1:
+            hold = st.warm_count()
+        count = 0
+        for t, v in zip(times, vals):
+            r = st.add(float(v))
+            count += 1
+            if count <= hold:
+                continue
+            if name in ("triple_exponential_derivative", "kaufmans_efficiency_ratio",
+                        "kaufmans_adaptive_moving_average") and math.isinf(r):
+                continue
+            out.append((t, r))
+        return out
+    raise ExecError(f"unsupported call: {name}")
+
+
+def _wrap64(v: int) -> int:
+    v &= (1 << 64) - 1
+    return v - (1 << 64) if v >> 63 else v
+
+
+# ---------------------------------------------------------------------------------------------
+# entry point
+
+
+def run_select(p: PreparedSelect, scanner: Scanner) -> list[SeriesData]:
+    """Run a prepared SELECT; series in 1.x's output order."""
+    return _Run(p, scanner).run()
