@@ -15,6 +15,7 @@ import tornado.web
 from . import DEFAULT_MAX_REQUEST_BYTES
 from .base import DefaultHandler, ServerContext
 from .databases import DatabaseHandler, DatabaseRetentionHandler
+from .influxql import QueryInfluxqlHandler, V1QueryHandler
 from .metrics import MetricsHandler
 from .query import QuerySqlHandler, QuerySqlTelemetryHandler
 from .server import HealthHandler, PingHandler
@@ -32,6 +33,8 @@ ROUTE_TABLE: list[tuple[str, type]] = [
     ("/metrics", MetricsHandler),
     ("/api/v3/query_sql", QuerySqlHandler),
     ("/api/v3/query_sql_telemetry", QuerySqlTelemetryHandler),
+    ("/api/v3/query_influxql", QueryInfluxqlHandler),
+    ("/query", V1QueryHandler),
     ("/api/v3/configure/database", DatabaseHandler),
     ("/api/v3/configure/database/retention_period", DatabaseRetentionHandler),
     ("/api/v3/configure/table", TableHandler),

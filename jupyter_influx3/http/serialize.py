@@ -826,3 +826,198 @@ def engine_error(exc: Exception) -> tuple[int, str, str]:
     if isinstance(exc, bad_request):
         return 400, message, "plain"
     return 500, message, "plain"
+
+
+# ==== InfluxDB 1.x (/query) formats ===============================================================
+#
+# `/query` answers with 1.x's JSON (`{"results":[{"statement_id":0,"series":[...]}]}`), in chunks
+# with `chunked=true`, or 1.x's CSV. Values are rendered like Go's encoding/json: floats in their
+# shortest form without a fraction when whole (`82.0` -> `82`), exponents only outside
+# [1e-6, 1e21), NaN as null (the engine already turned NaN into null), ±Inf refused.
+
+V1_JSON_CONTENT_TYPE = "application/json"
+V1_CSV_CONTENT_TYPE = "application/csv"
+
+
+class V1EncodeError(ValueError):
+    """A value Go's encoding/json refuses (±Inf); 1.x answers with this message."""
+
+
+def _v1_cells(values: list, is_time: bool, epoch: Optional[str], location: Optional[str]) -> list[str]:
+    """One column's cells as JSON text."""
+    from ..engine.influxql.results import epoch_value, format_time_rfc3339, go_float
+
+    out: list[str] = []
+    if is_time:
+        if epoch:
+            return [str(epoch_value(v, epoch)) if isinstance(v, int) else _json_cell(v) for v in values]
+        if not location or location == "UTC":
+            ints = [v for v in values if isinstance(v, int)]
+            if len(ints) == len(values) and values:
+                try:
+                    import numpy as np
+
+                    arr = np.array(values, dtype="int64").astype("datetime64[ns]")
+                    texts = np.datetime_as_string(arr, unit="ns").tolist()
+                    return ['"' + _trim_fraction(t) + 'Z"' for t in texts]
+                except (OverflowError, ValueError):
+                    pass
+        return [('"' + format_time_rfc3339(v, location) + '"') if isinstance(v, int) else _json_cell(v)
+                for v in values]
+    cache: dict = {}
+    for v in values:
+        if v is None:
+            out.append("null")
+        elif v is True:
+            out.append("true")
+        elif v is False:
+            out.append("false")
+        elif isinstance(v, float):
+            if v != v:
+                out.append("null")
+            elif v in (math.inf, -math.inf):
+                raise V1EncodeError(f"json: unsupported value: {'+Inf' if v > 0 else '-Inf'}")
+            else:
+                out.append(go_float(v))
+        elif isinstance(v, int):
+            out.append(str(v))
+        elif isinstance(v, str):
+            s = cache.get(v)
+            if s is None:
+                s = json.dumps(v, ensure_ascii=False)
+                cache[v] = s
+            out.append(s)
+        else:
+            out.append(_json_cell(v))
+    return out
+
+
+def _trim_fraction(text: str) -> str:
+    if "." in text:
+        text = text.rstrip("0")
+        if text.endswith("."):
+            text = text[:-1]
+    return text
+
+
+def _json_cell(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False)
+
+
+def _v1_series_json(s: Any, epoch: Optional[str]) -> str:
+    parts = []
+    if s.name:
+        parts.append('"name":' + json.dumps(s.name, ensure_ascii=False))
+    if s.tags:
+        parts.append('"tags":' + json.dumps(dict(sorted(s.tags.items())), ensure_ascii=False, separators=(",", ":")))
+    if s.columns:
+        parts.append('"columns":' + json.dumps(list(s.columns), ensure_ascii=False, separators=(",", ":")))
+    if s.values:
+        ncol = len(s.values[0])
+        cols = list(zip(*s.values)) if ncol else []
+        texts = [_v1_cells(list(col), i == s.time_index, epoch, getattr(s, "location", None))
+                 for i, col in enumerate(cols)]
+        rows = ",".join("[" + ",".join(cells) + "]" for cells in zip(*texts))
+        parts.append('"values":[' + rows + "]")
+    if s.partial:
+        parts.append('"partial":true')
+    return "{" + ",".join(parts) + "}"
+
+
+def _v1_result_json(r: Any, epoch: Optional[str]) -> str:
+    parts = ['"statement_id":' + str(r.statement_id)]
+    if r.series:
+        parts.append('"series":[' + ",".join(_v1_series_json(s, epoch) for s in r.series) + "]")
+    if r.messages:
+        parts.append('"messages":' + json.dumps(r.messages, ensure_ascii=False, separators=(",", ":")))
+    if r.partial:
+        parts.append('"partial":true')
+    if r.error is not None:
+        parts.append('"error":' + json.dumps(r.error, ensure_ascii=False))
+    return "{" + ",".join(parts) + "}"
+
+
+def v1_json(results: Iterable[Any], epoch: Optional[str] = None, pretty: bool = False) -> bytes:
+    """``{"results":[...]}`` followed by a newline (as 1.x's encoder writes it)."""
+    try:
+        text = '{"results":[' + ",".join(_v1_result_json(r, epoch) for r in results) + "]}"
+    except V1EncodeError as exc:
+        text = to_json({"error": str(exc)}).decode("utf-8")
+    if pretty:
+        text = json.dumps(json.loads(text), indent=4, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+def v1_error(message: str) -> bytes:
+    return (to_json({"error": message}).decode("utf-8") + "\n").encode("utf-8")
+
+
+def _csv_field(text: str) -> str:
+    if text == "" or any(c in text for c in ',"\r\n') or text[0] in " \t":
+        if text == "":
+            return ""
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_value(v: Any, is_time: bool, epoch: Optional[str]) -> str:
+    from ..engine.influxql.results import epoch_value
+
+    if v is None:
+        return ""
+    if is_time and isinstance(v, int):
+        return str(epoch_value(v, epoch) if epoch else v)
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, float):
+        if v != v:
+            return ""
+        if v in (math.inf, -math.inf):
+            return "+Inf" if v > 0 else "-Inf"
+        from decimal import Decimal
+
+        s = format(Decimal(repr(v)), "f")
+        if "." in s:
+            s = s.rstrip("0").rstrip(".")
+        return s
+    return str(v)
+
+
+class V1CsvWriter:
+    """1.x's CSV: a ``name,tags,<columns>`` header whenever the columns change, one line per row,
+    a blank line between statements; times as integers (ns, or the ``epoch`` unit)."""
+
+    def __init__(self, epoch: Optional[str] = None):
+        self.epoch = epoch
+        self.columns: Optional[list] = None
+        self.statement_id: Optional[int] = None
+
+    def write(self, results: Iterable[Any]) -> bytes:
+        out: list[str] = []
+        for r in results:
+            if r.error is not None:
+                out.append("error\n" + _csv_field(r.error) + "\n")
+                continue
+            if not r.series:
+                continue
+            if self.statement_id is not None and r.statement_id != self.statement_id and self.columns is not None:
+                out.append("\n")
+                self.columns = None
+            self.statement_id = r.statement_id
+            for s in r.series:
+                if self.columns != list(s.columns):
+                    self.columns = list(s.columns)
+                    out.append(",".join(_csv_field(c) for c in ["name", "tags"] + self.columns) + "\n")
+                name = _csv_field(s.name or "")
+                tags = ""
+                if s.tags:
+                    from ..engine.influxql.scan import series_key
+
+                    tags = _csv_field(series_key("", s.tags).lstrip(","))
+                for row in s.values:
+                    cells = [name, tags] + [_csv_field(_csv_value(v, i == s.time_index, self.epoch))
+                                            for i, v in enumerate(row)]
+                    out.append(",".join(cells) + "\n")
+        return "".join(out).encode("utf-8")

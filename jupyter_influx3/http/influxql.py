@@ -1,0 +1,320 @@
+"""InfluxQL endpoints: ``GET|POST /query`` (InfluxDB 1.x API) and ``GET|POST /api/v3/query_influxql``.
+
+``/query`` (behaviour reference §2.5):
+
+* parameters from the query string and, for POST, a form body (its values win), or a raw body
+  with ``Content-Type: application/vnd.influxql`` holding the query: ``q``, ``db``, ``rp``,
+  ``epoch``, ``pretty``, ``chunked``, ``chunk_size``, ``params`` (JSON object of bind values),
+  ``u`` (ignored), ``p`` (token, read by auth);
+* ``;``-separated statements; a statement that fails is an ``error`` inside a 200; a query that
+  does not parse is a 400 ``{"error":"error parsing query: …"}``;
+* JSON (``pretty=true`` indents), ``chunked=true`` (one JSON document per chunk, each ended by a
+  newline, ``partial`` flags as 1.x sets them), or CSV for ``Accept: application/csv|text/csv``;
+* CREATE DATABASE / DROP DATABASE work here too (older tools send them).
+
+``/api/v3/query_influxql`` (§2.4): one statement, the database from ``db`` and/or the statement,
+and the flat table (``iox::measurement`` first) in json, jsonl, csv, pretty or parquet.
+
+Authorization: the route needs read on its ``db`` parameter; every other database a statement
+names is checked too, and a resource token gets 403 for a statement that names none (or that
+creates or drops databases).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any, Optional
+from urllib.parse import parse_qsl
+
+import pyarrow as pa
+from tornado import httputil
+from tornado.iostream import StreamClosedError
+
+from ..engine.influxql import ast
+from ..engine.influxql.executor import DB_NOT_FOUND, Executor, statement_databases
+from ..engine.influxql.parser import ParseError
+from ..engine.influxql.results import StatementResult, chunk_results, flat_table
+from . import metrics, serialize
+from .base import ApiError, ApiHandler, decode_utf8
+from .params import JsonBodyError, statement_params
+
+log = logging.getLogger(__name__)
+
+V1_FIELDS = ("q", "db", "rp", "epoch", "pretty", "chunked", "chunk_size", "params", "u", "p")
+DEFAULT_CHUNK_SIZE = 10000
+
+
+def executor_for(context: Any) -> Executor:
+    ex = getattr(context, "_influxql_executor", None)
+    if ex is None or ex.engine is not context.engine:
+        ex = Executor(context.engine)
+        try:
+            context._influxql_executor = ex
+        except AttributeError:
+            pass
+    return ex
+
+
+def _forbidden() -> ApiError:
+    from .auth import forbidden
+
+    return forbidden()
+
+
+def authorize_statement(handler: ApiHandler, stmt: ast.Statement, default_db: Optional[str]) -> None:
+    """403 unless the request may read every database ``stmt`` names (admin for DDL)."""
+    from .auth import authorize_db
+
+    if getattr(handler, "auth_unrestricted", True):
+        return
+    if isinstance(stmt, (ast.CreateDatabaseStatement, ast.DropDatabaseStatement, ast.DropMeasurementStatement,
+                         ast.ShowDatabasesStatement)):
+        raise _forbidden()
+    dbs = statement_databases(stmt, default_db)
+    if not dbs:
+        raise _forbidden()
+    for name in dbs:
+        authorize_db(handler, name, "read")
+
+
+# ---------------------------------------------------------------------------------------------
+# /query
+
+
+class V1QueryHandler(ApiHandler):
+    """``GET|POST /query``."""
+
+    required = ("db_read", "db")
+
+    def _params(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for k, v in parse_qsl(self.request.query, keep_blank_values=True):
+            if k in V1_FIELDS and k not in found:
+                found[k] = v
+        if self.request.method == "POST":
+            body = self.read_body()
+            ctype = self.request.headers.get("Content-Type", "")
+            if ctype.startswith("application/x-www-form-urlencoded") or ctype.startswith("multipart/form-data"):
+                args: dict[str, list[bytes]] = {}
+                try:
+                    httputil.parse_body_arguments(ctype, body, args, {})
+                except Exception:  # noqa: BLE001 - a malformed form has no fields
+                    args = {}
+                for k, vals in args.items():
+                    if k in V1_FIELDS and vals:
+                        found[k] = vals[0].decode("utf-8", "replace")
+            elif body and not found.get("q"):
+                if ctype.startswith("application/vnd.influxql") or not ctype or ctype.startswith("text/plain"):
+                    found["q"] = decode_utf8(body)
+        return found
+
+    def _format(self) -> str:
+        accept = self.request.headers.get("Accept")
+        if accept is None or accept in ("", "*/*", "application/json"):
+            return "json"
+        if accept in ("application/csv", "text/csv"):
+            return "csv"
+        if accept == "application/x-msgpack":
+            return "msgpack"
+        low = accept.lower()
+        if "application/csv" in low or "text/csv" in low:
+            return "csv"
+        if "application/json" in low or "*/*" in low or "text/html" in low:
+            return "json"
+        if "application/x-msgpack" in low:
+            return "msgpack"
+        raise ApiError(400, f"invalid mime type ({accept})", "json")
+
+    def render_api_error(self, err: ApiError):
+        if err.body is not None or err.status in (401, 403):
+            return err.render()
+        return serialize.v1_error(err.message), serialize.V1_JSON_CONTENT_TYPE
+
+    async def get(self) -> None:
+        started = time.perf_counter()
+        ok = False
+        try:
+            await self._query()
+            ok = True
+        finally:
+            metrics.record_query(self.context, "influxql", ok, time.perf_counter() - started)
+
+    post = get
+
+    async def _query(self) -> None:
+        if self.request.method == "GET" and "?" not in (self.request.uri or ""):
+            raise ApiError(400, "missing query parameters 'db' and 'q'", "json")
+        fmt = self._format()
+        p = self._params()
+        q = p.get("q", "")
+        if not q.strip():
+            raise ApiError(400, "expected a query to be provided in the query string or body", "json")
+        params = None
+        if p.get("params"):
+            try:
+                params = statement_params(p["params"])
+            except JsonBodyError as exc:
+                raise ApiError(400, f"error parsing query parameters: {exc}", "json") from None
+        db = p.get("db") or None
+        rp = p.get("rp") or None
+        epoch = p.get("epoch") or None
+        pretty = p.get("pretty") == "true"
+        chunked = p.get("chunked") == "true"
+        chunk_size = DEFAULT_CHUNK_SIZE
+        if chunked:
+            try:
+                n = int(p.get("chunk_size", ""))
+                if n > 0:
+                    chunk_size = n
+            except ValueError:
+                pass
+        ex = executor_for(self.context)
+        try:
+            query = ex.parse(q, params)
+        except ParseError as e:
+            raise ApiError(400, f"error parsing query: {e}", "json") from None
+        for stmt in query.statements:
+            authorize_statement(self, stmt, db)
+        now = time.time_ns()
+
+        def run_one(i: int, stmt) -> StatementResult:
+            return ex.execute_statement(stmt, i, database=db, retention_policy=rp, now_ns=now)
+
+        if fmt == "csv":
+            writer = serialize.V1CsvWriter(epoch)
+            parts = []
+            for i, stmt in enumerate(query.statements):
+                res = await self.run_blocking(run_one, i, stmt)
+                parts.append(writer.write([res]))
+            self.set_status(200)
+            self.set_header("Content-Type", serialize.V1_CSV_CONTENT_TYPE)
+            self.finish(b"".join(parts))
+            return
+        self.set_status(200)
+        self.set_header("Content-Type", serialize.V1_JSON_CONTENT_TYPE)
+        if chunked:
+            try:
+                for i, stmt in enumerate(query.statements):
+                    res = await self.run_blocking(run_one, i, stmt)
+                    for part in chunk_results(res, chunk_size):
+                        self.write(await self.run_blocking(serialize.v1_json, [part], epoch, pretty))
+                        await self.flush()
+            except StreamClosedError:
+                return
+            self.finish()
+            return
+        results = []
+        for i, stmt in enumerate(query.statements):
+            results.append(await self.run_blocking(run_one, i, stmt))
+        body = await self.run_blocking(serialize.v1_json, results, epoch, pretty)
+        self.finish(body)
+
+
+# ---------------------------------------------------------------------------------------------
+# /api/v3/query_influxql
+
+
+def _statement_db(stmt: ast.Statement) -> Optional[str]:
+    """The database a statement names itself (``ON db`` or ``FROM db.rp.m``)."""
+    on = getattr(stmt, "database", None)
+    if on:
+        return on
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Measurement) and node.database:
+            return node.database
+    return None
+
+
+class QueryInfluxqlHandler(ApiHandler):
+    """``GET|POST /api/v3/query_influxql``."""
+
+    required = ("db_read", "db")
+
+    async def get(self) -> None:
+        from .query import parse_query_request, send_result
+
+        req = parse_query_request(self, db_required=False)
+        started = time.perf_counter()
+        ok = False
+        try:
+            table = await self._run(req)
+            await send_result(self, req.format, table.schema, table.to_batches())
+            ok = True
+        finally:
+            metrics.record_query(self.context, "influxql", ok, time.perf_counter() - started)
+
+    post = get
+
+    async def _run(self, req) -> pa.Table:
+        ex = executor_for(self.context)
+        try:
+            query = ex.parse(req.q, req.params)
+        except ParseError as e:
+            if e.missing_parameter:
+                raise ApiError(400, f"Bind parameter '${e.missing_parameter}' was referenced in the InfluxQL "
+                                    f"statement but its value is undefined") from None
+            raise ApiError(400, f"error in InfluxQL statement: parsing error: {e}") from None
+        if len(query.statements) != 1:
+            raise ApiError(400, "must provide only one InfluxQl statement per query")
+        stmt = query.statements[0]
+        stmt_db = _statement_db(stmt)
+        db = req.db
+        if db and stmt_db and db != stmt_db:
+            raise ApiError(400, f"provided a database in both the parameters ({db}) and query string ({stmt_db}) "
+                                "that do not match, if providing a query with a database, either omit the "
+                                "parameter or provide the same database")
+        db = db or stmt_db
+        engine = self.context.engine
+        if isinstance(stmt, ast.ShowDatabasesStatement):
+            authorize_statement(self, stmt, db)
+            return await self.run_blocking(self._show_databases)
+        if isinstance(stmt, ast.ShowRetentionPoliciesStatement):
+            authorize_statement(self, stmt, db)
+            return await self.run_blocking(self._show_retention_policies, db)
+        if not db:
+            raise ApiError(400, "must specify a 'db' parameter, or provide the database in the InfluxQL query")
+        authorize_statement(self, stmt, db)
+        engine.catalog.refresh()
+        d = engine.catalog.db(db)
+        if d is None or d.deleted:
+            raise ApiError(404, f"query error: database not found: {db}", "json")
+        if isinstance(stmt, (ast.CreateDatabaseStatement, ast.DropDatabaseStatement)):
+            raise ApiError(400, f"error in InfluxQL statement: unsupported statement: {stmt}")
+        res = await self.run_blocking(ex.execute_statement, stmt, 0, database=db)
+        if res.error is not None:
+            raise ApiError(400, res.error)
+        group_tags = None
+        if isinstance(stmt, ast.SelectStatement):
+            group_tags = sorted({k for s in res.series for k in (s.tags or {})})
+        return flat_table(res, group_tags)
+
+    def _show_databases(self) -> pa.Table:
+        engine = self.context.engine
+        engine.catalog.refresh()
+        dbs = list(engine.catalog.databases.values())
+        dbs.sort(key=lambda d: (d.deleted, d.name))
+        return pa.table({"iox::database": pa.array([d.name for d in dbs], pa.string()),
+                         "deleted": pa.array([bool(d.deleted) for d in dbs], pa.bool_())})
+
+    def _show_retention_policies(self, db: Optional[str]) -> pa.Table:
+        from ..engine.influxql.executor import format_go_duration
+
+        engine = self.context.engine
+        engine.catalog.refresh()
+        if db:
+            d = engine.catalog.db(db)
+            if d is None or d.deleted:
+                raise ApiError(404, f"query error: database not found: {db}", "json")
+            dbs = [d]
+        else:
+            dbs = sorted(engine.catalog.live_databases(), key=lambda d: d.name)
+        names, rps, durations = [], [], []
+        for d in dbs:
+            base, _, rp = d.name.partition("/")
+            names.append(base if rp else d.name)
+            rps.append(rp or "autogen")
+            durations.append(format_go_duration(d.retention_ns or 0))
+        return pa.table({"iox::database": pa.array(names, pa.string()), "name": pa.array(rps, pa.string()),
+                         "duration": pa.array(durations, pa.string())})
