@@ -89,6 +89,9 @@ class Engine:
         self._view_lock = threading.RLock()       # makes "files + buffers" a consistent view
         self._seq = 0
         self._pending_deletes: list[tuple[float, str]] = []
+        self._inflight: dict[int, int] = {}       # WAL file seq -> writes appended, not yet buffered
+        self._inflight_cv = threading.Condition()
+        self._snapshot_wanted = threading.Event()
         self._closed = False
         self._last_snapshot = time.monotonic()
         self._db = duckdb.connect()
@@ -100,6 +103,7 @@ class Engine:
         if background:
             self._start(self._sync_loop, sync_interval_s)
             self._start(self._maintenance_loop, 2.0)
+            self._start(self._snapshot_when_wanted, 0.05)
 
     # ---- node lifecycle ------------------------------------------------------------------
     @staticmethod
@@ -181,6 +185,11 @@ class Engine:
     def _sync_loop(self) -> None:
         self.wal.sync_all()  # makes no_sync writes durable within a second
 
+    def _snapshot_when_wanted(self) -> None:
+        if self._snapshot_wanted.is_set():
+            self._snapshot_wanted.clear()
+            self.snapshot()
+
     def _maintenance_loop(self) -> None:
         if self.buffer.rows and time.monotonic() - self._last_snapshot > self.snapshot_age_s:
             self.snapshot()
@@ -258,7 +267,7 @@ class Engine:
         try:
             parsed = lineprotocol.parse(body, lineprotocol.normalize_precision(precision), default_time_ns)
         except UnicodeDecodeError as e:
-            raise errors.InvalidBody(f"body content is not valid utf8: {e}") from e
+            raise errors.InvalidBody.not_utf8(e) from None
         if parsed.num_lines == 0:
             raise errors.EmptyWrite()
         plan = self._commit_plan(database, parsed, accept_partial)
@@ -298,12 +307,28 @@ class Engine:
                 return
             self._seq = next_seq - 1
             token = self.wal.append(walcodec.encode(batches))
-            if no_sync:
-                self._to_buffer(token[0], batches)
-        if not no_sync:
-            self.wal.sync(token)
-            self._to_buffer(token[0], batches)
-        if self.buffer.rows >= self.snapshot_rows or self.buffer.nbytes >= self.snapshot_bytes:
+            with self._inflight_cv:
+                self._inflight[token[0]] = self._inflight.get(token[0], 0) + 1
+        try:
+            if not no_sync:
+                self.wal.sync(token)
+        finally:
+            # Only a durable record reaches the buffer (no_sync: it will be within a second).
+            with self._inflight_cv:
+                if not self.wal.failed:
+                    self._to_buffer(token[0], batches)
+                self._inflight[token[0]] -= 1
+                self._inflight_cv.notify_all()
+        self._maybe_snapshot()
+
+    def _maybe_snapshot(self) -> None:
+        rows, nbytes = self.buffer.rows, self.buffer.nbytes
+        if rows < self.snapshot_rows and nbytes < self.snapshot_bytes:
+            return
+        # Persisting runs beside the writers; only a buffer twice over its limit makes them wait.
+        if self._threads and rows < 2 * self.snapshot_rows and nbytes < 2 * self.snapshot_bytes:
+            self._snapshot_wanted.set()
+        else:
             self.snapshot()
 
     def _to_buffer(self, wal_seq: int, batches) -> None:
@@ -319,6 +344,11 @@ class Engine:
                 if not self.buffer.rows:
                     return []
                 closed = self.wal.rotate()
+            with self._inflight_cv:
+                # Writes already in the closed file must be in the buffer before it is persisted
+                # and the file deleted, or an acknowledged write would live only in memory.
+                self._inflight_cv.wait_for(lambda: not self._inflight.get(closed))
+                self._inflight.pop(closed, None)
             added = self._persist_buffer(self.node_id, self.buffer, closed)
             m = {"added": [f.__dict__ for f in added], "removed": [], "wal_upto": closed}
             persist.write_manifest(self.data_dir, self.node_id, wal_upto=closed, added=added, removed=[])

@@ -20,6 +20,15 @@ class InvalidDatabaseName(EngineError):
 class InvalidBody(EngineError):
     """The request body cannot be read as line protocol at all (e.g. not UTF-8)."""
 
+    @classmethod
+    def not_utf8(cls, exc: UnicodeDecodeError) -> "InvalidBody":
+        """Worded like Rust's `Utf8Error`, which the real server echoes."""
+        if exc.reason == "unexpected end of data":
+            detail = f"incomplete utf-8 byte sequence from index {exc.start}"
+        else:
+            detail = f"invalid utf-8 sequence of {exc.end - exc.start} bytes from index {exc.start}"
+        return cls(f"body content is not valid utf8: {detail}")
+
 
 class EmptyWrite(EngineError):
     def __init__(self, msg: str = "incoming write was empty"):

@@ -131,6 +131,10 @@ class WalWriter:
         fsync_dir(self.dir)
 
     @property
+    def failed(self) -> bool:
+        return self._failed is not None
+
+    @property
     def bytes_written(self) -> int:
         return self._written
 

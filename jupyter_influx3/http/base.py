@@ -28,6 +28,7 @@ import tornado.web
 from tornado.ioloop import IOLoop
 from tornado.log import app_log
 
+from ..engine import errors
 from . import DEFAULT_MAX_REQUEST_BYTES, serialize
 
 #: Largest body tornado lets us read (and drain) at all; past it tornado drops the connection.
@@ -156,11 +157,7 @@ def decode_utf8(body: bytes) -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.reason == "unexpected end of data":
-            detail = f"incomplete utf-8 byte sequence from index {exc.start}"
-        else:
-            detail = f"invalid utf-8 sequence of {exc.end - exc.start} bytes from index {exc.start}"
-        raise ApiError(400, f"body content is not valid utf8: {detail}") from None
+        raise ApiError(400, errors.InvalidBody.not_utf8(exc).message) from None
 
 
 @tornado.web.stream_request_body

@@ -113,7 +113,7 @@ class WriteHandler(ApiHandler):
 
     async def post(self) -> None:
         req = self.parse_request()
-        body = self.read_body(require_utf8=True)
+        body = self.read_body()  # the engine checks UTF-8 while parsing, off the IOLoop
         try:
             result = await self.run_blocking(
                 self.context.engine.write_lp,
