@@ -317,7 +317,12 @@ class Executor:
         try:
             p = prepare_select(stmt, ctx)
         except DatabaseNotFoundError as e:
-            raise StatementError(self.db_not_found.format(e.name)) from None
+            # InfluxDB 3 words a missing default database (the `db` parameter) its own way;
+            # a database named in FROM fails like 1.x
+            if e.name == database and not any(isinstance(n, Measurement) and n.database == e.name
+                                              for n in ast.walk(stmt)):
+                raise StatementError(self.db_not_found.format(e.name)) from None
+            raise
         self._check_buckets(p)
         scanner = Scanner(self.engine, now)
         try:
@@ -338,8 +343,9 @@ class Executor:
             if buckets > n:
                 raise StatementError(f"max-select-buckets limit exceeded: ({buckets}/{n})")
         else:
+            # no lower bound: only the last N buckets are read (the fill still starts at the data)
             last = window_start(p.end, p.interval, p.offset, p.location)
-            p.start = max(p.start, last - p.interval * (n - 1))
+            p.read_start = max(p.read_start, last - p.interval * (n - 1))
 
     def _to_series(self, p, rows: list[SeriesData]) -> list[Series]:
         out = []
@@ -371,7 +377,7 @@ class Executor:
         return [Series(None, ["name", "duration", "shardGroupDuration", "replicaN", "default"], [row],
                        time_index=None, kinds=["string", "string", "string", "integer", "boolean"])]
 
-    def _series_of(self, db, table, cond, now, key_filter=None) -> list[dict]:
+    def _series_of(self, db, table, cond, now, key_filter=None, missing_is_null: bool = False) -> list[dict]:
         """The series (tag sets) of ``table`` matching ``cond`` (tags only; a time range limits
         them to series with points in it)."""
         tags = sorted(c for c, col in table.columns.items() if col.type == "tag")
@@ -406,7 +412,7 @@ class Executor:
             s = {t: cols[t][i] for t in tags if cols[t][i] not in (None, "")}
             out.append(s)
         if rest is not None:
-            out = [s for s in out if _eval_tag_cond(rest, s, table.name)]
+            out = [s for s in out if _eval_tag_cond(rest, s, table.name, missing_is_null=missing_is_null)]
         return out
 
     def _check_no_time(self, stmt, what: str) -> None:
@@ -426,18 +432,38 @@ class Executor:
             else:
                 names = [n for n in names if n == src.name]
         if stmt.condition is not None:
-            names = [n for n in names if self._series_of(db, tables[n], stmt.condition, now)]
+            names = [n for n in names if self._measurement_matches(db, tables[n], stmt.condition, now)]
         names = _limit(names, stmt.limit, stmt.offset)
         if not names:
             return []
         return [Series("measurements", ["name"], [[n] for n in names], time_index=None, kinds=["string"])]
+
+    def _measurement_matches(self, db, table, cond, now) -> bool:
+        """1.x's measurement filter of SHOW MEASUREMENTS: ``=``/``=~`` hold when a series matches;
+        ``!=``/``!~`` hold when no series matches the positive comparison."""
+        series = self._series_of(db, table, None, now)
+
+        def ev(e) -> bool:
+            if isinstance(e, ParenExpr):
+                return ev(e.expr)
+            if isinstance(e, BinaryExpr):
+                if e.op is ast.Op.AND:
+                    return ev(e.lhs) and ev(e.rhs)
+                if e.op is ast.Op.OR:
+                    return ev(e.lhs) or ev(e.rhs)
+                if e.op in (ast.Op.NEQ, ast.Op.NEQREGEX):
+                    pos = BinaryExpr(ast.Op.EQ if e.op is ast.Op.NEQ else ast.Op.EQREGEX, e.lhs, e.rhs)
+                    return not any(_eval_tag_cond(pos, s, table.name, missing_is_null=True) for s in series)
+            return any(_eval_tag_cond(e, s, table.name) for s in series)
+
+        return ev(cond)
 
     def show_measurement_cardinality(self, stmt, database, now) -> list[Series]:
         self._check_no_time(stmt, "SHOW MEASUREMENT EXACT CARDINALITY")
         db = self._show_db(stmt, database)
         tables = self._source_tables(db, stmt.sources)
         if stmt.condition is not None:
-            tables = [t for t in tables if self._series_of(db, t, stmt.condition, now)]
+            tables = [t for t in tables if self._series_of(db, t, stmt.condition, now, missing_is_null=True)]
         if not tables:
             return []
         return [Series(None, ["count"], [[len(tables)]], time_index=None, kinds=["integer"])]
@@ -464,7 +490,7 @@ class Executor:
         out = []
         for t in self._source_tables(db, stmt.sources):
             if stmt.condition is not None:
-                series = self._series_of(db, t, stmt.condition, now)
+                series = self._series_of(db, t, stmt.condition, now, missing_is_null=True)
                 keys = {k for s in series for k in s}
             else:
                 keys = {c for c, col in t.columns.items() if col.type == "tag"}
@@ -472,7 +498,7 @@ class Executor:
                 out.append(Series(t.name, ["count"], [[len(keys)]], time_index=None, kinds=["integer"]))
         return out
 
-    def _tag_values(self, stmt, db, t, now) -> list[tuple[str, str]]:
+    def _tag_values(self, stmt, db, t, now, missing_is_null: bool = False) -> list[tuple[str, str]]:
         keys = [c for c, col in t.columns.items() if col.type == "tag"]
         op, kx = stmt.op, stmt.tag_key_expr
         if op is ast.TagKeyOp.EQ:
@@ -490,14 +516,16 @@ class Executor:
         if not keys:
             return []
         cond = stmt.condition
-        series = self._series_of(db, t, None if cond is None else _strip_value_refs(cond), now)
+        series = self._series_of(db, t, None if cond is None else _strip_value_refs(cond), now,
+                                 missing_is_null=missing_is_null)
         pairs = set()
         for s in series:
             for k in keys:
                 v = s.get(k)
                 if v is None:
                     continue
-                if cond is not None and not _eval_tag_cond(_time_free(cond, now), s, t.name, value=v, key=k):
+                if cond is not None and not _eval_tag_cond(_time_free(cond, now), s, t.name, value=v, key=k,
+                                                           missing_is_null=missing_is_null):
                     continue
                 pairs.add((k, v))
         return sorted(pairs)
@@ -517,7 +545,7 @@ class Executor:
         db = self._show_db(stmt, database)
         out = []
         for t in self._source_tables(db, stmt.sources):
-            pairs = self._tag_values(stmt, db, t, now)
+            pairs = self._tag_values(stmt, db, t, now, missing_is_null=True)
             n = len({v for _, v in pairs})
             if n:
                 out.append(Series(t.name, ["count"], [[n]], time_index=None, kinds=["integer"]))
@@ -560,7 +588,7 @@ class Executor:
         db = self._show_db(stmt, database)
         out = []
         for t in self._source_tables(db, stmt.sources):
-            n = len(self._series_of(db, t, stmt.condition, now))
+            n = len(self._series_of(db, t, stmt.condition, now, missing_is_null=True))
             if n:
                 out.append(Series(t.name, ["count"], [[n]], time_index=None, kinds=["integer"]))
         return out
@@ -658,8 +686,10 @@ def _time_free(cond, now):
         return cond
 
 
-def _eval_tag_cond(cond, tags: dict, name: str, value: Optional[str] = None, key: Optional[str] = None) -> bool:
-    """Evaluate a tag condition for one series (missing tags are ``''``)."""
+def _eval_tag_cond(cond, tags: dict, name: str, value: Optional[str] = None, key: Optional[str] = None,
+                   missing_is_null: bool = False) -> bool:
+    """Evaluate a tag condition for one series (missing tags are ``''``, or null -- every
+    comparison false -- as 1.x's cardinality statements see them)."""
     if cond is None:
         return True
 
@@ -674,7 +704,7 @@ def _eval_tag_cond(cond, tags: dict, name: str, value: Optional[str] = None, key
                 return Vec.const(name, 1)
             if n in tags:
                 return Vec.const(tags[n], 1)
-            return Vec.const("", 1)
+            return Vec.nulls(1, "string") if missing_is_null else Vec.const("", 1)
         return Vec.nulls(1)
 
     v = eval_expr(cond, env, 1)

@@ -116,6 +116,8 @@ class PreparedSelect:
     types: dict = field(default_factory=dict)   # id(VarRef) -> type
     max_select_buckets: int = 0
     now_ns: int = 0
+    #: lower bound of the rows read (max-select-buckets may raise it above ``start``)
+    read_start: int = MIN_TIME
 
     @property
     def is_raw(self) -> bool:
@@ -260,7 +262,7 @@ class _Compiler:
                 if f.alias:
                     self.time_name = f.alias
                 continue
-            e = _fold_math(reduce(e, None))
+            e = _rewrite_distinct(_fold_math(reduce(e, None)))
             self.fields.append(Field(e, f.alias))
             self._cf_allow_wildcard = True
             self._compile_expr(e)
@@ -622,6 +624,19 @@ class _Compiler:
                 raise PlanError("mixing aggregate and non-aggregate queries is not supported")
             if len(self.function_calls) > 1:
                 raise PlanError("mixing multiple selector functions with tags or fields is not supported")
+
+
+def _rewrite_distinct(e):
+    """1.x's RewriteDistinct: ``DISTINCT x`` becomes ``distinct(x)``."""
+    if isinstance(e, Distinct):
+        return e.to_call()
+    if isinstance(e, Call):
+        return Call(e.name, tuple(_rewrite_distinct(a) for a in e.args))
+    if isinstance(e, BinaryExpr):
+        return BinaryExpr(e.op, _rewrite_distinct(e.lhs), _rewrite_distinct(e.rhs))
+    if isinstance(e, ParenExpr):
+        return ParenExpr(_rewrite_distinct(e.expr))
+    return e
 
 
 def _fold_math(e):

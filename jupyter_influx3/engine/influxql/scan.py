@@ -156,6 +156,8 @@ def _expr_sql(e, ct) -> tuple[str, str]:
         if r is None:
             return "NULL", "null"
         kind, col = r
+        if kind == "empty":
+            return "''", "string"
         if kind == "tag":
             return f"COALESCE({_q(col)}, '')", "string"
         return _q(col), kind

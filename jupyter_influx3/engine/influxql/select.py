@@ -253,6 +253,9 @@ class _Run:
                 return (k, ref.name)
             if ref.name in m.tags:
                 return ("tag", ref.name)
+            if ref.type is None:
+                # neither a tag nor a field here: 1.x matches it as a tag with no value
+                return ("empty", ref.name)
             return None
 
         return condition_sql(cond, ct)
@@ -327,7 +330,7 @@ class _Run:
         sorted by sid then time per measurement.  With ``driver``, rows are the points of that
         field (1.x's main cursor); otherwise rows where any referenced field has a value."""
         p = self.p
-        lo, hi = p.start, p.end
+        lo, hi = max(p.start, p.read_start), p.end
         parts = []
         sid_base = 0
         for s in p.sources:
@@ -427,12 +430,8 @@ class _Run:
                 dvec = vec_for(driver)
                 mask &= dvec.valid
             else:
+                # the subquery's cursor drives the rows: every row comes out
                 dvec = None
-                anyv = np.zeros(n, bool)
-                for r, v in zip(refs, vecs):
-                    if r.name in colmap:
-                        anyv |= v.valid
-                mask &= anyv
             # the outer condition filters the subquery's rows
             if self.p.condition is not None:
                 env_cache = {}
@@ -459,7 +458,7 @@ class _Run:
             idx = np.flatnonzero(mask)
             gid = self.groups.id_for(s.name, {d: s.tags.get(d, "") for d in self.dims})
             gids = np.full(len(idx), gid, np.int64)
-            parts.append((s.name, gids, np.full(len(idx), sid_base + k, np.int64), np.zeros(len(idx), np.int64),
+            parts.append((s.name, gids, np.full(len(idx), sid_base, np.int64), np.zeros(len(idx), np.int64),
                           s.time[idx], [v.take(idx) for v in vecs], None if dvec is None else dvec.take(idx),
                           None))
         return parts
@@ -643,10 +642,9 @@ class _Run:
         cols = []
         for f in p.stmt.fields:
             cols.append(nan_to_null(eval_expr(f.expr, env, n)))
-        # top()/bottom() add their tag arguments as columns
-        for f in p.stmt.fields:
+            # top()/bottom() add their tag arguments as columns right after themselves
             e = f.expr
-            if isinstance(e, Call) and e.name in ("top", "bottom"):
+            if isinstance(e, Call) and e.name in ("top", "bottom") and p.stmt.target is None:
                 for a in e.args[1:-1]:
                     cols.append(env(a))
         return _split_series(self.groups, gid, time, cols, p.ascending)
