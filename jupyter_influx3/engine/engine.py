@@ -518,6 +518,16 @@ class Engine:
         from .sql import service_for
         return service_for(self).query(database, query, params, query_type=query_type, log_text=log_text)
 
+    def query_influxql(self, database: str | None, query: str, params: dict | None = None):
+        """Run one InfluxQL statement the way ``/api/v3/query_influxql`` does; returns a result with
+        ``schema``, ``reader`` and ``to_table()`` (the flat table, ``iox::measurement`` first).
+
+        Raises `errors.DatabaseNotFound`, or an `influxql.api.InfluxqlQueryError` (an
+        `errors.QueryError`) whose `.status` is InfluxDB 3's HTTP status.
+        """
+        from .influxql.api import query_influxql
+        return query_influxql(self, database, query, params)
+
     @property
     def query_log(self) -> list:
         """Recent queries, oldest first (`system.queries`)."""

@@ -216,17 +216,6 @@ class V1QueryHandler(ApiHandler):
 # /api/v3/query_influxql
 
 
-def _statement_db(stmt: ast.Statement) -> Optional[str]:
-    """The database a statement names itself (``ON db`` or ``FROM db.rp.m``)."""
-    on = getattr(stmt, "database", None)
-    if on:
-        return on
-    for node in ast.walk(stmt):
-        if isinstance(node, ast.Measurement) and node.database:
-            return node.database
-    return None
-
-
 class QueryInfluxqlHandler(ApiHandler):
     """``GET|POST /api/v3/query_influxql``."""
 
@@ -248,73 +237,12 @@ class QueryInfluxqlHandler(ApiHandler):
     post = get
 
     async def _run(self, req) -> pa.Table:
-        ex = executor_for(self.context)
+        from ..engine.influxql import api
+
+        ex = api.executor_for_engine(self.context.engine)
         try:
-            query = ex.parse(req.q, req.params)
-        except ParseError as e:
-            if e.missing_parameter:
-                raise ApiError(400, f"Bind parameter '${e.missing_parameter}' was referenced in the InfluxQL "
-                                    f"statement but its value is undefined") from None
-            raise ApiError(400, f"error in InfluxQL statement: parsing error: {e}") from None
-        if len(query.statements) != 1:
-            raise ApiError(400, "must provide only one InfluxQl statement per query")
-        stmt = query.statements[0]
-        stmt_db = _statement_db(stmt)
-        db = req.db
-        if db and stmt_db and db != stmt_db:
-            raise ApiError(400, f"provided a database in both the parameters ({db}) and query string ({stmt_db}) "
-                                "that do not match, if providing a query with a database, either omit the "
-                                "parameter or provide the same database")
-        db = db or stmt_db
-        engine = self.context.engine
-        if isinstance(stmt, ast.ShowDatabasesStatement):
+            stmt, db = api.prepare(ex, req.q, req.params, req.db)
             authorize_statement(self, stmt, db)
-            return await self.run_blocking(self._show_databases)
-        if isinstance(stmt, ast.ShowRetentionPoliciesStatement):
-            authorize_statement(self, stmt, db)
-            return await self.run_blocking(self._show_retention_policies, db)
-        if not db:
-            raise ApiError(400, "must specify a 'db' parameter, or provide the database in the InfluxQL query")
-        authorize_statement(self, stmt, db)
-        engine.catalog.refresh()
-        d = engine.catalog.db(db)
-        if d is None or d.deleted:
-            raise ApiError(404, f"query error: database not found: {db}", "json")
-        if isinstance(stmt, (ast.CreateDatabaseStatement, ast.DropDatabaseStatement)):
-            raise ApiError(400, f"error in InfluxQL statement: unsupported statement: {stmt}")
-        res = await self.run_blocking(ex.execute_statement, stmt, 0, database=db)
-        if res.error is not None:
-            raise ApiError(400, res.error)
-        group_tags = None
-        if isinstance(stmt, ast.SelectStatement):
-            group_tags = sorted({k for s in res.series for k in (s.tags or {})})
-        return flat_table(res, group_tags)
-
-    def _show_databases(self) -> pa.Table:
-        engine = self.context.engine
-        engine.catalog.refresh()
-        dbs = list(engine.catalog.databases.values())
-        dbs.sort(key=lambda d: (d.deleted, d.name))
-        return pa.table({"iox::database": pa.array([d.name for d in dbs], pa.string()),
-                         "deleted": pa.array([bool(d.deleted) for d in dbs], pa.bool_())})
-
-    def _show_retention_policies(self, db: Optional[str]) -> pa.Table:
-        from ..engine.influxql.executor import format_go_duration
-
-        engine = self.context.engine
-        engine.catalog.refresh()
-        if db:
-            d = engine.catalog.db(db)
-            if d is None or d.deleted:
-                raise ApiError(404, f"query error: database not found: {db}", "json")
-            dbs = [d]
-        else:
-            dbs = sorted(engine.catalog.live_databases(), key=lambda d: d.name)
-        names, rps, durations = [], [], []
-        for d in dbs:
-            base, _, rp = d.name.partition("/")
-            names.append(base if rp else d.name)
-            rps.append(rp or "autogen")
-            durations.append(format_go_duration(d.retention_ns or 0))
-        return pa.table({"iox::database": pa.array(names, pa.string()), "name": pa.array(rps, pa.string()),
-                         "duration": pa.array(durations, pa.string())})
+            return await self.run_blocking(api.run, ex, stmt, db)
+        except api.InfluxqlQueryError as e:
+            raise ApiError(e.status, e.message, "json" if e.status == 404 else "plain") from None

@@ -51,9 +51,8 @@ class QueryMagic:
 
 QUERY_MAGICS = (
     QueryMagic("sql", always=("influx3_sql",), if_free=("sql",)),
-    # InfluxQL: the clients already dispatch it (Engine.query_influxql, /api/v3/query_influxql);
-    # this line is all the magic needs once the engine runs it:
-    # QueryMagic("influxql", always=("influxql",)),
+    # InfluxQL: the clients dispatch it (Engine.query_influxql, /api/v3/query_influxql)
+    QueryMagic("influxql", always=("influxql",)),
 )
 
 

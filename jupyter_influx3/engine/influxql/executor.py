@@ -135,8 +135,10 @@ def shard_group_duration(retention_ns: Optional[int]) -> int:
 class Executor:
     """Runs InfluxQL on one engine."""
 
-    def __init__(self, engine, *, max_select_buckets: int = 0, db_not_found: str = DB_NOT_FOUND):
+    def __init__(self, engine, *, max_select_buckets: int = 0, db_not_found: str = DB_NOT_FOUND,
+                 dialect: str = "v1"):
         self.engine = engine
+        self.dialect = dialect  # "v1": InfluxDB 1.x answers (/query); "v3": InfluxDB 3's (query_influxql)
         self.max_select_buckets = max_select_buckets
         self.db_not_found = db_not_found
 
