@@ -1,0 +1,452 @@
+#!/usr/bin/env python3
+"""SQL query benchmark: influx3 (HTTP and in-process) vs raw DuckDB over one Parquet file, and
+InfluxDB 1.6.7's InfluxQL for the same TSBS queries.
+
+Steps:
+
+  1. gen_cpu.py 100 5000 (500K TSBS cpu-only lines) into a temp dir; start `influx3 serve` (temp
+     data dir, free port on 127.0.0.1) and load the file with shared/bench/load.py (2 threads,
+     5,000-line batches) into /api/v3/write_lp?db=bench&precision=nanosecond.
+  2. Export `SELECT * FROM cpu` from the server with format=parquet into ONE Parquet file: the
+     same rows for raw DuckDB (python duckdb, in process, read_parquet on that file).
+  3. Buffer state (data only in the server's WAL/buffer, right after the load): for every query,
+     raw DuckDB, influx3 in-process and influx3 over HTTP, each a warm-up then --reps timed runs.
+       in-process: Engine(data_dir, node_id="bench-sql", background=False).sql("bench", q) on the
+                   server's data dir (a second node, reading the server's WAL and Parquet files)
+       HTTP:       GET /api/v3/query_sql?db=bench&q=...&format=json, whole round trip incl. reading
+                   the body (so JSON serialization and HTTP are in it)
+  4. Parquet state: SIGTERM the server (it snapshots its buffer to Parquet), restart it on the same
+     data dir, and time the same again.
+  5. InfluxDB 1.6.7 (unless --no-influx1): shared/bench/influx1.sh start, drop and recreate
+     database `bench` only, load the same file into /write?db=bench, then time the InfluxQL text of
+     shared/bench/queries.py for the same queries (GET /query, epoch=ns). Stopped at the end only if
+     this run started it.
+
+Each query has an explicit raw-DuckDB text: the influx3 SQL with the table reference replaced by
+read_parquet('<file>') and date_bin (which DuckDB does not have) replaced by time_bucket (same bins
+for minutes/hours). Target per query: influx3 in-process median <= 2 x raw DuckDB median + 5 ms, in
+both states (the HTTP numbers are shown for information). Answers are checked: influx3's row count
+(in-process and HTTP, both states) must equal raw DuckDB's.
+
+Speed is always next to a reference measured in the same run; nothing asserts on time. Only
+127.0.0.1 is contacted. The last line on stdout is the JSON of all results (--json FILE too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ingest import (INFLUX1, REPO, Server, generate, influx1_count, influx1_query,  # noqa: E402
+                    influx1_start, influx1_version, log, run_load_py, shared_dir)
+
+START_S = 1_700_000_000  # gen_cpu.py's first timestamp (10 s step)
+TARGET_FACTOR, TARGET_SLACK_MS = 2.0, 5.0
+
+
+def rfc3339(s: int) -> str:
+    return datetime.fromtimestamp(s, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_queries(s: int = START_S) -> dict[str, dict[str, str]]:
+    """name -> {"sql": influx3 SQL, "duckdb": the raw-DuckDB text}; `{cpu}` is the table reference.
+
+    Same time ranges, hosts and aggregates as shared/bench/queries.py. SQL has no fill: GROUP BY
+    time bins give one row per non-empty bin (InfluxQL's GROUP BY time() also returns empty bins).
+    """
+    t = {k: rfc3339(s + v) for k, v in {"t0": 0, "t1h": 3600, "t2h": 7200, "t8h": 8 * 3600, "t12h": 12 * 3600}.items()}
+    fields10 = ["usage_user", "usage_system", "usage_idle", "usage_nice", "usage_iowait", "usage_irq",
+                "usage_softirq", "usage_steal", "usage_guest", "usage_guest_nice"]
+    max5 = ", ".join(f"max({f}) AS max_{f}" for f in fields10[:5])
+    max10 = ", ".join(f"max({f}) AS max_{f}" for f in fields10)
+    mean10 = ", ".join(f"avg({f}) AS mean_{f}" for f in fields10)
+    hosts12 = ", ".join(f"'host_{i}'" for i in range(1, 13))
+    q = {
+        "single-groupby-1-1-1": (
+            "SELECT {bin1m} AS minute, max(usage_user) AS max_usage_user FROM {cpu} "
+            "WHERE hostname = 'host_5' AND time >= '{t1h}' AND time < '{t2h}' GROUP BY minute ORDER BY minute"),
+        "single-groupby-5-1-12": (
+            "SELECT {bin1m} AS minute, " + max5 + " FROM {cpu} "
+            "WHERE hostname IN (" + hosts12 + ") AND time >= '{t0}' AND time < '{t12h}' "
+            "GROUP BY minute ORDER BY minute"),
+        "cpu-max-all-1": (
+            "SELECT {bin1h} AS hour, " + max10 + " FROM {cpu} "
+            "WHERE hostname = 'host_7' AND time >= '{t0}' AND time < '{t8h}' GROUP BY hour ORDER BY hour"),
+        "double-groupby-1": (
+            "SELECT {bin1h} AS hour, hostname, avg(usage_user) AS mean_usage_user FROM {cpu} "
+            "WHERE time >= '{t0}' AND time < '{t12h}' GROUP BY hour, hostname ORDER BY hostname, hour"),
+        "double-groupby-all": (
+            "SELECT {bin1h} AS hour, hostname, " + mean10 + " FROM {cpu} "
+            "WHERE time >= '{t0}' AND time < '{t12h}' GROUP BY hour, hostname ORDER BY hostname, hour"),
+        "high-cpu-1": (
+            "SELECT * FROM {cpu} WHERE usage_user > 90 AND hostname = 'host_3' "
+            "AND time >= '{t0}' AND time < '{t12h}' ORDER BY time"),
+        "high-cpu-all": (
+            "SELECT * FROM {cpu} WHERE usage_user > 90 AND time >= '{t0}' AND time < '{t12h}' "
+            "ORDER BY hostname, time"),
+        # InfluxQL last(*) GROUP BY hostname: every point has all ten fields, so it is the last row.
+        "lastpoint": "SELECT DISTINCT ON (hostname) * FROM {cpu} ORDER BY hostname, time DESC",
+        "groupby-orderby-limit": (
+            "SELECT {bin1m} AS minute, max(usage_user) AS max_usage_user FROM {cpu} "
+            "WHERE time < '{t12h}' GROUP BY minute ORDER BY minute DESC LIMIT 5"),
+        "count-all": "SELECT count(usage_user) AS count FROM {cpu}",
+    }
+    out = {}
+    for name, text in q.items():
+        sql = text.format(bin1m="date_bin(INTERVAL '1 minute', time)", bin1h="date_bin(INTERVAL '1 hour', time)",
+                          cpu="{cpu}", **t)
+        raw = text.format(bin1m="time_bucket(INTERVAL '1 minute', time)", bin1h="time_bucket(INTERVAL '1 hour', time)",
+                          cpu="{cpu}", **t)
+        out[name] = {"sql": sql, "duckdb": raw}
+    return out
+
+
+def influxql_queries(shared: Path) -> dict[str, str]:
+    """The `Q` dict of shared/bench/queries.py (that script runs on import, so evaluate just S, ts, Q)."""
+    tree = ast.parse((shared / "bench" / "queries.py").read_text())
+    keep = [n for n in tree.body
+            if (isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id in ("S", "Q") for t in n.targets))
+            or (isinstance(n, ast.FunctionDef) and n.name == "ts")]
+    ns: dict = {}
+    exec(compile(ast.Module(body=keep, type_ignores=[]), "queries.py", "exec"), ns)
+    if ns.get("S") != START_S:
+        log(f"warning: queries.py start {ns.get('S')} != {START_S}")
+    return ns["Q"]
+
+
+# ---- timing --------------------------------------------------------------------------------
+def timed(fn, reps: int) -> tuple[list[float], object]:
+    """One warm-up call, then `reps` timed calls; returns (ms per call, last result)."""
+    res = fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        res = fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return times, res
+
+
+def med(times: list[float]) -> float:
+    return round(statistics.median(times), 2)
+
+
+class Http:
+    """One keep-alive connection; `get(path)` returns (status, body)."""
+
+    def __init__(self, url: str):
+        u = urllib.parse.urlsplit(url)
+        self.c = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        self.c.request("GET", path)
+        r = self.c.getresponse()
+        return r.status, r.read()
+
+    def close(self) -> None:
+        self.c.close()
+
+
+def sql_path(q: str, fmt: str = "json") -> str:
+    return "/api/v3/query_sql?" + urllib.parse.urlencode({"db": "bench", "q": q, "format": fmt})
+
+
+def export_parquet(url: str, out: Path) -> dict:
+    """`SELECT * FROM cpu` with format=parquet into `out`, as the server streams it (rows in its order)."""
+    h = Http(url)
+    try:
+        t0 = time.perf_counter()
+        status, body = h.get(sql_path("SELECT * FROM cpu", "parquet"))
+    finally:
+        h.close()
+    if status != 200:
+        raise RuntimeError(f"parquet export failed: {status} {body[:300]!r}")
+    out.write_bytes(body)
+    import pyarrow.parquet as pq
+    md = pq.ParquetFile(out).metadata
+    secs = time.perf_counter() - t0
+    log(f"exported {md.num_rows:,} rows ({len(body) / 2**20:.0f} MiB, {md.num_row_groups} row groups) "
+        f"in {secs:.1f}s -> {out}")
+    return {"rows": md.num_rows, "bytes": len(body), "row_groups": md.num_row_groups, "seconds": round(secs, 2),
+            "compression": md.row_group(0).column(0).compression if md.num_row_groups else None}
+
+
+def data_files(data_dir: Path, node_id: str = "bench") -> dict:
+    """The server node's Parquet files and WAL bytes (WAL files stay, empty, after a snapshot)."""
+    pq = list((data_dir / node_id).rglob("*.parquet"))
+    wal = list((data_dir / node_id / "wal").glob("*.wal"))
+    return {"parquet_files": len(pq), "parquet_bytes": sum(f.stat().st_size for f in pq),
+            "wal_bytes": sum(f.stat().st_size for f in wal)}
+
+
+def run_state(state: str, queries: dict, names: list[str], srv: Server, data_dir: Path, pq_file: Path,
+              reps: int, results: dict) -> None:
+    """Times every query on raw DuckDB, influx3 in-process and influx3 HTTP; fills results[name][state]."""
+    import duckdb
+    from jupyter_influx3.engine import Engine
+
+    con = duckdb.connect()
+    raw_table = "read_parquet('" + str(pq_file).replace("'", "''") + "')"
+    eng = Engine(data_dir, node_id="bench-sql", background=False)
+    h = Http(srv.url)
+    files = data_files(data_dir)
+    results.setdefault("data_files", {})[state] = files
+    log(f"--- state {state}: server node has {files['parquet_files']} Parquet files "
+        f"({files['parquet_bytes'] / 2**20:.1f} MiB) and {files['wal_bytes'] / 2**20:.1f} MiB of WAL; "
+        f"load average {os.getloadavg()[0]:.2f}")
+    try:
+        for name in names:
+            q = queries[name]
+            r = results["queries"].setdefault(name, {})
+            s: dict = {}
+            try:
+                raw_q = q["duckdb"].format(cpu=raw_table)
+                ms, tab = timed(lambda: con.sql(raw_q).to_arrow_table(), reps)
+                s["raw_ms"], s["raw_rows"] = ms, tab.num_rows
+                iq = q["sql"].format(cpu="cpu")
+                ms, tab = timed(lambda: eng.sql("bench", iq), reps)
+                s["inproc_ms"], s["inproc_rows"] = ms, tab.num_rows
+                path = sql_path(iq)
+                ms, (status, body) = timed(lambda: h.get(path), reps)
+                if status != 200:
+                    raise RuntimeError(f"HTTP {status}: {body[:300]!r}")
+                s["http_ms"], s["http_rows"], s["http_bytes"] = ms, len(json.loads(body)), len(body)
+                log(f"{state:7s} {name:24s} raw {med(s['raw_ms']):8.1f} ms  in-process {med(s['inproc_ms']):8.1f} ms  "
+                    f"HTTP {med(s['http_ms']):8.1f} ms  rows {s['raw_rows']}/{s['inproc_rows']}/{s['http_rows']}")
+            except Exception as exc:
+                s["error"] = f"{type(exc).__name__}: {exc}"
+                log(f"{state:7s} {name:24s} FAILED: {s['error']}")
+            r[state] = s
+    finally:
+        h.close()
+        eng.close()
+        con.close()
+        # Did the server snapshot on its own during the buffer state (e.g. snapshot_age_s)?
+        results["data_files"][state + "_end"] = data_files(data_dir)
+
+
+def run_influx1(args, shared: Path, data: Path, nlines: int, names: list[str], influxql: dict, results: dict) -> None:
+    r1: dict = {"version": influx1_version()}
+    results["influx1"] = r1
+    influx1_query("DROP DATABASE bench", post=True)
+    influx1_query("CREATE DATABASE bench", post=True)
+    log(f"InfluxDB {r1['version']}: loading {nlines:,} lines into db bench")
+    r1["load"] = run_load_py(shared, data, f"{INFLUX1}/write?db=bench", args.batch, args.workers)
+    r1["count"] = influx1_count("bench")
+    r1["count_ok"] = r1["count"] == nlines
+    h = Http(INFLUX1)
+    try:
+        for name in names:
+            s: dict = {"influxql": influxql[name]}
+            path = "/query?" + urllib.parse.urlencode({"db": "bench", "q": influxql[name], "epoch": "ns"})
+            try:
+                ms, (status, body) = timed(lambda: h.get(path), args.reps)
+                if status != 200:
+                    raise RuntimeError(f"HTTP {status}: {body[:300]!r}")
+                j = json.loads(body)
+                if "error" in j["results"][0]:
+                    raise RuntimeError(j["results"][0]["error"])
+                series = j["results"][0].get("series") or []
+                s.update(ms=ms, series=len(series), rows=sum(len(x.get("values", [])) for x in series),
+                         bytes=len(body))
+                log(f"influx1 {name:24s} {med(ms):8.1f} ms  series {s['series']} rows {s['rows']}")
+            except Exception as exc:
+                s["error"] = f"{type(exc).__name__}: {exc}"
+                log(f"influx1 {name:24s} FAILED: {s['error']}")
+            results["queries"].setdefault(name, {})["influx1"] = s
+    finally:
+        h.close()
+
+
+def verdicts(results: dict, names: list[str]) -> None:
+    """Medians, target and answer checks per query, folded into results["queries"][name]."""
+    for name in names:
+        r = results["queries"].get(name, {})
+        states = [st for st in ("buffer", "parquet") if st in r]
+        ok_states = [st for st in states if "error" not in r[st]]
+        if not ok_states:
+            continue
+        raw_all = [x for st in ok_states for x in r[st]["raw_ms"]]
+        r["raw_ms"] = med(raw_all)
+        r["raw_rows"] = r[ok_states[0]]["raw_rows"]
+        r["target_ms"] = round(TARGET_FACTOR * r["raw_ms"] + TARGET_SLACK_MS, 2)
+        for st in ok_states:
+            r[f"inproc_{st}_ms"] = med(r[st]["inproc_ms"])
+            r[f"http_{st}_ms"] = med(r[st]["http_ms"])
+        r["pass"] = len(ok_states) == 2 and all(r[f"inproc_{st}_ms"] <= r["target_ms"] for st in ok_states)
+        rows = {(st, k): r[st][f"{k}_rows"] for st in ok_states for k in ("raw", "inproc", "http")}
+        r["rows_ok"] = len(ok_states) == len(states) and len(set(rows.values())) == 1
+        if not r["rows_ok"]:
+            r["rows_seen"] = {f"{st}/{k}": v for (st, k), v in rows.items()}
+        i1 = r.get("influx1")
+        if i1 and "ms" in i1:
+            r["influx1_ms"] = med(i1["ms"])
+            r["influx1_rows"] = i1["rows"]
+
+
+def summary(results: dict, names: list[str]) -> str:
+    head = ["query", "raw DuckDB ms", "influx3 buffer ms", "influx3 parquet ms", "target ms", "result",
+            "rows (=raw)", "HTTP buffer ms", "HTTP parquet ms", "InfluxDB 1.6.7 ms"]
+    rows = []
+
+    def f(x):
+        return "-" if x is None else f"{x:,.1f}"
+
+    for name in names:
+        r = results["queries"].get(name, {})
+        if "raw_ms" not in r:
+            rows.append([name, "error"] + [""] * (len(head) - 2))
+            continue
+        rows.append([name, f(r["raw_ms"]), f(r.get("inproc_buffer_ms")), f(r.get("inproc_parquet_ms")),
+                     f(r["target_ms"]), "PASS" if r["pass"] else "FAIL",
+                     f"{r['raw_rows']:,} ok" if r["rows_ok"] else "MISMATCH",
+                     f(r.get("http_buffer_ms")), f(r.get("http_parquet_ms")),
+                     f(r.get("influx1_ms")) + ("" if r.get("influx1_rows") is None else f" ({r['influx1_rows']:,} rows)")
+                     if "influx1" in r else "-"])
+    w = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
+    left = {0, 5}
+    fmt = lambda row: "  ".join(f"{c:<{w[i]}}" if i in left else f"{c:>{w[i]}}" for i, c in enumerate(row)).rstrip()
+    return "\n".join([fmt(head), "-" * (sum(w) + 2 * (len(w) - 1))] + [fmt(x) for x in rows])
+
+
+def main() -> int:
+    all_names = list(build_queries())
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--reps", type=int, default=5, help="timed runs per query and engine, after one warm-up; median (5)")
+    p.add_argument("--no-influx1", action="store_true", help="skip InfluxDB 1.6.7")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the JSON results to FILE")
+    p.add_argument("--queries", default=",".join(all_names), help="comma-separated subset (all ten)")
+    p.add_argument("--hosts", type=int, default=100, help="gen_cpu.py hosts (100)")
+    p.add_argument("--points", type=int, default=5000, help="gen_cpu.py points per host (5000 -> 500K lines)")
+    p.add_argument("--batch", type=int, default=5000, help="lines per HTTP write (5000)")
+    p.add_argument("--workers", type=int, default=2, help="concurrent HTTP write connections (2)")
+    p.add_argument("--keep-influx1", action="store_true", help="leave InfluxDB 1.6.7 running if we started it")
+    p.add_argument("--tmp", default=None, help="parent of the temp dir (default: system temp)")
+    p.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (data, Parquet file, data dir)")
+    args = p.parse_args()
+    names = [n.strip() for n in args.queries.split(",") if n.strip()]
+    bad = [n for n in names if n not in all_names]
+    if bad:
+        p.error(f"unknown queries {bad}; known: {', '.join(all_names)}")
+
+    shared = shared_dir()
+    queries = build_queries()
+    influxql = influxql_queries(shared)
+    tmp = Path(tempfile.mkdtemp(prefix="influx3-qbench-", dir=args.tmp))
+    log(f"temp dir {tmp}")
+    results: dict = {"machine": {"cpus": os.cpu_count(), "mem_total": psutil.virtual_memory().total,
+                                 "python": sys.version.split()[0], "loadavg_start": os.getloadavg()},
+                     "params": {k: v for k, v in vars(args).items() if k not in ("json", "tmp")},
+                     "queries": {}, "sql": {n: queries[n] for n in names}}
+    try:
+        import duckdb
+        results["machine"]["duckdb"] = duckdb.__version__
+        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "jupyter_influx3"],
+                               capture_output=True, text=True)
+        results["git"] = rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except OSError:
+        pass
+    errors: dict = {}
+    srv = None
+    try:
+        data = tmp / f"cpu-{args.hosts}x{args.points}.lp"
+        nlines = generate(shared, args.hosts, args.points, data)
+        data_dir = tmp / "influx3"
+        pq_file = tmp / "cpu.parquet"
+        try:
+            srv = Server(data_dir).start()
+            log(f"influx3 serve pid {srv.proc.pid} on {srv.url}; loading {nlines:,} lines")
+            load = run_load_py(shared, data, f"{srv.url}/api/v3/write_lp?db=bench&precision=nanosecond",
+                               args.batch, args.workers)
+            results["influx3_load"] = load
+            if load["errors"]:
+                raise RuntimeError(f"load.py reported {load['errors']} failed batches")
+            results["export"] = export_parquet(srv.url, pq_file)
+            if results["export"]["rows"] != nlines:
+                raise RuntimeError(f"exported {results['export']['rows']:,} rows, expected {nlines:,}")
+            run_state("buffer", queries, names, srv, data_dir, pq_file, args.reps, results)
+            code, secs = srv.stop()
+            srv = None
+            results["sigterm_stop"] = {"exit_code": code, "seconds": round(secs, 2)}
+            log(f"influx3 serve stopped with SIGTERM in {secs:.1f}s (exit {code}); restarting on the same data dir")
+            srv = Server(data_dir).start()
+            run_state("parquet", queries, names, srv, data_dir, pq_file, args.reps, results)
+        except Exception as exc:
+            import traceback
+            traceback.print_exc()
+            errors["influx3"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            if srv is not None:
+                srv.stop()
+        if not args.no_influx1:
+            started = False
+            try:
+                started = influx1_start(shared)
+                run_influx1(args, shared, data, nlines, names, influxql, results)
+            except Exception as exc:
+                import traceback
+                traceback.print_exc()
+                errors["influx1"] = f"{type(exc).__name__}: {exc}"
+            finally:
+                if started and not args.keep_influx1:
+                    subprocess.run(["bash", str(shared / "bench" / "influx1.sh"), "stop"], capture_output=True)
+    except Exception as exc:
+        errors["setup"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        if not args.keep_tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    verdicts(results, names)
+    for name in names:
+        for st in ("buffer", "parquet"):
+            e = results["queries"].get(name, {}).get(st, {}).get("error")
+            if e:
+                errors[f"{name}/{st}"] = e
+    if errors:
+        results["errors"] = errors
+    results["machine"]["loadavg_end"] = os.getloadavg()
+    print()
+    print(summary(results, names))
+    done = [results["queries"][n] for n in names if "raw_ms" in results["queries"].get(n, {})]
+    print(f"target: influx3 in-process median <= {TARGET_FACTOR:g} x raw DuckDB + {TARGET_SLACK_MS:g} ms in both "
+          f"states; {sum(r['pass'] for r in done)}/{len(names)} PASS; row counts equal raw DuckDB's "
+          f"(in-process and HTTP, both states): {sum(r['rows_ok'] for r in done)}/{len(names)}")
+    print(f"medians of {args.reps} runs after a warm-up; raw DuckDB = median of its runs in both states; "
+          "HTTP = GET /api/v3/query_sql format=json round trip (for information); InfluxDB 1.6.7 = InfluxQL of "
+          "shared/bench/queries.py via /query (its rows count GROUP BY time() empty bins too)")
+    df = results.get("data_files", {})
+    if "buffer" in df:
+        b0, b1 = df["buffer"], df.get("buffer_end", {})
+        line = (f"server node data: buffer state {b0['parquet_files']} Parquet files at start, "
+                f"{b1.get('parquet_files', '?')} at end, {b0['wal_bytes'] / 2**20:.0f} MiB WAL")
+        if "parquet" in df:
+            p0 = df["parquet"]
+            line += (f"; parquet state (after SIGTERM + restart) {p0['parquet_files']} Parquet files "
+                     f"({p0['parquet_bytes'] / 2**20:.1f} MiB), {p0['wal_bytes']} bytes WAL")
+        print(line)
+    for name, err in errors.items():
+        print(f"{name} FAILED: {err}")
+    la0, la1 = results["machine"]["loadavg_start"], results["machine"]["loadavg_end"]
+    print(f"{os.cpu_count()} CPUs; load average (1 min) {la0[0]:.2f} at start, {la1[0]:.2f} at end")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results))
+    return 1 if errors or not all(r["rows_ok"] for r in done) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
