@@ -528,6 +528,11 @@ class Engine:
         from .influxql.api import query_influxql
         return query_influxql(self, database, query, params)
 
+    def interrupt_queries(self) -> int:
+        """Interrupt every SQL query this node is running (a kernel's Ctrl-C); returns how many."""
+        from .sql import service_for
+        return service_for(self).interrupt_all()
+
     @property
     def query_log(self) -> list:
         """Recent queries, oldest first (`system.queries`)."""

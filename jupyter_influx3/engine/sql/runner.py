@@ -172,6 +172,7 @@ class _Stream:
         if self.done:
             return
         self.done = True
+        self.service._track(self.cursor, False)
         try:
             self.cursor.close()
         except Exception:  # closing is best effort
@@ -237,6 +238,24 @@ class SqlService:
         self._setup_lock = threading.Lock()
         self._ready = False
         self._blocked: frozenset = frozenset()
+        self._running: set = set()   # cursors of queries not finished yet (see interrupt_all)
+        self._running_lock = threading.Lock()
+
+    def _track(self, cursor, running: bool) -> None:
+        with self._running_lock:
+            (self._running.add if running else self._running.discard)(cursor)
+
+    def interrupt_all(self) -> int:
+        """Interrupt every query of this node still planning, executing or streaming (Ctrl-C in a
+        kernel). Returns how many were interrupted; each fails with DuckDB's interrupt error."""
+        with self._running_lock:
+            cursors = list(self._running)
+        for c in cursors:
+            try:
+                c.interrupt()
+            except Exception:  # already finished or closed
+                pass
+        return len(cursors)
 
     # -- DuckDB setup, once per engine connection
     def _connection(self):
@@ -284,6 +303,7 @@ class SqlService:
             names = {k: u.name for k, u in tr.uses.items()}
             sql, values = tr.bind(params, issue)
             cursor = self._connection().cursor()
+            self._track(cursor, True)
             sql = self._register(cursor, db, tr, sql, values, issue, telemetry, entry)
             if explain:
                 # DataFusion's EXPLAIN answers (plan_type, plan); this is DuckDB's plan of the translation
@@ -326,6 +346,7 @@ class SqlService:
 
     def _fail(self, entry: QueryLogEntry, cursor, error: BaseException, started: float) -> None:
         if cursor is not None:
+            self._track(cursor, False)
             try:
                 cursor.close()
             except Exception:
