@@ -624,6 +624,21 @@ def summary(results: dict) -> str:
     return "\n".join(out)
 
 
+def run_info(args) -> dict:
+    """What a results file says about the run: machine, parameters and the code's git revision."""
+    results: dict = {"machine": {"cpus": os.cpu_count(), "mem_total": psutil.virtual_memory().total,
+                                 "python": sys.version.split()[0], "loadavg_start": os.getloadavg()},
+                     "params": {k: v for k, v in vars(args).items() if k not in ("json", "tmp")}}
+    try:
+        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "jupyter_influx3"],
+                               capture_output=True, text=True)
+        results["git"] = rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except OSError:
+        pass
+    return results
+
+
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--_rss-child":
         rss_child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
@@ -655,16 +670,7 @@ def main() -> int:
     shared = shared_dir()
     tmp = Path(tempfile.mkdtemp(prefix="influx3-bench-", dir=args.tmp))
     log(f"temp dir {tmp}")
-    results: dict = {"machine": {"cpus": os.cpu_count(), "mem_total": psutil.virtual_memory().total,
-                                 "python": sys.version.split()[0], "loadavg_start": os.getloadavg()},
-                     "params": {k: v for k, v in vars(args).items() if k not in ("json", "tmp")}}
-    try:
-        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "jupyter_influx3"],
-                               capture_output=True, text=True)
-        results["git"] = rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-    except OSError:
-        pass
+    results = run_info(args)
     errors: dict = {}
 
     def run(name, fn, *a) -> None:

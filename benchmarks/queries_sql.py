@@ -52,7 +52,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import (INFLUX1, REPO, Server, generate, influx1_count, influx1_query,  # noqa: E402
+from ingest import (INFLUX1, REPO, Server, run_info, generate, influx1_count, influx1_query,  # noqa: E402
                     influx1_start, influx1_version, log, run_load_py, shared_dir)
 
 START_S = 1_700_000_000  # gen_cpu.py's first timestamp (10 s step)
@@ -348,18 +348,12 @@ def main() -> int:
     influxql = influxql_queries(shared)
     tmp = Path(tempfile.mkdtemp(prefix="influx3-qbench-", dir=args.tmp))
     log(f"temp dir {tmp}")
-    results: dict = {"machine": {"cpus": os.cpu_count(), "mem_total": psutil.virtual_memory().total,
-                                 "python": sys.version.split()[0], "loadavg_start": os.getloadavg()},
-                     "params": {k: v for k, v in vars(args).items() if k not in ("json", "tmp")},
-                     "queries": {}, "sql": {n: queries[n] for n in names}}
+    results = run_info(args)
+    results.update(queries={}, sql={n: queries[n] for n in names})
     try:
         import duckdb
         results["machine"]["duckdb"] = duckdb.__version__
-        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "jupyter_influx3"],
-                               capture_output=True, text=True)
-        results["git"] = rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-    except OSError:
+    except ImportError:
         pass
     errors: dict = {}
     srv = None

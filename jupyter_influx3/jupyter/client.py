@@ -467,22 +467,21 @@ class EngineClient(Client):
         table = self._call(self.engine.list_databases)
         return [str(x) for x in table.column(0).to_pylist()]
 
-    def tables(self, database: Optional[str] = None) -> list[str]:
+    def _live_db(self, database: Optional[str]):
         db = self._db(database)
         cat = self.engine.catalog
         cat.refresh()
         d = cat.db(db)
         if d is None or d.deleted:
             raise Influx3Error(f"database not found: {db}")
-        return sorted(t.name for t in d.live_tables())
+        return d
+
+    def tables(self, database: Optional[str] = None) -> list[str]:
+        return sorted(t.name for t in self._live_db(database).live_tables())
 
     def columns(self, table: str, database: Optional[str] = None):
-        db = self._db(database)
-        cat = self.engine.catalog
-        cat.refresh()
-        d = cat.db(db)
-        if d is None or d.deleted:
-            raise Influx3Error(f"database not found: {db}")
+        d = self._live_db(database)
+        db = d.name
         t = d.table(table)
         if t is None or t.deleted:
             raise Influx3Error(f"table not found: {table} (database {db})")
