@@ -35,7 +35,13 @@ results:
   linear in the input, no backtracking blow-ups) that is the reference for every behaviour and
   every error message;
 * :func:`parse_fast` -- a vectorised parser (numpy + pyarrow.compute; no Python loop per line, no
-  Python object per value) for bodies without backslashes and double quotes.  Lines it cannot
+  Python object per value) for bodies without backslashes.  String field values are handled
+  by locating the double quotes with numpy, pairing them per line and masking the quoted
+  contents in a copy of the body (``_mask_quoted``), which the rest of the parse reads; the
+  values themselves are cut from the original bytes.  A body whose quotes cannot be proven
+  to pair up within lines exactly as InfluxDB 3's ``split_lines`` pairs them (a newline or an
+  odd quote inside a string, a quote in a field key, quotes in comments, ...) is declined as
+  a whole, since its physical and logical lines may differ.  Lines it cannot
   prove regular (odd spacing, control characters, unusual values, duplicate keys, numbers that
   might overflow, ...) are handed one by one to the exact line parser and merged back in input
   order, so its results are identical to :func:`parse_exact`'s in every case.  A body of 16K+
@@ -889,8 +895,10 @@ def parse_exact(body, precision: str = "auto", default_time_ns: int | None = Non
 # The vectorised parser
 # --------------------------------------------------------------------------------------------
 #
-# It works on the raw bytes of a body without backslashes and double quotes, so physical and
-# logical lines coincide and every token boundary is one of the ASCII bytes `\n`, ` `, `,`, `=`.
+# It works on the raw bytes of a body without backslashes, in which the contents of quoted
+# string values have been masked (`_mask_quoted`), so physical and logical lines coincide and
+# every token boundary is one of the ASCII bytes `\n`, ` `, `,`, `=`.  A string value is a
+# field value ending in `"`; it is accepted only when it is exactly one quoted string.
 # A line is handled here only when its shape is provably "regular":
 #
 #     measurement[,key=value...] key=value[,key=value...][ timestamp]
@@ -915,8 +923,11 @@ def parse_exact(body, precision: str = "auto", default_time_ns: int | None = Non
 
 _TEMPLATE_TRIES = 4  # field-key "templates" tried before the general field-set split
 _SIG_LIMIT = 256  # above this many distinct field-key sequences the body is declined
-_FT_FLOAT, _FT_INT, _FT_UINT, _FT_BOOL = 0, 1, 2, 4  # indexes into FIELD_TYPES
-_NP_FIELD_DTYPES = {_FT_FLOAT: np.float64, _FT_INT: np.int64, _FT_UINT: np.uint64, _FT_BOOL: np.bool_}
+_FT_FLOAT, _FT_INT, _FT_UINT, _FT_STRING, _FT_BOOL = 0, 1, 2, 3, 4  # indexes into FIELD_TYPES
+# (string values are int64 indexes into _FieldSets.strings())
+_NP_FIELD_DTYPES = {
+    _FT_FLOAT: np.float64, _FT_INT: np.int64, _FT_UINT: np.uint64, _FT_STRING: np.int64, _FT_BOOL: np.bool_,
+}  # fmt: skip
 _BOOL_SPELLINGS = pa.array(["t", "T", "true", "True", "TRUE", "f", "F", "false", "False", "FALSE"])
 _FLOAT_GRAMMAR = r"^-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$"
 _TYPE_BY_LAST_BYTE = np.full(256, -1, dtype=np.int8)  # a value's type, guessed from its last byte
@@ -924,6 +935,7 @@ _TYPE_BY_LAST_BYTE[list(b"0123456789")] = _FT_FLOAT
 _TYPE_BY_LAST_BYTE[list(b"eEtTfF")] = _FT_BOOL
 _TYPE_BY_LAST_BYTE[ord("i")] = _FT_INT
 _TYPE_BY_LAST_BYTE[ord("u")] = _FT_UINT
+_TYPE_BY_LAST_BYTE[ord('"')] = _FT_STRING
 _U64 = np.uint64
 _ONES = _U64(0xFFFFFFFFFFFFFFFF)
 _ASCII0 = _U64(0x3030303030303030)
@@ -1279,20 +1291,39 @@ def _parse_floats(arr):
     return out, ok
 
 
+def _parse_strings(d, vs, ve, ssrc: "_Src", fl: "_FieldSets"):
+    """String field values at [vs, ve) of the masked field bytes ``d`` (quoted contents
+    replaced, see _mask_quoted): ok when the value is exactly one quoted string -- a quote
+    first, a quote last, no quote in between (not `"a"b"`), at most 64 KiB of content.  The
+    contents are cut from the unmasked bytes (``ssrc``, same offsets) and appended to the
+    strings of ``fl``; the values returned are their indexes there."""
+    n = len(d)
+    L = ve - vs
+    ok = (L >= 2) & (L - 2 <= _STRING_LIMIT)
+    ok &= d[np.minimum(vs, n - 1)] == 34
+    qp = np.flatnonzero(d == 34)
+    ok &= np.searchsorted(qp, ve) - np.searchsorted(qp, vs) == 2
+    s = np.minimum(vs + 1, ve)
+    e = np.maximum(ve - 1, s)
+    base = fl.add_strings(ssrc.slices(s, e))
+    return np.arange(base, base + len(vs), dtype=np.int64), ok
+
+
 def _parse_bools(arr):
     idx = pc.index_in(arr, value_set=_BOOL_SPELLINGS)
     ok = idx.is_valid().to_numpy(zero_copy_only=False)
     return idx.fill_null(0).to_numpy(zero_copy_only=False) < 5, ok
 
 
-def _parse_values(src: "_Src", words: _Words, vs, ve):
+def _parse_values(src: "_Src", words: _Words, vs, ve, strs=None):
     """Type and parse field values [vs, ve) (flat arrays).  Returns (ftype int8 with -1 for
-    unknown forms, {type: values}, ok)."""
+    unknown forms, {type: values}, ok).  ``strs`` is (source of the unmasked bytes, the
+    _FieldSets that collects string values) when the body has string fields."""
     nf = len(vs)
     ftype = _TYPE_BY_LAST_BYTE.take(words.d.take(ve - 1))
     ok = ftype >= 0
     values = {}
-    for tt in (_FT_INT, _FT_UINT, _FT_FLOAT, _FT_BOOL):
+    for tt in (_FT_INT, _FT_UINT, _FT_FLOAT, _FT_BOOL, _FT_STRING):
         sel = ftype == tt
         if tt == _FT_INT and sel.all():
             values[tt], ok = _parse_decimal(words, vs, ve - 1, True)
@@ -1304,6 +1335,11 @@ def _parse_values(src: "_Src", words: _Words, vs, ve):
             v, vok = _parse_decimal(words, vs[idx], ve[idx] - 1, tt == _FT_INT)
         elif tt == _FT_FLOAT:  # (min: ill-formed fields must still give ordered slices)
             v, vok = _parse_floats(src.slices(np.minimum(vs[idx], ve[idx]), ve[idx]))
+        elif tt == _FT_STRING:
+            if strs is None:  # (cannot happen: a body without quotes has no value ending in one)
+                ok[idx] = False
+                continue
+            v, vok = _parse_strings(words.d, vs[idx], ve[idx], *strs)
         else:
             v, vok = _parse_bools(src.slices(np.minimum(vs[idx], ve[idx]), ve[idx]))
         full = np.zeros(nf, dtype=_NP_FIELD_DTYPES[tt])
@@ -1384,6 +1420,23 @@ class _FieldSets:
         self.gpos = np.zeros(M, dtype=np.int64)  # row within its group
         self.groups = []
         self.key_id = {}
+        self._str_chunks = []
+        self._str_count = 0
+        self._strings = None
+
+    def add_strings(self, arr) -> int:
+        """Append string values; returns the index of the first one."""
+        base = self._str_count
+        self._str_chunks.append(arr)
+        self._str_count += len(arr)
+        self._strings = None
+        return base
+
+    def strings(self) -> pa.Array:
+        if self._strings is None:
+            chunks = [c if c.type == pa.string() else c.cast(pa.string()) for c in self._str_chunks]
+            self._strings = chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks)
+        return self._strings
 
     def add_group(self, lines, names, ftype, values, vok):
         keys = [self.key_id.setdefault(nm, len(self.key_id)) for nm in names]
@@ -1410,18 +1463,27 @@ def _template_keys(section: bytes):
     return keys
 
 
-def _parse_field_sets(src: _Src, fs, fe, M: int) -> _FieldSets:
-    """Vectorised parse of the field sections [fs, fe) of M candidate lines."""
+def _parse_field_sets(src: _Src, fs, fe, M: int, strsrc=None) -> _FieldSets:
+    """Vectorised parse of the field sections [fs, fe) of M candidate lines.  ``strsrc`` is
+    the unmasked body when ``src`` is a masked copy (string fields, see _mask_quoted)."""
     out = _FieldSets(M)
     F = src.slices(fs, fe)
-    pending = _field_sets_by_template(out, F, M)
+    SF = None if strsrc is None else strsrc.slices(fs, fe)  # (same offsets as F)
+    pending = _field_sets_by_template(out, F, M, SF)
     if len(pending):
-        F2 = F if len(pending) == M else F.take(pa.array(pending))
-        _field_sets_by_separators(out, F2, pending)
+        if len(pending) != M:
+            F = F.take(pa.array(pending))
+            SF = None if SF is None else SF.take(pa.array(pending))
+        _field_sets_by_separators(out, F, pending, SF)
     return out
 
 
-def _field_sets_by_template(out: _FieldSets, F, M: int):
+def _str_source(out: _FieldSets, SF, hi: int):
+    """(unmasked field bytes, out) for _parse_values, or None without string fields."""
+    return None if SF is None else (_Src(SF.buffers()[2], hi), out)
+
+
+def _field_sets_by_template(out: _FieldSets, F, M: int, SF=None):
     """Field sets shaped like the first line's: only the commas need finding.  For a line with
     the template's number of commas, the bytes at the start of each field must be the
     template key followed by `=` -- checked for all lines at once by dictionary-encoding the
@@ -1430,6 +1492,7 @@ def _field_sets_by_template(out: _FieldSets, F, M: int):
     hi = int(fo[-1])
     fd = fd[:hi]
     fsrc = _Src(F.buffers()[2], hi)
+    strs = _str_source(out, SF, hi)
     words = _Words(fd)
     commas = np.flatnonzero(np.equal(fd, 44, out=_scratch_bool(len(fd))))
     cidx = ncom = None
@@ -1479,7 +1542,7 @@ def _field_sets_by_template(out: _FieldSets, F, M: int):
             mf = np.repeat(match, k)
             E, ve = E[mf], ve.ravel()[mf]
         ve = ve.ravel()
-        ftype, values, vok = _parse_values(fsrc, words, E + 1, ve)
+        ftype, values, vok = _parse_values(fsrc, words, E + 1, ve, strs)
         vok &= ve > E + 1
         shape = (len(mlines), k)
         out.add_group(
@@ -1497,13 +1560,14 @@ def _field_sets_by_template(out: _FieldSets, F, M: int):
     return pending
 
 
-def _field_sets_by_separators(out: _FieldSets, F, line_map):
+def _field_sets_by_separators(out: _FieldSets, F, line_map, SF=None):
     """General field-set parse: find every `=` and `,`, group lines by key sequence."""
     M = len(F)
     fo, fd = _offsets_data(F)
     hi = int(fo[-1])
     fd = fd[:hi]
     fsrc = _Src(F.buffers()[2], hi)
+    strs = _str_source(out, SF, hi)
     words = _Words(fd)
     m1 = np.equal(fd, 44, out=_scratch_bool(len(fd)))
     m1 |= fd == 61
@@ -1547,7 +1611,7 @@ def _field_sets_by_separators(out: _FieldSets, F, line_map):
     senc = pc.dictionary_encode(sig)
     if len(senc.dictionary) > _SIG_LIMIT:
         raise _Decline()
-    ftype, values, vok = _parse_values(fsrc, words, E + 1, ve)
+    ftype, values, vok = _parse_values(fsrc, words, E + 1, ve, strs)
     vok &= fok
     sigs = senc.dictionary.to_pylist()
     for g, rows in _split_groups(senc.indices.to_numpy(zero_copy_only=False), np.arange(n)):
@@ -1623,15 +1687,76 @@ def _ranges(starts, counts):
     return np.repeat(starts - cs, counts) + np.arange(total)
 
 
+def _mask_quoted(b):
+    """A copy of the body bytes ``b`` (no backslash) with the contents of its quoted field
+    values replaced by ``x``, so that the rest of the vectorised parse sees no space, comma,
+    equals sign, newline or control character inside a string; ``b`` itself when it has no
+    double quote; None (decline) when its quotes do not provably pair up within lines.
+
+    The quotes of a physical line that follow its first space are paired in order (1st with
+    2nd, 3rd with 4th, ...).  InfluxDB 3's split_lines toggles "quoted" at a quote only when
+    more ``=`` than ``,`` have been counted outside quotes after the first space.  If that
+    holds at every such quote -- counting on the masked copy, i.e. under the assumed pairing --
+    then, by induction along the line, every one of them toggles, the pairing is exactly the
+    one split_lines makes, and (with an even number of them) the line ends unquoted at its
+    newline: physical and logical lines coincide.  Otherwise the body is declined.  Quotes
+    before a line's first space are literal characters of the measurement or a tag."""
+    q = np.flatnonzero(b == 34)
+    if not len(q):
+        return b
+    N = len(b)
+    nl = np.flatnonzero(b == 10)
+    line = np.searchsorted(nl, q)  # physical line of each quote
+    lstart = np.zeros(len(q), dtype=np.int64)
+    has_prev = line > 0
+    lstart[has_prev] = nl[line[has_prev] - 1] + 1
+    lend = np.full(len(q), N, dtype=np.int64)
+    has_nl = line < len(nl)
+    lend[has_nl] = nl[line[has_nl]]
+    sp = np.flatnonzero(b == 32)
+    k = np.searchsorted(sp, lstart)
+    fsp = sp[np.minimum(k, len(sp) - 1)] if len(sp) else lend
+    fsp = np.where((k < len(sp)) & (fsp < lend), fsp, lend)  # first space of the line (or its end)
+    post = q > fsp
+    if not post.all():
+        q, line, fsp = q[post], line[post], fsp[post]
+        if not len(q):
+            return b
+    newline = np.empty(len(q), dtype=bool)
+    newline[0] = True
+    np.not_equal(line[1:], line[:-1], out=newline[1:])
+    first = np.flatnonzero(newline)
+    if (np.diff(np.append(first, len(q))) % 2).any():
+        return None  # an odd number of quotes on a line
+    op, cl = q[0::2], q[1::2]
+    mb = b.copy()
+    mb[_ranges(op + 1, cl - op - 1)] = 120  # 'x'
+    eq = np.flatnonzero(mb == 61)
+    cm = np.flatnonzero(mb == 44)
+    n_eq = np.searchsorted(eq, q) - np.searchsorted(eq, fsp)
+    n_cm = np.searchsorted(cm, q) - np.searchsorted(cm, fsp)
+    if not (n_eq > n_cm).all():
+        return None
+    return mb
+
+
 def _parse_fast_bytes(data, precision: str, default_ns: int):
     """The vectorised parse of ``data`` (bytes or a memoryview of them; validated UTF-8, no
-    backslash, no double quote), or None when it declines."""
+    backslash), or None when it declines."""
     N = len(data)
     if N == 0:
         z = np.zeros(0, dtype=np.int64)
         return ParseResult([], [], 0, _LineSpans(data, z, z))
     b = np.frombuffer(data, dtype=np.uint8)
     src = _Src(pa.py_buffer(data), N)
+    strsrc = None
+    mb = _mask_quoted(b)
+    if mb is None:
+        return None
+    if mb is not b:  # string fields: parse the masked copy, cut string values from the body
+        strsrc = src
+        b = mb
+        src = _Src(pa.py_buffer(mb), N)
 
     # ---- physical lines; classify as blank / comment / irregular (exact parser) / candidate
     low = np.flatnonzero(np.less_equal(b, 32, out=_scratch_bool(N)))  # newlines, spaces, controls
@@ -1694,7 +1819,7 @@ def _parse_fast_bytes(data, precision: str, default_ns: int):
         cok &= ser.ok[scode]
         # ---- field sets
         try:
-            fl = _parse_field_sets(src, sp1 + 1, fe, M)
+            fl = _parse_field_sets(src, sp1 + 1, fe, M, strsrc)
         except _Decline:
             return None
         cok &= fl.line_ok
@@ -1845,7 +1970,10 @@ def _assemble_fields(rows, fl: _FieldSets) -> dict:
     names = list(fl.key_id)
     fields = {}
     for (kid, tt), (_first, pieces) in sorted(cols.items(), key=lambda kv: kv[1][0]):
-        fields[(names[kid], FIELD_TYPES[tt])] = _full_column(n, pieces, _NP_FIELD_DTYPES[tt])
+        col = _full_column(n, pieces, _NP_FIELD_DTYPES[tt])
+        if tt == _FT_STRING:  # (indexes -> values; nulls stay null)
+            col = fl.strings().take(col)
+        fields[(names[kid], FIELD_TYPES[tt])] = col
     return fields
 
 
@@ -1912,15 +2040,16 @@ def _concat_tables(meas: str, parts) -> TableRows:
 
 def parse_fast(body, precision: str = "auto", default_time_ns: int | None = None):
     """Vectorised parse (numpy + pyarrow.compute).  Returns None when it declines the body:
-    bodies containing a backslash or a double quote (escapes and string fields), bodies made
-    mostly of unusual lines, and bodies with more than 256 distinct field-key sequences.
+    bodies containing a backslash (escapes), bodies whose double quotes do not provably pair
+    up within lines (see _mask_quoted), bodies made mostly of unusual lines, and bodies with
+    more than 256 distinct field-key sequences.
     Otherwise the result is identical to :func:`parse_exact`'s.
 
     A body of 16K lines or more is cut in two at a newline and the halves are parsed at the
     same time, one on a helper thread (numpy and Arrow release the GIL), then joined."""
     precision = normalize_precision(precision)
     data = _as_bytes(body)
-    if b'"' in data or b"\\" in data:
+    if b"\\" in data:
         return None
     if len(data) >= 1 << 22:
         _tune_malloc_once()

@@ -410,10 +410,37 @@ def test_str_and_bytes_bodies_give_the_same_result():
 # ---- the two paths ------------------------------------------------------------------------------
 
 
-def test_fast_path_declines_bodies_with_quotes_or_backslashes():
-    assert lp.parse_fast('m s="x" 1') is None
+def test_fast_path_declines_bodies_with_backslashes():
     assert lp.parse_fast("m\\ x f=1 1") is None
+    assert lp.parse_fast('m s="x\\"y" 1') is None
     assert lp.parse_fast("m f=1 1") is not None
+
+
+def test_fast_path_takes_string_fields_and_matches_the_exact_parser():
+    body = (
+        'm,t=a s="x y, z=1",f=1i,g="" 1\n'
+        'm s="a"b"" 2\n'  # trailing content after a string
+        'm s="a",s="b"\n'  # duplicate field
+        'm f=2,s="\té" 3\n'  # control character and non-ASCII inside a string
+        '"q",t="v" s="w" 4\n'  # quotes before the first space are literal
+        'm s="" 5\n'
+        'm a=1,b="c",c="d" x\n'
+        '# a note k="v" 0\n'
+        'm f="' + "x" * 65_536 + '" 6\n'  # 64 KiB exactly: accepted
+        'm f="' + "x" * 65_537 + '" 7\n'  # one byte more: rejected
+    )
+    fast = lp.parse_fast(body, "ns", D)
+    assert fast is not None
+    exact = lp.parse_exact(body, "ns", D)
+    assert canonical(fast) == canonical(exact)
+    assert [e.line_number for e in exact.errors] == [2, 3, 7, 9]
+
+
+def test_fast_path_declines_bodies_whose_quotes_may_span_lines():
+    # split_lines would join these physical lines (or might): the exact parser decides
+    for body in ['m s="a\nb" 1\nm f=1 2', 'm f=1,,g="a=b"\nm f=1 2', 'm "k"=1\nm f=1', 'm s="a"b" 1\nm f=1', '# a "comment"\nm f=1']:
+        assert lp.parse_fast(body, "ns", D) is None
+        assert canonical(lp.parse(body, "ns", D)) == canonical(lp.parse_exact(body, "ns", D))
 
 
 def test_fast_path_hands_unusual_lines_to_the_exact_parser_in_order():
@@ -455,6 +482,25 @@ def test_large_body_is_parsed_in_two_halves_that_join_exactly():
     assert list(cpu.tags) == ["hostname", "region", "rack", "zone"]
     assert list(cpu.fields)[-2:] == [("usage_user", "float"), ("extra", "bool")]
     assert [e.line_number for e in fast.errors] == [fast.num_lines]
+
+
+def test_large_body_with_string_fields_is_parsed_in_two_halves_that_join_exactly():
+    rnd = np.random.default_rng(2)
+    notes = ["fine day", "rain, later", "x=1 y", "", "é\t#"]
+    lines = [
+        f'weather,station=s{rnd.integers(0, 100)} temp={rnd.integers(-200, 400) / 10},'
+        f'status="{["ok", "warn"][i % 2]}",note="{notes[i % 5]}",code={i % 7}i {1_700_000_000_000_000_000 + i}'
+        for i in range(lp._PARALLEL_MIN_LINES + 100)
+    ]
+    lines[5] = 'weather,station=s1 status="a"b"" 5'  # (even quote count) trailing content
+    lines[-3] = 'procstat,host=h cmdline="/usr/bin/x --a=1, --b",pid=7i,status="running"'
+    body = "\n".join(lines) + "\n"
+    assert lp._halving_point(body.encode()) is not None
+    fast = lp.parse_fast(body, "ns", D)
+    assert fast is not None
+    assert canonical(fast) == canonical(lp.parse_exact(body, "ns", D))
+    assert [e.line_number for e in fast.errors] == [6]
+    assert fast.tables[0].fields[("note", "string")][1].as_py() == "rain, later"
 
 
 def test_concurrent_parses_share_the_helper_thread_safely():

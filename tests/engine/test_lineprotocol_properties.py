@@ -67,7 +67,7 @@ def name_text(alphabet):
     )
 
 
-def field_value(allow_strings: bool):
+def field_value(allow_strings: bool, string_chars=None):
     options = [
         st.integers(*I64).map(lambda v: ("int", v, f"{v}i")),
         st.integers(0, 2**64 - 1).map(lambda v: ("uint", v, f"{v}u")),
@@ -76,16 +76,18 @@ def field_value(allow_strings: bool):
         st.sampled_from(BOOLS).map(lambda b: ("bool", b[0] in "tT", b)),
         st.sampled_from([("int", 7, "0007i"), ("float", 1e-300, "1e-300"), ("float", 12.5, "1.25e1")]),
     ]
-    if allow_strings:
+    if string_chars is not None:  # unescaped strings (no `"` or `\\` in string_chars)
+        options.append(st.text(string_chars, max_size=12).map(lambda s: ("string", s, f'"{s}"')))
+    elif allow_strings:
         options.append(st.text(max_size=12).map(lambda s: ("string", s, '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"')))
     return st.one_of(options)
 
 
 @st.composite
-def point_line(draw, names, tag_values, allow_strings, escape=True):
+def point_line(draw, names, tag_values, allow_strings, escape=True, string_chars=None):
     meas = draw(names)
     tags = draw(st.dictionaries(names, tag_values, max_size=3))
-    fields = draw(st.dictionaries(names, field_value(allow_strings), min_size=1, max_size=4))
+    fields = draw(st.dictionaries(names, field_value(allow_strings, string_chars), min_size=1, max_size=4))
     ts = draw(st.one_of(st.none(), st.integers(*I64), st.integers(-(10**13), 10**13), st.integers(0, 2 * 10**18)))
     e = esc if escape else (lambda s, _chars: s)  # (plain names need no escaping)
     line = e(meas, ", ")
@@ -101,11 +103,11 @@ def point_line(draw, names, tag_values, allow_strings, escape=True):
     return ("point", line, point, ts)
 
 
-def body_entries(names, tag_values, allow_strings, comment_text, escape=True):
+def body_entries(names, tag_values, allow_strings, comment_text, escape=True, string_chars=None):
     entry = st.one_of(
-        point_line(names, tag_values, allow_strings, escape),
-        point_line(names, tag_values, allow_strings, escape),
-        point_line(names, tag_values, allow_strings, escape),
+        point_line(names, tag_values, allow_strings, escape, string_chars),
+        point_line(names, tag_values, allow_strings, escape, string_chars),
+        point_line(names, tag_values, allow_strings, escape, string_chars),
         st.sampled_from(BAD_LINES).map(lambda s: ("bad", s, None, None)),
         comment_text.map(lambda s: ("skip", "#" + s, None, None)),
         st.sampled_from(["", "   ", "\t"]).map(lambda s: ("skip", s, None, None)),
@@ -176,6 +178,54 @@ PLAIN_TAG_VALUES = st.one_of(st.sampled_from(["h1", "h2", "x=y", "#"]), name_tex
 @given(entries=body_entries(PLAIN_NAMES, PLAIN_TAG_VALUES, False, st.text(PLAIN, max_size=8), escape=False), precision=PRECISIONS)
 def test_escape_free_line_protocol_takes_the_fast_path_and_matches_the_exact_parser(entries, precision):
     check_body(entries, precision, fast_must_accept=True)
+
+
+# string field contents the vectorised path must take: separators, spaces, tabs, `#`, non-ASCII
+STRING_CHARS = st.sampled_from(list(PLAIN + " ,=\t#") + ["\x00", "\r"])
+
+
+@PROPS
+@given(entries=body_entries(PLAIN_NAMES, PLAIN_TAG_VALUES, False, st.text(PLAIN, max_size=8), escape=False, string_chars=STRING_CHARS), precision=PRECISIONS)
+def test_string_fields_take_the_fast_path_and_match_the_exact_parser(entries, precision):
+    check_body(entries, precision, fast_must_accept=True)
+
+
+@PROPS
+@given(
+    entries=body_entries(PLAIN_NAMES, PLAIN_TAG_VALUES, False, st.text(PLAIN + '"= ', max_size=8), escape=False, string_chars=st.sampled_from(list(PLAIN + ' ,="\n'))),
+    precision=PRECISIONS,
+)
+def test_string_fields_with_quotes_or_newlines_agree_between_paths(entries, precision):
+    """Unescaped quotes and newlines inside strings (invalid or multi-line): whenever the
+    vectorised path accepts such a body, its result equals the exact parser's."""
+    body = "\n".join(e[1] for e in entries) + "\n"
+    fast = lp.parse_fast(body, precision, DEFAULT_NS)
+    if fast is not None:
+        assert canonical(fast) == canonical(lp.parse_exact(body, precision, DEFAULT_NS))
+
+
+@PROPS
+@given(
+    shapes=st.lists(
+        st.tuples(st.sampled_from(["cpu", "mem", "disk"]), st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=1, max_size=4, unique=True)),
+        min_size=1, max_size=6,
+    ),
+    rows=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3), st.sampled_from(['"x"', '""', '"a b,c=d"', '"é"', '"x"y"', '"', "1i", "t", "2.5"])), min_size=1, max_size=60),
+)  # fmt: skip
+def test_repeated_shapes_with_string_fields_agree_between_paths(shapes, rows):
+    """Like the test below, with string values (some malformed) in the vectorised path's
+    templates and signatures."""
+    lines = []
+    for shape_i, host, value in rows:
+        meas, keys = shapes[shape_i % len(shapes)]
+        fields = ",".join(f"{k}={value if j == 0 else chr(34) + str(j) + chr(34)}" for j, k in enumerate(keys))
+        lines.append(f"{meas},host=h{host} {fields} {1_700_000_000_000_000_000 + len(lines)}")
+    body = "\n".join(lines)
+    fast = lp.parse_fast(body, "ns", DEFAULT_NS)
+    if all(r[2] not in ('"x"y"', '"') for r in rows):
+        assert fast is not None
+    if fast is not None:
+        assert canonical(fast) == canonical(lp.parse_exact(body, "ns", DEFAULT_NS))
 
 
 @PROPS
