@@ -205,6 +205,8 @@ class Executor:
     # -- dispatch --------------------------------------------------------------------------------
 
     def _dispatch(self, stmt, database, rp, now) -> list[Series]:
+        if self.dialect == "v3":
+            _v3_show_checks(stmt)
         if isinstance(stmt, SelectStatement):
             if stmt.target is not None:
                 raise StatementError("SELECT INTO is not supported")
@@ -328,7 +330,7 @@ class Executor:
         self._check_buckets(p)
         scanner = Scanner(self.engine, now)
         try:
-            rows = run_select(p, scanner)
+            rows = run_select(p, scanner, self.dialect)
         finally:
             scanner.close()
         return self._to_series(p, rows)
@@ -376,7 +378,7 @@ class Executor:
             raise StatementError("database name required")
         ret = db.retention_ns or 0
         row = ["autogen", format_go_duration(ret), format_go_duration(shard_group_duration(ret)), 1, True]
-        return [Series(None, ["name", "duration", "shardGroupDuration", "replicaN", "default"], [row],
+        return [Series("retention_policies" if self.dialect == "v3" else None, ["name", "duration", "shardGroupDuration", "replicaN", "default"], [row],
                        time_index=None, kinds=["string", "string", "string", "integer", "boolean"])]
 
     def _series_of(self, db, table, cond, now, key_filter=None, missing_is_null: bool = False) -> list[dict]:
@@ -422,7 +424,8 @@ class Executor:
             raise StatementError(f"{what} doesn't support time in WHERE clause")
 
     def show_measurements(self, stmt, database, now) -> list[Series]:
-        self._check_no_time(stmt, "SHOW MEASUREMENTS")
+        if self.dialect != "v3":
+            self._check_no_time(stmt, "SHOW MEASUREMENTS")
         db = self._show_db(stmt, database)
         tables = self._tables(db)
         names = sorted(tables)
@@ -434,7 +437,13 @@ class Executor:
             else:
                 names = [n for n in names if n == src.name]
         if stmt.condition is not None:
-            names = [n for n in names if self._measurement_matches(db, tables[n], stmt.condition, now)]
+            if self.dialect == "v3":
+                # InfluxDB 3: a measurement is listed when one of its series (with points in the
+                # WHERE's time range) satisfies the condition; a missing tag is null
+                names = [n for n in names if self._series_of(db, tables[n], stmt.condition, now,
+                                                             missing_is_null=True)]
+            else:
+                names = [n for n in names if self._measurement_matches(db, tables[n], stmt.condition, now)]
         names = _limit(names, stmt.limit, stmt.offset)
         if not names:
             return []
@@ -521,16 +530,23 @@ class Executor:
         series = self._series_of(db, t, None if cond is None else _strip_value_refs(cond), now,
                                  missing_is_null=missing_is_null)
         pairs = set()
+        empty = set()
         for s in series:
             for k in keys:
                 v = s.get(k)
                 if v is None:
+                    if self.dialect == "v3" and not missing_is_null and cond is None:
+                        empty.add(k)  # InfluxDB 3 lists the series without the key as ""
                     continue
                 if cond is not None and not _eval_tag_cond(_time_free(cond, now), s, t.name, value=v, key=k,
                                                            missing_is_null=missing_is_null):
                     continue
                 pairs.add((k, v))
-        return sorted(pairs)
+        out = sorted(pairs)
+        if empty:
+            # "" (a null tag) sorts after the key's values
+            out = sorted(out + [(k, "") for k in empty], key=lambda kv: (kv[0], kv[1] == "", kv[1]))
+        return out
 
     def show_tag_values(self, stmt, database, now) -> list[Series]:
         db = self._show_db(stmt, database)
@@ -650,6 +666,33 @@ class Executor:
         except engine_errors.NotFound:
             pass
         return []
+
+
+_V3_NOT_IMPLEMENTED = "Error while planning query: This feature is not implemented: "
+
+
+def _v3_show_checks(stmt) -> None:
+    """InfluxDB 3 refuses a database or retention policy in a SHOW statement's FROM, and
+    ``WITH MEASUREMENT`` operators that do not fit their operand."""
+    if isinstance(stmt, SelectStatement):
+        return
+    sources = []
+    src = getattr(stmt, "source", None)
+    if isinstance(src, Measurement):
+        sources.append(src)
+        op = getattr(stmt, "source_op", None)
+        if op is ast.Op.EQ and src.regex is not None:
+            raise StatementError("Error while planning query: Error during planning: expected string but got regex")
+        if op is ast.Op.EQREGEX and src.regex is None:
+            raise StatementError("Error while planning query: Error during planning: expected regex but got string")
+    for m in getattr(stmt, "sources", None) or ():
+        if isinstance(m, Measurement):
+            sources.append(m)
+    for m in sources:
+        if m.database:
+            raise StatementError(_V3_NOT_IMPLEMENTED + "database name in from clause")
+        if m.retention_policy:
+            raise StatementError(_V3_NOT_IMPLEMENTED + "retention policy in from clause")
 
 
 def _kind_name(v: Vec) -> str:

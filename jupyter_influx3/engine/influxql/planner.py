@@ -225,7 +225,11 @@ class _Compiler:
                     raise PlanError("multiple time dimensions not allowed")
                 self.interval = expr.args[0].value
                 if self.interval <= 0:
-                    raise PlanError("time dimension must have duration argument")
+                    if len(expr.args) == 2:
+                        raise PlanError("time dimension must have duration argument")
+                    # 1.x treats time(0s) (and a negative interval) as no time grouping
+                    self.interval = 0
+                    continue
                 if len(expr.args) == 2:
                     off = expr.args[1]
                     if isinstance(off, DurationLiteral):

@@ -109,10 +109,11 @@ class _Unsupported(Exception):
     pass
 
 
-def condition_sql(expr, column_type, tag_default: bool = True) -> str:
+def condition_sql(expr, column_type, tag_default: bool = True, v3: bool = False) -> str:
     """SQL for a (time-free) InfluxQL condition.  ``column_type(ref)`` gives ``("tag"|kind,
-    column name)`` for a reference or None when this measurement has no such column."""
-    sql, kind = _expr_sql(expr, column_type)
+    column name)`` for a reference or None when this measurement has no such column.  ``v3``:
+    InfluxDB 3's rules (casts honoured, bitwise operators truncate floats to integers)."""
+    sql, kind = _expr_sql(expr, column_type, v3)
     if kind == "boolean":
         return f"COALESCE({sql}, FALSE)"
     return "FALSE"
@@ -147,9 +148,9 @@ def _lit(e) -> tuple[str, str]:
     raise _Unsupported(type(e).__name__)
 
 
-def _expr_sql(e, ct) -> tuple[str, str]:
+def _expr_sql(e, ct, v3: bool = False) -> tuple[str, str]:
     if isinstance(e, ParenExpr):
-        s, k = _expr_sql(e.expr, ct)
+        s, k = _expr_sql(e.expr, ct, v3)
         return f"({s})", k
     if isinstance(e, VarRef):
         r = ct(e)
@@ -160,19 +161,21 @@ def _expr_sql(e, ct) -> tuple[str, str]:
             return "''", "string"
         if kind == "tag":
             return f"COALESCE({_q(col)}, '')", "string"
+        if kind == "float_as_integer":
+            return f"CAST(trunc({_q(col)}) AS BIGINT)", "integer"
         return _q(col), kind
     if isinstance(e, ast.RegexLiteral):
         return "'" + e.pattern.replace("'", "''") + "'", "regex"
     if isinstance(e, BinaryExpr):
         op = e.op
         if op in (Op.AND, Op.OR):
-            ls, lk = _expr_sql(e.lhs, ct)
-            rs, rk = _expr_sql(e.rhs, ct)
+            ls, lk = _expr_sql(e.lhs, ct, v3)
+            rs, rk = _expr_sql(e.rhs, ct, v3)
             lb = f"COALESCE({ls}, FALSE)" if lk == "boolean" else "FALSE"
             rb = f"COALESCE({rs}, FALSE)" if rk == "boolean" else "FALSE"
             return f"({lb} {op.value} {rb})", "boolean"
         if op in (Op.EQREGEX, Op.NEQREGEX):
-            ls, lk = _expr_sql(e.lhs, ct)
+            ls, lk = _expr_sql(e.lhs, ct, v3)
             if not isinstance(e.rhs, ast.RegexLiteral):
                 return "FALSE", "boolean"
             pat = "'" + e.rhs.pattern.replace("'", "''") + "'"
@@ -180,8 +183,8 @@ def _expr_sql(e, ct) -> tuple[str, str]:
                 return "FALSE", "boolean"
             m = f"regexp_matches({ls}, {pat})"
             return (f"COALESCE({m}, FALSE)" if op is Op.EQREGEX else f"COALESCE(NOT {m}, FALSE)"), "boolean"
-        ls, lk = _expr_sql(e.lhs, ct)
-        rs, rk = _expr_sql(e.rhs, ct)
+        ls, lk = _expr_sql(e.lhs, ct, v3)
+        rs, rk = _expr_sql(e.rhs, ct, v3)
         if op in _SQL_CMP:
             if lk == "null" or rk == "null":
                 return "FALSE", "boolean"
@@ -214,6 +217,11 @@ def _expr_sql(e, ct) -> tuple[str, str]:
                 if k == "float":
                     return f"fmod({ls}, {rs})", "float"
                 return f"(CASE WHEN ({rs}) = 0 THEN 0 ELSE ({ls}) % ({rs}) END)", k
+            if v3 and op in (Op.BITWISE_AND, Op.BITWISE_OR, Op.BITWISE_XOR) and "float" in (lk, rk):
+                if lk == "float":
+                    ls, lk = f"CAST(trunc({ls}) AS BIGINT)", "integer"
+                if rk == "float":
+                    rs, rk = f"CAST(trunc({rs}) AS BIGINT)", "integer"
             if op in (Op.BITWISE_AND, Op.BITWISE_OR, Op.BITWISE_XOR) and "float" not in (lk, rk):
                 fn = {Op.BITWISE_AND: "&", Op.BITWISE_OR: "|"}.get(op)
                 if fn:
@@ -227,7 +235,7 @@ def _expr_sql(e, ct) -> tuple[str, str]:
             return f"(({ls}) {fn} ({rs}))", "boolean"
         return "NULL", "null"
     if isinstance(e, Call):
-        return _call_sql(e, ct)
+        return _call_sql(e, ct, v3)
     return _lit(e)
 
 
@@ -243,8 +251,8 @@ _SQL_MATH = {"sin": "sin", "cos": "cos", "tan": "tan", "asin": "asin", "acos": "
              "exp": "exp", "ln": "ln", "log2": "log2", "log10": "log10", "sqrt": "sqrt"}
 
 
-def _call_sql(e: Call, ct) -> tuple[str, str]:
-    args = [_expr_sql(a, ct) for a in e.args]
+def _call_sql(e: Call, ct, v3: bool = False) -> tuple[str, str]:
+    args = [_expr_sql(a, ct, v3) for a in e.args]
     if any(k not in _NUM for _, k in args):
         return "NULL", "null"
     n = e.name

@@ -160,21 +160,23 @@ def _regex_match(v: Vec, pattern, negate: bool) -> Vec:
     return Vec("boolean", out, np.ones(n, bool))
 
 
-def eval_expr(e, env, n: int) -> Vec:
-    """Evaluate ``e`` for ``n`` rows; ``env(node)`` gives the Vec of a VarRef or a call."""
+def eval_expr(e, env, n: int, keep_nan: bool = False) -> Vec:
+    """Evaluate ``e`` for ``n`` rows; ``env(node)`` gives the Vec of a VarRef or a call.  Math
+    functions' NaN results are nulls (1.x) unless ``keep_nan`` (InfluxDB 3)."""
     if isinstance(e, ParenExpr):
-        return eval_expr(e.expr, env, n)
+        return eval_expr(e.expr, env, n, keep_nan)
     if isinstance(e, (VarRef, Distinct)):
         return env(e)
     if isinstance(e, Call):
         if e.name in MATH_FUNCTIONS:
-            return nan_to_null(math_call(e.name, [eval_expr(a, env, n) for a in e.args]))
+            v = math_call(e.name, [eval_expr(a, env, n, keep_nan) for a in e.args])
+            return v if keep_nan else nan_to_null(v)
         return env(e)
     if isinstance(e, BinaryExpr):
         if e.op in (ast.Op.EQREGEX, ast.Op.NEQREGEX) and isinstance(e.rhs, ast.RegexLiteral):
-            return _regex_match(eval_expr(e.lhs, env, n), e.rhs, e.op is ast.Op.NEQREGEX)
-        a = eval_expr(e.lhs, env, n)
-        b = eval_expr(e.rhs, env, n)
+            return _regex_match(eval_expr(e.lhs, env, n, keep_nan), e.rhs, e.op is ast.Op.NEQREGEX)
+        a = eval_expr(e.lhs, env, n, keep_nan)
+        b = eval_expr(e.rhs, env, n, keep_nan)
         return binary(e.op.value, _as_value(a), _as_value(b))
     if isinstance(e, ast.StringLiteral):
         return Vec.const(e.value, n)
@@ -204,13 +206,22 @@ def _as_value(v: Vec) -> Vec:
 
 
 class _Run:
-    def __init__(self, p: PreparedSelect, scanner: Scanner, groups: Optional[Groups] = None):
+    def __init__(self, p: PreparedSelect, scanner: Scanner, groups: Optional[Groups] = None, v3: bool = False):
         self.p = p
+        self.v3 = v3  # InfluxDB 3's answers (row order, NaN kept, fill casts) instead of 1.x's
         self.scanner = scanner
         self.dims = list(p.dimensions)
         self.groups = groups or Groups(self.dims)
         self._frames: dict = {}
         self._sub_rows: dict[int, list[SeriesData]] = {}
+
+    def rank(self) -> np.ndarray:
+        """rank[gid]: output position of each series; InfluxDB 3 keeps them ascending under DESC."""
+        return self.groups.order(True if self.v3 else self.p.ascending)
+
+    def eval(self, e, env, n: int) -> Vec:
+        v = eval_expr(e, env, n, keep_nan=self.v3)
+        return v if self.v3 else nan_to_null(v)
 
     # -- sources -------------------------------------------------------------------------------
 
@@ -248,6 +259,8 @@ class _Run:
                     if ref.type.value == "float" and k in ("integer", "unsigned"):
                         return ("float", ref.name)
                     if ref.type.value in ("integer", "unsigned") and k in ("float", "integer", "unsigned"):
+                        if self.v3 and k == "float":
+                            return ("float_as_integer", ref.name)
                         return (k, ref.name)
                     return None
                 return (k, ref.name)
@@ -258,7 +271,7 @@ class _Run:
                 return ("empty", ref.name)
             return None
 
-        return condition_sql(cond, ct)
+        return condition_sql(cond, ct, v3=self.v3)
 
     def read(self, m: MeasurementInfo, fields: list[tuple[str, str]], any_of: Optional[list[str]],
              lo: int, hi: int) -> Frame:
@@ -278,7 +291,7 @@ class _Run:
             # the subquery groups by its own tags and the outer query's
             sub_dims = list(dict.fromkeys(list(sq.dimensions) + self.dims))
             sq2 = _with_dims(sq, sub_dims)
-            rows = _Run(sq2, self.scanner).run()
+            rows = _Run(sq2, self.scanner, v3=self.v3).run()
             self._sub_rows[id(sq)] = rows
         return rows
 
@@ -476,7 +489,11 @@ class _Run:
         shard = np.concatenate([x[3] for x in parts])
         time = np.concatenate([x[4] for x in parts])
         vecs = [concat([x[5][i] for x in parts]) for i in range(len(refs))]
-        order = merge_order(gid, sid, shard, time, self.groups.order(p.ascending), p.ascending)
+        if self.v3:
+            order = self._v3_raw_order(refs, gid, sid, time, vecs)
+        else:
+            order = merge_order(gid, sid, shard, time, self.rank(), p.ascending,
+                                _heap_aux(refs, vecs, p))
         gid, time = gid[order], time[order]
         vecs = [v.take(order) for v in vecs]
         # limit / offset per output series
@@ -497,8 +514,42 @@ class _Run:
                 return v
             return Vec.nulls(n)
 
-        cols = [nan_to_null(eval_expr(f.expr, env, n)) for f in p.stmt.fields]
+        cols = [self.eval(f.expr, env, n) for f in p.stmt.fields]
         return _split_series(self.groups, gid, time, cols, p.ascending)
+
+    def _v3_tie_order(self, gid, time, env_vals: dict) -> Optional[np.ndarray]:
+        """Rows sharing a series and a time (top/bottom) ordered by the selected tag columns."""
+        p = self.p
+        same = (gid[1:] == gid[:-1]) & (time[1:] == time[:-1])
+        if not same.any():
+            return None
+        keys = []
+        for f in reversed(p.stmt.fields):
+            if isinstance(f.expr, VarRef) and p.ref_type(f.expr) == "tag" and str(f.expr) in env_vals:
+                keys.append(_null_last_codes(env_vals[str(f.expr)]))
+        if not keys:
+            return None
+        run = np.concatenate([[0], np.cumsum(~same)])
+        return np.lexsort(tuple(keys) + (run,))
+
+    def _v3_raw_order(self, refs, gid, sid, time, vecs) -> np.ndarray:
+        """InfluxDB 3's raw row order: series ascending, then time (descending under DESC), then
+        the selected tag columns ascending with empty values last, then series key order."""
+        p = self.p
+        keys = [sid]
+        tag_refs = []
+        for f in p.stmt.fields:
+            if isinstance(f.expr, VarRef) and p.ref_type(f.expr) == "tag":
+                tag_refs.append(str(f.expr))
+        by_ref = {str(r): v for r, v in zip(refs, vecs)}
+        for name in reversed(list(dict.fromkeys(tag_refs))):
+            v = by_ref.get(name)
+            if v is None:
+                continue
+            keys.append(_null_last_codes(v))
+        keys.append(time if p.ascending else -time)
+        keys.append(self.rank()[gid])
+        return np.lexsort(tuple(keys))
 
     # -- aggregates ----------------------------------------------------------------------------
 
@@ -538,7 +589,7 @@ class _Run:
         next point at that time, else its default."""
         p = self.p
         keys = [k for k, _ in call_list if k in results]
-        rank = self.groups.order(p.ascending)
+        rank = self.rank()
         asc = p.ascending
         # fast path: one call
         if len(keys) == 1:
@@ -603,11 +654,15 @@ class _Run:
             valid = v.valid & have
             data = v.data
             if kind_fill == "number" and fv is not None:
-                fill_v = _cast_fill(fv, v.kind)
+                fill_v = _cast_fill(fv, v.kind, self.v3)
                 if fill_v is not None:
+                    target = ~have
+                    if self.v3:
+                        # a call with nothing in a series (its field is not there) stays null
+                        target = target & np.isin(gid, pts.gid)
                     data = data.copy()
-                    data[~have] = fill_v
-                    valid = valid | ~have
+                    data[target] = fill_v
+                    valid = valid | target
             elif kind_fill == "skip":
                 # previous value of this series stays
                 valid = valid.copy()
@@ -631,6 +686,11 @@ class _Run:
     def _emit(self, gid, time, env_vals: dict, aux) -> list[SeriesData]:
         p = self.p
         n = len(time)
+        if self.v3 and n > 1:
+            order = self._v3_tie_order(gid, time, env_vals)
+            if order is not None:
+                gid, time = gid[order], time[order]
+                env_vals = {k: v.take(order) for k, v in env_vals.items()}
 
         def env(node):
             key = str(node)
@@ -641,7 +701,7 @@ class _Run:
 
         cols = []
         for f in p.stmt.fields:
-            cols.append(nan_to_null(eval_expr(f.expr, env, n)))
+            cols.append(self.eval(f.expr, env, n))
             # top()/bottom() add their tag arguments as columns right after themselves
             e = f.expr
             if isinstance(e, Call) and e.name in ("top", "bottom") and p.stmt.target is None:
@@ -699,7 +759,8 @@ class _Run:
             return self.eval_call(arg.to_call(), aux, False, start=start)
         return self.field_points(arg, [], start, ordered=True)
 
-    def field_points(self, ref: VarRef, aux: list[VarRef], start: int, ordered: bool = True) -> Points:
+    def field_points(self, ref: VarRef, aux: list[VarRef], start: int, ordered: bool = True,
+                     ascending: Optional[bool] = None) -> Points:
         """Raw points of a field per output group, time-ordered within each group (1.x's sorted
         merge of the series iterators)."""
         p = self.p
@@ -719,13 +780,18 @@ class _Run:
         time = np.concatenate([x[4] for x in parts])
         value = concat([x[6] for x in parts])
         auxv = [concat([x[5][i] for x in parts]) for i in range(len(aux))]
-        rank = self.groups.order(p.ascending)
+        rank = self.rank()
+        asc = p.ascending if ascending is None else ascending
+        if ascending is not None and ascending != p.ascending:
+            rank = self.groups.order(ascending)
         if ordered:
-            order = merge_order(gid, sid, shard, time, rank, p.ascending)
-        else:
-            # series by series within each group (1.x's unsorted merge)
-            key_t = time if p.ascending else -time
+            order = merge_order(gid, sid, shard, time, rank, asc, _heap_aux(aux, auxv, p))
+        elif self.v3:
+            key_t = time if asc else -time
             order = np.lexsort((key_t, sid, rank[gid]))
+        else:
+            # 1.x's (unsorted) merge iterators: series within a tag set, then shards
+            order = go_merge_order(gid, sid, shard, time, rank, self.windows(time), asc)
         pts = Points(gid[order], time[order], value.take(order), [a.take(order) for a in auxv], sid[order],
                      shard[order])
         return pts
@@ -753,13 +819,27 @@ class _Run:
         if name in ("mean", "sum", "stddev", "median", "spread", "integral") and kind in ("string", "boolean"):
             raise ExecError(f"unsupported {name} iterator type: *query.{_iter_type(kind)}InterruptIterator" if False
                             else f"unsupported {name} iterator type: *query.{_iter_type(kind)}InterruptIterator")
-        ordered = name in ("median", "percentile")
-        pts = self.field_points(arg, aux, start, ordered=ordered or name in ("first", "last", "min", "max"))
+        ordered = name in ("median", "percentile", "stddev")
+        if name in ("first", "last") and not p.interval and not self.v3 and not any(
+                src.subquery is not None for src in p.sources):
+            # 1.x reads first()/last() without GROUP BY time() as a sorted merge (ascending for
+            # first, descending for last) behind a LIMIT 1 iterator that lets two points through
+            # per tag set and shard; the selector then picks among those
+            pts = self.field_points(arg, aux, start, ordered=True, ascending=(name == "first"))
+            if len(pts) > 2 and pts.shard is not None:
+                key = pts.gid * np.int64(1 << 20) + (pts.shard - pts.shard.min())
+                _, first_idx, inv = np.unique(key, return_index=True, return_inverse=True)
+                pos = np.arange(len(pts)) - first_idx[inv.reshape(-1)]
+                # positions are counted in emission order; runs of a key are contiguous
+                keep = pos < 2
+                pts = pts.take(np.flatnonzero(keep))
+        else:
+            pts = self.field_points(arg, aux, start, ordered=ordered or name in ("first", "last", "min", "max"))
         if len(pts) == 0:
             return Points.empty("integer" if name == "count" else ("float" if name in (
                 "mean", "median", "stddev") else pts.value.kind), len(aux))
         win = self.windows(pts.time)
-        rank = self.groups.order(p.ascending)
+        rank = self.rank()
         # segments: (group, window) in output order
         key_w = win if p.ascending else -win
         order = np.lexsort((np.arange(len(pts)), key_w, rank[pts.gid]))
@@ -834,7 +914,7 @@ class _Run:
         v = pts.value.take(safe)
         data, valid = v.data.copy(), v.valid & have
         if fill is FillOption.NUMBER:
-            fv = _cast_fill(fill_value, kind)
+            fv = _cast_fill(fill_value, kind, self.v3)
             if fv is not None:
                 data[~have] = fv
                 valid = valid | ~have
@@ -885,6 +965,18 @@ class _Run:
                 data = res
         aux = [a.take(safe) for a in pts.aux]
         aux = [Vec(a.kind, a.data, a.valid & have) for a in aux]
+        if self.v3 and fill is FillOption.NUMBER:
+            # InfluxDB 3 fills the other selected fields of a filled window too
+            filled = []
+            for a in aux:
+                fa = _cast_fill(fill_value, a.kind if a.kind != "null" else "float", True)
+                if fa is None:
+                    filled.append(a)
+                    continue
+                d = a.data.copy() if a.kind != "null" else np.zeros(len(a.data), np.float64)
+                d[~a.valid] = fa
+                filled.append(Vec(a.kind if a.kind != "null" else "float", d, np.ones(len(d), bool)))
+            aux = filled
         return Points(np.array(out_gid, np.int64), np.array(out_time, np.int64), Vec(kind, data, valid), aux)
 
     # -- special calls -------------------------------------------------------------------------
@@ -897,7 +989,7 @@ class _Run:
         p = self.p
         win = self.windows(pts.time)
         out_g, out_t, out_v = [], [], []
-        rank = self.groups.order(p.ascending)
+        rank = self.rank()
         key_w = win if p.ascending else -win
         order = np.lexsort((np.arange(len(pts)), key_w, rank[pts.gid]))
         gid, tm, w = pts.gid[order], pts.time[order], win[order]
@@ -962,12 +1054,18 @@ class _Run:
                 if prev_t == t:
                     prev_t, prev_v = t, v
                     continue
+                v_used = v
                 if (interval or not is_float) and ((asc and t >= wend) or (not asc and t <= wend)):
                     if prev_t != wend:
                         value = _linear(wend, prev_t, t, prev_v, v)
                         elapsed = float(wend - prev_t) / float(unit)
                         total += 0.5 * (value + prev_v) * elapsed
-                        prev_v = value
+                        if is_float:
+                            prev_v = value
+                        else:
+                            # 1.x's integer reducer keeps the previous value and uses the
+                            # interpolated one in place of the current point's for the next area
+                            v_used = value
                         prev_t = wend
                     out_g.append(g)
                     out_t.append(wstart)
@@ -978,7 +1076,7 @@ class _Run:
                         wstart, wend = (ws, we) if asc else (we, ws)
                     total = 0.0
                 elapsed = float(t - prev_t) / float(unit)
-                total += 0.5 * (v + prev_v) * elapsed
+                total += 0.5 * (v_used + prev_v) * elapsed
                 prev_t, prev_v = t, v
             if prev_t is not None and prev_t != wstart:
                 out_g.append(g)
@@ -1032,7 +1130,9 @@ class _Run:
                         if vals[i] < vals[best] or (vals[i] == vals[best] and times[i] < times[best]):
                             best = i
                 sel.append(order[best])
-            sel = np.array(sorted(sel, key=lambda i: (int(pts.gid[i]), int(win[i]))), np.int64)
+            rank = self.rank()
+            sgn = 1 if p.ascending else -1
+            sel = np.array(sorted(sel, key=lambda i: (int(rank[pts.gid[i]]), sgn * int(win[i]))), np.int64)
             pts = pts.take(sel)
             win = win[sel]
         out = []
@@ -1047,8 +1147,8 @@ class _Run:
             else:
                 idx.sort(key=lambda i: (float(vals[i]) if kind == "float" else int(vals[i]), int(times[i])))
             chosen = idx[:n]
-            # emitted by time; equal times keep the rank order
-            chosen.sort(key=lambda i: (int(times[i]) if p.ascending else -int(times[i])))
+            # emitted by time (ascending even under ORDER BY DESC); equal times keep the rank order
+            chosen.sort(key=lambda i: int(times[i]) if (p.ascending or not self.v3) else -int(times[i]))
             out.extend(chosen)
         idx = np.array(out, np.int64)
         res = pts.take(idx)
@@ -1101,8 +1201,8 @@ class _Run:
             g = int(inp.gid[s])
             valid = inp.value.valid[s:e]
             times = inp.time[s:e][valid].tolist()
-            if kind == "float":
-                vals = inp.value.data[s:e][valid].tolist()
+            if kind == "float" or kind not in ("integer", "unsigned"):
+                vals = inp.value.data[s:e][valid].tolist()  # elapsed() only reads the times
             else:
                 vals = [int(x) for x in inp.value.data[s:e][valid].tolist()]
             res = _stream(name, c, times, vals, kind, asc, unit if name in (
@@ -1216,12 +1316,24 @@ def _with_dims(sq: PreparedSelect, dims: list[str]) -> PreparedSelect:
     return replace(sq, dimensions=dims)
 
 
-def _cast_fill(v, kind: str):
+def _null_last_codes(v: Vec) -> np.ndarray:
+    """Sort codes of a string column: ascending, empty values last."""
+    vals = [x if ok and x not in (None, "") else None for x, ok in zip(v.data.tolist(), v.valid.tolist())]
+    uniq = sorted({x for x in vals if x is not None})
+    code = {x: i for i, x in enumerate(uniq)}
+    return np.array([code[x] if x is not None else len(uniq) for x in vals], np.int64)
+
+
+def _cast_fill(v, kind: str, v3: bool = False):
+    """FILL(number) as a value of ``kind``; 1.x gives up on a fractional value for integers,
+    InfluxDB 3 truncates it."""
     if v is None:
         return None
     if kind == "float":
         return float(v)
     if kind == "integer":
+        if v3:
+            return int(v)
         return int(v) if not isinstance(v, float) or v == int(v) else None
     if kind == "unsigned":
         return int(v) if int(v) >= 0 else None
@@ -1261,10 +1373,27 @@ def _fill_grid_tz(s_lim, e_lim, times, interval, offset, tz, asc) -> np.ndarray:
 # merge order of raw points (1.x's heap merge of series iterators)
 
 
-def merge_order(gid, sid, shard, time, rank, ascending: bool) -> np.ndarray:
+def _heap_aux(refs: list, vecs: list, p) -> Optional[list]:
+    """Per aux column, the values 1.x's sorted merge compares on equal times: strings (a tag's
+    missing value is ""), None for anything else (which stops the comparison)."""
+    out = []
+    for r, v in zip(refs, vecs):
+        if p.ref_type(r) == "tag":
+            out.append(np.where(v.valid, v.data, ""))
+        elif v.kind == "string":
+            out.append(np.where(v.valid, v.data, None))
+        else:
+            out.append(None)
+            break
+    while out and out[-1] is None:
+        out.pop()
+    return out or None
+
+
+def merge_order(gid, sid, shard, time, rank, ascending: bool, aux: Optional[list] = None) -> np.ndarray:
     """The order in which 1.x emits raw points: by group (output order), then per shard the
-    sorted merge of the group's series iterators (Go's container/heap, ties broken by the heap),
-    shards in time order."""
+    sorted merge of the group's series iterators (Go's container/heap; equal times compare the
+    string aux values, then are left as the heap happens to pop them), shards in time order."""
     n = len(time)
     if n == 0:
         return np.zeros(0, np.int64)
@@ -1290,11 +1419,100 @@ def merge_order(gid, sid, shard, time, rank, ascending: bool) -> np.ndarray:
         if not (ts[1:] == ts[:-1]).any():
             out.append(seg[o])
             continue
-        out.append(seg[_go_heap_merge(sids, tseg)])
+        seg_aux = None if aux is None else [a[seg].tolist() for a in aux]
+        out.append(seg[_go_heap_merge(sids, tseg, seg_aux, ascending)])
     return np.concatenate(out)
 
 
-def _go_heap_merge(sids: np.ndarray, times: np.ndarray) -> np.ndarray:
+def go_merge_order(gid, sid, shard, time, rank, win, ascending: bool) -> np.ndarray:
+    """The order of 1.x's MergeIterator stack for unordered reads: per shard and tag set the
+    series iterators are merged by window (a popped iterator is read while its points stay in
+    the window; equal windows are left to Go's heap), tag sets follow in output order, then the
+    shards' streams are merged the same way per group."""
+    n = len(time)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    r = rank[gid]
+    key_w = win if ascending else -win
+    key_t = time if ascending else -time
+    key_sid = sid if ascending else -sid  # 1.x reverses a tag set's series under DESC
+    base = np.lexsort((key_t, key_sid, r, shard if ascending else -shard))
+    sh_b, r_b, sid_b = shard[base], r[base], sid[base]
+    kw = key_w.tolist()
+    # per (shard, group): merge the series runs
+    per_group: dict[int, list[list[int]]] = {}
+    starts, _ = _segments([sh_b, r_b])
+    ends = np.append(starts[1:], n)
+    for s0, e0 in zip(starts.tolist(), ends.tolist()):
+        seg = base[s0:e0]
+        sids = sid_b[s0:e0]
+        sub, _ = _segments([sids])
+        sub_e = np.append(sub[1:], len(seg))
+        runs = [seg[a:b].tolist() for a, b in zip(sub.tolist(), sub_e.tolist())]
+        merged = _go_merge_runs(runs, kw) if len(runs) > 1 else runs[0]
+        per_group.setdefault(int(r_b[s0]), []).append(merged)
+    out: list[int] = []
+    for g in sorted(per_group):
+        shard_runs = per_group[g]
+        out.extend(_go_merge_runs(shard_runs, kw) if len(shard_runs) > 1 else shard_runs[0])
+    return np.array(out, np.int64)
+
+
+def _go_merge_runs(runs: list[list[int]], key: list) -> list[int]:
+    """Go's MergeIterator over iterators ``runs`` (positions; ``key[pos]`` is the point's window
+    key): the heap orders iterators by the key of their next point; the popped iterator is read
+    until its key changes, then pushed back."""
+    heads = [0] * len(runs)
+    h = list(range(len(runs)))
+
+    def less(a, b):
+        return key[runs[a][heads[a]]] < key[runs[b][heads[b]]]
+
+    def down(i0, n):
+        i = i0
+        while True:
+            j1 = 2 * i + 1
+            if j1 >= n:
+                break
+            j = j1
+            j2 = j1 + 1
+            if j2 < n and less(h[j2], h[j1]):
+                j = j2
+            if not less(h[j], h[i]):
+                break
+            h[i], h[j] = h[j], h[i]
+            i = j
+
+    def up(j):
+        while j > 0:
+            i = (j - 1) // 2
+            if not less(h[j], h[i]):
+                break
+            h[i], h[j] = h[j], h[i]
+            j = i
+
+    n = len(h)
+    for i in range(n // 2 - 1, -1, -1):
+        down(i, n)
+    out: list[int] = []
+    while h:
+        n = len(h)
+        h[0], h[n - 1] = h[n - 1], h[0]
+        down(0, n - 1)
+        it = h.pop()
+        run = runs[it]
+        k = key[run[heads[it]]]
+        while heads[it] < len(run) and key[run[heads[it]]] == k:
+            out.append(run[heads[it]])
+            heads[it] += 1
+        if heads[it] < len(run):
+            h.append(it)
+            up(len(h) - 1)
+    return out
+
+
+def _go_heap_merge(sids: np.ndarray, times: np.ndarray, aux: Optional[list] = None,
+                   ascending: bool = True) -> np.ndarray:
     """Positions in emission order of a Go container/heap merge of per-series sorted runs (the
     runs appear consecutively in ``sids``/``times``, series in iterator order).  Ordered by time
     only; equal times come out as Go's heap happens to pop them."""
@@ -1305,8 +1523,23 @@ def _go_heap_merge(sids: np.ndarray, times: np.ndarray) -> np.ndarray:
     lim = ends.tolist()
     items = list(range(len(heads)))  # item i = series i; key = tl[heads[i]]
 
-    def less(a, b):
-        return tl[heads[a]] < tl[heads[b]]
+    if aux:
+        def less(a, b):
+            ia, ib = heads[a], heads[b]
+            ta, tb = tl[ia], tl[ib]
+            if ta != tb:
+                return ta < tb
+            for col in aux:
+                v1, v2 = col[ia], col[ib]
+                if v1 is None or v2 is None:
+                    return False
+                if v1 == v2:
+                    continue
+                return v1 < v2 if ascending else v1 > v2
+            return False
+    else:
+        def less(a, b):
+            return tl[heads[a]] < tl[heads[b]]
 
     h = items
 
@@ -1817,6 +2050,6 @@ def _wrap64(v: int) -> int:
 # entry point
 
 
-def run_select(p: PreparedSelect, scanner: Scanner) -> list[SeriesData]:
-    """Run a prepared SELECT; series in 1.x's output order."""
-    return _Run(p, scanner).run()
+def run_select(p: PreparedSelect, scanner: Scanner, dialect: str = "v1") -> list[SeriesData]:
+    """Run a prepared SELECT; series in 1.x's output order (``dialect="v3"``: InfluxDB 3's)."""
+    return _Run(p, scanner, v3=dialect == "v3").run()
