@@ -64,7 +64,7 @@ class Engine:
     """A node of the database over one data directory."""
 
     def __init__(self, data_dir: str | os.PathLike, node_id: str | None = None, *,
-                 limits: Limits | None = None, snapshot_rows: int = 1_000_000,
+                 limits: Limits | None = None, snapshot_rows: int = 500_000,
                  snapshot_bytes: int = 512 * 2**20, snapshot_age_s: float = 600.0,
                  background: bool = True, compaction_min_files: int = 4,
                  skip_corrupt_wal: bool = False, sync_interval_s: float = 1.0):

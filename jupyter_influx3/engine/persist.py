@@ -55,22 +55,41 @@ def _is_tag(field: pa.Field) -> bool:
 
 
 def dedup_sort(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
-    """Rows sorted by tags then time, one row per (tags, time): last non-null value per column."""
+    """Rows sorted by tags then time, one row per (tags, time): last non-null value per column.
+
+    Sorting happens in Arrow on integer ranks of the tag dictionaries: DuckDB would first expand
+    every tag to a string (hundreds of MB for a million TSBS rows). DuckDB aggregates only when
+    there really are duplicate keys.
+    """
+    table = table.unify_dictionaries().combine_chunks()
     tags = sorted(f.name for f in table.schema if _is_tag(f))
+    time_ns = table.column("time").cast(pa.int64()).to_numpy()
+    ranks = [_tag_ranks(table.column(t)) for t in tags]
+    # np.lexsort sorts by the LAST key first: tags (in order), then time, then write order.
+    order = np.lexsort([table.column(SEQ_COLUMN).to_numpy(), time_ns, *reversed(ranks)])
+    if not _has_duplicate_keys([r[order] for r in ranks] + [time_ns[order]]):
+        return table.take(order)
     keys = [quote(t) for t in tags] + ['"time"']
+    values = [f.name for f in table.schema if f.name not in tags and f.name not in ("time", SEQ_COLUMN)]
+    agg = [f"arg_max({quote(v)}, {quote(SEQ_COLUMN)}) AS {quote(v)}" for v in values]
+    agg.append(f"max({quote(SEQ_COLUMN)}) AS {quote(SEQ_COLUMN)}")
     con.register("__src", table)
     try:
-        srt = con.sql(f"SELECT * FROM __src ORDER BY {', '.join(keys)}, {quote(SEQ_COLUMN)}").to_arrow_table()
-        if not _has_duplicate_keys(srt, tags):
-            return _restore_types(srt, table.schema)
-        values = [f.name for f in table.schema if f.name not in tags and f.name not in ("time", SEQ_COLUMN)]
-        agg = [f"arg_max({quote(v)}, {quote(SEQ_COLUMN)}) AS {quote(v)}" for v in values]
-        agg.append(f"max({quote(SEQ_COLUMN)}) AS {quote(SEQ_COLUMN)}")
         out = con.sql(f"SELECT {', '.join(keys + agg)} FROM __src GROUP BY {', '.join(keys)} "
                       f"ORDER BY {', '.join(keys)}").to_arrow_table()
-        return _restore_types(out, table.schema)
     finally:
         con.unregister("__src")
+    return _restore_types(out, table.schema)
+
+
+def _tag_ranks(col: pa.ChunkedArray) -> np.ndarray:
+    """Each row's tag value as its rank among the dictionary's values; null ranks last."""
+    arr = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+    n = len(arr.dictionary)
+    rank = np.empty(n + 1, dtype=np.int64)
+    rank[pc.sort_indices(arr.dictionary).to_numpy()] = np.arange(n)
+    rank[n] = n
+    return rank[pc.fill_null(arr.indices, n).to_numpy()]
 
 
 def _restore_types(t: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -83,22 +102,16 @@ def _restore_types(t: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=pa.schema([pa.field(f.name, f.type) for f in schema]))
 
 
-def _has_duplicate_keys(t: pa.Table, tags: list[str]) -> bool:
-    if t.num_rows < 2:
+def _has_duplicate_keys(sorted_keys: list[np.ndarray]) -> bool:
+    """Whether two adjacent rows agree on every key (the keys already sorted)."""
+    if len(sorted_keys[0]) < 2:
         return False
-    same = np.ones(t.num_rows - 1, dtype=bool)
-    for name in tags + ["time"]:
-        col = t.column(name)
-        if pa.types.is_dictionary(col.type):
-            col = col.cast(pa.string())
-        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-        a, b = col.slice(1), col.slice(0, t.num_rows - 1)
-        eq = pc.fill_null(pc.equal(a, b), False)
-        both_null = pc.and_(pc.is_null(a), pc.is_null(b))
-        same &= pc.or_(eq, both_null).to_numpy(zero_copy_only=False)
+    same = np.ones(len(sorted_keys[0]) - 1, dtype=bool)
+    for k in sorted_keys:
+        same &= k[1:] == k[:-1]
         if not same.any():
             return False
-    return bool(same.any())
+    return True
 
 
 def write_parquet(data_dir: Path, node_id: str, db_id: int, table_id: int, table: pa.Table,
