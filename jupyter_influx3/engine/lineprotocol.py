@@ -35,7 +35,9 @@ results:
   linear in the input, no backtracking blow-ups) that is the reference for every behaviour and
   every error message;
 * :func:`parse_fast` -- a vectorised parser (numpy + pyarrow.compute; no Python loop per line, no
-  Python object per value) for bodies without backslashes.  String field values are handled
+  Python object per value).  Lines containing a backslash (escapes) are handed whole to the
+  exact line parser; bodies where a backslash might join lines (one right before a newline,
+  or on a line with a double quote) are declined.  String field values are handled
   by locating the double quotes with numpy, pairing them per line and masking the quoted
   contents in a copy of the body (``_mask_quoted``), which the rest of the parse reads; the
   values themselves are cut from the original bytes.  A body whose quotes cannot be proven
@@ -895,7 +897,7 @@ def parse_exact(body, precision: str = "auto", default_time_ns: int | None = Non
 # The vectorised parser
 # --------------------------------------------------------------------------------------------
 #
-# It works on the raw bytes of a body without backslashes, in which the contents of quoted
+# It works on the raw bytes of a body (lines with a backslash are left to the exact parser), in which the contents of quoted
 # string values have been masked (`_mask_quoted`), so physical and logical lines coincide and
 # every token boundary is one of the ASCII bytes `\n`, ` `, `,`, `=`.  A string value is a
 # field value ending in `"`; it is accepted only when it is exactly one quoted string.
@@ -1740,14 +1742,32 @@ def _mask_quoted(b):
     return mb
 
 
-def _parse_fast_bytes(data, precision: str, default_ns: int):
-    """The vectorised parse of ``data`` (bytes or a memoryview of them; validated UTF-8, no
-    backslash), or None when it declines."""
+def _parse_fast_bytes(data, precision: str, default_ns: int, backslashes: bool = False):
+    """The vectorised parse of ``data`` (bytes or a memoryview of them; validated UTF-8), or
+    None when it declines.  ``backslashes``: whether the body may contain one.
+
+    Lines with a backslash are handed whole to the exact line parser.  That is right only
+    when they are logical lines of their own, which is ensured by declining bodies with a
+    backslash right before a newline (an escaped newline continues the line) or on a line
+    with a double quote (an escaped quote does not toggle quoting)."""
     N = len(data)
     if N == 0:
         z = np.zeros(0, dtype=np.int64)
         return ParseResult([], [], 0, _LineSpans(data, z, z))
     b = np.frombuffer(data, dtype=np.uint8)
+    bs = None
+    if backslashes:
+        bs = np.flatnonzero(b == 92)
+        if len(bs):
+            if (b[np.minimum(bs + 1, N - 1)] == 10).any():
+                return None
+            q = np.flatnonzero(b == 34)
+            if len(q):
+                nl0 = np.flatnonzero(b == 10)
+                if len(np.intersect1d(np.searchsorted(nl0, bs), np.searchsorted(nl0, q))):
+                    return None
+        else:
+            bs = None
     src = _Src(pa.py_buffer(data), N)
     strsrc = None
     mb = _mask_quoted(b)
@@ -1776,6 +1796,8 @@ def _parse_fast_bytes(data, precision: str, default_ns: int):
     if other_ctl is not None:
         other_ctl = other_ctl[b[other_ctl] != 10]
         irregular[np.searchsorted(ends, other_ctl, side="right")] = True
+    if bs is not None:  # escapes: the exact line parser
+        irregular[np.searchsorted(ends, bs, side="right")] = True
     irregular &= ~comment
     n_irregular = int(np.count_nonzero(irregular))
     if n_irregular > 64 and n_irregular * 4 > L:
@@ -2040,7 +2062,8 @@ def _concat_tables(meas: str, parts) -> TableRows:
 
 def parse_fast(body, precision: str = "auto", default_time_ns: int | None = None):
     """Vectorised parse (numpy + pyarrow.compute).  Returns None when it declines the body:
-    bodies containing a backslash (escapes), bodies whose double quotes do not provably pair
+    bodies with a backslash right before a newline or on a line with a double quote (lines
+    with other backslashes go to the exact line parser), bodies whose double quotes do not provably pair
     up within lines (see _mask_quoted), bodies made mostly of unusual lines, and bodies with
     more than 256 distinct field-key sequences.
     Otherwise the result is identical to :func:`parse_exact`'s.
@@ -2049,22 +2072,21 @@ def parse_fast(body, precision: str = "auto", default_time_ns: int | None = None
     same time, one on a helper thread (numpy and Arrow release the GIL), then joined."""
     precision = normalize_precision(precision)
     data = _as_bytes(body)
-    if b"\\" in data:
-        return None
+    bsl = b"\\" in data
     if len(data) >= 1 << 22:
         _tune_malloc_once()
     default_ns = _default_time(precision, default_time_ns)
     cut = _halving_point(data)
     if cut is not None:
         view = memoryview(data)
-        second = _in_helper(_parse_fast_bytes, view[cut:], precision, default_ns)
+        second = _in_helper(_parse_fast_bytes, view[cut:], precision, default_ns, bsl)
         if second is not None:
-            first = _parse_fast_bytes(view[:cut], precision, default_ns)
+            first = _parse_fast_bytes(view[:cut], precision, default_ns, bsl)
             rest = second.result()
             if first is None or rest is None:
                 return None
             return _join_halves(data, cut, first, rest)
-    return _parse_fast_bytes(data, precision, default_ns)
+    return _parse_fast_bytes(data, precision, default_ns, bsl)
 
 
 def _halving_point(data: bytes):

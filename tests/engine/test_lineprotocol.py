@@ -410,10 +410,19 @@ def test_str_and_bytes_bodies_give_the_same_result():
 # ---- the two paths ------------------------------------------------------------------------------
 
 
-def test_fast_path_declines_bodies_with_backslashes():
-    assert lp.parse_fast("m\\ x f=1 1") is None
-    assert lp.parse_fast('m s="x\\"y" 1') is None
-    assert lp.parse_fast("m f=1 1") is not None
+def test_fast_path_hands_lines_with_backslashes_to_the_exact_parser():
+    body = 'm\\ x f=1 1\nm,t=a\\,b f=2 2\nm f=2,s="q y" 2\nm f=3,g\\=h=4i 3\nm f=1\\ 4\n# c\\d\nm f=5 5\n'
+    fast = lp.parse_fast(body, "ns", D)
+    assert fast is not None
+    assert canonical(fast) == canonical(lp.parse_exact(body, "ns", D))
+    assert [t.measurement for t in fast.tables] == ["m x", "m"]
+
+
+def test_fast_path_declines_bodies_whose_backslashes_may_join_lines():
+    # an escaped newline continues the line; an escaped quote does not toggle quoting
+    for body in ["m f=1\\\nm f=2 1\nm f=3", 'm s="x\\"y" 1\nm f=1', 'm s="x\ny" 1\nm\\ x f=1']:
+        assert lp.parse_fast(body, "ns", D) is None
+        assert canonical(lp.parse(body, "ns", D)) == canonical(lp.parse_exact(body, "ns", D))
 
 
 def test_fast_path_takes_string_fields_and_matches_the_exact_parser():

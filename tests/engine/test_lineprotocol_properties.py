@@ -169,6 +169,23 @@ def test_generated_line_protocol_with_escapes_and_strings_round_trips(entries, p
     check_body(entries, precision, fast_must_accept=False)
 
 
+@PROPS
+@given(
+    entries=body_entries(
+        FULL_NAMES.filter(lambda s: '"' not in s),
+        FULL_TAG_VALUES.filter(lambda s: '"' not in s),
+        False,
+        st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=8).filter(lambda s: not s.endswith("\\") and '"' not in s),
+    ),
+    precision=PRECISIONS,
+)
+def test_escaped_names_without_strings_take_the_fast_path_and_match_the_exact_parser(entries, precision):
+    """Lines with backslashes go to the exact line parser inside the vectorised path (no
+    quotes at all, no string fields, and no line ends with a backslash,
+    so it must accept the body)."""
+    check_body(entries, precision, fast_must_accept=True)
+
+
 PLAIN = "abcxyz_-.:/é0"
 PLAIN_NAMES = st.one_of(st.sampled_from(["cpu", "mem", "host", "usage", "idle", "a", "b"]), name_text(st.sampled_from(PLAIN)))
 PLAIN_TAG_VALUES = st.one_of(st.sampled_from(["h1", "h2", "x=y", "#"]), name_text(st.sampled_from(PLAIN + "=#")))
