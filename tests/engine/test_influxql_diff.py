@@ -32,6 +32,25 @@ T0 = 1672531200  # 2023-01-01T00:00:00Z
 # query -> reason this project answers differently from 1.6.7
 DIFFERS: dict[str, str] = {}
 
+# query -> why 1.6.7's series order is not reproducible: compared as a set of rows
+ORDER_FREE: dict[str, str] = {
+    "SELECT integral(usage_user) FROM cpu GROUP BY host":
+        "1.x emits each group's last integral() window when its stream iterator closes, walking a Go map "
+        "(random order from run to run)",
+    f"SELECT integral(n, 10s) FROM cpu WHERE time >= {T0}s AND time < {T0 + 600}s GROUP BY time(2m), host":
+        "same: the final windows come out in Go map order, some as series of their own",
+}
+
+
+def _rows(body) -> list:
+    """The rows of a v1 document, each with its series name and tags, sorted."""
+    out = []
+    for r in body.get("results", []):
+        for s in r.get("series", []):
+            for v in s.get("values", []):
+                out.append(json.dumps([r.get("statement_id"), s.get("name"), s.get("tags"), s.get("columns"), v]))
+    return sorted(out)
+
 
 # ---------------------------------------------------------------------------------------------
 # dataset
@@ -365,7 +384,10 @@ def test_recorded_against_influxdb_1_6_7(executor):
     failures = []
     for case in ALL:
         got = run_case(executor, case)
-        ok = got == (case["status"], case["body"])
+        if case["q"] in ORDER_FREE:
+            ok = got[0] == case["status"] and _rows(got[1]) == _rows(case["body"])
+        else:
+            ok = got == (case["status"], case["body"])
         reason = DIFFERS.get(case["q"])
         if reason:
             assert not ok, f"now matches 1.6.7, drop it from DIFFERS: {case['q']}"

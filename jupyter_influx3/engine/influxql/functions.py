@@ -19,6 +19,7 @@ Pure numpy/Python; no I/O.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
@@ -373,8 +374,22 @@ def _go_round(x: np.ndarray) -> np.ndarray:
     return np.where(np.abs(x - t) >= 0.5, t + np.copysign(1.0, x), t)
 
 
-def math_call(name: str, args: Sequence[Vec]) -> Vec:
-    """A math function applied row by row (null in, null out; non-numeric arguments null)."""
+_GO_FUNC = {"sin": "sin", "cos": "cos", "tan": "tan", "asin": "asin", "acos": "acos", "atan": "atan",
+            "exp": "exp", "ln": "log", "log2": "log2", "log10": "log10"}
+
+
+def _go_map(fn, *cols: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    out = np.full(len(valid), np.nan, np.float64)
+    idx = np.flatnonzero(valid)
+    if len(idx):
+        lists = [c[idx].tolist() for c in cols]
+        out[idx] = [fn(*a) for a in zip(*lists)]
+    return out
+
+
+def math_call(name: str, args: Sequence[Vec], go: bool = True) -> Vec:
+    """A math function applied row by row (null in, null out; non-numeric arguments null).
+    ``go``: with Go's math (InfluxDB 1.x, bit for bit), else the C library's (InfluxDB 3)."""
     a = args[0]
     n = len(a)
     if name in ("abs", "floor", "ceil", "round"):
@@ -390,6 +405,10 @@ def math_call(name: str, args: Sequence[Vec]) -> Vec:
     if name in _UFUNC:
         if a.kind not in _NUMERIC:
             return Vec.nulls(n)
+        if go and name in _GO_FUNC:
+            from . import gomath
+            return Vec("float", _go_map(getattr(gomath, _GO_FUNC[name]), a.data.astype(np.float64),
+                                        valid=a.valid), a.valid)
         with np.errstate(all="ignore"):
             return Vec("float", _UFUNC[name](a.data.astype(np.float64)), a.valid)
     if name in ("atan2", "log", "pow"):
@@ -397,6 +416,12 @@ def math_call(name: str, args: Sequence[Vec]) -> Vec:
         if a.kind not in _NUMERIC or b.kind not in _NUMERIC:
             return Vec.nulls(n)
         x, y = a.data.astype(np.float64), b.data.astype(np.float64)
+        if go:
+            from . import gomath
+            fn = {"atan2": gomath.atan2, "pow": gomath.pow,
+                  "log": lambda u, w: gomath.log(u) / gomath.log(w) if gomath.log(w) != 0 else _go_div(
+                      gomath.log(u), gomath.log(w))}[name]
+            return Vec("float", _go_map(fn, x, y, valid=a.valid & b.valid), a.valid & b.valid)
         with np.errstate(all="ignore"):
             if name == "atan2":
                 r = np.arctan2(x, y)
@@ -406,6 +431,13 @@ def math_call(name: str, args: Sequence[Vec]) -> Vec:
                 r = np.power(x, y)
         return Vec("float", r, a.valid & b.valid)
     return Vec.nulls(n)
+
+
+def _go_div(a: float, b: float) -> float:
+    """IEEE division (Go's) for a zero divisor."""
+    if a == 0 or a != a:
+        return math.nan
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
 
 
 def nan_to_null(v: Vec) -> Vec:
@@ -714,6 +746,15 @@ class _KER:
         return signal / noise
 
 
+def _gomath():
+    from . import gomath
+    return gomath
+
+
+_KAMA_SPAN = float(Fraction(2, 3) - Fraction(2, 31))
+_KAMA_SLOW = float(Fraction(2, 31))
+
+
 class _KAMA:
     def __init__(self, period: int):
         self.ker = _KER(period)
@@ -726,7 +767,8 @@ class _KAMA:
         if not self.ker.warmed():
             self.last = self.ker.prices[self.ker.idx]
         er = self.ker.add(v)
-        sc = math.pow(er * (2.0 / (2.0 + 1.0) - 2.0 / (30.0 + 1.0)) + 2.0 / (30.0 + 1.0), 2)
+        # Go folds the constant part exactly (2/3 - 2/31 = 56/93), then rounds once
+        sc = math.pow(er * _KAMA_SPAN + _KAMA_SLOW, 2)
         self.last = self.last + sc * (v - self.last)
         return self.last
 
@@ -991,7 +1033,7 @@ def holt_winters(times: Sequence[int], values: Sequence[float], h: int, m: int, 
             bT = beta * (lT - lTp) + (1 - beta) * phi * bTp
             sT = gamma * _div(yT, lTp + phi * bTp) + (1 - gamma) * stm
             yT = (lT + phiH * bT) * stmh
-            phiH += math.pow(phi, float(tt))
+            phiH += _gomath().pow(phi, float(tt))
             if seasonal:
                 params[6 + (tt + so) % mm] = sT
                 so += 1

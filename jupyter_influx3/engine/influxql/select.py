@@ -162,14 +162,15 @@ def _regex_match(v: Vec, pattern, negate: bool) -> Vec:
 
 def eval_expr(e, env, n: int, keep_nan: bool = False) -> Vec:
     """Evaluate ``e`` for ``n`` rows; ``env(node)`` gives the Vec of a VarRef or a call.  Math
-    functions' NaN results are nulls (1.x) unless ``keep_nan`` (InfluxDB 3)."""
+    functions use Go's math and their NaN results are nulls (1.x), unless ``keep_nan`` (InfluxDB 3:
+    the C library's math, NaN kept)."""
     if isinstance(e, ParenExpr):
         return eval_expr(e.expr, env, n, keep_nan)
     if isinstance(e, (VarRef, Distinct)):
         return env(e)
     if isinstance(e, Call):
         if e.name in MATH_FUNCTIONS:
-            v = math_call(e.name, [eval_expr(a, env, n, keep_nan) for a in e.args])
+            v = math_call(e.name, [eval_expr(a, env, n, keep_nan) for a in e.args], go=not keep_nan)
             return v if keep_nan else nan_to_null(v)
         return env(e)
     if isinstance(e, BinaryExpr):
@@ -471,9 +472,18 @@ class _Run:
             idx = np.flatnonzero(mask)
             gid = self.groups.id_for(s.name, {d: s.tags.get(d, "") for d in self.dims})
             gids = np.full(len(idx), gid, np.int64)
-            parts.append((s.name, gids, np.full(len(idx), sid_base, np.int64), np.zeros(len(idx), np.int64),
+            if sq.is_raw:
+                win = np.zeros(len(idx), np.int64)
+            elif sq.interval:
+                win = window_starts(s.time[idx], sq.interval, sq.offset, sq.location)
+            else:
+                win = np.zeros(len(idx), np.int64)
+            # a raw subquery's series are read like stored series (merged by time); an aggregate
+            # subquery's rows come as one stream, window by window
+            sid = sid_base + (k if sq.is_raw else 0)
+            parts.append((s.name, gids, np.full(len(idx), sid, np.int64), np.zeros(len(idx), np.int64),
                           s.time[idx], [v.take(idx) for v in vecs], None if dvec is None else dvec.take(idx),
-                          None))
+                          {"win": win, "series": np.full(len(idx), k, np.int64)}))
         return parts
 
     def run_raw(self) -> list[SeriesData]:
@@ -492,8 +502,15 @@ class _Run:
         if self.v3:
             order = self._v3_raw_order(refs, gid, sid, time, vecs)
         else:
+            seq = _subquery_seq(parts, p.ascending)
+            heap_refs, heap_vecs = refs, vecs
+            if seq is not None:
+                # a subquery's GROUP BY tags are not among the values its iterators compare
+                dims = {d for src in p.sources if src.subquery is not None for d in src.subquery.dimensions}
+                keep = [i for i, r in enumerate(refs) if r.name not in dims]
+                heap_refs, heap_vecs = [refs[i] for i in keep], [vecs[i] for i in keep]
             order = merge_order(gid, sid, shard, time, self.rank(), p.ascending,
-                                _heap_aux(refs, vecs, p))
+                                _heap_aux(heap_refs, heap_vecs, p), seq)
         gid, time = gid[order], time[order]
         vecs = [v.take(order) for v in vecs]
         # limit / offset per output series
@@ -1373,6 +1390,29 @@ def _fill_grid_tz(s_lim, e_lim, times, interval, offset, tz, asc) -> np.ndarray:
 # merge order of raw points (1.x's heap merge of series iterators)
 
 
+def _subquery_seq(parts: list, ascending: bool) -> Optional[np.ndarray]:
+    """Order keys inside each iterator when subquery rows are among ``parts``: a subquery's rows
+    come as its iterators emit them -- window by window, series by series inside a window (one
+    window for a raw or an ungrouped subquery), each series' rows in order."""
+    if not any(isinstance(x[7], dict) for x in parts):
+        return None
+    sub = [x for x in parts if isinstance(x[7], dict)]
+    win = np.concatenate([x[7]["win"] for x in sub])
+    ser = np.concatenate([x[7]["series"] for x in sub])
+    pos = np.arange(len(win), dtype=np.int64)
+    rank = np.empty(len(win), np.int64)
+    rank[np.lexsort((pos, ser, win if ascending else -win))] = pos
+    seqs, off = [], 0
+    for x in parts:
+        n = len(x[4])
+        if isinstance(x[7], dict):
+            seqs.append(rank[off:off + n])
+            off += n
+        else:
+            seqs.append(x[4] if ascending else -x[4])
+    return np.concatenate(seqs)
+
+
 def _heap_aux(refs: list, vecs: list, p) -> Optional[list]:
     """Per aux column, the values 1.x's sorted merge compares on equal times: strings (a tag's
     missing value is ""), None for anything else (which stops the comparison)."""
@@ -1390,10 +1430,13 @@ def _heap_aux(refs: list, vecs: list, p) -> Optional[list]:
     return out or None
 
 
-def merge_order(gid, sid, shard, time, rank, ascending: bool, aux: Optional[list] = None) -> np.ndarray:
+def merge_order(gid, sid, shard, time, rank, ascending: bool, aux: Optional[list] = None,
+                seq: Optional[np.ndarray] = None) -> np.ndarray:
     """The order in which 1.x emits raw points: by group (output order), then per shard the
     sorted merge of the group's series iterators (Go's container/heap; equal times compare the
-    string aux values, then are left as the heap happens to pop them), shards in time order."""
+    string aux values, then are left as the heap happens to pop them), shards in time order.
+    ``seq`` orders the points inside each iterator when that is not their time (a subquery's
+    rows come in the subquery's output order)."""
     n = len(time)
     if n == 0:
         return np.zeros(0, np.int64)
@@ -1401,7 +1444,7 @@ def merge_order(gid, sid, shard, time, rank, ascending: bool, aux: Optional[list
     key_t = time if ascending else -time
     key_sh = shard if ascending else -shard
     key_sid = sid if ascending else -sid
-    base = np.lexsort((key_t, key_sid, key_sh, r))
+    base = np.lexsort((key_t if seq is None else seq, key_sid, key_sh, r))
     # within (group, shard): if times are unique, the time order is the answer
     rb, shb, tb, sb = r[base], key_sh[base], key_t[base], sid[base]
     starts, _ = _segments([rb, shb])
@@ -1414,11 +1457,12 @@ def merge_order(gid, sid, shard, time, rank, ascending: bool, aux: Optional[list
             out.append(seg)
             continue
         tseg = tb[s:e]
-        o = np.argsort(tseg, kind="stable")
-        ts = tseg[o]
-        if not (ts[1:] == ts[:-1]).any():
-            out.append(seg[o])
-            continue
+        if seq is None:
+            o = np.argsort(tseg, kind="stable")
+            ts = tseg[o]
+            if not (ts[1:] == ts[:-1]).any():
+                out.append(seg[o])
+                continue
         seg_aux = None if aux is None else [a[seg].tolist() for a in aux]
         out.append(seg[_go_heap_merge(sids, tseg, seg_aux, ascending)])
     return np.concatenate(out)
