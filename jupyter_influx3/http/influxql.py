@@ -35,7 +35,7 @@ from tornado.iostream import StreamClosedError
 from ..engine.influxql import ast
 from ..engine.influxql.executor import DB_NOT_FOUND, Executor, statement_databases
 from ..engine.influxql.parser import ParseError
-from ..engine.influxql.results import StatementResult, chunk_results, flat_table
+from ..engine.influxql.results import StatementResult, chunk_results, flat_table, mark_long_series
 from . import metrics, serialize
 from .base import ApiError, ApiHandler, decode_utf8
 from .params import JsonBodyError, statement_params
@@ -207,7 +207,7 @@ class V1QueryHandler(ApiHandler):
             return
         results = []
         for i, stmt in enumerate(query.statements):
-            results.append(await self.run_blocking(run_one, i, stmt))
+            results.append(mark_long_series(await self.run_blocking(run_one, i, stmt), DEFAULT_CHUNK_SIZE))
         body = await self.run_blocking(serialize.v1_json, results, epoch, pretty)
         self.finish(body)
 

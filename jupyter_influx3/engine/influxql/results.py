@@ -97,6 +97,16 @@ def v1_document(results: list[StatementResult], epoch: Optional[str] = None) -> 
     return {"results": [r.to_dict(epoch) for r in results]}
 
 
+def mark_long_series(result: StatementResult, chunk_size: int = 10000) -> StatementResult:
+    """1.6's non-chunked answer: the emitter still cuts a series every ``chunk_size`` rows and the
+    handler, gluing the pieces back, keeps the first piece's ``partial`` flag -- so a series longer
+    than ``chunk_size`` rows says ``"partial": true``."""
+    for s in result.series:
+        if len(s.values) > chunk_size:
+            s.partial = True
+    return result
+
+
 def chunk_results(result: StatementResult, chunk_size: int) -> Iterator[StatementResult]:
     """Split one statement's result the way 1.x's emitter does: one series (or a piece of one
     with at most ``chunk_size`` rows) per result."""

@@ -404,51 +404,60 @@ class Scanner:
             frame.cols[c] = arrow_to_vec(arr.take(pa.array(perm)) if n else arr, k)
         return frame
 
-    def partials(self, m, field_col: str, kind: str, aggs: list[str], lo: int, hi: int,
+    def partials(self, m, fields: list[tuple[str, str, list[str]]], lo: int, hi: int,
                  where: Optional[str], interval: int, offset: int, shard_dur: int,
-                 tags: Optional[list[str]] = None) -> pa.Table:
-        """Per (series, shard, window) partial aggregates of ``field_col`` (non-null rows only):
-        columns: the tags, ``__win`` (window start, or 0), ``__shard``, and one column per agg:
-        count, sum, sumf (sequential float sum), min, min_t, max, max_t, first, first_t, last,
-        last_t."""
-        tag_cols = list(m.tags) if tags is None else [t for t in tags if t in m.tags]
+                 ascending: bool = True) -> pa.Table:
+        """Per (series, shard, window) partial aggregates of several fields in one pass.
+
+        ``fields`` is [(column, kind, aggs)]; the answer has the tag columns, ``__win`` (window
+        start, or 0), ``__shard``, then per field ``i`` and agg: ``__{i}_count``, ``__{i}_sum``,
+        ``__{i}_sumf`` (sequential float sum, in time order or reversed), ``__{i}_min``, ``_max``,
+        ``_first``, ``_last`` (structs of value and time), each over the rows where that field is
+        set (a field with no point in a group has count 0 and nulls)."""
+        tag_cols = list(m.tags)
         lo_q = None if lo <= MIN_TIME else lo
         hi_q = None if hi >= MAX_TIME else hi
         src = self.view(m, lo_q, hi_q)
-        conds = [f"{_q(field_col)} IS NOT NULL"]
+        conds = ["(" + " OR ".join(f"{_q(c)} IS NOT NULL" for c, _k, _a in fields) + ")"]
         if lo_q is not None:
             conds.append(f'"time" >= {_ts(lo_q)}')
         if hi_q is not None:
             conds.append(f'"time" <= {_ts(hi_q)}')
         if where:
             conds.append(f"({where})")
-        t = 'epoch_ns("time")'
+        t = "__t"
         if interval:
             win = f"({t} - {offset}) - (({t} - {offset}) % {interval} + {interval}) % {interval} + {offset}"
         else:
             win = "0"
-        shard = f"({t} + 62135596800000000000) // {shard_dur}" if shard_dur else "0"
-        v = _q(field_col)
+        # shard index, as select.py numbers them (BIGINT arithmetic: HUGEINT is several times slower)
+        shard = f"({t} + {62135596800000000000 % shard_dur}) // {shard_dur}" if shard_dur else "0"
         sel = []
-        for a in aggs:
-            if a == "count":
-                sel.append(f"count({v}) AS __count")
-            elif a == "sum":
-                sel.append(f"sum({v}) AS __sum")
-            elif a == "sumf":
-                sel.append(f"sum({v} ORDER BY {t}) AS __sumf")
-            elif a == "min":
-                sel.append(f"min({{'v': {v}, 't': {t}}}) AS __min")
-            elif a == "max":
-                sel.append(f"max({{'v': {v}, 't': -{t}}}) AS __max")
-            elif a == "first":
-                sel.append(f"min({{'t': {t}, 'v': {_neg(v, kind)}}}) AS __first")
-            elif a == "last":
-                sel.append(f"max({{'t': {t}, 'v': {v}}}) AS __last")
+        for i, (col, kind, aggs) in enumerate(fields):
+            v = _q(col)
+            nn = f" FILTER (WHERE {v} IS NOT NULL)"
+            for a in aggs:
+                name = f"__{i}_{a}"
+                if a == "count":
+                    sel.append(f"count({v}) AS {name}")
+                elif a == "sum":
+                    sel.append(f"sum({v}) AS {name}")
+                elif a == "sumf":
+                    sel.append(f"sum({v} ORDER BY {t}{'' if ascending else ' DESC'}) AS {name}")
+                elif a == "min":
+                    sel.append(f"min({{'v': {v}, 't': {t}}}){nn} AS {name}")
+                elif a == "max":
+                    sel.append(f"max({{'v': {v}, 't': -{t}}}){nn} AS {name}")
+                elif a == "first":
+                    sel.append(f"min({{'t': {t}, 'v': {_neg(v, kind)}}}){nn} AS {name}")
+                elif a == "last":
+                    sel.append(f"max({{'t': {t}, 'v': {v}}}){nn} AS {name}")
         group = [_q(c) for c in tag_cols] + ["__win", "__shard"]
-        inner_cols = [_q(c) for c in tag_cols] + [f"{win} AS __win", f"{shard} AS __shard", v, f'"time"']
+        cols = list(dict.fromkeys(_q(c) for c, _k, _a in fields))
+        inner = (f"SELECT {', '.join([_q(c) for c in tag_cols] + cols)}, epoch_ns(\"time\") AS __t "
+                 f"FROM {src} AS __v WHERE {' AND '.join(conds)}")
         sql = (f"SELECT {', '.join(group)}, {', '.join(sel)} FROM "
-               f"(SELECT {', '.join(inner_cols)} FROM {src} AS __v WHERE {' AND '.join(conds)}) "
+               f"(SELECT *, {win} AS __win, {shard} AS __shard FROM ({inner})) "
                f"GROUP BY {', '.join(group)}")
         return self.query(sql)
 

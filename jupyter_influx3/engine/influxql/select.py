@@ -581,6 +581,9 @@ class _Run:
         selector = len(calls) == 1 and all(c.name in SELECTORS for c in calls.values())
         results: dict[str, Points] = {}
         call_list = list(calls.items())
+        if not (selector and aux):
+            from .pushdown import precompute
+            precompute(self, [c for _, c in call_list], p.start)
         for key, c in call_list:
             driver_type = _driver_type(c, p)
             if driver_type is None:
@@ -832,6 +835,11 @@ class _Run:
             return _count_points(d, self.windows(d.time))
         if not isinstance(arg, VarRef):
             raise ExecError(f"expected field argument in {name}()")
+        if not aux:
+            from .pushdown import aggregate_partials
+            pushed = aggregate_partials(self, c, start)
+            if pushed is not None:
+                return pushed
         kind = p.ref_type(arg)
         if name in ("mean", "sum", "stddev", "median", "spread", "integral") and kind in ("string", "boolean"):
             raise ExecError(f"unsupported {name} iterator type: *query.{_iter_type(kind)}InterruptIterator" if False

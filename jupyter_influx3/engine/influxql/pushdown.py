@@ -1,0 +1,308 @@
+"""Aggregates computed in DuckDB as 1.x's per-series partials, combined in Python the 1.x way.
+
+1.x pushes ``count``, ``sum``, ``mean``, ``min``, ``max``, ``first`` and ``last`` down to each shard's
+series iterators: one partial point per (series, shard, window), merged into the group's answer
+in series order.  Reading those partials from DuckDB (``GROUP BY`` the tag columns, the window and
+the shard, with ``sum(v ORDER BY time)`` for the float sums that must add up in time order) gives
+the same numbers as reading every point, and only (series x windows) rows come back to Python.
+All the calls of a statement are read in one pass per measurement (:func:`precompute`).
+
+:func:`aggregate_partials` answers what ``_Run.aggregate`` would for those calls (``spread`` too),
+or None when the query needs the raw points (casts, subqueries, time zones, aux fields...).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .ast import Call, VarRef
+from .functions import Vec
+from .scan import series_key
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .select import Points, _Run
+
+PUSHED = {"count", "sum", "mean", "min", "max", "first", "last", "spread"}
+_NUMERIC = ("float", "integer", "unsigned")
+_AGGS = {"count": ["count"], "sum": ["count", "sum"], "mean": ["count", "sum"], "min": ["count", "min"],
+         "max": ["count", "max"], "first": ["count", "first"], "last": ["count", "last"],
+         "spread": ["count", "min", "max"]}
+
+
+def eligible(run: "_Run", c: Call) -> bool:
+    p = run.p
+    if c.name not in PUSHED or len(c.args) != 1 or not isinstance(c.args[0], VarRef):
+        return False
+    if p.location or any(src.subquery is not None for src in p.sources):
+        return False
+    if c.name in ("first", "last") and not p.interval:
+        return False  # 1.x reads these through its limit iterator (see _Run.aggregate)
+    kind = p.ref_type(c.args[0])
+    if kind not in _NUMERIC or (c.name == "first" and kind == "unsigned"):
+        return False
+    for m in run.measurements():
+        col = run.column_for(m, c.args[0], kind)
+        if col is not None and col[0] not in ("tag", kind):
+            return False  # a cast: the raw path converts values
+    return True
+
+
+def precompute(run: "_Run", calls: list[Call], start: int) -> None:
+    """Read the partials of every eligible call in one DuckDB pass per measurement; the points
+    are kept in ``run._pushed`` for :func:`aggregate_partials`."""
+    calls = [c for c in calls if eligible(run, c)]
+    if not calls:
+        return
+    p = run.p
+    lo, hi = max(start, p.read_start), p.end
+    per_call: dict[str, list] = {str(c): [] for c in calls}
+    for m in run.measurements():
+        fields: dict[str, tuple[str, set]] = {}
+        for c in calls:
+            kind = p.ref_type(c.args[0])
+            col = run.column_for(m, c.args[0], kind)
+            if col is None or col[0] == "tag":
+                continue
+            aggs = set(_AGGS[c.name])
+            if kind == "float" and "sum" in aggs:
+                aggs = (aggs - {"sum"}) | {"sumf"}
+            prev = fields.get(col[1])
+            fields[col[1]] = (kind, aggs | (prev[1] if prev else set()))
+        if not fields:
+            continue
+        spec = [(col, kind, sorted(aggs)) for col, (kind, aggs) in fields.items()]
+        try:
+            tbl = run.scanner.partials(m, spec, lo, hi, run.cond_sql(m), p.interval, p.offset, run.shard_dur(m),
+                                       ascending=p.ascending)
+        except Exception:  # noqa: BLE001 - e.g. an integer overflow in DuckDB: read the points instead
+            return
+        run.scanner.rows_read += tbl.num_rows
+        if not tbl.num_rows:
+            continue
+        ser = _series(run, m, tbl)
+        index = {col: i for i, (col, _k, _a) in enumerate(spec)}
+        for c in calls:
+            col = run.column_for(m, c.args[0], p.ref_type(c.args[0]))
+            if col is None or col[0] == "tag":
+                continue
+            per_call[str(c)].append((ser, tbl, index[col[1]]))
+    pushed = getattr(run, "_pushed", None)
+    if pushed is None:
+        pushed = run._pushed = {}
+    for c in calls:
+        pushed[(str(c), start)] = _combine(run, c, per_call[str(c)])
+
+
+def aggregate_partials(run: "_Run", c: Call, start: int) -> Optional["Points"]:
+    pushed = getattr(run, "_pushed", None)
+    if pushed is not None and (str(c), start) in pushed:
+        return pushed[(str(c), start)]
+    if not eligible(run, c):
+        return None
+    precompute(run, [c], start)
+    pushed = getattr(run, "_pushed", None) or {}
+    return pushed.get((str(c), start))
+
+
+def _series(run: "_Run", m, tbl: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per partial row: group id, series rank (series key order), shard, window."""
+    n = tbl.num_rows
+    tag_cols = [t for t in m.tags if t in tbl.column_names]
+    if tag_cols:
+        codes, dicts = [], []
+        for t in tag_cols:
+            arr = tbl.column(t).combine_chunks()
+            if not pa.types.is_dictionary(arr.type):
+                arr = pc.dictionary_encode(arr)
+            codes.append(np.asarray(arr.indices.fill_null(-1), dtype=np.int64) + 1)
+            dicts.append(arr.dictionary.to_pylist())
+        key = np.zeros(n, np.int64)
+        for cd, d in zip(codes, dicts):
+            radix = len(d) + 1
+            if n and int(key.max()) >= (1 << 62) // radix:
+                _, key = np.unique(key, return_inverse=True)  # re-densify before it could overflow
+                key = key.reshape(-1).astype(np.int64)
+            key = key * np.int64(radix) + cd
+        uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        inv = inv.reshape(-1)
+        tags_of = []
+        for i in first.tolist():
+            tags_of.append({t: d[cd[i] - 1] for t, cd, d in zip(tag_cols, codes, dicts)
+                            if cd[i] > 0 and d[cd[i] - 1]})
+    else:
+        inv = np.zeros(n, np.int64)
+        tags_of = [{}]
+    skeys = [series_key(m.name, t) for t in tags_of]
+    order = sorted(range(len(tags_of)), key=lambda i: skeys[i])
+    rank = np.empty(len(tags_of), np.int64)
+    rank[order] = np.arange(len(tags_of))
+    gids = np.array([run.groups.id_for(m.name, {d: t.get(d, "") for d in run.dims}) for t in tags_of], np.int64)
+    shard = np.asarray(tbl.column("__shard").to_numpy(), dtype=np.int64)
+    win = np.asarray(tbl.column("__win").to_numpy(), dtype=np.int64)
+    return gids[inv], rank[inv], shard, win
+
+
+def _combine(run: "_Run", c: Call, parts: list) -> "Points":
+    from .select import Points
+
+    p = run.p
+    name = c.name
+    kind = p.ref_type(c.args[0])
+    out_kind = {"count": "integer", "mean": "float"}.get(name, kind)
+    gid_l, sid_l, shard_l, win_l, cols = [], [], [], [], {}
+    sid_base = 0
+    for (gids, sids, shards, wins), tbl, i in parts:
+        counts = np.asarray(tbl.column(f"__{i}_count").to_numpy(), dtype=np.int64)
+        keep = counts > 0
+        if not keep.any():
+            continue
+        idx = np.flatnonzero(keep)
+        gid_l.append(gids[idx])
+        sid_l.append(sids[idx] + sid_base)
+        sid_base += int(sids.max()) + 1 if len(sids) else 0
+        shard_l.append(shards[idx])
+        win_l.append(wins[idx])
+        take = pa.array(idx)
+        for a in _AGGS[name] + (["sumf"] if kind == "float" and name in ("sum", "mean") else []):
+            colname = f"__{i}_{a}"
+            if colname in tbl.column_names:
+                cols.setdefault(a, []).append(tbl.column(colname).take(take))
+    if not gid_l:
+        return Points.empty(out_kind, 0)
+    gid = np.concatenate(gid_l)
+    sid = np.concatenate(sid_l)
+    shard = np.concatenate(shard_l)
+    win = np.concatenate(win_l)
+    asc = p.ascending
+    grank = run.rank()
+    order = np.lexsort((sid if asc else -sid, shard if asc else -shard, win if asc else -win, grank[gid]))
+    gid, shard, win = gid[order], shard[order], win[order]
+    seg = np.ones(len(gid), bool)
+    seg[1:] = (gid[1:] != gid[:-1]) | (win[1:] != win[:-1])
+    starts = np.flatnonzero(seg)
+    ends = np.append(starts[1:], len(gid))
+    out_gid = gid[starts]
+    zero_t = win[starts].copy() if p.interval else np.full(len(starts), p.start, np.int64)
+    ones = np.ones(len(starts), bool)
+    take = pa.array(order)
+
+    def column(a: str) -> pa.ChunkedArray:
+        chunks = [ch for x in cols[a] for ch in x.chunks]
+        return pa.chunked_array(chunks, type=cols[a][0].type).take(take)
+
+    if name == "count":
+        counts = np.asarray(column("count").to_numpy(), dtype=np.int64)
+        return Points(out_gid, zero_t, Vec("integer", np.add.reduceat(counts, starts), ones))
+    if name in ("sum", "mean"):
+        counts = np.asarray(column("count").to_numpy(), dtype=np.int64)
+        if kind == "float":
+            sums = np.asarray(column("sumf").to_numpy(), dtype=np.float64)
+        else:
+            raw = column("sum").to_pylist()
+            sums = np.array([_wrap(int(x)) for x in raw], np.int64) if kind == "integer" else \
+                np.array([int(x) % (1 << 64) for x in raw], np.uint64)
+        if name == "sum":
+            if kind == "float":
+                res = np.array([_shard_sum(sums[s:e], shard[s:e]) for s, e in zip(starts.tolist(), ends.tolist())],
+                               np.float64)
+            else:
+                with np.errstate(over="ignore"):
+                    res = np.add.reduceat(sums, starts)
+            return Points(out_gid, zero_t, Vec(kind, res, ones))
+        fsums = sums.astype(np.float64) if kind != "float" else sums
+        res = np.array([_combine_means(fsums[s:e], counts[s:e], shard[s:e])
+                        for s, e in zip(starts.tolist(), ends.tolist())], np.float64)
+        return Points(out_gid, zero_t, Vec("float", res, ones))
+    if name == "spread":
+        mn = _struct_values(column("min"), kind)
+        mx = _struct_values(column("max"), kind)
+        with np.errstate(over="ignore"):
+            res = np.maximum.reduceat(mx, starts) - np.minimum.reduceat(mn, starts)
+        return Points(out_gid, zero_t, Vec(kind, res, ones))
+    # selectors: the best partial point by 1.x's rule
+    st = column(name)
+    vals = _struct_values(st, kind)
+    times = np.asarray(pa.chunked_array([ch.field("t") for ch in st.chunks]).to_numpy(), dtype=np.int64)
+    if name == "max":
+        times = -times  # stored negated so that max() prefers the earlier point
+    if name == "first":
+        vals = -vals  # stored negated so that min() prefers the larger value
+    sel = _best(name, vals, times, starts, ends)
+    return Points(out_gid, times[sel], Vec(kind, vals[sel], ones))
+
+
+def _best(name: str, vals: np.ndarray, times: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Index of the point 1.x's reducer keeps in each segment: min/max the smallest/largest value
+    (then the earliest), first/last the earliest/latest time (then the larger value)."""
+    if len(starts) == len(vals):
+        return np.arange(len(vals))
+    vl, tl = vals.tolist(), times.tolist()
+    out = []
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        best = s
+        for i in range(s + 1, e):
+            v, bv, t, bt = vl[i], vl[best], tl[i], tl[best]
+            if name == "min":
+                better = v < bv or (v == bv and t < bt)
+            elif name == "max":
+                better = v > bv or (v == bv and t < bt)
+            elif name == "first":
+                better = t < bt or (t == bt and v > bv)
+            else:
+                better = t > bt or (t == bt and v > bv)
+            if better:
+                best = i
+        out.append(best)
+    return np.array(out, np.int64)
+
+
+def _wrap(v: int) -> int:
+    v &= (1 << 64) - 1
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def _struct_values(st: pa.ChunkedArray, kind: str) -> np.ndarray:
+    arr = pa.chunked_array([ch.field("v") for ch in st.chunks])
+    dtype = {"float": np.float64, "integer": np.int64, "unsigned": np.uint64}[kind]
+    return np.asarray(arr.to_numpy(), dtype=dtype)
+
+
+def _shard_sum(partials: np.ndarray, shards: np.ndarray) -> float:
+    """Per shard, the series' sums added in order; then the shards' totals."""
+    total = 0.0
+    cur, acc = None, 0.0
+    for x, sh in zip(partials.tolist(), shards.tolist()):
+        if sh != cur:
+            if cur is not None:
+                total += acc
+            cur, acc = sh, 0.0
+        acc += x
+    return total + acc
+
+
+def _combine_means(sums: np.ndarray, counts: np.ndarray, shards: np.ndarray) -> float:
+    """1.x's mean of per-series means: per shard weighted by count, then across shards, then the
+    select level's reduce of one partial."""
+    means = [s / float(c) for s, c in zip(sums.tolist(), counts.tolist())]
+    shard_means = []
+    cur, acc, cnt = None, 0.0, 0
+    for m, c, sh in zip(means, counts.tolist(), shards.tolist()):
+        if sh != cur:
+            if cur is not None:
+                shard_means.append((acc / float(cnt), cnt))
+            cur, acc, cnt = sh, 0.0, 0
+        acc += m * float(c) if c >= 2 else m
+        cnt += c
+    shard_means.append((acc / float(cnt), cnt))
+    acc, cnt = 0.0, 0
+    for m, c in shard_means:
+        acc += m * float(c) if c >= 2 else m
+        cnt += c
+    res = acc / float(cnt)
+    if cnt >= 2:
+        res = (res * float(cnt)) / float(cnt)
+    return res
