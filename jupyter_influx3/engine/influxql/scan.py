@@ -114,8 +114,10 @@ def condition_sql(expr, column_type, tag_default: bool = True, v3: bool = False)
     column name)`` for a reference or None when this measurement has no such column.  ``v3``:
     InfluxDB 3's rules (casts honoured, bitwise operators truncate floats to integers)."""
     sql, kind = _expr_sql(expr, column_type, v3)
+    # only ever used as a WHERE: NULL drops the row like FALSE, and InfluxQL has no NOT, so the
+    # comparisons stay plain (DuckDB pushes those into its scans)
     if kind == "boolean":
-        return f"COALESCE({sql}, FALSE)"
+        return sql
     return "FALSE"
 
 
@@ -171,8 +173,8 @@ def _expr_sql(e, ct, v3: bool = False) -> tuple[str, str]:
         if op in (Op.AND, Op.OR):
             ls, lk = _expr_sql(e.lhs, ct, v3)
             rs, rk = _expr_sql(e.rhs, ct, v3)
-            lb = f"COALESCE({ls}, FALSE)" if lk == "boolean" else "FALSE"
-            rb = f"COALESCE({rs}, FALSE)" if rk == "boolean" else "FALSE"
+            lb = ls if lk == "boolean" else "FALSE"
+            rb = rs if rk == "boolean" else "FALSE"
             return f"({lb} {op.value} {rb})", "boolean"
         if op in (Op.EQREGEX, Op.NEQREGEX):
             ls, lk = _expr_sql(e.lhs, ct, v3)
@@ -183,6 +185,10 @@ def _expr_sql(e, ct, v3: bool = False) -> tuple[str, str]:
                 return "FALSE", "boolean"
             m = f"regexp_matches({ls}, {pat})"
             return (f"COALESCE({m}, FALSE)" if op is Op.EQREGEX else f"COALESCE(NOT {m}, FALSE)"), "boolean"
+        if op is Op.EQ:
+            direct = _tag_equals(e, ct)
+            if direct is not None:
+                return direct, "boolean"
         ls, lk = _expr_sql(e.lhs, ct, v3)
         rs, rk = _expr_sql(e.rhs, ct, v3)
         if op in _SQL_CMP:
@@ -191,11 +197,11 @@ def _expr_sql(e, ct, v3: bool = False) -> tuple[str, str]:
             if lk in _NUM and rk in _NUM:
                 if "unsigned" in (lk, rk) and "integer" in (lk, rk):
                     ls, rs = f"CAST({ls} AS HUGEINT)", f"CAST({rs} AS HUGEINT)"
-                return f"COALESCE(({ls}) {_SQL_CMP[op]} ({rs}), FALSE)", "boolean"
+                return f"(({ls}) {_SQL_CMP[op]} ({rs}))", "boolean"
             if lk == rk and lk in ("string", "boolean"):
                 if lk == "boolean" and op not in (Op.EQ, Op.NEQ):
                     return "FALSE", "boolean"
-                return f"COALESCE(({ls}) {_SQL_CMP[op]} ({rs}), FALSE)", "boolean"
+                return f"(({ls}) {_SQL_CMP[op]} ({rs}))", "boolean"
             return "FALSE", "boolean"
         # arithmetic
         if lk == "null" or rk == "null":
@@ -237,6 +243,21 @@ def _expr_sql(e, ct, v3: bool = False) -> tuple[str, str]:
     if isinstance(e, Call):
         return _call_sql(e, ct, v3)
     return _lit(e)
+
+
+def _tag_equals(e: BinaryExpr, ct) -> Optional[str]:
+    """``tag = 'value'`` (non-empty value) as a plain comparison DuckDB can push into its scans
+    (row-group statistics): a missing tag gives NULL, which a WHERE treats as false -- InfluxQL
+    conditions have no NOT, so that is the same answer."""
+    ref, lit = e.lhs, e.rhs
+    if isinstance(ref, ast.StringLiteral):
+        ref, lit = lit, ref
+    if not (isinstance(ref, VarRef) and isinstance(lit, ast.StringLiteral) and lit.value):
+        return None
+    r = ct(ref)
+    if r is None or r[0] != "tag":
+        return None
+    return f"({_q(r[1])} = '" + lit.value.replace("'", "''") + "')"
 
 
 def _num_kind(a: str, b: str) -> str:
@@ -323,10 +344,13 @@ class Scanner:
 
     # -- reads
     def read(self, m, fields: list[tuple[str, str]], lo: int, hi: int, where: Optional[str],
-             any_of: Optional[list[str]] = None, tags: Optional[list[str]] = None) -> Frame:
+             any_of: Optional[list[str]] = None, tags: Optional[list[str]] = None,
+             per_series: Optional[tuple[int, bool, int]] = None) -> Frame:
         """Rows of ``m`` with ``fields`` ([(column, kind)]) whose time is in [lo, hi] and where
         ``where`` holds; with ``any_of``, only rows where one of those columns is not null.
-        ``tags`` limits the tag columns read (default: all, which identifies the series)."""
+        ``tags`` limits the tag columns read (default: all, which identifies the series).
+        ``per_series=(n, ascending, shard_duration)`` keeps each series' first (or last) ``n``
+        rows per shard."""
         table = m.table
         tag_cols = list(m.tags) if tags is None else [t for t in tags if t in m.tags]
         lo_q = None if lo <= MIN_TIME else lo
@@ -353,9 +377,56 @@ class Scanner:
         sql = f"SELECT {', '.join(cols)} FROM {src} AS __v"
         if conds:
             sql += " WHERE " + " AND ".join(conds)
+        if per_series is not None:
+            n, asc, sd = per_series
+            part = [_q(t) for t in tag_cols]
+            if sd:
+                part.append(f'(epoch_ns("time") + {62135596800000000000 % sd}) // {sd}')
+            over = f"PARTITION BY {', '.join(part)} " if part else ""
+            sql += f' QUALIFY row_number() OVER ({over}ORDER BY "time"{"" if asc else " DESC"}) <= {int(n)}'
         tbl = self.query(sql)
         self.rows_read += tbl.num_rows
         return self._frame(m, tbl, tag_cols, fields)
+
+    def edge_rows(self, m, fields: list[tuple[str, str]], n: int, ascending: bool, shard_dur: int, lo: int,
+                  hi: int, where: Optional[str]) -> dict[str, Frame]:
+        """Per field, each series' first (or last) ``n`` points per shard, as the Frame
+        :meth:`read` would give with ``per_series`` for that field alone -- all fields in one
+        aggregate pass (``min_by``/``max_by`` with ``n``) instead of a window sort per field."""
+        tag_cols = list(m.tags)
+        lo_q = None if lo <= MIN_TIME else lo
+        hi_q = None if hi >= MAX_TIME else hi
+        src = self.view(m, lo_q, hi_q)
+        conds = ["(" + " OR ".join(f"{_q(c)} IS NOT NULL" for c, _k in fields) + ")"]
+        if lo_q is not None:
+            conds.append(f'"time" >= {_ts(lo_q)}')
+        if hi_q is not None:
+            conds.append(f'"time" <= {_ts(hi_q)}')
+        if where:
+            conds.append(f"({where})")
+        fn = "min_by" if ascending else "max_by"
+        t = 'epoch_ns("time")'
+        sel = [f"{fn}({{'t': {t}, 'v': {_q(c)}}}, {t}, {int(n)}) FILTER (WHERE {_q(c)} IS NOT NULL) AS __f{i}"
+               for i, (c, _k) in enumerate(fields)]
+        group = [_q(c) for c in tag_cols]
+        shard = f"({t} + {62135596800000000000 % shard_dur}) // {shard_dur}" if shard_dur else "0"
+        group.append(f"{shard}")
+        sql = (f"SELECT {', '.join([_q(c) for c in tag_cols] + sel)} FROM {src} AS __v "
+               f"WHERE {' AND '.join(conds)} GROUP BY {', '.join(group)}")
+        tbl = self.query(sql)
+        self.rows_read += tbl.num_rows
+        out = {}
+        for i, (c, kind) in enumerate(fields):
+            lists = tbl.column(f"__f{i}").combine_chunks()
+            lengths = np.asarray(lists.value_lengths().fill_null(0), dtype=np.int64)
+            rows = np.repeat(np.arange(tbl.num_rows), lengths)
+            flat = lists.flatten()
+            cols = {tc: tbl.column(tc).take(pa.array(rows)) for tc in tag_cols}
+            cols["__time"] = flat.field("t")
+            cols[c] = flat.field("v")
+            sub = pa.table(cols) if cols else pa.table({"__time": flat.field("t")})
+            out[c] = self._frame(m, sub, tag_cols, [(c, kind)])
+        return out
 
     def _frame(self, m, tbl: pa.Table, tag_cols: list[str], fields) -> Frame:
         n = tbl.num_rows

@@ -214,6 +214,7 @@ class _Run:
         self.dims = list(p.dimensions)
         self.groups = groups or Groups(self.dims)
         self._frames: dict = {}
+        self._per_series: Optional[tuple[int, bool]] = None  # read only this many rows per series
         self._sub_rows: dict[int, list[SeriesData]] = {}
 
     def rank(self) -> np.ndarray:
@@ -276,10 +277,13 @@ class _Run:
 
     def read(self, m: MeasurementInfo, fields: list[tuple[str, str]], any_of: Optional[list[str]],
              lo: int, hi: int) -> Frame:
-        key = (id(m), tuple(fields), None if any_of is None else tuple(any_of), lo, hi)
+        limit = self._per_series
+        if limit is not None:
+            limit = (limit[0], limit[1], self.shard_dur(m))
+        key = (id(m), tuple(fields), None if any_of is None else tuple(any_of), lo, hi, limit)
         fr = self._frames.get(key)
         if fr is None:
-            fr = self.scanner.read(m, fields, lo, hi, self.cond_sql(m), any_of)
+            fr = self.scanner.read(m, fields, lo, hi, self.cond_sql(m), any_of, per_series=limit)
             self._frames[key] = fr
         return fr
 
@@ -584,6 +588,7 @@ class _Run:
         if not (selector and aux):
             from .pushdown import precompute
             precompute(self, [c for _, c in call_list], p.start)
+            self._prefetch_edges([c for _, c in call_list])
         for key, c in call_list:
             driver_type = _driver_type(c, p)
             if driver_type is None:
@@ -595,6 +600,35 @@ class _Run:
             return []
         fill_default = self._fill_default()
         return self.merge_calls(results, call_list, aux, fill_default)
+
+    def _prefetch_edges(self, calls: list[Call]) -> None:
+        """first()/last() without GROUP BY time read 2 points per series and shard; read them for
+        all such calls at once (see ``aggregate``)."""
+        p = self.p
+        if p.interval or self.v3 or any(src.subquery is not None for src in p.sources):
+            return
+        for asc in (True, False):
+            refs = [c.args[0] for c in calls if c.name == ("first" if asc else "last")
+                    and len(c.args) == 1 and isinstance(c.args[0], VarRef)]
+            if len(refs) < 2:
+                continue
+            lo, hi = max(p.start, p.read_start), p.end
+            for m in self.measurements():
+                fields = []
+                for r in refs:
+                    t = p.ref_type(r)
+                    col = self.column_for(m, r, t)
+                    if col is None or col[0] == "tag" or (t not in (None, "field") and t != col[0]):
+                        continue
+                    fields.append((col[1], col[0]))
+                fields = list(dict.fromkeys(fields))
+                if len(fields) < 2:
+                    continue
+                sd = self.shard_dur(m)
+                frames = self.scanner.edge_rows(m, fields, 2, asc, sd, lo, hi, self.cond_sql(m))
+                for (col, kind) in fields:
+                    key = (id(m), ((col, kind),), (col,), lo, hi, (2, asc, sd))
+                    self._frames[key] = frames[col]
 
     def _fill_default(self):
         p = self.p
@@ -850,7 +884,11 @@ class _Run:
             # 1.x reads first()/last() without GROUP BY time() as a sorted merge (ascending for
             # first, descending for last) behind a LIMIT 1 iterator that lets two points through
             # per tag set and shard; the selector then picks among those
-            pts = self.field_points(arg, aux, start, ordered=True, ascending=(name == "first"))
+            self._per_series = (2, name == "first")  # only these rows can come out of that iterator
+            try:
+                pts = self.field_points(arg, aux, start, ordered=True, ascending=(name == "first"))
+            finally:
+                self._per_series = None
             if len(pts) > 2 and pts.shard is not None:
                 key = pts.gid * np.int64(1 << 20) + (pts.shard - pts.shard.min())
                 _, first_idx, inv = np.unique(key, return_index=True, return_inverse=True)
