@@ -391,41 +391,88 @@ class Scanner:
     def edge_rows(self, m, fields: list[tuple[str, str]], n: int, ascending: bool, shard_dur: int, lo: int,
                   hi: int, where: Optional[str]) -> dict[str, Frame]:
         """Per field, each series' first (or last) ``n`` points per shard, as the Frame
-        :meth:`read` would give with ``per_series`` for that field alone -- all fields in one
-        aggregate pass (``min_by``/``max_by`` with ``n``) instead of a window sort per field."""
+        :meth:`read` would give with ``per_series`` for that field alone.  One pass keeps the
+        first ``n`` rows of each series (rows where any of the fields is set); a field missing
+        from some of those rows is read again on its own (``min_by``/``max_by`` with ``n``)."""
         tag_cols = list(m.tags)
         lo_q = None if lo <= MIN_TIME else lo
         hi_q = None if hi >= MAX_TIME else hi
         src = self.view(m, lo_q, hi_q)
-        conds = ["(" + " OR ".join(f"{_q(c)} IS NOT NULL" for c, _k in fields) + ")"]
+        conds = []
         if lo_q is not None:
             conds.append(f'"time" >= {_ts(lo_q)}')
         if hi_q is not None:
             conds.append(f'"time" <= {_ts(hi_q)}')
         if where:
             conds.append(f"({where})")
-        fn = "min_by" if ascending else "max_by"
         t = 'epoch_ns("time")'
-        sel = [f"{fn}({{'t': {t}, 'v': {_q(c)}}}, {t}, {int(n)}) FILTER (WHERE {_q(c)} IS NOT NULL) AS __f{i}"
-               for i, (c, _k) in enumerate(fields)]
-        group = [_q(c) for c in tag_cols]
         shard = f"({t} + {62135596800000000000 % shard_dur}) // {shard_dur}" if shard_dur else "0"
-        group.append(f"{shard}")
-        sql = (f"SELECT {', '.join([_q(c) for c in tag_cols] + sel)} FROM {src} AS __v "
-               f"WHERE {' AND '.join(conds)} GROUP BY {', '.join(group)}")
+        part = [_q(c) for c in tag_cols]
+        if shard_dur:
+            # partitioning by a computed shard is several times slower: only when the rows span shards
+            span = self.query(f'SELECT min("time") AS a, max("time") AS b FROM {src} AS __v'
+                              + (f" WHERE {' AND '.join(conds)}" if conds else ""))
+            a, b = span.column("a")[0], span.column("b")[0]
+            if a.is_valid and b.is_valid:
+                z = 62135596800000000000 % shard_dur
+                ta, tb = pa.scalar(a).cast(pa.int64()).as_py(), pa.scalar(b).cast(pa.int64()).as_py()
+                if (ta + z) // shard_dur != (tb + z) // shard_dur:
+                    part.append(shard)
+        cols = [_q(c) for c in tag_cols] + [f"{t} AS __time", f"{shard} AS __shard"] + \
+            list(dict.fromkeys(_q(c) for c, _k in fields))
+        any_set = "(" + " OR ".join(f"{_q(c)} IS NOT NULL" for c, _k in fields) + ")"
+        sql = (f"SELECT {', '.join(cols)} FROM {src} AS __v WHERE {' AND '.join(conds + [any_set])} "
+               f'QUALIFY row_number() OVER ({"PARTITION BY " + ", ".join(part) + " " if part else ""}ORDER BY "time"'
+               f'{"" if ascending else " DESC"}) <= {int(n)}')
         tbl = self.query(sql)
         self.rows_read += tbl.num_rows
-        out = {}
-        for i, (c, kind) in enumerate(fields):
-            lists = tbl.column(f"__f{i}").combine_chunks()
-            lengths = np.asarray(lists.value_lengths().fill_null(0), dtype=np.int64)
-            rows = np.repeat(np.arange(tbl.num_rows), lengths)
-            flat = lists.flatten()
-            cols = {tc: tbl.column(tc).take(pa.array(rows)) for tc in tag_cols}
-            cols["__time"] = flat.field("t")
-            cols[c] = flat.field("v")
-            sub = pa.table(cols) if cols else pa.table({"__time": flat.field("t")})
-            out[c] = self._frame(m, sub, tag_cols, [(c, kind)])
+        out: dict[str, Frame] = {}
+        # which fields have their n points among these rows in every series
+        key_cols = tag_cols + ["__shard"]
+        grouped = tbl.group_by(key_cols, use_threads=False).aggregate(
+            [("__time", "count")] + [(c, "count") for c, _k in fields]) if tbl.num_rows else None
+        redo = []
+        full = [(c, k) for c, k in fields if tbl.num_rows and tbl.column(c).null_count == 0]
+        shared = None
+        if len(full) > 1:
+            # every row has these fields: one frame serves them all
+            keep = {tc: tbl.column(tc) for tc in tag_cols}
+            keep["__time"] = tbl.column("__time")
+            for c, _k in full:
+                keep[c] = tbl.column(c)
+            shared = self._frame(m, pa.table(keep), tag_cols, full)
+        for c, kind in fields:
+            if shared is not None and (c, kind) in full:
+                out[c] = shared
+                continue
+            if grouped is not None:
+                rows = np.asarray(grouped.column("__time_count").to_numpy(), dtype=np.int64)
+                have = np.asarray(grouped.column(f"{c}_count").to_numpy(), dtype=np.int64)
+                if not np.all((have >= n) | (rows < n)):
+                    redo.append((c, kind))
+                    continue
+            sub = tbl.filter(pc.is_valid(tbl.column(c))) if tbl.num_rows else tbl
+            keep = {tc: sub.column(tc) for tc in tag_cols}
+            keep["__time"] = sub.column("__time")
+            keep[c] = sub.column(c)
+            out[c] = self._frame(m, pa.table(keep), tag_cols, [(c, kind)])
+        if redo:
+            fn = "min_by" if ascending else "max_by"
+            sel = [f"{fn}({{'t': {t}, 'v': {_q(c)}}}, {t}, {int(n)}) FILTER (WHERE {_q(c)} IS NOT NULL) AS __f{i}"
+                   for i, (c, _k) in enumerate(redo)]
+            sql = (f"SELECT {', '.join([_q(c) for c in tag_cols] + sel)} FROM {src} AS __v "
+                   f"WHERE {' AND '.join(conds + ['TRUE'])} GROUP BY {', '.join(part)}")
+            t2 = self.query(sql)
+            self.rows_read += t2.num_rows
+            for i, (c, kind) in enumerate(redo):
+                lists = t2.column(f"__f{i}").combine_chunks()
+                lengths = np.asarray(lists.value_lengths().fill_null(0), dtype=np.int64)
+                rows = pa.array(np.repeat(np.arange(t2.num_rows), lengths))
+                flat = lists.flatten()
+                keep = {tc: t2.column(tc).take(rows) for tc in tag_cols}
+                keep["__time"] = flat.field("t")
+                keep[c] = flat.field("v")
+                out[c] = self._frame(m, pa.table(keep), tag_cols, [(c, kind)])
         return out
 
     def _frame(self, m, tbl: pa.Table, tag_cols: list[str], fields) -> Frame:

@@ -135,6 +135,14 @@ class Groups:
     def order(self, ascending: bool = True) -> np.ndarray:
         """rank[gid] = position of the group in output order."""
         n = len(self.keys)
+        cache = getattr(self, "_order_cache", None)
+        if cache is not None and cache[0] == (n, ascending):
+            return cache[1]
+        rank = self._order(n, ascending)
+        self._order_cache = ((n, ascending), rank)
+        return rank
+
+    def _order(self, n: int, ascending: bool) -> np.ndarray:
         idx = sorted(range(n), key=lambda i: self.keys[i], reverse=not ascending)
         rank = np.empty(n, np.int64)
         rank[idx] = np.arange(n)
