@@ -358,10 +358,9 @@ class Executor:
         has_dims = bool(p.dimensions)
         for s in rows:
             cols = [s.time.tolist()] + [c.to_list() for c in s.cols]
-            values = [list(r) for r in zip(*cols)]
             ks = ["time"] + [_kind_name(c) for c in s.cols]
-            out.append(Series(s.name, columns, values, tags=dict(s.tags) if has_dims else None, time_index=0,
-                              kinds=ks, location=p.location))
+            out.append(Series(s.name, columns, tags=dict(s.tags) if has_dims else None, time_index=0,
+                              kinds=ks, location=p.location, col_data=cols))
         return out
 
     # -- SHOW ------------------------------------------------------------------------------------

@@ -31,19 +31,61 @@ EPOCH_UNITS = {"ns": 1, "n": 1, "u": 1_000, "µ": 1_000, "us": 1_000, "ms": 1_00
                "m": 60_000_000_000, "h": 3_600_000_000_000, "d": 86_400_000_000_000, "w": 604_800_000_000_000}
 
 
-@dataclass
 class Series:
-    name: Optional[str]
-    columns: list[str]
-    values: list[list]
-    tags: Optional[dict] = None
-    partial: bool = False
-    #: index of the time column in ``columns`` (values there are ns integers), or None
-    time_index: Optional[int] = 0
-    #: InfluxQL types of the columns (for the flat table / DataFrames); None when unknown
-    kinds: Optional[list] = None
-    #: time zone of tz(), for RFC 3339 output
-    location: Optional[str] = None
+    """One 1.x series: ``name``, ``tags``, ``columns`` and rows.  The rows are kept as given
+    (``values``, row lists) or as columns (``col_data``, one list per column, what the SELECT
+    engine produces); each form is built from the other on first use."""
+
+    def __init__(self, name: Optional[str], columns: list[str], values: Optional[list[list]] = None,
+                 tags: Optional[dict] = None, partial: bool = False, time_index: Optional[int] = 0,
+                 kinds: Optional[list] = None, location: Optional[str] = None,
+                 col_data: Optional[list[list]] = None):
+        self.name = name
+        self.columns = columns
+        self._values = values
+        self._cols = col_data
+        self.tags = tags
+        self.partial = partial
+        #: index of the time column in ``columns`` (values there are ns integers), or None
+        self.time_index = time_index
+        #: InfluxQL types of the columns (for the flat table / DataFrames); None when unknown
+        self.kinds = kinds
+        #: time zone of tz(), for RFC 3339 output
+        self.location = location
+
+    @property
+    def values(self) -> list[list]:
+        if self._values is None:
+            self._values = [list(r) for r in zip(*self._cols)] if self._cols else []
+        return self._values
+
+    @values.setter
+    def values(self, rows: list[list]) -> None:
+        self._values, self._cols = rows, None
+
+    @property
+    def col_data(self) -> list[list]:
+        """The rows as columns."""
+        if self._cols is None:
+            rows = self._values or []
+            self._cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in self.columns]
+        return self._cols
+
+    def __len__(self) -> int:
+        if self._values is not None:
+            return len(self._values)
+        return len(self._cols[0]) if self._cols else 0
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Series):
+            return NotImplemented
+        return (self.name, self.columns, self.values, self.tags, self.partial, self.time_index, self.kinds,
+                self.location) == (other.name, other.columns, other.values, other.tags, other.partial,
+                                   other.time_index, other.kinds, other.location)
+
+    def __repr__(self) -> str:
+        return (f"Series(name={self.name!r}, tags={self.tags!r}, columns={self.columns!r}, "
+                f"rows={len(self)}, partial={self.partial})")
 
     def to_dict(self, epoch: Optional[str] = None) -> dict:
         d: dict[str, Any] = {}
@@ -102,7 +144,7 @@ def mark_long_series(result: StatementResult, chunk_size: int = 10000) -> Statem
     handler, gluing the pieces back, keeps the first piece's ``partial`` flag -- so a series longer
     than ``chunk_size`` rows says ``"partial": true``."""
     for s in result.series:
-        if len(s.values) > chunk_size:
+        if len(s) > chunk_size:
             s.partial = True
     return result
 

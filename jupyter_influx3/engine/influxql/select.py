@@ -1517,9 +1517,37 @@ def merge_order(gid, sid, shard, time, rank, ascending: bool, aux: Optional[list
             if not (ts[1:] == ts[:-1]).any():
                 out.append(seg[o])
                 continue
+        if aux is not None:
+            strict = _strict_order(tseg, [a[seg] for a in aux], ascending)
+            if strict is not None:
+                # the heap's "less" is a strict order on these points: its pops are the sort
+                out.append(seg[strict])
+                continue
         seg_aux = None if aux is None else [a[seg].tolist() for a in aux]
         out.append(seg[_go_heap_merge(sids, tseg, seg_aux, ascending)])
     return np.concatenate(out)
+
+
+def _strict_order(keyt: np.ndarray, aux: list, ascending: bool) -> Optional[np.ndarray]:
+    """The order (time, then the string aux values) when no two points tie on all of them and
+    every compared value is a string; None otherwise (the heap's pops then depend on its
+    layout)."""
+    keys = []
+    for a in aux:
+        if any(v is None for v in a.tolist()):
+            return None
+        uniq, codes = np.unique(a.astype(str), return_inverse=True)
+        codes = codes.reshape(-1).astype(np.int64)
+        keys.append(codes if ascending else -codes)
+    order = np.lexsort(tuple(reversed(keys)) + (keyt,))
+    t = keyt[order]
+    same = t[1:] == t[:-1]
+    for k in keys:
+        ko = k[order]
+        same &= ko[1:] == ko[:-1]
+    if same.any():
+        return None
+    return order
 
 
 def go_merge_order(gid, sid, shard, time, rank, win, ascending: bool) -> np.ndarray:
