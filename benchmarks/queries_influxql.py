@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""InfluxQL query benchmark: the ten TSBS queries of shared/bench/queries.py on influx3 serve's
+/query and on InfluxDB 1.6.7's, in the same run, with the answers compared.
+
+Steps:
+
+  1. gen_cpu.py 100 5000 (500K TSBS cpu-only lines) into a temp dir; start `influx3 serve` (temp
+     data dir, free port on 127.0.0.1) and load the file with shared/bench/load.py (2 threads,
+     5,000-line batches) into /api/v3/write_lp?db=bench&precision=nanosecond.
+  2. InfluxDB 1.6.7 (shared/bench/influx1.sh start): drop and recreate the database `bench_influxql`
+     only, load the same file into /write?db=bench_influxql.
+  3. Buffer state (data only in the server's WAL/buffer, right after the load): for every query,
+     GET /query?db=...&q=...&epoch=ns on both servers over one keep-alive connection each: a
+     warm-up, then --reps timed runs alternating between the two (so both see the same machine
+     load); median of the whole round trip including reading the body.  The JSON answers must be
+     equal (parsed; the bodies are compared byte for byte too, for information).
+  4. Parquet state: SIGTERM the server (it snapshots its buffer to Parquet), restart it on the
+     same data dir, and time the same again (InfluxDB 1.6.7 is timed again next to it).
+
+The table shows both medians and the ratio influx3 / InfluxDB 1.6.7 per state; the target is a
+ratio <= 1 (none slower than 1.6.7).  Nothing asserts on time.  Only 127.0.0.1 is contacted.  The
+last line on stdout is the JSON of all results (--json FILE too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ingest import (INFLUX1, Server, generate, influx1_count, influx1_query, influx1_start,  # noqa: E402
+                    influx1_version, log, run_info, run_load_py, shared_dir)
+from queries_sql import influxql_queries  # noqa: E402
+
+DB1 = "bench_influxql"  # the database on InfluxDB 1.6.7 (other benchmarks use `bench` there)
+
+
+class Http:
+    """One keep-alive connection; `get(path)` returns (status, body)."""
+
+    def __init__(self, url: str):
+        u = urllib.parse.urlsplit(url)
+        self.c = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        self.c.request("GET", path)
+        r = self.c.getresponse()
+        return r.status, r.read()
+
+    def close(self) -> None:
+        self.c.close()
+
+
+def query_path(db: str, q: str) -> str:
+    return "/query?" + urllib.parse.urlencode({"db": db, "q": q, "epoch": "ns"})
+
+
+def shape(body: bytes) -> dict:
+    j = json.loads(body)
+    res = j["results"][0]
+    if "error" in res:
+        raise RuntimeError(res["error"])
+    series = res.get("series") or []
+    return {"series": len(series), "rows": sum(len(s.get("values", [])) for s in series)}
+
+
+def med(times: list[float]) -> float:
+    return round(statistics.median(times), 2)
+
+
+def run_state(state: str, names: list[str], influxql: dict, srv: Server, reps: int, results: dict) -> None:
+    h3, h1 = Http(srv.url), Http(INFLUX1)
+    log(f"--- state {state}; load average {os.getloadavg()[0]:.2f}")
+    try:
+        for name in names:
+            q = influxql[name]
+            p3, p1 = query_path("bench", q), query_path(DB1, q)
+            s: dict = {}
+            try:
+                st3, b3 = h3.get(p3)  # warm-up
+                st1, b1 = h1.get(p1)
+                if st3 != 200 or st1 != 200:
+                    raise RuntimeError(f"HTTP influx3 {st3} {b3[:200]!r} / 1.6.7 {st1} {b1[:200]!r}")
+                t3, t1 = [], []
+                for _ in range(reps):
+                    t0 = time.perf_counter()
+                    st3, b3 = h3.get(p3)
+                    t3.append((time.perf_counter() - t0) * 1000)
+                    t0 = time.perf_counter()
+                    st1, b1 = h1.get(p1)
+                    t1.append((time.perf_counter() - t0) * 1000)
+                s["influx3_ms"], s["influx1_ms"] = t3, t1
+                s["same_answer"] = json.loads(b3) == json.loads(b1)
+                s["same_bytes"] = b3 == b1
+                s["influx3"], s["influx1"] = shape(b3), shape(b1)
+                s["bytes"] = len(b3)
+                ratio = med(t3) / med(t1) if med(t1) else float("inf")
+                log(f"{state:7s} {name:24s} influx3 {med(t3):8.1f} ms  1.6.7 {med(t1):8.1f} ms  x{ratio:5.2f}  "
+                    f"{'same answer' if s['same_answer'] else 'DIFFERENT ANSWER'}  rows {s['influx3']['rows']}")
+            except Exception as exc:
+                s["error"] = f"{type(exc).__name__}: {exc}"
+                log(f"{state:7s} {name:24s} FAILED: {s['error']}")
+            results["queries"].setdefault(name, {})[state] = s
+    finally:
+        h3.close()
+        h1.close()
+
+
+def summary(results: dict, names: list[str]) -> str:
+    head = ["query", "rows", "answers", "buffer: influx3 ms", "1.6.7 ms", "ratio", "parquet: influx3 ms", "1.6.7 ms",
+            "ratio"]
+    rows = []
+    for name in names:
+        r = results["queries"].get(name, {})
+        line = [name]
+        first = next((r[st] for st in ("buffer", "parquet") if st in r and "error" not in r[st]), None)
+        line.append(f"{first['influx3']['rows']:,}" if first else "-")
+        states = [r.get(st, {}) for st in ("buffer", "parquet")]
+        ok = all("error" not in s and s.get("same_answer") for s in states if s)
+        line.append("identical" if ok and first else "DIFFERENT" if first else "error")
+        for s in states:
+            if not s or "error" in s:
+                line += ["error" if s else "-", "-", "-"]
+                continue
+            a, b = med(s["influx3_ms"]), med(s["influx1_ms"])
+            line += [f"{a:,.1f}", f"{b:,.1f}", f"{a / b:.2f}" if b else "-"]
+        rows.append(line)
+    w = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
+    fmt = lambda row: "  ".join(f"{c:<{w[i]}}" if i in (0, 2) else f"{c:>{w[i]}}" for i, c in enumerate(row))
+    return "\n".join([fmt(head), "-" * (sum(w) + 2 * (len(w) - 1))] + [fmt(x) for x in rows])
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--reps", type=int, default=5, help="timed runs per query and server, after one warm-up (5)")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the JSON results to FILE")
+    p.add_argument("--queries", default="", help="comma-separated subset (default: all ten)")
+    p.add_argument("--hosts", type=int, default=100, help="gen_cpu.py hosts (100)")
+    p.add_argument("--points", type=int, default=5000, help="gen_cpu.py points per host (5000 -> 500K lines)")
+    p.add_argument("--batch", type=int, default=5000, help="lines per HTTP write (5000)")
+    p.add_argument("--workers", type=int, default=2, help="concurrent HTTP write connections (2)")
+    p.add_argument("--keep-influx1", action="store_true", help="leave InfluxDB 1.6.7 running if we started it")
+    p.add_argument("--tmp", default=None, help="parent of the temp dir (default: system temp)")
+    p.add_argument("--keep-tmp", action="store_true", help="keep the temp dir")
+    args = p.parse_args()
+
+    shared = shared_dir()
+    influxql = influxql_queries(shared)
+    names = [n.strip() for n in args.queries.split(",") if n.strip()] or list(influxql)
+    bad = [n for n in names if n not in influxql]
+    if bad:
+        p.error(f"unknown queries {bad}; known: {', '.join(influxql)}")
+    tmp = Path(tempfile.mkdtemp(prefix="influx3-iqbench-", dir=args.tmp))
+    log(f"temp dir {tmp}")
+    results = run_info(args)
+    results.update(queries={}, influxql={n: influxql[n] for n in names})
+    errors: dict = {}
+    srv = None
+    started1 = False
+    try:
+        data = tmp / f"cpu-{args.hosts}x{args.points}.lp"
+        nlines = generate(shared, args.hosts, args.points, data)
+        started1 = influx1_start(shared)
+        results["influx1"] = {"version": influx1_version()}
+        influx1_query(f"DROP DATABASE {DB1}", post=True)
+        influx1_query(f"CREATE DATABASE {DB1}", post=True)
+        log(f"InfluxDB {results['influx1']['version']}: loading {nlines:,} lines into db {DB1}")
+        results["influx1"]["load"] = run_load_py(shared, data, f"{INFLUX1}/write?db={DB1}", args.batch, args.workers)
+        results["influx1"]["count_ok"] = influx1_count(DB1) == nlines
+        data_dir = tmp / "influx3"
+        srv = Server(data_dir).start()
+        log(f"influx3 serve pid {srv.proc.pid} on {srv.url}; loading {nlines:,} lines")
+        load = run_load_py(shared, data, f"{srv.url}/api/v3/write_lp?db=bench&precision=nanosecond",
+                           args.batch, args.workers)
+        results["influx3_load"] = load
+        if load["errors"]:
+            raise RuntimeError(f"load.py reported {load['errors']} failed batches")
+        run_state("buffer", names, influxql, srv, args.reps, results)
+        code, secs = srv.stop()
+        srv = None
+        results["sigterm_stop"] = {"exit_code": code, "seconds": round(secs, 2)}
+        log(f"influx3 serve stopped with SIGTERM in {secs:.1f}s (exit {code}); restarting on the same data dir")
+        srv = Server(data_dir).start()
+        run_state("parquet", names, influxql, srv, args.reps, results)
+    except Exception as exc:
+        import traceback
+        traceback.print_exc()
+        errors["setup"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        if srv is not None:
+            srv.stop()
+        if started1 and not args.keep_influx1:
+            subprocess.run(["bash", str(shared / "bench" / "influx1.sh"), "stop"], capture_output=True)
+        if not args.keep_tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    for name in names:
+        r = results["queries"].get(name, {})
+        for st in ("buffer", "parquet"):
+            s = r.get(st)
+            if s and "error" not in s:
+                s["influx3_median_ms"], s["influx1_median_ms"] = med(s["influx3_ms"]), med(s["influx1_ms"])
+                s["ratio"] = round(s["influx3_median_ms"] / s["influx1_median_ms"], 3) if s["influx1_median_ms"] else None
+            elif s:
+                errors[f"{name}/{st}"] = s["error"]
+    if errors:
+        results["errors"] = errors
+    results["machine"]["loadavg_end"] = os.getloadavg()
+    print()
+    print(summary(results, names))
+    done = [results["queries"][n][st] for n in names for st in ("buffer", "parquet")
+            if "ratio" in results["queries"].get(n, {}).get(st, {})]
+    print(f"answers identical: {sum(s['same_answer'] for s in done)}/{len(done)}; "
+          f"not slower than InfluxDB 1.6.7 (ratio <= 1): {sum(s['ratio'] <= 1 for s in done)}/{len(done)}")
+    text = json.dumps(results)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+    print(text)
+    return 1 if errors or any(not s["same_answer"] for s in done) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
