@@ -70,6 +70,9 @@ def precompute(run: "_Run", calls: list[Call], start: int) -> None:
             aggs = set(_AGGS[c.name])
             if kind == "float" and "sum" in aggs:
                 aggs = (aggs - {"sum"}) | {"sumf"}
+            if p.interval and c.name in ("min", "max", "spread"):
+                # the window start replaces the point's time: the values alone decide
+                aggs = {a + "v" if a in ("min", "max") else a for a in aggs}
             prev = fields.get(col[1])
             fields[col[1]] = (kind, aggs | (prev[1] if prev else set()))
         if not fields:
@@ -167,7 +170,7 @@ def _combine(run: "_Run", c: Call, parts: list) -> "Points":
         shard_l.append(shards[idx])
         win_l.append(wins[idx])
         take = pa.array(idx)
-        for a in _AGGS[name] + (["sumf"] if kind == "float" and name in ("sum", "mean") else []):
+        for a in _AGGS[name] + (["sumf"] if kind == "float" and name in ("sum", "mean") else []) + ["minv", "maxv"]:
             colname = f"__{i}_{a}"
             if colname in tbl.column_names:
                 cols.setdefault(a, []).append(tbl.column(colname).take(take))
@@ -217,9 +220,14 @@ def _combine(run: "_Run", c: Call, parts: list) -> "Points":
         res = np.array([_combine_means(fsums[s:e], counts[s:e], shard[s:e])
                         for s, e in zip(starts.tolist(), ends.tolist())], np.float64)
         return Points(out_gid, zero_t, Vec("float", res, ones))
+    plain = "minv" in cols or "maxv" in cols
+    if plain and name in ("min", "max"):
+        v = _plain_values(column(name + "v"), kind)
+        res = np.minimum.reduceat(v, starts) if name == "min" else np.maximum.reduceat(v, starts)
+        return Points(out_gid, zero_t, Vec(kind, res, ones))
     if name == "spread":
-        mn = _struct_values(column("min"), kind)
-        mx = _struct_values(column("max"), kind)
+        mn = _plain_values(column("minv"), kind) if plain else _struct_values(column("min"), kind)
+        mx = _plain_values(column("maxv"), kind) if plain else _struct_values(column("max"), kind)
         with np.errstate(over="ignore"):
             res = np.maximum.reduceat(mx, starts) - np.minimum.reduceat(mn, starts)
         return Points(out_gid, zero_t, Vec(kind, res, ones))
@@ -267,6 +275,11 @@ def _wrap(v: int) -> int:
 
 def _struct_values(st: pa.ChunkedArray, kind: str) -> np.ndarray:
     arr = pa.chunked_array([ch.field("v") for ch in st.chunks])
+    dtype = {"float": np.float64, "integer": np.int64, "unsigned": np.uint64}[kind]
+    return np.asarray(arr.to_numpy(), dtype=dtype)
+
+
+def _plain_values(arr: pa.ChunkedArray, kind: str) -> np.ndarray:
     dtype = {"float": np.float64, "integer": np.int64, "unsigned": np.uint64}[kind]
     return np.asarray(arr.to_numpy(), dtype=dtype)
 

@@ -562,6 +562,8 @@ class Scanner:
                     sel.append(f"sum({v}) AS {name}")
                 elif a == "sumf":
                     sel.append(f"sum({v} ORDER BY {t}{'' if ascending else ' DESC'}) AS {name}")
+                elif a in ("minv", "maxv"):
+                    sel.append(f"{a[:3]}({v}) AS {name}")
                 elif a == "min":
                     sel.append(f"min({{'v': {v}, 't': {t}}}){nn} AS {name}")
                 elif a == "max":
