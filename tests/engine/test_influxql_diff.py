@@ -28,6 +28,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 CASES = DATA / "influxql_diff_cases.json"
 DB = "diff"
 T0 = 1672531200  # 2023-01-01T00:00:00Z
+W_ALL = f"time >= {T0}s AND time < {T0 + 600}s"
 
 # query -> reason this project answers differently from 1.6.7
 DIFFERS: dict[str, str] = {}
@@ -39,6 +40,8 @@ ORDER_FREE: dict[str, str] = {
         "(random order from run to run)",
     f"SELECT integral(n, 10s) FROM cpu WHERE time >= {T0}s AND time < {T0 + 600}s GROUP BY time(2m), host":
         "same: the final windows come out in Go map order, some as series of their own",
+    f"SELECT sample(n, 20) FROM cpu WHERE {W_ALL} GROUP BY time(1m)":
+        "sample() keeps every point here, but 1.x orders points of equal time with Go's unstable sort",
 }
 
 
@@ -254,6 +257,25 @@ def make_queries() -> list[dict]:
     add("SELECT v FROM temp WHERE location = 'y' LIMIT 3 tz('Europe/Paris')")
     add(f"SELECT count(v) FROM temp WHERE {tw} GROUP BY time(1h) fill(none)")
     add(f"SELECT max(v) FROM temp WHERE location = 'x' AND {tw} GROUP BY time(7m) fill(linear) LIMIT 5")
+    # sample() with at least as many slots as points (deterministic), sources and time literals
+    add("SELECT sample(usage_user, 100) FROM cpu WHERE host = 'c' AND time < 1672531300s")
+    add(f"SELECT sample(n, 20) FROM cpu WHERE {W} GROUP BY time(1m)")
+    add("SELECT count(usage_user) FROM diff..cpu")
+    add("SELECT count(usage_user) FROM diff.autogen.cpu GROUP BY /reg/, host")
+    add("SELECT mean(usage_user) FROM cpu GROUP BY /h.*/")
+    add("SELECT usage_user FROM cpu WHERE time >= '2023-01-01 00:05:00' AND host = 'a' LIMIT 2")
+    add("SELECT usage_user FROM cpu WHERE time >= 1672531500000ms AND time <= 1672531520000000u")
+    add("SELECT usage_user FROM cpu WHERE time > now() - 100000d AND host = 'a' LIMIT 2")
+    add("SELECT usage_user FROM cpu WHERE (host = 'a' OR host = 'b') AND (usage_user > 50 OR n < 0) LIMIT 8")
+    add("SELECT usage_user FROM cpu WHERE status =~ /^(ok|warn)$/ AND host != 'c' LIMIT 5")
+    add("SELECT count(usage_user) FROM cpu WHERE region = 'east' GROUP BY host SLIMIT 1 SOFFSET 1")
+    add(f"SELECT max(n), min(n) FROM cpu WHERE {W} GROUP BY time(1m), host ORDER BY time DESC LIMIT 2 SLIMIT 2")
+    add("SHOW MEASUREMENTS WITH MEASUREMENT = cpu")
+    add("SHOW TAG VALUES WITH KEY IN (host, region) WHERE host = 'a'")
+    add("SHOW TAG VALUES FROM cpu WITH KEY =~ /h/ LIMIT 2 OFFSET 1")
+    add("SHOW FIELD KEYS FROM cpu LIMIT 2 OFFSET 1")
+    add("SHOW SERIES FROM cpu WHERE host = 'b' OR region = 'east' LIMIT 2 OFFSET 1")
+    add("SHOW TAG KEY EXACT CARDINALITY FROM cpu")
     # epoch formats
     for ep in ("ns", "u", "ms", "s", "m", "h"):
         Q.append({"q": "SELECT usage_user FROM cpu WHERE host = 'a' LIMIT 2", "params": {"epoch": ep}})

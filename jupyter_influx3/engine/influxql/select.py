@@ -327,6 +327,8 @@ class _Run:
             by_name.setdefault(s.name, []).append(i)
         keep = set()
         for name, idxs in by_name.items():
+            if not self.p.ascending and not self.v3:
+                idxs = idxs[::-1]  # 1.x limits the tag sets in ascending order, then reverses the output
             sel = idxs[stmt.soffset:]
             if stmt.slimit:
                 sel = sel[:stmt.slimit]
