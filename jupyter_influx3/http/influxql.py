@@ -22,7 +22,6 @@ creates or drops databases).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any, Optional
@@ -33,9 +32,9 @@ from tornado import httputil
 from tornado.iostream import StreamClosedError
 
 from ..engine.influxql import ast
-from ..engine.influxql.executor import DB_NOT_FOUND, Executor, statement_databases
+from ..engine.influxql.executor import Executor, statement_databases
 from ..engine.influxql.parser import ParseError
-from ..engine.influxql.results import StatementResult, chunk_results, flat_table, mark_long_series
+from ..engine.influxql.results import StatementResult, chunk_results, mark_long_series
 from . import metrics, serialize
 from .base import ApiError, ApiHandler, decode_utf8
 from .params import JsonBodyError, statement_params

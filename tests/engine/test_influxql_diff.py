@@ -182,7 +182,7 @@ def make_queries() -> list[dict]:
     add("SELECT usage_user::integer, n::float, n::integer, status::string, up::boolean FROM cpu LIMIT 5")
     add("SELECT usage_user::string FROM cpu LIMIT 3")
     add(f"SELECT usage_user FROM cpu WHERE time > {T0 + 300}s LIMIT 4")
-    add(f"SELECT usage_user FROM cpu WHERE time >= '2023-01-01T00:05:00Z' AND time <= '2023-01-01T00:06:00Z'")
+    add("SELECT usage_user FROM cpu WHERE time >= '2023-01-01T00:05:00Z' AND time <= '2023-01-01T00:06:00Z'")
     add(f"SELECT usage_user FROM cpu WHERE {W} ORDER BY time DESC LIMIT 7")
     add(f"SELECT usage_user FROM cpu WHERE time = {T0 + 100}s")
     # math and arithmetic
@@ -248,7 +248,7 @@ def make_queries() -> list[dict]:
     add("SELECT count(status) FROM (SELECT status, host FROM cpu) GROUP BY host")
     add(f"SELECT top(m, 2) FROM (SELECT max(n) AS m FROM cpu WHERE {W} GROUP BY time(1m), host)")
     add(f"SELECT mean(d) FROM (SELECT difference(c) AS d FROM counter) WHERE {W}")
-    add(f"SELECT * FROM (SELECT last(usage_user) FROM cpu GROUP BY host), (SELECT last(used) FROM mem GROUP BY host)")
+    add("SELECT * FROM (SELECT last(usage_user) FROM cpu GROUP BY host), (SELECT last(used) FROM mem GROUP BY host)")
     # time zones and offsets
     add(f"SELECT count(usage_user) FROM cpu WHERE {W} GROUP BY time(1m) tz('America/Chicago')")
     add(f"SELECT mean(v) FROM temp WHERE {tw} GROUP BY time(10m) tz('Asia/Kolkata')")

@@ -196,7 +196,7 @@ def test_v3_errors(url, data):
     assert r.status_code == 404 and r.json() == {"error": "query error: database not found: nope_nope"}
     r = v3(url, db=data, q="SELEC x")
     assert r.status_code == 400 and r.text.startswith("error in InfluxQL statement: parsing error:")
-    r = v3(url, db=data, q=f"SELECT usage FROM other.autogen.cpu")
+    r = v3(url, db=data, q="SELECT usage FROM other.autogen.cpu")
     assert r.status_code == 400 and "do not match" in r.text
     ok = v3(url, q=f"SELECT count(usage) FROM {data}.autogen.cpu", format="json")
     assert ok.status_code == 200 and ok.json()[0]["count"] == 12

@@ -24,15 +24,13 @@ import time
 import uuid
 from typing import Any, Callable, Iterator, Optional
 
-import numpy as np
-
 from .. import errors as engine_errors
 from . import ast
-from .ast import (BinaryExpr, Measurement, ParenExpr, SelectStatement, SubQuery, VarRef)
+from .ast import BinaryExpr, Measurement, ParenExpr, SelectStatement, VarRef
 from .condition import ConditionError, condition_expr, has_time_expr
-from .functions import FunctionError, MAX_TIME, MIN_TIME, Vec
-from .parser import ParseError, parse_query
-from .planner import CATALOG_TYPES, MeasurementInfo, PlanContext, PlanError, infer_type, prepare_select
+from .functions import MIN_TIME, FunctionError, Vec
+from .parser import parse_query
+from .planner import CATALOG_TYPES, MeasurementInfo, PlanContext, PlanError, prepare_select
 from .results import Series, StatementResult
 from .scan import Scanner, series_key
 from .select import ExecError, SeriesData, eval_expr, run_select
@@ -354,7 +352,6 @@ class Executor:
     def _to_series(self, p, rows: list[SeriesData]) -> list[Series]:
         out = []
         columns = p.columns
-        kinds = ["time"] + [_kind_name(c) for c in (rows[0].cols if rows else [])]
         has_dims = bool(p.dimensions)
         for s in rows:
             cols = [s.time.tolist()] + [c.to_list() for c in s.cols]

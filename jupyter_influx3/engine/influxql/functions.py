@@ -561,7 +561,6 @@ def seq_sum(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     acc = np.zeros(len(starts), dtype=values.dtype)
     maxlen = int(lengths.max()) if len(lengths) else 0
     if len(starts) == 1:
-        s = values.dtype.type(0)
         # np.cumsum is a sequential accumulation
         return np.array([np.cumsum(values)[-1]], dtype=values.dtype) if n else acc
     active = np.arange(len(starts))

@@ -19,7 +19,6 @@ It plans only; :mod:`.select` runs the plan.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
@@ -645,14 +644,11 @@ def _rewrite_distinct(e):
 
 def _fold_math(e):
     """1.x reduces fields with its MathValuer: math functions of literals become literals."""
-    import math as _m
-
     if isinstance(e, Call):
         args = tuple(_fold_math(a) for a in e.args)
         e = Call(e.name, args)
         if e.name in MATH_FUNCTIONS and args and all(isinstance(a, (IntegerLiteral, NumberLiteral)) for a in args):
             from .functions import Vec, math_call
-            import numpy as _np
             vecs = [Vec.const(a.value, 1) for a in args]
             r = math_call(e.name, vecs)
             if r.valid[0]:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator, Optional
 
-import numpy as np
 import pyarrow as pa
 
 __all__ = ["Series", "StatementResult", "chunk_results", "v1_document", "format_time_rfc3339",

@@ -18,9 +18,8 @@ Rows come back as :class:`Frame`: numpy columns sorted by series then time, with
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 import pyarrow as pa
@@ -351,7 +350,6 @@ class Scanner:
         ``tags`` limits the tag columns read (default: all, which identifies the series).
         ``per_series=(n, ascending, shard_duration)`` keeps each series' first (or last) ``n``
         rows per shard."""
-        table = m.table
         tag_cols = list(m.tags) if tags is None else [t for t in tags if t in m.tags]
         lo_q = None if lo <= MIN_TIME else lo
         hi_q = None if hi >= MAX_TIME else hi

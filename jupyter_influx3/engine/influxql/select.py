@@ -24,16 +24,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
 from . import ast
 from .ast import BinaryExpr, Call, Distinct, FillOption, ParenExpr, VarRef
-from .functions import (MATH_FUNCTIONS, MAX_TIME, MIN_TIME, FunctionError, Vec, binary, cast, cast_field,
-                        concat, holt_winters, math_call, nan_to_null, seq_sum_fast, ta_state, unify_kinds,
-                        window_end, window_start, window_starts)
-from .planner import SELECTORS, MeasurementInfo, PlanError, PreparedSelect, infer_type
+from .functions import (MATH_FUNCTIONS, MIN_TIME, Vec, binary, cast_field, concat, holt_winters, math_call,
+                        nan_to_null, seq_sum_fast, ta_state, window_end, window_start, window_starts)
+from .planner import SELECTORS, MeasurementInfo, PreparedSelect
 from .scan import Frame, Scanner, condition_sql
 
 __all__ = ["SeriesData", "run_select", "ExecError"]
@@ -257,7 +256,6 @@ class _Run:
             return None
 
         def ct(ref: VarRef):
-            t = self.p.ref_type(ref)
             if ref.type is ast.DataType.TAG:
                 return ("tag", ref.name) if ref.name in m.tags else None
             if ref.name in m.tags and ref.type is None:
@@ -462,8 +460,6 @@ class _Run:
                 dvec = None
             # the outer condition filters the subquery's rows
             if self.p.condition is not None:
-                env_cache = {}
-
                 def env(node, _colmap=colmap, _s=s, _n=n):
                     if isinstance(node, VarRef):
                         if node.name in _colmap:
@@ -1228,7 +1224,6 @@ class _Run:
         return Points(res.gid, res.time, res.value, res.aux)
 
     def sample(self, c: Call, aux: list[VarRef], start: int) -> Points:
-        p = self.p
         n = c.args[1].value
         pts = self.field_points(c.args[0], aux, start, ordered=True)
         if len(pts) == 0:
@@ -1862,7 +1857,7 @@ def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray
         if kind not in ("float", "integer", "unsigned"):
             raise ExecError(f"unsupported percentile iterator type: *query.{_iter_type(kind)}InterruptIterator")
         pct = float(c.args[1].value)
-        sel, keep_g = [], []
+        sel = []
         for s, e in zip(starts.tolist(), ends.tolist()):
             length = e - s
             i = int(math.floor(float(length) * pct / 100.0 + 0.5)) - 1
