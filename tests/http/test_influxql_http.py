@@ -263,6 +263,26 @@ def test_grafana_query_shapes(url, data):
     assert res[0]["series"][0]["values"][:2] == [[start + 10_000, 1], [start + 20_000, 1]]
 
 
+def test_grafana_dashboard_query_relative_to_now(url, db):
+    import time
+
+    now_s = int(time.time())
+    base = now_s - now_s % 60 - 3600  # a minute boundary an hour ago
+    lines = [f"m,host={h} v={i + (10 if h == 'b' else 0)} {base + i * 60}" for h in "ab" for i in range(3)]
+    assert write_v3(url, db, "\n".join(lines), precision="second").status_code == 204
+    r = query(url, method="POST", data={"db": db, "epoch": "ms",
+                                         "q": 'SELECT mean("v") FROM "m" WHERE time >= now() - 6h GROUP BY time(1m), '
+                                              '"host" fill(null)'})
+    series = r.json()["results"][0]["series"]
+    assert [s["tags"] for s in series] == [{"host": "a"}, {"host": "b"}]
+    for s, offset in zip(series, (0, 10)):
+        assert s["columns"] == ["time", "mean"]
+        assert len(s["values"]) in (360, 361)  # every minute of the last 6 hours, filled with null
+        points = {t: v for t, v in s["values"] if v is not None}
+        assert points == {(base + i * 60) * 1000: i + offset for i in range(3)}
+        assert all(t % 60_000 == 0 for t, _ in s["values"])
+
+
 # ---- authorization -----------------------------------------------------------------------------
 
 
