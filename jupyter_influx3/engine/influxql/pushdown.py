@@ -71,8 +71,9 @@ def precompute(run: "_Run", calls: list[Call], start: int) -> None:
             if kind == "float" and "sum" in aggs:
                 aggs = (aggs - {"sum"}) | {"sumf"}
             if p.interval and c.name in ("min", "max", "spread"):
-                # the window start replaces the point's time: the values alone decide
-                aggs = {a + "v" if a in ("min", "max") else a for a in aggs}
+                # the window start replaces the point's time: the values alone decide (and a
+                # null says the field has no point there)
+                aggs = {a + "v" for a in aggs if a in ("min", "max")}
             prev = fields.get(col[1])
             fields[col[1]] = (kind, aggs | (prev[1] if prev else set()))
         if not fields:
@@ -159,8 +160,11 @@ def _combine(run: "_Run", c: Call, parts: list) -> "Points":
     gid_l, sid_l, shard_l, win_l, cols = [], [], [], [], {}
     sid_base = 0
     for (gids, sids, shards, wins), tbl, i in parts:
-        counts = np.asarray(tbl.column(f"__{i}_count").to_numpy(), dtype=np.int64)
-        keep = counts > 0
+        if f"__{i}_count" in tbl.column_names:
+            keep = np.asarray(tbl.column(f"__{i}_count").to_numpy(), dtype=np.int64) > 0
+        else:
+            present = [tbl.column(f"__{i}_{a}") for a in ("minv", "maxv") if f"__{i}_{a}" in tbl.column_names]
+            keep = np.asarray(present[0].is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         if not keep.any():
             continue
         idx = np.flatnonzero(keep)

@@ -548,6 +548,10 @@ class Scanner:
             win = "0"
         # shard index, as select.py numbers them (BIGINT arithmetic: HUGEINT is several times slower)
         shard = f"({t} + {62135596800000000000 % shard_dur}) // {shard_dur}" if shard_dur else "0"
+        if shard_dur and lo_q is not None and hi_q is not None:
+            z = 62135596800000000000 % shard_dur
+            if (lo_q + z) // shard_dur == (hi_q + z) // shard_dur:
+                shard = str((lo_q + z) // shard_dur)  # the whole range is in one shard
         sel = []
         for i, (col, kind, aggs) in enumerate(fields):
             v = _q(col)
