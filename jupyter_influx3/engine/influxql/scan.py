@@ -489,13 +489,22 @@ class Scanner:
                 idx = arr.indices.fill_null(-1)
                 codes.append(np.asarray(idx, dtype=np.int64) + 1)
                 dicts.append(arr.dictionary.to_pylist())
-            stacked = np.stack(codes, axis=1) if len(codes) > 1 else codes[0].reshape(-1, 1)
-            uniq, inv = np.unique(stacked, axis=0, return_inverse=True)
+            # one int64 key per row (mixed radix over the dictionary codes, re-densified before
+            # it could overflow), then the distinct keys are the series
+            key = np.zeros(n, np.int64)
+            for cd, d in zip(codes, dicts):
+                radix = len(d) + 1
+                if int(key.max()) >= (1 << 62) // radix:
+                    _, key = np.unique(key, return_inverse=True)
+                    key = key.reshape(-1).astype(np.int64)
+                key = key * np.int64(radix) + cd
+            _, first, inv = np.unique(key, return_index=True, return_inverse=True)
             inv = inv.reshape(-1)
             series = []
-            for row in uniq.tolist():
+            for i in first.tolist():
                 tags = {}
-                for t, c, d in zip(tag_cols, row, dicts):
+                for t, cd, d in zip(tag_cols, codes, dicts):
+                    c = int(cd[i])
                     if c > 0:
                         v = d[c - 1]
                         if v is not None and v != "":

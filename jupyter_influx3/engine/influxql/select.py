@@ -1694,7 +1694,8 @@ def _go_heap_merge(sids: np.ndarray, times: np.ndarray, aux: Optional[list] = No
     for i in range(n // 2 - 1, -1, -1):
         down(i, n)
     out = []
-    while h:
+
+    def pop_one():
         n = len(h)
         h[0], h[n - 1] = h[n - 1], h[0]
         down(0, n - 1)
@@ -1704,6 +1705,43 @@ def _go_heap_merge(sids: np.ndarray, times: np.ndarray, aux: Optional[list] = No
         if heads[item] < lim[item]:
             h.append(item)
             up(len(h) - 1)
+        return item
+
+    # A "round": every series in the heap is at the same time and each one's next point is at
+    # the same later time.  Then the heap's pops depend only on its layout, which repeats from
+    # round to round in regular data -- replay a recorded round instead of sifting again.
+    memo: dict = {}
+    rounds = not aux and len(h) > 2
+    while h:
+        if rounds:
+            t0 = tl[heads[h[0]]]
+            nxt = None
+            ok = True
+            for it in h:
+                pos = heads[it]
+                if tl[pos] != t0 or pos + 1 >= lim[it]:
+                    ok = False
+                    break
+                tn = tl[pos + 1]
+                if nxt is None:
+                    nxt = tn
+                elif tn != nxt:
+                    ok = False
+                    break
+            if ok:
+                key = tuple(h)
+                rec = memo.get(key)
+                if rec is None:
+                    popped = [pop_one() for _ in range(len(key))]
+                    memo[key] = (popped, tuple(h))
+                else:
+                    popped, final = rec
+                    for it in popped:
+                        out.append(heads[it])
+                        heads[it] += 1
+                    h[:] = final
+                continue
+        pop_one()
     return np.array(out, np.int64)
 
 
