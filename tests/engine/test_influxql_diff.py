@@ -95,6 +95,10 @@ def make_dataset() -> str:
             lines.append(f"temp,location=y v={round(v * 1.5, 2)} {T0 + i * 60 + 5}")
     for i in range(12):
         lines.append(f'events,kind={"deploy" if i % 3 == 0 else "alert"} msg="m{i % 5}",sev={i % 4}i,ack={"true" if i % 2 else "false"} {T0 + i * 45}')
+    for i in range(120):
+        # many equal values: which point percentile() reports follows Go's unstable sort
+        lines.append(f"dups,s=x v={(i * 7) % 11},w={rnd.randint(0, 5)}i {T0 + i * 5}")
+        lines.append(f"dups,s=y v={(i * 3) % 5}.5,w={rnd.randint(0, 9)}i {T0 + i * 5}")
     return "\n".join(lines) + "\n"
 
 
@@ -276,6 +280,12 @@ def make_queries() -> list[dict]:
     add("SHOW FIELD KEYS FROM cpu LIMIT 2 OFFSET 1")
     add("SHOW SERIES FROM cpu WHERE host = 'b' OR region = 'east' LIMIT 2 OFFSET 1")
     add("SHOW TAG KEY EXACT CARDINALITY FROM cpu")
+    for pct in (10, 50, 75, 90):
+        add(f"SELECT percentile(v, {pct}), percentile(w, {pct}) FROM dups GROUP BY s")
+        add(f"SELECT percentile(v, {pct}) FROM dups WHERE {W} GROUP BY time(2m)")
+        add(f"SELECT percentile(w, {pct}) FROM dups GROUP BY s")  # a lone selector reports its point's time
+        add(f"SELECT percentile(v, {pct}), w FROM dups WHERE s = 'y'")
+    add("SELECT median(v), mode(w), spread(w) FROM dups GROUP BY s")
     # epoch formats
     for ep in ("ns", "u", "ms", "s", "m", "h"):
         Q.append({"q": "SELECT usage_user FROM cpu WHERE host = 'a' LIMIT 2", "params": {"epoch": ep}})

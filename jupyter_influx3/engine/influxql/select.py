@@ -1902,6 +1902,11 @@ def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray
             if i < 0 or i >= length:
                 continue
             o = np.argsort(vals[s:e], kind="stable")
+            if not run.v3 and int(np.count_nonzero(vals[s:e] == vals[s:e][o[i]])) > 1:
+                # 1.x sorts the points with Go's (unstable) sort.Sort: equal values land where its
+                # pdqsort leaves them, which decides the reported time
+                from .gosort import sort_order
+                o = sort_order(vals[s:e].tolist())
             sel.append(s + int(o[i]))
         if not sel:
             return Points.empty(kind, len(pts.aux))
