@@ -99,6 +99,10 @@ def make_dataset() -> str:
         # many equal values: which point percentile() reports follows Go's unstable sort
         lines.append(f"dups,s=x v={(i * 7) % 11},w={rnd.randint(0, 5)}i {T0 + i * 5}")
         lines.append(f"dups,s=y v={(i * 3) % 5}.5,w={rnd.randint(0, 9)}i {T0 + i * 5}")
+    for i in range(40):
+        # the same value at the same time in several series: top()/bottom() ties
+        for sname in ("p", "q", "r", "s", "t"):
+            lines.append(f"ties,s={sname} v={(i * 5 + ord(sname)) % 4}i {T0 + i * 15}")
     return "\n".join(lines) + "\n"
 
 
@@ -286,6 +290,11 @@ def make_queries() -> list[dict]:
         add(f"SELECT percentile(w, {pct}) FROM dups GROUP BY s")  # a lone selector reports its point's time
         add(f"SELECT percentile(v, {pct}), w FROM dups WHERE s = 'y'")
     add("SELECT median(v), mode(w), spread(w) FROM dups GROUP BY s")
+    for f in ("top", "bottom"):
+        add(f"SELECT {f}(v, 7), s FROM ties")
+        add(f"SELECT {f}(v, 3), s FROM ties WHERE {W} GROUP BY time(2m)")
+        add(f"SELECT {f}(v, s, 3) FROM ties")
+        add(f"SELECT {f}(v, 6) FROM ties")
     # epoch formats
     for ep in ("ns", "u", "ms", "s", "m", "h"):
         Q.append({"q": "SELECT usage_user FROM cpu WHERE host = 'a' LIMIT 2", "params": {"epoch": ep}})

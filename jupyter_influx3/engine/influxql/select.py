@@ -820,7 +820,7 @@ class _Run:
         return self.field_points(arg, [], start, ordered=True)
 
     def field_points(self, ref: VarRef, aux: list[VarRef], start: int, ordered: bool = True,
-                     ascending: Optional[bool] = None) -> Points:
+                     ascending: Optional[bool] = None, any_order: bool = False) -> Points:
         """Raw points of a field per output group, time-ordered within each group (1.x's sorted
         merge of the series iterators)."""
         p = self.p
@@ -846,7 +846,7 @@ class _Run:
             rank = self.groups.order(ascending)
         if ordered:
             order = merge_order(gid, sid, shard, time, rank, asc, _heap_aux(aux, auxv, p))
-        elif self.v3:
+        elif self.v3 or any_order:
             key_t = time if asc else -time
             order = np.lexsort((key_t, sid, rank[gid]))
         else:
@@ -1162,7 +1162,9 @@ class _Run:
         ref = c.args[0]
         tag_args = [a for a in c.args[1:-1]]
         all_aux = aux
-        pts = self.field_points(ref, all_aux, start, ordered=False)
+        # without other fields or tag arguments, points tied on value and time look the same:
+        # any input order gives the same answer
+        pts = self.field_points(ref, all_aux, start, ordered=bool(all_aux), any_order=not all_aux and not tag_args)
         if len(pts) == 0:
             return pts
         kind = pts.value.kind
@@ -1204,22 +1206,32 @@ class _Run:
             sel = np.array(sorted(sel, key=lambda i: (int(rank[pts.gid[i]]), sgn * int(win[i]))), np.int64)
             pts = pts.take(sel)
             win = win[sel]
-        out = []
-        starts, _ = _segments([pts.gid, win])
-        ends = np.append(starts[1:], len(pts))
-        vals = pts.value.data
-        times = pts.time
-        for s, e in zip(starts.tolist(), ends.tolist()):
-            idx = list(range(s, e))
-            if is_top:
-                idx.sort(key=lambda i: (-float(vals[i]) if kind == "float" else -int(vals[i]), int(times[i])))
-            else:
-                idx.sort(key=lambda i: (float(vals[i]) if kind == "float" else int(vals[i]), int(times[i])))
-            chosen = idx[:n]
-            # emitted by time (ascending even under ORDER BY DESC); equal times keep the rank order
-            chosen.sort(key=lambda i: int(times[i]) if (p.ascending or not self.v3) else -int(times[i]))
-            out.extend(chosen)
-        idx = np.array(out, np.int64)
+        starts, seg = _segments([pts.gid, win])
+        m = len(pts)
+        _, codes = np.unique(pts.value.data, return_inverse=True)
+        codes = codes.reshape(-1).astype(np.int64)
+        pos = np.arange(m)
+        # per segment: best value first, then the earliest, then input order (a stable sort)
+        order = np.lexsort((pos, pts.time, -codes if is_top else codes, seg))
+        rank_in_seg = np.empty(m, np.int64)
+        rank_in_seg[order] = np.arange(m) - starts[seg[order]]
+        chosen = np.flatnonzero(rank_in_seg < n)
+        if all_aux and not self.v3:
+            # points tied on value and time come out in the order 1.x's reducer leaves them (its
+            # heap, then Go's unstable sort); replay it where such ties were chosen
+            cv, ct, cs = codes[chosen], pts.time[chosen], seg[chosen]
+            o = np.lexsort((ct, cv, cs))
+            dup = (cv[o][1:] == cv[o][:-1]) & (ct[o][1:] == ct[o][:-1]) & (cs[o][1:] == cs[o][:-1])
+            if dup.any():
+                ends = np.append(starts[1:], m)
+                for sg in np.unique(cs[o][1:][dup]).tolist():
+                    a, b = int(starts[sg]), int(ends[sg])
+                    picked = _go_top_bottom(codes[a:b].tolist(), pts.time[a:b].tolist(), n, is_top)
+                    for r, i in enumerate(picked):
+                        rank_in_seg[a + i] = r
+        # emitted by time (ascending even under ORDER BY DESC); equal times keep the rank order
+        tkey = pts.time[chosen] if (p.ascending or not self.v3) else -pts.time[chosen]
+        idx = chosen[np.lexsort((rank_in_seg[chosen], tkey, seg[chosen]))]
         res = pts.take(idx)
         return Points(res.gid, res.time, res.value, res.aux)
 
@@ -1743,6 +1755,73 @@ def _go_heap_merge(sids: np.ndarray, times: np.ndarray, aux: Optional[list] = No
                 continue
         pop_one()
     return np.array(out, np.int64)
+
+
+def _go_top_bottom(vals: list, times: list, n: int, is_top: bool) -> list[int]:
+    """1.x's top()/bottom() reducer on one segment's points (in arrival order): a heap of ``n``
+    ordered by ``cmp`` (the worst at the root; a newcomer replaces it only when strictly better),
+    then Emit's ``sort.Sort(sort.Reverse(...))``.  Returns the kept positions, best first."""
+    from .gosort import sort_order
+
+    if is_top:
+        def cmp(a, b):  # a sorts before b (a is worse)
+            return vals[a] < vals[b] if vals[a] != vals[b] else times[a] > times[b]
+    else:
+        def cmp(a, b):
+            return vals[a] > vals[b] if vals[a] != vals[b] else times[a] > times[b]
+    h: list[int] = []
+
+    def up(j):
+        while j > 0:
+            i = (j - 1) // 2
+            if i == j or not cmp(h[j], h[i]):
+                break
+            h[i], h[j] = h[j], h[i]
+            j = i
+
+    def down(i0, size):
+        i = i0
+        while True:
+            j1 = 2 * i + 1
+            if j1 >= size:
+                break
+            j = j1
+            if j1 + 1 < size and cmp(h[j1 + 1], h[j1]):
+                j = j1 + 1
+            if not cmp(h[j], h[i]):
+                break
+            h[i], h[j] = h[j], h[i]
+            i = j
+        return i > i0
+
+    for p in range(len(vals)):
+        if len(h) == n:
+            if not cmp(h[0], p):
+                continue
+            h[0] = p
+            if not down(0, n):
+                up(0)
+        else:
+            h.append(p)
+            up(len(h) - 1)
+    # sort.Sort(sort.Reverse(h)): Less(i, j) = cmp(h[j], h[i]) -- best first
+    keys = [_Desc(vals[i], times[i], is_top) for i in h]
+    return [h[k] for k in sort_order(keys)]
+
+
+class _Desc:
+    """A sort key whose ``<`` is top()'s/bottom()'s reversed cmp (the better point first)."""
+
+    __slots__ = ("v", "t", "top")
+
+    def __init__(self, v, t, top: bool):
+        self.v, self.t, self.top = v, t, top
+
+    def __lt__(self, other: "_Desc") -> bool:
+        # Reverse(h).Less(i, j) = h.Less(j, i) = cmp(other, self)
+        if self.v != other.v:
+            return other.v < self.v if self.top else other.v > self.v
+        return other.t > self.t
 
 
 def _limit_mask(gid: np.ndarray, limit: int, offset: int) -> Optional[np.ndarray]:
