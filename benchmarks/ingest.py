@@ -41,11 +41,13 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.parse
 from pathlib import Path
 
@@ -204,6 +206,13 @@ def influx3_count(data_dir: Path) -> int:
         e.close()
 
 
+def _stopped_and_counted(r: dict, code: int, secs: float, data_dir: Path, nlines: int) -> None:
+    """Records a server's SIGTERM stop (exit code, seconds) and the row count on its data dir after it."""
+    r["stop_exit_code"], r["stop_seconds"] = code, round(secs, 2)
+    r["count"] = influx3_count(data_dir)
+    r["count_ok"] = r["count"] == nlines
+
+
 # ---- loaders ---------------------------------------------------------------------------------
 _RATE = re.compile(r"^(\d+) lines/s\s+(\d+) values/s\s+([\d.]+)s", re.M)
 _ERRS = re.compile(r"lines=(\d+) batches=(\d+) errors=(\d+)")
@@ -313,6 +322,10 @@ def influx1_start(shared: Path) -> bool:
     return "already running" not in out.stdout
 
 
+def influx1_stop(shared: Path) -> None:
+    subprocess.run(["bash", str(shared / "bench" / "influx1.sh"), "stop"], capture_output=True)
+
+
 def influx1_version() -> str:
     r = requests.get(INFLUX1 + "/ping", timeout=5)
     return r.headers.get("X-Influxdb-Version", "?")
@@ -342,6 +355,15 @@ def influx1_count(db: str) -> int:
     return int(series[0]["values"][0][1]) if series else 0
 
 
+def influx1_recreate(db: str, nlines: int) -> str:
+    """Drops and recreates database `db` only (before loading `nlines` lines); returns the version."""
+    version = influx1_version()
+    influx1_query(f"DROP DATABASE {db}", post=True)
+    influx1_query(f"CREATE DATABASE {db}", post=True)
+    log(f"InfluxDB {version}: loading {nlines:,} lines into db {db}")
+    return version
+
+
 # ---- parts -----------------------------------------------------------------------------------
 def _load_influx3(args, shared: Path, tmp: Path, data: Path, nlines: int, rep: int) -> dict:
     r3: dict = {}
@@ -354,9 +376,7 @@ def _load_influx3(args, shared: Path, tmp: Path, data: Path, nlines: int, rep: i
         r3["server_peak_rss"] = vm_hwm(srv.proc.pid)
     finally:
         code, secs = srv.stop()
-    r3["stop_exit_code"], r3["stop_seconds"] = code, round(secs, 2)
-    r3["count"] = influx3_count(data_dir)
-    r3["count_ok"] = r3["count"] == nlines
+    _stopped_and_counted(r3, code, secs, data_dir, nlines)
     log(f"influx3: {r3['lines_per_s']:,} lines/s, errors={r3['errors']}, count={r3['count']:,}, "
         f"SIGTERM stop {secs:.1f}s (exit {code})")
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -364,10 +384,7 @@ def _load_influx3(args, shared: Path, tmp: Path, data: Path, nlines: int, rep: i
 
 
 def _load_influx1(args, shared: Path, data: Path, nlines: int) -> dict:
-    r1: dict = {"version": influx1_version()}
-    influx1_query(f"DROP DATABASE {args.influx1_db}", post=True)
-    influx1_query(f"CREATE DATABASE {args.influx1_db}", post=True)
-    log(f"InfluxDB {r1['version']}: loading {nlines:,} lines into db {args.influx1_db}")
+    r1: dict = {"version": influx1_recreate(args.influx1_db, nlines)}
     pid = influx1_pid()
     r1.update(run_load_py(shared, data, f"{INFLUX1}/write?db={args.influx1_db}", args.batch, args.workers,
                           watch_pid=pid))
@@ -381,15 +398,15 @@ def _load_influx1(args, shared: Path, data: Path, nlines: int) -> dict:
 def _median_run(runs: list[dict]) -> dict:
     """The run with the median rate; all rates and checks of every run folded in."""
     ordered = sorted(runs, key=lambda r: r["lines_per_s"])
-    med = dict(ordered[(len(ordered) - 1) // 2])
-    med["lines_per_s_all"] = [r["lines_per_s"] for r in runs]
-    med["count_ok"] = all(r["count_ok"] for r in runs)
-    med["errors"] = sum(r["errors"] for r in runs)
+    mid = dict(ordered[(len(ordered) - 1) // 2])
+    mid["lines_per_s_all"] = [r["lines_per_s"] for r in runs]
+    mid["count_ok"] = all(r["count_ok"] for r in runs)
+    mid["errors"] = sum(r["errors"] for r in runs)
     cpu = sorted(r["server_cpu_s"] for r in runs if "server_cpu_s" in r)
     if cpu:
-        med["server_cpu_s_all"] = [r.get("server_cpu_s") for r in runs]
-        med["server_cpu_s"] = cpu[(len(cpu) - 1) // 2]
-    return med
+        mid["server_cpu_s_all"] = [r.get("server_cpu_s") for r in runs]
+        mid["server_cpu_s"] = cpu[(len(cpu) - 1) // 2]
+    return mid
 
 
 def part_http(args, shared: Path, tmp: Path, data: Path, nlines: int, results: dict) -> None:
@@ -408,7 +425,7 @@ def part_http(args, shared: Path, tmp: Path, data: Path, nlines: int, results: d
                 results["http_influx1"] = _median_run(runs1)
     finally:
         if started and not args.keep_influx1:
-            subprocess.run(["bash", str(shared / "bench" / "influx1.sh"), "stop"], capture_output=True)
+            influx1_stop(shared)
     if runs1:
         results["http_ratio"] = round(results["http_influx3"]["lines_per_s"] / results["http_influx1"]["lines_per_s"], 2)
         pairs = sorted(round(a["lines_per_s"] / b["lines_per_s"], 2) for a, b in zip(runs3, runs1))
@@ -556,9 +573,7 @@ def part_rss(args, shared: Path, tmp: Path, results: dict) -> None:
     # Peak over the load and the shutdown: VmHWM is exact until the load ends, polling covers the stop.
     rh["server_peak_rss_polled"] = poller.peak
     rh["server_peak_rss"] = max(rh.get("server_peak_rss_load") or 0, poller.peak)
-    rh["stop_exit_code"], rh["stop_seconds"] = code, round(secs, 2)
-    rh["count"] = influx3_count(data_dir)
-    rh["count_ok"] = rh["count"] == nlines
+    _stopped_and_counted(rh, code, secs, data_dir, nlines)
     log(f"HTTP 5M: server peak RSS {rh['server_peak_rss'] / MiB:,.0f} MiB, {rh['lines_per_s']:,} lines/s, "
         f"errors {rh['errors']}, count {rh['count']:,}")
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -639,15 +654,89 @@ def run_info(args) -> dict:
     return results
 
 
+def record_failure(errors: dict, name: str, exc: BaseException) -> None:
+    """In an `except` block: prints the traceback and records the failure as errors[name]."""
+    traceback.print_exc()
+    errors[name] = f"{type(exc).__name__}: {exc}"
+
+
+def add_tsbs_args(p: argparse.ArgumentParser) -> None:
+    """The options every benchmark here shares: the TSBS data, how it is loaded, where temp files go."""
+    p.add_argument("--hosts", type=int, default=100, help="gen_cpu.py hosts (100)")
+    p.add_argument("--points", type=int, default=5000, help="gen_cpu.py points per host (5000 -> 500K lines)")
+    p.add_argument("--batch", type=int, default=5000, help="lines per HTTP write (5000)")
+    p.add_argument("--workers", type=int, default=2, help="concurrent HTTP write connections (2)")
+    p.add_argument("--keep-influx1", action="store_true", help="leave InfluxDB 1.6.7 running if we started it")
+    p.add_argument("--tmp", default=None, help="parent of the temp dir (default: system temp)")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the JSON results to FILE")
+
+
+def generate_tsbs(args, shared: Path, tmp: Path) -> tuple[Path, int]:
+    """gen_cpu.py --hosts --points into `tmp`; returns (the file, its number of lines)."""
+    data = tmp / f"cpu-{args.hosts}x{args.points}.lp"
+    return data, generate(shared, args.hosts, args.points, data)
+
+
+# ---- shared by the query benchmarks (queries_sql.py, queries_influxql.py) ----------------------
+class Http:
+    """One keep-alive connection; `get(path)` returns (status, body)."""
+
+    def __init__(self, url: str):
+        u = urllib.parse.urlsplit(url)
+        self.c = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        self.c.request("GET", path)
+        r = self.c.getresponse()
+        return r.status, r.read()
+
+    def close(self) -> None:
+        self.c.close()
+
+
+def med(times: list[float]) -> float:
+    return round(statistics.median(times), 2)
+
+
+def serve_loaded(args, shared: Path, data: Path, nlines: int, data_dir: Path, results: dict) -> Server:
+    """Starts `influx3 serve` on `data_dir` and loads the TSBS file into db `bench` with load.py
+    (results["influx3_load"]); the server is stopped again if the load fails."""
+    srv = Server(data_dir).start()
+    try:
+        log(f"influx3 serve pid {srv.proc.pid} on {srv.url}; loading {nlines:,} lines")
+        load = run_load_py(shared, data, f"{srv.url}/api/v3/write_lp?db=bench&precision=nanosecond",
+                           args.batch, args.workers)
+        results["influx3_load"] = load
+        if load["errors"]:
+            raise RuntimeError(f"load.py reported {load['errors']} failed batches")
+    except BaseException:
+        srv.stop()
+        raise
+    return srv
+
+
+def restart_after_sigterm(srv: Server, results: dict) -> Server:
+    """Stops the server with SIGTERM (it snapshots its buffer to Parquet), records how
+    (results["sigterm_stop"]), and starts a new one on the same data dir."""
+    code, secs = srv.stop()
+    results["sigterm_stop"] = {"exit_code": code, "seconds": round(secs, 2)}
+    log(f"influx3 serve stopped with SIGTERM in {secs:.1f}s (exit {code}); restarting on the same data dir")
+    return Server(srv.data_dir, srv.node_id).start()
+
+
+def text_table(head: list[str], rows: list[list], left: set[int]) -> str:
+    """Columns padded to their widest cell, left-aligned where `left` says, right-aligned elsewhere."""
+    w = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
+    fmt = lambda row: "  ".join(f"{c:<{w[i]}}" if i in left else f"{c:>{w[i]}}" for i, c in enumerate(row)).rstrip()
+    return "\n".join([fmt(head), "-" * (sum(w) + 2 * (len(w) - 1))] + [fmt(x) for x in rows])
+
+
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--_rss-child":
         rss_child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         return 0
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--hosts", type=int, default=100, help="gen_cpu.py hosts for the HTTP/in-process data (100)")
-    p.add_argument("--points", type=int, default=5000, help="gen_cpu.py points per host (5000 -> 500K lines)")
-    p.add_argument("--batch", type=int, default=5000, help="lines per HTTP request (5000)")
-    p.add_argument("--workers", type=int, default=2, help="concurrent HTTP connections (2)")
+    add_tsbs_args(p)
     p.add_argument("--body-lines", type=int, default=50_000, help="lines per Engine.write_lp body (50000)")
     p.add_argument("--inproc-repeat", type=int, default=1, help="in-process passes, best one reported (1)")
     p.add_argument("--repeat", type=int, default=1,
@@ -655,16 +744,13 @@ def main() -> int:
     p.add_argument("--no-http", action="store_true", help="skip the HTTP comparison")
     p.add_argument("--no-influx1", action="store_true", help="skip InfluxDB 1.6.7 (no ratio)")
     p.add_argument("--influx1-db", default="bench", help="database on InfluxDB 1.6.7, dropped and recreated (bench)")
-    p.add_argument("--keep-influx1", action="store_true", help="leave InfluxDB 1.6.7 running if we started it")
     p.add_argument("--no-inproc", action="store_true", help="skip the in-process Engine.write_lp run")
     p.add_argument("--profile", action="store_true", help="cProfile the in-process run (printed to stderr)")
     p.add_argument("--rss", action="store_true", help="also measure peak RSS over 5M lines (slow)")
     p.add_argument("--rss-hosts", type=int, default=1000, help="gen_cpu.py hosts for --rss (1000)")
     p.add_argument("--rss-points", type=int, default=5000, help="gen_cpu.py points per host for --rss (5000)")
     p.add_argument("--no-rss-http", action="store_true", help="with --rss, skip the server RSS over HTTP")
-    p.add_argument("--tmp", default=None, help="parent of the temp dir (default: system temp)")
     p.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (data + data dirs)")
-    p.add_argument("--json", default=None, metavar="FILE", help="also write the JSON results to FILE")
     args = p.parse_args()
 
     shared = shared_dir()
@@ -678,14 +764,11 @@ def main() -> int:
         try:
             fn(*a)
         except Exception as exc:
-            import traceback
-            traceback.print_exc()
-            errors[name] = f"{type(exc).__name__}: {exc}"
+            record_failure(errors, name, exc)
 
     try:
         if not (args.no_http and args.no_inproc):
-            data = tmp / f"cpu-{args.hosts}x{args.points}.lp"
-            nlines = generate(shared, args.hosts, args.points, data)
+            data, nlines = generate_tsbs(args, shared, tmp)
             if not args.no_http:
                 run("http", part_http, args, shared, tmp, data, nlines, results)
             if not args.no_inproc:

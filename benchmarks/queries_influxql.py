@@ -25,12 +25,9 @@ last line on stdout is the JSON of all results (--json FILE too).
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,27 +35,12 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import (INFLUX1, Server, generate, influx1_count, influx1_query, influx1_start,  # noqa: E402
-                    influx1_version, log, run_info, run_load_py, shared_dir)
+from ingest import (INFLUX1, Http, Server, add_tsbs_args, generate_tsbs, influx1_count,  # noqa: E402
+                    influx1_recreate, influx1_start, influx1_stop, log, med, record_failure, restart_after_sigterm,
+                    run_info, run_load_py, serve_loaded, shared_dir, text_table)
 from queries_sql import influxql_queries  # noqa: E402
 
 DB1 = "bench_influxql"  # the database on InfluxDB 1.6.7 (other benchmarks use `bench` there)
-
-
-class Http:
-    """One keep-alive connection; `get(path)` returns (status, body)."""
-
-    def __init__(self, url: str):
-        u = urllib.parse.urlsplit(url)
-        self.c = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        self.c.request("GET", path)
-        r = self.c.getresponse()
-        return r.status, r.read()
-
-    def close(self) -> None:
-        self.c.close()
 
 
 def query_path(db: str, q: str) -> str:
@@ -72,10 +54,6 @@ def shape(body: bytes) -> dict:
         raise RuntimeError(res["error"])
     series = res.get("series") or []
     return {"series": len(series), "rows": sum(len(s.get("values", [])) for s in series)}
-
-
-def med(times: list[float]) -> float:
-    return round(statistics.median(times), 2)
 
 
 def run_state(state: str, names: list[str], influxql: dict, srv: Server, reps: int, results: dict) -> None:
@@ -135,22 +113,14 @@ def summary(results: dict, names: list[str]) -> str:
             a, b = med(s["influx3_ms"]), med(s["influx1_ms"])
             line += [f"{a:,.1f}", f"{b:,.1f}", f"{a / b:.2f}" if b else "-"]
         rows.append(line)
-    w = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
-    fmt = lambda row: "  ".join(f"{c:<{w[i]}}" if i in (0, 2) else f"{c:>{w[i]}}" for i, c in enumerate(row))
-    return "\n".join([fmt(head), "-" * (sum(w) + 2 * (len(w) - 1))] + [fmt(x) for x in rows])
+    return text_table(head, rows, left={0, 2})
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--reps", type=int, default=5, help="timed runs per query and server, after one warm-up (5)")
-    p.add_argument("--json", default=None, metavar="FILE", help="also write the JSON results to FILE")
     p.add_argument("--queries", default="", help="comma-separated subset (default: all ten)")
-    p.add_argument("--hosts", type=int, default=100, help="gen_cpu.py hosts (100)")
-    p.add_argument("--points", type=int, default=5000, help="gen_cpu.py points per host (5000 -> 500K lines)")
-    p.add_argument("--batch", type=int, default=5000, help="lines per HTTP write (5000)")
-    p.add_argument("--workers", type=int, default=2, help="concurrent HTTP write connections (2)")
-    p.add_argument("--keep-influx1", action="store_true", help="leave InfluxDB 1.6.7 running if we started it")
-    p.add_argument("--tmp", default=None, help="parent of the temp dir (default: system temp)")
+    add_tsbs_args(p)
     p.add_argument("--keep-tmp", action="store_true", help="keep the temp dir")
     args = p.parse_args()
 
@@ -168,39 +138,22 @@ def main() -> int:
     srv = None
     started1 = False
     try:
-        data = tmp / f"cpu-{args.hosts}x{args.points}.lp"
-        nlines = generate(shared, args.hosts, args.points, data)
+        data, nlines = generate_tsbs(args, shared, tmp)
         started1 = influx1_start(shared)
-        results["influx1"] = {"version": influx1_version()}
-        influx1_query(f"DROP DATABASE {DB1}", post=True)
-        influx1_query(f"CREATE DATABASE {DB1}", post=True)
-        log(f"InfluxDB {results['influx1']['version']}: loading {nlines:,} lines into db {DB1}")
+        results["influx1"] = {"version": influx1_recreate(DB1, nlines)}
         results["influx1"]["load"] = run_load_py(shared, data, f"{INFLUX1}/write?db={DB1}", args.batch, args.workers)
         results["influx1"]["count_ok"] = influx1_count(DB1) == nlines
-        data_dir = tmp / "influx3"
-        srv = Server(data_dir).start()
-        log(f"influx3 serve pid {srv.proc.pid} on {srv.url}; loading {nlines:,} lines")
-        load = run_load_py(shared, data, f"{srv.url}/api/v3/write_lp?db=bench&precision=nanosecond",
-                           args.batch, args.workers)
-        results["influx3_load"] = load
-        if load["errors"]:
-            raise RuntimeError(f"load.py reported {load['errors']} failed batches")
+        srv = serve_loaded(args, shared, data, nlines, tmp / "influx3", results)
         run_state("buffer", names, influxql, srv, args.reps, results)
-        code, secs = srv.stop()
-        srv = None
-        results["sigterm_stop"] = {"exit_code": code, "seconds": round(secs, 2)}
-        log(f"influx3 serve stopped with SIGTERM in {secs:.1f}s (exit {code}); restarting on the same data dir")
-        srv = Server(data_dir).start()
+        srv = restart_after_sigterm(srv, results)
         run_state("parquet", names, influxql, srv, args.reps, results)
     except Exception as exc:
-        import traceback
-        traceback.print_exc()
-        errors["setup"] = f"{type(exc).__name__}: {exc}"
+        record_failure(errors, "setup", exc)
     finally:
         if srv is not None:
             srv.stop()
         if started1 and not args.keep_influx1:
-            subprocess.run(["bash", str(shared / "bench" / "influx1.sh"), "stop"], capture_output=True)
+            influx1_stop(shared)
         if not args.keep_tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     for name in names:

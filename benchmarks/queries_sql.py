@@ -36,12 +36,9 @@ from __future__ import annotations
 
 import argparse
 import ast
-import http.client
 import json
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,11 +46,10 @@ import urllib.parse
 from datetime import datetime, timezone
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import (INFLUX1, REPO, Server, run_info, generate, influx1_count, influx1_query,  # noqa: E402
-                    influx1_start, influx1_version, log, run_load_py, shared_dir)
+from ingest import (INFLUX1, Http, Server, add_tsbs_args, generate_tsbs, influx1_count,  # noqa: E402
+                    influx1_recreate, influx1_start, influx1_stop, log, med, record_failure, restart_after_sigterm,
+                    run_info, run_load_py, serve_loaded, shared_dir, text_table)
 
 START_S = 1_700_000_000  # gen_cpu.py's first timestamp (10 s step)
 TARGET_FACTOR, TARGET_SLACK_MS = 2.0, 5.0
@@ -141,26 +137,6 @@ def timed(fn, reps: int) -> tuple[list[float], object]:
     return times, res
 
 
-def med(times: list[float]) -> float:
-    return round(statistics.median(times), 2)
-
-
-class Http:
-    """One keep-alive connection; `get(path)` returns (status, body)."""
-
-    def __init__(self, url: str):
-        u = urllib.parse.urlsplit(url)
-        self.c = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        self.c.request("GET", path)
-        r = self.c.getresponse()
-        return r.status, r.read()
-
-    def close(self) -> None:
-        self.c.close()
-
-
 def sql_path(q: str, fmt: str = "json") -> str:
     return "/api/v3/query_sql?" + urllib.parse.urlencode({"db": "bench", "q": q, "format": fmt})
 
@@ -240,11 +216,8 @@ def run_state(state: str, queries: dict, names: list[str], srv: Server, data_dir
 
 
 def run_influx1(args, shared: Path, data: Path, nlines: int, names: list[str], influxql: dict, results: dict) -> None:
-    r1: dict = {"version": influx1_version()}
+    r1: dict = {"version": influx1_recreate("bench", nlines)}
     results["influx1"] = r1
-    influx1_query("DROP DATABASE bench", post=True)
-    influx1_query("CREATE DATABASE bench", post=True)
-    log(f"InfluxDB {r1['version']}: loading {nlines:,} lines into db bench")
     r1["load"] = run_load_py(shared, data, f"{INFLUX1}/write?db=bench", args.batch, args.workers)
     r1["count"] = influx1_count("bench")
     r1["count_ok"] = r1["count"] == nlines
@@ -317,10 +290,7 @@ def summary(results: dict, names: list[str]) -> str:
                      f(r.get("http_buffer_ms")), f(r.get("http_parquet_ms")),
                      f(r.get("influx1_ms")) + ("" if r.get("influx1_rows") is None else f" ({r['influx1_rows']:,} rows)")
                      if "influx1" in r else "-"])
-    w = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
-    left = {0, 5}
-    fmt = lambda row: "  ".join(f"{c:<{w[i]}}" if i in left else f"{c:>{w[i]}}" for i, c in enumerate(row)).rstrip()
-    return "\n".join([fmt(head), "-" * (sum(w) + 2 * (len(w) - 1))] + [fmt(x) for x in rows])
+    return text_table(head, rows, left={0, 5})
 
 
 def main() -> int:
@@ -328,14 +298,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--reps", type=int, default=5, help="timed runs per query and engine, after one warm-up; median (5)")
     p.add_argument("--no-influx1", action="store_true", help="skip InfluxDB 1.6.7")
-    p.add_argument("--json", default=None, metavar="FILE", help="also write the JSON results to FILE")
     p.add_argument("--queries", default=",".join(all_names), help="comma-separated subset (all ten)")
-    p.add_argument("--hosts", type=int, default=100, help="gen_cpu.py hosts (100)")
-    p.add_argument("--points", type=int, default=5000, help="gen_cpu.py points per host (5000 -> 500K lines)")
-    p.add_argument("--batch", type=int, default=5000, help="lines per HTTP write (5000)")
-    p.add_argument("--workers", type=int, default=2, help="concurrent HTTP write connections (2)")
-    p.add_argument("--keep-influx1", action="store_true", help="leave InfluxDB 1.6.7 running if we started it")
-    p.add_argument("--tmp", default=None, help="parent of the temp dir (default: system temp)")
+    add_tsbs_args(p)
     p.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (data, Parquet file, data dir)")
     args = p.parse_args()
     names = [n.strip() for n in args.queries.split(",") if n.strip()]
@@ -358,32 +322,19 @@ def main() -> int:
     errors: dict = {}
     srv = None
     try:
-        data = tmp / f"cpu-{args.hosts}x{args.points}.lp"
-        nlines = generate(shared, args.hosts, args.points, data)
+        data, nlines = generate_tsbs(args, shared, tmp)
         data_dir = tmp / "influx3"
         pq_file = tmp / "cpu.parquet"
         try:
-            srv = Server(data_dir).start()
-            log(f"influx3 serve pid {srv.proc.pid} on {srv.url}; loading {nlines:,} lines")
-            load = run_load_py(shared, data, f"{srv.url}/api/v3/write_lp?db=bench&precision=nanosecond",
-                               args.batch, args.workers)
-            results["influx3_load"] = load
-            if load["errors"]:
-                raise RuntimeError(f"load.py reported {load['errors']} failed batches")
+            srv = serve_loaded(args, shared, data, nlines, data_dir, results)
             results["export"] = export_parquet(srv.url, pq_file)
             if results["export"]["rows"] != nlines:
                 raise RuntimeError(f"exported {results['export']['rows']:,} rows, expected {nlines:,}")
             run_state("buffer", queries, names, srv, data_dir, pq_file, args.reps, results)
-            code, secs = srv.stop()
-            srv = None
-            results["sigterm_stop"] = {"exit_code": code, "seconds": round(secs, 2)}
-            log(f"influx3 serve stopped with SIGTERM in {secs:.1f}s (exit {code}); restarting on the same data dir")
-            srv = Server(data_dir).start()
+            srv = restart_after_sigterm(srv, results)
             run_state("parquet", queries, names, srv, data_dir, pq_file, args.reps, results)
         except Exception as exc:
-            import traceback
-            traceback.print_exc()
-            errors["influx3"] = f"{type(exc).__name__}: {exc}"
+            record_failure(errors, "influx3", exc)
         finally:
             if srv is not None:
                 srv.stop()
@@ -393,12 +344,10 @@ def main() -> int:
                 started = influx1_start(shared)
                 run_influx1(args, shared, data, nlines, names, influxql, results)
             except Exception as exc:
-                import traceback
-                traceback.print_exc()
-                errors["influx1"] = f"{type(exc).__name__}: {exc}"
+                record_failure(errors, "influx1", exc)
             finally:
                 if started and not args.keep_influx1:
-                    subprocess.run(["bash", str(shared / "bench" / "influx1.sh"), "stop"], capture_output=True)
+                    influx1_stop(shared)
     except Exception as exc:
         errors["setup"] = f"{type(exc).__name__}: {exc}"
     finally:
