@@ -348,12 +348,7 @@ def cmd_create_token(args: argparse.Namespace) -> int:
         status, body = _api_call(args.host, "POST", "/api/v3/enterprise/configure/token", args.token,
                                  {"token_name": args.name, "permissions": permissions, "expiry_secs": expiry},
                                  timeout=args.timeout)
-    if status == 0:
-        print(f"error: cannot reach {args.host}: {body.decode(errors='replace')}", file=sys.stderr)
-        return 1
-    if status != 201:
-        for line in _describe_error(status, body):
-            print(line, file=sys.stderr)
+    if _answer_failed(args.host, status, body, ok=(201,)):
         if status == 409 and args.admin and not args.name:
             print("hint: the operator token exists already; rotate it with --regenerate --token <admin token>",
                   file=sys.stderr)
@@ -459,49 +454,46 @@ def cmd_query(args: argparse.Namespace) -> int:
     return _print_body(body, args.format, args.output)
 
 
-def cmd_create_database(args: argparse.Namespace) -> int:
-    request: dict = {"db": args.name}
-    if args.retention_period:
-        request["retention_period"] = args.retention_period
-    status, body = _api_call(args.host, "POST", "/api/v3/configure/database", args.token, request,
-                             timeout=args.timeout)
-    if _answer_failed(args.host, status, body):
+# The database commands, one /api/v3/configure/database call each: the HTTP method (POST sends the
+# parameters as a JSON body, the others in the query string), the parameters always sent and those
+# sent only when their option is given (a flag as "true"), each as parameter -> option, and what
+# success prints (None: the answer itself, in --format).
+_DATABASE_CALLS: dict[str, tuple[str, dict[str, str], dict[str, str], Optional[str]]] = {
+    "create": ("POST", {"db": "name"}, {"retention_period": "retention_period"},
+               'Database "{}" created successfully'),
+    "delete": ("DELETE", {"db": "name"}, {"hard_delete_at": "hard_delete_at", "data_only": "data_only"},
+               'Database "{}" deleted successfully'),
+    "show": ("GET", {"format": "format"}, {"show_deleted": "show_deleted"}, None),
+}
+
+
+def cmd_database(args: argparse.Namespace) -> int:
+    """`create database`, `delete database` and `show databases` (args.database_call says which)."""
+    method, always, optional, success = _DATABASE_CALLS[args.database_call]
+    params = {param: getattr(args, option) for param, option in always.items()}
+    for param, option in optional.items():
+        value = getattr(args, option)
+        if value:
+            params[param] = "true" if value is True else value
+    path, body = "/api/v3/configure/database", None
+    if method == "POST":
+        body = params
+    else:
+        path += f"?{urllib.parse.urlencode(params)}"
+    status, answer = _api_call(args.host, method, path, args.token, body, timeout=args.timeout)
+    if _answer_failed(args.host, status, answer):
         return 1
-    print(f'Database "{args.name}" created successfully')
+    if success is None:
+        return _print_body(answer, args.format, getattr(args, "output", None))
+    print(success.format(args.name))
     return 0
 
 
-def cmd_delete_database(args: argparse.Namespace) -> int:
-    params = {"db": args.name}
-    if args.hard_delete_at:
-        params["hard_delete_at"] = args.hard_delete_at
-    if args.data_only:
-        params["data_only"] = "true"
-    status, body = _api_call(args.host, "DELETE", f"/api/v3/configure/database?{urllib.parse.urlencode(params)}",
-                             args.token, timeout=args.timeout)
-    if _answer_failed(args.host, status, body):
-        return 1
-    print(f'Database "{args.name}" deleted successfully')
-    return 0
-
-
-def cmd_show_databases(args: argparse.Namespace) -> int:
-    params = {"format": args.format}
-    if args.show_deleted:
-        params["show_deleted"] = "true"
-    status, body = _api_call(args.host, "GET", f"/api/v3/configure/database?{urllib.parse.urlencode(params)}",
-                             args.token, timeout=args.timeout)
-    if _answer_failed(args.host, status, body):
-        return 1
-    return _print_body(body, args.format, getattr(args, "output", None))
-
-
-def _client_options(parser: argparse.ArgumentParser) -> None:
+def _client_options(parser: argparse.ArgumentParser, token_help: str = "auth token (default $INFLUX3_TOKEN)") -> None:
     """--host, --token, --timeout of the commands that talk to a running server."""
     parser.add_argument("--host", default=os.environ.get("INFLUX3_HOST", DEFAULT_HOST),
                         help=f"server URL (default $INFLUX3_HOST, else {DEFAULT_HOST})")
-    parser.add_argument("--token", default=os.environ.get("INFLUX3_TOKEN"),
-                        help="auth token (default $INFLUX3_TOKEN)")
+    parser.add_argument("--token", default=os.environ.get("INFLUX3_TOKEN"), help=token_help)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the server")
 
 
@@ -521,7 +513,7 @@ def _add_client_commands(sub, create_sub) -> None:
     database.add_argument("--retention-period", default=None, metavar="DURATION",
                           help="keep data this long, e.g. 30d (default: forever)")
     _client_options(database)
-    database.set_defaults(func=cmd_create_database)
+    database.set_defaults(func=cmd_database, database_call="create")
 
     delete = sub.add_parser("delete", help="delete resources on a server (database, ...)")
     delete_sub = delete.add_subparsers(dest="resource", metavar="RESOURCE")
@@ -532,7 +524,7 @@ def _add_client_commands(sub, create_sub) -> None:
                           help="now, never, default (in 72 hours) or an RFC 3339 time")
     database.add_argument("--data-only", action="store_true", help="delete the data, keep the schema")
     _client_options(database)
-    database.set_defaults(func=cmd_delete_database)
+    database.set_defaults(func=cmd_database, database_call="delete")
 
     show = sub.add_parser("show", help="list resources on a server (databases, ...)")
     show_sub = show.add_subparsers(dest="resource", metavar="RESOURCE")
@@ -542,7 +534,7 @@ def _add_client_commands(sub, create_sub) -> None:
     databases.add_argument("--show-deleted", action="store_true", help="include soft-deleted databases")
     databases.add_argument("--output", "-o", default=None, metavar="FILE", help="write the answer to FILE")
     _client_options(databases)
-    databases.set_defaults(func=cmd_show_databases)
+    databases.set_defaults(func=cmd_database, database_call="show")
 
 
 # ---- entry point -----------------------------------------------------------------------------
@@ -583,13 +575,10 @@ def build_parser() -> argparse.ArgumentParser:
     write.add_argument("--database", "-d", required=True, help="database to write to")
     write.add_argument("--precision", default=None,
                        help="timestamp precision: auto (server default), s, ms, us, ns")
-    write.add_argument("--host", default=os.environ.get("INFLUX3_HOST", DEFAULT_HOST),
-                       help=f"server URL (default $INFLUX3_HOST, else {DEFAULT_HOST})")
-    write.add_argument("--token", default=os.environ.get("INFLUX3_TOKEN"), help="auth token (default $INFLUX3_TOKEN)")
+    _client_options(write)
     write.add_argument("--no-sync", action="store_true", help="do not wait for the WAL to be durable")
     write.add_argument("--no-partial", action="store_true",
                        help="reject the whole write if any line is bad (default: write the good lines)")
-    write.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the server")
     write.add_argument("file", nargs="?", default="-", metavar="FILE|-",
                        help="line protocol file, or - for standard input (default)")
     write.set_defaults(func=cmd_write)
@@ -612,11 +601,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--output", "--output-file", default=None, metavar="FILE",
                        help="also write the token as JSON to FILE (mode 0600; never overwritten)")
     token.add_argument("--format", choices=("text", "json"), default="text", help="how to print the token")
-    token.add_argument("--host", default=os.environ.get("INFLUX3_HOST", DEFAULT_HOST),
-                       help=f"server URL (default $INFLUX3_HOST, else {DEFAULT_HOST})")
-    token.add_argument("--token", default=os.environ.get("INFLUX3_TOKEN"),
-                       help="admin token for the request (default $INFLUX3_TOKEN)")
-    token.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the server")
+    _client_options(token, token_help="admin token for the request (default $INFLUX3_TOKEN)")
     token.set_defaults(func=cmd_create_token)
     _add_client_commands(sub, create_sub)
     return parser
