@@ -549,15 +549,6 @@ class Engine:
         """Run a read-only SQL query over the database's tables and return the whole result."""
         return self.query_sql(database, query, params).to_table()
 
-    def _register_table(self, con, d, t) -> None:
-        """Register table `t` of database `d` as a deduplicated temp view named after it on `con`."""
-        from .sql import service_for
-        from .sql.sources import build_view
-        view = build_view(self, d, t, None, None, time.time_ns(), service_for(self).stats, f"__t{t.id}")
-        for name, tbl in view.registrations.items():
-            con.register(name, tbl)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(t.name)} AS {view.sql}")
-
     def table_arrow(self, database: str, table: str) -> pa.Table:
         """Every row of one table, deduplicated, ordered by tags then time."""
         self.catalog.refresh()
