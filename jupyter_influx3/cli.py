@@ -497,6 +497,14 @@ def _client_options(parser: argparse.ArgumentParser, token_help: str = "auth tok
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the server")
 
 
+def _resource_commands(sub, name: str, help: str):
+    """`influx3 NAME RESOURCE ...`: a command whose subcommands are the kinds of resource it acts on."""
+    command = sub.add_parser(name, help=help)
+    resources = command.add_subparsers(dest="resource", metavar="RESOURCE")
+    resources.required = True
+    return resources
+
+
 def _add_client_commands(sub, create_sub) -> None:
     query = sub.add_parser("query", help="run a SQL (or InfluxQL) query on a running server")
     query.add_argument("--database", "-d", required=True, help="database to query")
@@ -515,9 +523,7 @@ def _add_client_commands(sub, create_sub) -> None:
     _client_options(database)
     database.set_defaults(func=cmd_database, database_call="create")
 
-    delete = sub.add_parser("delete", help="delete resources on a server (database, ...)")
-    delete_sub = delete.add_subparsers(dest="resource", metavar="RESOURCE")
-    delete_sub.required = True
+    delete_sub = _resource_commands(sub, "delete", "delete resources on a server (database, ...)")
     database = delete_sub.add_parser("database", help="delete a database (soft delete: renamed, then hard deleted)")
     database.add_argument("name", metavar="NAME")
     database.add_argument("--hard-delete-at", default=None, metavar="WHEN",
@@ -526,9 +532,7 @@ def _add_client_commands(sub, create_sub) -> None:
     _client_options(database)
     database.set_defaults(func=cmd_database, database_call="delete")
 
-    show = sub.add_parser("show", help="list resources on a server (databases, ...)")
-    show_sub = show.add_subparsers(dest="resource", metavar="RESOURCE")
-    show_sub.required = True
+    show_sub = _resource_commands(sub, "show", "list resources on a server (databases, ...)")
     databases = show_sub.add_parser("databases", help="list databases")
     databases.add_argument("--format", choices=QUERY_FORMATS, default="pretty", help="output format (default pretty)")
     databases.add_argument("--show-deleted", action="store_true", help="include soft-deleted databases")
@@ -583,9 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="line protocol file, or - for standard input (default)")
     write.set_defaults(func=cmd_write)
 
-    create = sub.add_parser("create", help="create resources on a server (token, ...)")
-    create_sub = create.add_subparsers(dest="resource", metavar="RESOURCE")
-    create_sub.required = True
+    create_sub = _resource_commands(sub, "create", "create resources on a server (token, ...)")
     token = create_sub.add_parser("token", help="create an API token")
     token.add_argument("--admin", action="store_true",
                        help="the operator token (with --name: a named admin token)")
