@@ -1,10 +1,24 @@
-"""Helpers for the HTTP tests: write requests and reading rows back through an engine node."""
+"""Helpers for the HTTP tests: write requests, reading rows back through an engine node, and
+tokens and fixtures for servers with auth on."""
 
 from __future__ import annotations
 
+import itertools
+import subprocess
+import sys
+
+import pytest
 import requests
 
 from jupyter_influx3.engine import Engine
+
+_names = itertools.count()
+
+
+def influx3(*args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
+    """Runs the `influx3` command (this Python's `-m jupyter_influx3`) with `args`."""
+    return subprocess.run([sys.executable, "-m", "jupyter_influx3", *args], input=input, capture_output=True,
+                          timeout=60)
 
 
 def rows(engine: Engine, database: str, query: str) -> list[dict]:
@@ -23,6 +37,13 @@ def write_v3(base: str, database: str, body: bytes | str, **params) -> requests.
     return requests.post(f"{base}/api/v3/write_lp", params=params, data=_bytes(body), timeout=30)
 
 
+def written(base: str, database: str, body: bytes | str, **params) -> str:
+    """Writes `body` with /api/v3/write_lp, which must accept all of it; returns the database name."""
+    r = write_v3(base, database, body, **params)
+    assert r.status_code == 204, r.text
+    return database
+
+
 def write_v2(base: str, bucket: str, body: bytes | str, **params) -> requests.Response:
     params = {"bucket": bucket, **params}
     return requests.post(f"{base}/api/v2/write", params=params, data=_bytes(body), timeout=30)
@@ -35,3 +56,72 @@ def write_v1(base: str, database: str, body: bytes | str, **params) -> requests.
 
 def _bytes(body: bytes | str) -> bytes:
     return body.encode("utf-8") if isinstance(body, str) else body
+
+
+# ---- servers with auth on ----------------------------------------------------------------------
+
+UNAUTHENTICATED = '{"error": "the request was not authenticated"}'
+MALFORMED = ("{\"error\": \"Authorization header was malformed, the request was not in the form of "
+             "'Authorization: <auth-scheme> <token>', supported auth-schemes are Bearer, Token and Basic\"}")
+FORBIDDEN = '{"error": "unauthorized to perform requested action with the token"}'
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def create_admin(url: str) -> str:
+    """The operator token of a server with auth on (created now: the server must not have one yet)."""
+    r = requests.post(f"{url}/api/v3/configure/token/admin", timeout=30)
+    assert r.status_code == 201, r.text
+    return r.json()["token"]
+
+
+def db_perm(names, *actions) -> dict:
+    return {"resource_type": "db", "resource_identifier": list(names), "actions": list(actions)}
+
+
+def resource_token(url: str, admin: str, perms: list, expiry_secs=None, name=None) -> str:
+    """A resource token with `perms` (named `tok<n>` unless `name` is given)."""
+    body = {"token_name": name or f"tok{next(_names)}", "permissions": perms}
+    if expiry_secs is not None:
+        body["expiry_secs"] = expiry_secs
+    r = requests.post(f"{url}/api/v3/enterprise/configure/token", json=body, headers=bearer(admin), timeout=30)
+    assert r.status_code == 201, r.text
+    return r.json()["token"]
+
+
+def auth_server_fixtures():
+    """Module-scoped fixtures `srv`, `url` and `admin` (its operator token) for a server with auth
+    on that is the calling module's own, so that no other module's tokens or databases meet its
+    tests. In the test module:
+
+        srv, url, admin = auth_server_fixtures()
+    """
+
+    @pytest.fixture(scope="module")
+    def srv(start_influx3_session):
+        return start_influx3_session(auth=True)
+
+    @pytest.fixture(scope="module")
+    def url(srv) -> str:
+        return srv.url
+
+    @pytest.fixture(scope="module")
+    def admin(url) -> str:
+        return create_admin(url)
+
+    return srv, url, admin
+
+
+def auth_reader_fixture(node_id: str):
+    """Module-scoped fixture `reader`: a node named `node_id` on the data directory of the module's
+    `srv` (see `auth_server_fixtures`), to read back what the server stored."""
+
+    @pytest.fixture(scope="module")
+    def reader(srv):
+        eng = Engine(srv.data_dir, node_id=node_id)
+        yield eng
+        eng.close()
+
+    return reader

@@ -11,73 +11,23 @@ import time
 import pytest
 import requests
 
+from http_helpers import (FORBIDDEN, MALFORMED, UNAUTHENTICATED, auth_reader_fixture, auth_server_fixtures, bearer,
+                          create_admin, db_perm, resource_token)
 from jupyter_influx3.engine import Engine
 from jupyter_influx3.http.routes import ROUTE_TABLE
 
-UNAUTHENTICATED = '{"error": "the request was not authenticated"}'
-MALFORMED = ("{\"error\": \"Authorization header was malformed, the request was not in the form of "
-             "'Authorization: <auth-scheme> <token>', supported auth-schemes are Bearer, Token and Basic\"}")
-FORBIDDEN = '{"error": "unauthorized to perform requested action with the token"}'
 ROUTED = {path for path, _ in ROUTE_TABLE}
-_names = itertools.count()
+
+srv, url, admin = auth_server_fixtures()
+reader = auth_reader_fixture("auth-reader")
 
 
 def has_route(path: str) -> bool:
     return path in ROUTED
 
 
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def basic(token: str, user: str = "username") -> dict:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()}
-
-
-def create_admin(url: str) -> str:
-    r = requests.post(f"{url}/api/v3/configure/token/admin", timeout=30)
-    assert r.status_code == 201, r.text
-    return r.json()["token"]
-
-
-def resource_token(url: str, admin: str, perms: list, expiry_secs=None, name=None) -> str:
-    body = {"token_name": name or f"tok{next(_names)}", "permissions": perms}
-    if expiry_secs is not None:
-        body["expiry_secs"] = expiry_secs
-    r = requests.post(f"{url}/api/v3/enterprise/configure/token", json=body, headers=bearer(admin), timeout=30)
-    assert r.status_code == 201, r.text
-    return r.json()["token"]
-
-
-def db_perm(names, *actions) -> dict:
-    return {"resource_type": "db", "resource_identifier": list(names), "actions": list(actions)}
-
-
-@pytest.fixture(scope="module")
-def srv(start_influx3_session):
-    return start_influx3_session(auth=True)
-
-
-@pytest.fixture(scope="module")
-def url(srv) -> str:
-    return srv.url
-
-
-@pytest.fixture(scope="module")
-def admin(url) -> str:
-    return create_admin(url)
-
-
-@pytest.fixture(scope="module")
-def reader(srv):
-    eng = Engine(srv.data_dir, node_id="auth-reader")
-    yield eng
-    eng.close()
-
-
-@pytest.fixture
-def db() -> str:
-    return f"authdb{next(_names)}"
 
 
 def write(url, db, headers=None, body="cpu,host=a usage=1 1", **params):

@@ -2,52 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
 from urllib.parse import urlparse
 
 import pytest
-import requests
 
-from jupyter_influx3.engine import Engine
+from http_helpers import auth_reader_fixture, auth_server_fixtures, db_perm, resource_token
 from jupyter_influx3.http.routes import ROUTE_TABLE
 
-_names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def srv(start_influx3_session):
-    return start_influx3_session(auth=True)
-
-
-@pytest.fixture(scope="module")
-def url(srv):
-    return srv.url
-
-
-@pytest.fixture(scope="module")
-def admin(url):
-    return requests.post(f"{url}/api/v3/configure/token/admin", timeout=30).json()["token"]
-
-
-@pytest.fixture(scope="module")
-def reader(srv):
-    eng = Engine(srv.data_dir, node_id="auth-clients-reader")
-    yield eng
-    eng.close()
-
-
-@pytest.fixture
-def db():
-    return f"clientdb{next(_names)}"
+srv, url, admin = auth_server_fixtures()
+reader = auth_reader_fixture("auth-clients-reader")
 
 
 def token_for(url, admin, db, *actions):
-    body = {"token_name": f"client{next(_names)}",
-            "permissions": [{"resource_type": "db", "resource_identifier": [db], "actions": list(actions)}]}
-    r = requests.post(f"{url}/api/v3/enterprise/configure/token", json=body,
-                      headers={"Authorization": f"Bearer {admin}"}, timeout=30)
-    assert r.status_code == 201, r.text
-    return r.json()["token"]
+    return resource_token(url, admin, [db_perm([db], *actions)])
 
 
 def stored(reader, db):
@@ -87,21 +54,18 @@ def test_influxdb_v1_client_with_a_wrong_password_is_refused(url, admin, reader,
     from influxdb.exceptions import InfluxDBClientError
 
     where = urlparse(url)
-    client = InfluxDBClient(host=where.hostname, port=where.port, username="x", password="apiv3_wrong", database=db)
-    try:
-        with pytest.raises(InfluxDBClientError) as caught:
-            client.write_points(POINTS, time_precision="s")
-        assert caught.value.code == 401
-    finally:
-        client.close()
-    other = token_for(url, admin, db + "x", "write")
-    client = InfluxDBClient(host=where.hostname, port=where.port, username="x", password=other, database=db)
-    try:
-        with pytest.raises(InfluxDBClientError) as caught:
-            client.write_points(POINTS, time_precision="s")
-        assert caught.value.code == 403
-    finally:
-        client.close()
+
+    def refused_with(password) -> int:
+        client = InfluxDBClient(host=where.hostname, port=where.port, username="x", password=password, database=db)
+        try:
+            with pytest.raises(InfluxDBClientError) as caught:
+                client.write_points(POINTS, time_precision="s")
+            return caught.value.code
+        finally:
+            client.close()
+
+    assert refused_with("apiv3_wrong") == 401
+    assert refused_with(token_for(url, admin, db + "x", "write")) == 403
     assert stored(reader, db) == []
 
 

@@ -15,14 +15,10 @@ import re
 import pytest
 import requests
 
+from http_helpers import FORBIDDEN, MALFORMED, UNAUTHENTICATED, auth_server_fixtures, bearer, db_perm, resource_token
 from jupyter_influx3.engine.tokens import generate_token
 from jupyter_influx3.http.auth import supported_methods
 from jupyter_influx3.http.routes import ROUTE_TABLE
-
-UNAUTHENTICATED = '{"error": "the request was not authenticated"}'
-MALFORMED = ("{\"error\": \"Authorization header was malformed, the request was not in the form of "
-             "'Authorization: <auth-scheme> <token>', supported auth-schemes are Bearer, Token and Basic\"}")
-FORBIDDEN = '{"error": "unauthorized to perform requested action with the token"}'
 
 DB = "matrixdb"
 OTHER_DB = "matrixother"
@@ -50,6 +46,8 @@ CREDENTIALS = ["none", "malformed", "unknown", "expired", "read_other_db", "read
                "named_admin", "admin"]
 
 _counter = itertools.count()
+
+srv, url, admin = auth_server_fixtures()  # one server with auth on for the whole matrix
 
 
 def concrete(pattern: str) -> str:
@@ -80,11 +78,8 @@ def cases():
 
 
 @pytest.fixture(scope="module")
-def matrix(start_influx3_session):
-    srv = start_influx3_session(auth=True)
-    url = srv.url
-    admin = requests.post(f"{url}/api/v3/configure/token/admin", timeout=30).json()["token"]
-    h = {"Authorization": f"Bearer {admin}"}
+def matrix(url, admin):
+    h = bearer(admin)
 
     def named(name, expiry=None):
         r = requests.post(f"{url}/api/v3/configure/token/named_admin", json={"token_name": name, "expiry_secs": expiry},
@@ -93,11 +88,7 @@ def matrix(start_influx3_session):
         return r.json()["token"]
 
     def resource(name, dbname, action):
-        body = {"token_name": name,
-                "permissions": [{"resource_type": "db", "resource_identifier": [dbname], "actions": [action]}]}
-        r = requests.post(f"{url}/api/v3/enterprise/configure/token", json=body, headers=h, timeout=30)
-        assert r.status_code == 201, r.text
-        return r.json()["token"]
+        return resource_token(url, admin, [db_perm([dbname], action)], name=name)
 
     tokens = {
         "admin": admin,

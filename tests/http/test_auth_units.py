@@ -16,13 +16,12 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
+from http_helpers import FORBIDDEN, bearer
 from jupyter_influx3.engine import Engine
 from jupyter_influx3.engine import tokens as T
 from jupyter_influx3.http import auth
 from jupyter_influx3.http.base import ApiError, ApiHandler, DefaultHandler, ServerContext
 from jupyter_influx3.http.routes import routes
-
-FORBIDDEN = '{"error": "unauthorized to perform requested action with the token"}'
 
 
 # ---- pure functions ----------------------------------------------------------------------------
@@ -184,21 +183,17 @@ def server(engine, tokens):
     srv.close()
 
 
-def h(token):
-    return {"Authorization": f"Bearer {token}"}
-
-
 def test_db_from_the_url(server, tokens):
-    r = requests.get(f"{server.url}/test/echo", params={"db": "a"}, headers=h(tokens["read_a"]))
+    r = requests.get(f"{server.url}/test/echo", params={"db": "a"}, headers=bearer(tokens["read_a"]))
     assert (r.status_code, r.text) == (200, "a")
-    r = requests.get(f"{server.url}/test/echo", params={"db": "b"}, headers=h(tokens["read_a"]))
+    r = requests.get(f"{server.url}/test/echo", params={"db": "b"}, headers=bearer(tokens["read_a"]))
     assert (r.status_code, r.text) == (403, FORBIDDEN)
-    r = requests.get(f"{server.url}/test/echo", headers=h(tokens["read_a"]))
+    r = requests.get(f"{server.url}/test/echo", headers=bearer(tokens["read_a"]))
     assert r.status_code == 403  # no database named at all
 
 
 def test_db_from_a_json_body(server, tokens):
-    tok = h(tokens["read_a"])
+    tok = bearer(tokens["read_a"])
     assert requests.post(f"{server.url}/test/echo", json={"db": "a"}, headers=tok).text == "a"
     r = requests.post(f"{server.url}/test/echo", json={"db": "b"}, headers=tok)
     assert (r.status_code, r.text) == (403, FORBIDDEN)
@@ -220,11 +215,11 @@ def test_db_from_a_json_body(server, tokens):
     # A non-string db is never a permitted name.
     assert requests.post(f"{server.url}/test/echo", json={"db": ["a"]}, headers=tok).status_code == 403
     # Admins pass whatever the body says.
-    assert requests.post(f"{server.url}/test/echo", json={"db": "b"}, headers=h(tokens["admin"])).text == "b"
+    assert requests.post(f"{server.url}/test/echo", json={"db": "b"}, headers=bearer(tokens["admin"])).text == "b"
 
 
 def test_db_from_a_form_body(server, tokens):
-    tok = h(tokens["read_a"])
+    tok = bearer(tokens["read_a"])
     r = requests.post(f"{server.url}/test/echo", data={"db": "a"}, headers=tok)
     assert (r.status_code, r.text) == (200, "a")
     r = requests.post(f"{server.url}/test/echo", params={"db": "a"}, data={"db": "b"}, headers=tok)
@@ -237,19 +232,21 @@ def test_db_from_a_form_body(server, tokens):
     assert r.status_code == 403
     # Line protocol sent as a form (`curl -d`) names no database: the URL's is checked.
     r = requests.post(f"{server.url}/test/v1", params={"db": "a"}, data="cpu,host=a v=1 1",
-                      headers={**h(tokens["write_a"]), "Content-Type": "application/x-www-form-urlencoded"})
+                      headers={**bearer(tokens["write_a"]), "Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 200
 
 
 def test_handler_can_check_further_databases(server, tokens):
-    r = requests.post(f"{server.url}/test/echo", params={"extra": "1"}, json={"db": "a"}, headers=h(tokens["read_a"]))
+    r = requests.post(f"{server.url}/test/echo", params={"extra": "1"}, json={"db": "a"},
+                      headers=bearer(tokens["read_a"]))
     assert r.status_code == 403
-    r = requests.post(f"{server.url}/test/echo", params={"extra": "1"}, json={"db": "a"}, headers=h(tokens["admin"]))
+    r = requests.post(f"{server.url}/test/echo", params={"extra": "1"}, json={"db": "a"},
+                      headers=bearer(tokens["admin"]))
     assert r.status_code == 200
 
 
 def test_v1_db_rp_pairs_from_url_and_form(server, tokens):
-    tok = h(tokens["write_a"])
+    tok = bearer(tokens["write_a"])
     assert requests.post(f"{server.url}/test/v1", params={"db": "a", "rp": "weekly"}, headers=tok).status_code == 200
     assert requests.post(f"{server.url}/test/v1", params={"db": "a", "rp": "daily"}, headers=tok).status_code == 403
     r = requests.post(f"{server.url}/test/v1", params={"db": "a"}, data={"rp": "daily"}, headers=tok)
@@ -261,15 +258,15 @@ def test_v1_db_rp_pairs_from_url_and_form(server, tokens):
 def test_prefix_mounts(server, tokens):
     # Under a prefix the same rules apply to the API path after the prefix.
     assert requests.get(f"{server.url}/influx3/health").status_code == 401
-    assert requests.get(f"{server.url}/influx3/health", headers=h(tokens["read_a"])).status_code == 200
+    assert requests.get(f"{server.url}/influx3/health", headers=bearer(tokens["read_a"])).status_code == 200
     assert requests.get(f"{server.url}/influx3/ping").status_code == 200  # opened on this mount only
     assert requests.get(f"{server.url}/ping").status_code == 401
     assert requests.post(f"{server.url}/influx3/api/v3/configure/token/admin").status_code == 409
     r = requests.post(f"{server.url}/influx3/api/v3/write_lp", params={"db": "b"}, data="cpu v=1",
-                      headers=h(tokens["read_a"]))
+                      headers=bearer(tokens["read_a"]))
     assert r.status_code == 403
     # A prefixed path is found even when its tail is another route's path (/api/v1/health vs /health).
-    r = requests.get(f"{server.url}/influx3/api/v1/health", headers=h(tokens["read_a"]))
+    r = requests.get(f"{server.url}/influx3/api/v1/health", headers=bearer(tokens["read_a"]))
     assert r.status_code == 200
     # Without auth on that mount: token endpoints are disabled under the prefix too.
     r = requests.post(f"{server.url}/open/api/v3/configure/token/admin")

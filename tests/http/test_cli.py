@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from http_helpers import rows
-
-
-def influx3(*args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "jupyter_influx3", *args], input=input, capture_output=True, timeout=60
-    )
+from http_helpers import influx3, rows
 
 
 def test_write_from_stdin_succeeds_quietly(url, reader, db):

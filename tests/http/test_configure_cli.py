@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-
-def influx3(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jupyter_influx3", *args], capture_output=True, timeout=60)
+from http_helpers import influx3
 
 
 def shown(url, *extra) -> list[dict]:

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from http_helpers import write_v3
+from http_helpers import write_v3, written
 from jupyter_influx3.http import serialize
 
 # One row per timestamp precision: whole second, ms, µs, ns (1700000000 s = 2023-11-14T22:13:20).
@@ -70,10 +70,7 @@ CONTENT_TYPES = {
 
 @pytest.fixture(scope="module")
 def golden_db(server):
-    name = "formats_golden"
-    r = write_v3(server.url, name, LINES, precision="nanosecond")
-    assert r.status_code == 204, r.text
-    return name
+    return written(server.url, "formats_golden", LINES, precision="nanosecond")
 
 
 def sql(url, db, q, fmt=None, **kw):

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from http_helpers import write_v3
+from http_helpers import bearer, create_admin, db_perm, resource_token, write_v3, written
 
 T0 = 1672531200  # 2023-01-01T00:00:00Z
 LP = "\n".join(
@@ -25,9 +25,7 @@ LP = "\n".join(
 
 @pytest.fixture
 def data(url, db):
-    r = write_v3(url, db, LP, precision="second")
-    assert r.status_code == 204, r.text
-    return db
+    return written(url, db, LP, precision="second")
 
 
 def query(url, params=None, method="GET", **kw):
@@ -290,20 +288,14 @@ def test_grafana_dashboard_query_relative_to_now(url, db):
 def secured(start_influx3_session):
     srv = start_influx3_session(auth=True)
     u = srv.url
-    admin = requests.post(f"{u}/api/v3/configure/token/admin", timeout=30).json()["token"]
-    h = {"Authorization": f"Bearer {admin}"}
+    admin = create_admin(u)
+    h = bearer(admin)
     for name in ("iq_one", "iq_two"):
         r = requests.post(f"{u}/api/v3/write_lp", params={"db": name}, data="cpu,host=a v=1 1", headers=h, timeout=30)
         assert r.status_code == 204
 
-    def token(dbname, action):
-        body = {"token_name": f"iq-{dbname}-{action}",
-                "permissions": [{"resource_type": "db", "resource_identifier": [dbname], "actions": [action]}]}
-        r = requests.post(f"{u}/api/v3/enterprise/configure/token", json=body, headers=h, timeout=30)
-        assert r.status_code == 201, r.text
-        return r.json()["token"]
-
-    return {"url": u, "admin": admin, "read_one": token("iq_one", "read")}
+    read_one = resource_token(u, admin, [db_perm(["iq_one"], "read")], name="iq-iq_one-read")
+    return {"url": u, "admin": admin, "read_one": read_one}
 
 
 def test_authorization(secured):

@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from http_helpers import write_v3
+from http_helpers import write_v3, written
 
 # 2998574936 s = 2065-01-07T17:28:56
 CPU = "\n".join([
@@ -20,10 +20,7 @@ CPU = "\n".join([
 
 @pytest.fixture(scope="module")
 def cpu_db(server):
-    name = "query_cpu"
-    r = write_v3(server.url, name, CPU, precision="second")
-    assert r.status_code == 204, r.text
-    return name
+    return written(server.url, "query_cpu", CPU, precision="second")
 
 
 def get(url, **params):

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pyarrow.parquet as pq
 
-from http_helpers import write_v3
-
-
-def influx3(*args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jupyter_influx3", *args], input=input, capture_output=True,
-                          timeout=60)
+from http_helpers import influx3, write_v3
 
 
 def test_query_prints_a_pretty_table_by_default(url, db):

@@ -10,27 +10,19 @@ import json
 import os
 import re
 import stat
-import subprocess
-import sys
 from datetime import datetime, timezone
 
 import pytest
 import requests
 
+from http_helpers import auth_server_fixtures, bearer, influx3
 from jupyter_influx3.engine import tokens as T
 from jupyter_influx3.engine.catalog import Catalog
 
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
 _names = itertools.count()
 
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def influx3(*args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jupyter_influx3", *args], input=input, capture_output=True,
-                          timeout=60)
+srv, url, admin = auth_server_fixtures()
 
 
 def parse_time(text: str) -> datetime:
@@ -40,23 +32,6 @@ def parse_time(text: str) -> datetime:
 def write(url, token, db="foo"):
     return requests.post(f"{url}/api/v3/write_lp", params={"db": db}, data="cpu v=1 1", headers=bearer(token),
                          timeout=30)
-
-
-@pytest.fixture(scope="module")
-def srv(start_influx3_session):
-    return start_influx3_session(auth=True)
-
-
-@pytest.fixture(scope="module")
-def url(srv):
-    return srv.url
-
-
-@pytest.fixture(scope="module")
-def admin(url):
-    r = requests.post(f"{url}/api/v3/configure/token/admin", timeout=30)
-    assert r.status_code == 201
-    return r.json()["token"]
 
 
 @pytest.fixture
