@@ -31,6 +31,7 @@ from .catalog import Catalog, Limits, validate_db_name
 from .lineprotocol import LineError
 from .persist import FileIndex, FileMeta, quote
 from .validator import SEQ_COLUMN, Plan, accepted_lines, build_batch, plan_write
+from .sql.seriescache import sources_replaced
 from .wal import WalWriter, list_wal_files, read_records, recover_file
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,8 @@ class Engine:
                  limits: Limits | None = None, snapshot_rows: int = 500_000,
                  snapshot_bytes: int = 512 * 2**20, snapshot_age_s: float = 600.0,
                  background: bool = True, compaction_min_files: int = 4,
-                 skip_corrupt_wal: bool = False, sync_interval_s: float = 1.0):
+                 skip_corrupt_wal: bool = False, sync_interval_s: float = 1.0,
+                 series_cache_bytes: int | None = None):
         self.data_dir = Path(data_dir).absolute()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.node_id = node_id or f"node-{uuid.uuid4().hex[:12]}"
@@ -80,6 +82,8 @@ class Engine:
             raise errors.NodeInUse(f"node id {self.node_id!r} is in use by another process on {self.data_dir}")
         self.snapshot_rows, self.snapshot_bytes, self.snapshot_age_s = snapshot_rows, snapshot_bytes, snapshot_age_s
         self.compaction_min_files = compaction_min_files
+        # memory for series-ordered copies of tables (sql/seriescache.py); None: the default, 0: off
+        self.series_cache_bytes = series_cache_bytes
         self.catalog = Catalog(self.data_dir, limits)
         self.index = FileIndex(self.data_dir)
         self.buffer = Buffer()
@@ -353,8 +357,11 @@ class Engine:
             m = {"added": [f.__dict__ for f in added], "removed": [], "wal_upto": closed}
             persist.write_manifest(self.data_dir, self.node_id, wal_upto=closed, added=added, removed=[])
             with self._view_lock:
+                moved = {key: [b for seq, b in tb.chunks if seq <= closed] for key, tb in self.buffer.tables.items()}
                 self.index.apply(self.node_id, m)
                 self.buffer.drop_upto(closed)
+                for key, chunks in moved.items():
+                    sources_replaced(self, key, chunks, [], [f.path for f in added if (f.db, f.table) == key])
             self.index.refresh()
             for seq, path in list_wal_files(self.node_dir / "wal"):
                 if seq <= closed:
@@ -413,6 +420,8 @@ class Engine:
                 name = f"c{group[-1].max_seq}-{uuid.uuid4().hex[:8]}"
                 added = persist.write_parquet(self.data_dir, self.node_id, group[0].db, group[0].table, t, name)
                 self._publish(added, [f.path for f in group], grace_s=self._RETIRE_GRACE_S)
+                sources_replaced(self, (group[0].db, group[0].table), [], [f.path for f in group],
+                                 [f.path for f in added])
                 merged += 1
         finally:
             con.close()

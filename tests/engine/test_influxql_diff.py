@@ -408,12 +408,15 @@ RECORDED = _load()
 ALL = RECORDED["cases"]
 
 
-@pytest.fixture(scope="module")
-def executor(tmp_path_factory):
+@pytest.fixture(scope="module", params=["series-cache", "duckdb-scan"])
+def executor(request, tmp_path_factory):
+    """Both read paths: the series cache (numpy, default) and DuckDB over the files and buffer."""
     from jupyter_influx3.engine import Engine
     from jupyter_influx3.engine.influxql.executor import Executor
 
-    eng = Engine(tmp_path_factory.mktemp("influxql-diff"), node_id="n1", background=False)
+    budget = None if request.param == "series-cache" else 0
+    eng = Engine(tmp_path_factory.mktemp("influxql-diff"), node_id="n1", background=False,
+                 series_cache_bytes=budget)
     res = eng.write_lp(DB, RECORDED["dataset"], "s")
     assert not res.errors
     yield Executor(eng)
@@ -422,6 +425,8 @@ def executor(tmp_path_factory):
 
 @pytest.mark.skipif(not ALL, reason="no recorded cases")
 def test_recorded_against_influxdb_1_6_7(executor):
+    from jupyter_influx3.engine.sql.seriescache import cache_for
+
     failures = []
     for case in ALL:
         got = run_case(executor, case)
@@ -436,6 +441,8 @@ def test_recorded_against_influxdb_1_6_7(executor):
         if not ok:
             failures.append(f"{case['q']}\n   1.6.7 {json.dumps(case['body'])[:500]}\n   got   {json.dumps(got[1])[:500]}")
     assert not failures, f"{len(failures)}/{len(ALL)} differ:\n" + "\n".join(failures)
+    # the read path under test was the one taken
+    assert (cache_for(executor.engine).builds > 0) == (executor.engine.series_cache_bytes is None)
 
 
 @pytest.mark.skipif(not ALL, reason="no recorded cases")

@@ -59,6 +59,8 @@ def precompute(run: "_Run", calls: list[Call], start: int) -> None:
         return
     p = run.p
     lo, hi = max(start, p.read_start), p.end
+    if _few_cached_rows(run, lo, hi):
+        return
     per_call: dict[str, list] = {str(c): [] for c in calls}
     for m in run.measurements():
         fields: dict[str, tuple[str, set]] = {}
@@ -99,6 +101,24 @@ def precompute(run: "_Run", calls: list[Call], start: int) -> None:
         pushed = run._pushed = {}
     for c in calls:
         pushed[(str(c), start)] = _combine(run, c, per_call[str(c)])
+
+
+#: up to this many rows in the series cache, reading the points beats DuckDB's partials
+CACHED_POINTS_MAX = 50_000
+
+
+def _few_cached_rows(run: "_Run", lo: int, hi: int) -> bool:
+    """Every measurement is in the series cache and the tag terms and time range leave few rows:
+    the points are read from memory and reduced in numpy (same answers as the partials)."""
+    total = 0
+    for m in run.measurements():
+        cached = run.cached(m)
+        if cached is None:
+            return False
+        total += cached.candidate_rows(lo, hi)
+        if total > CACHED_POINTS_MAX:
+            return False
+    return True
 
 
 def aggregate_partials(run: "_Run", c: Call, start: int) -> Optional["Points"]:

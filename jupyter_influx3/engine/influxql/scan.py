@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from . import ast
 from .ast import BinaryExpr, Call, Op, ParenExpr, VarRef
+from ..sql.seriescache import series_key
 from .functions import MIN_TIME, MAX_TIME, Vec
 
 __all__ = ["Frame", "Scanner", "series_key", "condition_sql"]
@@ -39,21 +40,6 @@ def _q(name: str) -> str:
 def _ts(ns: int) -> str:
     from ..sql.timeparse import ns_literal_sql
     return ns_literal_sql(ns)
-
-
-_KEY_ESCAPE = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ "})
-_NAME_ESCAPE = str.maketrans({",": "\\,", " ": "\\ "})
-
-
-def series_key(name: str, tags: dict[str, str]) -> str:
-    """The 1.x series key ``m,k1=v1,k2=v2`` (tags sorted, empty values omitted, escaped)."""
-    parts = [name.translate(_NAME_ESCAPE)]
-    for k in sorted(tags):
-        v = tags[k]
-        if v is None or v == "":
-            continue
-        parts.append(f"{k.translate(_KEY_ESCAPE)}={v.translate(_KEY_ESCAPE)}")
-    return ",".join(parts)
 
 
 @dataclass
@@ -313,15 +299,38 @@ class Scanner:
         self.engine = engine
         self.now_ns = now_ns
         self.service = service_for(engine)
-        self.cursor = self.service._connection().cursor()
+        self._cursor = None
         self.views: dict[tuple, str] = {}
         self.rows_read = 0
 
+    @property
+    def cursor(self):
+        # opened on first use: a statement answered from the series cache never needs one
+        if self._cursor is None:
+            self._cursor = self.service._connection().cursor()
+        return self._cursor
+
     def close(self) -> None:
         try:
-            self.cursor.close()
+            if self._cursor is not None:
+                self._cursor.close()
         except Exception:  # noqa: BLE001 - best effort
             pass
+
+    def cached(self, m, cond, column_type):
+        """A :class:`.cachescan.CachedTable` answering reads of ``m`` under ``cond`` from the
+        series cache, or None (no valid copy yet, or a condition it does not evaluate)."""
+        from ..sql.seriescache import cache_for
+        from .cachescan import CachedTable, Unsupported
+
+        st = cache_for(self.engine).get(m.database, m.table, self.now_ns)
+        if st is None:
+            return None
+        retention = m.table.retention_ns or m.database.retention_ns
+        try:
+            return CachedTable(st, m, cond, column_type, self.now_ns - retention if retention else None)
+        except Unsupported:
+            return None
 
     def view(self, m, lo: Optional[int], hi: Optional[int]) -> str:
         """A SQL expression (subquery) reading table ``m`` within [lo, hi]."""

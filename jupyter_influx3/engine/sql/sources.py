@@ -140,6 +140,8 @@ class TableView:
     bytes_scanned: int = 0
     dedup: bool = False
     retention_cutoff: int | None = None
+    plain_files: list = field(default_factory=list)    # sources read as they are (no dedup)
+    plain_chunks: list = field(default_factory=list)
 
 
 def _series_groups(cluster: list[tuple], stats_cache: "ChunkStatsCache", keys: list[str]) -> list[list[tuple]]:
@@ -223,6 +225,7 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
     view.rows_scanned = sum(f.rows for f in plain_files + dd_files) + sum(b.num_rows for b in plain_chunks + dd_chunks)
     view.bytes_scanned = sum(f.bytes for f in plain_files + dd_files) + chunk_bytes
     view.dedup = bool(dd_files or dd_chunks)
+    view.plain_files, view.plain_chunks = plain_files, plain_chunks
 
     cols = table.column_names_sorted()
     kinds = {c: table.columns[c].type for c in cols}

@@ -1,0 +1,312 @@
+"""InfluxQL reads answered from the series cache (``sql/seriescache.py``) in numpy, without DuckDB.
+
+A query about a few series (``WHERE host = 'a'``, Grafana's per-host panels, TSBS's single-host
+queries) costs DuckDB a fixed several milliseconds of planning and scanning; 1.x answers it from
+its series index in one or two.  When a table's series-ordered copy is at hand, this module
+finds the series the tag terms allow, binary-searches each one's time range, evaluates the WHERE
+on just those rows and hands back the same :class:`~.scan.Frame` the DuckDB read would.
+
+Only conditions whose every term is a plain comparison of a tag, field or literal (``= != < <=
+> >=``, ``=~ !~`` against a tag or string field) joined by AND/OR are evaluated here, with the
+semantics :func:`.scan.condition_sql` gives them in SQL (a missing tag is ``''``, a comparison
+with a missing field or of mismatched types is false).  Anything else -- arithmetic, calls,
+casts, unsigned fields -- raises :class:`Unsupported` and the caller reads through DuckDB.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import numpy as np
+
+from . import ast
+from .ast import BinaryExpr, Op, ParenExpr, VarRef
+from .functions import MAX_TIME, MIN_TIME, Vec
+from .regex import compile_re2
+from .scan import Frame
+
+_KIND = {"float": "float", "int": "integer", "uint": "unsigned", "string": "string", "bool": "boolean"}
+_CMP = {Op.EQ: np.equal, Op.NEQ: np.not_equal, Op.LT: np.less, Op.LTE: np.less_equal,
+        Op.GT: np.greater, Op.GTE: np.greater_equal}
+_FLIP = {Op.EQ: Op.EQ, Op.NEQ: Op.NEQ, Op.LT: Op.GT, Op.LTE: Op.GTE, Op.GT: Op.LT, Op.GTE: Op.LTE}
+_SHARD_ZERO = 62135596800000000000  # 0001-01-01 in ns before the epoch: 1.x numbers shards from there
+
+
+class Unsupported(Exception):
+    """The condition or read is not one this module answers; read through DuckDB instead."""
+
+
+def _literal(e) -> tuple[str, object]:
+    if isinstance(e, ast.StringLiteral):
+        return "string", e.value
+    if isinstance(e, ast.BooleanLiteral):
+        return "boolean", bool(e.value)
+    if isinstance(e, ast.IntegerLiteral):
+        return "integer", int(e.value)
+    if isinstance(e, ast.NumberLiteral) and np.isfinite(e.value):
+        return "float", float(e.value)
+    raise Unsupported(type(e).__name__)
+
+
+class CachedTable:
+    """One measurement's series-ordered rows and the statement's WHERE over them."""
+
+    def __init__(self, st, m, cond, ct: Callable, cutoff: Optional[int]):
+        self.st = st
+        self.m = m
+        self.cond = cond
+        self.ct = ct
+        self.cutoff = cutoff
+        self._regex: dict[str, object] = {}
+        self._tagvals: dict[str, np.ndarray] = {}
+        self._rows: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._counts: dict[tuple, int] = {}
+        if cond is not None:
+            self._check(cond)
+        self.sids = np.flatnonzero(self._eval(cond, None, None)) if cond is not None else \
+            np.arange(len(st.series), dtype=np.int64)
+
+    # -- the condition ------------------------------------------------------------------------
+    def _operand(self, e):
+        """("tag"|"field"|"const"|"null", kind, name-or-value) of one side of a comparison."""
+        if isinstance(e, ParenExpr):
+            return self._operand(e.expr)
+        if isinstance(e, VarRef):
+            if e.type is not None:
+                raise Unsupported("cast")
+            r = self.ct(e)
+            if r is None:
+                return ("null", "null", None)
+            kind, col = r
+            if kind == "empty":
+                return ("const", "string", "")
+            if kind == "tag":
+                return ("tag", "string", col)
+            c = self.st.columns.get(col)
+            if c is None or _KIND.get(c.kind) != kind or kind == "unsigned":
+                raise Unsupported(f"column {col}")
+            return ("field", kind, col)
+        k, v = _literal(e)
+        return ("const", k, v)
+
+    def _check(self, e) -> None:
+        if isinstance(e, ParenExpr):
+            return self._check(e.expr)
+        if not isinstance(e, BinaryExpr):
+            raise Unsupported(type(e).__name__)
+        if e.op in (Op.AND, Op.OR):
+            self._check(e.lhs)
+            self._check(e.rhs)
+            return
+        if e.op in (Op.EQREGEX, Op.NEQREGEX):
+            if not isinstance(e.rhs, ast.RegexLiteral):
+                raise Unsupported("regex operand")
+            self._operand(e.lhs)
+            self._pattern(e.rhs.pattern)
+            return
+        if e.op not in _CMP:
+            raise Unsupported(str(e.op))
+        a, b = self._operand(e.lhs), self._operand(e.rhs)
+        if a[0] not in ("tag", "field") and b[0] not in ("tag", "field"):
+            raise Unsupported("no column")
+        if a[0] in ("tag", "field") and b[0] in ("tag", "field"):
+            raise Unsupported("two columns")
+
+    def _pattern(self, pattern: str):
+        rx = self._regex.get(pattern)
+        if rx is None:
+            try:
+                rx = compile_re2(pattern)
+            except Exception as exc:  # noqa: BLE001 - DuckDB words the error
+                raise Unsupported("regex") from exc
+            self._regex[pattern] = rx
+        return rx
+
+    def _values(self, op, idx, rsid):
+        """(kind, data, valid) of an operand: per series when ``idx`` is None (a field is then
+        unknown: data None), else per row."""
+        src, kind, x = op
+        n = len(self.st.series) if idx is None else len(idx)
+        if src == "tag":
+            vals = self.st.tag_values[x]
+            return kind, (vals if idx is None else vals[rsid]), None
+        if src == "field":
+            if idx is None:
+                return kind, None, None
+            c = self.st.columns[x]
+            return kind, c.data[idx], c.valid[idx]
+        if src == "const":
+            return kind, x, None
+        return "null", None, np.zeros(n, bool)
+
+    def _eval(self, e, idx, rsid) -> np.ndarray:
+        """The condition per series (idx None: True unless the tags alone make it false) or per row."""
+        n = len(self.st.series) if idx is None else len(idx)
+        if isinstance(e, ParenExpr):
+            return self._eval(e.expr, idx, rsid)
+        if e.op is Op.AND:
+            return self._eval(e.lhs, idx, rsid) & self._eval(e.rhs, idx, rsid)
+        if e.op is Op.OR:
+            return self._eval(e.lhs, idx, rsid) | self._eval(e.rhs, idx, rsid)
+        if e.op in (Op.EQREGEX, Op.NEQREGEX):
+            kind, data, valid = self._values(self._operand(e.lhs), idx, rsid)
+            if kind != "string":
+                return np.zeros(n, bool)
+            if data is None:
+                return np.ones(n, bool)
+            rx = self._pattern(e.rhs.pattern)
+            if isinstance(data, str):
+                hit = np.full(n, rx.search(data) is not None)
+            else:
+                hit = _regex_hits(data, rx)
+            out = hit if e.op is Op.EQREGEX else ~hit
+            return out if valid is None else out & valid
+        a, b = self._operand(e.lhs), self._operand(e.rhs)
+        op = e.op
+        if a[0] == "const":
+            a, b, op = b, a, _FLIP[op]
+        ka, da, va = self._values(a, idx, rsid)
+        kb, db, _ = self._values(b, idx, rsid)
+        if ka == "null" or kb == "null":
+            return np.zeros(n, bool)
+        numeric = ka in ("float", "integer") and kb in ("float", "integer")
+        same = ka == kb and ka in ("string", "boolean")
+        if not (numeric or same) or (ka == "boolean" and op not in (Op.EQ, Op.NEQ)):
+            return np.zeros(n, bool)
+        if da is None:
+            return np.ones(n, bool)
+        out = np.asarray(_CMP[op](da, db), dtype=bool)
+        return out if va is None else out & va
+
+    # -- rows ---------------------------------------------------------------------------------
+    def _bounds(self, lo: int, hi: int) -> tuple[Optional[int], Optional[int]]:
+        lo_q = None if lo <= MIN_TIME else lo
+        if self.cutoff is not None:
+            lo_q = self.cutoff if lo_q is None else max(lo_q, self.cutoff)
+        return lo_q, (None if hi >= MAX_TIME else hi)
+
+    def candidate_rows(self, lo: int, hi: int) -> int:
+        """How many rows the tag terms and time range leave (before the field terms)."""
+        n = self._counts.get((lo, hi))
+        if n is None:
+            lo_q, hi_q = self._bounds(lo, hi)
+            st = self.st
+            n = int((st.offsets[self.sids + 1] - st.offsets[self.sids]).sum()) if lo_q is None and hi_q is None \
+                else len(st.rows_of(self.sids, lo_q, hi_q))
+            self._counts[(lo, hi)] = n
+        return n
+
+    def rows(self, lo: int, hi: int, any_of: Optional[list[str]] = None) -> tuple[np.ndarray, np.ndarray]:
+        """(row indices, series of each row), sorted by series then time, where the WHERE holds
+        (and, with ``any_of``, one of those fields is set)."""
+        key = (lo, hi)
+        got = self._rows.get(key)
+        if got is None:
+            got = self._rows[key] = self._where(lo, hi)
+        idx, rsid = got
+        if any_of is not None:
+            keep = np.zeros(len(idx), bool)
+            for c in any_of:
+                col = self.st.columns.get(c)
+                if col is not None:
+                    keep |= col.valid[idx]
+            if not keep.all():
+                idx, rsid = idx[keep], rsid[keep]
+        return idx, rsid
+
+    def _where(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        st = self.st
+        lo_q, hi_q = self._bounds(lo, hi)
+        idx = st.rows_of(self.sids, lo_q, hi_q)
+        lens = np.diff(st.offsets)[self.sids]
+        if lo_q is None and hi_q is None:
+            rsid = np.repeat(self.sids, lens)
+        else:
+            rsid = st.sid_of_rows()[idx] if len(idx) > 4 * len(self.sids) else \
+                self.sids[np.searchsorted(st.offsets[self.sids + 1], idx, "right")]
+        if self.cond is not None and len(idx):
+            keep = self._eval(self.cond, idx, rsid)
+            idx, rsid = idx[keep], rsid[keep]
+        return idx, rsid
+
+    def frame(self, fields: list[tuple[str, str]], idx: np.ndarray, rsid: np.ndarray) -> Frame:
+        """The :class:`Frame` the DuckDB read gives for these rows and ``fields`` ([(column, kind)])."""
+        st = self.st
+        uniq, sid = np.unique(rsid, return_inverse=True)
+        fr = Frame(self.m.name, [st.series[i] for i in uniq.tolist()], [st.keys[i] for i in uniq.tolist()],
+                   sid.reshape(-1).astype(np.int64), st.time[idx])
+        for c, kind in fields:
+            if c in fr.cols:
+                continue
+            if kind == "tag" or (c in st.tag_values and c not in st.columns):
+                vals = self._tag_column(c)[rsid]
+                valid = np.asarray(st.tag_values[c][rsid] != "", dtype=bool)
+                fr.cols[c] = Vec(kind, vals, valid)
+                continue
+            col = st.columns.get(c)
+            if col is None or _KIND[col.kind] != kind:
+                raise Unsupported(f"field {c} as {kind}")
+            fr.cols[c] = Vec(kind, col.data[idx], col.valid[idx])
+        return fr
+
+    def _tag_column(self, t: str) -> np.ndarray:
+        vals = self._tagvals.get(t)
+        if vals is None:
+            vals = self.st.tag_values[t].copy()
+            vals[vals == ""] = None
+            self._tagvals[t] = vals
+        return vals
+
+    def read(self, fields, lo: int, hi: int, any_of=None, per_series=None) -> Frame:
+        for c, kind in fields:
+            if kind != "tag" and c not in self.st.columns:
+                raise Unsupported(f"field {c}")
+        idx, rsid = self.rows(lo, hi, any_of)
+        if per_series is not None:
+            n, asc, sd = per_series
+            keep = _edge_mask(rsid, self.st.time[idx], n, asc, sd)
+            idx, rsid = idx[keep], rsid[keep]
+        return self.frame(fields, idx, rsid)
+
+    def edge_rows(self, fields, n: int, ascending: bool, shard_dur: int, lo: int, hi: int) -> dict[str, Frame]:
+        """Per field, each series' first (or last) ``n`` points per shard (see ``Scanner.edge_rows``)."""
+        for c, _kind in fields:
+            if c not in self.st.columns:
+                raise Unsupported(f"field {c}")
+        idx, rsid = self.rows(lo, hi)
+        t = self.st.time[idx]
+        out = {}
+        for c, kind in fields:
+            valid = self.st.columns[c].valid[idx]
+            if valid.all():
+                i2, s2, t2 = idx, rsid, t
+            else:
+                i2, s2, t2 = idx[valid], rsid[valid], t[valid]
+            keep = _edge_mask(s2, t2, n, ascending, shard_dur)
+            out[c] = self.frame([(c, kind)], i2[keep], s2[keep])
+        return out
+
+
+def _regex_hits(values: np.ndarray, rx) -> np.ndarray:
+    """``rx.search`` over an object array, once per distinct value."""
+    uniq, inv = np.unique(values.astype(str), return_inverse=True)
+    hits = np.array([rx.search(v) is not None for v in uniq.tolist()], bool)
+    return hits[inv.reshape(-1)]
+
+
+def _edge_mask(rsid: np.ndarray, times: np.ndarray, n: int, ascending: bool, shard_dur: int) -> np.ndarray:
+    """Rows among the first (or last) ``n`` of their (series, shard); rows sorted by series, time."""
+    m = len(rsid)
+    if m == 0:
+        return np.zeros(0, bool)
+    grp = np.ones(m, bool)
+    grp[1:] = rsid[1:] != rsid[:-1]
+    if shard_dur:
+        shard = (times + (_SHARD_ZERO % shard_dur)) // shard_dur
+        grp[1:] |= shard[1:] != shard[:-1]
+    starts = np.flatnonzero(grp)
+    ends = np.append(starts[1:], m)
+    pos = np.arange(m) - np.repeat(starts, ends - starts)
+    if ascending:
+        return pos < n
+    return pos >= np.repeat(ends - starts, ends - starts) - n

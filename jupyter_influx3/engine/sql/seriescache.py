@@ -1,0 +1,396 @@
+"""An in-memory, series-ordered copy of a table's rows, for queries that read a few series.
+
+InfluxDB 1.x answers a query about one host from its series index in a millisecond or two; a
+scan of the table's Parquet files and buffered batches, even pruned, costs DuckDB several
+milliseconds per query whatever the selectivity.  A :class:`SeriesTable` holds a table's rows
+exactly as :func:`.sources.build_view` reads them (deduplicated, retention applied), decoded into
+numpy, sorted by the 1.x series key and then time, with each series' row range.  A reader finds
+the series a tag condition allows and the time range within each of them by binary search, and
+touches only those rows.
+
+:class:`SeriesCache` keeps one per table, valid while the table's sources (its Parquet files,
+the buffered batches of every node, its columns) are the ones it was built from.  A table that
+changes is rebuilt when read again -- in the reader's thread the first time (small tables) and
+in a background thread otherwise, never more often than keeps rebuilding under ~10% of the time.
+Readers fall back to the DuckDB scan whenever no valid copy exists.  Tables over the memory
+budget are never copied.
+
+Owns nothing on disk; does not translate queries (see ``influxql/cachescan.py`` for the reader).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .sources import build_view, snapshot_sources
+
+_KEY_ESCAPE = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ "})
+_NAME_ESCAPE = str.maketrans({",": "\\,", " ": "\\ "})
+
+#: rows up to which the first build happens in the reading thread (about 0.3 s of work)
+SYNC_BUILD_ROWS = 1_000_000
+#: a rebuild waits this many times the last build's duration after it (bounds the overhead)
+REBUILD_SPACING = 10.0
+
+
+def series_key(name: str, tags: dict) -> str:
+    """The 1.x series key ``m,k1=v1,k2=v2`` (tags sorted, empty values omitted, escaped)."""
+    parts = [name.translate(_NAME_ESCAPE)]
+    for k in sorted(tags):
+        v = tags[k]
+        if v is None or v == "":
+            continue
+        parts.append(f"{k.translate(_KEY_ESCAPE)}={v.translate(_KEY_ESCAPE)}")
+    return ",".join(parts)
+
+
+@dataclass
+class Column:
+    kind: str            # the catalog type: float, int, uint, string, bool
+    data: np.ndarray
+    valid: np.ndarray
+
+
+@dataclass
+class SeriesTable:
+    """Rows of one table sorted by (series key, time); series ``s`` owns rows
+    ``offsets[s]:offsets[s + 1]``."""
+
+    name: str
+    tags: list[str]                      # tag columns of the table
+    series: list[dict]                   # tags of each series (missing tags absent), key order
+    keys: list[str]                      # series key of each series
+    offsets: np.ndarray                  # int64, len(series) + 1
+    time: np.ndarray                     # int64 ns, per row
+    columns: dict[str, Column] = field(default_factory=dict)   # fields, per row
+    tag_values: dict[str, np.ndarray] = field(default_factory=dict)  # tag -> value per series ('' if missing)
+    nbytes: int = 0
+    _row_sid: Optional[np.ndarray] = None
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.time)
+
+    def rows_of(self, sids: np.ndarray, lo: Optional[int], hi: Optional[int]) -> np.ndarray:
+        """Row indices of series ``sids`` (ascending) with lo <= time <= hi, in table order."""
+        if len(sids) == 0:
+            return np.zeros(0, np.int64)
+        starts, ends = self.offsets[sids], self.offsets[sids + 1]
+        if lo is not None or hi is not None:
+            starts, ends = starts.copy(), ends.copy()
+            t = self.time
+            for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
+                if lo is not None:
+                    starts[i] = s + int(np.searchsorted(t[s:e], lo, "left"))
+                if hi is not None:
+                    ends[i] = s + int(np.searchsorted(t[s:e], hi, "right"))
+        lens = np.maximum(ends - starts, 0)
+        total = int(lens.sum())
+        if total == 0:
+            return np.zeros(0, np.int64)
+        # concatenated ranges without a Python loop: a running index with jumps at range starts
+        out = np.ones(total, np.int64)
+        keep = lens > 0
+        starts, lens = starts[keep], lens[keep]
+        pos = np.cumsum(lens)[:-1]
+        out[0] = starts[0]
+        out[pos] = starts[1:] - (starts[:-1] + lens[:-1]) + 1
+        return np.cumsum(out)
+
+    def sid_of_rows(self) -> np.ndarray:
+        """The series of every row."""
+        if self._row_sid is None:
+            self._row_sid = np.repeat(np.arange(len(self.series), dtype=np.int64), np.diff(self.offsets))
+        return self._row_sid
+
+
+def _decode(arr: pa.ChunkedArray, kind: str) -> Column:
+    arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    valid = np.asarray(arr.is_valid()) if arr.null_count else np.ones(len(arr), bool)
+    if kind == "float":
+        data = np.asarray(arr.fill_null(0.0) if arr.null_count else arr, dtype=np.float64)
+    elif kind == "int":
+        data = np.asarray(arr.fill_null(0) if arr.null_count else arr, dtype=np.int64)
+    elif kind == "uint":
+        data = np.asarray(arr.fill_null(0) if arr.null_count else arr, dtype=np.uint64)
+    elif kind == "bool":
+        data = np.asarray(arr.fill_null(False) if arr.null_count else arr, dtype=np.bool_)
+    else:
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.cast(pa.string())
+        data = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+    return Column(kind, data, valid)
+
+
+def _read_plain(engine, view, cols: list[str], tags: list[str], kinds: dict) -> pa.Table:
+    """The view's rows when no source needs deduplicating: Parquet read by pyarrow (tags stay
+    dictionary-encoded, several times faster than through DuckDB) and the buffered batches."""
+    import pyarrow.parquet as pq
+
+    parts = []
+    for f in view.plain_files:
+        have = [c for c in ["time"] + cols if c in f.columns]
+        parts.append(pq.read_table(engine.data_dir / f.path, columns=have,
+                                   read_dictionary=[t for t in tags if t in have]))
+    for b in view.plain_chunks:
+        parts.append(pa.Table.from_batches([b]).select([c for c in ["time"] + cols if c in b.schema.names]))
+    out = {}
+    n = sum(p.num_rows for p in parts)
+    for c in ["time"] + cols:
+        pieces = []
+        for p in parts:
+            if c in p.column_names:
+                pieces.extend(p.column(c).chunks)
+            elif p.num_rows:
+                pieces.append(pa.nulls(p.num_rows, pa.string() if c in tags else _ARROW[kinds[c]]))
+        if c in tags:
+            pieces = [x.dictionary_decode() if pa.types.is_dictionary(x.type) else x for x in pieces] \
+                if len({str(x.type) for x in pieces}) > 1 else pieces
+        typ = pieces[0].type if pieces else (pa.string() if c in tags else _ARROW.get(kinds.get(c), pa.int64()))
+        out[c] = pa.chunked_array(pieces, type=typ) if n else pa.chunked_array([], type=typ)
+    tbl = pa.table(out).unify_dictionaries()
+    if view.retention_cutoff is not None and n:
+        t = np.asarray(tbl.column("time").cast(pa.int64()).combine_chunks())
+        tbl = tbl.filter(pa.array(t >= view.retention_cutoff))
+    return tbl
+
+
+_ARROW = {"float": pa.float64(), "int": pa.int64(), "uint": pa.uint64(), "string": pa.string(),
+          "bool": pa.bool_(), "tag": pa.string()}
+
+
+def build_series_table(engine, db, table, cursor, now_ns: int) -> SeriesTable:
+    """Read the whole table through its deduplicated view and sort it by series key, then time."""
+    view = build_view(engine, db, table, None, None, now_ns, _stats(engine), f"__sc{table.id}")
+    tags = list(table.series_key)
+    cols = [c for c in table.column_names_sorted() if c != "time"]
+    if not view.dedup:
+        tbl = _read_plain(engine, view, cols, tags, {c: table.columns[c].type for c in cols})
+        n = tbl.num_rows
+        times = np.asarray(tbl.column("time").cast(pa.int64()).combine_chunks(), dtype=np.int64) if n \
+            else np.zeros(0, np.int64)
+    else:
+        for name, reg in view.registrations.items():
+            cursor.register(name, reg)
+        select = ", ".join(['epoch_ns("time") AS "__t"'] + ['"' + c.replace('"', '""') + '"' for c in cols])
+        tbl = cursor.sql(f"SELECT {select} FROM ({view.sql})").to_arrow_table()
+        for name in view.registrations:
+            try:
+                cursor.unregister(name)
+            except Exception:  # noqa: BLE001 - the cursor goes away anyway
+                pass
+        n = tbl.num_rows
+        times = np.asarray(tbl.column("__t").combine_chunks(), dtype=np.int64) if n else np.zeros(0, np.int64)
+    # one int64 per row from the tags' dictionary codes, then the distinct values are the series
+    key = np.zeros(n, np.int64)
+    codes, dicts = [], []
+    for t in tags:
+        arr = tbl.column(t).combine_chunks() if n else pa.array([], pa.string())
+        if not pa.types.is_dictionary(arr.type):
+            arr = pc.dictionary_encode(arr)
+        cd = np.asarray(arr.indices.fill_null(-1), dtype=np.int64) + 1
+        d = arr.dictionary.to_pylist()
+        radix = len(d) + 1
+        if n and int(key.max()) >= (1 << 62) // radix:
+            _, key = np.unique(key, return_inverse=True)
+            key = key.reshape(-1).astype(np.int64)
+        key = key * np.int64(radix) + cd
+        codes.append(cd)
+        dicts.append(d)
+    if n:
+        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        inv = inv.reshape(-1)
+    else:
+        first, inv = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    series = []
+    for i in first.tolist():
+        s = {}
+        for t, cd, d in zip(tags, codes, dicts):
+            c = int(cd[i])
+            if c > 0 and d[c - 1]:
+                s[t] = d[c - 1]
+        series.append(s)
+    keys = [series_key(table.name, s) for s in series]
+    order = sorted(range(len(series)), key=keys.__getitem__)
+    rank = np.empty(len(series), np.int64)
+    rank[order] = np.arange(len(series))
+    sid = rank[inv]
+    perm = np.lexsort((times, sid))
+    sid = sid[perm]
+    series = [series[i] for i in order]
+    keys = [keys[i] for i in order]
+    offsets = np.zeros(len(series) + 1, np.int64)
+    np.cumsum(np.bincount(sid, minlength=len(series)), out=offsets[1:])
+    st = SeriesTable(table.name, tags, series, keys, offsets, times[perm])
+    take = pa.array(perm)
+    for c in cols:
+        if c in tags:
+            continue
+        st.columns[c] = _decode(tbl.column(c).take(take), table.columns[c].type)
+    for t in tags:
+        st.tag_values[t] = np.array([s.get(t, "") for s in series], dtype=object)
+    st.nbytes = st.time.nbytes + st.offsets.nbytes + sum(
+        c.data.nbytes + c.valid.nbytes for c in st.columns.values()) + 200 * len(series) * max(1, len(tags))
+    return st
+
+
+def _stats(engine):
+    from .runner import service_for
+    return service_for(engine).stats
+
+
+@dataclass
+class _Entry:
+    sig: tuple
+    refs: list                        # weak references to the buffered batches of ``sig``
+    table: Optional[SeriesTable]
+    built_at: float = 0.0
+    took: float = 0.0
+
+
+class SeriesCache:
+    """One :class:`SeriesTable` per (database, table), kept while the table's sources stay the same."""
+
+    def __init__(self, engine, budget_bytes: int):
+        self.engine = engine
+        self.budget = budget_bytes
+        self._entries: dict[tuple, _Entry] = {}
+        self._building: set[tuple] = set()
+        self._lock = threading.Lock()
+        self.builds = 0
+
+    def _signature(self, db, table) -> tuple[tuple, list]:
+        files, chunks = snapshot_sources(self.engine, db.id, table.id)
+        sig = ((tuple(table.column_names_sorted()), table.retention_ns or db.retention_ns, table.truncated_seq),
+               tuple(sorted(f.path for f in files)), tuple(id(b) for b in chunks))
+        return sig, chunks
+
+    def sources_replaced(self, key: tuple, chunks: list, removed_paths: list[str], added_paths: list[str]) -> None:
+        """A snapshot or compaction rewrote buffered ``chunks`` and Parquet files ``removed_paths``
+        of table ``key`` as ``added_paths`` with the same rows: a copy built from the old sources
+        stays valid under the new ones (without this, every snapshot would cost a rebuild)."""
+        with self._lock:
+            e = self._entries.get(key)
+            if e is None:
+                return
+            schema, files, ids = e.sig
+            if schema[2]:
+                return  # a truncated table's snapshot drops rows the buffer still shows
+            gone = {id(b) for b in chunks}
+            if not gone <= set(ids) or not set(removed_paths) <= set(files) or \
+                    not all(r() is not None for r, i in zip(e.refs, ids) if i in gone):
+                return
+            keep = [k for k, i in enumerate(ids) if i not in gone]
+            new_files = tuple(sorted((set(files) - set(removed_paths)) | set(added_paths)))
+            e.sig = (schema, new_files, tuple(ids[k] for k in keep))
+            e.refs = [e.refs[k] for k in keep]
+
+    @staticmethod
+    def _alive(entry: _Entry, chunks: list) -> bool:
+        return len(entry.refs) == len(chunks) and all(r() is b for r, b in zip(entry.refs, chunks))
+
+    def get(self, db, table, now_ns: int) -> Optional[SeriesTable]:
+        """The table's rows in series order, or None when no valid copy is at hand (one is then
+        built, now or in the background, for the next read)."""
+        if self.budget <= 0:
+            return None
+        key = (db.id, table.id)
+        sig, chunks = self._signature(db, table)
+        with self._lock:
+            e = self._entries.get(key)
+            if e is not None and e.sig == sig and self._alive(e, chunks):
+                return e.table
+            if key in self._building:
+                return None
+            if e is not None and time.monotonic() - e.built_at < REBUILD_SPACING * e.took:
+                return None
+            rows = self._rows(db, table)
+            if rows * 8 * (len(table.columns) + 1) > self.budget // 2:
+                return None
+            self._building.add(key)
+        if e is None and rows <= SYNC_BUILD_ROWS:
+            return self._build(key, db, table, sig, chunks, now_ns)
+        threading.Thread(target=self._build, args=(key, db, table, sig, chunks, now_ns),
+                         name="series-cache", daemon=True).start()
+        return None
+
+    def _rows(self, db, table) -> int:
+        files, chunks = snapshot_sources(self.engine, db.id, table.id)
+        return sum(f.rows for f in files) + sum(b.num_rows for b in chunks)
+
+    def _build(self, key, db, table, sig, chunks, now_ns) -> Optional[SeriesTable]:
+        from .runner import service_for
+        t0 = time.monotonic()
+        st = None
+        try:
+            cursor = service_for(self.engine)._connection().cursor()
+            try:
+                st = build_series_table(self.engine, db, table, cursor, now_ns)
+            finally:
+                cursor.close()
+        except Exception:  # noqa: BLE001 - a cache: the reader falls back to the scan
+            st = None
+        took = time.monotonic() - t0
+        with self._lock:
+            self._building.discard(key)
+            if st is not None and st.nbytes > self.budget:
+                st = None
+            self._entries[key] = _Entry(sig, [weakref.ref(b) for b in chunks], st, time.monotonic(), took)
+            self._evict(keep=key)
+            self.builds += 1
+        return st
+
+    def _evict(self, keep) -> None:
+        total = sum(e.table.nbytes for e in self._entries.values() if e.table is not None)
+        for k in sorted(self._entries, key=lambda k: self._entries[k].built_at):
+            if total <= self.budget:
+                break
+            e = self._entries[k]
+            if k != keep and e.table is not None:
+                total -= e.table.nbytes
+                e.table = None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def default_budget() -> int:
+    """An eighth of physical memory, at most 2 GiB."""
+    import os
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        ram = 8 * 2**30
+    return min(2 * 2**30, ram // 8)
+
+
+_lock = threading.Lock()
+
+
+def cache_for(engine) -> SeriesCache:
+    """The engine's series cache (budget: ``engine.series_cache_bytes``, else :func:`default_budget`)."""
+    c = engine.__dict__.get("_series_cache")
+    if c is None:
+        with _lock:
+            c = engine.__dict__.get("_series_cache")
+            if c is None:
+                budget = getattr(engine, "series_cache_bytes", None)
+                c = SeriesCache(engine, default_budget() if budget is None else budget)
+                engine.__dict__["_series_cache"] = c
+    return c
+
+
+def sources_replaced(engine, key: tuple, chunks: list, removed_paths: list[str], added_paths: list[str]) -> None:
+    """Tell the engine's series cache, if it has one, that table ``key``'s rows moved sources."""
+    c = engine.__dict__.get("_series_cache")
+    if c is not None:
+        c.sources_replaced(key, chunks, removed_paths, added_paths)
