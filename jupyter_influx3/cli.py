@@ -78,6 +78,13 @@ def positive_int(value: str) -> int:
     return n
 
 
+def non_negative_int(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or a positive integer, got {value!r}")
+    return n
+
+
 async def _serve(args: argparse.Namespace) -> int:
     import tornado.httpserver
     import tornado.netutil
@@ -95,7 +102,8 @@ async def _serve(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).expanduser()
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        engine = Engine(str(data_dir), node_id=args.node_id, limits=limits)
+        cache = None if args.series_cache_mb is None else args.series_cache_mb * 2**20
+        engine = Engine(str(data_dir), node_id=args.node_id, limits=limits, series_cache_bytes=cache)
     except errors.EngineError as exc:
         print(f"influx3: error: cannot open {data_dir}: {exc}", file=sys.stderr)
         return 1
@@ -567,6 +575,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="table limit across all databases (default 4000)")
     serve.add_argument("--max-columns-per-table", type=positive_int, default=None, metavar="N",
                        help="column limit per table, time excluded (default 500)")
+    serve.add_argument("--series-cache-mb", type=non_negative_int, default=None, metavar="MB",
+                       help="memory for series-ordered copies of tables that speed up queries about a few "
+                            "series (default: 1/8 of RAM, at most 2048; 0 turns it off)")
     serve.add_argument("--without-auth", action="store_true",
                        help="accept every request without a token (local use only; the token endpoints are disabled)")
     serve.add_argument("--disable-authz", type=_disable_authz, default=None, metavar="NAMES",

@@ -319,3 +319,19 @@ def test_authorization(secured):
     admin = {"Authorization": f"Bearer {secured['admin']}"}
     r = requests.post(f"{u}/query", params={"q": "CREATE DATABASE iq_three"}, headers=admin, timeout=30)
     assert r.status_code == 200 and r.json() == {"results": [{"statement_id": 0}]}
+
+
+def test_series_cache_off_gives_the_same_answers(url, start_influx3):
+    """`serve --series-cache-mb 0` reads every query through DuckDB; the answers do not change."""
+    off = start_influx3("--without-auth", "--series-cache-mb", "0")
+    body = "\n".join(f"cpu,host=h{i % 4},dc=d{i % 2} v={i * 1.5},n={i % 7}i {1_700_000_000 + i}" for i in range(200))
+    queries = ["SELECT max(v), count(n) FROM cpu WHERE host = 'h1' AND time < 1700000300s GROUP BY time(20s)",
+               "SELECT * FROM cpu WHERE host =~ /h[23]/ AND n > 3 AND time >= 1700000050s",
+               "SELECT last(*) FROM cpu GROUP BY host"]
+    answers = []
+    for base in (url, off.url):
+        written(base, "cachecmp", body, precision="second")
+        answers.append([requests.get(f"{base}/query", params={"db": "cachecmp", "q": q, "epoch": "s"}).json()
+                        for q in queries])
+    assert answers[0] == answers[1]
+    assert all(a["results"][0]["series"] for a in answers[0])
