@@ -61,6 +61,7 @@ class CachedTable:
         self._tagvals: dict[str, np.ndarray] = {}
         self._rows: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._counts: dict[tuple, int] = {}
+        self._frames: dict[int, tuple] = {}
         if cond is not None:
             self._check(cond)
         self.sids = np.flatnonzero(self._eval(cond, None, None)) if cond is not None else \
@@ -232,9 +233,15 @@ class CachedTable:
     def frame(self, fields: list[tuple[str, str]], idx: np.ndarray, rsid: np.ndarray) -> Frame:
         """The :class:`Frame` the DuckDB read gives for these rows and ``fields`` ([(column, kind)])."""
         st = self.st
-        uniq, sid = np.unique(rsid, return_inverse=True)
-        fr = Frame(self.m.name, [st.series[i] for i in uniq.tolist()], [st.keys[i] for i in uniq.tolist()],
-                   sid.reshape(-1).astype(np.int64), st.time[idx])
+        base = self._frames.get(id(idx))
+        if base is None:
+            # frames of the same rows share their series and time arrays: the select layer reuses
+            # what it derives from them (orders, windows) across the calls of a statement
+            uniq, sid = np.unique(rsid, return_inverse=True)
+            base = self._frames[id(idx)] = (idx, [st.series[i] for i in uniq.tolist()],
+                                            [st.keys[i] for i in uniq.tolist()],
+                                            sid.reshape(-1).astype(np.int64), st.time[idx])
+        fr = Frame(self.m.name, base[1], base[2], base[3], base[4])
         for c, kind in fields:
             if c in fr.cols:
                 continue
@@ -276,13 +283,17 @@ class CachedTable:
         idx, rsid = self.rows(lo, hi)
         t = self.st.time[idx]
         out = {}
+        full = None  # the edge rows of all rows: shared by every field set on all of them
         for c, kind in fields:
             valid = self.st.columns[c].valid[idx]
             if valid.all():
-                i2, s2, t2 = idx, rsid, t
-            else:
-                i2, s2, t2 = idx[valid], rsid[valid], t[valid]
-            keep = _edge_mask(s2, t2, n, ascending, shard_dur)
+                if full is None:
+                    keep = _edge_mask(rsid, t, n, ascending, shard_dur)
+                    full = (idx[keep], rsid[keep])
+                out[c] = self.frame([(c, kind)], *full)
+                continue
+            i2, s2 = idx[valid], rsid[valid]
+            keep = _edge_mask(s2, t[valid], n, ascending, shard_dur)
             out[c] = self.frame([(c, kind)], i2[keep], s2[keep])
         return out
 

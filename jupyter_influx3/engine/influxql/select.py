@@ -224,6 +224,7 @@ class _Run:
         self._per_series: Optional[tuple[int, bool]] = None  # read only this many rows per series
         self._sub_rows: dict[int, list[SeriesData]] = {}
         self._cached: dict[int, object] = {}
+        self._orders: dict = {}
 
     def rank(self) -> np.ndarray:
         """rank[gid]: output position of each series; InfluxDB 3 keeps them ascending under DESC."""
@@ -873,14 +874,29 @@ class _Run:
             kind = p.ref_type(ref)
             return Points.empty(kind if kind in ("float", "integer", "unsigned", "string", "boolean") else "float",
                                 len(aux))
+        value = concat([x[6] for x in parts])
+        auxv = [concat([x[5][i] for x in parts]) for i in range(len(aux))]
+        asc = p.ascending if ascending is None else ascending
+        # calls over the same rows (several fields of one series, all set) share the order
+        key = None
+        if not aux and all(isinstance(x[7], list) for x in parts):
+            key = (tuple((id(x[4]), id(x[7])) for x in parts), ordered, asc, any_order)
+        got = self._orders.get(key) if key is not None else None
+        if got is None:
+            got = self._order_points(parts, auxv, aux, ordered, asc, ascending, any_order)
+            if key is not None:
+                self._orders[key] = got + ([x[4] for x in parts], [x[7] for x in parts])  # keeps the ids alive
+        order, gid, time, sid, shard = got[:5]
+        return Points(gid, time, value.take(order), [a.take(order) for a in auxv], sid, shard)
+
+    def _order_points(self, parts, auxv, aux, ordered: bool, asc: bool, ascending, any_order: bool) -> tuple:
+        """(order, and group, time, series and shard in that order) of the rows of ``parts``."""
+        p = self.p
         gid = np.concatenate([x[1] for x in parts])
         sid = np.concatenate([x[2] for x in parts])
         shard = np.concatenate([x[3] for x in parts])
         time = np.concatenate([x[4] for x in parts])
-        value = concat([x[6] for x in parts])
-        auxv = [concat([x[5][i] for x in parts]) for i in range(len(aux))]
         rank = self.rank()
-        asc = p.ascending if ascending is None else ascending
         if ascending is not None and ascending != p.ascending:
             rank = self.groups.order(ascending)
         if ordered:
@@ -891,9 +907,7 @@ class _Run:
         else:
             # 1.x's (unsorted) merge iterators: series within a tag set, then shards
             order = go_merge_order(gid, sid, shard, time, rank, self.windows(time), asc)
-        pts = Points(gid[order], time[order], value.take(order), [a.take(order) for a in auxv], sid[order],
-                     shard[order])
-        return pts
+        return (order, gid[order], time[order], sid[order], shard[order])
 
     # window ids
     def windows(self, time: np.ndarray) -> np.ndarray:
@@ -946,15 +960,19 @@ class _Run:
         if len(pts) == 0:
             return Points.empty("integer" if name == "count" else ("float" if name in (
                 "mean", "median", "stddev") else pts.value.kind), len(aux))
-        win = self.windows(pts.time)
-        rank = self.rank()
-        # segments: (group, window) in output order
-        key_w = win if p.ascending else -win
-        order = np.lexsort((np.arange(len(pts)), key_w, rank[pts.gid]))
-        pts = pts.take(order)
-        win = win[order]
-        starts, seg = _segments([pts.gid, win])
-        return _reduce(name, c, pts, win, starts, self)
+        key = ("segments", id(pts.time), id(pts.gid))
+        got = self._orders.get(key)
+        if got is None or got[3] is not pts.time or got[4] is not pts.gid:
+            win = self.windows(pts.time)
+            rank = self.rank()
+            # segments: (group, window) in output order
+            key_w = win if p.ascending else -win
+            order = np.lexsort((np.arange(len(pts)), key_w, rank[pts.gid]))
+            win = win[order]
+            starts, _seg = _segments([pts.gid[order], win])
+            got = self._orders[key] = (order, win, starts, pts.time, pts.gid)
+        order, win, starts = got[:3]
+        return _reduce(name, c, pts.take(order), win, starts, self)
 
     def interval_points(self, pts: Points) -> Points:
         """1.x's interval iterator: the time of each point becomes its window's start (0 for the
