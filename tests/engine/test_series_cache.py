@@ -146,3 +146,20 @@ def test_retention_applies_to_the_copy(tmp_path):
         assert cache_for(eng).builds == 2
     finally:
         eng.close()
+
+
+def test_influxql_on_one_node_sees_what_another_node_acknowledged(tmp_path):
+    a = Engine(tmp_path / "d", node_id="a", background=False)
+    b = Engine(tmp_path / "d", node_id="b", background=False)
+    try:
+        ex = Executor(b)
+        q = "SELECT count(v) FROM m WHERE host = 'x'"
+        assert not a.write_lp("db", "m,host=x v=1i 1700000000", "s").errors
+        assert _answers(ex, q)[0][1][0][3][0][1] == 1      # builds b's copy of the table
+        assert not a.write_lp("db", "m,host=x v=2i 1700000001", "s").errors
+        assert _answers(ex, q)[0][1][0][3][0][1] == 2
+        a.snapshot()
+        assert _answers(ex, q)[0][1][0][3][0][1] == 2
+    finally:
+        a.close()
+        b.close()

@@ -300,6 +300,8 @@ class Scanner:
         self.now_ns = now_ns
         self.service = service_for(engine)
         self._cursor = None
+        # what other nodes on this data directory have acknowledged is read too
+        engine.refresh()
         self.views: dict[tuple, str] = {}
         self.rows_read = 0
 
