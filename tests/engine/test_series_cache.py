@@ -69,8 +69,9 @@ def engine(tmp_path):
     eng.close()
 
 
-def test_cached_answers_equal_the_duckdb_scan(engine):
-    ex = Executor(engine)
+@pytest.mark.parametrize("dialect", ["v1", "v3"])
+def test_cached_answers_equal_the_duckdb_scan(engine, dialect):
+    ex = Executor(engine, dialect=dialect)
     cached = [_answers(ex, q) for q in QUERIES]
     assert cache_for(engine).builds == 1
     cache_for(engine).budget = 0

@@ -259,10 +259,7 @@ class _Run:
         return condition_sql(cond, self.column_types(m), v3=self.v3)
 
     def cached(self, m: MeasurementInfo):
-        """Reads of ``m`` from the series cache (see cachescan.py), or None: read through DuckDB.
-        InfluxDB 3's dialect always reads through DuckDB (its WHERE rules differ in places)."""
-        if self.v3:
-            return None
+        """Reads of ``m`` from the series cache (see cachescan.py), or None: read through DuckDB."""
         key = id(m)
         if key not in self._cached:
             self._cached[key] = self.scanner.cached(m, self.p.condition, self.column_types(m))
