@@ -26,6 +26,8 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..engine.influxql.results import epoch_value, format_time_rfc3339, go_float
+
 JSON_CONTENT_TYPE = "application/json"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 
@@ -846,9 +848,18 @@ class V1EncodeError(ValueError):
 def _v1_cells(values: list, is_time: bool, epoch: Optional[str], location: Optional[str],
               kind: Optional[str] = None) -> list[str]:
     """One column's cells as JSON text (``kind``, when known, picks a faster path)."""
-    from ..engine.influxql.results import epoch_value, format_time_rfc3339, go_float
-
     out: list[str] = []
+    if len(values) == 1 and not is_time:
+        # one row (last(*) per series and the like): the value alone, without the column paths
+        v = values[0]
+        if v is None or (type(v) is float and v != v):
+            return ["null"]
+        if type(v) is float and v not in (math.inf, -math.inf):
+            return [go_float(v)]
+        if type(v) is int:
+            return [str(v)]
+        if type(v) is str:
+            return [_json_str(v)]
     if is_time:
         if epoch:
             if epoch == "ns" and all(type(v) is int for v in values):
@@ -922,14 +933,23 @@ def _json_cell(v: Any) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
+# json.dumps(str, ensure_ascii=False) without its per-call overhead (the same C encoder)
+_json_str = getattr(json.encoder, "c_encode_basestring", None) or json.encoder.encode_basestring
+
+
 def _v1_series_json(s: Any, epoch: Optional[str]) -> str:
     parts = []
     if s.name:
-        parts.append('"name":' + json.dumps(s.name, ensure_ascii=False))
+        parts.append('"name":' + _json_str(s.name))
     if s.tags:
-        parts.append('"tags":' + json.dumps(dict(sorted(s.tags.items())), ensure_ascii=False, separators=(",", ":")))
+        if all(type(k) is str and type(v) is str for k, v in s.tags.items()):
+            parts.append('"tags":{' + ",".join(_json_str(k) + ":" + _json_str(v)
+                                                for k, v in sorted(s.tags.items())) + "}")
+        else:
+            parts.append('"tags":' + json.dumps(dict(sorted(s.tags.items())), ensure_ascii=False,
+                                                separators=(",", ":")))
     if s.columns:
-        parts.append('"columns":' + json.dumps(list(s.columns), ensure_ascii=False, separators=(",", ":")))
+        parts.append('"columns":[' + ",".join(_json_str(c) for c in s.columns) + "]")
     if len(s):
         cols = s.col_data
         ncol = len(cols)
@@ -981,8 +1001,6 @@ def _csv_field(text: str) -> str:
 
 
 def _csv_value(v: Any, is_time: bool, epoch: Optional[str]) -> str:
-    from ..engine.influxql.results import epoch_value
-
     if v is None:
         return ""
     if is_time and isinstance(v, int):

@@ -294,3 +294,24 @@ def test_batches_are_joined_into_one_document():
     assert serialize.render_result(batches, "csv") == b"a\n0\n1\n2\n"
     table = pq.read_table(io.BytesIO(serialize.render_result(batches, "parquet")))
     assert table.column("a").to_pylist() == [0, 1, 2]
+
+
+def test_v1_json_text_of_names_tags_and_single_rows_is_what_json_dumps_writes():
+    """The short paths of the v1 encoder (one-row series, names, tags) write the same text as the
+    general one: strings escaped as json.dumps(ensure_ascii=False) does, floats as Go does."""
+    import json
+
+    from jupyter_influx3.engine.influxql.results import Series, StatementResult
+
+    odd = 'q"uo\\te \u00e9\u2028\x01'
+    cols = ["time", "f", "i", "s", "b", "n", odd]
+    row = [1_700_000_000_000_000_000, 0.1, 7, odd, True, None, 1e21]
+    s1 = Series(odd, cols, [row], tags={"host": odd, "b": "x"}, time_index=0)
+    s2 = Series(odd, cols, [row, row], tags={"host": odd, "b": "x"}, time_index=0)
+    text = serialize.v1_json([StatementResult(0, [s1, s2])], "ns").decode()
+    one, two = json.loads(text)["results"][0]["series"]
+    assert one["values"] == two["values"][:1] and one["tags"] == {"b": "x", "host": odd}
+    name = json.dumps(odd, ensure_ascii=False)
+    assert text.count('"name":' + name) == 2
+    assert '"tags":{"b":"x","host":' + name + "}" in text
+    assert '[1700000000000000000,0.1,7,' + name + ',true,null,1e+21]' in text
