@@ -446,8 +446,9 @@ class _Run:
         kind, col = c
         if kind == "tag":
             vals = np.array([s.get(col) for s in fr.series] + [None], dtype=object)
+            has = np.array([v is not None and v != "" for v in vals], dtype=bool)   # per series, not per row
             data = vals[fr.sid] if n else np.zeros(0, object)
-            valid = np.array([v is not None and v != "" for v in data], dtype=bool) if n else np.zeros(0, bool)
+            valid = has[fr.sid] if n else np.zeros(0, bool)
             return Vec("string", data, valid)
         v = fr.cols[col]
         if t in ("float", "integer", "unsigned") and v.kind != t:
