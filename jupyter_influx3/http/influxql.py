@@ -63,7 +63,11 @@ def _forbidden() -> ApiError:
 
 
 def authorize_statement(handler: ApiHandler, stmt: ast.Statement, default_db: Optional[str]) -> None:
-    """403 unless the request may read every database ``stmt`` names (admin for DDL)."""
+    """403 unless the request may read every database ``stmt`` names (admin for DDL), and for
+    ``SELECT ... INTO`` (also under EXPLAIN, as 1.x asks) write the target database too: the
+    INTO's database, else ``db``, with its retention policy (else ``rp``) mapped as ``/write``
+    maps it (``db/rp``)."""
+    from ..engine.influxql.into import target_write_database
     from .auth import authorize_db
 
     if getattr(handler, "auth_unrestricted", True):
@@ -76,6 +80,13 @@ def authorize_statement(handler: ApiHandler, stmt: ast.Statement, default_db: Op
         raise _forbidden()
     for name in dbs:
         authorize_db(handler, name, "read")
+    select = stmt.statement if isinstance(stmt, ast.ExplainStatement) else stmt
+    if isinstance(select, ast.SelectStatement) and select.target is not None:
+        params = getattr(handler, "_params", None)
+        rp = (params() if callable(params) else {}).get("rp") or None
+        target = target_write_database(select, default_db, rp)
+        if target is not None:  # none: the statement fails with "database name required"
+            authorize_db(handler, target, "write")
 
 
 # ---------------------------------------------------------------------------------------------

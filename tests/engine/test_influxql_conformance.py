@@ -85,7 +85,8 @@ KNOWN_V3 = {
     "SELECT COUNT(usage_idle), SUM(usage_idle) FROM cpu WHERE time >= '2022-10-31T02:00:00Z' AND time < "
     "'2022-10-31T02:02:00Z' GROUP BY TIME(30s) FILL(3.14);": _FLOAT_ORDER,
     "EXPLAIN SELECT COUNT(f64), SUM(f64), stddev(f64) FROM m0, m1 GROUP BY tag0;":
-        "EXPLAIN shows IOx's DataFusion plan; there is no such plan here (EXPLAIN is an error)",
+        "EXPLAIN shows IOx's DataFusion plan; this engine answers its own plan (iterators, DuckDB's scan plan) "
+        "under the same logical_plan / physical_plan names",
     "SELECT SUM(bytes_free) / SUM(bytes_used) AS result FROM disk WHERE time >= '2022-10-31T02:00:00Z' AND time <= "
     "'2022-10-31T02:00:10Z' GROUP BY time(5s) FILL(null);":
         "IOx answered 0.0 for null / null in an empty window (an IOx bug); null here, like 1.x",

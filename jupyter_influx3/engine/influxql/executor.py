@@ -207,10 +207,10 @@ class Executor:
             _v3_show_checks(stmt)
         if isinstance(stmt, SelectStatement):
             if stmt.target is not None:
-                raise StatementError("SELECT INTO is not supported")
+                return self.select_into(stmt, database, rp, now)
             return self.select(stmt, database, rp, now)
         if isinstance(stmt, ast.ExplainStatement):
-            raise StatementError("EXPLAIN is not supported")
+            return self.explain(stmt, database, rp, now)
         if isinstance(stmt, ast.ShowDatabasesStatement):
             return self.show_databases()
         if isinstance(stmt, ast.ShowRetentionPoliciesStatement):
@@ -662,6 +662,20 @@ class Executor:
         except engine_errors.NotFound:
             pass
         return []
+
+    # -- SELECT INTO / EXPLAIN (into.py, explain.py) ---------------------------------------------
+
+    def select_into(self, stmt: SelectStatement, database, rp, now) -> list[Series]:
+        """``SELECT ... INTO``: the rows written through the engine's write path (1.x's answer)."""
+        if self.dialect == "v3":
+            raise StatementError("SELECT INTO is not supported")
+        from .into import select_into
+        return select_into(self, stmt, database, rp, now)
+
+    def explain(self, stmt: ast.ExplainStatement, database, rp, now) -> list[Series]:
+        """``EXPLAIN [ANALYZE] SELECT ...``: 1.x's ``QUERY PLAN`` rows (v3: logical/physical plans)."""
+        from .explain import explain
+        return explain(self, stmt, database, rp, now)
 
 
 _V3_NOT_IMPLEMENTED = "Error while planning query: This feature is not implemented: "
