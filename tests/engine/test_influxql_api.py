@@ -75,3 +75,18 @@ def test_influxql_magic(tmp_path, monkeypatch):
         assert df["host"].tolist() == ["a", "b"] and df["max"].tolist() == [4.0, 14.0]
     finally:
         shell.run_line_magic("unload_ext", "jupyter_influx3")
+
+
+def test_parsed_texts_are_kept_per_text_and_parameters(engine):
+    from jupyter_influx3.engine.influxql.executor import Executor
+    from jupyter_influx3.engine.influxql.parser import ParseError
+
+    ex = Executor(engine)
+    q = "SELECT v FROM m WHERE host = $h"
+    a, b = ex.parse(q, {"h": "x"}), ex.parse(q, {"h": "x"})
+    assert a is b                                     # the same tree, not parsed again
+    c = ex.parse(q, {"h": "y"})
+    assert c is not a and "'y'" in str(c) and "'x'" in str(a)
+    for _ in range(2):                                # an error is raised every time
+        with pytest.raises(ParseError):
+            ex.parse("SELECT FROM")

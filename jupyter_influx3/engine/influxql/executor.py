@@ -18,8 +18,11 @@ maps a v1 retention policy to such a database), else database ``db``.
 
 from __future__ import annotations
 
+import collections
+import json
 import logging
 import re
+import threading
 import time
 import uuid
 from typing import Any, Callable, Iterator, Optional
@@ -130,6 +133,12 @@ def shard_group_duration(retention_ns: Optional[int]) -> int:
     return 3600 * 10**9
 
 
+#: parsed query texts kept (see Executor.parse)
+PARSED_KEPT = 512
+_PARSED: "collections.OrderedDict[tuple, ast.Query]" = collections.OrderedDict()
+_PARSED_LOCK = threading.Lock()
+
+
 class Executor:
     """Runs InfluxQL on one engine."""
 
@@ -143,8 +152,23 @@ class Executor:
     # -- entry points ----------------------------------------------------------------------------
 
     def parse(self, text: str, params: Optional[dict] = None) -> ast.Query:
-        """Parse ``text`` (raises :class:`ParseError`)."""
-        return parse_query(text, params)
+        """Parse ``text`` (raises :class:`ParseError`); the trees of recent texts are kept
+        (nodes are immutable), as dashboards send the same query text again and again."""
+        try:
+            key = (text, json.dumps(params, sort_keys=True, default=repr) if params else None)
+        except (TypeError, ValueError):
+            return parse_query(text, params)
+        with _PARSED_LOCK:
+            q = _PARSED.get(key)
+            if q is not None:
+                _PARSED.move_to_end(key)
+                return q
+        q = parse_query(text, params)
+        with _PARSED_LOCK:
+            _PARSED[key] = q
+            while len(_PARSED) > PARSED_KEPT:
+                _PARSED.popitem(last=False)
+        return q
 
     def execute(self, query: str | ast.Query, *, database: Optional[str] = None,
                 retention_policy: Optional[str] = None, params: Optional[dict] = None,
