@@ -30,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Iterator, Optional, Union
 
-from .lexer import Tok, format_duration, quote_ident, quote_string
+from .lexer import OPERATORS, Tok, format_duration, quote_ident, quote_string
 
 __all__ = [
     # enums
@@ -67,7 +67,14 @@ __all__ = [
 # enums
 
 
-class DataType(enum.Enum):
+class _Spelled(enum.Enum):
+    """An enum whose ``value`` is its InfluxQL spelling, which ``str()`` gives."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class DataType(_Spelled):
     """A ``::type`` cast on a field reference (``FIELD`` is ``::field``, ``TAG`` is ``::tag``)."""
 
     FLOAT = "float"
@@ -78,34 +85,17 @@ class DataType(enum.Enum):
     FIELD = "field"
     TAG = "tag"
 
-    def __str__(self) -> str:
-        return self.value
+
+def _from_tokens(base: type, name: str, toks, doc: str):
+    """An enum ``name`` with one member per token (same name, same spelling), so the operator
+    tables are written once, in :mod:`.lexer`."""
+    cls = base(name, [(t.name, t.value) for t in toks], module=__name__, qualname=name)
+    cls.__doc__ = doc
+    return cls
 
 
-class Op(enum.Enum):
-    """Binary operators; ``value`` is the InfluxQL spelling."""
-
-    ADD = "+"
-    SUB = "-"
-    MUL = "*"
-    DIV = "/"
-    MOD = "%"
-    BITWISE_AND = "&"
-    BITWISE_OR = "|"
-    BITWISE_XOR = "^"
-    AND = "AND"
-    OR = "OR"
-    EQ = "="
-    NEQ = "!="
-    EQREGEX = "=~"
-    NEQREGEX = "!~"
-    LT = "<"
-    LTE = "<="
-    GT = ">"
-    GTE = ">="
-
-    def __str__(self) -> str:
-        return self.value
+class _Operator(_Spelled):
+    # Op's methods; its members come from the lexer's operator tokens (see below)
 
     @property
     def precedence(self) -> int:
@@ -129,6 +119,13 @@ class Op(enum.Enum):
         return cls[tok.name]
 
 
+Op = _from_tokens(
+    _Operator, "Op", OPERATORS,
+    """Binary operators (``ADD`` ``+``, ``SUB`` ``-``... ``GTE`` ``>=``): the members and spellings of
+    :data:`.lexer.OPERATORS`; ``value`` is the InfluxQL spelling.""",
+)  # fmt: skip
+
+
 class FillOption(enum.Enum):
     """``fill(...)``; ``NULL`` is also the default when there is no fill clause."""
 
@@ -139,26 +136,16 @@ class FillOption(enum.Enum):
     LINEAR = "linear"
 
 
-class Privilege(enum.Enum):
+class Privilege(_Spelled):
     READ = "READ"
     WRITE = "WRITE"
     ALL = "ALL PRIVILEGES"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class TagKeyOp(enum.Enum):
-    """The operator of ``WITH KEY`` in SHOW TAG VALUES."""
-
-    EQ = "="
-    NEQ = "!="
-    EQREGEX = "=~"
-    NEQREGEX = "!~"
-    IN = "IN"
-
-    def __str__(self) -> str:
-        return self.value
+TagKeyOp = _from_tokens(
+    _Spelled, "TagKeyOp", (Tok.EQ, Tok.NEQ, Tok.EQREGEX, Tok.NEQREGEX, Tok.IN),
+    "The operator of ``WITH KEY`` in SHOW TAG VALUES (``EQ`` ``=``... ``IN``).",
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,14 +331,16 @@ class UnsignedLiteral(Literal):
         return str(self.value)
 
 
-def format_number(v: float) -> str:
-    """A float as 1.x writes it: positional digits, always with a ``.`` (``2.0``, ``0.0000001``)."""
+def format_number(v: float, point: bool = True) -> str:
+    """A float as 1.x writes it: positional digits, always with a ``.`` (``2.0``, ``0.0000001``).
+    With ``point=False`` no ``.0`` is added where the digits have no point (``1e22`` ->
+    ``10000000000000000000000``), which is how the parser spells a bound float parameter."""
     if math.isnan(v):
         return "NaN"
     if math.isinf(v):
         return "+Inf" if v > 0 else "-Inf"
     s = format(Decimal(repr(v)), "f")
-    if "." not in s:
+    if point and "." not in s:
         s += ".0"
     return s
 
@@ -760,26 +749,101 @@ class ExplainStatement(Statement):
         return "EXPLAIN " + ("ANALYZE " if self.analyze else "") + str(self.statement)
 
 
+class _Clauses(Statement):
+    """A statement that is its keywords (the class's ``_head``), then the clauses it has fields
+    for, always in this order (1.x's; :meth:`.parser.Parser._parse_clauses` reads them in the same
+    order): ``[EXACT] CARDINALITY`` (``exact``), a name (``name``), ``ON`` (``database``), ``FROM``
+    (``sources``), ``WITH MEASUREMENT`` (``source``), ``WITH KEY`` (``tag_key_expr``), ``WHERE``
+    (``condition``), ``GROUP BY`` (``dimensions``), ``ORDER BY`` (``sort_fields``), ``LIMIT``,
+    ``OFFSET``, ``SLIMIT``, ``SOFFSET``, ``FOR 'module'`` (``module``).
+
+    The private dataclasses below it hold the groups of fields several statements share, so each
+    statement only names its keywords.
+    """
+
+    __slots__ = ()
+    _head = ""
+
+    def __str__(self) -> str:
+        def get(name: str, default=None):
+            return getattr(self, name, default)
+
+        s = self._head
+        if get("exact") is not None:
+            s += " EXACT CARDINALITY" if self.exact else " CARDINALITY"
+        if get("name") is not None:
+            s += " " + quote_ident(self.name)
+        s += _on(get("database")) + _from(get("sources"))
+        if get("source") is not None:
+            op = self.source_op or (Op.EQREGEX if self.source.regex is not None else Op.EQ)
+            s += f" WITH MEASUREMENT {op.value} {self.source}"
+        if get("tag_key_expr") is not None:
+            key = self.tag_key_expr
+            key_text = quote_ident(key.value) if isinstance(key, StringLiteral) else str(key)
+            s += f" WITH KEY {self.op.value} {key_text}"
+        s += _where(get("condition")) + _group_by(get("dimensions")) + _order_by(get("sort_fields"))
+        s += _limits(limit=get("limit", 0), offset=get("offset", 0), slimit=get("slimit", 0),
+                     soffset=get("soffset", 0))  # fmt: skip
+        if get("module"):
+            s += f" FOR {quote_string(self.module)}"
+        return s
+
+
 @_frozen
-class DeleteSeriesStatement(Statement):
+class _Named(_Clauses):
+    name: str
+
+
+@_frozen
+class _SeriesFilter(_Clauses):
+    sources: Optional[tuple[Source, ...]] = None
+    condition: Optional[Expr] = None
+
+
+@_frozen
+class _TagKey(_Clauses):
+    op: TagKeyOp
+    tag_key_expr: Literal
+
+
+@_frozen
+class _Listing(_Clauses):
+    database: Optional[str] = None
+    sources: Optional[tuple[Source, ...]] = None
+    condition: Optional[Expr] = None
+    sort_fields: tuple[SortField, ...] = ()
+    limit: int = 0
+    offset: int = 0
+
+
+@_frozen
+class _Cardinality(_Clauses):
+    exact: bool = False
+    database: Optional[str] = None
+    sources: Optional[tuple[Source, ...]] = None
+    condition: Optional[Expr] = None
+    dimensions: tuple[Dimension, ...] = ()
+    limit: int = 0
+    offset: int = 0
+
+
+@_frozen
+class _ForModule(_Clauses):
+    module: Optional[str] = None
+
+
+@_frozen
+class DeleteSeriesStatement(_SeriesFilter):
     """``DELETE [FROM sources] [WHERE condition]`` (at least one of the two)."""
 
-    sources: Optional[tuple[Source, ...]] = None
-    condition: Optional[Expr] = None
-
-    def __str__(self) -> str:
-        return "DELETE" + _from(self.sources) + _where(self.condition)
+    _head = "DELETE"
 
 
 @_frozen
-class DropSeriesStatement(Statement):
+class DropSeriesStatement(_SeriesFilter):
     """``DROP SERIES [FROM sources] [WHERE condition]`` (at least one of the two)."""
 
-    sources: Optional[tuple[Source, ...]] = None
-    condition: Optional[Expr] = None
-
-    def __str__(self) -> str:
-        return "DROP SERIES" + _from(self.sources) + _where(self.condition)
+    _head = "DROP SERIES"
 
 
 @_frozen
@@ -791,25 +855,22 @@ class DropShardStatement(Statement):
 
 
 @_frozen
-class DropMeasurementStatement(Statement):
-    name: str
-
-    def __str__(self) -> str:
-        return "DROP MEASUREMENT " + quote_ident(self.name)
+class DropMeasurementStatement(_Named):
+    _head = "DROP MEASUREMENT"
 
 
 @_frozen
-class ShowDatabasesStatement(Statement):
-    def __str__(self) -> str:
-        return "SHOW DATABASES"
+class ShowDatabasesStatement(_Clauses):
+    _head = "SHOW DATABASES"
 
 
 @_frozen
-class ShowMeasurementsStatement(Statement):
+class ShowMeasurementsStatement(_Clauses):
     """``SHOW MEASUREMENTS [ON db] [WITH MEASUREMENT =|=~ source] [WHERE ...] [ORDER BY ...]
     [LIMIT n] [OFFSET n]``.  ``source_op`` is the operator as written (1.x accepts a regex after
     ``=`` and a name after ``=~``; InfluxDB 3 rejects both)."""
 
+    _head = "SHOW MEASUREMENTS"
     database: Optional[str] = None
     source: Optional[Measurement] = None
     source_op: Optional[Op] = None
@@ -818,256 +879,118 @@ class ShowMeasurementsStatement(Statement):
     limit: int = 0
     offset: int = 0
 
-    def __str__(self) -> str:
-        s = "SHOW MEASUREMENTS" + _on(self.database)
-        if self.source is not None:
-            op = self.source_op or (Op.EQREGEX if self.source.regex is not None else Op.EQ)
-            s += f" WITH MEASUREMENT {op.value} {self.source}"
-        return (
-            s
-            + _where(self.condition)
-            + _order_by(self.sort_fields)
-            + _limits(limit=self.limit, offset=self.offset)
-        )
+
+@_frozen
+class ShowMeasurementCardinalityStatement(_Cardinality):
+    _head = "SHOW MEASUREMENT"
 
 
 @_frozen
-class ShowMeasurementCardinalityStatement(Statement):
-    exact: bool = False
-    database: Optional[str] = None
-    sources: Optional[tuple[Source, ...]] = None
-    condition: Optional[Expr] = None
-    dimensions: tuple[Dimension, ...] = ()
-    limit: int = 0
-    offset: int = 0
-
-    def __str__(self) -> str:
-        return (
-            "SHOW MEASUREMENT" + (" EXACT" if self.exact else "") + " CARDINALITY"
-            + _on(self.database) + _from(self.sources) + _where(self.condition)
-            + _group_by(self.dimensions) + _limits(limit=self.limit, offset=self.offset)
-        )  # fmt: skip
+class ShowSeriesStatement(_Listing):
+    _head = "SHOW SERIES"
 
 
 @_frozen
-class ShowSeriesStatement(Statement):
-    database: Optional[str] = None
-    sources: Optional[tuple[Source, ...]] = None
-    condition: Optional[Expr] = None
-    sort_fields: tuple[SortField, ...] = ()
-    limit: int = 0
-    offset: int = 0
-
-    def __str__(self) -> str:
-        return (
-            "SHOW SERIES" + _on(self.database) + _from(self.sources) + _where(self.condition)
-            + _order_by(self.sort_fields) + _limits(limit=self.limit, offset=self.offset)
-        )  # fmt: skip
+class ShowSeriesCardinalityStatement(_Cardinality):
+    _head = "SHOW SERIES"
 
 
 @_frozen
-class ShowSeriesCardinalityStatement(Statement):
-    exact: bool = False
-    database: Optional[str] = None
-    sources: Optional[tuple[Source, ...]] = None
-    condition: Optional[Expr] = None
-    dimensions: tuple[Dimension, ...] = ()
-    limit: int = 0
-    offset: int = 0
-
-    def __str__(self) -> str:
-        return (
-            "SHOW SERIES" + (" EXACT" if self.exact else "") + " CARDINALITY"
-            + _on(self.database) + _from(self.sources) + _where(self.condition)
-            + _group_by(self.dimensions) + _limits(limit=self.limit, offset=self.offset)
-        )  # fmt: skip
-
-
-@_frozen
-class ShowTagKeysStatement(Statement):
-    database: Optional[str] = None
-    sources: Optional[tuple[Source, ...]] = None
-    condition: Optional[Expr] = None
-    sort_fields: tuple[SortField, ...] = ()
-    limit: int = 0
-    offset: int = 0
+class ShowTagKeysStatement(_Listing):
+    _head = "SHOW TAG KEYS"
     slimit: int = 0
     soffset: int = 0
 
-    def __str__(self) -> str:
-        return (
-            "SHOW TAG KEYS" + _on(self.database) + _from(self.sources) + _where(self.condition)
-            + _order_by(self.sort_fields)
-            + _limits(limit=self.limit, offset=self.offset, slimit=self.slimit, soffset=self.soffset)
-        )  # fmt: skip
-
 
 @_frozen
-class ShowTagKeyCardinalityStatement(Statement):
-    exact: bool = False
-    database: Optional[str] = None
-    sources: Optional[tuple[Source, ...]] = None
-    condition: Optional[Expr] = None
-    dimensions: tuple[Dimension, ...] = ()
-    limit: int = 0
-    offset: int = 0
-
-    def __str__(self) -> str:
-        return (
-            "SHOW TAG KEY " + ("EXACT " if self.exact else "") + "CARDINALITY"
-            + _on(self.database) + _from(self.sources) + _where(self.condition)
-            + _group_by(self.dimensions) + _limits(limit=self.limit, offset=self.offset)
-        )  # fmt: skip
+class ShowTagKeyCardinalityStatement(_Cardinality):
+    _head = "SHOW TAG KEY"
 
 
-def _with_key(op: TagKeyOp, expr: Literal) -> str:
-    if isinstance(expr, StringLiteral):
-        return f" WITH KEY {op.value} {quote_ident(expr.value)}"
-    return f" WITH KEY {op.value} {expr}"
-
-
+# (dataclasses take the fields of several bases in reverse MRO order: _TagKey's come first)
 @_frozen
-class ShowTagValuesStatement(Statement):
+class ShowTagValuesStatement(_Listing, _TagKey):
     """``SHOW TAG VALUES ... WITH KEY op key``: ``key`` is a :class:`StringLiteral` (the tag key,
-    for ``=`` / ``!=``), :class:`RegexLiteral` (``=~`` / ``!~``) or :class:`ListLiteral` (``IN``)."""
+    for ``=`` / ``!=``), :class:`RegexLiteral` (``=~`` / ``!~``) or :class:`ListLiteral` (``IN``).
 
-    op: TagKeyOp
-    tag_key_expr: Literal
-    database: Optional[str] = None
-    sources: Optional[tuple[Source, ...]] = None
-    condition: Optional[Expr] = None
-    sort_fields: tuple[SortField, ...] = ()
-    limit: int = 0
-    offset: int = 0
+    Fields: ``op``, ``tag_key_expr``, ``database``, ``sources``, ``condition``, ``sort_fields``,
+    ``limit``, ``offset``."""
 
-    def __str__(self) -> str:
-        return (
-            "SHOW TAG VALUES" + _on(self.database) + _from(self.sources)
-            + _with_key(self.op, self.tag_key_expr) + _where(self.condition)
-            + _order_by(self.sort_fields) + _limits(limit=self.limit, offset=self.offset)
-        )  # fmt: skip
+    _head = "SHOW TAG VALUES"
 
 
 @_frozen
-class ShowTagValuesCardinalityStatement(Statement):
-    op: TagKeyOp
-    tag_key_expr: Literal
-    exact: bool = False
-    database: Optional[str] = None
-    sources: Optional[tuple[Source, ...]] = None
-    condition: Optional[Expr] = None
-    dimensions: tuple[Dimension, ...] = ()
-    limit: int = 0
-    offset: int = 0
+class ShowTagValuesCardinalityStatement(_Cardinality, _TagKey):
+    """Fields: ``op``, ``tag_key_expr``, ``exact``, ``database``, ``sources``, ``condition``,
+    ``dimensions``, ``limit``, ``offset``."""
 
-    def __str__(self) -> str:
-        return (
-            "SHOW TAG VALUES " + ("EXACT " if self.exact else "") + "CARDINALITY"
-            + _on(self.database) + _from(self.sources) + _with_key(self.op, self.tag_key_expr)
-            + _where(self.condition) + _group_by(self.dimensions)
-            + _limits(limit=self.limit, offset=self.offset)
-        )  # fmt: skip
+    _head = "SHOW TAG VALUES"
 
 
 @_frozen
-class ShowFieldKeysStatement(Statement):
+class ShowFieldKeysStatement(_Clauses):
+    _head = "SHOW FIELD KEYS"
     database: Optional[str] = None
     sources: Optional[tuple[Source, ...]] = None
     sort_fields: tuple[SortField, ...] = ()
     limit: int = 0
     offset: int = 0
 
-    def __str__(self) -> str:
-        return (
-            "SHOW FIELD KEYS" + _on(self.database) + _from(self.sources)
-            + _order_by(self.sort_fields) + _limits(limit=self.limit, offset=self.offset)
-        )  # fmt: skip
+
+@_frozen
+class ShowFieldKeyCardinalityStatement(_Cardinality):
+    _head = "SHOW FIELD KEY"
 
 
 @_frozen
-class ShowFieldKeyCardinalityStatement(Statement):
-    exact: bool = False
-    database: Optional[str] = None
-    sources: Optional[tuple[Source, ...]] = None
-    condition: Optional[Expr] = None
-    dimensions: tuple[Dimension, ...] = ()
-    limit: int = 0
-    offset: int = 0
-
-    def __str__(self) -> str:
-        return (
-            "SHOW FIELD KEY " + ("EXACT " if self.exact else "") + "CARDINALITY"
-            + _on(self.database) + _from(self.sources) + _where(self.condition)
-            + _group_by(self.dimensions) + _limits(limit=self.limit, offset=self.offset)
-        )  # fmt: skip
-
-
-@_frozen
-class ShowRetentionPoliciesStatement(Statement):
+class ShowRetentionPoliciesStatement(_Clauses):
+    _head = "SHOW RETENTION POLICIES"
     database: Optional[str] = None
 
-    def __str__(self) -> str:
-        return "SHOW RETENTION POLICIES" + _on(self.database)
+
+@_frozen
+class ShowQueriesStatement(_Clauses):
+    _head = "SHOW QUERIES"
 
 
 @_frozen
-class ShowQueriesStatement(Statement):
-    def __str__(self) -> str:
-        return "SHOW QUERIES"
+class ShowContinuousQueriesStatement(_Clauses):
+    _head = "SHOW CONTINUOUS QUERIES"
 
 
 @_frozen
-class ShowContinuousQueriesStatement(Statement):
-    def __str__(self) -> str:
-        return "SHOW CONTINUOUS QUERIES"
+class ShowUsersStatement(_Clauses):
+    _head = "SHOW USERS"
 
 
 @_frozen
-class ShowUsersStatement(Statement):
-    def __str__(self) -> str:
-        return "SHOW USERS"
+class ShowGrantsForUserStatement(_Named):
+    _head = "SHOW GRANTS FOR"
 
 
 @_frozen
-class ShowGrantsForUserStatement(Statement):
-    name: str
-
-    def __str__(self) -> str:
-        return "SHOW GRANTS FOR " + quote_ident(self.name)
+class ShowSubscriptionsStatement(_Clauses):
+    _head = "SHOW SUBSCRIPTIONS"
 
 
 @_frozen
-class ShowSubscriptionsStatement(Statement):
-    def __str__(self) -> str:
-        return "SHOW SUBSCRIPTIONS"
+class ShowShardsStatement(_Clauses):
+    _head = "SHOW SHARDS"
 
 
 @_frozen
-class ShowShardsStatement(Statement):
-    def __str__(self) -> str:
-        return "SHOW SHARDS"
+class ShowShardGroupsStatement(_Clauses):
+    _head = "SHOW SHARD GROUPS"
 
 
 @_frozen
-class ShowShardGroupsStatement(Statement):
-    def __str__(self) -> str:
-        return "SHOW SHARD GROUPS"
+class ShowStatsStatement(_ForModule):
+    _head = "SHOW STATS"
 
 
 @_frozen
-class ShowStatsStatement(Statement):
-    module: Optional[str] = None
-
-    def __str__(self) -> str:
-        return "SHOW STATS" + (f" FOR {quote_string(self.module)}" if self.module else "")
-
-
-@_frozen
-class ShowDiagnosticsStatement(Statement):
-    module: Optional[str] = None
-
-    def __str__(self) -> str:
-        return "SHOW DIAGNOSTICS" + (f" FOR {quote_string(self.module)}" if self.module else "")
+class ShowDiagnosticsStatement(_ForModule):
+    _head = "SHOW DIAGNOSTICS"
 
 
 @_frozen
@@ -1100,11 +1023,8 @@ class CreateDatabaseStatement(Statement):
 
 
 @_frozen
-class DropDatabaseStatement(Statement):
-    name: str
-
-    def __str__(self) -> str:
-        return "DROP DATABASE " + quote_ident(self.name)
+class DropDatabaseStatement(_Named):
+    _head = "DROP DATABASE"
 
 
 @_frozen
@@ -1147,12 +1067,18 @@ class AlterRetentionPolicyStatement(Statement):
 
 
 @_frozen
-class DropRetentionPolicyStatement(Statement):
+class _NameOnDatabase(Statement):
+    # "<keywords> name ON db"; unlike _Clauses, the database is required and printed even if ""
     name: str
     database: str
 
     def __str__(self) -> str:
-        return f"DROP RETENTION POLICY {quote_ident(self.name)} ON {quote_ident(self.database)}"
+        return f"{self._head} {quote_ident(self.name)} ON {quote_ident(self.database)}"
+
+
+@_frozen
+class DropRetentionPolicyStatement(_NameOnDatabase):
+    _head = "DROP RETENTION POLICY"
 
 
 @_frozen
@@ -1169,11 +1095,8 @@ class CreateUserStatement(Statement):
 
 
 @_frozen
-class DropUserStatement(Statement):
-    name: str
-
-    def __str__(self) -> str:
-        return "DROP USER " + quote_ident(self.name)
+class DropUserStatement(_Named):
+    _head = "DROP USER"
 
 
 @_frozen
@@ -1185,40 +1108,43 @@ class SetPasswordUserStatement(Statement):
         return f"SET PASSWORD FOR {quote_ident(self.name)} = {quote_string(self.password)}"
 
 
+# GRANT and REVOKE print alike: "<_verb> privilege ON db <_to> user", "<_verb> ALL PRIVILEGES <_to> user"
 @_frozen
-class GrantStatement(Statement):
+class _PrivilegeChange(Statement):
     privilege: Privilege
     on: str
     user: str
 
     def __str__(self) -> str:
-        return f"GRANT {self.privilege} ON {quote_ident(self.on)} TO {quote_ident(self.user)}"
+        return f"{self._verb} {self.privilege} ON {quote_ident(self.on)} {self._to} {quote_ident(self.user)}"
 
 
 @_frozen
-class GrantAdminStatement(Statement):
+class _AdminChange(Statement):
     user: str
 
     def __str__(self) -> str:
-        return "GRANT ALL PRIVILEGES TO " + quote_ident(self.user)
+        return f"{self._verb} ALL PRIVILEGES {self._to} {quote_ident(self.user)}"
 
 
 @_frozen
-class RevokeStatement(Statement):
-    privilege: Privilege
-    on: str
-    user: str
-
-    def __str__(self) -> str:
-        return f"REVOKE {self.privilege} ON {quote_ident(self.on)} FROM {quote_ident(self.user)}"
+class GrantStatement(_PrivilegeChange):
+    _verb, _to = "GRANT", "TO"
 
 
 @_frozen
-class RevokeAdminStatement(Statement):
-    user: str
+class GrantAdminStatement(_AdminChange):
+    _verb, _to = "GRANT", "TO"
 
-    def __str__(self) -> str:
-        return "REVOKE ALL PRIVILEGES FROM " + quote_ident(self.user)
+
+@_frozen
+class RevokeStatement(_PrivilegeChange):
+    _verb, _to = "REVOKE", "FROM"
+
+
+@_frozen
+class RevokeAdminStatement(_AdminChange):
+    _verb, _to = "REVOKE", "FROM"
 
 
 @_frozen
@@ -1241,12 +1167,8 @@ class CreateContinuousQueryStatement(Statement):
 
 
 @_frozen
-class DropContinuousQueryStatement(Statement):
-    name: str
-    database: str
-
-    def __str__(self) -> str:
-        return f"DROP CONTINUOUS QUERY {quote_ident(self.name)} ON {quote_ident(self.database)}"
+class DropContinuousQueryStatement(_NameOnDatabase):
+    _head = "DROP CONTINUOUS QUERY"
 
 
 @_frozen

@@ -18,6 +18,7 @@ Times are integers (ns since the epoch); a bound of None means "unbounded".  Err
 from __future__ import annotations
 
 import math
+import operator
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -162,20 +163,17 @@ def _u64(v: int) -> int:
     return v & ((1 << 64) - 1)
 
 
-def _cmp(op: Op, a, b) -> Optional[bool]:
-    if op is Op.EQ:
-        return a == b
-    if op is Op.NEQ:
-        return a != b
-    if op is Op.LT:
-        return a < b
-    if op is Op.LTE:
-        return a <= b
-    if op is Op.GT:
-        return a > b
-    if op is Op.GTE:
-        return a >= b
-    return None
+_COMPARISONS = {Op.EQ: operator.eq, Op.NEQ: operator.ne, Op.LT: operator.lt, Op.LTE: operator.le,
+                Op.GT: operator.gt, Op.GTE: operator.ge}  # fmt: skip
+#: the operators whose result has the operands' type (wrapped to 64 bits for integers)
+_CLOSED = {Op.ADD: operator.add, Op.SUB: operator.sub, Op.MUL: operator.mul}
+_BITWISE = {Op.BITWISE_AND: operator.and_, Op.BITWISE_OR: operator.or_, Op.BITWISE_XOR: operator.xor}
+
+
+def _compare(op: Op, a, b) -> Optional[BooleanLiteral]:
+    """``a op b`` when ``op`` is a comparison, else None (no fold)."""
+    f = _COMPARISONS.get(op)
+    return BooleanLiteral(f(a, b)) if f is not None else None
 
 
 def _go_div(a: int, b: int) -> int:
@@ -235,19 +233,13 @@ def _reduce_binary(e: BinaryExpr, now_ns, tz) -> Expr:
 
 def _combine(op: Op, lhs: Expr, rhs: Expr, tz) -> Expr:
     """``lhs op rhs`` for already reduced operands."""
-    if op is Op.AND:
-        if _is_bool(lhs, False) or _is_bool(rhs, False):
-            return BooleanLiteral(False)
-        if _is_bool(lhs, True):
+    if op is Op.AND or op is Op.OR:
+        absorbing = op is Op.OR  # x AND false is false, x OR true is true; the other value is neutral
+        if _is_bool(lhs, absorbing) or _is_bool(rhs, absorbing):
+            return BooleanLiteral(absorbing)
+        if _is_bool(lhs, not absorbing):
             return rhs
-        if _is_bool(rhs, True):
-            return lhs
-    elif op is Op.OR:
-        if _is_bool(lhs, True) or _is_bool(rhs, True):
-            return BooleanLiteral(True)
-        if _is_bool(lhs, False):
-            return rhs
-        if _is_bool(rhs, False):
+        if _is_bool(rhs, not absorbing):
             return lhs
     folded = _fold(op, lhs, rhs, tz)
     return folded if folded is not None else BinaryExpr(op, lhs, rhs)
@@ -321,8 +313,7 @@ def _fold_duration(op: Op, lhs: DurationLiteral, rhs: Expr, tz) -> Optional[Expr
             return DurationLiteral(_i64(a + b))
         if op is Op.SUB:
             return DurationLiteral(_i64(a - b))
-        c = _cmp(op, a, b)
-        return BooleanLiteral(c) if c is not None else None
+        return _compare(op, a, b)
     if R is NumberLiteral or R is IntegerLiteral:
         b = int(rhs.value) if R is IntegerLiteral else _f2i(rhs.value)
         if op is Op.MUL:
@@ -345,54 +336,36 @@ def _f2i(v: float) -> int:
 
 
 def _fold_int(op: Op, a: int, b: int) -> Optional[Expr]:
-    if op is Op.ADD:
-        return IntegerLiteral(_i64(a + b))
-    if op is Op.SUB:
-        return IntegerLiteral(_i64(a - b))
-    if op is Op.MUL:
-        return IntegerLiteral(_i64(a * b))
+    f = _CLOSED.get(op) or _BITWISE.get(op)
+    if f is not None:
+        return IntegerLiteral(_i64(f(a, b)))
     if op is Op.DIV:
         return NumberLiteral(0.0 if b == 0 else a / b)
     if op is Op.MOD:
         return IntegerLiteral(0 if b == 0 else _go_mod(a, b))
-    if op is Op.BITWISE_AND:
-        return IntegerLiteral(a & b)
-    if op is Op.BITWISE_OR:
-        return IntegerLiteral(a | b)
-    if op is Op.BITWISE_XOR:
-        return IntegerLiteral(a ^ b)
-    c = _cmp(op, a, b)
-    return BooleanLiteral(c) if c is not None else None
+    return _compare(op, a, b)
 
 
 def _fold_uint(op: Op, a: int, b: int) -> Optional[Expr]:
-    if op is Op.ADD:
-        return UnsignedLiteral(_u64(a + b))
-    if op is Op.SUB:
-        return UnsignedLiteral(_u64(a - b))
-    if op is Op.MUL:
-        return UnsignedLiteral(_u64(a * b))
+    f = _CLOSED.get(op)
+    if f is not None:
+        return UnsignedLiteral(_u64(f(a, b)))
     if op is Op.DIV:
         return UnsignedLiteral(0 if b == 0 else a // b)
     if op is Op.MOD:
         return UnsignedLiteral(0 if b == 0 else a % b)
-    c = _cmp(op, a, b)
-    return BooleanLiteral(c) if c is not None else None
+    return _compare(op, a, b)
 
 
 def _fold_number(op: Op, a: float, b: float) -> Optional[Expr]:
-    if op is Op.ADD:
-        return NumberLiteral(a + b)
-    if op is Op.SUB:
-        return NumberLiteral(a - b)
-    if op is Op.MUL:
-        return NumberLiteral(a * b)
+    f = _CLOSED.get(op)
+    if f is not None:
+        return NumberLiteral(f(a, b))
     if op is Op.DIV:
         return NumberLiteral(0.0 if b == 0 else a / b)
     if op is Op.MOD:
         return NumberLiteral(math.fmod(a, b) if b != 0 else math.nan)
-    c = _cmp(op, a, b)
-    return BooleanLiteral(c) if c is not None else None
+    return _compare(op, a, b)
 
 
 def _fold_string(op: Op, lhs: StringLiteral, rhs: Expr, tz) -> Optional[Expr]:
@@ -426,8 +399,7 @@ def _fold_time(op: Op, lhs: TimeLiteral, rhs: Expr, tz) -> Optional[Expr]:
     if R is TimeLiteral:
         if op is Op.SUB:
             return DurationLiteral(_i64(lhs.value - rhs.value))
-        c = _cmp(op, lhs.value, rhs.value)
-        return BooleanLiteral(c) if c is not None else None
+        return _compare(op, lhs.value, rhs.value)
     if R is StringLiteral:
         t = _as_time(rhs, tz)
         return _fold_time(op, lhs, t, tz) if t is not None else None

@@ -173,24 +173,16 @@ def cast_field(v: Vec, target: str) -> Vec:
         return Vec.nulls(len(v), target)
     if target == "float" and v.kind in ("integer", "unsigned"):
         return cast(v, "float")
-    if target == "integer":
+    if target in ("integer", "unsigned"):
         if v.kind == "float":
-            data = np.zeros(len(v), np.int64)
+            # truncated through int64: a negative float wraps around as unsigned
+            data = np.zeros(len(v), _DTYPES[target])
             ok = v.valid & np.isfinite(v.data)
             with np.errstate(invalid="ignore"):
-                data[ok] = np.trunc(v.data[ok]).astype(np.int64)
-            return Vec("integer", data, ok)
-        if v.kind == "unsigned":
-            return cast(v, "integer")
-    if target == "unsigned":
-        if v.kind == "float":
-            data = np.zeros(len(v), np.uint64)
-            ok = v.valid & np.isfinite(v.data)
-            with np.errstate(invalid="ignore"):
-                data[ok] = np.trunc(v.data[ok]).astype(np.int64).astype(np.uint64)
-            return Vec("unsigned", data, ok)
-        if v.kind == "integer":
-            return cast(v, "unsigned")
+                data[ok] = np.trunc(v.data[ok]).astype(np.int64).astype(_DTYPES[target])
+            return Vec(target, data, ok)
+        if v.kind in ("integer", "unsigned"):
+            return cast(v, target)
     return Vec.nulls(len(v), target)
 
 
@@ -231,16 +223,16 @@ def binary(op: str, a: Vec, b: Vec) -> Vec:
         return Vec("boolean", np.zeros(n, bool), np.ones(n, bool))
     if ka in _NUMERIC and kb in _NUMERIC:
         if ka == kb == "integer":
-            return _int_op(op, a.data, b.data, valid)
+            return _numeric_op(op, "integer", a.data, b.data, valid)
         if ka == kb == "unsigned":
-            return _uint_op(op, a.data, b.data, valid)
+            return _numeric_op(op, "unsigned", a.data.astype(np.uint64), b.data.astype(np.uint64), valid)
         if "float" in (ka, kb):
-            return _float_op(op, a.data.astype(np.float64), b.data.astype(np.float64), valid)
+            return _numeric_op(op, "float", a.data.astype(np.float64), b.data.astype(np.float64), valid)
         # integer with unsigned: 1.x converts the integer to unsigned when it is not negative
         x = a.data.astype(np.uint64) if ka == "integer" else a.data
         y = b.data.astype(np.uint64) if kb == "integer" else b.data
         neg = (a.data < 0) if ka == "integer" else (b.data < 0)
-        out = _uint_op(op, x, y, valid & ~neg)
+        out = _numeric_op(op, "unsigned", x.astype(np.uint64), y.astype(np.uint64), valid & ~neg)
         if op in _CMP_OPS:
             # a negative integer is smaller than any unsigned
             res = out.data.copy()
@@ -281,77 +273,28 @@ def binary(op: str, a: Vec, b: Vec) -> Vec:
     return Vec.nulls(n)
 
 
-def _float_op(op: str, x: np.ndarray, y: np.ndarray, valid: np.ndarray) -> Vec:
-    with np.errstate(all="ignore"):
-        if op == "+":
-            r = x + y
-        elif op == "-":
-            r = x - y
-        elif op == "*":
-            r = x * y
-        elif op == "/":
-            r = np.where(y == 0, 0.0, x / np.where(y == 0, 1.0, y))
-        elif op == "%":
-            r = np.fmod(x, y)
-        elif op in _CMP_OPS:
-            return Vec("boolean", _cmp(op, x, y) & valid, np.ones(len(x), bool))
-        else:
-            return Vec.nulls(len(x))
-    return Vec("float", r, valid)
+#: operators whose result has the operands' kind (integers wrap around, as in Go)
+_CLOSED_OPS = {"+": np.add, "-": np.subtract, "*": np.multiply}
+_BITWISE_OPS = {"&": np.bitwise_and, "|": np.bitwise_or, "^": np.bitwise_xor}
 
 
-def _int_op(op: str, x: np.ndarray, y: np.ndarray, valid: np.ndarray) -> Vec:
+def _numeric_op(op: str, kind: str, x: np.ndarray, y: np.ndarray, valid: np.ndarray) -> Vec:
+    """``x op y`` for two columns of the same numeric ``kind`` (``x`` and ``y`` of its dtype)."""
     n = len(x)
     with np.errstate(all="ignore"):
-        if op == "+":
-            return Vec("integer", x + y, valid)
-        if op == "-":
-            return Vec("integer", x - y, valid)
-        if op == "*":
-            return Vec("integer", x * y, valid)
-        if op == "/":
-            yf = y.astype(np.float64)
-            r = np.where(y == 0, 0.0, x.astype(np.float64) / np.where(y == 0, 1.0, yf))
-            return Vec("float", r, valid)
+        fn = _CLOSED_OPS.get(op) or (_BITWISE_OPS.get(op) if kind != "float" else None)
+        if fn is not None:
+            return Vec(kind, fn(x, y), valid)
+        if op == "/":  # always a float; dividing by zero gives 0
+            xf, yf = np.asarray(x, np.float64), np.asarray(y, np.float64)
+            return Vec("float", np.where(y == 0, 0.0, xf / np.where(y == 0, 1.0, yf)), valid)
         if op == "%":
-            safe = np.where(y == 0, 1, y)
-            r = np.fmod(x, safe)
-            r = np.where(y == 0, 0, r)
-            return Vec("integer", r.astype(np.int64), valid)
-        if op == "&":
-            return Vec("integer", x & y, valid)
-        if op == "|":
-            return Vec("integer", x | y, valid)
-        if op == "^":
-            return Vec("integer", x ^ y, valid)
-        if op in _CMP_OPS:
-            return Vec("boolean", _cmp(op, x, y) & valid, np.ones(n, bool))
-    return Vec.nulls(n)
-
-
-def _uint_op(op: str, x: np.ndarray, y: np.ndarray, valid: np.ndarray) -> Vec:
-    n = len(x)
-    x = x.astype(np.uint64)
-    y = y.astype(np.uint64)
-    with np.errstate(all="ignore"):
-        if op == "+":
-            return Vec("unsigned", x + y, valid)
-        if op == "-":
-            return Vec("unsigned", x - y, valid)
-        if op == "*":
-            return Vec("unsigned", x * y, valid)
-        if op == "/":
-            r = np.where(y == 0, 0.0, x.astype(np.float64) / np.where(y == 0, 1.0, y.astype(np.float64)))
-            return Vec("float", r, valid)
-        if op == "%":
-            safe = np.where(y == 0, np.uint64(1), y)
-            return Vec("unsigned", np.where(y == 0, np.uint64(0), x % safe), valid)
-        if op == "&":
-            return Vec("unsigned", x & y, valid)
-        if op == "|":
-            return Vec("unsigned", x | y, valid)
-        if op == "^":
-            return Vec("unsigned", x ^ y, valid)
+            if kind == "float":
+                return Vec("float", np.fmod(x, y), valid)
+            # integers: the remainder truncates (Go's %), and x % 0 is 0
+            dtype = _DTYPES[kind]
+            safe = np.where(y == 0, 1, y).astype(dtype)
+            return Vec(kind, np.where(y == 0, 0, np.fmod(x, safe)).astype(dtype), valid)
         if op in _CMP_OPS:
             return Vec("boolean", _cmp(op, x, y) & valid, np.ones(n, bool))
     return Vec.nulls(n)
@@ -630,38 +573,71 @@ class _EMA:
         return avg
 
 
-class _DEMA:
-    def __init__(self, period: int, warm_sma: bool):
-        self.e1, self.e2 = _EMA(period, warm_sma), _EMA(period, warm_sma)
+class _EMAChain:
+    """``n`` EMAs of one period, each fed the average of the one before (gota's DEMA, TEMA and
+    TRIX).  With a simple warm-up, an EMA is fed only once the one before it is warm; until then
+    it passes that one's average on."""
+
+    def __init__(self, period: int, warm_sma: bool, n: int):
+        self.emas = [_EMA(period, warm_sma) for _ in range(n)]
+        self.warm_sma = warm_sma
 
     def warm_count(self) -> int:
-        if not self.e1.warm_sma:
-            return self.e1.warm_count()
-        return self.e1.warm_count() + self.e2.warm_count()
+        if not self.warm_sma:
+            return self.emas[0].warm_count()
+        return sum(e.warm_count() for e in self.emas)
+
+    def averages(self, v: float) -> list[float]:
+        """Each EMA's average after adding ``v``."""
+        prev = self.emas[0]
+        out = [prev.add(v)]
+        for e in self.emas[1:]:
+            out.append(e.add(out[-1]) if (prev.warmed() or not self.warm_sma) else out[-1])
+            prev = e
+        return out
+
+
+class _DEMA(_EMAChain):
+    def __init__(self, period: int, warm_sma: bool):
+        super().__init__(period, warm_sma, 2)
 
     def add(self, v: float) -> float:
-        a1 = self.e1.add(v)
-        a2 = self.e2.add(a1) if (self.e1.warmed() or not self.e1.warm_sma) else a1
+        a1, a2 = self.averages(v)
         return 2 * a1 - a2
 
 
-class _TEMA:
+class _TEMA(_EMAChain):
     def __init__(self, period: int, warm_sma: bool):
-        self.e1, self.e2, self.e3 = _EMA(period, warm_sma), _EMA(period, warm_sma), _EMA(period, warm_sma)
-
-    def warm_count(self) -> int:
-        if not self.e1.warm_sma:
-            return self.e1.warm_count()
-        return self.e1.warm_count() + self.e2.warm_count() + self.e3.warm_count()
+        super().__init__(period, warm_sma, 3)
 
     def add(self, v: float) -> float:
-        a1 = self.e1.add(v)
-        a2 = self.e2.add(a1) if (self.e1.warmed() or not self.e1.warm_sma) else a1
-        a3 = self.e3.add(a2) if (self.e2.warmed() or not self.e2.warm_sma) else a2
+        a1, a2, a3 = self.averages(v)
         return 3 * a1 - 3 * a2 + a3
 
 
-class _RSI:
+class _TRIX(_EMAChain):
+    def __init__(self, period: int, warm_sma: bool):
+        super().__init__(period, warm_sma, 3)
+        self.last = 0.0
+        self.count = 0
+
+    def warm_count(self) -> int:
+        return super().warm_count() + 1
+
+    def add(self, v: float) -> float:
+        cur = self.averages(v)[-1]
+        with np.errstate(all="ignore"):
+            rate = float((np.float64(cur) / np.float64(self.last) - 1) * 100)
+        self.last = cur
+        if self.count != 2 and self.emas[2].warmed():
+            self.count += 1
+        return rate
+
+
+class _UpDown:
+    """Wilder-smoothed gains and losses (EMAs with alpha 1/period), the state RSI and the warmed-up
+    CMO share."""
+
     def __init__(self, period: int, warm_sma: bool):
         self.up = _EMA(period + 1, warm_sma, 1.0 / period)
         self.down = _EMA(period + 1, warm_sma, 1.0 / period)
@@ -670,7 +646,8 @@ class _RSI:
     def warm_count(self) -> int:
         return self.up.warm_count()
 
-    def add(self, v: float) -> float:
+    def averages(self, v: float) -> tuple[float, float]:
+        """The average gain and loss after adding ``v``."""
         up = down = 0.0
         if v > self.last_v:
             up = v - self.last_v
@@ -679,36 +656,16 @@ class _RSI:
         self.up.add(up)
         self.down.add(down)
         self.last_v = v
-        d = self.down.last
-        with np.errstate(all="ignore"):
-            ratio = np.float64(self.up.last) / np.float64(d) if d != 0 else (
-                math.inf if self.up.last > 0 else (math.nan if self.up.last == 0 else -math.inf))
-        return float(100 - (100 / (1 + ratio)))
+        return self.up.last, self.down.last
 
 
-class _TRIX:
-    def __init__(self, period: int, warm_sma: bool):
-        self.e1, self.e2, self.e3 = _EMA(period, warm_sma), _EMA(period, warm_sma), _EMA(period, warm_sma)
-        self.last = 0.0
-        self.count = 0
-
-    def warm_count(self) -> int:
-        if not self.e1.warm_sma:
-            return self.e1.warm_count() + 1
-        return self.e1.warm_count() * 3 + 1
-
+class _RSI(_UpDown):
     def add(self, v: float) -> float:
-        cur = self.e1.add(v)
-        if self.e1.warmed() or not self.e1.warm_sma:
-            cur = self.e2.add(cur)
-            if self.e2.warmed() or not self.e2.warm_sma:
-                cur = self.e3.add(cur)
+        u, d = self.averages(v)
         with np.errstate(all="ignore"):
-            rate = float((np.float64(cur) / np.float64(self.last) - 1) * 100)
-        self.last = cur
-        if self.count != 2 and self.e3.warmed():
-            self.count += 1
-        return rate
+            ratio = np.float64(u) / np.float64(d) if d != 0 else (
+                math.inf if u > 0 else (math.nan if u == 0 else -math.inf))
+        return float(100 - (100 / (1 + ratio)))
 
 
 class _KER:
@@ -813,25 +770,9 @@ class _CMO:
         return out
 
 
-class _CMOS:
-    def __init__(self, period: int, warm_sma: bool):
-        self.up = _EMA(period + 1, warm_sma, 1.0 / period)
-        self.down = _EMA(period + 1, warm_sma, 1.0 / period)
-        self.last_v = 0.0
-
-    def warm_count(self) -> int:
-        return self.up.warm_count()
-
+class _CMOS(_UpDown):
     def add(self, v: float) -> float:
-        up = down = 0.0
-        if v > self.last_v:
-            up = v - self.last_v
-        elif v < self.last_v:
-            down = self.last_v - v
-        self.up.add(up)
-        self.down.add(down)
-        self.last_v = v
-        u, d = self.up.last, self.down.last
+        u, d = self.averages(v)
         with np.errstate(all="ignore"):
             return float(100.0 * (np.float64(u - d) / np.float64(u + d)))
 

@@ -165,24 +165,34 @@ def _cos_poly(zz: float) -> float:
                                          + _COS[4]) * zz + _COS[5])
 
 
-def sin(x: float) -> float:
+def _odd(x: float, libc, reduced) -> float:
+    """Go's Sin and Tan around their polynomials: ±0 and NaN are returned as they are, ±Inf gives
+    NaN, f(-x) is -f(x), and from 2**29 on (where Go reduces with Payne-Hanek) the C library's
+    answer stands in; ``reduced`` computes f for the rest (0 < x < 2**29)."""
     if x == 0 or x != x:
         return x
     if math.isinf(x):
         return _NAN
-    sign = False
-    if x < 0:
-        x, sign = -x, True
-    if x >= _REDUCE_THRESHOLD:
-        return -math.sin(x) if sign else math.sin(x)  # Payne-Hanek range: the C library's
+    sign = x < 0
+    if sign:
+        x = -x
+    y = libc(x) if x >= _REDUCE_THRESHOLD else reduced(x)
+    return -y if sign else y
+
+
+def _sin_reduced(x: float) -> float:
     j, z = _octant(x)
     j &= 7
-    if j > 3:
-        sign = not sign
+    sign = j > 3
+    if sign:
         j -= 4
     zz = z * z
     y = _cos_poly(zz) if j in (1, 2) else _sin_poly(z, zz)
     return -y if sign else y
+
+
+def sin(x: float) -> float:
+    return _odd(x, math.sin, _sin_reduced)
 
 
 def cos(x: float) -> float:
@@ -204,16 +214,7 @@ def cos(x: float) -> float:
     return -y if sign else y
 
 
-def tan(x: float) -> float:
-    if x == 0 or x != x:
-        return x
-    if math.isinf(x):
-        return _NAN
-    sign = False
-    if x < 0:
-        x, sign = -x, True
-    if x >= _REDUCE_THRESHOLD:
-        return -math.tan(x) if sign else math.tan(x)
+def _tan_reduced(x: float) -> float:
     j, z = _octant(x)
     zz = z * z
     if zz > 1e-14:
@@ -223,7 +224,11 @@ def tan(x: float) -> float:
         y = z
     if j & 2 == 2:
         y = -1 / y
-    return -y if sign else y
+    return y
+
+
+def tan(x: float) -> float:
+    return _odd(x, math.tan, _tan_reduced)
 
 
 # -- atan / asin / acos / atan2 (Cephes) --------------------------------------------------------

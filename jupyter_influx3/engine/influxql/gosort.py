@@ -112,30 +112,23 @@ def _pdqsort(d: _Data, a: int, b: int, limit: int, xs) -> None:
 
 
 def _partition(d: _Data, a: int, b: int, pivot: int) -> tuple[int, bool]:
+    # Go writes the first round out before the loop; it differs only in reporting "already
+    # partitioned" when no swap was needed.
     d.swap(a, pivot)
     i, j = a + 1, b - 1
-    while i <= j and d.less(i, a):
-        i += 1
-    while i <= j and not d.less(j, a):
-        j -= 1
-    if i > j:
-        d.swap(j, a)
-        return j, True
-    d.swap(i, j)
-    i += 1
-    j -= 1
+    already = True
     while True:
         while i <= j and d.less(i, a):
             i += 1
         while i <= j and not d.less(j, a):
             j -= 1
         if i > j:
-            break
+            d.swap(j, a)
+            return j, already
         d.swap(i, j)
         i += 1
         j -= 1
-    d.swap(j, a)
-    return j, False
+        already = False
 
 
 def _partition_equal(d: _Data, a: int, b: int, pivot: int) -> int:

@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 __all__ = [
     "Tok",
+    "OPERATORS",
     "Pos",
     "Token",
     "Scanner",
@@ -180,13 +181,6 @@ class Tok(enum.Enum):
         return _PRECEDENCE.get(self, 0)
 
 
-_OPERATORS = frozenset(
-    [
-        Tok.ADD, Tok.SUB, Tok.MUL, Tok.DIV, Tok.MOD, Tok.BITWISE_AND, Tok.BITWISE_OR, Tok.BITWISE_XOR,
-        Tok.AND, Tok.OR, Tok.EQ, Tok.NEQ, Tok.EQREGEX, Tok.NEQREGEX, Tok.LT, Tok.LTE, Tok.GT, Tok.GTE,
-    ]
-)  # fmt: skip
-
 _PRECEDENCE = {
     Tok.OR: 1,
     Tok.AND: 2,
@@ -194,6 +188,11 @@ _PRECEDENCE = {
     Tok.ADD: 4, Tok.SUB: 4, Tok.BITWISE_OR: 4, Tok.BITWISE_XOR: 4,
     Tok.MUL: 5, Tok.DIV: 5, Tok.MOD: 5, Tok.BITWISE_AND: 5,
 }  # fmt: skip
+
+#: the binary operator tokens (those with a precedence), in declaration order; :class:`.ast.Op`
+#: takes its members from them
+OPERATORS = tuple(t for t in Tok if t in _PRECEDENCE)
+_OPERATORS = frozenset(OPERATORS)
 
 _FIRST_KEYWORD = list(Tok).index(Tok.ALL)
 
@@ -229,20 +228,13 @@ _EOF = "\0"  # like 1.x, a NUL character reads as the end of input
 _ZERO = Pos(0, 0)
 
 
-def _is_ws(ch: str) -> bool:
-    return ch == " " or ch == "\t" or ch == "\n"
-
-
-def _is_letter(ch: str) -> bool:
-    return ("a" <= ch <= "z") or ("A" <= ch <= "Z")
-
-
-def _is_digit(ch: str) -> bool:
-    return "0" <= ch <= "9"
-
-
-def _is_ident_char(ch: str) -> bool:
-    return _is_letter(ch) or _is_digit(ch) or ch == "_"
+# character classes (sets: a membership test is cheaper than a call per character)
+_WS_CHARS = frozenset(" \t\n")
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_DIGITS = frozenset("0123456789")
+_IDENT_CHARS = _LETTERS | _DIGITS | {"_"}
+_UNIT_CHARS = _LETTERS | {"µ"}  # a duration's unit
+_UNIT_OR_DIGIT_CHARS = _UNIT_CHARS | _DIGITS
 
 
 class _Reader:
@@ -318,12 +310,12 @@ class Scanner:
     def scan(self) -> Token:
         r = self.r
         ch, pos = r.read()
-        if _is_ws(ch):
+        if ch in _WS_CHARS:
             return self._scan_ws()
-        if _is_letter(ch) or ch == "_":
+        if ch in _LETTERS or ch == "_":
             r.unread()
             return self._scan_ident(True)
-        if _is_digit(ch):
+        if ch in _DIGITS:
             return self._scan_number()
         if ch == _EOF:
             return Token(Tok.EOF, pos, "")
@@ -335,7 +327,7 @@ class Scanner:
         if ch == ".":
             nxt, _ = r.read()
             r.unread()
-            if _is_digit(nxt):
+            if nxt in _DIGITS:
                 return self._scan_number()
             return Token(Tok.DOT, pos, "")
         if ch == "$":
@@ -377,19 +369,24 @@ class Scanner:
             return Token(single, pos, "")
         return Token(Tok.ILLEGAL, pos, ch)
 
-    def _scan_ws(self) -> Token:
+    def _read_while(self, chars: frozenset, eof_consumed: bool) -> str:
+        """Characters while they are in ``chars``.  The first other character is unread, except the
+        end of input when ``eof_consumed``: 1.x's whitespace and identifier scanners consume it,
+        which moves the position later reported for EOF."""
         r = self.r
-        ch, pos = r.curr()
-        buf = [ch]
+        buf = []
         while True:
             ch, _ = r.read()
-            if ch == _EOF:
-                break
-            if not _is_ws(ch):
-                r.unread()
-                break
-            buf.append(ch)
-        return Token(Tok.WS, pos, "".join(buf))
+            if ch in chars:
+                buf.append(ch)
+            else:
+                if ch != _EOF or not eof_consumed:
+                    r.unread()
+                return "".join(buf)
+
+    def _scan_ws(self) -> Token:
+        ch, pos = self.r.curr()
+        return Token(Tok.WS, pos, ch + self._read_while(_WS_CHARS, True))
 
     def _skip_block_comment(self) -> bool:
         r = self.r
@@ -408,19 +405,6 @@ class Scanner:
             elif ch == _EOF:
                 return False
 
-    def _scan_bare(self) -> str:
-        r = self.r
-        buf = []
-        while True:
-            ch, _ = r.read()
-            if ch == _EOF:
-                break
-            if not _is_ident_char(ch):
-                r.unread()
-                break
-            buf.append(ch)
-        return "".join(buf)
-
     def _scan_ident(self, keywords: bool) -> Token:
         r = self.r
         _, pos = r.read()
@@ -435,9 +419,9 @@ class Scanner:
                 if t.tok in (Tok.BADSTRING, Tok.BADESCAPE):
                     return t
                 return Token(Tok.IDENT, pos, t.lit)
-            if _is_ident_char(ch):
+            if ch in _IDENT_CHARS:
                 r.unread()
-                buf.append(self._scan_bare())
+                buf.append(self._read_while(_IDENT_CHARS, True))
             else:
                 r.unread()
                 break
@@ -488,19 +472,19 @@ class Scanner:
         if ch == ".":
             nxt, _ = r.read()
             r.unread()
-            if not _is_digit(nxt):
+            if nxt not in _DIGITS:
                 return Token(Tok.ILLEGAL, pos, ".")
         r.unread()
-        buf = [self._scan_digits()]
+        buf = [self._read_while(_DIGITS, False)]
         decimal = False
         ch, _ = r.read()
         if ch == ".":
             decimal = True
             nxt, _ = r.read()
-            if _is_digit(nxt):
+            if nxt in _DIGITS:
                 buf.append(ch)
                 buf.append(nxt)
-                buf.append(self._scan_digits())
+                buf.append(self._read_while(_DIGITS, False))
             else:
                 r.unread()
         else:
@@ -508,35 +492,13 @@ class Scanner:
         if decimal:
             return Token(Tok.NUMBER, pos, "".join(buf))
         ch, _ = r.read()
-        if _is_letter(ch) or ch == "µ":
+        if ch in _UNIT_CHARS:
             buf.append(ch)
-            while True:
-                c, _ = r.read()
-                if not (_is_letter(c) or c == "µ"):
-                    r.unread()
-                    break
-                buf.append(c)
-            while True:
-                c, _ = r.read()
-                if _is_letter(c) or c == "µ" or _is_digit(c):
-                    buf.append(c)
-                else:
-                    r.unread()
-                    break
+            buf.append(self._read_while(_UNIT_CHARS, False))
+            buf.append(self._read_while(_UNIT_OR_DIGIT_CHARS, False))
             return Token(Tok.DURATIONVAL, pos, "".join(buf))
         r.unread()
         return Token(Tok.INTEGER, pos, "".join(buf))
-
-    def _scan_digits(self) -> str:
-        r = self.r
-        buf = []
-        while True:
-            ch, _ = r.read()
-            if not _is_digit(ch):
-                r.unread()
-                break
-            buf.append(ch)
-        return "".join(buf)
 
     # -- regex ----------------------------------------------------------------------------------
 
@@ -633,7 +595,7 @@ def parse_duration(s: str) -> int:
     unit = ""
     while i < len(s):
         start = i
-        while i < len(s) and _is_digit(s[i]):
+        while i < len(s) and s[i] in _DIGITS:
             i += 1
         if i >= len(s) or i == start:
             raise DurationError("invalid duration")

@@ -12,10 +12,11 @@ for a literal, an identifier (``{"identifier": "cpu"}``), a regex (``{"regex": "
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import functools
 import math
 import zoneinfo
-from decimal import Decimal
 from typing import Any, Mapping, Optional, Sequence
 
 from . import ast
@@ -95,14 +96,6 @@ class _ParamError(str):
     """A parameter value that cannot be bound; using it fails with this message."""
 
 
-def _go_float(v: float) -> str:
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    return format(Decimal(repr(v)), "f")
-
-
 def _go_type(v: Any) -> str:
     if v is None:
         return "<nil>"
@@ -120,7 +113,7 @@ def _bind(v: Any):
             return _ParamError(f'strconv.ParseInt: parsing "{v}": value out of range')
         return (Tok.INTEGER, str(v))
     if isinstance(v, float):
-        return (Tok.NUMBER, _go_float(v))
+        return (Tok.NUMBER, ast.format_number(v, point=False))
     if isinstance(v, str):
         return (Tok.STRING, v)
     if isinstance(v, Mapping):
@@ -136,7 +129,7 @@ def _bind(v: Any):
             return (Tok.STRING, val) if isinstance(val, str) else _ParamError("string literal must be a string value")
         if kind in ("float", "number"):
             if isinstance(val, float) or is_int:
-                return (Tok.NUMBER, _go_float(float(val)))
+                return (Tok.NUMBER, ast.format_number(float(val), point=False))
             return _ParamError("number literal must be a float value")
         if kind in ("int", "integer"):
             return (Tok.INTEGER, str(val)) if is_int else _ParamError("integer literal must be an integer value")
@@ -169,10 +162,14 @@ _CAST_TYPES = {
     "string": ast.DataType.STRING,
     "boolean": ast.DataType.BOOLEAN,
 }
-_INVALID_IN_SELECT = frozenset(
-    [ast.Op.EQ, ast.Op.NEQ, ast.Op.EQREGEX, ast.Op.NEQREGEX, ast.Op.LT, ast.Op.LTE, ast.Op.GT,
-     ast.Op.GTE, ast.Op.AND, ast.Op.OR]
-)  # fmt: skip
+_INVALID_IN_SELECT = frozenset(op for op in ast.Op if op.is_comparison or op.is_logical)
+_LIMIT_CLAUSES = (("limit", Tok.LIMIT), ("offset", Tok.OFFSET), ("slimit", Tok.SLIMIT),
+                  ("soffset", Tok.SOFFSET))  # fmt: skip
+
+
+@functools.lru_cache(maxsize=None)
+def _clause_fields(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))
 
 
 class Parser:
@@ -267,23 +264,30 @@ class Parser:
                 if isinstance(nxt, dict):
                     node = nxt
                     continue
-                return getattr(self, nxt)()
+                if isinstance(nxt, str):
+                    return getattr(self, nxt)()
+                return self._parse_clauses(nxt)
         except RecursionError:
             raise _plain("query is nested too deeply") from None
 
     # -- small pieces -------------------------------------------------------------------------------
 
-    def parse_ident(self) -> str:
+    def _scan_expected(self, tok: Tok, what: str) -> Token:
+        """The next token, which must be ``tok`` (1.x calls it ``what`` in the error)."""
         t = self.scan_ws()
-        if t.tok is not Tok.IDENT:
-            raise _expected(t, "identifier")
-        return t.lit
+        if t.tok is not tok:
+            raise _expected(t, what)
+        return t
 
-    def _parse_ident_list(self) -> list[str]:
-        idents = [self.parse_ident()]
+    def _parse_list(self, item, *args) -> list:
+        """``item, item...``: ``item(*args)`` as long as a comma follows."""
+        out = [item(*args)]
         while self._accept(Tok.COMMA):
-            idents.append(self.parse_ident())
-        return idents
+            out.append(item(*args))
+        return out
+
+    def parse_ident(self) -> str:
+        return self._scan_expected(Tok.IDENT, "identifier").lit
 
     def _parse_segmented_idents(self) -> list[str]:
         idents = [self.parse_ident()]
@@ -303,21 +307,10 @@ class Parser:
         return idents
 
     def _parse_string(self) -> str:
-        t = self.scan_ws()
-        if t.tok is not Tok.STRING:
-            raise _expected(t, "string")
-        return t.lit
-
-    def _parse_string_list(self) -> list[str]:
-        out = [self._parse_string()]
-        while self._accept(Tok.COMMA):
-            out.append(self._parse_string())
-        return out
+        return self._scan_expected(Tok.STRING, "string").lit
 
     def _parse_int(self, lo: int, hi: int) -> int:
-        t = self.scan_ws()
-        if t.tok is not Tok.INTEGER:
-            raise _expected(t, "integer")
+        t = self._scan_expected(Tok.INTEGER, "integer")
         n = int(t.lit)
         if not _INT64_MIN <= n <= _INT64_MAX:
             raise ParseError(f'strconv.Atoi: parsing "{t.lit}": value out of range', pos=t.pos)
@@ -326,19 +319,17 @@ class Parser:
         return n
 
     def _parse_uint64(self) -> int:
-        t = self.scan_ws()
-        if t.tok is not Tok.INTEGER:
-            raise _expected(t, "integer")
+        t = self._scan_expected(Tok.INTEGER, "integer")
         n = int(t.lit)
         if not 0 <= n <= _UINT64_MAX:
             reason = "invalid syntax" if n < 0 else "value out of range"
             raise ParseError(f'strconv.ParseUint: parsing "{t.lit}": {reason}', pos=t.pos)
         return n
 
-    def _parse_duration_value(self) -> int:
-        """DURATIONVAL or INF (-> 0)."""
+    def _parse_duration_value(self, inf: bool = True) -> int:
+        """DURATIONVAL, or INF (-> 0) where ``inf`` allows it."""
         t = self.scan_ws()
-        if t.tok is Tok.INF:
+        if inf and t.tok is Tok.INF:
             return 0
         if t.tok is not Tok.DURATIONVAL:
             raise _expected(t, "duration")
@@ -350,9 +341,7 @@ class Parser:
     def _parse_optional_int(self, tok: Tok) -> int:
         if not self._accept(tok):
             return 0
-        t = self.scan_ws()
-        if t.tok is not Tok.INTEGER:
-            raise _expected(t, "integer")
+        t = self._scan_expected(Tok.INTEGER, "integer")
         n = max(_INT64_MIN, min(_INT64_MAX, int(t.lit)))
         if n < 0:
             raise ParseError(f"{tok.value} must be >= 0", pos=t.pos)
@@ -372,18 +361,13 @@ class Parser:
     def _parse_select(self, target_req: _Target) -> ast.SelectStatement:
         fields = self._parse_fields()
         target = self._parse_target(target_req)
-        t = self.scan_ws()
-        if t.tok is not Tok.FROM:
-            raise _expected(t, "FROM")
+        self._expect(Tok.FROM)
         sources = self._parse_sources(True)
         condition = self._parse_condition()
         dimensions = self._parse_dimensions()
         fill, fill_value = self._parse_fill()
         sort_fields = self._parse_order_by()
-        limit = self._parse_optional_int(Tok.LIMIT)
-        offset = self._parse_optional_int(Tok.OFFSET)
-        slimit = self._parse_optional_int(Tok.SLIMIT)
-        soffset = self._parse_optional_int(Tok.SOFFSET)
+        limits = {name: self._parse_optional_int(tok) for name, tok in _LIMIT_CLAUSES}
         location = self._parse_location()
         return ast.SelectStatement(
             fields=fields,
@@ -394,11 +378,8 @@ class Parser:
             fill=fill,
             fill_value=fill_value,
             sort_fields=sort_fields,
-            limit=limit,
-            offset=offset,
-            slimit=slimit,
-            soffset=soffset,
             location=location,
+            **limits,
         )
 
     def _parse_fields(self) -> tuple[ast.Field, ...]:
@@ -453,11 +434,7 @@ class Parser:
         return ast.Target(ast.Measurement(name=name, database=db or None, retention_policy=rp or None))
 
     def _parse_sources(self, subqueries: bool) -> tuple[ast.Source, ...]:
-        sources = []
-        while True:
-            sources.append(self._parse_source(subqueries))
-            if not self._accept(Tok.COMMA):
-                return tuple(sources)
+        return tuple(self._parse_list(self._parse_source, subqueries))
 
     def _parse_source(self, subqueries: bool) -> ast.Source:
         regex = self._parse_regex()
@@ -489,9 +466,7 @@ class Parser:
     def _parse_dimensions(self) -> tuple[ast.Dimension, ...]:
         if not self._accept(Tok.GROUP):
             return ()
-        t = self.scan_ws()
-        if t.tok is not Tok.BY:
-            raise _expected(t, "BY")
+        self._expect(Tok.BY)
         dims = []
         while True:
             regex = self._parse_regex()
@@ -504,17 +479,25 @@ class Parser:
                 self.unscan()
                 return tuple(dims)
 
-    def _parse_fill(self):
+    def _parse_option_call(self, name: str, one_arg: str) -> Optional[ast.Expr]:
+        """The argument of ``fill(...)`` / ``tz(...)`` if that call comes next, else None.  1.x reads
+        the call as an expression, then checks its shape (``one_arg`` is its message for a wrong
+        number of arguments)."""
         t = self.scan_ws()
         self.unscan()
-        if t.tok is not Tok.IDENT or t.lit.lower() != "fill":
-            return ast.FillOption.NULL, None
+        if t.tok is not Tok.IDENT or t.lit.lower() != name:
+            return None
         expr = self.parse_expr()
         if not isinstance(expr, ast.Call):
-            raise _plain("fill must be a function call")
+            raise _plain(f"{name} must be a function call")
         if len(expr.args) != 1:
-            raise _plain("fill requires an argument, e.g.: 0, null, none, previous, linear")
-        arg = expr.args[0]
+            raise _plain(one_arg)
+        return expr.args[0]
+
+    def _parse_fill(self):
+        arg = self._parse_option_call("fill", "fill requires an argument, e.g.: 0, null, none, previous, linear")
+        if arg is None:
+            return ast.FillOption.NULL, None
         word = str(arg)
         if word in ("null", "none", "previous", "linear"):
             return ast.FillOption(word), None
@@ -523,16 +506,9 @@ class Parser:
         raise _plain("expected number argument in fill()")
 
     def _parse_location(self) -> Optional[str]:
-        t = self.scan_ws()
-        self.unscan()
-        if t.tok is not Tok.IDENT or t.lit.lower() != "tz":
+        arg = self._parse_option_call("tz", "tz requires exactly one argument")
+        if arg is None:
             return None
-        expr = self.parse_expr()
-        if not isinstance(expr, ast.Call):
-            raise _plain("tz must be a function call")
-        if len(expr.args) != 1:
-            raise _plain("tz requires exactly one argument")
-        arg = expr.args[0]
         if not isinstance(arg, ast.StringLiteral):
             raise _plain("expected string argument in tz()")
         if not _valid_zone(arg.value):
@@ -542,9 +518,7 @@ class Parser:
     def _parse_order_by(self) -> tuple[ast.SortField, ...]:
         if not self._accept(Tok.ORDER):
             return ()
-        t = self.scan_ws()
-        if t.tok is not Tok.BY:
-            raise _expected(t, "BY")
+        self._expect(Tok.BY)
         t = self.scan_ws()
         if t.tok in (Tok.ASC, Tok.DESC):
             fields = [ast.SortField(None, t.tok is Tok.ASC)]
@@ -594,9 +568,7 @@ class Parser:
         t = self.scan_ws()
         if t.tok is Tok.LPAREN:
             expr = self.parse_expr()
-            t = self.scan_ws()
-            if t.tok is not Tok.RPAREN:
-                raise _expected(t, ")")
+            self._expect(Tok.RPAREN)
             return ast.ParenExpr(expr)
         self.unscan()
 
@@ -790,89 +762,70 @@ class Parser:
 
     # -- SHOW ---------------------------------------------------------------------------------------
 
-    def _show_databases(self):
-        return ast.ShowDatabasesStatement()
+    def _parse_clauses(self, cls: type, **fields):
+        """The statement ``cls`` (an :class:`.ast._Clauses`) from the clauses after its keywords:
+        those it has fields for, in the order it prints them.  ``fields`` are what the caller read
+        already (``exact``)."""
+        has = _clause_fields(cls)
+        if "name" in has:
+            fields["name"] = self.parse_ident()
+        if "database" in has:
+            fields["database"] = self._parse_on()
+        if "sources" in has:
+            fields["sources"] = self._parse_from()
+        if "source" in has:
+            fields["source_op"], fields["source"] = self._parse_with_measurement()
+        if "tag_key_expr" in has:
+            fields["op"], fields["tag_key_expr"] = self._parse_tag_key_expr()
+        if "condition" in has:
+            fields["condition"] = self._parse_condition()
+        if "dimensions" in has:
+            fields["dimensions"] = self._parse_dimensions()
+        if "sort_fields" in has:
+            fields["sort_fields"] = self._parse_order_by()
+        for name, tok in _LIMIT_CLAUSES:
+            if name in has:
+                fields[name] = self._parse_optional_int(tok)
+        if "module" in has:
+            fields["module"] = self._parse_string() if self._accept(Tok.FOR) else None
+        return cls(**fields)
 
-    def _show_queries(self):
-        return ast.ShowQueriesStatement()
+    def _parse_with_measurement(self) -> tuple[Optional[ast.Op], Optional[ast.Measurement]]:
+        """``WITH MEASUREMENT =|=~ source`` of SHOW MEASUREMENTS, if given."""
+        if not self._accept(Tok.WITH):
+            return None, None
+        self._expect(Tok.MEASUREMENT)
+        t = self.scan_ws()
+        if t.tok not in (Tok.EQ, Tok.EQREGEX):
+            raise _expected(t, "=", "=~")
+        return ast.Op.from_token(t.tok), self._parse_source(False)
 
-    def _show_continuous_queries(self):
-        return ast.ShowContinuousQueriesStatement()
-
-    def _show_users(self):
-        return ast.ShowUsersStatement()
-
-    def _show_subscriptions(self):
-        return ast.ShowSubscriptionsStatement()
-
-    def _show_shards(self):
-        return ast.ShowShardsStatement()
-
-    def _show_shard_groups(self):
-        return ast.ShowShardGroupsStatement()
-
-    def _show_stats(self):
-        return ast.ShowStatsStatement(self._parse_string() if self._accept(Tok.FOR) else None)
-
-    def _show_diagnostics(self):
-        return ast.ShowDiagnosticsStatement(self._parse_string() if self._accept(Tok.FOR) else None)
-
-    def _show_grants(self):
-        return ast.ShowGrantsForUserStatement(self.parse_ident())
-
-    def _show_retention_policies(self):
-        return ast.ShowRetentionPoliciesStatement(self._parse_on())
-
-    def _show_measurements(self) -> ast.ShowMeasurementsStatement:
-        database = self._parse_on()
-        source = source_op = None
-        if self._accept(Tok.WITH):
-            self._expect(Tok.MEASUREMENT)
-            t = self.scan_ws()
-            if t.tok not in (Tok.EQ, Tok.EQREGEX):
-                raise _expected(t, "=", "=~")
-            source_op = ast.Op.from_token(t.tok)
-            source = self._parse_source(False)
-        return ast.ShowMeasurementsStatement(
-            database=database,
-            source=source,
-            source_op=source_op,
-            condition=self._parse_condition(),
-            sort_fields=self._parse_order_by(),
-            limit=self._parse_optional_int(Tok.LIMIT),
-            offset=self._parse_optional_int(Tok.OFFSET),
-        )
-
-    def _cardinality_tail(self):
-        """ON, FROM, WHERE, GROUP BY, LIMIT, OFFSET of the CARDINALITY statements."""
-        return dict(
-            database=self._parse_on(),
-            sources=self._parse_from(),
-            condition=self._parse_condition(),
-            dimensions=self._parse_dimensions(),
-            limit=self._parse_optional_int(Tok.LIMIT),
-            offset=self._parse_optional_int(Tok.OFFSET),
-        )
+    def _parse_tag_key_expr(self):
+        self._expect(Tok.WITH, Tok.KEY)
+        t = self.scan_ws()
+        if t.tok is Tok.IN:
+            self._expect(Tok.LPAREN)
+            keys = self._parse_list(self.parse_ident)
+            self._expect(Tok.RPAREN)
+            return ast.TagKeyOp.IN, ast.ListLiteral(tuple(keys))
+        if t.tok is Tok.EQ or t.tok is Tok.NEQ:
+            return ast.TagKeyOp(t.tok.value), ast.StringLiteral(self.parse_ident())
+        if t.tok in _REGEX_OPS:
+            regex = self._parse_regex()
+            if regex is None:
+                raise _expected(self.scan_ws(), "regex")
+            return ast.TagKeyOp(t.tok.value), regex
+        raise _expected(t, "IN", "=", "=~")
 
     def _show_measurement_exact_cardinality(self):
         self._expect(Tok.CARDINALITY)
-        return ast.ShowMeasurementCardinalityStatement(exact=True, **self._cardinality_tail())
-
-    def _show_measurement_cardinality(self):
-        return ast.ShowMeasurementCardinalityStatement(exact=False, **self._cardinality_tail())
+        return self._parse_clauses(ast.ShowMeasurementCardinalityStatement, exact=True)
 
     def _show_series(self):
         exact = self._accept(Tok.EXACT)
         if self._accept(Tok.CARDINALITY):
-            return ast.ShowSeriesCardinalityStatement(exact=exact, **self._cardinality_tail())
-        return ast.ShowSeriesStatement(
-            database=self._parse_on(),
-            sources=self._parse_from(),
-            condition=self._parse_condition(),
-            sort_fields=self._parse_order_by(),
-            limit=self._parse_optional_int(Tok.LIMIT),
-            offset=self._parse_optional_int(Tok.OFFSET),
-        )
+            return self._parse_clauses(ast.ShowSeriesCardinalityStatement, exact=exact)
+        return self._parse_clauses(ast.ShowSeriesStatement)
 
     def _parse_exact_cardinality(self) -> bool:
         """``[EXACT] CARDINALITY`` after SHOW TAG KEY / SHOW FIELD KEY."""
@@ -884,23 +837,11 @@ class Parser:
 
     def _show_tag_key_cardinality(self):
         exact = self._parse_exact_cardinality()
-        return ast.ShowTagKeyCardinalityStatement(exact=exact, **self._cardinality_tail())
+        return self._parse_clauses(ast.ShowTagKeyCardinalityStatement, exact=exact)
 
     def _show_field_key_cardinality(self):
         exact = self._parse_exact_cardinality()
-        return ast.ShowFieldKeyCardinalityStatement(exact=exact, **self._cardinality_tail())
-
-    def _show_tag_keys(self):
-        return ast.ShowTagKeysStatement(
-            database=self._parse_on(),
-            sources=self._parse_from(),
-            condition=self._parse_condition(),
-            sort_fields=self._parse_order_by(),
-            limit=self._parse_optional_int(Tok.LIMIT),
-            offset=self._parse_optional_int(Tok.OFFSET),
-            slimit=self._parse_optional_int(Tok.SLIMIT),
-            soffset=self._parse_optional_int(Tok.SOFFSET),
-        )
+        return self._parse_clauses(ast.ShowFieldKeyCardinalityStatement, exact=exact)
 
     def _show_tag_values(self):
         t = self.scan_ws()
@@ -908,64 +849,9 @@ class Parser:
             exact = t.tok is Tok.EXACT
             if exact:
                 self._expect(Tok.CARDINALITY)
-            database = self._parse_on()
-            sources = self._parse_from()
-            op, key = self._parse_tag_key_expr()
-            return ast.ShowTagValuesCardinalityStatement(
-                op=op,
-                tag_key_expr=key,
-                exact=exact,
-                database=database,
-                sources=sources,
-                condition=self._parse_condition(),
-                dimensions=self._parse_dimensions(),
-                limit=self._parse_optional_int(Tok.LIMIT),
-                offset=self._parse_optional_int(Tok.OFFSET),
-            )
+            return self._parse_clauses(ast.ShowTagValuesCardinalityStatement, exact=exact)
         self.unscan()
-        database = self._parse_on()
-        sources = self._parse_from()
-        op, key = self._parse_tag_key_expr()
-        return ast.ShowTagValuesStatement(
-            op=op,
-            tag_key_expr=key,
-            database=database,
-            sources=sources,
-            condition=self._parse_condition(),
-            sort_fields=self._parse_order_by(),
-            limit=self._parse_optional_int(Tok.LIMIT),
-            offset=self._parse_optional_int(Tok.OFFSET),
-        )
-
-    def _parse_tag_key_expr(self):
-        self._expect(Tok.WITH, Tok.KEY)
-        t = self.scan_ws()
-        if t.tok is Tok.IN:
-            t = self.scan_ws()
-            if t.tok is not Tok.LPAREN:
-                raise _expected(t, "(")
-            keys = self._parse_ident_list()
-            t = self.scan_ws()
-            if t.tok is not Tok.RPAREN:
-                raise _expected(t, ")")
-            return ast.TagKeyOp.IN, ast.ListLiteral(tuple(keys))
-        if t.tok is Tok.EQ or t.tok is Tok.NEQ:
-            return ast.TagKeyOp(t.tok.value), ast.StringLiteral(self.parse_ident())
-        if t.tok in _REGEX_OPS:
-            regex = self._parse_regex()
-            if regex is None:
-                raise _expected(self.scan_ws(), "regex")
-            return ast.TagKeyOp(t.tok.value), regex
-        raise _expected(t, "IN", "=", "=~")
-
-    def _show_field_keys(self):
-        return ast.ShowFieldKeysStatement(
-            database=self._parse_on(),
-            sources=self._parse_from(),
-            sort_fields=self._parse_order_by(),
-            limit=self._parse_optional_int(Tok.LIMIT),
-            offset=self._parse_optional_int(Tok.OFFSET),
-        )
+        return self._parse_clauses(ast.ShowTagValuesStatement)
 
     # -- CREATE / DROP / ALTER ------------------------------------------------------------------
 
@@ -984,25 +870,14 @@ class Parser:
         if self._accept(Tok.REPLICATION):
             replication = self._parse_int(1, _INT32_MAX)
         if self._accept(Tok.SHARD):
-            t = self.scan_ws()
-            if t.tok is not Tok.DURATION:
-                raise _expected(t, "DURATION")
+            self._expect(Tok.DURATION)
             shard = self._parse_duration_value()
         if self._accept(Tok.NAME):
             rp_name = self.parse_ident() or None
         return ast.CreateDatabaseStatement(name, True, duration, replication, shard, rp_name)
 
-    def _drop_database(self):
-        return ast.DropDatabaseStatement(self.parse_ident())
-
-    def _drop_measurement(self):
-        return ast.DropMeasurementStatement(self.parse_ident())
-
     def _drop_shard(self):
         return ast.DropShardStatement(self._parse_uint64())
-
-    def _drop_user(self):
-        return ast.DropUserStatement(self.parse_ident())
 
     def _name_on_database(self) -> tuple[str, str]:
         name = self.parse_ident()
@@ -1031,13 +906,11 @@ class Parser:
         t = self.scan_ws()
         if t.tok not in (Tok.ALL, Tok.ANY):
             raise _expected(t, "ALL", "ANY")
-        return ast.CreateSubscriptionStatement(name, db, rp, t.tok.value, tuple(self._parse_string_list()))
+        return ast.CreateSubscriptionStatement(name, db, rp, t.tok.value, tuple(self._parse_list(self._parse_string)))
 
     def _parse_shard_duration(self) -> int:
         """After SHARD: ``DURATION d`` (INF is refused)."""
-        t = self.scan_ws()
-        if t.tok is not Tok.DURATION:
-            raise _expected(t, "DURATION")
+        self._expect(Tok.DURATION)
         t = self.scan_ws()
         if t.tok is Tok.INF:
             raise ParseError("invalid duration INF for shard duration", pos=t.pos)
@@ -1097,9 +970,7 @@ class Parser:
 
     def _set_password(self):
         name = self.parse_ident()
-        t = self.scan_ws()
-        if t.tok is not Tok.EQ:
-            raise _expected(t, "=")
+        self._expect(Tok.EQ)
         return ast.SetPasswordUserStatement(name, self._parse_string())
 
     def _parse_privilege(self) -> ast.Privilege:
@@ -1145,28 +1016,17 @@ class Parser:
 
     def _explain(self):
         analyze = self._accept(Tok.ANALYZE)
-        t = self.scan_ws()
-        if t.tok is not Tok.SELECT:
-            raise _expected(t, "SELECT")
+        self._expect(Tok.SELECT)
         return ast.ExplainStatement(self._parse_select(_Target.NOT_REQUIRED), analyze)
-
-    def _parse_resample_duration(self) -> int:
-        t = self.scan_ws()
-        if t.tok is not Tok.DURATIONVAL:
-            raise _expected(t, "duration")
-        try:
-            return parse_duration(t.lit)
-        except DurationError as e:
-            raise ParseError(str(e), pos=t.pos) from None
 
     def _create_continuous_query(self):
         name, db = self._name_on_database()
         every = for_ = 0
         if self._accept(Tok.RESAMPLE):
             if self._accept(Tok.EVERY):
-                every = self._parse_resample_duration()
+                every = self._parse_duration_value(inf=False)
             if self._accept(Tok.FOR):
-                for_ = self._parse_resample_duration()
+                for_ = self._parse_duration_value(inf=False)
             if every == 0 and for_ == 0:
                 raise _expected(self.scan_ws(), "EVERY", "FOR")
         self._expect(Tok.BEGIN, Tok.SELECT)
@@ -1240,35 +1100,36 @@ def _valid_zone(name: str) -> bool:
         return False
 
 
-# The statement grammar: token -> sub-tree or Parser method.  Key order is the order 1.x lists
-# the expected tokens in its error messages.
+# The statement grammar: token -> sub-tree, Parser method, or a statement class whose clauses
+# Parser._parse_clauses reads.  Key order is the order 1.x lists the expected tokens in its error
+# messages.
 _LANGUAGE: dict = {
     Tok.SELECT: "_select_statement",
     Tok.DELETE: "_delete_statement",
     Tok.SHOW: {
-        Tok.CONTINUOUS: {Tok.QUERIES: "_show_continuous_queries"},
-        Tok.DATABASES: "_show_databases",
-        Tok.DIAGNOSTICS: "_show_diagnostics",
-        Tok.FIELD: {Tok.KEY: "_show_field_key_cardinality", Tok.KEYS: "_show_field_keys"},
-        Tok.GRANTS: {Tok.FOR: "_show_grants"},
+        Tok.CONTINUOUS: {Tok.QUERIES: ast.ShowContinuousQueriesStatement},
+        Tok.DATABASES: ast.ShowDatabasesStatement,
+        Tok.DIAGNOSTICS: ast.ShowDiagnosticsStatement,
+        Tok.FIELD: {Tok.KEY: "_show_field_key_cardinality", Tok.KEYS: ast.ShowFieldKeysStatement},
+        Tok.GRANTS: {Tok.FOR: ast.ShowGrantsForUserStatement},
         Tok.MEASUREMENT: {
             Tok.EXACT: "_show_measurement_exact_cardinality",
-            Tok.CARDINALITY: "_show_measurement_cardinality",
+            Tok.CARDINALITY: ast.ShowMeasurementCardinalityStatement,
         },
-        Tok.MEASUREMENTS: "_show_measurements",
-        Tok.QUERIES: "_show_queries",
-        Tok.RETENTION: {Tok.POLICIES: "_show_retention_policies"},
+        Tok.MEASUREMENTS: ast.ShowMeasurementsStatement,
+        Tok.QUERIES: ast.ShowQueriesStatement,
+        Tok.RETENTION: {Tok.POLICIES: ast.ShowRetentionPoliciesStatement},
         Tok.SERIES: "_show_series",
-        Tok.SHARD: {Tok.GROUPS: "_show_shard_groups"},
-        Tok.SHARDS: "_show_shards",
-        Tok.STATS: "_show_stats",
-        Tok.SUBSCRIPTIONS: "_show_subscriptions",
+        Tok.SHARD: {Tok.GROUPS: ast.ShowShardGroupsStatement},
+        Tok.SHARDS: ast.ShowShardsStatement,
+        Tok.STATS: ast.ShowStatsStatement,
+        Tok.SUBSCRIPTIONS: ast.ShowSubscriptionsStatement,
         Tok.TAG: {
             Tok.KEY: "_show_tag_key_cardinality",
-            Tok.KEYS: "_show_tag_keys",
+            Tok.KEYS: ast.ShowTagKeysStatement,
             Tok.VALUES: "_show_tag_values",
         },
-        Tok.USERS: "_show_users",
+        Tok.USERS: ast.ShowUsersStatement,
     },
     Tok.CREATE: {
         Tok.CONTINUOUS: {Tok.QUERY: "_create_continuous_query"},
@@ -1279,13 +1140,13 @@ _LANGUAGE: dict = {
     },
     Tok.DROP: {
         Tok.CONTINUOUS: {Tok.QUERY: "_drop_continuous_query"},
-        Tok.DATABASE: "_drop_database",
-        Tok.MEASUREMENT: "_drop_measurement",
+        Tok.DATABASE: ast.DropDatabaseStatement,
+        Tok.MEASUREMENT: ast.DropMeasurementStatement,
         Tok.RETENTION: {Tok.POLICY: "_drop_retention_policy"},
         Tok.SERIES: "_drop_series",
         Tok.SHARD: "_drop_shard",
         Tok.SUBSCRIPTION: "_drop_subscription",
-        Tok.USER: "_drop_user",
+        Tok.USER: ast.DropUserStatement,
     },
     Tok.EXPLAIN: "_explain",
     Tok.GRANT: "_grant",

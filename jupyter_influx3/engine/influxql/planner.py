@@ -201,9 +201,7 @@ class _Compiler:
         elif isinstance(expr, Call):
             if expr.name not in MATH_FUNCTIONS:
                 raise PlanError(f"invalid function call in condition: {expr}")
-            nargs = 2 if expr.name in ("atan2", "pow") else 1
-            if len(expr.args) != nargs:
-                raise PlanError(f"invalid number of arguments for {expr.name}, expected {nargs}, got {len(expr.args)}")
+            _check_nargs(expr.name, expr.args, 2 if expr.name in ("atan2", "pow") else 1)
             for a in expr.args:
                 self._validate_condition(a)
 
@@ -234,13 +232,13 @@ class _Compiler:
                     if isinstance(off, DurationLiteral):
                         self.offset = _go_mod(off.value, self.interval)
                     elif isinstance(off, ast.TimeLiteral):
-                        self.offset = (off.value + 62135596800 * 1_000_000_000) % self.interval
+                        self.offset = _truncation_offset(off.value, self.interval)
                     elif isinstance(off, Call):
                         if off.name != "now":
                             raise PlanError("time dimension offset function must be now()")
                         if off.args:
                             raise PlanError("time dimension offset now() function requires no arguments")
-                        self.offset = (self.ctx.now_ns + 62135596800 * 1_000_000_000) % self.interval
+                        self.offset = _truncation_offset(self.ctx.now_ns, self.interval)
                     elif isinstance(off, StringLiteral):
                         from .condition import is_time_string, string_to_time
                         if not is_time_string(off.value):
@@ -249,7 +247,7 @@ class _Compiler:
                             t = string_to_time(off.value, stmt.location)
                         except ConditionError as e:
                             raise PlanError(str(e)) from None
-                        self.offset = (t + 62135596800 * 1_000_000_000) % self.interval
+                        self.offset = _truncation_offset(t, self.interval)
                     else:
                         raise PlanError("time dimension offset must be duration or now()")
             elif isinstance(expr, (Wildcard, RegexLiteral)):
@@ -297,24 +295,21 @@ class _Compiler:
                 return self._compile_distinct(expr.args, False)
             if n in ("top", "bottom"):
                 return self._compile_top_bottom(expr)
-            if n in ("derivative", "non_negative_derivative"):
+            if n in ("derivative", "non_negative_derivative", "elapsed"):
                 return self._compile_derivative(expr.args, n)
-            if n in ("difference", "non_negative_difference"):
-                return self._compile_difference(expr.args, n)
-            if n == "cumulative_sum":
-                return self._compile_cumulative_sum(expr.args)
+            if n in ("difference", "non_negative_difference", "cumulative_sum"):
+                _check_nargs(n, expr.args, 1)
+                return self._check_interval_arg(n, expr.args, 1)
             if n == "moving_average":
                 return self._compile_moving_average(expr.args)
             if n in ("exponential_moving_average", "double_exponential_moving_average",
                      "triple_exponential_moving_average", "relative_strength_index",
                      "triple_exponential_derivative"):
-                return self._compile_ema(n, expr.args)
+                return self._compile_ta(n, expr.args, 4, ("exponential", "simple"))
             if n in ("kaufmans_efficiency_ratio", "kaufmans_adaptive_moving_average"):
-                return self._compile_kaufmans(n, expr.args)
+                return self._compile_ta(n, expr.args, 3)
             if n == "chande_momentum_oscillator":
-                return self._compile_cmo(expr.args)
-            if n == "elapsed":
-                return self._compile_elapsed(expr.args)
+                return self._compile_ta(n, expr.args, 4, ("none", "exponential", "simple"))
             if n == "integral":
                 return self._compile_integral(expr.args)
             if n in ("holt_winters", "holt_winters_with_fit"):
@@ -353,14 +348,10 @@ class _Compiler:
     def _compile_symbol(self, name: str, f) -> None:
         if isinstance(f, VarRef):
             return
-        if isinstance(f, Wildcard):
+        if isinstance(f, (Wildcard, RegexLiteral)):
             if not self._cf_allow_wildcard:
-                raise PlanError(f"unsupported expression with wildcard: {name}()")
-            self.only_selectors = False
-            return
-        if isinstance(f, RegexLiteral):
-            if not self._cf_allow_wildcard:
-                raise PlanError(f"unsupported expression with regex field: {name}()")
+                what = "wildcard" if isinstance(f, Wildcard) else "regex field"
+                raise PlanError(f"unsupported expression with {what}: {name}()")
             self.only_selectors = False
             return
         raise PlanError(f"expected field argument in {name}()")
@@ -373,8 +364,7 @@ class _Compiler:
             self.only_selectors = False
         else:
             raise PlanError(f"undefined function {n}()")
-        if len(expr.args) != 1:
-            raise PlanError(f"invalid number of arguments for {n}, expected 1, got {len(expr.args)}")
+        _check_nargs(n, expr.args, 1)
         if n == "count":
             a0 = expr.args[0]
             if isinstance(a0, Call) and a0.name == "distinct":
@@ -384,15 +374,13 @@ class _Compiler:
         return self._compile_symbol(n, expr.args[0])
 
     def _compile_percentile(self, args) -> None:
-        if len(args) != 2:
-            raise PlanError(f"invalid number of arguments for percentile, expected 2, got {len(args)}")
+        _check_nargs("percentile", args, 2)
         if not isinstance(args[1], (IntegerLiteral, NumberLiteral)):
             raise PlanError("expected float argument in percentile()")
         return self._compile_symbol("percentile", args[0])
 
     def _compile_sample(self, args) -> None:
-        if len(args) != 2:
-            raise PlanError(f"invalid number of arguments for sample, expected 2, got {len(args)}")
+        _check_nargs("sample", args, 2)
         a1 = args[1]
         if not isinstance(a1, IntegerLiteral):
             raise PlanError("expected integer argument in sample()")
@@ -400,7 +388,10 @@ class _Compiler:
             raise PlanError(f"sample window must be greater than 1, got {a1.value}")
         return self._compile_symbol("sample", args[0])
 
-    def _check_interval_arg(self, name: str, args, extra: int) -> None:
+    def _check_interval_arg(self, name: str, args, extra: int, nested: bool = True) -> None:
+        """The first argument of a transformation: a call (which needs GROUP BY time; ``nested``
+        compiles it as 1.x's compileNestedExpr, else as a field expression) or a field (which must
+        not have one).  ``extra`` is how many intervals before the range the function needs."""
         self.only_selectors = False
         if self.extra_intervals < extra:
             self.extra_intervals = extra
@@ -408,48 +399,20 @@ class _Compiler:
         if isinstance(a0, Call):
             if not self.interval:
                 raise PlanError(f"{name} aggregate requires a GROUP BY interval")
-            return self._compile_nested(a0)
+            return self._compile_nested(a0) if nested else self._compile_expr(a0)
         if self.interval and not self.inherited_interval:
             raise PlanError(f"aggregate function required inside the call to {name}")
         return self._compile_symbol(name, a0)
 
     def _compile_derivative(self, args, name: str) -> None:
-        if not 1 <= len(args) <= 2:
-            raise PlanError(f"invalid number of arguments for {name}, expected at least 1 but no more than 2, got {len(args)}")
-        if len(args) == 2:
-            a1 = args[1]
-            if isinstance(a1, DurationLiteral):
-                if a1.value <= 0:
-                    raise PlanError(f"duration argument must be positive, got {ast.format_duration(a1.value) if hasattr(ast, 'format_duration') else a1}")
-            else:
-                raise PlanError(f"second argument to {name} must be a duration, got {_go_type(a1)}")
+        """derivative(), non_negative_derivative() and elapsed(): a field or call, then an optional
+        positive duration."""
+        _check_nargs(name, args, 1, 2)
+        _check_duration_arg(args, name)
         return self._check_interval_arg(name, args, 1)
-
-    def _compile_elapsed(self, args) -> None:
-        if not 1 <= len(args) <= 2:
-            raise PlanError(f"invalid number of arguments for elapsed, expected at least 1 but no more than 2, got {len(args)}")
-        if len(args) == 2:
-            a1 = args[1]
-            if isinstance(a1, DurationLiteral):
-                if a1.value <= 0:
-                    raise PlanError(f"duration argument must be positive, got {a1}")
-            else:
-                raise PlanError(f"second argument to elapsed must be a duration, got {_go_type(a1)}")
-        return self._check_interval_arg("elapsed", args, 1)
-
-    def _compile_difference(self, args, name: str) -> None:
-        if len(args) != 1:
-            raise PlanError(f"invalid number of arguments for {name}, expected 1, got {len(args)}")
-        return self._check_interval_arg(name, args, 1)
-
-    def _compile_cumulative_sum(self, args) -> None:
-        if len(args) != 1:
-            raise PlanError(f"invalid number of arguments for cumulative_sum, expected 1, got {len(args)}")
-        return self._check_interval_arg("cumulative_sum", args, 1)
 
     def _compile_moving_average(self, args) -> None:
-        if len(args) != 2:
-            raise PlanError(f"invalid number of arguments for moving_average, expected 2, got {len(args)}")
+        _check_nargs("moving_average", args, 2)
         a1 = args[1]
         if not isinstance(a1, IntegerLiteral):
             raise PlanError(f"second argument for moving_average must be an integer, got {_go_type(a1)}")
@@ -457,9 +420,10 @@ class _Compiler:
             raise PlanError(f"moving_average window must be greater than 1, got {a1.value}")
         return self._check_interval_arg("moving_average", args, a1.value)
 
-    def _compile_ema(self, name: str, args) -> None:
-        if not 2 <= len(args) <= 4:
-            raise PlanError(f"invalid number of arguments for {name}, expected at least 2 but no more than 4, got {len(args)}")
+    def _compile_ta(self, name: str, args, max_args: int, warmups: tuple[str, ...] = ()) -> None:
+        """The technical-analysis functions: a field or call, a period, then an optional hold
+        period and (where ``max_args`` is 4) a warmup type among ``warmups``."""
+        _check_nargs(name, args, 2, max_args)
         a1 = args[1]
         if not isinstance(a1, IntegerLiteral):
             raise PlanError(f"{name} period must be an integer")
@@ -477,78 +441,19 @@ class _Compiler:
             a3 = args[3]
             if not isinstance(a3, StringLiteral):
                 raise PlanError(f"{name} warmup type must be a string")
-            if a3.value not in ("exponential", "simple"):
-                raise PlanError(f"{name} warmup type must be one of: 'exponential' 'simple'")
-        return self._check_ta(name, args, a1.value)
-
-    def _check_ta(self, name: str, args, period: int) -> None:
-        self.only_selectors = False
-        if self.extra_intervals < period:
-            self.extra_intervals = period
-        a0 = args[0]
-        if isinstance(a0, Call):
-            if not self.interval:
-                raise PlanError(f"{name} aggregate requires a GROUP BY interval")
-            return self._compile_expr(a0)
-        if self.interval and not self.inherited_interval:
-            raise PlanError(f"aggregate function required inside the call to {name}")
-        return self._compile_symbol(name, a0)
-
-    def _compile_kaufmans(self, name: str, args) -> None:
-        if not 2 <= len(args) <= 3:
-            raise PlanError(f"invalid number of arguments for {name}, expected at least 2 but no more than 3, got {len(args)}")
-        a1 = args[1]
-        if not isinstance(a1, IntegerLiteral):
-            raise PlanError(f"{name} period must be an integer")
-        if a1.value < 1:
-            raise PlanError(f"{name} period must be greater than or equal to 1")
-        if len(args) >= 3:
-            a2 = args[2]
-            if not isinstance(a2, IntegerLiteral):
-                raise PlanError(f"{name} hold period must be an integer")
-            if a2.value < 0 and a2.value != -1:
-                raise PlanError(f"{name} hold period must be greater than or equal to 0")
-        return self._check_ta(name, args, a1.value)
-
-    def _compile_cmo(self, args) -> None:
-        name = "chande_momentum_oscillator"
-        if not 2 <= len(args) <= 4:
-            raise PlanError(f"invalid number of arguments for {name}, expected at least 2 but no more than 4, got {len(args)}")
-        a1 = args[1]
-        if not isinstance(a1, IntegerLiteral):
-            raise PlanError(f"{name} period must be an integer")
-        if a1.value < 1:
-            raise PlanError(f"{name} period must be greater than or equal to 1")
-        if len(args) >= 3:
-            a2 = args[2]
-            if not isinstance(a2, IntegerLiteral):
-                raise PlanError(f"{name} hold period must be an integer")
-            if a2.value < 0 and a2.value != -1:
-                raise PlanError(f"{name} hold period must be greater than or equal to 0")
-        if len(args) >= 4:
-            a3 = args[3]
-            if not isinstance(a3, StringLiteral):
-                raise PlanError(f"{name} warmup type must be a string")
-            if a3.value not in ("none", "exponential", "simple"):
-                raise PlanError(f"{name} warmup type must be one of: 'none' 'exponential' 'simple'")
-        return self._check_ta(name, args, a1.value)
+            if a3.value not in warmups:
+                choices = " ".join(f"'{w}'" for w in warmups)
+                raise PlanError(f"{name} warmup type must be one of: {choices}")
+        return self._check_interval_arg(name, args, a1.value, nested=False)
 
     def _compile_integral(self, args) -> None:
-        if not 1 <= len(args) <= 2:
-            raise PlanError(f"invalid number of arguments for integral, expected at least 1 but no more than 2, got {len(args)}")
-        if len(args) == 2:
-            a1 = args[1]
-            if isinstance(a1, DurationLiteral):
-                if a1.value <= 0:
-                    raise PlanError(f"duration argument must be positive, got {a1}")
-            else:
-                raise PlanError("second argument must be a duration")
+        _check_nargs("integral", args, 1, 2)
+        _check_duration_arg(args, None)
         self.only_selectors = False
         return self._compile_symbol("integral", args[0])
 
     def _compile_holt_winters(self, args, name: str) -> None:
-        if len(args) != 3:
-            raise PlanError(f"invalid number of arguments for {name}, expected 3, got {len(args)}")
+        _check_nargs(name, args, 3)
         n = args[1]
         if not isinstance(n, IntegerLiteral):
             raise PlanError(f"expected integer argument as second arg in {name}")
@@ -600,9 +505,7 @@ class _Compiler:
         self.top_bottom = call.name
 
     def _compile_math(self, expr: Call) -> None:
-        nargs = 2 if expr.name in ("atan2", "pow", "log") else 1
-        if len(expr.args) != nargs:
-            raise PlanError(f"invalid number of arguments for {expr.name}, expected {nargs}, got {len(expr.args)}")
+        _check_nargs(expr.name, expr.args, MATH_FUNCTIONS[expr.name])
         for a in expr.args:
             if isinstance(a, Literal):
                 continue
@@ -670,6 +573,27 @@ def _fold_math(e):
     return e
 
 
+def _check_nargs(name: str, args, lo: int, hi: Optional[int] = None) -> None:
+    """1.x's error for a call with fewer than ``lo`` or more than ``hi`` (default ``lo``) arguments."""
+    hi = lo if hi is None else hi
+    if not lo <= len(args) <= hi:
+        want = str(lo) if lo == hi else f"at least {lo} but no more than {hi}"
+        raise PlanError(f"invalid number of arguments for {name}, expected {want}, got {len(args)}")
+
+
+def _check_duration_arg(args, name: Optional[str]) -> None:
+    """An optional second argument that must be a positive duration.  1.x names the function and
+    the type found when it is not a duration, except for integral() (``name`` None)."""
+    if len(args) == 2:
+        a1 = args[1]
+        if not isinstance(a1, DurationLiteral):
+            if name is None:
+                raise PlanError("second argument must be a duration")
+            raise PlanError(f"second argument to {name} must be a duration, got {_go_type(a1)}")
+        if a1.value <= 0:
+            raise PlanError(f"duration argument must be positive, got {a1}")
+
+
 def _go_type(e) -> str:
     return "*influxql." + type(e).__name__
 
@@ -679,6 +603,11 @@ def _go_mod(a: int, b: int) -> int:
         return 0
     r = abs(a) % abs(b)
     return -r if a < 0 else r
+
+
+def _truncation_offset(t: int, interval: int) -> int:
+    """Go's ``t.Sub(t.Truncate(interval))``: Truncate counts from the zero time (year 1)."""
+    return (t + 62135596800 * 1_000_000_000) % interval
 
 
 # ---------------------------------------------------------------------------------------------
