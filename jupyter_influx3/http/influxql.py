@@ -33,6 +33,7 @@ from tornado.iostream import StreamClosedError
 
 from ..engine.influxql import ast
 from ..engine.influxql.executor import Executor, statement_databases
+from ..engine.influxql.into import get_warning
 from ..engine.influxql.parser import ParseError
 from ..engine.influxql.results import StatementResult, chunk_results, mark_long_series
 from . import metrics, serialize
@@ -189,8 +190,14 @@ class V1QueryHandler(ApiHandler):
             authorize_statement(self, stmt, db)
         now = time.time_ns()
 
+        read_only = self.request.method == "GET"
+
         def run_one(i: int, stmt) -> StatementResult:
-            return ex.execute_statement(stmt, i, database=db, retention_policy=rp, now_ns=now)
+            res = ex.execute_statement(stmt, i, database=db, retention_policy=rp, now_ns=now)
+            warning = get_warning(stmt, db, rp) if read_only else None
+            if warning is not None:
+                res.messages.append(warning)
+            return res
 
         if fmt == "csv":
             writer = serialize.V1CsvWriter(epoch)

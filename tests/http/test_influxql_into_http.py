@@ -103,9 +103,33 @@ def test_explain_on_query_and_on_query_influxql(env):
                      headers=bearer(env["read_only"]), timeout=60)
     assert r.status_code == 200, r.text
     rows = r.json()
-    assert [row["iox::measurement"] for row in rows] == ["logical_plan", "physical_plan"]
+    assert [row["plan_type"] for row in rows] == ["logical_plan", "physical_plan"]
     assert rows[0]["plan"].startswith("EXPRESSION: mean(usage::float)\n")
     r = requests.get(f"{env['url']}/api/v3/query_influxql",
                      params={"db": SRC, "q": "SELECT usage INTO x FROM cpu"},
                      headers=bearer(env["admin"]), timeout=60)
     assert r.status_code == 400 and "SELECT INTO is not supported" in r.text
+
+
+# InfluxDB 1.6.7's answers to statements that write, sent with GET: they run, with a warning
+GET_CREATE_1_6_7 = {"results": [{"statement_id": 0, "messages": [{"level": "warning", "text": (
+    "deprecated use of 'CREATE DATABASE into_probe' in a read only context, please use a POST request instead")}]}]}
+GET_INTO_1_6_7 = {"results": [{"statement_id": 0, "series": [
+    {"name": "result", "columns": ["time", "written"], "values": [["1970-01-01T00:00:00Z", 1]]}],
+    "messages": [{"level": "warning", "text": "deprecated use of 'SELECT v INTO into_probe.autogen.m2 FROM "
+                  "into_probe.autogen.m' in a read only context, please use a POST request instead"}]}]}
+GET_DROP_1_6_7 = {"results": [{"statement_id": 0, "messages": [{"level": "warning", "text": (
+    "deprecated use of 'DROP DATABASE into_probe' in a read only context, please use a POST request instead")}]}]}
+
+
+def test_statements_that_write_sent_with_get_run_with_1_x_warning(env):
+    u, h = env["url"], bearer(env["admin"])
+    get = lambda query, **p: requests.get(f"{u}/query", params={"q": query, **p}, headers=h, timeout=30).json()
+    assert get("CREATE DATABASE into_probe") == GET_CREATE_1_6_7
+    r = requests.post(f"{u}/write", params={"db": "into_probe"}, data="m v=1 1", headers=h, timeout=30)
+    assert r.status_code == 204
+    assert get("SELECT v INTO m2 FROM m", db="into_probe") == GET_INTO_1_6_7
+    assert get("SELECT * FROM m2", db="into_probe")["results"][0]["series"][0]["values"] == [
+        ["1970-01-01T00:00:00.000000001Z", 1]]
+    assert "messages" not in get("SHOW DATABASES")["results"][0]        # read-only: no warning
+    assert get("DROP DATABASE into_probe") == GET_DROP_1_6_7

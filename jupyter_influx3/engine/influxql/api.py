@@ -122,7 +122,11 @@ def run(ex: Executor, stmt: ast.Statement, db: Optional[str]) -> pa.Table:
     group_tags = None
     if isinstance(stmt, ast.SelectStatement):
         group_tags = sorted({k for s in res.series for k in (s.tags or {})})
-    return flat_table(res, group_tags)
+    table = flat_table(res, group_tags)
+    if isinstance(stmt, ast.ExplainStatement) and table.num_columns:
+        # DataFusion's explain schema: the plan's kind is `plan_type`, not a measurement
+        table = table.rename_columns(["plan_type"] + table.column_names[1:])
+    return table
 
 
 def query_influxql(engine, database: Optional[str], query: str, params: Optional[dict] = None) -> InfluxqlResult:

@@ -38,7 +38,7 @@ from .ast import Call, FillOption, Measurement, SelectStatement, VarRef
 from .functions import MATH_FUNCTIONS
 from .results import Series
 
-__all__ = ["select_into", "target_database", "target_write_database", "BATCH_POINTS"]
+__all__ = ["select_into", "target_database", "target_write_database", "BATCH_POINTS", "get_warning"]
 
 #: points per write, as 1.x's BufferedPointsWriter
 BATCH_POINTS = 10_000
@@ -326,3 +326,28 @@ def select_into(ex, stmt: SelectStatement, database: Optional[str], rp: Optional
                 flush()
     flush()
     return [Series("result", ["time", "written"], [[0, written]], time_index=0, kinds=["time", "integer"])]
+
+
+# ---------------------------------------------------------------------------------------------
+# statements that write, sent with GET
+
+
+def _qualified(m: ast.Measurement, db: Optional[str], rp: Optional[str]) -> ast.Measurement:
+    return replace(m, database=m.database or db, retention_policy=m.retention_policy or rp or "autogen")
+
+
+def get_warning(stmt: ast.Statement, db: Optional[str], rp: Optional[str]) -> Optional[dict]:
+    """1.x's warning for a statement that changes data or schema sent with GET (it still runs):
+    the statement as 1.x normalizes it, measurements qualified with database and retention policy."""
+    if isinstance(stmt, SelectStatement):
+        if stmt.target is None:
+            return None
+        sources = tuple(_qualified(src, db, rp) if isinstance(src, ast.Measurement) else src
+                        for src in stmt.sources)
+        target = replace(stmt.target, measurement=_qualified(stmt.target.measurement, db, rp))
+        stmt = replace(stmt, sources=sources, target=target)
+    elif not isinstance(stmt, (ast.CreateDatabaseStatement, ast.DropDatabaseStatement, ast.DropMeasurementStatement,
+                               ast.DropSeriesStatement, ast.DeleteSeriesStatement)):
+        return None
+    return {"level": "warning",
+            "text": f"deprecated use of '{stmt}' in a read only context, please use a POST request instead"}
