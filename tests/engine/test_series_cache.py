@@ -110,18 +110,9 @@ def test_a_snapshot_keeps_the_copy_valid(engine):
     assert cache_for(engine).builds == 1
 
 
-def test_budget_zero_reads_through_duckdb(tmp_path):
-    eng = Engine(tmp_path / "d", node_id="n1", background=False, series_cache_bytes=0)
-    try:
-        assert not eng.write_lp("db", FIRST, "s").errors
-        assert _answers(Executor(eng), "SELECT count(usage) FROM cpu WHERE host = 'a'")[0][1][0][3][0][1] == 120
-        assert cache_for(eng).builds == 0
-    finally:
-        eng.close()
-
-
-def test_a_table_over_the_budget_is_not_copied(tmp_path):
-    eng = Engine(tmp_path / "d", node_id="n1", background=False, series_cache_bytes=4096)
+@pytest.mark.parametrize("budget", [0, 4096], ids=["off", "table-over-budget"])
+def test_without_room_for_the_copy_reads_go_through_duckdb(tmp_path, budget):
+    eng = Engine(tmp_path / "d", node_id="n1", background=False, series_cache_bytes=budget)
     try:
         assert not eng.write_lp("db", FIRST, "s").errors
         assert _answers(Executor(eng), "SELECT count(usage) FROM cpu WHERE host = 'a'")[0][1][0][3][0][1] == 120

@@ -334,6 +334,16 @@ class Executor:
     # -- SELECT ----------------------------------------------------------------------------------
 
     def select(self, stmt: SelectStatement, database, rp, now) -> list[Series]:
+        p = self.prepare(stmt, database, rp, now)
+        scanner = Scanner(self.engine, now)
+        try:
+            rows = run_select(p, scanner, self.dialect)
+        finally:
+            scanner.close()
+        return self._to_series(p, rows)
+
+    def prepare(self, stmt: SelectStatement, database, rp, now):
+        """Plan a SELECT (the statement's errors are raised here): the prepared statement."""
         ctx = PlanContext(now_ns=now, resolve=self._resolve(database, rp),
                           max_select_buckets=self.max_select_buckets)
         # a FROM without database needs a default database
@@ -350,12 +360,7 @@ class Executor:
                 raise StatementError(self.db_not_found.format(e.name)) from None
             raise
         self._check_buckets(p)
-        scanner = Scanner(self.engine, now)
-        try:
-            rows = run_select(p, scanner, self.dialect)
-        finally:
-            scanner.close()
-        return self._to_series(p, rows)
+        return p
 
     def _check_buckets(self, p) -> None:
         n = self.max_select_buckets

@@ -41,7 +41,7 @@ from typing import Optional
 from . import ast
 from .ast import BinaryExpr, Call, Distinct, Field, Measurement, ParenExpr, SelectStatement, SubQuery, VarRef
 from .functions import MATH_FUNCTIONS, MAX_TIME, MIN_TIME
-from .into import _fill_for_target, prepare, run
+from .into import _fill_for_target, run
 from .planner import PreparedSelect, Source
 from .results import Series
 
@@ -579,7 +579,7 @@ def explain(ex, stmt: ast.ExplainStatement, database: Optional[str], rp: Optiona
     # is written
     run_stmt = replace(_fill_for_target(sel), target=None) if sel.target is not None else sel
     t0 = time.perf_counter_ns()
-    p = prepare(ex, run_stmt, database, rp, now)
+    p = ex.prepare(run_stmt, database, rp, now)
     t_plan = time.perf_counter_ns() - t0
     if stmt.analyze:
         t1 = time.perf_counter_ns()

@@ -238,26 +238,6 @@ def _fill_for_target(stmt: SelectStatement) -> SelectStatement:
     return replace(stmt, fill=FillOption.NONE)
 
 
-def prepare(ex, stmt: SelectStatement, database, rp, now):
-    """Plan a SELECT as :meth:`Executor.select` does (same errors): the prepared statement."""
-    from .executor import DatabaseNotFoundError, StatementError
-    from .planner import PlanContext, prepare_select
-
-    ctx = PlanContext(now_ns=now, resolve=ex._resolve(database, rp), max_select_buckets=ex.max_select_buckets)
-    for node in ast.walk(stmt):
-        if isinstance(node, Measurement) and not node.database and not database:
-            raise StatementError("database name required")
-    try:
-        p = prepare_select(stmt, ctx)
-    except DatabaseNotFoundError as e:
-        if e.name == database and not any(isinstance(n, Measurement) and n.database == e.name
-                                          for n in ast.walk(stmt)):
-            raise StatementError(ex.db_not_found.format(e.name)) from None
-        raise
-    ex._check_buckets(p)
-    return p
-
-
 def run(ex, p, now) -> list[Series]:
     """Run a prepared SELECT as :meth:`Executor.select` does: its series."""
     from .scan import Scanner
@@ -293,7 +273,7 @@ def select_into(ex, stmt: SelectStatement, database: Optional[str], rp: Optional
     # the rows, as the SELECT without its target answers them (top()/bottom() tag arguments
     # come out as columns, which become the points' tags)
     run_stmt = replace(_fill_for_target(stmt), target=None)
-    p = prepare(ex, run_stmt, database, rp, now)
+    p = ex.prepare(run_stmt, database, rp, now)
     series = run(ex, p, now)
     tag_cols = _tag_columns(p)
     written = 0

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from . import ast
 from .ast import BinaryExpr, Call, Op, ParenExpr, VarRef
-from ..sql.seriescache import series_key
+from ..sql.seriescache import arrow_to_numpy, series_key
 from .functions import MIN_TIME, MAX_TIME, Vec
 
 __all__ = ["Frame", "Scanner", "series_key", "condition_sql"]
@@ -62,28 +62,12 @@ class Frame:
                      {k: v.filter(mask) for k, v in self.cols.items()})
 
 
+_DTYPES = {"float": np.float64, "integer": np.int64, "unsigned": np.uint64, "boolean": np.bool_}
+
+
 def arrow_to_vec(arr, kind: str) -> Vec:
     """An Arrow column as a :class:`Vec` of ``kind``."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    n = len(arr)
-    if arr.null_count:
-        valid = np.asarray(arr.is_valid())
-    else:
-        valid = np.ones(n, bool)
-    if kind == "float":
-        data = np.asarray(arr.fill_null(0.0) if arr.null_count else arr, dtype=np.float64)
-    elif kind == "integer":
-        data = np.asarray(arr.fill_null(0) if arr.null_count else arr, dtype=np.int64)
-    elif kind == "unsigned":
-        data = np.asarray(arr.fill_null(0) if arr.null_count else arr, dtype=np.uint64)
-    elif kind == "boolean":
-        data = np.asarray(arr.fill_null(False) if arr.null_count else arr, dtype=np.bool_)
-    else:
-        if pa.types.is_dictionary(arr.type):
-            arr = arr.cast(pa.string())
-        data = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
-    return Vec(kind, data, valid)
+    return Vec(kind, *arrow_to_numpy(arr, _DTYPES.get(kind)))
 
 
 # ---------------------------------------------------------------------------------------------

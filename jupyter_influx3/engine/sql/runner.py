@@ -465,12 +465,16 @@ class SqlService:
 _services_lock = threading.Lock()
 
 
-def service_for(engine) -> SqlService:
-    s = engine.__dict__.get("_sql_service")
+def per_engine(engine, attr: str, make):
+    """The object kept on ``engine`` under ``attr``, made by ``make()`` on first use (once)."""
+    s = engine.__dict__.get(attr)
     if s is None:
         with _services_lock:
-            s = engine.__dict__.get("_sql_service")
+            s = engine.__dict__.get(attr)
             if s is None:
-                s = SqlService(engine)
-                engine.__dict__["_sql_service"] = s
+                s = engine.__dict__[attr] = make()
     return s
+
+
+def service_for(engine) -> SqlService:
+    return per_engine(engine, "_sql_service", lambda: SqlService(engine))

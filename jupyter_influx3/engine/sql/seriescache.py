@@ -112,22 +112,25 @@ class SeriesTable:
         return self._row_sid
 
 
-def _decode(arr: pa.ChunkedArray, kind: str) -> Column:
-    arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+_DTYPES = {"float": np.float64, "int": np.int64, "uint": np.uint64, "bool": np.bool_}
+_ZERO = {np.float64: 0.0, np.int64: 0, np.uint64: 0, np.bool_: False}
+
+
+def arrow_to_numpy(arr, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(values, validity) of an Arrow column as numpy; ``dtype`` None gives Python objects
+    (strings; dictionaries decoded).  Nulls read as zero (or None) where not valid."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
     valid = np.asarray(arr.is_valid()) if arr.null_count else np.ones(len(arr), bool)
-    if kind == "float":
-        data = np.asarray(arr.fill_null(0.0) if arr.null_count else arr, dtype=np.float64)
-    elif kind == "int":
-        data = np.asarray(arr.fill_null(0) if arr.null_count else arr, dtype=np.int64)
-    elif kind == "uint":
-        data = np.asarray(arr.fill_null(0) if arr.null_count else arr, dtype=np.uint64)
-    elif kind == "bool":
-        data = np.asarray(arr.fill_null(False) if arr.null_count else arr, dtype=np.bool_)
-    else:
-        if pa.types.is_dictionary(arr.type):
-            arr = arr.cast(pa.string())
-        data = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
-    return Column(kind, data, valid)
+    if dtype is not None:
+        return np.asarray(arr.fill_null(_ZERO[dtype]) if arr.null_count else arr, dtype=dtype), valid
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(pa.string())
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object), valid
+
+
+def _decode(arr: pa.ChunkedArray, kind: str) -> Column:
+    return Column(kind, *arrow_to_numpy(arr, _DTYPES.get(kind)))
 
 
 def _read_plain(engine, view, cols: list[str], tags: list[str], kinds: dict) -> pa.Table:
@@ -373,20 +376,15 @@ def default_budget() -> int:
     return min(2 * 2**30, ram // 8)
 
 
-_lock = threading.Lock()
-
-
 def cache_for(engine) -> SeriesCache:
     """The engine's series cache (budget: ``engine.series_cache_bytes``, else :func:`default_budget`)."""
-    c = engine.__dict__.get("_series_cache")
-    if c is None:
-        with _lock:
-            c = engine.__dict__.get("_series_cache")
-            if c is None:
-                budget = getattr(engine, "series_cache_bytes", None)
-                c = SeriesCache(engine, default_budget() if budget is None else budget)
-                engine.__dict__["_series_cache"] = c
-    return c
+    from .runner import per_engine
+
+    def make() -> SeriesCache:
+        budget = getattr(engine, "series_cache_bytes", None)
+        return SeriesCache(engine, default_budget() if budget is None else budget)
+
+    return per_engine(engine, "_series_cache", make)
 
 
 def sources_replaced(engine, key: tuple, chunks: list, removed_paths: list[str], added_paths: list[str]) -> None:
