@@ -408,19 +408,27 @@ RECORDED = _load()
 ALL = RECORDED["cases"]
 
 
-@pytest.fixture(scope="module", params=["series-cache", "duckdb-scan"])
+@pytest.fixture(scope="module", params=["series-cache", "series-cache-partials", "duckdb-scan"])
 def executor(request, tmp_path_factory):
-    """Both read paths: the series cache (numpy, default) and DuckDB over the files and buffer."""
+    """Every read path: the series cache (numpy, default) reading points, the series cache
+    computing per-series partial aggregates (as it does for large reads), and DuckDB."""
     from jupyter_influx3.engine import Engine
+    from jupyter_influx3.engine.influxql import pushdown
     from jupyter_influx3.engine.influxql.executor import Executor
 
-    budget = None if request.param == "series-cache" else 0
+    budget = 0 if request.param == "duckdb-scan" else None
     eng = Engine(tmp_path_factory.mktemp("influxql-diff"), node_id="n1", background=False,
                  series_cache_bytes=budget)
     res = eng.write_lp(DB, RECORDED["dataset"], "s")
     assert not res.errors
-    yield Executor(eng)
-    eng.close()
+    saved = pushdown.CACHED_POINTS_MAX
+    if request.param == "series-cache-partials":
+        pushdown.CACHED_POINTS_MAX = -1
+    try:
+        yield Executor(eng)
+    finally:
+        pushdown.CACHED_POINTS_MAX = saved
+        eng.close()
 
 
 @pytest.mark.skipif(not ALL, reason="no recorded cases")

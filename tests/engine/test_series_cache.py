@@ -70,7 +70,12 @@ def engine(tmp_path):
 
 
 @pytest.mark.parametrize("dialect", ["v1", "v3"])
-def test_cached_answers_equal_the_duckdb_scan(engine, dialect):
+@pytest.mark.parametrize("aggregates", ["points", "partials"])
+def test_cached_answers_equal_the_duckdb_scan(engine, dialect, aggregates, monkeypatch):
+    from jupyter_influx3.engine.influxql import pushdown
+
+    if aggregates == "partials":   # per-series partial aggregates from the copy, as for large reads
+        monkeypatch.setattr(pushdown, "CACHED_POINTS_MAX", -1)
     ex = Executor(engine, dialect=dialect)
     cached = [_answers(ex, q) for q in QUERIES]
     assert cache_for(engine).builds == 1
@@ -155,3 +160,36 @@ def test_influxql_on_one_node_sees_what_another_node_acknowledged(tmp_path):
     finally:
         a.close()
         b.close()
+
+
+@pytest.mark.parametrize("interval", [0, 10 * 86400 * 10**9], ids=["no-window", "10d-windows"])
+def test_partials_from_the_copy_equal_duckdbs_across_shards(tmp_path, interval):
+    """Points weeks apart fall in different 1.x shards (7 days): the copy's per-(series, window,
+    shard) counts, sums and extremes are the rows DuckDB's partials query returns."""
+    from jupyter_influx3.engine.influxql.functions import MAX_TIME, MIN_TIME
+    from jupyter_influx3.engine.influxql.planner import MeasurementInfo
+    from jupyter_influx3.engine.influxql.scan import Scanner
+    from jupyter_influx3.engine.influxql.select import shard_duration
+
+    eng = Engine(tmp_path / "d", node_id="n1", background=False)
+    try:
+        week = 7 * 86400
+        lines = "\n".join(f"m,host=h{h}{',dc=x' if h % 3 else ''} v={(i * 7919 + h) % 1009 / 7}"
+                          f"{'' if i % 5 == 0 else f',n={-((i * 31 + h) % 97) - 1}i'} {S + (i % 3) * week + i * 37}"
+                          for h in range(6) for i in range(60))
+        assert not eng.write_lp("db", lines, "s").errors
+        db = eng.catalog.db("db")
+        m = MeasurementInfo("m", db, db.table("m"), {"n": "integer", "v": "float"}, ["dc", "host"])
+        sc = Scanner(eng, (S + 4 * week) * 10**9)
+        cached = sc.cached(m, None, lambda ref: None)
+        assert cached is not None
+        spec = [("n", "integer", ["count", "maxv", "minv", "sum"]), ("v", "float", ["count", "maxv", "minv"])]
+        sd = shard_duration(None)
+        ours = cached.partials(spec, MIN_TIME, MAX_TIME, interval, 0, sd)
+        theirs = sc.partials(m, spec, MIN_TIME, MAX_TIME, None, interval, 0, sd)
+        key = lambda r: (r["host"], r["__win"], r["__shard"])
+        assert len({r["__shard"] for r in ours.to_pylist()}) == 3
+        assert sorted(ours.to_pylist(), key=key) == sorted(theirs.cast(ours.schema).to_pylist(), key=key)
+        sc.close()
+    finally:
+        eng.close()

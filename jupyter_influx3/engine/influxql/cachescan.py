@@ -298,6 +298,76 @@ class CachedTable:
         return out
 
 
+    def partials(self, fields, lo: int, hi: int, interval: int, offset: int, shard_dur: int):
+        """``Scanner.partials`` from the copy: per (series, window, shard) the count, integer sum,
+        min and max value of each field ([(column, kind, aggs)]), as the same Arrow table.  The
+        aggregates that depend on point order or time (float sums, first/last, selectors' times)
+        raise :class:`Unsupported` and are read through DuckDB."""
+        import pyarrow as pa
+
+        for c, kind, aggs in fields:
+            if c not in self.st.columns or kind not in ("integer", "unsigned", "float") or \
+                    not set(aggs) <= {"count", "sum", "minv", "maxv"} or ("sum" in aggs and kind == "float"):
+                raise Unsupported(f"partials {c} {aggs}")
+        idx, rsid = self.rows(lo, hi)
+        valid = [self.st.columns[c].valid[idx] for c, _k, _a in fields]
+        if len(fields) > 1:
+            keep = np.logical_or.reduce(valid)
+            if not keep.all():
+                idx, rsid = idx[keep], rsid[keep]
+                valid = [v[keep] for v in valid]
+        elif fields and not valid[0].all():
+            idx, rsid, valid = idx[valid[0]], rsid[valid[0]], [valid[0][valid[0]]]
+        t = self.st.time[idx]
+        n = len(idx)
+        zero = _SHARD_ZERO % shard_dur if shard_dur else 0
+        if n and int(t.min()) + zero < 0:
+            raise Unsupported("times before the first shard")  # DuckDB's // truncates there
+        win = (t - offset) - ((t - offset) % interval + interval) % interval + offset if interval \
+            else np.zeros(n, np.int64)
+        shard = (t + zero) // shard_dur if shard_dur else np.zeros(n, np.int64)
+        brk = np.ones(n, bool)
+        if n:
+            brk[1:] = (rsid[1:] != rsid[:-1]) | (win[1:] != win[:-1]) | (shard[1:] != shard[:-1])
+        starts = np.flatnonzero(brk)
+        gsid = rsid[starts]
+        out = {}
+        for tcol in self.m.tags:
+            vals = self._tag_column(tcol) if tcol in self.st.tag_values else np.full(len(self.st.series), None, object)
+            out[tcol] = pa.array(vals[gsid].tolist(), pa.string())
+        out["__win"] = pa.array(win[starts], pa.int64())
+        out["__shard"] = pa.array(shard[starts], pa.int64())
+        for i, ((c, kind, aggs), v) in enumerate(zip(fields, valid)):
+            col = self.st.columns[c]
+            data = col.data[idx]
+            counts = np.add.reduceat(v.astype(np.int64), starts) if n else np.zeros(0, np.int64)
+            has = counts > 0
+            for a in aggs:
+                if a == "count":
+                    out[f"__{i}_count"] = pa.array(counts, pa.int64())
+                elif a == "sum":
+                    with np.errstate(over="ignore"):
+                        sums = np.add.reduceat(np.where(v, data, 0).astype(data.dtype), starts) if n \
+                            else np.zeros(0, data.dtype)
+                    out[f"__{i}_sum"] = pa.array(sums)
+                else:
+                    fn = np.minimum if a == "minv" else np.maximum
+                    if kind == "float" and np.isnan(data[v]).any():
+                        raise Unsupported("NaN")
+                    fill = _extreme(data.dtype, a == "minv")
+                    red = fn.reduceat(np.where(v, data, fill), starts) if n else np.zeros(0, data.dtype)
+                    out[f"__{i}_{a}"] = pa.array(red, mask=~has)
+        return pa.table(out)
+
+
+def _extreme(dtype, largest: bool):
+    """The value that never wins a min (largest=True) or a max reduction of ``dtype``."""
+    if dtype.kind == "f":
+        return np.inf if largest else -np.inf
+    info = np.iinfo(dtype)
+    return info.max if largest else info.min
+
+
 def _regex_hits(values: np.ndarray, rx) -> np.ndarray:
     """``rx.search`` over an object array, once per distinct value."""
     uniq, inv = np.unique(values.astype(str), return_inverse=True)

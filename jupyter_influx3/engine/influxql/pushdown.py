@@ -81,11 +81,13 @@ def precompute(run: "_Run", calls: list[Call], start: int) -> None:
         if not fields:
             continue
         spec = [(col, kind, sorted(aggs)) for col, (kind, aggs) in fields.items()]
-        try:
-            tbl = run.scanner.partials(m, spec, lo, hi, run.cond_sql(m), p.interval, p.offset, run.shard_dur(m),
-                                       ascending=p.ascending)
-        except Exception:  # noqa: BLE001 - e.g. an integer overflow in DuckDB: read the points instead
-            return
+        tbl = _cached_partials(run, m, spec, lo, hi)
+        if tbl is None:
+            try:
+                tbl = run.scanner.partials(m, spec, lo, hi, run.cond_sql(m), p.interval, p.offset, run.shard_dur(m),
+                                           ascending=p.ascending)
+            except Exception:  # noqa: BLE001 - e.g. an integer overflow in DuckDB: read the points instead
+                return
         run.scanner.rows_read += tbl.num_rows
         if not tbl.num_rows:
             continue
@@ -101,6 +103,18 @@ def precompute(run: "_Run", calls: list[Call], start: int) -> None:
         pushed = run._pushed = {}
     for c in calls:
         pushed[(str(c), start)] = _combine(run, c, per_call[str(c)])
+
+
+def _cached_partials(run: "_Run", m, spec, lo: int, hi: int) -> Optional[pa.Table]:
+    """The partials from the series cache (numpy), or None: compute them in DuckDB."""
+    cached = run.cached(m)
+    if cached is None:
+        return None
+    from .cachescan import Unsupported
+    try:
+        return cached.partials(spec, lo, hi, run.p.interval, run.p.offset, run.shard_dur(m))
+    except Unsupported:
+        return None
 
 
 #: up to this many rows in the series cache, reading the points beats DuckDB's partials
