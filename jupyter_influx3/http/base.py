@@ -16,6 +16,7 @@ without one, in the application setting ``influx3``.
 
 from __future__ import annotations
 
+import collections
 import functools
 import os
 import time
@@ -160,6 +161,24 @@ def decode_utf8(body: bytes) -> str:
         raise ApiError(400, errors.InvalidBody.not_utf8(exc).message) from None
 
 
+#: calls that last took less than this (ms) run on the IOLoop (see ApiHandler.run_short)
+INLINE_MS = 5.0
+_RUN_COSTS: "collections.OrderedDict[Any, float]" = collections.OrderedDict()
+
+
+def runs_inline(key: Any) -> bool:
+    """Whether the next call under ``key`` runs on the IOLoop (its last run was quick)."""
+    last = _RUN_COSTS.get(key)
+    return last is not None and last < INLINE_MS
+
+
+def _remember_cost(key: Any, ms: float) -> None:
+    _RUN_COSTS[key] = ms
+    _RUN_COSTS.move_to_end(key)
+    while len(_RUN_COSTS) > 1024:
+        _RUN_COSTS.popitem(last=False)
+
+
 @tornado.web.stream_request_body
 class ApiHandler(tornado.web.RequestHandler):
     """Base of every InfluxDB API handler (and, as is, the 404 handler for unknown paths)."""
@@ -280,6 +299,22 @@ class ApiHandler(tornado.web.RequestHandler):
             return await IOLoop.current().run_in_executor(self.context.executor, call)
         finally:
             self.context.busy -= 1
+
+    async def run_short(self, key: Any, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` like :meth:`run_blocking`, but on the IOLoop itself when the last run under
+        ``key`` (the same query text, say) took under ``INLINE_MS``: handing a call to a worker
+        thread and back costs ~0.4 ms, more than a query answered from memory.  A run that turns
+        out slow (the data changed) only sends the next one back to the pool."""
+        t0 = time.perf_counter()
+        if runs_inline(key):
+            try:
+                return fn()
+            finally:
+                _remember_cost(key, (time.perf_counter() - t0) * 1000)
+        try:
+            return await self.run_blocking(fn)
+        finally:
+            _remember_cost(key, (time.perf_counter() - t0) * 1000)
 
     # ---- responses -----------------------------------------------------------------------------
 

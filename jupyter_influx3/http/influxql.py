@@ -57,6 +57,10 @@ def executor_for(context: Any) -> Executor:
     return ex
 
 
+def _reads_only(stmt) -> bool:
+    return (isinstance(stmt, ast.SelectStatement) and stmt.target is None) or type(stmt).__name__.startswith("Show")
+
+
 def _forbidden() -> ApiError:
     from .auth import forbidden
 
@@ -205,7 +209,7 @@ class V1QueryHandler(ApiHandler):
             def run_csv() -> bytes:
                 return b"".join(writer.write([run_one(i, stmt)]) for i, stmt in enumerate(query.statements))
 
-            body = await self.run_blocking(run_csv)
+            body = await self._run(query, run_csv, ("csv", q, db, rp, p.get("params")))
             self.set_status(200)
             self.set_header("Content-Type", serialize.V1_CSV_CONTENT_TYPE)
             self.finish(body)
@@ -231,7 +235,13 @@ class V1QueryHandler(ApiHandler):
                        for i, stmt in enumerate(query.statements)]
             return serialize.v1_json(results, epoch, pretty)
 
-        self.finish(await self.run_blocking(run_all))
+        self.finish(await self._run(query, run_all, ("json", q, db, rp, p.get("params"))))
+
+    async def _run(self, query, fn, key):
+        # statements that only read may run on the IOLoop when they are known to be quick
+        if all(_reads_only(stmt) for stmt in query.statements):
+            return await self.run_short(key, fn)
+        return await self.run_blocking(fn)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -335,3 +335,14 @@ def test_series_cache_off_gives_the_same_answers(url, start_influx3):
                         for q in queries])
     assert answers[0] == answers[1]
     assert all(a["results"][0]["series"] for a in answers[0])
+
+
+def test_a_query_runs_on_the_ioloop_only_after_a_quick_run():
+    from jupyter_influx3.http import base
+
+    key = ("json", "SELECT 1 -- test", "db", None, None)
+    assert not base.runs_inline(key)                     # never seen: the worker pool
+    base._remember_cost(key, base.INLINE_MS / 4)
+    assert base.runs_inline(key)
+    base._remember_cost(key, base.INLINE_MS * 4)          # turned slow: back to the pool
+    assert not base.runs_inline(key)
