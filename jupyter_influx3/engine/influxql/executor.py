@@ -334,7 +334,10 @@ class Executor:
     # -- SELECT ----------------------------------------------------------------------------------
 
     def select(self, stmt: SelectStatement, database, rp, now) -> list[Series]:
-        p = self.prepare(stmt, database, rp, now)
+        return self.run_prepared(self.prepare(stmt, database, rp, now), now)
+
+    def run_prepared(self, p, now) -> list[Series]:
+        """The series of a prepared SELECT."""
         scanner = Scanner(self.engine, now)
         try:
             rows = run_select(p, scanner, self.dialect)

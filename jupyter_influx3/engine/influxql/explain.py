@@ -41,7 +41,7 @@ from typing import Optional
 from . import ast
 from .ast import BinaryExpr, Call, Distinct, Field, Measurement, ParenExpr, SelectStatement, SubQuery, VarRef
 from .functions import MATH_FUNCTIONS, MAX_TIME, MIN_TIME
-from .into import _fill_for_target, run
+from .into import _fill_for_target
 from .planner import PreparedSelect, Source
 from .results import Series
 
@@ -583,7 +583,7 @@ def explain(ex, stmt: ast.ExplainStatement, database: Optional[str], rp: Optiona
     t_plan = time.perf_counter_ns() - t0
     if stmt.analyze:
         t1 = time.perf_counter_ns()
-        run(ex, p, now)
+        ex.run_prepared(p, now)
         t_exec = time.perf_counter_ns() - t1
         lines = _analyze_lines(ex, sel, p, database, rp, now, t_plan, t_exec)
         if ex.dialect == "v3":

@@ -238,19 +238,6 @@ def _fill_for_target(stmt: SelectStatement) -> SelectStatement:
     return replace(stmt, fill=FillOption.NONE)
 
 
-def run(ex, p, now) -> list[Series]:
-    """Run a prepared SELECT as :meth:`Executor.select` does: its series."""
-    from .scan import Scanner
-    from .select import run_select
-
-    scanner = Scanner(ex.engine, now)
-    try:
-        rows = run_select(p, scanner, ex.dialect)
-    finally:
-        scanner.close()
-    return ex._to_series(p, rows)
-
-
 def select_into(ex, stmt: SelectStatement, database: Optional[str], rp: Optional[str], now: int) -> list[Series]:
     """Run ``SELECT ... INTO`` on executor ``ex``: the 1.x ``result`` series with the points written."""
     from .executor import DatabaseNotFoundError, StatementError
@@ -274,7 +261,7 @@ def select_into(ex, stmt: SelectStatement, database: Optional[str], rp: Optional
     # come out as columns, which become the points' tags)
     run_stmt = replace(_fill_for_target(stmt), target=None)
     p = ex.prepare(run_stmt, database, rp, now)
-    series = run(ex, p, now)
+    series = ex.run_prepared(p, now)
     tag_cols = _tag_columns(p)
     written = 0
     batch: list[str] = []
