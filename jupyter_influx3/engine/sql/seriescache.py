@@ -240,7 +240,9 @@ def build_series_table(engine, db, table, cursor, now_ns: int) -> SeriesTable:
         st.columns[c] = _decode(tbl.column(c).take(take), table.columns[c].type)
     for t in tags:
         st.tag_values[t] = np.array([s.get(t, "") for s in series], dtype=object)
-    st.nbytes = st.time.nbytes + st.offsets.nbytes + sum(
+    # strings are Python objects: count ~50 bytes of object overhead beyond their text per value
+    strings = sum(tbl.column(c).nbytes + 50 * tbl.num_rows for c, col in st.columns.items() if col.data.dtype == object)
+    st.nbytes = st.time.nbytes + st.offsets.nbytes + strings + sum(
         c.data.nbytes + c.valid.nbytes for c in st.columns.values()) + 200 * len(series) * max(1, len(tags))
     return st
 
