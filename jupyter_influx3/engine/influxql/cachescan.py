@@ -181,10 +181,12 @@ class CachedTable:
 
     # -- rows ---------------------------------------------------------------------------------
     def _bounds(self, lo: int, hi: int) -> tuple[Optional[int], Optional[int]]:
+        """The time bounds that cut rows (None where every row is inside)."""
         lo_q = None if lo <= MIN_TIME else lo
         if self.cutoff is not None:
             lo_q = self.cutoff if lo_q is None else max(lo_q, self.cutoff)
-        return lo_q, (None if hi >= MAX_TIME else hi)
+        tmin, tmax = self.st.time_range()
+        return (None if lo_q is not None and lo_q <= tmin else lo_q), (None if hi >= MAX_TIME or hi >= tmax else hi)
 
     def candidate_rows(self, lo: int, hi: int) -> int:
         """How many rows the tag terms and time range leave (before the field terms)."""
@@ -210,7 +212,7 @@ class CachedTable:
             for c in any_of:
                 col = self.st.columns.get(c)
                 if col is not None:
-                    keep |= col.valid[idx]
+                    keep |= self._take(col.valid, idx)
             if not keep.all():
                 idx, rsid = idx[keep], rsid[keep]
         return idx, rsid
@@ -218,6 +220,8 @@ class CachedTable:
     def _where(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         st = self.st
         lo_q, hi_q = self._bounds(lo, hi)
+        if lo_q is None and hi_q is None and self.cond is None and len(self.sids) == len(st.series):
+            return st.all_rows(), st.sid_of_rows()      # the whole table: no copies
         idx = st.rows_of(self.sids, lo_q, hi_q)
         lens = np.diff(st.offsets)[self.sids]
         if lo_q is None and hi_q is None:
@@ -256,6 +260,10 @@ class CachedTable:
             fr.cols[c] = Vec(kind, col.data[idx], col.valid[idx])
         return fr
 
+    def _take(self, arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """``arr[idx]`` for computing on (never handed out: it may be the copy's own array)."""
+        return arr if idx is self.st._all else arr[idx]
+
     def _tag_column(self, t: str) -> np.ndarray:
         vals = self._tagvals.get(t)
         if vals is None:
@@ -281,11 +289,11 @@ class CachedTable:
             if c not in self.st.columns:
                 raise Unsupported(f"field {c}")
         idx, rsid = self.rows(lo, hi)
-        t = self.st.time[idx]
+        t = self._take(self.st.time, idx)
         out = {}
         full = None  # the edge rows of all rows: shared by every field set on all of them
         for c, kind in fields:
-            valid = self.st.columns[c].valid[idx]
+            valid = self._take(self.st.columns[c].valid, idx)
             if valid.all():
                 if full is None:
                     keep = _edge_mask(rsid, t, n, ascending, shard_dur)
@@ -310,7 +318,7 @@ class CachedTable:
                     not set(aggs) <= {"count", "sum", "minv", "maxv"} or ("sum" in aggs and kind == "float"):
                 raise Unsupported(f"partials {c} {aggs}")
         idx, rsid = self.rows(lo, hi)
-        valid = [self.st.columns[c].valid[idx] for c, _k, _a in fields]
+        valid = [self._take(self.st.columns[c].valid, idx) for c, _k, _a in fields]
         if len(fields) > 1:
             keep = np.logical_or.reduce(valid)
             if not keep.all():
@@ -318,7 +326,7 @@ class CachedTable:
                 valid = [v[keep] for v in valid]
         elif fields and not valid[0].all():
             idx, rsid, valid = idx[valid[0]], rsid[valid[0]], [valid[0][valid[0]]]
-        t = self.st.time[idx]
+        t = self._take(self.st.time, idx)
         n = len(idx)
         zero = _SHARD_ZERO % shard_dur if shard_dur else 0
         if n and int(t.min()) + zero < 0:
@@ -339,7 +347,7 @@ class CachedTable:
         out["__shard"] = pa.array(shard[starts], pa.int64())
         for i, ((c, kind, aggs), v) in enumerate(zip(fields, valid)):
             col = self.st.columns[c]
-            data = col.data[idx]
+            data = self._take(col.data, idx)
             counts = np.add.reduceat(v.astype(np.int64), starts) if n else np.zeros(0, np.int64)
             has = counts > 0
             for a in aggs:

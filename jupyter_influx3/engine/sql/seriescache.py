@@ -74,6 +74,8 @@ class SeriesTable:
     tag_values: dict[str, np.ndarray] = field(default_factory=dict)  # tag -> value per series ('' if missing)
     nbytes: int = 0
     _row_sid: Optional[np.ndarray] = None
+    _all: Optional[np.ndarray] = None
+    _range: Optional[tuple[int, int]] = None
 
     @property
     def num_rows(self) -> int:
@@ -104,6 +106,18 @@ class SeriesTable:
         out[0] = starts[0]
         out[pos] = starts[1:] - (starts[:-1] + lens[:-1]) + 1
         return np.cumsum(out)
+
+    def all_rows(self) -> np.ndarray:
+        """``arange(num_rows)``, made once: reads of the whole table use it (and its identity
+        tells them they may use the columns as they are, without gathering)."""
+        if self._all is None:
+            self._all = np.arange(len(self.time), dtype=np.int64)
+        return self._all
+
+    def time_range(self) -> tuple[int, int]:
+        if self._range is None:
+            self._range = (int(self.time.min()), int(self.time.max())) if len(self.time) else (0, -1)
+        return self._range
 
     def sid_of_rows(self) -> np.ndarray:
         """The series of every row."""
