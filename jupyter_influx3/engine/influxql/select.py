@@ -1002,10 +1002,28 @@ class _Run:
             e_lim = window_start(start, interval, offset, tz) if start > MIN_TIME else MIN_TIME
         if len(pts) == 0:
             return pts
+        kind = pts.value.kind
+        # the calls of a statement mostly have points in the same windows: the grid is shared
+        key = ("fill", start, pts.gid.tobytes(), pts.time.tobytes()) if len(pts) <= 100_000 else None
+        grid = self._orders.get(key) if key is not None else None
+        if grid is None:
+            grid = self._fill_grid(pts, s_lim, e_lim)
+            if key is not None:
+                self._orders[key] = grid
+        out_gid, out_time, idx = grid
+        have = idx >= 0
+        safe = np.where(have, idx, 0)
+        v = pts.value.take(safe)
+        data, valid = v.data.copy(), v.valid & have
+        return self._filled(pts, fill, fill_value, kind, interval, out_gid, out_time, idx, have, safe, data, valid)
+
+    def _fill_grid(self, pts: Points, s_lim: int, e_lim: int) -> tuple:
+        """(group, time, index into ``pts`` or -1) of every row the fill iterator emits."""
+        p = self.p
+        interval, offset, tz, asc = p.interval, p.offset, p.location, p.ascending
         starts, _ = _segments([pts.gid])
         ends = np.append(starts[1:], len(pts))
         out_gid, out_time, out_idx = [], [], []
-        kind = pts.value.kind
         for s, e in zip(starts.tolist(), ends.tolist()):
             g = int(pts.gid[s])
             times = pts.time[s:e]
@@ -1027,16 +1045,22 @@ class _Run:
             union = np.union1d(grid, times) if len(grid) else times
             if not asc:
                 union = union[::-1]
-            pos = {int(t): i for i, t in enumerate(times.tolist())}
-            for t in union.tolist():
-                out_gid.append(g)
-                out_time.append(t)
-                out_idx.append(s + pos[t] if t in pos else -1)
-        idx = np.array(out_idx, np.int64)
-        have = idx >= 0
-        safe = np.where(have, idx, 0)
-        v = pts.value.take(safe)
-        data, valid = v.data.copy(), v.valid & have
+            tt = times if asc else times[::-1]
+            if len(tt) > 1 and not (tt[1:] > tt[:-1]).all():
+                pos = {int(t): i for i, t in enumerate(times.tolist())}
+                at = np.array([s + pos[t] if t in pos else -1 for t in union.tolist()], np.int64)
+            else:
+                k = np.minimum(np.searchsorted(tt, union), len(tt) - 1)
+                hit = tt[k] == union
+                at = np.where(hit, s + (k if asc else len(tt) - 1 - k), -1)
+            out_gid.append(np.full(len(union), g, np.int64))
+            out_time.append(np.asarray(union, np.int64))
+            out_idx.append(np.asarray(at, np.int64))
+        return np.concatenate(out_gid), np.concatenate(out_time), np.concatenate(out_idx)
+
+    def _filled(self, pts: Points, fill, fill_value, kind: str, interval: int, out_gid, out_time, idx, have, safe,
+                data, valid) -> Points:
+        """The fill iterator's rows: ``data``/``valid`` at the grid rows, the gaps filled."""
         if fill is FillOption.NUMBER:
             fv = _cast_fill(fill_value, kind, self.v3)
             if fv is not None:
