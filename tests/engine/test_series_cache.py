@@ -193,3 +193,18 @@ def test_partials_from_the_copy_equal_duckdbs_across_shards(tmp_path, interval):
         sc.close()
     finally:
         eng.close()
+
+
+def test_the_copy_of_a_deleted_table_is_dropped_at_the_next_build(tmp_path):
+    eng = Engine(tmp_path / "d", node_id="n1", background=False)
+    try:
+        assert not eng.write_lp("db", "m,host=a v=1i 1700000000\nn,host=a v=1i 1700000000", "s").errors
+        ex = Executor(eng)
+        _answers(ex, "SELECT count(v) FROM m WHERE host = 'a'")
+        assert len(cache_for(eng)._entries) == 1
+        eng.delete_table("db", "m")
+        _answers(ex, "SELECT count(v) FROM n WHERE host = 'a'")   # another table's build looks around
+        db = eng.catalog.db("db")
+        assert list(cache_for(eng)._entries) == [(db.id, db.table("n").id)]
+    finally:
+        eng.close()

@@ -363,9 +363,19 @@ class SeriesCache:
             if st is not None and st.nbytes > self.budget:
                 st = None
             self._entries[key] = _Entry(sig, [weakref.ref(b) for b in chunks], st, time.monotonic(), took)
+            self._forget_deleted()
             self._evict(keep=key)
             self.builds += 1
         return st
+
+    def _forget_deleted(self) -> None:
+        """Drop the copies of tables that were deleted (or whose database was)."""
+        cat = self.engine.catalog
+        for db_id, table_id in list(self._entries):
+            d = cat.db_by_id(db_id)
+            t = d.tables.get(table_id) if d is not None else None
+            if d is None or d.deleted or t is None or t.deleted:
+                del self._entries[(db_id, table_id)]
 
     def _evict(self, keep) -> None:
         total = sum(e.table.nbytes for e in self._entries.values() if e.table is not None)
