@@ -111,7 +111,27 @@ __all__ = [
     "parse_fast",
     "parse_exact",
     "normalize_precision",
+    "escape_measurement",
+    "escape_key",
+    "escape_string_field",
 ]
+
+
+# -- writing line protocol (SELECT INTO, DataFrames): the escapes the parser undoes --------------
+
+def escape_measurement(name: str) -> str:
+    """A measurement name: backslash before comma and space."""
+    return name.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")
+
+
+def escape_key(text: str) -> str:
+    """Tag keys, tag values and field keys: backslash before comma, equals sign and space."""
+    return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def escape_string_field(text: str) -> str:
+    """A string field's text (without its quotes): backslash before backslash and double quote."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 FIELD_TYPES = ("float", "int", "uint", "string", "bool")
 

@@ -16,6 +16,8 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from ..engine.lineprotocol import escape_key, escape_measurement, escape_string_field
+
 
 class DataFrameError(ValueError):
     """A DataFrame that cannot be written as asked (message says what to change)."""
@@ -26,19 +28,6 @@ class Converted:
     lines: list[str]
     skipped_rows: int  # rows without any field value
     precision: str
-
-
-def escape_measurement(name: str) -> str:
-    return name.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")
-
-
-def escape_key(text: str) -> str:
-    """Tag keys, tag values and field keys: backslash before comma, equals sign and space."""
-    return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
-
-
-def escape_string_field(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _missing(v: Any) -> bool:

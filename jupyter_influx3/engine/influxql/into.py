@@ -33,6 +33,7 @@ import re
 from dataclasses import replace
 from typing import Optional
 
+from ..lineprotocol import escape_key, escape_measurement, escape_string_field
 from . import ast
 from .ast import Call, FillOption, Measurement, SelectStatement, VarRef
 from .functions import MATH_FUNCTIONS
@@ -71,18 +72,6 @@ def target_write_database(stmt: SelectStatement, default_db: Optional[str],
 # line protocol
 
 
-def _esc_measurement(name: str) -> str:
-    return name.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")
-
-
-def _esc_key(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
-
-
-def _esc_string(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
 def _fmt_float(v):
     if v is None:
         return None
@@ -107,7 +96,7 @@ def _fmt_bool(v):
 
 
 def _fmt_str(v):
-    return None if v is None else '"' + _esc_string(str(v)) + '"'
+    return None if v is None else '"' + escape_string_field(str(v)) + '"'
 
 
 class _Drop:
@@ -166,7 +155,7 @@ def series_lines(series: list[Series], target_name: Optional[str], tag_cols: set
         data = s.col_data
         kinds = s.kinds or [None] * len(cols)
         name = target_name or s.name or ""
-        head = _esc_measurement(name)
+        head = escape_measurement(name)
         tags = {k: v for k, v in (s.tags or {}).items() if v not in (None, "")}
         fields = []
         tag_args = []
@@ -174,9 +163,9 @@ def series_lines(series: list[Series], target_name: Optional[str], tag_cols: set
             if i in tag_cols:
                 tag_args.append((cols[i], data[i]))
             else:
-                fields.append((_esc_key(cols[i]) + "=", _formatter(kinds[i], data[i]), data[i]))
+                fields.append((escape_key(cols[i]) + "=", _formatter(kinds[i], data[i]), data[i]))
         times = data[0]
-        fixed_tags = "".join(f",{_esc_key(k)}={_esc_key(str(v))}" for k, v in sorted(tags.items()))
+        fixed_tags = "".join(f",{escape_key(k)}={escape_key(str(v))}" for k, v in sorted(tags.items()))
         for r in range(len(times)):
             parts = []
             drop = False
@@ -196,7 +185,7 @@ def series_lines(series: list[Series], target_name: Optional[str], tag_cols: set
                     v = vals[r]
                     if v not in (None, ""):
                         row_tags[k] = str(v)
-                tag_text = "".join(f",{_esc_key(k)}={_esc_key(v)}" for k, v in sorted(row_tags.items()))
+                tag_text = "".join(f",{escape_key(k)}={escape_key(v)}" for k, v in sorted(row_tags.items()))
             else:
                 tag_text = fixed_tags
             yield f"{head}{tag_text} {','.join(parts)} {int(times[r])}"
