@@ -16,6 +16,8 @@ Steps:
      equal (parsed; the bodies are compared byte for byte too, for information).
   4. Parquet state: SIGTERM the server (it snapshots its buffer to Parquet), restart it on the
      same data dir, and time the same again (InfluxDB 1.6.7 is timed again next to it).
+  5. In process: a second node (``Engine(data_dir, node_id="bench-influxql")``) times the same
+     statements through ``Executor.execute``, without HTTP: the engine's share of each time.
 
 The table shows both medians and the ratio influx3 / InfluxDB 1.6.7 per state; the target is a
 ratio <= 1 (none slower than 1.6.7).  Nothing asserts on time.  Only 127.0.0.1 is contacted.  The
@@ -94,6 +96,30 @@ def run_state(state: str, names: list[str], influxql: dict, srv: Server, reps: i
         h1.close()
 
 
+def run_in_process(data_dir: Path, names: list[str], influxql: dict, reps: int, results: dict) -> None:
+    """The same statements through ``Executor.execute`` on a second node over the server's data
+    directory (no HTTP): how much of each HTTP time is the engine's."""
+    from jupyter_influx3.engine import Engine
+    from jupyter_influx3.engine.influxql.executor import Executor
+
+    eng = Engine(data_dir, node_id="bench-influxql", background=False)
+    try:
+        ex = Executor(eng)
+        for name in names:
+            list(ex.execute(influxql[name], database="bench"))  # warm-up (builds the series cache)
+            times = []
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                res = list(ex.execute(influxql[name], database="bench"))
+                times.append((time.perf_counter() - t0) * 1000)
+            if res[0].error:
+                raise RuntimeError(f"{name}: {res[0].error}")
+            results["in_process_ms"][name] = med(times)
+            log(f"in-process {name:24s} {med(times):8.2f} ms")
+    finally:
+        eng.close()
+
+
 def summary(results: dict, names: list[str]) -> str:
     head = ["query", "rows", "answers", "buffer: influx3 ms", "1.6.7 ms", "ratio", "parquet: influx3 ms", "1.6.7 ms",
             "ratio"]
@@ -147,6 +173,8 @@ def main() -> int:
         run_state("buffer", names, influxql, srv, args.reps, results)
         srv = restart_after_sigterm(srv, results)
         run_state("parquet", names, influxql, srv, args.reps, results)
+        results["in_process_ms"] = {}
+        run_in_process(tmp / "influx3", names, influxql, args.reps, results)
     except Exception as exc:
         record_failure(errors, "setup", exc)
     finally:
@@ -174,6 +202,9 @@ def main() -> int:
             if "ratio" in results["queries"].get(n, {}).get(st, {})]
     print(f"answers identical: {sum(s['same_answer'] for s in done)}/{len(done)}; "
           f"not slower than InfluxDB 1.6.7 (ratio <= 1): {sum(s['ratio'] <= 1 for s in done)}/{len(done)}")
+    if results.get("in_process_ms"):
+        print("in process, parquet state (Executor.execute on a second node, no HTTP), ms: " +
+              ", ".join(f"{n} {v:.2f}" for n, v in results["in_process_ms"].items()))
     text = json.dumps(results)
     if args.json:
         Path(args.json).write_text(text + "\n")
