@@ -28,6 +28,11 @@ import pyarrow.compute as pc
 
 from ..engine.influxql.results import epoch_value, format_time_rfc3339, go_float
 
+try:  # a C JSON encoder for large answers; everything works without it
+    import orjson as _orjson
+except ImportError:  # pragma: no cover
+    _orjson = None
+
 JSON_CONTENT_TYPE = "application/json"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 
@@ -937,6 +942,35 @@ def _json_cell(v: Any) -> str:
 _json_str = getattr(json.encoder, "c_encode_basestring", None) or json.encoder.encode_basestring
 
 
+_PLAIN_KINDS = {"integer", "unsigned", "string", "boolean", "tag"}
+_PLAIN_TYPES = {int, str, bool, type(None)}
+
+
+def _v1_values_fast(s: Any, epoch: Optional[str]) -> Optional[str]:
+    """The ``values`` rows encoded by orjson (C; the same text as json.dumps for integers, strings,
+    booleans and nulls) when no column holds floats -- those need Go's float formatting -- and
+    times are epoch integers.  None: use the general path."""
+    if _orjson is None or not epoch:
+        return None
+    kinds = getattr(s, "kinds", None)
+    cols = s.col_data
+    if not kinds or len(kinds) != len(cols):
+        return None
+    out = list(cols)
+    for i, (k, col) in enumerate(zip(kinds, cols)):
+        if not set(map(type, col)) <= _PLAIN_TYPES:
+            return None
+        if i == s.time_index:
+            if epoch != "ns":
+                out[i] = [epoch_value(v, epoch) if type(v) is int else v for v in col]
+        elif k not in _PLAIN_KINDS:
+            return None
+    try:
+        return _orjson.dumps(list(zip(*out))).decode("utf-8")
+    except (TypeError, ValueError):  # e.g. an integer beyond 64 bits, a lone surrogate
+        return None
+
+
 def _v1_series_json(s: Any, epoch: Optional[str]) -> str:
     parts = []
     if s.name:
@@ -950,7 +984,10 @@ def _v1_series_json(s: Any, epoch: Optional[str]) -> str:
                                                 separators=(",", ":")))
     if s.columns:
         parts.append('"columns":[' + ",".join(_json_str(c) for c in s.columns) + "]")
-    if len(s):
+    fast = _v1_values_fast(s, epoch) if len(s) > 1 else None
+    if fast is not None:
+        parts.append('"values":' + fast)
+    elif len(s):
         cols = s.col_data
         ncol = len(cols)
         kinds = getattr(s, "kinds", None) or [None] * ncol

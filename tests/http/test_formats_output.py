@@ -315,3 +315,22 @@ def test_v1_json_text_of_names_tags_and_single_rows_is_what_json_dumps_writes():
     assert text.count('"name":' + name) == 2
     assert '"tags":{"b":"x","host":' + name + "}" in text
     assert '[1700000000000000000,0.1,7,' + name + ',true,null,1e+21]' in text
+
+
+@pytest.mark.parametrize("epoch", ["ns", "ms", "s", "h"])
+def test_v1_json_rows_by_orjson_are_the_general_paths_text(epoch, monkeypatch):
+    """Rows without floats go through orjson; the text is byte for byte the general encoder's."""
+    from jupyter_influx3.engine.influxql.results import Series, StatementResult
+
+    n = 50
+    cols = [[1_700_000_000_000_000_000 + i * 7_000_000_123 for i in range(n)],
+            [None if i % 7 == 0 else i * 3 - 70 for i in range(n)],                     # integer
+            [None if i % 5 == 0 else (2**64 - 1 - i) for i in range(n)],                 # unsigned
+            [None if i % 4 == 0 else 'q"\\u\u00e9\u2028\x01<>&' + str(i) for i in range(n)],  # string
+            [None if i % 3 == 0 else bool(i % 2) for i in range(n)]]                     # boolean
+    series = Series("m", ["time", "i", "u", "s", "b"], tags={"host": "a"}, time_index=0,
+                    kinds=["time", "integer", "unsigned", "string", "boolean"], col_data=cols)
+    fast = serialize.v1_json([StatementResult(0, [series])], epoch)
+    assert serialize._v1_values_fast(series, epoch) is not None        # the orjson path was taken
+    monkeypatch.setattr(serialize, "_orjson", None)
+    assert serialize.v1_json([StatementResult(0, [series])], epoch) == fast
