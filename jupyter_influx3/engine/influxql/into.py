@@ -35,7 +35,7 @@ from typing import Optional
 
 from ..lineprotocol import escape_key, escape_measurement, escape_string_field
 from . import ast
-from .ast import Call, FillOption, Measurement, SelectStatement, VarRef
+from .ast import Call, FillOption, SelectStatement, VarRef
 from .functions import MATH_FUNCTIONS
 from .results import Series
 

@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .ast import Call, VarRef
 from .functions import Vec
-from .scan import series_key
+from ..sql.seriescache import distinct_series
 
 if TYPE_CHECKING:  # pragma: no cover
     from .select import Points, _Run
@@ -148,40 +147,12 @@ def aggregate_partials(run: "_Run", c: Call, start: int) -> Optional["Points"]:
 
 def _series(run: "_Run", m, tbl: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per partial row: group id, series rank (series key order), shard, window."""
-    n = tbl.num_rows
     tag_cols = [t for t in m.tags if t in tbl.column_names]
-    if tag_cols:
-        codes, dicts = [], []
-        for t in tag_cols:
-            arr = tbl.column(t).combine_chunks()
-            if not pa.types.is_dictionary(arr.type):
-                arr = pc.dictionary_encode(arr)
-            codes.append(np.asarray(arr.indices.fill_null(-1), dtype=np.int64) + 1)
-            dicts.append(arr.dictionary.to_pylist())
-        key = np.zeros(n, np.int64)
-        for cd, d in zip(codes, dicts):
-            radix = len(d) + 1
-            if n and int(key.max()) >= (1 << 62) // radix:
-                _, key = np.unique(key, return_inverse=True)  # re-densify before it could overflow
-                key = key.reshape(-1).astype(np.int64)
-            key = key * np.int64(radix) + cd
-        uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
-        inv = inv.reshape(-1)
-        tags_of = []
-        for i in first.tolist():
-            tags_of.append({t: d[cd[i] - 1] for t, cd, d in zip(tag_cols, codes, dicts)
-                            if cd[i] > 0 and d[cd[i] - 1]})
-    else:
-        inv = np.zeros(n, np.int64)
-        tags_of = [{}]
-    skeys = [series_key(m.name, t) for t in tags_of]
-    order = sorted(range(len(tags_of)), key=lambda i: skeys[i])
-    rank = np.empty(len(tags_of), np.int64)
-    rank[order] = np.arange(len(tags_of))
-    gids = np.array([run.groups.id_for(m.name, {d: t.get(d, "") for d in run.dims}) for t in tags_of], np.int64)
+    sid, series, _keys = distinct_series(m.name, [(t, tbl.column(t)) for t in tag_cols], tbl.num_rows)
+    gids = np.array([run.groups.id_for(m.name, {d: t.get(d, "") for d in run.dims}) for t in series], np.int64)
     shard = np.asarray(tbl.column("__shard").to_numpy(), dtype=np.int64)
     win = np.asarray(tbl.column("__win").to_numpy(), dtype=np.int64)
-    return gids[inv], rank[inv], shard, win
+    return gids[sid], sid, shard, win
 
 
 def _combine(run: "_Run", c: Call, parts: list) -> "Points":

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from . import ast
 from .ast import BinaryExpr, Call, Op, ParenExpr, VarRef
-from ..sql.seriescache import arrow_to_numpy, series_key
+from ..sql.seriescache import arrow_to_numpy, distinct_series, series_key
 from .functions import MIN_TIME, MAX_TIME, Vec
 
 __all__ = ["Frame", "Scanner", "series_key", "condition_sql"]
@@ -472,49 +472,7 @@ class Scanner:
         n = tbl.num_rows
         times = np.asarray(tbl.column("__time").combine_chunks() if tbl.num_rows else pa.array([], pa.int64()),
                            dtype=np.int64) if n else np.zeros(0, np.int64)
-        # series: combine the dictionary codes of the tag columns
-        if tag_cols and n:
-            codes = []
-            dicts = []
-            for t in tag_cols:
-                arr = tbl.column(t)
-                arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-                if not pa.types.is_dictionary(arr.type):
-                    arr = pc.dictionary_encode(arr)
-                idx = arr.indices.fill_null(-1)
-                codes.append(np.asarray(idx, dtype=np.int64) + 1)
-                dicts.append(arr.dictionary.to_pylist())
-            # one int64 key per row (mixed radix over the dictionary codes, re-densified before
-            # it could overflow), then the distinct keys are the series
-            key = np.zeros(n, np.int64)
-            for cd, d in zip(codes, dicts):
-                radix = len(d) + 1
-                if int(key.max()) >= (1 << 62) // radix:
-                    _, key = np.unique(key, return_inverse=True)
-                    key = key.reshape(-1).astype(np.int64)
-                key = key * np.int64(radix) + cd
-            _, first, inv = np.unique(key, return_index=True, return_inverse=True)
-            inv = inv.reshape(-1)
-            series = []
-            for i in first.tolist():
-                tags = {}
-                for t, cd, d in zip(tag_cols, codes, dicts):
-                    c = int(cd[i])
-                    if c > 0:
-                        v = d[c - 1]
-                        if v is not None and v != "":
-                            tags[t] = v
-                series.append(tags)
-        else:
-            series = [{}] if n else []
-            inv = np.zeros(n, np.int64)
-        keys = [series_key(m.name, s) for s in series]
-        order = sorted(range(len(series)), key=lambda i: keys[i])
-        rank = np.empty(len(series), np.int64)
-        rank[order] = np.arange(len(series))
-        sid = rank[inv] if n else np.zeros(0, np.int64)
-        series = [series[i] for i in order]
-        keys = [keys[i] for i in order]
+        sid, series, keys = distinct_series(m.name, [(t, tbl.column(t)) for t in tag_cols], n)
         perm = np.lexsort((times, sid)) if n else np.zeros(0, np.int64)
         frame = Frame(m.name, series, keys, sid[perm], times[perm])
         for c, k in fields:

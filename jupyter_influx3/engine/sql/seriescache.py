@@ -52,6 +52,46 @@ def series_key(name: str, tags: dict) -> str:
     return ",".join(parts)
 
 
+def distinct_series(name: str, tag_columns: list, n: int) -> tuple[np.ndarray, list[dict], list[str]]:
+    """The series of ``n`` rows of measurement ``name`` given its tag columns (Arrow arrays, named
+    by the pairs ``(tag, array)``): per row its series' index, and each series' tags (missing and
+    empty ones absent) and key, in 1.x series key order."""
+    if n == 0:
+        return np.zeros(0, np.int64), [], []
+    # one int64 per row from the dictionary codes (mixed radix, re-densified before it could
+    # overflow); its distinct values are the series
+    key = np.zeros(n, np.int64)
+    codes, dicts = [], []
+    for _t, arr in tag_columns:
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        if not pa.types.is_dictionary(arr.type):
+            arr = pc.dictionary_encode(arr)
+        cd = np.asarray(arr.indices.fill_null(-1), dtype=np.int64) + 1
+        d = arr.dictionary.to_pylist()
+        radix = len(d) + 1
+        if int(key.max()) >= (1 << 62) // radix:
+            _, key = np.unique(key, return_inverse=True)
+            key = key.reshape(-1).astype(np.int64)
+        key = key * np.int64(radix) + cd
+        codes.append(cd)
+        dicts.append(d)
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    series = []
+    for i in first.tolist():
+        tags = {}
+        for (t, _a), cd, d in zip(tag_columns, codes, dicts):
+            c = int(cd[i])
+            if c > 0 and d[c - 1]:
+                tags[t] = d[c - 1]
+        series.append(tags)
+    keys = [series_key(name, t) for t in series]
+    order = sorted(range(len(series)), key=keys.__getitem__)
+    rank = np.empty(len(series), np.int64)
+    rank[order] = np.arange(len(series))
+    return rank[inv.reshape(-1)], [series[i] for i in order], [keys[i] for i in order]
+
+
 @dataclass
 class Column:
     kind: str            # the catalog type: float, int, uint, string, bool
@@ -206,44 +246,9 @@ def build_series_table(engine, db, table, cursor, now_ns: int) -> SeriesTable:
                 pass
         n = tbl.num_rows
         times = np.asarray(tbl.column("__t").combine_chunks(), dtype=np.int64) if n else np.zeros(0, np.int64)
-    # one int64 per row from the tags' dictionary codes, then the distinct values are the series
-    key = np.zeros(n, np.int64)
-    codes, dicts = [], []
-    for t in tags:
-        arr = tbl.column(t).combine_chunks() if n else pa.array([], pa.string())
-        if not pa.types.is_dictionary(arr.type):
-            arr = pc.dictionary_encode(arr)
-        cd = np.asarray(arr.indices.fill_null(-1), dtype=np.int64) + 1
-        d = arr.dictionary.to_pylist()
-        radix = len(d) + 1
-        if n and int(key.max()) >= (1 << 62) // radix:
-            _, key = np.unique(key, return_inverse=True)
-            key = key.reshape(-1).astype(np.int64)
-        key = key * np.int64(radix) + cd
-        codes.append(cd)
-        dicts.append(d)
-    if n:
-        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
-        inv = inv.reshape(-1)
-    else:
-        first, inv = np.zeros(0, np.int64), np.zeros(0, np.int64)
-    series = []
-    for i in first.tolist():
-        s = {}
-        for t, cd, d in zip(tags, codes, dicts):
-            c = int(cd[i])
-            if c > 0 and d[c - 1]:
-                s[t] = d[c - 1]
-        series.append(s)
-    keys = [series_key(table.name, s) for s in series]
-    order = sorted(range(len(series)), key=keys.__getitem__)
-    rank = np.empty(len(series), np.int64)
-    rank[order] = np.arange(len(series))
-    sid = rank[inv]
+    sid, series, keys = distinct_series(table.name, [(t, tbl.column(t)) for t in tags], n)
     perm = np.lexsort((times, sid))
     sid = sid[perm]
-    series = [series[i] for i in order]
-    keys = [keys[i] for i in order]
     offsets = np.zeros(len(series) + 1, np.int64)
     np.cumsum(np.bincount(sid, minlength=len(series)), out=offsets[1:])
     st = SeriesTable(table.name, tags, series, keys, offsets, times[perm])
