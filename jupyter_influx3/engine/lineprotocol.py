@@ -83,7 +83,7 @@ the full list with reasons is ``DEVIATIONS`` in tests/engine/test_lineprotocol_c
 Process-wide side effect
 ------------------------
 The first fast parse of a body of 4 MiB or more raises glibc's ``M_MMAP_THRESHOLD`` and
-``M_TRIM_THRESHOLD`` (see ``_tune_malloc_once``; opt out with JUPYTER_INFLUX3_MALLOC_TUNING=0):
+``M_TRIM_THRESHOLD`` (see ``malloc.tune_malloc_once``; opt out with JUPYTER_INFLUX3_MALLOC_TUNING=0):
 with the defaults, page faults on fresh temporaries cost as much CPU as the parsing itself.
 """
 
@@ -91,7 +91,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import threading
 import time as _time
 from concurrent.futures import ThreadPoolExecutor
@@ -101,6 +100,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from .malloc import tune_malloc_once
 
 __all__ = [
     "FIELD_TYPES",
@@ -991,38 +992,6 @@ def _in_helper(fn, *args):
     except RuntimeError:  # e.g. the interpreter is shutting down
         _HELPER_FREE.release()
         return None
-
-
-_MALLOC_TUNED = False
-
-
-def _tune_malloc_once() -> None:
-    """Keep freed memory for reuse instead of returning it to the OS (glibc only, once).
-
-    The vectorised parser allocates tens of MB of short-lived numpy temporaries per body.
-    With glibc's defaults most of them come from fresh mmap()/brk() pages, and the page
-    faults cost about as much CPU as the parsing itself.  We raise M_MMAP_THRESHOLD to 32 MiB
-    and M_TRIM_THRESHOLD to 128 MiB for the whole process (so up to 128 MiB of free heap may
-    stay resident).  Skipped when MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ are set
-    in the environment or JUPYTER_INFLUX3_MALLOC_TUNING=0."""
-    global _MALLOC_TUNED
-    if _MALLOC_TUNED:
-        return
-    _MALLOC_TUNED = True
-    env = os.environ
-    if env.get("JUPYTER_INFLUX3_MALLOC_TUNING", "1") == "0" or "MALLOC_MMAP_THRESHOLD_" in env or "MALLOC_TRIM_THRESHOLD_" in env:
-        return
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None)
-        libc.gnu_get_libc_version  # glibc only (musl has no mallopt tunables)
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 128 << 20)  # M_TRIM_THRESHOLD
-    except Exception:  # pragma: no cover - best effort
-        pass
 
 
 _SCRATCH = threading.local()
@@ -2094,7 +2063,7 @@ def parse_fast(body, precision: str = "auto", default_time_ns: int | None = None
     data = _as_bytes(body)
     bsl = b"\\" in data
     if len(data) >= 1 << 22:
-        _tune_malloc_once()
+        tune_malloc_once()
     default_ns = _default_time(precision, default_time_ns)
     cut = _halving_point(data)
     if cut is not None:

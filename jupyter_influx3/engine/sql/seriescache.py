@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..malloc import tune_malloc_once
 from .sources import build_view, snapshot_sources
 
 _KEY_ESCAPE = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ "})
@@ -226,6 +227,9 @@ _ARROW = {"float": pa.float64(), "int": pa.int64(), "uint": pa.uint64(), "string
 
 def build_series_table(engine, db, table, cursor, now_ns: int) -> SeriesTable:
     """Read the whole table through its deduplicated view and sort it by series key, then time."""
+    # reads of the copy allocate column-sized temporaries: without this, a process that never
+    # parsed a large write (a reader node, a restarted server) pays page faults on each of them
+    tune_malloc_once()
     view = build_view(engine, db, table, None, None, now_ns, _stats(engine), f"__sc{table.id}")
     tags = list(table.series_key)
     cols = [c for c in table.column_names_sorted() if c != "time"]

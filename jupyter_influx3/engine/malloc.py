@@ -1,0 +1,42 @@
+"""glibc malloc settings for a process that works on large numpy temporaries.
+
+Owns one process-wide side effect, applied once by whoever first needs it (a large line-protocol
+parse, the first series-cache copy); does nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_TUNED = False
+
+
+def tune_malloc_once() -> None:
+    """Keep freed memory for reuse instead of returning it to the OS (glibc only, once).
+
+    The vectorised parser allocates tens of MB of short-lived numpy temporaries per body, and
+    a query over the series cache several MB per column read.
+    With glibc's defaults most of them come from fresh mmap()/brk() pages, and the page
+    faults cost about as much CPU as the parsing itself.  We raise M_MMAP_THRESHOLD to 32 MiB
+    and M_TRIM_THRESHOLD to 128 MiB for the whole process (so up to 128 MiB of free heap may
+    stay resident).  Skipped when MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ are set
+    in the environment or JUPYTER_INFLUX3_MALLOC_TUNING=0."""
+    global _TUNED
+    if _TUNED:
+        return
+    _TUNED = True
+    env = os.environ
+    if env.get("JUPYTER_INFLUX3_MALLOC_TUNING", "1") == "0" or "MALLOC_MMAP_THRESHOLD_" in env or "MALLOC_TRIM_THRESHOLD_" in env:
+        return
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # glibc only (musl has no mallopt tunables)
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 128 << 20)  # M_TRIM_THRESHOLD
+    except Exception:  # pragma: no cover - best effort
+        pass
