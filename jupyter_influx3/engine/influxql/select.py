@@ -33,6 +33,7 @@ from .ast import BinaryExpr, Call, Distinct, FillOption, ParenExpr, VarRef
 from .functions import (MATH_FUNCTIONS, MIN_TIME, Vec, binary, cast_field, concat, holt_winters, math_call,
                         nan_to_null, seq_sum_fast, ta_state, window_end, window_start, window_starts)
 from .planner import SELECTORS, MeasurementInfo, PreparedSelect
+from .goheap import Heap
 from .scan import Frame, Scanner, condition_sql
 
 __all__ = ["SeriesData", "run_select", "ExecError"]
@@ -1677,51 +1678,18 @@ def _go_merge_runs(runs: list[list[int]], key: list) -> list[int]:
     key): the heap orders iterators by the key of their next point; the popped iterator is read
     until its key changes, then pushed back."""
     heads = [0] * len(runs)
-    h = list(range(len(runs)))
-
-    def less(a, b):
-        return key[runs[a][heads[a]]] < key[runs[b][heads[b]]]
-
-    def down(i0, n):
-        i = i0
-        while True:
-            j1 = 2 * i + 1
-            if j1 >= n:
-                break
-            j = j1
-            j2 = j1 + 1
-            if j2 < n and less(h[j2], h[j1]):
-                j = j2
-            if not less(h[j], h[i]):
-                break
-            h[i], h[j] = h[j], h[i]
-            i = j
-
-    def up(j):
-        while j > 0:
-            i = (j - 1) // 2
-            if not less(h[j], h[i]):
-                break
-            h[i], h[j] = h[j], h[i]
-            j = i
-
-    n = len(h)
-    for i in range(n // 2 - 1, -1, -1):
-        down(i, n)
+    heap = Heap(list(range(len(runs))), lambda a, b: key[runs[a][heads[a]]] < key[runs[b][heads[b]]])
+    heap.init()
     out: list[int] = []
-    while h:
-        n = len(h)
-        h[0], h[n - 1] = h[n - 1], h[0]
-        down(0, n - 1)
-        it = h.pop()
+    while heap.h:
+        it = heap.pop()
         run = runs[it]
         k = key[run[heads[it]]]
         while heads[it] < len(run) and key[run[heads[it]]] == k:
             out.append(run[heads[it]])
             heads[it] += 1
         if heads[it] < len(run):
-            h.append(it)
-            up(len(h) - 1)
+            heap.push(it)
     return out
 
 
@@ -1755,47 +1723,17 @@ def _go_heap_merge(sids: np.ndarray, times: np.ndarray, aux: Optional[list] = No
         def less(a, b):
             return tl[heads[a]] < tl[heads[b]]
 
-    h = items
-
-    def down(i0, n):
-        i = i0
-        while True:
-            j1 = 2 * i + 1
-            if j1 >= n:
-                break
-            j = j1
-            j2 = j1 + 1
-            if j2 < n and less(h[j2], h[j1]):
-                j = j2
-            if not less(h[j], h[i]):
-                break
-            h[i], h[j] = h[j], h[i]
-            i = j
-        return i > i0
-
-    def up(j):
-        while True:
-            i = (j - 1) // 2
-            if i == j or j <= 0 or not less(h[j], h[i]):
-                break
-            h[i], h[j] = h[j], h[i]
-            j = i
-
-    n = len(h)
-    for i in range(n // 2 - 1, -1, -1):
-        down(i, n)
+    heap = Heap(items, less)
+    h = heap.h
+    heap.init()
     out = []
 
     def pop_one():
-        n = len(h)
-        h[0], h[n - 1] = h[n - 1], h[0]
-        down(0, n - 1)
-        item = h.pop()
+        item = heap.pop()
         out.append(heads[item])
         heads[item] += 1
         if heads[item] < lim[item]:
-            h.append(item)
-            up(len(h) - 1)
+            heap.push(item)
         return item
 
     # A "round": every series in the heap is at the same time and each one's next point is at
@@ -1848,41 +1786,16 @@ def _go_top_bottom(vals: list, times: list, n: int, is_top: bool) -> list[int]:
     else:
         def cmp(a, b):
             return vals[a] > vals[b] if vals[a] != vals[b] else times[a] > times[b]
-    h: list[int] = []
-
-    def up(j):
-        while j > 0:
-            i = (j - 1) // 2
-            if i == j or not cmp(h[j], h[i]):
-                break
-            h[i], h[j] = h[j], h[i]
-            j = i
-
-    def down(i0, size):
-        i = i0
-        while True:
-            j1 = 2 * i + 1
-            if j1 >= size:
-                break
-            j = j1
-            if j1 + 1 < size and cmp(h[j1 + 1], h[j1]):
-                j = j1 + 1
-            if not cmp(h[j], h[i]):
-                break
-            h[i], h[j] = h[j], h[i]
-            i = j
-        return i > i0
-
+    heap = Heap([], cmp)
+    h = heap.h
     for p in range(len(vals)):
         if len(h) == n:
             if not cmp(h[0], p):
                 continue
             h[0] = p
-            if not down(0, n):
-                up(0)
+            heap.fix(0)
         else:
-            h.append(p)
-            up(len(h) - 1)
+            heap.push(p)
     # sort.Sort(sort.Reverse(h)): Less(i, j) = cmp(h[j], h[i]) -- best first
     keys = [_Desc(vals[i], times[i], is_top) for i in h]
     return [h[k] for k in sort_order(keys)]
