@@ -424,13 +424,8 @@ class Executor:
         info = _measurement_info(db, table)
         scanner = Scanner(self.engine, now)
         try:
-            src = scanner.view(info, lo, hi)
-            where = []
-            from .scan import _q, _ts
-            if lo is not None:
-                where.append(f'"time" >= {_ts(lo)}')
-            if hi is not None:
-                where.append(f'"time" <= {_ts(hi)}')
+            src, where, _lo, _hi = scanner.source(info, lo, hi)
+            from .scan import _q
             sel = ", ".join(_q(t) for t in tags) if tags else "1 AS __one"
             sql = f"SELECT DISTINCT {sel} FROM {src} AS __v"
             if where:

@@ -704,7 +704,7 @@ def _build_cursor(parent: TreeNode, costs: _Costs, stmt: SelectStatement, p: Pre
 
 def _physical_plan(ex, p: PreparedSelect, now: int) -> str:
     """DuckDB's plan of each measurement's scan (time range, WHERE and the columns read)."""
-    from .scan import Scanner, _q, _ts
+    from .scan import Scanner, _q
     from .select import _Run
 
     scanner = Scanner(ex.engine, now)
@@ -717,20 +717,11 @@ def _physical_plan(ex, p: PreparedSelect, now: int) -> str:
                 if id(m) in seen:
                     continue
                 seen.add(id(m))
-                lo = None if owner.start <= MIN_TIME else owner.start
-                hi = None if owner.end >= MAX_TIME else owner.end
-                src = scanner.view(m, lo, hi)
-                conds = []
-                if lo is not None:
-                    conds.append(f'"time" >= {_ts(lo)}')
-                if hi is not None:
-                    conds.append(f'"time" <= {_ts(hi)}')
                 try:
                     w = _Run(owner, scanner, v3=True).cond_sql(m)
                 except Exception:  # noqa: BLE001 - a WHERE evaluated in Python instead
                     w = None
-                if w:
-                    conds.append(f"({w})")
+                src, conds, _lo, _hi = scanner.source(m, owner.start, owner.end, w)
                 cols = [_q(t) for t in m.tags] + ['"time"'] + [_q(f) for f in m.fields]
                 sql = f"SELECT {', '.join(cols)} FROM {src} AS __v"
                 if conds:

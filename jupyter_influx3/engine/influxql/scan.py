@@ -333,6 +333,21 @@ class Scanner:
             self.views[key] = sql
         return sql
 
+    def source(self, m, lo: Optional[int], hi: Optional[int], where: Optional[str] = None):
+        """``(view, conditions, lo, hi)`` to read ``m`` within [lo, hi]: the view subquery, the
+        WHERE terms (time bounds, then ``where``) and the bounds that apply (None: open; so are
+        None and the extreme times given)."""
+        lo_q = None if lo is None or lo <= MIN_TIME else lo
+        hi_q = None if hi is None or hi >= MAX_TIME else hi
+        conds = []
+        if lo_q is not None:
+            conds.append(f'"time" >= {_ts(lo_q)}')
+        if hi_q is not None:
+            conds.append(f'"time" <= {_ts(hi_q)}')
+        if where:
+            conds.append(f"({where})")
+        return self.view(m, lo_q, hi_q), conds, lo_q, hi_q
+
     def query(self, sql: str) -> pa.Table:
         return self.cursor.sql(sql).to_arrow_table()
 
@@ -346,16 +361,7 @@ class Scanner:
         ``per_series=(n, ascending, shard_duration)`` keeps each series' first (or last) ``n``
         rows per shard."""
         tag_cols = list(m.tags) if tags is None else [t for t in tags if t in m.tags]
-        lo_q = None if lo <= MIN_TIME else lo
-        hi_q = None if hi >= MAX_TIME else hi
-        src = self.view(m, lo_q, hi_q)
-        conds = []
-        if lo_q is not None:
-            conds.append(f'"time" >= {_ts(lo_q)}')
-        if hi_q is not None:
-            conds.append(f'"time" <= {_ts(hi_q)}')
-        if where:
-            conds.append(f"({where})")
+        src, conds, lo_q, hi_q = self.source(m, lo, hi, where)
         if any_of is not None:
             if not any_of:
                 conds.append("FALSE")
@@ -388,16 +394,7 @@ class Scanner:
         first ``n`` rows of each series (rows where any of the fields is set); a field missing
         from some of those rows is read again on its own (``min_by``/``max_by`` with ``n``)."""
         tag_cols = list(m.tags)
-        lo_q = None if lo <= MIN_TIME else lo
-        hi_q = None if hi >= MAX_TIME else hi
-        src = self.view(m, lo_q, hi_q)
-        conds = []
-        if lo_q is not None:
-            conds.append(f'"time" >= {_ts(lo_q)}')
-        if hi_q is not None:
-            conds.append(f'"time" <= {_ts(hi_q)}')
-        if where:
-            conds.append(f"({where})")
+        src, conds, lo_q, hi_q = self.source(m, lo, hi, where)
         t = 'epoch_ns("time")'
         shard = f"({t} + {62135596800000000000 % shard_dur}) // {shard_dur}" if shard_dur else "0"
         part = [_q(c) for c in tag_cols]
@@ -493,16 +490,8 @@ class Scanner:
         ``_first``, ``_last`` (structs of value and time), each over the rows where that field is
         set (a field with no point in a group has count 0 and nulls)."""
         tag_cols = list(m.tags)
-        lo_q = None if lo <= MIN_TIME else lo
-        hi_q = None if hi >= MAX_TIME else hi
-        src = self.view(m, lo_q, hi_q)
-        conds = ["(" + " OR ".join(f"{_q(c)} IS NOT NULL" for c, _k, _a in fields) + ")"]
-        if lo_q is not None:
-            conds.append(f'"time" >= {_ts(lo_q)}')
-        if hi_q is not None:
-            conds.append(f'"time" <= {_ts(hi_q)}')
-        if where:
-            conds.append(f"({where})")
+        src, conds, lo_q, hi_q = self.source(m, lo, hi, where)
+        conds.append("(" + " OR ".join(f"{_q(c)} IS NOT NULL" for c, _k, _a in fields) + ")")
         t = "__t"
         if interval:
             win = f"({t} - {offset}) - (({t} - {offset}) % {interval} + {interval}) % {interval} + {offset}"
