@@ -2196,18 +2196,24 @@ def _partial_combine_mean(pts: Points, starts, ends, asc: bool = True) -> np.nda
 # stream transformations
 
 
+def _steps(times: list, vals: list):
+    """``(previous, current)`` (time, value) pairs of derivative()/difference(): a point at the
+    same time as the one before it is skipped."""
+    prev = curr = None
+    for t, v in zip(times, vals):
+        if curr is not None and curr[0] == t:
+            continue
+        prev, curr = curr, (t, v)
+        if prev is not None:
+            yield prev, curr
+
+
 def _stream(name: str, c: Call, times: list, vals: list, kind: str, asc: bool, unit) -> list:
     out = []
     if name in ("derivative", "non_negative_derivative"):
         nonneg = name == "non_negative_derivative"
-        prev = None
-        curr = None
-        for t, v in zip(times, vals):
-            if curr is not None and curr[0] == t:
-                continue
-            prev, curr = curr, (t, v)
-            if prev is None:
-                continue
+        for prev, curr in _steps(times, vals):
+            t = curr[0]
             if kind == "unsigned":
                 diff = float(curr[1] - prev[1])
             elif kind == "integer":
@@ -2224,14 +2230,8 @@ def _stream(name: str, c: Call, times: list, vals: list, kind: str, asc: bool, u
         return out
     if name in ("difference", "non_negative_difference"):
         nonneg = name == "non_negative_difference"
-        prev = None
-        curr = None
-        for t, v in zip(times, vals):
-            if curr is not None and curr[0] == t:
-                continue
-            prev, curr = curr, (t, v)
-            if prev is None:
-                continue
+        for prev, curr in _steps(times, vals):
+            t = curr[0]
             if kind == "integer":
                 value = _wrap64(curr[1] - prev[1])
             elif kind == "unsigned":
