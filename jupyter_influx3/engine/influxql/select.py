@@ -225,7 +225,9 @@ class _Run:
         self._per_series: Optional[tuple[int, bool]] = None  # read only this many rows per series
         self._sub_rows: dict[int, list[SeriesData]] = {}
         self._cached: dict[int, object] = {}
-        self._orders: dict = {}
+        # what the calls of this statement derive from the same rows (orders, window segments,
+        # fill grids), keyed by the identity or bytes of those rows
+        self._derived: dict = {}
 
     def rank(self) -> np.ndarray:
         """rank[gid]: output position of each series; InfluxDB 3 keeps them ascending under DESC."""
@@ -880,11 +882,11 @@ class _Run:
         key = None
         if not aux and all(isinstance(x[7], list) for x in parts):
             key = (tuple((id(x[4]), id(x[7])) for x in parts), ordered, asc, any_order)
-        got = self._orders.get(key) if key is not None else None
+        got = self._derived.get(key) if key is not None else None
         if got is None:
             got = self._order_points(parts, auxv, aux, ordered, asc, ascending, any_order)
             if key is not None:
-                self._orders[key] = got + ([x[4] for x in parts], [x[7] for x in parts])  # keeps the ids alive
+                self._derived[key] = got + ([x[4] for x in parts], [x[7] for x in parts])  # keeps the ids alive
         order, gid, time, sid, shard = got[:5]
         return Points(gid, time, value.take(order), [a.take(order) for a in auxv], sid, shard)
 
@@ -960,7 +962,7 @@ class _Run:
             return Points.empty("integer" if name == "count" else ("float" if name in (
                 "mean", "median", "stddev") else pts.value.kind), len(aux))
         key = ("segments", id(pts.time), id(pts.gid))
-        got = self._orders.get(key)
+        got = self._derived.get(key)
         if got is None or got[3] is not pts.time or got[4] is not pts.gid:
             win = self.windows(pts.time)
             rank = self.rank()
@@ -969,7 +971,7 @@ class _Run:
             order = np.lexsort((np.arange(len(pts)), key_w, rank[pts.gid]))
             win = win[order]
             starts, _seg = _segments([pts.gid[order], win])
-            got = self._orders[key] = (order, win, starts, pts.time, pts.gid)
+            got = self._derived[key] = (order, win, starts, pts.time, pts.gid)
         order, win, starts = got[:3]
         return _reduce(name, c, pts.take(order), win, starts, self)
 
@@ -1006,11 +1008,11 @@ class _Run:
         kind = pts.value.kind
         # the calls of a statement mostly have points in the same windows: the grid is shared
         key = ("fill", start, pts.gid.tobytes(), pts.time.tobytes()) if len(pts) <= 100_000 else None
-        grid = self._orders.get(key) if key is not None else None
+        grid = self._derived.get(key) if key is not None else None
         if grid is None:
             grid = self._fill_grid(pts, s_lim, e_lim)
             if key is not None:
-                self._orders[key] = grid
+                self._derived[key] = grid
         out_gid, out_time, idx = grid
         have = idx >= 0
         safe = np.where(have, idx, 0)

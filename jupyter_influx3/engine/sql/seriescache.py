@@ -295,11 +295,12 @@ class SeriesCache:
         self._lock = threading.Lock()
         self.builds = 0
 
-    def _signature(self, db, table) -> tuple[tuple, list]:
+    def _signature(self, db, table) -> tuple[tuple, list, int]:
+        """(what a copy is valid for, the buffered batches it names, the table's row count)."""
         files, chunks = snapshot_sources(self.engine, db.id, table.id)
         sig = ((tuple(table.column_names_sorted()), table.retention_ns or db.retention_ns, table.truncated_seq),
                tuple(sorted(f.path for f in files)), tuple(id(b) for b in chunks))
-        return sig, chunks
+        return sig, chunks, sum(f.rows for f in files) + sum(b.num_rows for b in chunks)
 
     def sources_replaced(self, key: tuple, chunks: list, removed_paths: list[str], added_paths: list[str]) -> None:
         """A snapshot or compaction rewrote buffered ``chunks`` and Parquet files ``removed_paths``
@@ -331,7 +332,7 @@ class SeriesCache:
         if self.budget <= 0:
             return None
         key = (db.id, table.id)
-        sig, chunks = self._signature(db, table)
+        sig, chunks, rows = self._signature(db, table)
         with self._lock:
             e = self._entries.get(key)
             if e is not None and e.sig == sig and self._alive(e, chunks):
@@ -340,7 +341,6 @@ class SeriesCache:
                 return None
             if e is not None and time.monotonic() - e.built_at < REBUILD_SPACING * e.took:
                 return None
-            rows = self._rows(db, table)
             if rows * 8 * (len(table.columns) + 1) > self.budget // 2:
                 return None
             self._building.add(key)
@@ -349,10 +349,6 @@ class SeriesCache:
         threading.Thread(target=self._build, args=(key, db, table, sig, chunks, now_ns),
                          name="series-cache", daemon=True).start()
         return None
-
-    def _rows(self, db, table) -> int:
-        files, chunks = snapshot_sources(self.engine, db.id, table.id)
-        return sum(f.rows for f in files) + sum(b.num_rows for b in chunks)
 
     def _build(self, key, db, table, sig, chunks, now_ns) -> Optional[SeriesTable]:
         from .runner import service_for
