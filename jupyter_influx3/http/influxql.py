@@ -33,7 +33,7 @@ from tornado.iostream import StreamClosedError
 
 from ..engine.influxql import ast
 from ..engine.influxql.executor import Executor, statement_databases
-from ..engine.influxql.into import get_warning
+from ..engine.influxql.into import get_warning, writes
 from ..engine.influxql.parser import ParseError
 from ..engine.influxql.results import StatementResult, chunk_results, mark_long_series
 from . import metrics, serialize
@@ -55,10 +55,6 @@ def executor_for(context: Any) -> Executor:
         except AttributeError:
             pass
     return ex
-
-
-def _reads_only(stmt) -> bool:
-    return (isinstance(stmt, ast.SelectStatement) and stmt.target is None) or type(stmt).__name__.startswith("Show")
 
 
 def _forbidden() -> ApiError:
@@ -239,7 +235,7 @@ class V1QueryHandler(ApiHandler):
 
     async def _run(self, query, fn, key):
         # statements that only read may run on the IOLoop when they are known to be quick
-        if all(_reads_only(stmt) for stmt in query.statements):
+        if not any(writes(stmt) for stmt in query.statements):
             return await self.run_short(key, fn)
         return await self.run_blocking(fn)
 

@@ -39,7 +39,7 @@ from .ast import Call, FillOption, SelectStatement, VarRef
 from .functions import MATH_FUNCTIONS
 from .results import Series
 
-__all__ = ["select_into", "target_database", "target_write_database", "BATCH_POINTS", "get_warning"]
+__all__ = ["select_into", "target_database", "target_write_database", "BATCH_POINTS", "get_warning", "writes"]
 
 #: points per write, as 1.x's BufferedPointsWriter
 BATCH_POINTS = 10_000
@@ -292,18 +292,26 @@ def _qualified(m: ast.Measurement, db: Optional[str], rp: Optional[str]) -> ast.
     return replace(m, database=m.database or db, retention_policy=m.retention_policy or rp or "autogen")
 
 
+_WRITING = (ast.CreateDatabaseStatement, ast.DropDatabaseStatement, ast.DropMeasurementStatement,
+            ast.DropSeriesStatement, ast.DeleteSeriesStatement)
+
+
+def writes(stmt: ast.Statement) -> bool:
+    """Whether a statement changes data or schema: SELECT INTO, CREATE/DROP, DELETE."""
+    if isinstance(stmt, SelectStatement):
+        return stmt.target is not None
+    return isinstance(stmt, _WRITING)
+
+
 def get_warning(stmt: ast.Statement, db: Optional[str], rp: Optional[str]) -> Optional[dict]:
     """1.x's warning for a statement that changes data or schema sent with GET (it still runs):
     the statement as 1.x normalizes it, measurements qualified with database and retention policy."""
+    if not writes(stmt):
+        return None
     if isinstance(stmt, SelectStatement):
-        if stmt.target is None:
-            return None
         sources = tuple(_qualified(src, db, rp) if isinstance(src, ast.Measurement) else src
                         for src in stmt.sources)
         target = replace(stmt.target, measurement=_qualified(stmt.target.measurement, db, rp))
         stmt = replace(stmt, sources=sources, target=target)
-    elif not isinstance(stmt, (ast.CreateDatabaseStatement, ast.DropDatabaseStatement, ast.DropMeasurementStatement,
-                               ast.DropSeriesStatement, ast.DeleteSeriesStatement)):
-        return None
     return {"level": "warning",
             "text": f"deprecated use of '{stmt}' in a read only context, please use a POST request instead"}
