@@ -69,7 +69,7 @@ class Engine:
                  snapshot_bytes: int = 512 * 2**20, snapshot_age_s: float = 600.0,
                  background: bool = True, compaction_min_files: int = 4,
                  skip_corrupt_wal: bool = False, sync_interval_s: float = 1.0,
-                 series_cache_bytes: int | None = None):
+                 series_cache_bytes: int | None = None, query_memory_limit: int | None = None):
         self.data_dir = Path(data_dir).absolute()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.node_id = node_id or f"node-{uuid.uuid4().hex[:12]}"
@@ -84,6 +84,8 @@ class Engine:
         self.compaction_min_files = compaction_min_files
         # memory for series-ordered copies of tables (sql/seriescache.py); None: the default, 0: off
         self.series_cache_bytes = series_cache_bytes
+        # bytes DuckDB may hold for queries (sql/runner.py); None: a quarter of RAM
+        self.query_memory_limit = query_memory_limit
         self.catalog = Catalog(self.data_dir, limits)
         self.index = FileIndex(self.data_dir)
         self.buffer = Buffer()
