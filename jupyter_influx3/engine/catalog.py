@@ -102,6 +102,18 @@ class Token:
 
 
 @dataclass
+class Trigger:
+    """A processing-engine trigger (engine/plugins/): what runs which plugin file on what."""
+    name: str
+    plugin_filename: str
+    specification: str             # as given (trimmed), e.g. "table:cpu", "every:10s"
+    run_async: bool = False
+    error_behavior: str = "log"    # log | retry | disable
+    arguments: dict | None = None  # str -> str
+    disabled: bool = False
+
+
+@dataclass
 class Database:
     id: int
     name: str
@@ -109,6 +121,7 @@ class Database:
     deleted: bool = False
     hard_delete_at: int | None = None
     retention_ns: int | None = None
+    triggers: dict[str, Trigger] = field(default_factory=dict)
 
     def table(self, name: str) -> Table | None:
         for t in self.tables.values():
@@ -242,7 +255,8 @@ class Catalog:
             for t in d.pop("tables"):
                 cols = {c["name"]: Column(**c) for c in t.pop("columns")}
                 tables[t["id"]] = Table(columns=cols, **t)
-            self.databases[d["id"]] = Database(tables=tables, **d)
+            triggers = {t["name"]: Trigger(**t) for t in d.pop("triggers", [])}
+            self.databases[d["id"]] = Database(tables=tables, triggers=triggers, **d)
 
     def _write_checkpoint(self) -> None:
         state = {
@@ -257,7 +271,8 @@ class Catalog:
                       "hard_delete_at": t.hard_delete_at, "retention_ns": t.retention_ns,
                       "next_column_id": t.next_column_id, "truncated_seq": t.truncated_seq,
                       "columns": [c.__dict__ for c in t.columns.values()]}
-                     for t in d.tables.values()]}
+                     for t in d.tables.values()],
+                 "triggers": [t.__dict__ for t in d.triggers.values()]}
                 for d in self.databases.values()],
         }
         write_file_atomic(self.root / "checkpoint.json", json.dumps(state).encode())
@@ -358,6 +373,15 @@ class Catalog:
                     setattr(tok, k, v)
         elif kind == "delete_token":
             self.tokens.pop(op["name"], None)
+        elif kind == "create_trigger":
+            trig = Trigger(**{k: v for k, v in op.items() if k not in ("op", "db")})
+            self.databases[op["db"]].triggers[trig.name] = trig
+        elif kind == "delete_trigger":
+            self.databases[op["db"]].triggers.pop(op["name"], None)
+        elif kind == "set_trigger_disabled":
+            trig = self.databases[op["db"]].triggers.get(op["name"])
+            if trig is not None:
+                trig.disabled = op["disabled"]
         elif kind == "purge_db":
             self.databases.pop(op["db"], None)
         elif kind == "purge_table":
