@@ -400,14 +400,14 @@ class TimeLiteral(Literal):
 @_frozen
 class RegexLiteral(Literal):
     """``/pattern/``.  ``pattern`` is the Go/RE2 regular expression as written, with ``\\/``
-    already turned into ``/``.  :meth:`compile` gives an equivalent Python pattern."""
+    already turned into ``/``.  :meth:`compile` gives it compiled by RE2 (``regex.Re2Pattern``)."""
 
     pattern: str
 
     def __str__(self) -> str:
         return "/" + self.pattern.replace("/", "\\/") + "/"
 
-    def compile(self) -> "re.Pattern[str]":
+    def compile(self) -> "Re2Pattern":
         from .regex import compile_re2
 
         return compile_re2(self.pattern)

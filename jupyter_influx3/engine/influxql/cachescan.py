@@ -377,10 +377,9 @@ def _extreme(dtype, largest: bool):
 
 
 def _regex_hits(values: np.ndarray, rx) -> np.ndarray:
-    """``rx.search`` over an object array, once per distinct value."""
+    """``rx.search`` over an object array, once per distinct value (in RE2, see regex.py)."""
     uniq, inv = np.unique(values.astype(str), return_inverse=True)
-    hits = np.array([rx.search(v) is not None for v in uniq.tolist()], bool)
-    return hits[inv.reshape(-1)]
+    return rx.hits(uniq.tolist())[inv.reshape(-1)]
 
 
 def _edge_mask(rsid: np.ndarray, times: np.ndarray, n: int, ascending: bool, shard_dur: int) -> np.ndarray:

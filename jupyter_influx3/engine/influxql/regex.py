@@ -1,4 +1,4 @@
-"""InfluxQL regular expressions: Go/RE2 syntax, checked and translated to Python's :mod:`re`.
+"""InfluxQL regular expressions: Go/RE2 syntax, checked, and matched by RE2 itself.
 
 InfluxQL regexes use Go's RE2 syntax (DuckDB's ``regexp_matches`` speaks RE2 too, so a planner can
 pass :attr:`~.ast.RegexLiteral.pattern` through).  This module
@@ -6,13 +6,14 @@ pass :attr:`~.ast.RegexLiteral.pattern` through).  This module
 * checks a pattern the way the parser must (:func:`re2_error`): a pattern that neither InfluxDB
   1.x nor InfluxDB 3 accepts is a parse error with 1.x's wording
   (``error parsing regexp: missing closing ): `(```);
-* translates a pattern to an equivalent Python regex (:func:`compile_re2`) for matching names in
-  Python (measurements, tag keys).
+* compiles a pattern for matching in Python (:func:`compile_re2`: names of measurements and tag
+  keys, tag and field values).  Matching runs in RE2 (``google-re2`` for one string, Arrow's RE2
+  kernel for arrays), never in Python's backtracking :mod:`re`: a user's pattern such as
+  ``^(a+)+$`` must take linear time, not hold the GIL for hours (issue 10).
 
 Escapes: like InfluxDB 3, a backslash before a letter that is not an RE2 escape is dropped
 (``/d\\isk/`` matches ``disk``); InfluxDB 1.x rejects such patterns (``invalid escape sequence``).
-Approximations in the Python translation: ``\\p{...}`` classes other than letters/digits/spaces,
-the ``U`` (ungreedy) flag and negated POSIX classes.
+:func:`translate_re2` (a Python-``re`` spelling) is kept only to word syntax errors as Go does.
 """
 
 from __future__ import annotations
@@ -20,9 +21,14 @@ from __future__ import annotations
 import functools
 import re
 import warnings
-from typing import Optional
+from typing import Iterable, Optional
 
-__all__ = ["re2_error", "compile_re2", "translate_re2", "RegexError"]
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import re2
+
+__all__ = ["re2_error", "compile_re2", "translate_re2", "re2_source", "Re2Pattern", "RegexError"]
 
 
 class RegexError(ValueError):
@@ -261,17 +267,120 @@ def _python_error(pattern: str, err: re.error) -> RegexError:
     return RegexError(code, frag)
 
 
+#: Escapes RE2 (and Go) give a meaning to; a backslash before any other letter is dropped.
+_RE2_ESCAPES = set("afnrtvdDsSwWpPx01234567")
+_RE2_ESCAPES_OUTSIDE_CLASS = set("bBAz")
+
+
+def re2_source(pattern: str) -> str:
+    """``pattern`` as RE2 reads it with InfluxDB 3's escapes: ``\\i`` (no escape meaning) -> ``i``.
+
+    Only backslashes change; the pattern must already have passed :func:`translate_re2`."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    in_class = False
+    class_start = 0
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            e = pattern[i + 1]
+            if e == "Q":  # \Q...\E is literal text, copied as is (RE2 reads it the same way)
+                end = pattern.find("\\E", i + 2)
+                stop = n if end < 0 else end + 2
+                out.append(pattern[i:stop])
+                i = stop
+                continue
+            keep = (e.isascii() and not _is_word(e)) or e in _RE2_ESCAPES or (
+                not in_class and e in _RE2_ESCAPES_OUTSIDE_CLASS)
+            out.append(pattern[i : i + 2] if keep else e)
+            i += 2
+            continue
+        if in_class:
+            if c == "]" and i > class_start:
+                in_class = False
+            elif c == "[" and pattern.startswith("[:", i):
+                end = pattern.find(":]", i + 2)
+                if end >= 0:
+                    out.append(pattern[i : end + 2])
+                    i = end + 2
+                    continue
+        elif c == "[":
+            in_class = True
+            out.append(c)
+            i += 1
+            if i < n and pattern[i] == "^":
+                out.append("^")
+                i += 1
+            class_start = i
+            if i < n and pattern[i] == "]":  # "[]...]" and "[^]...]": this "]" is literal
+                out.append("]")
+                i += 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a user's bad pattern is an answer, not a line on stderr
+
+
+class Re2Pattern:
+    """A compiled InfluxQL regex: :meth:`search` for one string, :meth:`hits` for many.
+
+    Both run in RE2 (linear time in the text, no backtracking).  ``pattern`` is the InfluxQL
+    pattern as written, ``source`` what RE2 compiled."""
+
+    __slots__ = ("pattern", "source", "_rx")
+
+    def __init__(self, pattern: str, source: str, rx: "re2._Regexp"):
+        self.pattern = pattern
+        self.source = source
+        self._rx = rx
+
+    def search(self, text: str):
+        """The first match in ``text`` (truthy), or None: Go's ``MatchString``."""
+        return self._rx.search(text)
+
+    def hits(self, values: Iterable[str]) -> np.ndarray:
+        """``search`` of each string, as a bool array (one Arrow kernel call: RE2 over the array)."""
+        arr = pa.array(values if isinstance(values, (list, np.ndarray)) else list(values), pa.string())
+        if len(arr) == 0:
+            return np.zeros(0, bool)
+        out = pc.match_substring_regex(arr, self.source)
+        return out.fill_null(False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+    def __repr__(self) -> str:
+        return f"Re2Pattern({self.pattern!r})"
+
+
 @functools.lru_cache(maxsize=512)
-def compile_re2(pattern: str) -> "re.Pattern[str]":
-    """A compiled Python regex equivalent to the RE2 ``pattern`` (``search`` semantics, as Go's
-    ``MatchString``).  Raises :class:`RegexError`."""
+def compile_re2(pattern: str) -> Re2Pattern:
+    """``pattern`` compiled by RE2 (``search`` semantics, as Go's ``MatchString``).  Raises
+    :class:`RegexError` (Go's wording) for a pattern that InfluxDB refuses or RE2 cannot hold."""
     translated = translate_re2(pattern)
     try:
+        # Python's parser only words syntax errors as Go does; it never matches anything.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return re.compile(translated, re.ASCII)
+            re.compile(translated, re.ASCII)
     except re.error as e:
         raise _python_error(pattern, e) from None
+    source = re2_source(pattern)
+    try:
+        rx = re2.compile(source, _RE2_OPTIONS)
+    except re2.error as e:
+        raise _re2_error(pattern, e) from None
+    return Re2Pattern(pattern, source, rx)
+
+
+def _re2_error(pattern: str, err: Exception) -> RegexError:
+    text = err.args[0] if err.args else str(err)
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    problem, _, fragment = text.partition(": ")
+    if problem in ("pattern too large - compile failed", "invalid repetition size", "bad repetition operator"):
+        return RegexError("expression too large", pattern)
+    return RegexError(problem or "invalid pattern", fragment or pattern)
 
 
 def re2_error(pattern: str) -> Optional[str]:
