@@ -193,6 +193,30 @@ def lookup(catalog: Catalog, token: str | bytes, *, at_ms: Optional[int] = None,
     return found
 
 
+class MalformedAuthorization(ValueError):
+    """An ``Authorization`` value that is not ``<scheme> <token>`` with a known scheme."""
+
+
+def token_from_authorization(value: str) -> str:
+    """The token in an ``Authorization`` header (HTTP) or ``authorization`` metadata (gRPC) value:
+    ``Bearer <t>``, ``Token <t>`` or ``Basic base64(user:<t>)`` (schemes case-sensitive, the user
+    name ignored). Raises :class:`MalformedAuthorization`; each adapter answers that its own way."""
+    if not value.isascii():
+        raise MalformedAuthorization(value)
+    parts = value.split(" ")
+    if len(parts) != 2 or parts[0] not in ("Bearer", "Token", "Basic") or not parts[1]:
+        raise MalformedAuthorization(value)
+    scheme, credential = parts
+    if scheme != "Basic":
+        return credential
+    try:
+        decoded = base64.b64decode(credential, validate=True).decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise MalformedAuthorization(value) from None
+    # `user:token`: the token is what follows the last colon.
+    return decoded.rpartition(":")[2]
+
+
 # ---- validation ------------------------------------------------------------------------------
 
 
