@@ -32,7 +32,7 @@ from tornado import httputil
 from tornado.iostream import StreamClosedError
 
 from ..engine.influxql import ast
-from ..engine.influxql.executor import Executor, statement_databases
+from ..engine.influxql.executor import Executor
 from ..engine.influxql.into import get_warning, writes
 from ..engine.influxql.parser import ParseError
 from ..engine.influxql.results import StatementResult, chunk_results, mark_long_series
@@ -64,30 +64,20 @@ def _forbidden() -> ApiError:
 
 
 def authorize_statement(handler: ApiHandler, stmt: ast.Statement, default_db: Optional[str]) -> None:
-    """403 unless the request may read every database ``stmt`` names (admin for DDL), and for
-    ``SELECT ... INTO`` (also under EXPLAIN, as 1.x asks) write the target database too: the
-    INTO's database, else ``db``, with its retention policy (else ``rp``) mapped as ``/write``
-    maps it (``db/rp``)."""
-    from ..engine.influxql.into import target_write_database
+    """403 unless the request may do what ``stmt`` needs (`engine/influxql/access.py`: read on
+    every database it names, write on a ``SELECT ... INTO`` target, admin for DDL)."""
+    from ..engine.influxql.access import statement_needs
     from .auth import authorize_db
 
     if getattr(handler, "auth_unrestricted", True):
         return
-    if isinstance(stmt, (ast.CreateDatabaseStatement, ast.DropDatabaseStatement, ast.DropMeasurementStatement,
-                         ast.ShowDatabasesStatement)):
+    params = getattr(handler, "_params", None)
+    rp = (params() if callable(params) else {}).get("rp") or None
+    needs = statement_needs(stmt, default_db, rp)
+    if not needs:
         raise _forbidden()
-    dbs = statement_databases(stmt, default_db)
-    if not dbs:
-        raise _forbidden()
-    for name in dbs:
-        authorize_db(handler, name, "read")
-    select = stmt.statement if isinstance(stmt, ast.ExplainStatement) else stmt
-    if isinstance(select, ast.SelectStatement) and select.target is not None:
-        params = getattr(handler, "_params", None)
-        rp = (params() if callable(params) else {}).get("rp") or None
-        target = target_write_database(select, default_db, rp)
-        if target is not None:  # none: the statement fails with "database name required"
-            authorize_db(handler, target, "write")
+    for name, action in needs:
+        authorize_db(handler, name, action)
 
 
 # ---------------------------------------------------------------------------------------------
