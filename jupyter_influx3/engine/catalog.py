@@ -71,6 +71,10 @@ class Table:
     retention_ns: int | None = None
     next_column_id: int = 0
     truncated_seq: int = 0  # rows with __seq <= this were deleted by a data-only delete
+    # cache definitions by name (engine/caches/ owns their meaning); dropped with the table
+    last_caches: dict[str, dict] = field(default_factory=dict)
+    distinct_caches: dict[str, dict] = field(default_factory=dict)
+    next_cache_id: int = 0
 
     @property
     def tag_names(self) -> list[str]:
@@ -111,6 +115,37 @@ class Trigger:
     error_behavior: str = "log"    # log | retry | disable
     arguments: dict | None = None  # str -> str
     disabled: bool = False
+
+
+@dataclass
+class User:
+    """A user account (engine/users/): a login identity whose permissions come from its roles.
+
+    Never the password itself, only its argon2 hash. `session_epoch` is stamped into every JWT
+    issued to the user; raising it (delete, password reset) revokes all of them at once."""
+    id: int
+    username: str
+    password_hash: str | None = None
+    display_name: str | None = None
+    role_ids: list = field(default_factory=list)
+    requires_password_reset: bool = False
+    created_at: int = 0            # s since epoch
+    updated_at: int = 0            # s since epoch
+    deleted_at: int | None = None  # s since epoch; a deleted user is kept (soft delete)
+    oauth_id: str | None = None
+    session_epoch: int = 0
+
+
+@dataclass
+class Role:
+    """A role: a named set of permissions (ApiPermission shape) users are given (engine/users/)."""
+    id: int
+    name: str
+    description: str = ""
+    permissions: list = field(default_factory=list)
+    is_required: bool = False
+    created_at: int = 0            # s since epoch
+    updated_at: int = 0
 
 
 @dataclass
@@ -202,6 +237,9 @@ class Catalog:
         self.next_table_id = 0
         self.tokens: dict[str, Token] = {}
         self.next_token_id = 0
+        self.users: dict[int, User] = {}
+        self.roles: dict[int, Role] = {}
+        self.next_user_id = 1
         self._load_checkpoint()
         self.refresh()
         if not self.uuid:
@@ -249,6 +287,9 @@ class Catalog:
         self.next_table_id = state["next_table_id"]
         self.tokens = {t["name"]: Token(**t) for t in state.get("tokens", [])}
         self.next_token_id = state.get("next_token_id", 0)
+        self.users = {u["id"]: User(**u) for u in state.get("users", [])}
+        self.roles = {r["id"]: Role(**r) for r in state.get("roles", [])}
+        self.next_user_id = state.get("next_user_id", 1)
         self.databases = {}
         for d in state["databases"]:
             tables = {}
@@ -263,6 +304,8 @@ class Catalog:
             "seq": self.seq, "uuid": self.uuid, "next_db_id": self.next_db_id,
             "next_table_id": self.next_table_id,
             "tokens": [t.__dict__ for t in self.tokens.values()], "next_token_id": self.next_token_id,
+            "users": [u.__dict__ for u in self.users.values()], "next_user_id": self.next_user_id,
+            "roles": [r.__dict__ for r in self.roles.values()],
             "databases": [
                 {"id": d.id, "name": d.name, "deleted": d.deleted, "hard_delete_at": d.hard_delete_at,
                  "retention_ns": d.retention_ns,
@@ -270,6 +313,8 @@ class Catalog:
                      {"id": t.id, "name": t.name, "series_key": t.series_key, "deleted": t.deleted,
                       "hard_delete_at": t.hard_delete_at, "retention_ns": t.retention_ns,
                       "next_column_id": t.next_column_id, "truncated_seq": t.truncated_seq,
+                      "last_caches": t.last_caches, "distinct_caches": t.distinct_caches,
+                      "next_cache_id": t.next_cache_id,
                       "columns": [c.__dict__ for c in t.columns.values()]}
                      for t in d.tables.values()],
                  "triggers": [t.__dict__ for t in d.triggers.values()]}
@@ -352,9 +397,20 @@ class Catalog:
         elif kind == "delete_db":
             d = self.databases[op["db"]]
             d.deleted, d.name, d.hard_delete_at = True, op["new_name"], op.get("hard_delete_at")
+            for t in d.tables.values():
+                t.last_caches, t.distinct_caches = {}, {}
         elif kind == "delete_table":
             t = self.databases[op["db"]].tables[op["table"]]
             t.deleted, t.name, t.hard_delete_at = True, op["new_name"], op.get("hard_delete_at")
+            t.last_caches, t.distinct_caches = {}, {}
+        elif kind in ("create_last_cache", "create_distinct_cache"):
+            t = self.databases[op["db"]].tables[op["table"]]
+            caches = t.last_caches if kind == "create_last_cache" else t.distinct_caches
+            caches[op["name"]] = {k: v for k, v in op.items() if k != "op"}
+            t.next_cache_id = max(t.next_cache_id, op["id"] + 1)
+        elif kind in ("delete_last_cache", "delete_distinct_cache"):
+            t = self.databases[op["db"]].tables[op["table"]]
+            (t.last_caches if kind == "delete_last_cache" else t.distinct_caches).pop(op["name"], None)
         elif kind == "set_db_retention":
             self.databases[op["db"]].retention_ns = op.get("retention_ns")
         elif kind == "set_table_retention":
@@ -382,6 +438,18 @@ class Catalog:
             trig = self.databases[op["db"]].triggers.get(op["name"])
             if trig is not None:
                 trig.disabled = op["disabled"]
+        elif kind == "create_user":
+            user = User(**{k: v for k, v in op.items() if k != "op"})
+            self.users[user.id] = user
+            self.next_user_id = max(self.next_user_id, user.id + 1)
+        elif kind == "update_user":
+            user = self.users[op["id"]]
+            for k, v in op.items():
+                if k not in ("op", "id"):
+                    setattr(user, k, v)
+        elif kind == "create_role":
+            role = Role(**{k: v for k, v in op.items() if k != "op"})
+            self.roles[role.id] = role
         elif kind == "purge_db":
             self.databases.pop(op["db"], None)
         elif kind == "purge_table":

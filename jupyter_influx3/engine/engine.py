@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from . import errors, lifecycle, lineprotocol, persist, walcodec
 from .buffer import Buffer
+from .caches import CacheRegistry
 from .catalog import Catalog, Limits, validate_db_name
 from .lineprotocol import LineError
 from .persist import FileIndex, FileMeta, quote
@@ -69,7 +70,8 @@ class Engine:
                  snapshot_bytes: int = 512 * 2**20, snapshot_age_s: float = 600.0,
                  background: bool = True, compaction_min_files: int = 4,
                  skip_corrupt_wal: bool = False, sync_interval_s: float = 1.0,
-                 series_cache_bytes: int | None = None, query_memory_limit: int | None = None):
+                 series_cache_bytes: int | None = None, query_memory_limit: int | None = None,
+                 last_cache_eviction_s: float = 10.0, distinct_cache_eviction_s: float = 10.0):
         self.data_dir = Path(data_dir).absolute()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.node_id = node_id or f"node-{uuid.uuid4().hex[:12]}"
@@ -104,9 +106,13 @@ class Engine:
         self.index.refresh()
         self._recover_own_wal(skip_corrupt_wal)
         self.adopt_dead_nodes()
+        # last-value / distinct-value caches: filled from storage now, fed by every write after
+        self.caches = CacheRegistry(self, last_cache_eviction_s, distinct_cache_eviction_s)
+        self.caches.sync()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         if background:
+            self._start(self.caches.maintain, 1.0)
             self._start(self._sync_loop, sync_interval_s)
             self._start(self._maintenance_loop, 2.0)
             self._start(self._snapshot_when_wanted, 0.05)
@@ -264,6 +270,51 @@ class Engine:
         self.purge()
         return out
 
+    # ---- last-value and distinct-value caches (rules in caches/) ------------------------------
+    def create_last_cache(self, db: str, table: str, name: str | None = None,
+                          key_columns: list[str] | None = None, value_columns: list[str] | None = None,
+                          count: int | None = None, ttl: int | str | None = None) -> dict:
+        """Define a last-value cache (ttl: seconds or a duration like ``4h``); it is filled from
+        stored data before this returns. Returns the definition."""
+        from . import caches
+        definition = caches.create_last_cache(self.catalog, db, table, name, key_columns, value_columns,
+                                              count, _seconds(ttl, "ttl"))
+        self.caches.sync()
+        return definition
+
+    def create_distinct_cache(self, db: str, table: str, columns: list[str], name: str | None = None,
+                              max_cardinality: int | None = None, max_age: int | str | None = None) -> dict:
+        """Define a distinct-value cache (max_age: seconds or a duration); filled before this returns."""
+        from . import caches
+        definition = caches.create_distinct_cache(self.catalog, db, table, columns, name, max_cardinality,
+                                                  _seconds(max_age, "max_age"))
+        self.caches.sync()
+        return definition
+
+    def delete_last_cache(self, db: str, table: str, name: str) -> None:
+        from . import caches
+        caches.delete_cache(self.catalog, "last", db, table, name)
+        self.caches.sync()
+
+    def delete_distinct_cache(self, db: str, table: str, name: str) -> None:
+        from . import caches
+        caches.delete_cache(self.catalog, "distinct", db, table, name)
+        self.caches.sync()
+
+    def list_caches(self, db: str | None = None) -> list[dict]:
+        """Every cache definition (of one database), with ``db``, ``table`` and ``kind``."""
+        self.catalog.refresh()
+        out = []
+        for d in sorted(self.catalog.live_databases(), key=lambda d: d.name):
+            if db is not None and d.name != db:
+                continue
+            for t in sorted(d.live_tables(), key=lambda t: t.name):
+                for kind, defs in (("last", t.last_caches), ("distinct", t.distinct_caches)):
+                    for definition in defs.values():
+                        out.append({"db": d.name, "table": t.name, "kind": kind,
+                                    **{k: v for k, v in definition.items() if k not in ("db", "table")}})
+        return out
+
     # ---- writes --------------------------------------------------------------------------
     def write_lp(self, database: str, body: bytes | str, precision: str = "auto", *,
                  accept_partial: bool = True, no_sync: bool = False,
@@ -341,6 +392,8 @@ class Engine:
         with self._view_lock:
             for db_id, table_id, batch in batches:
                 self.buffer.add(wal_seq, db_id, table_id, batch)
+        for db_id, table_id, batch in batches:
+            self.caches.feed(db_id, table_id, batch)
 
     # ---- snapshots and compaction ----------------------------------------------------------
     def snapshot(self) -> list[FileMeta]:
@@ -480,6 +533,7 @@ class Engine:
         record we could not read any more is always covered by a manifest we read afterwards.
         """
         self.catalog.refresh()
+        self.caches.sync()
         for node_dir in self._other_node_dirs():
             self._tail_node(node_dir)
         with self._view_lock:
@@ -507,6 +561,9 @@ class Engine:
                     for db_id, table_id, batch in batches:
                         rep.buffer.add(seq, db_id, table_id, batch)
                 rep.offsets[seq] = res.end
+            for batches in decoded:
+                for db_id, table_id, batch in batches:
+                    self.caches.feed(db_id, table_id, batch)
 
     # ---- reads -----------------------------------------------------------------------------
     def table_sources(self, db_id: int, table_id: int) -> tuple[list[FileMeta], list[pa.Table]]:
@@ -577,6 +634,19 @@ def _try_lock(path: Path) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+def _seconds(value: int | str | None, what: str) -> int | None:
+    """Whole seconds from an int or a humantime duration (``4h``); InvalidConfiguration otherwise."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str):
+        from .catalog import parse_duration
+        try:
+            return parse_duration(value) // 10**9
+        except ValueError as e:
+            raise errors.InvalidConfiguration(f"invalid configuration provided: {what}: {e}") from None
+    raise errors.InvalidConfiguration(f"invalid configuration provided: {what} must be a number of seconds")
 
 
 def _max_seq(batch: pa.RecordBatch) -> int:

@@ -231,8 +231,9 @@ def _tables(engine, database):
     for d in sorted(engine.catalog.databases.values(), key=lambda d: d.id):
         for t in sorted(d.tables.values(), key=lambda t: t.id):
             rows.append({"database_name": d.name, "table_name": t.name, "column_count": len(t.columns),
-                         "series_key_columns": ",".join(t.series_key), "last_cache_count": 0,
-                         "distinct_cache_count": 0, "deleted": t.deleted,
+                         "series_key_columns": ",".join(t.series_key),
+                         "last_cache_count": len(t.last_caches),
+                         "distinct_cache_count": len(t.distinct_caches), "deleted": t.deleted,
                          "hard_deletion_time": None if t.hard_delete_at is None else t.hard_delete_at // 10**9})
     return rows
 

@@ -1,0 +1,108 @@
+"""The distinct-value cache (DVC): the distinct combinations of values of a few tag/string columns.
+
+Owns the cached combinations of one cache definition, each with the time it was last written
+(the write's `__seq`, wall-clock ns): combinations not written for `max_age` are dropped, and past
+`max_cardinality` the least recently written go first. A row counts only when every cached column
+has a value. Batches are handed over at O(1) cost (`feed`) and folded in by `drain`.
+
+Does not parse SQL, read storage or know the catalog beyond the definition.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..validator import SEQ_COLUMN
+from .rows import ArrowBatchQueue
+
+NS = 10**9
+
+
+class DistinctValueCache:
+    kind = "distinct"
+
+    def __init__(self, definition: dict):
+        self.definition = definition
+        self.name: str = definition["name"]
+        self.columns: list[str] = list(definition["columns"])
+        self.max_cardinality: int = definition["max_cardinality"]
+        self.max_age_ns: int = definition["max_age"] * NS
+        self.entries: dict[tuple, int] = {}   # values -> newest __seq
+        self.queue = ArrowBatchQueue()
+        self.lock = threading.Lock()
+
+    def feed(self, batch: pa.RecordBatch) -> bool:
+        return self.queue.put(batch)
+
+    def drain(self) -> None:
+        with self.lock:
+            table = self.queue.take_all()
+            if table is not None:
+                self._ingest(table)
+
+    def load(self, table: pa.Table | None) -> None:
+        if table is not None and table.num_rows:
+            with self.lock:
+                self._ingest(table)
+
+    def _ingest(self, table: pa.Table) -> None:
+        if any(c not in table.column_names for c in self.columns):
+            return  # a cached column is missing: no row of this write counts
+        cols = []
+        mask = None
+        for c in self.columns:
+            arr = table.column(c)
+            if pa.types.is_dictionary(arr.type):
+                arr = arr.cast(pa.string())
+            cols.append(arr)
+            valid = pc.is_valid(arr)
+            mask = valid if mask is None else pc.and_(mask, valid)
+        t = pa.table(cols + [table.column(SEQ_COLUMN)], names=[f"c{i}" for i in range(len(cols))] + ["s"])
+        t = t.filter(mask)
+        if not t.num_rows:
+            return
+        grouped = t.group_by([f"c{i}" for i in range(len(cols))]).aggregate([("s", "max")])
+        values = [grouped.column(f"c{i}").to_pylist() for i in range(len(cols))]
+        seqs = grouped.column("s_max").to_pylist()
+        entries = self.entries
+        for combo, s in zip(zip(*values), seqs):
+            if entries.get(combo, -1) < s:
+                entries[combo] = s
+        if len(entries) > self.max_cardinality:
+            self._prune(len(entries) - self.max_cardinality)
+
+    def _prune(self, excess: int) -> None:
+        for combo, _ in sorted(self.entries.items(), key=lambda kv: kv[1])[:excess]:
+            del self.entries[combo]
+
+    def evict(self, now_ns: int | None = None) -> int:
+        cutoff = (now_ns or time.time_ns()) - self.max_age_ns
+        with self.lock:
+            old = [k for k, s in self.entries.items() if s < cutoff]
+            for k in old:
+                del self.entries[k]
+        return len(old)
+
+    def output_columns(self, table=None) -> list[str]:
+        return list(self.columns)
+
+    def to_arrow(self, table=None, keep=None, now_ns: int | None = None) -> pa.Table:
+        """The combinations written within `max_age`, sorted ascending, one string column each."""
+        self.drain()
+        cutoff = (now_ns or time.time_ns()) - self.max_age_ns
+        with self.lock:
+            combos = [k for k, s in self.entries.items() if s >= cutoff and (keep is None or keep(k))]
+        combos.sort()
+        arrays = [pa.array([c[i] for c in combos], pa.string()) for i in range(len(self.columns))]
+        return pa.Table.from_arrays(arrays, schema=pa.schema([pa.field(c, pa.string()) for c in self.columns]))
+
+    @property
+    def entry_count(self) -> int:
+        return len(self.entries)
+
+    def memory_bytes(self) -> int:
+        return len(self.entries) * (120 + 60 * len(self.columns))

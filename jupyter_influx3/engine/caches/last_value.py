@@ -1,0 +1,162 @@
+"""The last-value cache (LVC): per combination of key-column values, the newest `count` rows.
+
+Owns the cached rows of one cache definition and how rows get in and out: batches are handed over
+by the write path at O(1) cost (`feed`) and folded in later in one vectorised pass (`drain`), on
+the next read or by the registry's maintenance thread. A row's identity is (key values, the other
+tags, time): a second write of the same identity merges into the cached row the way the table
+deduplicates (per column the non-null value of the newest write wins), so the cache answers what
+the equivalent SQL over the table answers, overwrites and out-of-order times included. A row
+lives `ttl` seconds from its write (its `__seq`, the write's wall-clock ns).
+
+Does not parse SQL, read storage or know the catalog beyond the definition and column types.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..validator import SEQ_COLUMN
+from .rows import ArrowBatchQueue, column_codes, dedup_rows, output_type
+
+NS = 10**9
+
+
+class LastValueCache:
+    kind = "last"
+
+    def __init__(self, definition: dict):
+        self.definition = definition
+        self.name: str = definition["name"]
+        self.key_columns: list[str] = list(definition["key_columns"])
+        self.value_columns: list[str] | None = definition.get("value_columns")
+        self.count: int = definition["count"]
+        self.ttl_ns: int = definition["ttl"] * NS
+        self.entries: dict[tuple, list[dict]] = {}
+        self.queue = ArrowBatchQueue()
+        self.lock = threading.Lock()
+
+    # ---- getting rows in ---------------------------------------------------------------------
+    def feed(self, batch: pa.RecordBatch) -> bool:
+        """Hand over an acknowledged batch; True when enough is queued that a drain is due."""
+        return self.queue.put(batch)
+
+    def drain(self) -> None:
+        """Fold every queued batch into the cached rows."""
+        with self.lock:
+            table = self.queue.take_all()
+            if table is not None:
+                self._ingest(table)
+
+    def load(self, table: pa.Table | None) -> None:
+        """Fold in rows read from storage (already one per identity, `__seq` = newest write)."""
+        if table is not None and table.num_rows:
+            with self.lock:
+                self._ingest(table.unify_dictionaries().combine_chunks(), dedup=False)
+
+    def _ingest(self, table: pa.Table, dedup: bool = True) -> None:
+        if dedup:
+            table = dedup_rows(table)
+        n = table.num_rows
+        if not n:
+            return
+        codes = column_codes(table, self.key_columns)
+        tnum = table.column("time").cast(pa.int64()).to_numpy()
+        seq = table.column(SEQ_COLUMN).to_numpy()
+        # newest first within each key: by key, then time descending, then write order descending
+        order = np.lexsort((-seq, -tnum, codes))
+        sorted_codes = codes[order]
+        starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+        rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+        keep = order[rank < self.count]
+        cand = table.take(pa.array(keep))
+        cand = cand.set_column(cand.schema.get_field_index("time"), "time", cand.column("time").cast(pa.int64()))
+        tags = [f.name for f in table.schema if pa.types.is_dictionary(f.type) and f.name not in self.key_columns]
+        grouped: dict[tuple, list[dict]] = {}
+        for row in cand.to_pylist():
+            key = tuple(row.get(k) for k in self.key_columns)
+            row["__ident"] = (row["time"], tuple(row.get(t) for t in tags))
+            grouped.setdefault(key, []).append(row)
+        for key, rows in grouped.items():
+            self._merge(key, rows)
+
+    def _merge(self, key: tuple, rows: list[dict]) -> None:
+        by_ident = {r["__ident"]: r for r in self.entries.get(key, ())}
+        for r in rows:
+            old = by_ident.get(r["__ident"])
+            by_ident[r["__ident"]] = r if old is None else _merge_rows(old, r)
+        merged = sorted(by_ident.values(), key=lambda r: (r["time"], r[SEQ_COLUMN]), reverse=True)
+        self.entries[key] = merged[:self.count]
+
+    # ---- getting rows out --------------------------------------------------------------------
+    def evict(self, now_ns: int | None = None) -> int:
+        """Drop rows older than `ttl` since their write; returns how many went."""
+        cutoff = (now_ns or time.time_ns()) - self.ttl_ns
+        gone = 0
+        with self.lock:
+            for key in list(self.entries):
+                rows = self.entries[key]
+                live = [r for r in rows if r[SEQ_COLUMN] >= cutoff]
+                gone += len(rows) - len(live)
+                if live:
+                    self.entries[key] = live
+                else:
+                    del self.entries[key]
+        return gone
+
+    def output_columns(self, table) -> list[str]:
+        """Key columns, then value columns (all others alphabetically, or the chosen ones, then time)."""
+        if self.value_columns is None:
+            values = [c for c in table.column_names_sorted() if c not in self.key_columns]
+        else:
+            values = [c for c in self.value_columns if c in table.columns] + ["time"]
+        return self.key_columns + values
+
+    def to_arrow(self, table, keep=None, now_ns: int | None = None) -> pa.Table:
+        """The cached rows still within `ttl` as an Arrow table with the catalog's column types.
+
+        `keep(key_tuple) -> bool` filters on the key columns before anything is built.
+        """
+        self.drain()
+        cutoff = (now_ns or time.time_ns()) - self.ttl_ns
+        cols = self.output_columns(table)
+        with self.lock:
+            items = [(k, rows) for k, rows in self.entries.items() if keep is None or keep(k)]
+        items.sort(key=lambda kv: tuple((v is None, v) for v in kv[0]))
+        out_rows = [r for _, rows in items for r in rows if r[SEQ_COLUMN] >= cutoff]
+        fields, arrays = [], []
+        for c in cols:
+            col = table.columns.get(c)
+            typ = output_type(col.type if col is not None else "string")
+            values = [r.get(c) for r in out_rows]
+            if c == "time":
+                arr = pa.array(values, pa.int64()).cast(typ)
+            else:
+                arr = pa.array(values, typ)
+            fields.append(pa.field(c, typ, nullable=c not in self.key_columns or arr.null_count > 0))
+            arrays.append(arr)
+        return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+    @property
+    def entry_count(self) -> int:
+        return sum(len(rows) for rows in self.entries.values())
+
+    def memory_bytes(self) -> int:
+        """A rough size of the cached rows (Python objects), for /metrics."""
+        rows = self.entry_count
+        width = len(next(iter(self.entries.values()))[0]) if self.entries else 0
+        return rows * (232 + 40 * width) + len(self.entries) * 120
+
+
+def _merge_rows(old: dict, new: dict) -> dict:
+    """The table's rule for two writes of one row: per column the newest non-null value."""
+    first, second = (old, new) if old[SEQ_COLUMN] <= new[SEQ_COLUMN] else (new, old)
+    out = dict(first)
+    for k, v in second.items():
+        if v is not None:
+            out[k] = v
+    return out

@@ -1,0 +1,201 @@
+"""The caches of one engine node: kept in step with the catalog's definitions, fed by the write path.
+
+Owns the live `LastValueCache` / `DistinctValueCache` objects of a node, keyed by the catalog's
+definitions: `sync()` creates the caches other nodes (or this one) defined and drops deleted ones,
+`feed()` hands every acknowledged batch — written here or tailed from another node's WAL — to the
+caches of its table, and a new cache (at creation, and for every cache at node start) is filled
+from what is already stored, so its first answer is complete. `maintain()` (the engine's
+background thread) folds in queued batches and evicts what `ttl` / `max_age` expired.
+
+A cache is registered before it is filled: a write racing with the fill either is in the stored
+view the fill reads, or reaches the cache through `feed()`; folding a row in twice changes nothing.
+
+Does not parse SQL or speak HTTP; `sql.py` publishes the caches as table functions and system tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import lifecycle
+from ..persist import quote
+from ..validator import SEQ_COLUMN, TAG_TYPE
+from .distinct_value import DistinctValueCache
+from .last_value import LastValueCache
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EVICTION_INTERVAL_S = 10.0
+
+
+class CacheRegistry:
+    def __init__(self, engine, last_eviction_s: float = DEFAULT_EVICTION_INTERVAL_S,
+                 distinct_eviction_s: float = DEFAULT_EVICTION_INTERVAL_S):
+        self.engine = engine
+        self.last_eviction_s, self.distinct_eviction_s = last_eviction_s, distinct_eviction_s
+        self._by_table: dict[tuple[int, int], list] = {}
+        self._by_def: dict[tuple, object] = {}   # (kind, db, table, name, id) -> cache
+        self._synced_seq = -1
+        self._lock = threading.RLock()
+        self._drain_wanted = threading.Event()
+        self._last_evict = {"last": time.monotonic(), "distinct": time.monotonic()}
+
+    # ---- definitions -------------------------------------------------------------------------
+    def sync(self) -> None:
+        """Match the live caches to the catalog's definitions (new ones are filled from storage)."""
+        cat = self.engine.catalog
+        if cat.seq == self._synced_seq:
+            return
+        with self._lock:
+            seq = cat.seq
+            if seq == self._synced_seq:
+                return
+            wanted = {}
+            for d in list(cat.databases.values()):
+                if d.deleted:
+                    continue
+                for t in list(d.tables.values()):
+                    if t.deleted:
+                        continue
+                    for kind, defs in (("last", t.last_caches), ("distinct", t.distinct_caches)):
+                        for name, definition in list(defs.items()):
+                            wanted[(kind, d.id, t.id, name, definition["id"])] = definition
+            for key in [k for k in self._by_def if k not in wanted]:
+                cache = self._by_def.pop(key)
+                self._by_table[(key[1], key[2])].remove(cache)
+            new = []
+            for key, definition in wanted.items():
+                if key not in self._by_def:
+                    cache = LastValueCache(definition) if key[0] == "last" else DistinctValueCache(definition)
+                    self._by_def[key] = cache
+                    self._by_table.setdefault((key[1], key[2]), []).append(cache)
+                    new.append((key, cache))
+            self._by_table = {k: v for k, v in self._by_table.items() if v}
+            self._synced_seq = seq
+            for key, cache in new:
+                try:
+                    cache.load(self._fill(cache, key[1], key[2]))
+                except Exception:  # a cache that cannot be filled still serves new writes
+                    log.exception("filling cache %s from storage failed", cache.name)
+
+    def caches_of(self, db_id: int, table_id: int) -> list:
+        self.sync()
+        return list(self._by_table.get((db_id, table_id), ()))
+
+    def find(self, kind: str, db_id: int, table_id: int, name: str | None):
+        """The `kind` cache of a table named `name`, or its only one when `name` is None."""
+        found = [c for c in self.caches_of(db_id, table_id) if c.kind == kind]
+        if name is not None:
+            found = [c for c in found if c.name == name]
+        return found[0] if len(found) == 1 else None
+
+    # ---- the write path ----------------------------------------------------------------------
+    def feed(self, db_id: int, table_id: int, batch: pa.RecordBatch) -> None:
+        """An acknowledged batch of a table (O(1): folded in later)."""
+        caches = self._by_table.get((db_id, table_id))
+        if not caches:
+            return
+        for cache in caches:
+            if cache.feed(batch):
+                if cache.queue.overfull:
+                    cache.drain()   # the maintenance thread is not keeping up (or there is none)
+                else:
+                    self._drain_wanted.set()
+
+    def maintain(self) -> None:
+        """Fold queued batches in, and evict each kind on its own interval (background thread)."""
+        self.sync()
+        with self._lock:
+            caches = list(self._by_def.values())
+        if self._drain_wanted.is_set():
+            self._drain_wanted.clear()
+            for c in caches:
+                c.drain()
+        now = time.monotonic()
+        for kind, every in (("last", self.last_eviction_s), ("distinct", self.distinct_eviction_s)):
+            if now - self._last_evict[kind] >= every:
+                self._last_evict[kind] = now
+                for c in caches:
+                    if c.kind == kind:
+                        c.drain()
+                        c.evict()
+
+    def stats(self) -> dict[str, tuple[int, int, int]]:
+        """Per kind: (caches, entries, approximate bytes), for /metrics."""
+        with self._lock:
+            caches = list(self._by_def.values())
+        out = {"last": [0, 0, 0], "distinct": [0, 0, 0]}
+        for c in caches:
+            s = out[c.kind]
+            s[0] += 1
+            s[1] += c.entry_count
+            s[2] += c.memory_bytes()
+        return {k: tuple(v) for k, v in out.items()}
+
+    # ---- filling from storage ----------------------------------------------------------------
+    def _fill(self, cache, db_id: int, table_id: int) -> pa.Table | None:
+        """What `cache` would hold had it seen every stored write (within ttl / max_age)."""
+        from ..sql.sources import snapshot_sources
+
+        eng = self.engine
+        d = eng.catalog.db_by_id(db_id)
+        t = d.tables.get(table_id) if d else None
+        if t is None:
+            return None
+        files, chunks = snapshot_sources(eng, db_id, table_id)
+        if not files and not chunks:
+            return None
+        now = time.time_ns()
+        con = duckdb.connect()
+        try:
+            parts = []
+            have: set[str] = set()
+            if files:
+                paths = ", ".join("'" + str(eng.data_dir / f.path).replace("'", "''") + "'" for f in files)
+                parts.append(f"SELECT * FROM read_parquet([{paths}], union_by_name=true)")
+                have |= {c for f in files for c in f.columns}
+            if chunks:
+                tables = [pa.Table.from_batches([b]) for b in chunks]
+                con.register("__buf", pa.concat_tables(tables, promote_options="permissive"))
+                parts.append("SELECT * FROM __buf")
+                have |= {c for b in chunks for c in b.schema.names}
+            union = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
+            where = [f"{quote(SEQ_COLUMN)} > {int(t.truncated_seq)}"]
+            cutoff = lifecycle.retention_cutoff(eng.catalog, db_id, table_id, now)
+            if cutoff is not None:
+                where.append(f'"time" >= make_timestamp_ns({int(cutoff)})')
+            src = f"SELECT * FROM {union} WHERE {' AND '.join(where)}" if len(parts) == 1 else \
+                f"SELECT * FROM ({union}) WHERE {' AND '.join(where)}"
+            if cache.kind == "distinct":
+                if any(c not in have for c in cache.columns):
+                    return None
+                cols = ", ".join(quote(c) for c in cache.columns)
+                nonnull = " AND ".join(f"{quote(c)} IS NOT NULL" for c in cache.columns)
+                sql = (f"SELECT {cols}, max({quote(SEQ_COLUMN)}) AS {quote(SEQ_COLUMN)} FROM ({src}) "
+                       f"WHERE {nonnull} GROUP BY {cols} HAVING max({quote(SEQ_COLUMN)}) >= {now - cache.max_age_ns}")
+                return con.sql(sql).to_arrow_table()
+            tags = [c for c in t.series_key if c in have]
+            values = [c for c in t.column_names_sorted() if c in have and c not in tags and c != "time"]
+            group = [quote(c) for c in tags] + ['"time"']
+            agg = [f"arg_max({quote(v)}, {quote(SEQ_COLUMN)}) AS {quote(v)}" for v in values]
+            agg.append(f"max({quote(SEQ_COLUMN)}) AS {quote(SEQ_COLUMN)}")
+            keys = [quote(c) for c in cache.key_columns if c in have]
+            part = f"PARTITION BY {', '.join(keys)} " if keys else ""
+            sql = (f"SELECT * EXCLUDE (__rn) FROM (SELECT *, row_number() OVER ({part}ORDER BY \"time\" DESC, "
+                   f"{quote(SEQ_COLUMN)} DESC) AS __rn FROM (SELECT {', '.join(group + agg)} FROM ({src}) "
+                   f"GROUP BY {', '.join(group)}) WHERE {quote(SEQ_COLUMN)} >= {now - cache.ttl_ns}) "
+                   f"WHERE __rn <= {int(cache.count)}")
+            out = con.sql(sql).to_arrow_table()
+        finally:
+            con.close()
+        # tags as dictionaries, like written batches (the cache tells tags from fields by it)
+        for name in tags:
+            i = out.schema.get_field_index(name)
+            out = out.set_column(i, name, pc.dictionary_encode(out.column(name).cast(pa.string())).cast(TAG_TYPE))
+        return out
