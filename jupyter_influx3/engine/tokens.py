@@ -171,6 +171,15 @@ def _refresh(catalog: Catalog) -> None:
     _last_refresh[catalog] = time.monotonic()
 
 
+def refresh_if_stale(catalog: Catalog) -> bool:
+    """Pick up other nodes' catalog commits if this catalog has not for :data:`MAX_STALENESS_S`
+    (shared by token and user lookups). True if it refreshed now."""
+    if time.monotonic() - _last_refresh.get(catalog, float("-inf")) > MAX_STALENESS_S:
+        _refresh(catalog)
+        return True
+    return False
+
+
 def lookup(catalog: Catalog, token: str | bytes, *, at_ms: Optional[int] = None,
            refresh: bool = True) -> Optional[Token]:
     """The live (known, unexpired) token record for a presented token string, else None.
@@ -181,8 +190,7 @@ def lookup(catalog: Catalog, token: str | bytes, *, at_ms: Optional[int] = None,
     (so a token created on another node works here at once).
     """
     token_hash = hash_token(token)
-    if refresh and time.monotonic() - _last_refresh.get(catalog, float("-inf")) > MAX_STALENESS_S:
-        _refresh(catalog)
+    if refresh and refresh_if_stale(catalog):
         refresh = False
     found = find_by_hash(catalog, token_hash)
     if found is None and refresh:

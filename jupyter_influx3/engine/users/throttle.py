@@ -1,0 +1,101 @@
+"""Login throttling: failed logins slow down further attempts, per user name and per client address.
+
+Owns the counters only (in memory, per process, bounded); it never sees a password. After
+`max_failures` failures within `window_s`, a key is locked for `base_delay_s`, doubling with each
+further failure up to `max_delay_s`. A locked key is refused *before* the password is checked, so
+a locked account gives no oracle. A success clears the user's counter but not the address's (an
+attacker cannot reset their address by logging in to an account of their own).
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+#: Keys remembered at most (oldest forgotten first), so random user names cannot grow memory.
+MAX_KEYS = 10_000
+
+
+@dataclass
+class _Entry:
+    failures: int = 0
+    first_at: float = 0.0
+    locked_until: float = 0.0
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after_s: float):
+        super().__init__(f"too many failed login attempts, retry in {max(1, int(retry_after_s + 0.999))} s")
+        self.retry_after_s = retry_after_s
+
+
+class Throttle:
+    """Counters for one kind of key (user names, or client addresses)."""
+
+    def __init__(self, max_failures: int, *, window_s: float = 900.0, base_delay_s: float = 1.0,
+                 max_delay_s: float = 900.0, clock: Callable[[], float] = time.monotonic):
+        if max_failures < 1:
+            raise ValueError("max_failures must be at least 1")
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self.base_delay_s = base_delay_s
+        self.max_delay_s = max_delay_s
+        self.clock = clock
+        self._entries: "collections.OrderedDict[str, _Entry]" = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def retry_after(self, key: str) -> Optional[float]:
+        """Seconds until `key` may try again, or None when it may try now."""
+        now = self.clock()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.locked_until <= now:
+                return None
+            return entry.locked_until - now
+
+    def failed(self, key: str) -> None:
+        now = self.clock()
+        with self._lock:
+            entry = self._entries.pop(key, None)
+            if entry is None or now - entry.first_at > self.window_s:
+                entry = _Entry(first_at=now)
+            entry.failures += 1
+            if entry.failures >= self.max_failures:
+                extra = entry.failures - self.max_failures
+                delay = self.max_delay_s if extra > 30 else min(self.base_delay_s * 2 ** extra, self.max_delay_s)
+                entry.locked_until = now + delay
+            self._entries[key] = entry
+            while len(self._entries) > MAX_KEYS:
+                self._entries.popitem(last=False)
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+
+class LoginThrottle:
+    """Both throttles of the login path: per user name and per client address."""
+
+    def __init__(self, max_user_failures: int = 5, max_address_failures: int = 50, **kwargs):
+        self.users = Throttle(max_user_failures, **kwargs)
+        self.addresses = Throttle(max_address_failures, **kwargs)
+
+    def check(self, username: str, address: Optional[str]) -> None:
+        """Raise :class:`Throttled` when either key is locked."""
+        waits = [self.users.retry_after(username.lower())]
+        if address:
+            waits.append(self.addresses.retry_after(address))
+        wait = max((w for w in waits if w is not None), default=None)
+        if wait is not None:
+            raise Throttled(wait)
+
+    def failed(self, username: str, address: Optional[str]) -> None:
+        self.users.failed(username.lower())
+        if address:
+            self.addresses.failed(address)
+
+    def succeeded(self, username: str) -> None:
+        self.users.succeeded(username.lower())
