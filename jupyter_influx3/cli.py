@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 from typing import Optional, Sequence
 
+from . import __version__
 from .http import DEFAULT_MAX_REQUEST_BYTES
 
 DEFAULT_BIND = "127.0.0.1:8181"
@@ -258,14 +259,57 @@ def cmd_write(args: argparse.Namespace) -> int:
         with urllib.request.urlopen(request, timeout=args.timeout) as response:
             response.read()
     except urllib.error.HTTPError as exc:
-        for line in _describe_error(exc.code, exc.read()):
-            print(line, file=sys.stderr)
+        answer = exc.read()
+        rejected = _rejected_lines(exc.code, answer)
+        if rejected is None:
+            for line in _describe_error(exc.code, answer):
+                print(line, file=sys.stderr)
+        else:
+            _report_write(args.database, body, rejected, partial=not args.no_partial)
         return 1
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         print(f"error: cannot reach {args.host}: {reason}", file=sys.stderr)
         return 1
+    _report_write(args.database, body, [], partial=True)
     return 0
+
+
+def _rejected_lines(status: int, body: bytes) -> Optional[list[dict]]:
+    """The per-line errors of a 400 write answer (`data`: a list, or one line with
+    accept_partial=false); None for any other error."""
+    if status != 400:
+        return None
+    try:
+        data = json.loads(body).get("data")
+    except (ValueError, AttributeError):
+        return None
+    data = [data] if isinstance(data, dict) else data
+    if not isinstance(data, list) or not data or not all(isinstance(d, dict) for d in data):
+        return None
+    return data
+
+
+def _report_write(database: str, body: bytes, rejected: list[dict], partial: bool) -> None:
+    """`N lines written to DB` on stdout; each rejected line (number, InfluxDB 3's message, the
+    line, and what exactly is wrong with it) on stderr, as %%lp shows them."""
+    from .engine.lineprotocol import counted_lines, line_detail
+
+    lines = counted_lines(body)
+    written = len(lines) - len(rejected) if partial else 0
+    summary = f"{written} line{'s' if written != 1 else ''} written to {database}"
+    if rejected:
+        summary += f", {len(rejected)} line{'s' if len(rejected) != 1 else ''} rejected"
+    print(summary, flush=True)
+    for item in rejected:
+        number = item.get("line_number")
+        line = str(item.get("original_line", ""))
+        if isinstance(number, int) and 0 < number <= len(lines) and lines[number - 1].startswith(line):
+            line = lines[number - 1]  # the server shortens it; the whole line is in the file
+        print(f"  line {number}: {item.get('error_message')}: {line}", file=sys.stderr)
+        detail = line_detail(line)
+        if detail:
+            print(f"    {detail}", file=sys.stderr)
 
 
 # ---- create token (against a running server, or offline) -------------------------------------
@@ -405,6 +449,8 @@ def _create_offline_admin_token(args: argparse.Namespace) -> int:
 # ---- query, databases (clients of a running server) ------------------------------------------
 
 QUERY_FORMATS = ("pretty", "json", "jsonl", "csv", "parquet")
+#: InfluxDB 3's pretty answer for a result without rows (Arrow's table of no batches).
+EMPTY_PRETTY = b"++\n++"
 
 
 def _print_body(body: bytes, fmt: str, output: Optional[str]) -> int:
@@ -457,8 +503,16 @@ def cmd_query(args: argparse.Namespace) -> int:
     path = "/api/v3/query_sql" if args.language == "sql" else "/api/v3/query_influxql"
     status, body = _api_call(args.host, "POST", path, args.token,
                              {"db": args.database, "q": query, "format": args.format}, timeout=args.timeout)
+    if status not in (0, 200):
+        from .engine.messages import body_message, error_line
+
+        print(f"error: {error_line(body_message(body), database=args.database, query=query)}", file=sys.stderr)
+        return 1
     if _answer_failed(args.host, status, body):
         return 1
+    if args.format == "pretty" and not args.output and body.strip() == EMPTY_PRETTY:
+        print("(0 rows)")  # the server's empty table (`++` / `++`) says nothing to a person
+        return 0
     return _print_body(body, args.format, args.output)
 
 
@@ -557,6 +611,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="influx3",
         description="A time-series database that speaks the InfluxDB 3 HTTP API.",
     )
+    parser.add_argument("--version", action="version", version=f"influx3 (jupyter-influx3) {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 

@@ -156,6 +156,9 @@ class LineError:
     line_number: int  # 1-based among non-blank, non-comment lines
     error_message: str  # InfluxDB 3's exact message where known
     original_line: str  # the full raw line text (the HTTP layer truncates it)
+    # What exactly is wrong, for people (`invalid field value "oops" for "usage": strings need
+    # double quotes`) where InfluxDB 3's message is vaguer; never sent in an API body.
+    detail: str = ""
 
 
 @dataclass(eq=False)
@@ -357,7 +360,41 @@ def _e_dup_tag(name: str) -> str:
 
 
 class _LPError(Exception):
-    pass
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail
+
+
+def _no_fields_detail(s: str, pos: int) -> str:
+    """Why the field set at ``pos`` did not parse (InfluxDB 3 only says "No fields were provided")."""
+    key, e = _token(_KEY_TOKEN, _KEY_UNESC, s, pos)
+    if key is None:
+        return "a field set `name=value` must follow the measurement and tags, after one space"
+    if e >= len(s) or s[e] != "=":
+        return f'field "{key}" has no `=value`'
+    raw = _TAGVAL_TOKEN.match(s, e + 1).group(0)
+    if not raw:
+        return f'field "{key}" has no value'
+    if raw[0] == '"':
+        return f'field "{key}": the string value has no closing double quote'
+    if raw[0] not in "-0123456789tTfF" or raw.lower() in ("nan", "inf", "-inf"):
+        return f'invalid field value "{raw}" for "{key}": strings need double quotes'
+    return f'invalid field value "{raw}" for "{key}"'
+
+
+def counted_lines(body: str | bytes) -> list[str]:
+    """The lines line protocol numbers (not blank, not comments), without line endings; a
+    rejected line's `line_number` indexes this list from 1."""
+    if isinstance(body, (bytes, bytearray)):
+        body = bytes(body).decode("utf-8", "replace")
+    return [line.rstrip("\r") for line in body.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+
+
+def line_detail(line: str) -> str:
+    """The ``detail`` of the error of one rejected line (clients over HTTP, which get InfluxDB 3's
+    message only, explain a line with this); "" when there is nothing to add."""
+    errors = parse_exact(line).errors
+    return errors[0].detail if errors else ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -510,7 +547,7 @@ def _parse_line(s: str):
     pos = _SPACES.match(s, pos).end()
     f = _one_field(s, pos)
     if f is None:
-        raise _LPError(_E_NO_FIELDS)
+        raise _LPError(_E_NO_FIELDS, _no_fields_detail(s, pos))
     fields = [f[:3]]
     pos = f[3]
     dangling = -1
@@ -900,7 +937,7 @@ def parse_exact(body, precision: str = "auto", default_time_ns: int | None = Non
         try:
             meas, tags, fields, t = _check_line(text[p:le], precision, default_ns)
         except _LPError as e:
-            errors.append(LineError(line_number, str(e), text[starts[-1] : le]))
+            errors.append(LineError(line_number, str(e), text[starts[-1] : le], e.detail))
             continue
         b = builders.get(meas)
         if b is None:
@@ -1865,7 +1902,7 @@ def _parse_fast_bytes(data, precision: str, default_ns: int, backslashes: bool =
         try:
             meas, tags, fields, t = _check_line(text, precision, default_ns)
         except _LPError as e:
-            errors.append(LineError(n_i, str(e), str(data[starts[i] : ends[i]], "utf-8")))
+            errors.append(LineError(n_i, str(e), str(data[starts[i] : ends[i]], "utf-8"), e.detail))
             continue
         bld = builders.get(meas)
         if bld is None:
@@ -2095,7 +2132,8 @@ def _join_halves(data: bytes, cut: int, a: ParseResult, b: ParseResult) -> Parse
     shift = a.num_lines
     for t in b.tables:
         t.line_numbers = t.line_numbers + shift
-    errors = a.errors + [LineError(e.line_number + shift, e.error_message, e.original_line) for e in b.errors]
+    errors = a.errors + [LineError(e.line_number + shift, e.error_message, e.original_line, e.detail)
+                           for e in b.errors]
     by_name = {t.measurement: t for t in a.tables}
     tables = list(a.tables)
     for t in b.tables:

@@ -36,6 +36,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import pyarrow as pa
 
+from ..engine.lineprotocol import line_detail
 from . import dataframe as dfconv
 
 OUTPUT_FORMATS = ("pandas", "arrow", "polars")
@@ -55,12 +56,15 @@ PRECISIONS = {
 
 
 class Influx3Error(Exception):
-    """A refused request or a failed query; `message` is the server's (or engine's) own text."""
+    """A refused request or a failed query. `message` is the line to show: for a failed query the
+    short, user-facing line (engine/messages.py), the same over HTTP and in this process;
+    `server_message` is the server's (or engine's) own text, as the API words it."""
 
-    def __init__(self, message: str, status: Optional[int] = None):
+    def __init__(self, message: str, status: Optional[int] = None, server_message: Optional[str] = None):
         super().__init__(message)
         self.message = message
         self.status = status
+        self.server_message = message if server_message is None else server_message
 
 
 class QueryInterrupted(Influx3Error):
@@ -71,8 +75,9 @@ class QueryInterrupted(Influx3Error):
 @dataclass
 class RejectedLine:
     line_number: int
-    error_message: str
+    error_message: str  # InfluxDB 3's wording
     original_line: str
+    detail: str = ""  # what exactly is wrong, where InfluxDB 3's wording is vague
 
 
 @dataclass
@@ -269,7 +274,16 @@ class Client:
                     language: str = "sql") -> pa.Table:
         if not isinstance(q, str) or not q.strip():
             raise Influx3Error("the query is empty")
-        return self._query_arrow(language, self._db(database), q, _params(params))
+        db = self._db(database)
+        try:
+            return self._query_arrow(language, db, q, _params(params))
+        except QueryInterrupted:
+            raise
+        except Influx3Error as exc:
+            from ..engine.messages import error_line
+
+            raise Influx3Error(error_line(exc.server_message, database=db, query=q), exc.status,
+                               server_message=exc.server_message) from None
 
     def sql(self, q: str, database: Optional[str] = None, params: Optional[dict] = None, *,
             format: Optional[str] = None) -> Any:
@@ -429,7 +443,7 @@ class EngineClient(Client):
     def _write_lp(self, database, body, precision, accept_partial, no_sync) -> WriteReport:
         res = self._call(self.engine.write_lp, database, body, precision,
                          accept_partial=accept_partial, no_sync=no_sync)
-        rejected = [RejectedLine(e.line_number, e.error_message, e.original_line) for e in res.errors]
+        rejected = [RejectedLine(e.line_number, e.error_message, e.original_line, e.detail) for e in res.errors]
         return WriteReport(database, res.lines_written, rejected)
 
     def _query_arrow(self, language, database, query, params) -> pa.Table:
@@ -621,7 +635,7 @@ class HttpClient(Client):
                     line = str(d.get("original_line", ""))
                     if 0 < number <= len(full) and full[number - 1].startswith(line):
                         line = full[number - 1]
-                    rejected.append(RejectedLine(number, str(d.get("error_message", "")), line))
+                    rejected.append(RejectedLine(number, str(d.get("error_message", "")), line, line_detail(line)))
                 written = total - len(rejected) if accept_partial else 0
                 return WriteReport(database, max(written, 0), rejected)
             raise

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from ..engine.lineprotocol import escape_key, escape_measurement, escape_string_field
+from ..engine.lineprotocol import counted_lines, escape_key, escape_measurement, escape_string_field
 
 
 class DataFrameError(ValueError):
@@ -213,11 +213,6 @@ def is_tabular(data: Any) -> bool:
     return (mod.startswith("polars") or mod.startswith("pyarrow")) and callable(getattr(data, "to_pandas", None))
 
 
-def counted_lines(body: str | bytes) -> list[str]:
-    """The lines line protocol numbers (not blank, not comments), without line endings."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    return [line.rstrip("\r") for line in body.split("\n") if line.strip() and not line.lstrip().startswith("#")]
 
 
 def count_lines(body: str | bytes) -> int:

@@ -98,6 +98,8 @@ def write_report_text(report: WriteReport) -> str:
     lines = [str(report)]
     for r in report.rejected:
         lines.append(f"  line {r.line_number}: {r.error_message}: {r.original_line}")
+        if r.detail:
+            lines.append(f"    {r.detail}")
     return "\n".join(lines)
 
 
@@ -107,7 +109,8 @@ def write_report_html(report: WriteReport) -> str:
         out.append('<table class="influx3-rejected"><thead><tr><th>line</th><th>error</th>'
                    '<th>original line</th></tr></thead><tbody>')
         for r in report.rejected:
-            out.append(f"<tr><td>{r.line_number}</td><td>{html.escape(r.error_message)}</td>"
+            detail = f"<br><small>{html.escape(r.detail)}</small>" if r.detail else ""
+            out.append(f"<tr><td>{r.line_number}</td><td>{html.escape(r.error_message)}{detail}</td>"
                        f"<td><code>{html.escape(r.original_line)}</code></td></tr>")
         out.append("</tbody></table>")
     return "".join(out)

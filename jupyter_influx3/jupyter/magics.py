@@ -427,10 +427,23 @@ class Influx3Magics(Magics):
             raise MagicError("no line protocol to write")
         try:
             precision = normalize_precision(ns.precision)
-            return self.client.write(body, db, precision=precision, accept_partial=not ns.no_accept_partial,
-                                     no_sync=ns.no_sync)
+            report = self.client.write(body, db, precision=precision, accept_partial=not ns.no_accept_partial,
+                                       no_sync=ns.no_sync)
+            if report.rejected and report.lines_written == 0:
+                raise MagicError(self._nothing_written(report))
+            return report
         except Influx3Error as exc:
             raise MagicError(exc.message) from None
+
+    def _nothing_written(self, report) -> str:
+        """Why a write whose every line was rejected fails the cell (and whether it left a database)."""
+        from .display import write_report_text
+
+        text = write_report_text(report)
+        if report.database not in self.client.databases():
+            first, _, rest = text.partition("\n")
+            text = f"{first}; the database {report.database} was not created" + ("\n" + rest if rest else "")
+        return text
 
     # -- %influx3 --------------------------------------------------------------------------------
     @no_var_expand
@@ -537,7 +550,9 @@ class Influx3Magics(Magics):
 
     def _cmd_status(self, ns) -> Any:
         client = self.client
-        rows: list[tuple[str, Optional[str]]] = []
+        from .. import __version__
+
+        rows: list[tuple[str, Optional[str]]] = [("version", f"jupyter-influx3 {__version__}")]
         if self.url:
             rows.append(("server", self.url))
             rows.append(("token", "set" if self._token else "none"))

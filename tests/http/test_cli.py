@@ -5,9 +5,10 @@ from __future__ import annotations
 from http_helpers import influx3, rows
 
 
-def test_write_from_stdin_succeeds_quietly(url, reader, db):
+def test_write_from_stdin_says_how_many_lines_were_written(url, reader, db):
     done = influx3("write", "--host", url, "--database", db, "--precision", "s", input=b"cpu,host=a usage=1 1700000000\n")
     assert done.returncode == 0, done.stderr
+    assert done.stdout.decode() == f"1 line written to {db}\n"
     assert done.stderr == b""
     assert rows(reader, db, "SELECT host, epoch_ns(time) AS t FROM cpu") == [{"host": "a", "t": 1_700_000_000 * 10**9}]
 
@@ -20,12 +21,37 @@ def test_write_from_file(url, reader, db, tmp_path):
     assert len(rows(reader, db, "SELECT * FROM cpu")) == 2
 
 
-def test_write_reports_each_rejected_line_and_fails(url, db):
-    done = influx3("write", "--host", url, "--database", db, input=b"cpu v=1\ncpu v=\ncpu,x v=2\n")
+def test_write_reports_each_rejected_line_and_fails(url, reader, db):
+    body = b"cpu v=1 1\n\n# a comment is not a line\ncpu v= 2\ncpu,x v=2 3\ncpu,host=a usage=oops 4\ncpu v=5 5\n"
+    done = influx3("write", "--host", url, "--database", db, input=body)
     assert done.returncode == 1
-    err = done.stderr.decode()
-    assert "error (400): partial write of line protocol occurred" in err
-    assert "line 2: " in err and "line 3: " in err
+    assert done.stdout.decode() == f"2 lines written to {db}, 3 lines rejected\n"
+    assert done.stderr.decode().splitlines() == [
+        "  line 2: No fields were provided: cpu v= 2",
+        '    field "v" has no value',
+        "  line 3: Tag set malformed: could not find equals sign in `x v=2 3`: cpu,x v=2 3",
+        "  line 4: No fields were provided: cpu,host=a usage=oops 4",
+        '    invalid field value "oops" for "usage": strings need double quotes',
+    ]
+    assert len(rows(reader, db, "SELECT * FROM cpu")) == 2
+
+
+def test_write_without_partial_writes_nothing_and_says_so(url, reader, db):
+    done = influx3("write", "--host", url, "--database", db, "--no-partial", input=b"cpu v=1 1\ncpu v=oops 2\n")
+    assert done.returncode == 1
+    assert done.stdout.decode() == f"0 lines written to {db}, 1 line rejected\n"
+    assert "line 2: No fields were provided: cpu v=oops 2" in done.stderr.decode()
+
+
+def test_version_is_the_package_version(url):
+    import requests
+
+    from jupyter_influx3 import __version__
+
+    done = influx3("--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().strip() == f"influx3 (jupyter-influx3) {__version__}"
+    assert requests.get(url + "/ping", timeout=10).json()["version"] == __version__
 
 
 def test_write_reports_a_plain_error(url, db):

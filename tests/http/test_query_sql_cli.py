@@ -46,7 +46,28 @@ def test_query_from_stdin_and_parquet_to_a_file(url, db, tmp_path):
 def test_query_errors_are_reported_and_fail(url):
     done = influx3("query", "--host", url, "-d", "no_such_db_cli", "SELECT 1")
     assert done.returncode == 1
-    assert done.stderr.decode().strip() == "error (404): query error: database not found: no_such_db_cli"
+    assert done.stderr.decode().strip() == 'error: database "no_such_db_cli" not found'
     done = influx3("query", "--host", "http://127.0.0.1:9", "-d", "x", "SELECT 1")
     assert done.returncode == 1
     assert "cannot reach http://127.0.0.1:9" in done.stderr.decode()
+
+
+def test_query_errors_are_one_user_facing_line(url, db):
+    assert write_v3(url, db, "cpu,host=a usage=0.5 1", precision="second").status_code == 204
+    done = influx3("query", "--host", url, "-d", db, "SELECT * FROM nosuchtable")
+    assert done.returncode == 1
+    assert done.stderr.decode() == f'error: table "nosuchtable" not found in database "{db}"\n'
+    done = influx3("query", "--host", url, "-d", db, "-l", "influxql", "SELECT * FROM cpu WHERE")
+    assert done.returncode == 1
+    assert done.stderr.decode().splitlines() == [
+        "error: syntax error at line 1, column 25: found EOF, expected identifier, string, number, bool",
+        "  SELECT * FROM cpu WHERE",
+        "                         ^",
+    ]
+
+
+def test_an_empty_result_says_so(url, db):
+    assert write_v3(url, db, "cpu,host=a usage=0.5 1", precision="second").status_code == 204
+    done = influx3("query", "--host", url, "-d", db, "SELECT * FROM cpu WHERE host = 'nobody'")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode() == "(0 rows)\n"

@@ -93,7 +93,7 @@ def test_errors_carry_the_servers_message(client, db):
     with pytest.raises(Influx3Error) as err:
         client.sql("SELECT nope FROM m", database=db)
     assert "nope" in err.value.message
-    with pytest.raises(Influx3Error, match="database not found"):
+    with pytest.raises(Influx3Error, match="database .* not found"):
         client.sql("SELECT 1", database=db + "_missing")
     with pytest.raises(Influx3Error, match="no database"):
         client.sql("SELECT 1")
@@ -207,13 +207,41 @@ def test_write_arrow_and_polars(client, db):
 
 def test_influxql_is_dispatched(client, db):
     client.write("m v=1 1", database=db)
-    if isinstance(client, EngineClient) and not hasattr(client.engine, "query_influxql"):
-        with pytest.raises(Influx3Error, match="influxql queries are not available in this engine"):
-            client.influxql("SELECT v FROM m", database=db)
-        return
-    try:
-        out = client.influxql("SELECT v FROM m", database=db)
-    except Influx3Error as exc:  # a server without the endpoint yet answers 404
-        assert exc.status == 404
-        return
+    out = client.influxql("SELECT v FROM m", database=db)
     assert out["v"].tolist() == [1.0]
+
+
+ERRORS = [  # (language, query, the line a user sees)
+    ("sql", "SELECT * FROM nosuchtable", 'table "nosuchtable" not found in database "{db}"'),
+    ("sql", "SELECT nope FROM m", 'column "nope" not found'),
+    ("sql", "SELECT *\nFROM m\nWHERE v >", "syntax error at line 3, column 9\n  WHERE v >\n          ^"),
+    ("influxql", "SELECT * FROM m WHERE",
+     "syntax error at line 1, column 23: found EOF, expected identifier, string, number, bool\n"
+     "  SELECT * FROM m WHERE\n  " + " " * 21 + "^"),  # EOF: the caret just past the end
+]
+
+
+@pytest.mark.parametrize("language,query,line", ERRORS, ids=["table", "column", "sql-syntax", "influxql-syntax"])
+def test_a_query_error_is_the_same_short_line_in_process_and_over_http(client, db, language, query, line):
+    client.write("m v=1 1", database=db)
+    with pytest.raises(Influx3Error) as err:
+        client.query(query, database=db, language=language)
+    assert err.value.message == line.format(db=db)
+    assert "public.iox" not in err.value.message and "Error during planning" not in err.value.message
+    # the API's own wording stays available (and is what the HTTP body says)
+    assert err.value.server_message != err.value.message
+
+
+def test_an_unknown_database_reads_the_same_everywhere(client, db):
+    with pytest.raises(Influx3Error) as err:
+        client.sql("SELECT 1", database=db + "_missing")
+    assert err.value.message == f'database "{db}_missing" not found'
+
+
+def test_a_rejected_line_says_what_is_wrong_with_it(client, db):
+    report = client.write("m,host=a v=1 1\nm,host=a usage=oops 2", database=db)
+    assert report.lines_written == 1
+    [bad] = report.rejected
+    assert (bad.line_number, bad.error_message, bad.original_line) == (2, "No fields were provided",
+                                                                        "m,host=a usage=oops 2")
+    assert bad.detail == 'invalid field value "oops" for "usage": strings need double quotes'

@@ -57,9 +57,51 @@ def test_lp_reports_lines_and_rejects(ip):
     assert "<td>2</td>" in html and "usage=bad" in html
 
 
+def test_lp_with_every_line_rejected_fails_the_cell_and_says_no_database_was_made(ip):
+    res = run(ip, "%%lp -d fresh_db\ncpu,host=a usage=oops 1\ncpu v= 2")
+    assert isinstance(res.error_in_exec, MagicError)
+    assert res.error_in_exec.message.splitlines() == [
+        "0 lines written to fresh_db, 2 lines rejected; the database fresh_db was not created",
+        "  line 1: No fields were provided: cpu,host=a usage=oops 1",
+        '    invalid field value "oops" for "usage": strings need double quotes',
+        "  line 2: No fields were provided: cpu v= 2",
+        '    field "v" has no value',
+    ]
+    assert "fresh_db" not in repr(ok(ip, "%influx3 databases"))
+    # into a database that exists, the cell still fails, without the note
+    ok(ip, "%%lp -d fresh_db\ncpu v=1 1")
+    res = run(ip, "%%lp -d fresh_db\ncpu v=oops 2")
+    assert res.error_in_exec.message.splitlines()[0] == "0 lines written to fresh_db, 1 line rejected"
+
+
+def test_lp_explains_a_rejected_line_beside_influxdb_3s_message(ip):
+    report = ok(ip, "%%lp -d demo\ncpu,host=a usage=1 1\ncpu,host=b usage=oops 2")
+    assert repr(report).splitlines() == [
+        "1 line written to demo, 1 line rejected",
+        "  line 2: No fields were provided: cpu,host=b usage=oops 2",
+        '    invalid field value "oops" for "usage": strings need double quotes',
+    ]
+    assert "strings need double quotes" in report._repr_html_()
+
+
+def test_status_shows_the_version(ip):
+    from jupyter_influx3 import __version__
+
+    assert f"version       jupyter-influx3 {__version__}" in repr(ok(ip, "%influx3 status"))
+
+
+def test_sql_error_is_the_short_line(loaded):
+    res = run(loaded, "%%sql\nSELECT * FROM nosuchtable")
+    assert res.error_in_exec.message == 'table "nosuchtable" not found in database "demo"'
+    res = run(loaded, "%%sql\nSELECT *\nFROM cpu WHERE")
+    assert res.error_in_exec.message.startswith("syntax error at line 2, column")
+    assert res.error_in_exec.message.splitlines()[1:] == ["  FROM cpu WHERE", "  " + " " * 13 + "^"]
+
+
 def test_lp_options(ip):
-    report = ok(ip, "%%lp -d demo --precision s --no-accept-partial\nm v=1 1\nm v=oops 2")
-    assert report.lines_written == 0 and len(report.rejected) == 1
+    res = run(ip, "%%lp -d demo --precision s --no-accept-partial\nm v=1 1\nm v=oops 2")
+    assert isinstance(res.error_in_exec, MagicError)
+    assert res.error_in_exec.message.startswith("0 lines written to demo, 1 line rejected")
     assert ok(ip, "%%lp -d demo --no-sync --precision ms\nm v=2 1000").lines_written == 1
     view = ok(ip, "%%sql -d demo\nSELECT time, v FROM m")
     assert view.to_pandas()["time"].tolist() == [pd.Timestamp("1970-01-01 00:00:01")]
@@ -121,7 +163,7 @@ def test_errors_fail_the_cell_with_one_line(loaded, capsys):
     assert "nope" in text and "Traceback" not in text
     assert len([line for line in text.splitlines() if line.strip()]) == 1
     res = run(loaded, "%%sql -d missing_db\nSELECT 1")
-    assert "database not found: missing_db" in res.error_in_exec.message
+    assert res.error_in_exec.message == 'database "missing_db" not found'
     res = run(loaded, "%%sql --bogus\nSELECT 1")
     assert "unknown option --bogus" in res.error_in_exec.message
     res = run(loaded, "%influx3 frobnicate")
