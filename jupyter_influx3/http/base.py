@@ -2,8 +2,10 @@
 
 What it owns (behaviour reference §0.2, §0.3, §1.2):
 
-* ``cluster-uuid`` on every response, ``Access-Control-Allow-Origin: *`` on successes;
-* ``OPTIONS`` on any path -> 204 with the CORS headers, before authentication;
+* ``cluster-uuid`` on every response; the cross-origin policy (`http/cors.py`): a request whose
+  ``Origin`` is not allowed -> 403 before anything else, ``Access-Control-Allow-Origin`` on
+  successes only for allowed origins (none by default);
+* ``OPTIONS`` on any path -> 204 before authentication (CORS headers for an allowed origin);
 * unknown path or a method the path does not serve -> 404 plain ``Not found``;
 * the request body: streamed in, capped at ``max_request_bytes`` (413 with our own body, the rest of
   an oversized body is drained so the client reads the answer), ``Content-Encoding`` gzip
@@ -30,7 +32,7 @@ from tornado.ioloop import IOLoop
 from tornado.log import app_log
 
 from ..engine import errors
-from . import DEFAULT_MAX_REQUEST_BYTES, serialize
+from . import DEFAULT_MAX_REQUEST_BYTES, cors, serialize
 
 #: Largest body tornado lets us read (and drain) at all; past it tornado drops the connection.
 #: Our own limit (`max_request_bytes`, default 10 MiB) answers long before that.
@@ -64,6 +66,10 @@ class ServerContext:
     busy: int = 0
     #: How requests are authenticated: an `http.auth.AuthSettings`; None = the default (auth on).
     auth: Any = None
+    #: Users' logins and JWTs (`engine.users.UserAuth`) with `--user-auth-type basic`; None: off.
+    users: Any = None
+    #: Origins browsers may call the API from (`http/cors.py`); empty: none, "*": any.
+    cors_origins: tuple = ()
 
     @property
     def cluster_uuid(self) -> str:
@@ -210,7 +216,9 @@ class ApiHandler(tornado.web.RequestHandler):
 
     def flush(self, include_footers: bool = False):
         if not self._headers_written and self.get_status() < 400:
-            self.set_header("Access-Control-Allow-Origin", "*")
+            origin = self.request.headers.get("Origin")
+            for name, value in cors.allow_origin_headers(self.context.cors_origins, origin).items():
+                self.set_header(name, value)
         return super().flush(include_footers)
 
     # ---- request life cycle --------------------------------------------------------------------
@@ -220,9 +228,17 @@ class ApiHandler(tornado.web.RequestHandler):
         connection = self.request.connection
         if hasattr(connection, "set_max_body_size"):
             connection.set_max_body_size(STREAM_CEILING_BYTES)
+        self.check_cross_origin()
         if self.request.method == "OPTIONS":
             return  # CORS preflight is answered before authentication
         await self.authenticate()
+
+    def check_cross_origin(self) -> None:
+        """403 for a browser request from an origin not on the allow-list, before any work (a
+        ``text/plain`` POST reaches the server without a preflight; `http/cors.py`)."""
+        origin = self.request.headers.get("Origin")
+        if not cors.allows(self.context.cors_origins, origin):
+            raise ApiError(403, cors.refusal_message(origin or ""), "json")
 
     async def authenticate(self) -> None:
         """Token authentication and authorization (`http/auth.py`); raises the ApiError that
@@ -258,10 +274,9 @@ class ApiHandler(tornado.web.RequestHandler):
 
     def options(self, *args: Any, **kwargs: Any) -> None:
         self.set_status(204)
-        self.set_header("Access-Control-Allow-Origin", "*")
-        self.set_header("Access-Control-Allow-Methods", "*")
-        self.set_header("Access-Control-Allow-Headers", "*")
-        self.set_header("Access-Control-Max-Age", "86400")
+        origin = self.request.headers.get("Origin")
+        for name, value in cors.preflight_headers(self.context.cors_origins, origin).items():
+            self.set_header(name, value)
         self.finish()
 
     # ---- body ----------------------------------------------------------------------------------

@@ -19,6 +19,12 @@ mount's verbs ``@web.authenticated``, so Jupyter's auth audit has nothing to war
 
 Tokens in URLs (``/write?p=…``, ``/query?p=…``) are redacted from every request's URL before any
 handler runs, so no log line of Jupyter's or tornado's can print one.
+
+Who may do what on this port (issue 10, ``docs/security.md``): the operator token is created only
+through Jupyter's login -- mount 3, or ``%influx3 token`` in a kernel -- unless the administrator
+sets ``Influx3App.allow_token_bootstrap``; the InfluxDB-token mounts answer the public bootstrap
+route with a 403 that says where to get a token.  Browsers may call the InfluxDB-token mounts only
+from the origins in ``Influx3App.cors_origins`` (`http/cors.py`); mount 3 keeps Jupyter's policy.
 """
 
 from __future__ import annotations
@@ -36,10 +42,11 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from tornado import web
-from traitlets import Bool, Int, Unicode, default
+from traitlets import Bool, Int, List, TraitError, Unicode, default, validate
 
 from ..http import DEFAULT_MAX_REQUEST_BYTES
-from ..http.auth import AuthSettings, parse_disable_authz, redact_uri
+from ..http import cors
+from ..http.auth import AuthSettings, api_path, parse_disable_authz, redact_uri, requirement
 from ..http.base import ApiError, ApiHandler, DefaultHandler, ServerContext
 from ..http.metrics import metrics_for
 from ..http.routes import ROUTE_TABLE
@@ -93,6 +100,27 @@ class InfluxTokenMixin:
         if not host_allowed(self):  # type: ignore[arg-type]
             raise ApiError(403, "Host not allowed (set ServerApp.allow_remote_access to serve other names)")
         await super().prepare()  # type: ignore[misc]
+        self.refuse_bootstrap()
+
+    def refuse_bootstrap(self) -> None:
+        """Anyone who reaches the notebook port (a web page in the user's browser, another user of
+        the machine) must not mint the operator token: the routes open to everyone (``public``)
+        answer 403 here unless ``Influx3App.allow_token_bootstrap``."""
+        method = self.request.method or "GET"  # type: ignore[attr-defined]
+        if method == "OPTIONS" or requirement(type(self), method)[0] != "public":
+            return
+        if self.settings.get("influx3_allow_token_bootstrap", False):  # type: ignore[attr-defined]
+            return
+        if not getattr(self.context, "auth", None) or not self.context.auth.enabled:  # type: ignore[attr-defined]
+            return  # --without-auth: the token routes answer their own 405
+        jupyter_path = url_path_join(self.settings.get("base_url", "/"), "influx3", "jupyter")  # type: ignore[attr-defined]
+        raise ApiError(403, BOOTSTRAP_REFUSED.format(path=jupyter_path + api_path(self)), "json")  # type: ignore[arg-type]
+
+
+#: The 403 of the operator-token bootstrap on the InfluxDB-token mounts.
+BOOTSTRAP_REFUSED = (
+    "the operator token of a Jupyter server is created through Jupyter: run `%influx3 token` in a notebook, "
+    "or POST {path} with Jupyter's credentials (or set Influx3App.allow_token_bootstrap = True)")
 
 
 def _mark_allow_unauthenticated(cls: type) -> None:
@@ -132,8 +160,11 @@ class JupyterAuthMixin:
         ApiHandler.set_default_headers(self)  # type: ignore[arg-type]
 
     def flush(self, include_footers: bool = False):
-        # Jupyter's CORS policy applies here, not the API's `Access-Control-Allow-Origin: *`.
+        # Jupyter's CORS policy applies here, not the API's (`http/cors.py`).
         return web.RequestHandler.flush(self, include_footers)  # type: ignore[arg-type]
+
+    def check_cross_origin(self) -> None:
+        return None  # Jupyter's own checks (XSRF for cookies, allow_origin) govern this mount
 
     def get_login_url(self) -> str:
         raise web.HTTPError(403)  # an API: no redirect to the login page
@@ -216,6 +247,20 @@ class Influx3App(ExtensionApp):
                                        "at the server root.").tag(config=True)
     serve_root_metrics = Bool(False, help="Also serve /metrics at the root (Jupyter serves its own there)."
                               ).tag(config=True)
+    allow_token_bootstrap = Bool(False, help="Let anyone who reaches the port create the operator token with "
+                                             "POST /api/v3/configure/token/admin, as the standalone server does. "
+                                 "Off: only through Jupyter's login (`%influx3 token`, or the influx3/jupyter/ "
+                                 "mount).").tag(config=True)
+    cors_origins = List(Unicode(), default_value=[], help="Browser origins (scheme://host[:port]) allowed to call "
+                        "the InfluxDB-token mounts (root paths and influx3/), or ['*'] for any. Default none: "
+                        "a request with another Origin header is refused with 403.").tag(config=True)
+
+    @validate("cors_origins")
+    def _valid_cors_origins(self, proposal) -> list:
+        try:
+            return list(cors.parse_origins(proposal["value"]))
+        except ValueError as exc:
+            raise TraitError(f"Influx3App.cors_origins: {exc}") from None
 
     engine: Any = None
     contexts: list[ServerContext]
@@ -252,12 +297,13 @@ class Influx3App(ExtensionApp):
         self._executor = ThreadPoolExecutor(max_workers=max(4, (os.cpu_count() or 2) * 2),
                                             thread_name_prefix="influx3-api")
         self.settings["influx3_engine"] = self.engine
+        self.settings["influx3_allow_token_bootstrap"] = self.allow_token_bootstrap
         self.log.info("jupyter_influx3: data dir %s, node %s%s", data_dir, self.engine.node_id,
                       " (authentication OFF)" if self.without_auth else "")
 
     def _context(self, auth: AuthSettings) -> ServerContext:
         ctx = ServerContext(engine=self.engine, max_request_bytes=self.max_request_bytes,
-                            executor=self._executor, auth=auth)
+                            executor=self._executor, auth=auth, cors_origins=tuple(self.cors_origins))
         if self.contexts:  # one process, one set of metrics
             ctx.process_id = self.contexts[0].process_id
             ctx.metrics = metrics_for(self.contexts[0])  # type: ignore[attr-defined]
