@@ -2,13 +2,18 @@
 
 Pick a database, a table, fields, tag filters, a time range, an aggregate and a window; the explorer
 builds one SQL query (shown, with its parameters bound, so it can be copied into a ``%%sql`` cell),
-runs it, and draws the result in a plotly ``FigureWidget`` (one line per field, or per field and tag
-value with "split by") above a table of the first rows. Refresh re-runs it.
+runs it, and draws the result as a plotly figure (one line per field, or per field and tag value with
+"split by") above a table of the first rows. Refresh re-runs it.
+
+The chart is a plain plotly output (``application/vnd.plotly.v1+json``) inside an ``Output`` widget,
+not a ``FigureWidget``: plotly 6's FigureWidget carries the whole plotly.js bundle (~5 MB) in its
+widget state, which a saved notebook keeps; the plain figure weighs what its points weigh.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import time
 from typing import Any, Optional
 
@@ -35,6 +40,9 @@ TABLE_ROWS = 10
 MAX_TAG_VALUES = 200
 NUMERIC = {"float64", "int64", "uint64", "bool"}
 NO_SPLIT = "(none)"
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+CHART_LAYOUT = {"height": 360, "margin": {"l": 40, "r": 10, "t": 30, "b": 40}, "xaxis": {"title": "time"},
+                "showlegend": True}
 TABLE_STYLE = ("<style>.influx3-explorer-table{border-collapse:collapse;font-size:12px}"
                ".influx3-explorer-table th,.influx3-explorer-table td{padding:2px 10px;text-align:right;"
                "border-bottom:1px solid var(--jp-border-color2,#ddd)}</style>")
@@ -86,8 +94,6 @@ class Explorer:
 
     def __init__(self, client: Client, database: Optional[str] = None, table: Optional[str] = None,
                  auto_refresh: bool = True):
-        import plotly.graph_objects as go
-
         self.client = client
         self.result: Optional[pd.DataFrame] = None
         self.sql: str = ""
@@ -107,15 +113,15 @@ class Explorer:
         self.tag_filters: dict[str, W.SelectMultiple] = {}
         self.status = W.HTML()
         self.sql_view = W.HTML()
-        self.figure = go.FigureWidget(layout={"height": 360, "margin": {"l": 40, "r": 10, "t": 30, "b": 40},
-                                              "xaxis": {"title": "time"}, "showlegend": True})
+        self.chart = W.Output()
+        self.figure = None  # the last plotly Figure drawn
         self.table_view = W.HTML()
         controls = W.HBox([
             W.VBox([self.database, self.table, self.fields]),
             W.VBox([self.time_range, self.aggregate, self.window, self.split_by, self.refresh_button]),
             W.VBox([W.HTML("<b>tag filters</b> (none selected = all)"), self.tag_box]),
         ])
-        self.widget = W.VBox([controls, self.status, self.figure, self.table_view, self.sql_view])
+        self.widget = W.VBox([controls, self.status, self.chart, self.table_view, self.sql_view])
         self.database.observe(lambda _: self._load_tables(), names="value")
         self.table.observe(lambda _: self._load_table(), names="value")
         self.refresh_button.on_click(lambda _: self.refresh())
@@ -247,9 +253,15 @@ class Explorer:
         else:
             for f in fields:
                 traces.append({"x": times(data), "y": data[f].tolist(), "name": f})
-        with self.figure.batch_update():
-            self.figure.data = []
-            for t in traces:
-                self.figure.add_scatter(x=t["x"], y=t["y"], name=t["name"], mode="lines+markers"
-                                        if len(t["x"]) < 200 else "lines")
-            self.figure.layout.title = f"{self.table.value} ({self.aggregate.value})"
+        import plotly.graph_objects as go
+
+        figure = go.Figure(layout=CHART_LAYOUT)
+        for t in traces:
+            figure.add_scatter(x=t["x"], y=t["y"], name=t["name"],
+                               mode="lines+markers" if len(t["x"]) < 200 else "lines")
+        figure.update_layout(title=f"{self.table.value} ({self.aggregate.value})")
+        self.figure = figure
+        # set as the Output's content directly (no kernel needed); JupyterLab draws plotly's mime type
+        self.chart.outputs = ({"output_type": "display_data", "metadata": {},
+                               "data": {PLOTLY_MIME: json.loads(figure.to_json()),
+                                        "text/plain": f"<chart: {len(traces)} line(s)>"}},)
