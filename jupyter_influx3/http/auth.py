@@ -33,7 +33,14 @@ Declarations (a tuple, or a dict ``{METHOD: tuple, "*": tuple}`` for per-method 
   retention policy parameter names one (``/write?db=foo&rp=bar`` writes database ``foo/bar``).
 * ``("system", NAME)`` -- ``system:NAME:read`` (``health``, ``metrics``, ``ping``, ``ready``).
 * ``("any",)`` -- any valid token.
-* ``("public",)`` -- no authentication at all (reserved for the operator-token bootstrap).
+* ``("public",)`` -- no authentication at all (reserved for the operator-token bootstrap and
+  the user login endpoints, which check a password or a refresh token themselves).
+* ``("first_user",)`` -- no authentication while the data directory has neither a user nor an
+  operator token (``POST /api/v3/configure/user``, the bootstrap of user auth); admin afterwards.
+
+With user authentication on (``serve --user-auth-type basic``), a user's JWT access token is
+presented like a token (``Bearer``) and is checked by this same code: :func:`principal` turns it
+into a token-shaped record carrying the permissions of the user's roles (engine/users/).
 
 An unknown declaration fails closed (admin only). A method the handler does not implement is not
 authorized here: the 404 ``Not found`` that follows is the answer for any valid token.
@@ -169,7 +176,7 @@ def api_path(handler: ApiHandler) -> str:
 
 # ---- requirements ----------------------------------------------------------------------------
 
-KNOWN_KINDS = ("admin", "any", "public", "system", "db_read", "db_write")
+KNOWN_KINDS = ("admin", "any", "public", "first_user", "system", "db_read", "db_write")
 HTTP_METHODS = ("get", "post", "put", "delete", "patch", "head")
 
 
@@ -324,6 +331,21 @@ def _check_databases(handler: ApiHandler, names: Iterable[str], action: str) -> 
         authorize_db(handler, name, action)
 
 
+def principal(handler: ApiHandler, token: str) -> Optional["Token"]:
+    """Who a presented credential speaks for: an API token's record, or (with user auth on) the
+    token-shaped record of a user's JWT access token; None if it is neither."""
+    users = getattr(handler.context, "users", None)
+    if users is not None and users.looks_like_jwt(token):
+        return users.principal(token)
+    return tokenlib.lookup(handler.context.engine.catalog, token)
+
+
+def _unclaimed(catalog) -> bool:
+    """No user and no operator token yet: the first user may be created without credentials."""
+    catalog.refresh()
+    return not catalog.users and not tokenlib.has_operator_token(catalog)
+
+
 def authenticate_request(handler: ApiHandler) -> None:
     """Authenticate and authorize `handler`'s request, or raise the ApiError that answers it."""
     settings = settings_of(handler)
@@ -341,11 +363,15 @@ def authenticate_request(handler: ApiHandler) -> None:
     req = requirement(cls, method)
     if req[0] == "public" or path in settings.open_paths:
         return
+    if req[0] == "first_user":
+        if _unclaimed(handler.context.engine.catalog):
+            return
+        req = ("admin",)
 
     token = presented_token(handler, path)
     if not token:
         raise unauthenticated()
-    record = tokenlib.lookup(handler.context.engine.catalog, token)
+    record = principal(handler, token)
     if record is None:
         raise unauthenticated()
     handler.auth_token = record
