@@ -104,11 +104,17 @@ class InfluxTokenMixin:
 
     def refuse_bootstrap(self) -> None:
         """Anyone who reaches the notebook port (a web page in the user's browser, another user of
-        the machine) must not mint the operator token: the routes open to everyone (``public``)
-        answer 403 here unless ``Influx3App.allow_token_bootstrap``."""
+        the machine) must not mint the first credentials: the operator-token bootstrap and the
+        unauthenticated creation of the first user answer 403 here unless
+        ``Influx3App.allow_token_bootstrap`` (logins, also ``public``, check a password)."""
         method = self.request.method or "GET"  # type: ignore[attr-defined]
-        if method == "OPTIONS" or requirement(type(self), method)[0] != "public":
+        kind = requirement(type(self), method)[0]
+        if method == "OPTIONS" or kind not in ("public", "first_user"):
             return
+        if kind == "public" and api_path(self) not in BOOTSTRAP_PATHS:  # type: ignore[arg-type]
+            return
+        if kind == "first_user" and getattr(self, "auth_token", None) is not None:
+            return  # an admin's request, not a bootstrap
         if self.settings.get("influx3_allow_token_bootstrap", False):  # type: ignore[attr-defined]
             return
         if not getattr(self.context, "auth", None) or not self.context.auth.enabled:  # type: ignore[attr-defined]
@@ -117,9 +123,11 @@ class InfluxTokenMixin:
         raise ApiError(403, BOOTSTRAP_REFUSED.format(path=jupyter_path + api_path(self)), "json")  # type: ignore[arg-type]
 
 
-#: The 403 of the operator-token bootstrap on the InfluxDB-token mounts.
+#: Public routes that create credentials from nothing (the rest, logins, check a password).
+BOOTSTRAP_PATHS = ("/api/v3/configure/token/admin",)
+#: The 403 of a bootstrap on the InfluxDB-token mounts.
 BOOTSTRAP_REFUSED = (
-    "the operator token of a Jupyter server is created through Jupyter: run `%influx3 token` in a notebook, "
+    "the first credentials of a Jupyter server are created through Jupyter: run `%influx3 token` in a notebook, "
     "or POST {path} with Jupyter's credentials (or set Influx3App.allow_token_bootstrap = True)")
 
 

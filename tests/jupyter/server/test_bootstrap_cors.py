@@ -65,6 +65,20 @@ async def test_a_stranger_cannot_mint_the_operator_token(prefix, http_server_cli
 
 
 @pytest.mark.parametrize("prefix", ROOTS, ids=ROOT_IDS)
+async def test_a_stranger_cannot_create_the_first_user(prefix, http_server_client, influx_app):
+    from jupyter_influx3.http.routes import ROUTE_TABLE
+
+    if "/api/v3/configure/user" not in dict(ROUTE_TABLE):
+        pytest.skip("no user accounts in this build")
+    r = await _fetch(http_server_client, f"{prefix}/api/v3/configure/user", method="POST",
+                     body=json.dumps({"username": "mallory", "password": "correct horse battery staple 1"}),
+                     headers={"Content-Type": "application/json"})
+    assert r.code == 403 and "%influx3 token" in json.loads(r.body)["error"]
+    influx_app.engine.catalog.refresh()
+    assert not influx_app.engine.catalog.users and not tokenlib.has_operator_token(influx_app.engine.catalog)
+
+
+@pytest.mark.parametrize("prefix", ROOTS, ids=ROOT_IDS)
 async def test_a_web_page_post_is_refused_before_it_acts(prefix, http_server_client, influx_app, admin_token):
     # The browser adds Origin; the page cannot add a token it does not have, but even with one
     # (or on a server without auth) the request must not act.
