@@ -4,15 +4,21 @@ A registry (`register_system_table`, `register_table_function`) lets the parts o
 own other state — caches, processing engine, tokens — publish their tables here without this
 module knowing them; placeholders with the right schema exist until they do, so `SHOW TABLES` and
 `information_schema.columns` already list them. Tables that only `_internal` has are marked.
+
+Tables about activity across databases (`system.queries`) show only the databases the caller may
+read: the adapter that authenticated the caller runs the query under :func:`readable_only` with
+its permission check (this module knows no tokens and no HTTP), and builders ask :func:`may_read`.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Iterator, Optional
 
 import pyarrow as pa
 
@@ -39,6 +45,35 @@ _lock = threading.Lock()
 
 
 _version = [0]
+
+#: Which databases the query being built may show activity of (None: any). A context variable, so
+#: concurrent queries in other threads each keep their own.
+_READABLE: contextvars.ContextVar[Optional[Callable[[str], bool]]] = contextvars.ContextVar(
+    "influx3_readable_databases", default=None)
+
+
+@contextmanager
+def readable_only(may_read_db: Optional[Callable[[str], bool]]) -> Iterator[None]:
+    """Build system tables within this block for a caller who may read only the databases for
+    which ``may_read_db(name)`` is true (None: unrestricted, e.g. an admin or no auth)."""
+    token = _READABLE.set(may_read_db)
+    try:
+        yield
+    finally:
+        _READABLE.reset(token)
+
+
+def run_readable_only(may_read_db: Optional[Callable[[str], bool]], fn: Callable[..., Any], *args: Any,
+                      **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` under :func:`readable_only` (for handing to a worker thread)."""
+    with readable_only(may_read_db):
+        return fn(*args, **kwargs)
+
+
+def may_read(database_name: Optional[str]) -> bool:
+    """Whether the current caller may see activity of ``database_name``."""
+    check = _READABLE.get()
+    return check is None or (database_name is not None and bool(check(database_name)))
 
 
 def registry_version() -> int:
@@ -203,7 +238,8 @@ QUERIES_SCHEMA = pa.schema([
 
 
 def _queries(engine, database):
-    return [e.as_row() for e in engine.query_log]
+    # Query texts name tables, tags and values: only those of databases the caller may read.
+    return [e.as_row() for e in engine.query_log if may_read(getattr(e, "database", None))]
 
 
 def _parquet_files(engine, database):
