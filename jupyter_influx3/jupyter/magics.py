@@ -283,6 +283,9 @@ def _influx3_parser() -> _Parser:
     e.add_argument("-d", "--database")
     e.add_argument("--table", "-t")
     sub.add_parser("status", add_help=False)
+    tk = sub.add_parser("token", add_help=False)
+    tk.add_argument("--regenerate", action="store_true")
+    tk.add_argument("-o", "--output", dest="var")
     sub.add_parser("help", add_help=False)
     return p
 
@@ -299,6 +302,8 @@ INFLUX3_HELP = """%influx3 subcommands:
   write-df VAR --table T [--tags a,b] [--time-column C] [--precision P] [-d DB]
   explore [-d DB] [--table T]             interactive chart and table
   status                                  connection, default database, settings
+  token [--regenerate] [-o VAR]           the operator token of this kernel's data directory (the one
+                                          way to get it for the Jupyter server's port; shown once)
 Settings: %config Influx3Magics.database / displaylimit / output / data_dir / url"""
 
 
@@ -547,6 +552,35 @@ class Influx3Magics(Magics):
         from .widgets import Explorer
 
         return Explorer(self.client, database=ns.database or self.database or None, table=ns.table)
+
+    def _cmd_token(self, ns) -> Any:
+        """Create (or, with --regenerate, renew) the operator token ``_admin`` of the data directory
+        this kernel opened: whoever can run code in the kernel can read those files anyway, so this
+        is where the Jupyter server's port hands out its token (see docs/security.md)."""
+        from ..engine import tokens as tokenlib
+        from .client import EngineClient
+
+        client = self.client
+        if not isinstance(client, EngineClient):
+            raise MagicError("%influx3 token works on the data directory of this kernel; for a server at a URL, "
+                             "use its operator token (influx3 create token --admin --host URL)")
+        if ns.var and (self.shell is None or not ns.var.isidentifier()):
+            raise MagicError(f"cannot store the token in {ns.var!r}")  # before a token is made and lost
+        try:
+            if ns.regenerate:
+                issued = tokenlib.regenerate_admin_token(client.engine.catalog)
+            else:
+                issued = tokenlib.create_admin_token(client.engine.catalog)
+        except tokenlib.TokenNameExists:
+            raise MagicError("the operator token exists already (it is shown only once): "
+                             "`%influx3 token --regenerate` gives it a new value, and the old one stops working") from None
+        except tokenlib.MissingAdminToken:
+            raise MagicError("there is no operator token yet: `%influx3 token` creates it") from None
+        verb = "regenerated" if ns.regenerate else "created"
+        if ns.var:
+            self.shell.user_ns[ns.var] = issued.token
+            return Message(f"operator token {verb}, stored in {ns.var} (use it as: Authorization: Bearer <token>)")
+        return Message(f"operator token {verb} (shown once; use it as: Authorization: Bearer <token>): {issued.token}")
 
     def _cmd_status(self, ns) -> Any:
         client = self.client
