@@ -7,8 +7,12 @@
     server.jupyter_api       # …/<base_url>influx3/jupyter               (Jupyter's token: server.headers)
 
 When the kernel was not started by a Jupyter server (nbval, nbclient, a terminal IPython),
-`notebook_server()` starts one for this process on a free loopback port, over the same data
-directory as the engine in this kernel, and stops it when the process exits.
+`notebook_server()` starts one on a free loopback port, over the same data directory as the engine
+in this kernel, and stops it when the process that started it exits. Such a server lives in a
+folder of its own (`<tmp>/influx3-jupyter-*`: its root, log, runtime files and `owner.json`), so it
+leaves nothing in the user's Jupyter runtime directory; the folder is removed when the server
+stops, and folders of servers that died without cleaning up are removed by the next start. A
+kernel that needs a server for a data directory that already has a live one reuses it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import atexit
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -37,6 +42,14 @@ class NotebookServer:
     token: str  # Jupyter's token ("" when the server has none)
     started_here: bool = False
     process: Optional[subprocess.Popen] = field(default=None, repr=False)
+    folder: Optional[Path] = field(default=None, repr=False)  # <tmp>/influx3-jupyter-*, removed by stop()
+    pid: Optional[int] = field(default=None, repr=False)  # of a started server (here or by another process)
+
+    def running(self) -> bool:
+        """For a started server: is its process alive? (A server we did not start: assumed so.)"""
+        if self.process is not None:
+            return self.process.poll() is None
+        return _alive(self.pid) if self.pid is not None else True
 
     @property
     def url(self) -> str:
@@ -59,14 +72,19 @@ class NotebookServer:
         return f"Jupyter server at {self.url} ({how})"
 
     def stop(self) -> None:
+        """Stop a server this process started and remove its folder (no-op for other servers)."""
         proc, self.process = self.process, None
-        if proc is not None and proc.poll() is None:
+        if proc is None:
+            return
+        if proc.poll() is None:
             proc.terminate()
             try:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _get_json(url: str, token: str, timeout: float = 3.0):
@@ -131,13 +149,88 @@ def _die_with_parent() -> None:
         pass
 
 
+FOLDER_PREFIX = "influx3-jupyter-"
+OWNER_FILE = "owner.json"
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _folders() -> list[Path]:
+    return sorted(Path(tempfile.gettempdir()).glob(FOLDER_PREFIX + "*"))
+
+
+def _owner(folder: Path) -> Optional[dict]:
+    try:
+        doc = json.loads((folder / OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def remove_stale_folders(max_age_without_owner: float = 86400.0) -> list[Path]:
+    """Remove the folders of started servers that are gone (their process died without `stop()`:
+    killed, or their parent killed). A folder without `owner.json` (being set up, or from an older
+    version) is left alone unless it is older than `max_age_without_owner` seconds."""
+    removed = []
+    for folder in _folders():
+        owner = _owner(folder)
+        if owner is None:
+            try:
+                if time.time() - folder.stat().st_mtime < max_age_without_owner:
+                    continue
+            except OSError:
+                continue
+        elif _alive(owner.get("pid")):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _same_dir(a: Optional[str | Path], b: Optional[str | Path]) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return Path(a).expanduser().absolute() == Path(b).expanduser().absolute()
+
+
+def find_started_server(data_dir: Optional[str | Path]) -> Optional[NotebookServer]:
+    """A live server started (by any process of this user) for `data_dir`, answering on its port."""
+    for folder in _folders():
+        owner = _owner(folder)
+        if owner is None or not _alive(owner.get("pid")) or not _same_dir(owner.get("data_dir"), data_dir):
+            continue
+        server = NotebookServer(owner["url"], "/", owner.get("token", ""), started_here=True, pid=owner["pid"])
+        try:
+            with urllib.request.urlopen(server.url + "influx3/health", timeout=2) as resp:
+                resp.read()
+        except urllib.error.HTTPError:
+            pass  # 401: up
+        except OSError:
+            continue
+        return server
+    return None
+
+
 def start_server(data_dir: Optional[str | Path] = None, timeout: float = 60.0) -> NotebookServer:
     """A Jupyter server (with this package's extension) on a free loopback port, for this process."""
+    remove_stale_folders()
     port, token = _free_port(), secrets.token_hex(16)
-    root_dir = tempfile.mkdtemp(prefix="influx3-jupyter-")
+    root_dir = tempfile.mkdtemp(prefix=FOLDER_PREFIX)
     env = dict(os.environ)
     if data_dir is not None:
         env["INFLUX3_DATA_DIR"] = str(data_dir)
+    # Its jpserver-*.json stay in its own folder (removed with it), never in the user's runtime dir.
+    env["JUPYTER_RUNTIME_DIR"] = str(Path(root_dir) / "runtime")
     log = open(Path(root_dir) / "server.log", "wb")
     cmd = [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}", "--ServerApp.allow_root=True",
@@ -145,8 +238,14 @@ def start_server(data_dir: Optional[str | Path] = None, timeout: float = 60.0) -
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
     log.close()
-    server = NotebookServer(f"http://127.0.0.1:{port}/", "/", token, started_here=True, process=proc)
+    server = NotebookServer(f"http://127.0.0.1:{port}/", "/", token, started_here=True, process=proc,
+                            folder=Path(root_dir), pid=proc.pid)
     atexit.register(server.stop)
+    owner = {"pid": proc.pid, "parent": os.getpid(), "url": server.root_url, "token": token,
+             "data_dir": None if data_dir is None else str(Path(data_dir).expanduser().absolute())}
+    tmp = Path(root_dir) / (OWNER_FILE + ".tmp")
+    tmp.write_text(json.dumps(owner))
+    tmp.replace(Path(root_dir) / OWNER_FILE)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -173,10 +272,10 @@ def notebook_server(data_dir: Optional[str | Path] = None) -> NotebookServer:
     found = find_running_server()
     if found is not None:
         return found
-    if _started is None or (_started.process is not None and _started.process.poll() is not None):
+    if _started is None or not _started.running():
         if data_dir is None:
             from .client import _engines
 
             data_dir = next(iter(_engines), None)  # the engine this kernel already uses, if any
-        _started = start_server(data_dir)
+        _started = find_started_server(data_dir) or start_server(data_dir)
     return _started
