@@ -145,24 +145,22 @@ class CreatePreparedStatement:
 
 def decode_create_prepared(body: bytes) -> CreatePreparedStatement:
     """``ActionCreatePreparedStatementRequest`` (sent as an Any, or bare by some clients)."""
-    try:
-        type_url, value = pw.unpack_any(body)
-        if not type_url.endswith("ActionCreatePreparedStatementRequest"):
-            raise UnknownCommand(type_url)
-    except pw.ProtoError:
-        value = body
-    return CreatePreparedStatement(pw.get_str(pw.decode(value), 1))
+    return CreatePreparedStatement(pw.get_str(pw.decode(_unwrap(body, "ActionCreatePreparedStatementRequest")), 1))
 
 
 def decode_close_prepared(body: bytes) -> bytes:
     """The handle in an ``ActionClosePreparedStatementRequest``."""
+    return pw.get_bytes(pw.decode(_unwrap(body, "ActionClosePreparedStatementRequest")), 1)
+
+
+def _unwrap(body: bytes, name: str) -> bytes:
+    """The message in `body`: inside an Any of that type, or `body` itself (a bare message whose
+    first fields can look like an Any's)."""
     try:
         type_url, value = pw.unpack_any(body)
-        if not type_url.endswith("ActionClosePreparedStatementRequest"):
-            raise UnknownCommand(type_url)
     except pw.ProtoError:
-        value = body
-    return pw.get_bytes(pw.decode(value), 1)
+        return body
+    return value if type_url == PREFIX + name else body
 
 
 def encode_create_prepared_result(handle: bytes, dataset_schema: bytes, parameter_schema: bytes) -> bytes:

@@ -263,7 +263,7 @@ class FlightServer(flight.FlightServerBase):
         if action.type == flightsql.CREATE_PREPARED_STATEMENT:
             try:
                 req = flightsql.decode_create_prepared(body)
-            except (pw.ProtoError, flightsql.UnknownCommand) as e:
+            except pw.ProtoError as e:
                 raise _invalid(f"Invalid CreatePreparedStatement request: {e}") from None
             database = self._database(caller)
             caller.require(database)
@@ -273,7 +273,7 @@ class FlightServer(flight.FlightServerBase):
         if action.type == flightsql.CLOSE_PREPARED_STATEMENT:
             try:
                 flightsql.decode_close_prepared(body)
-            except (pw.ProtoError, flightsql.UnknownCommand) as e:
+            except pw.ProtoError as e:
                 raise _invalid(f"Invalid ClosePreparedStatement request: {e}") from None
             return []  # handles carry their statement: nothing is kept, nothing to release
         raise pa.ArrowNotImplementedError(f"unknown action {action.type!r}")
@@ -310,15 +310,17 @@ def _decode_handle(raw: bytes) -> flightsql.Handle:
 
 def bind_parameters(table: pa.Table) -> dict:
     """A prepared statement's parameters from the one-row batch a client binds: each column by
-    its name, and by its position (``$1`` is the first column)."""
+    its position (``$1`` is the first column) and, unless the name is a number (ADBC names them
+    ``0``, ``1``...), by its name."""
     if table.num_rows > 1:
         raise _invalid(f"expected one row of parameters, got {table.num_rows}")
     params: dict = {}
     for i, (name, column) in enumerate(zip(table.column_names, table.columns), start=1):
         value = _param_value(column[0].as_py()) if table.num_rows else None
         params[str(i)] = value
-        if name and name != str(i):
-            params[name.lstrip("$")] = value
+        name = name.lstrip("$")
+        if name and not name.isdigit():
+            params[name] = value
     return params
 
 
