@@ -96,8 +96,12 @@ def find_user(catalog: Catalog, username: str) -> Optional[User]:
 
 
 def get_user(catalog: Catalog, user_id: Any) -> User:
-    """The live user with that id; :class:`UserNotFound` for a deleted, unknown or non-numeric id."""
-    uid = parse_id(user_id, "user")
+    """The live user with that id; :class:`UserNotFound` for a deleted, unknown or non-numeric id
+    (the spec answers 404 for an id that names no user)."""
+    try:
+        uid = parse_id(user_id, "user")
+    except InvalidUserRequest:
+        raise UserNotFound(str(user_id)[:40]) from None
     user = catalog.users.get(uid)
     if user is None or user.deleted_at is not None:
         raise UserNotFound(user_id)
@@ -267,7 +271,7 @@ def invite_user(catalog: Catalog, username: Any, password: Any, display_name: An
 
 def _update(catalog: Catalog, user_id: Any, changes_for, *, check=None) -> User:
     """Commit `changes_for(user)` (a dict of fields) for a live user, with `updated_at`."""
-    uid = parse_id(user_id, "user") if not isinstance(user_id, int) else user_id
+    uid = get_user(catalog, user_id).id
 
     def ops(cat: Catalog) -> list[dict]:
         user = get_user(cat, uid)

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from .. import errors
+
 #: Keys remembered at most (oldest forgotten first), so random user names cannot grow memory.
 MAX_KEYS = 10_000
 
@@ -26,7 +28,9 @@ class _Entry:
     locked_until: float = 0.0
 
 
-class Throttled(Exception):
+class Throttled(errors.EngineError):
+    """Refused before the password was looked at (429 with Retry-After)."""
+
     def __init__(self, retry_after_s: float):
         super().__init__(f"too many failed login attempts, retry in {max(1, int(retry_after_s + 0.999))} s")
         self.retry_after_s = retry_after_s
