@@ -9,16 +9,19 @@ closed when its result is exhausted, closed or garbage-collected.
 from __future__ import annotations
 
 import collections
+import os
 import re
 import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from .. import errors as engine_errors
+from ..cancellation import attach_cursor
 from ..persist import quote
 from . import system
 from .errors import (SqlError, SqlExecutionError, SqlPlanningError, SqlSchemaError, SqlSyntaxError,
@@ -30,6 +33,7 @@ from .translate import Context, Translation, param_signature, substitute_now, tr
 BATCH_ROWS = 122_880
 QUERY_LOG_SIZE = 1000
 TRANSLATION_CACHE_SIZE = 256
+MAX_DB_INSTANCES = 16   # DuckDB instances kept for user SQL, one per database recently queried
 
 
 @dataclass
@@ -125,7 +129,8 @@ def map_duckdb_error(e: Exception, names: dict[str, str], executing: bool) -> Sq
             return SqlSchemaError(f"No field named {m.group(1)}.")
         return SqlPlanningError(msg)
     if isinstance(e, duckdb.PermissionException):
-        return StatementRejected(f"Error during planning: {msg}")
+        # DuckDB names the file it refused; the answer must not (it is a path of the server's)
+        return StatementRejected("Error during planning: queries may not read files")
     if not executing and isinstance(e, (duckdb.CatalogException, duckdb.ConversionException,
                                         duckdb.InvalidInputException, duckdb.NotImplementedException)):
         return SqlPlanningError(msg)
@@ -240,10 +245,13 @@ class SqlService:
         self._blocked: frozenset = frozenset()
         self._running: set = set()   # cursors of queries not finished yet (see interrupt_all)
         self._running_lock = threading.Lock()
+        self._instances: collections.OrderedDict = collections.OrderedDict()   # db id -> (nodes, con)
 
     def _track(self, cursor, running: bool) -> None:
         with self._running_lock:
             (self._running.add if running else self._running.discard)(cursor)
+        if running:
+            attach_cursor(cursor)   # the caller's QueryScope can interrupt it (timeout, disconnect)
 
     def interrupt_all(self) -> int:
         """Interrupt every query of this node still planning, executing or streaming (Ctrl-C in a
@@ -257,26 +265,67 @@ class SqlService:
                 pass
         return len(cursors)
 
-    # -- DuckDB setup, once per engine connection
+    # -- DuckDB setup
+    def _configure(self, con, allowed: list[str], tmp: Path) -> None:
+        """Macros, InfluxDB's semantics, the memory limit, then the file wall: DuckDB may open only
+        files under `allowed`, and nothing a query says can change that (configuration locked)."""
+        for m in MACROS:
+            con.execute(m)
+        tmp.mkdir(parents=True, exist_ok=True)
+        listed = ", ".join("'" + d.replace("'", "''") + "'" for d in allowed)
+        con.execute("SET GLOBAL TimeZone = 'UTC'")
+        con.execute("SET GLOBAL integer_division = true")
+        con.execute(f"SET GLOBAL memory_limit = '{self.memory_limit()}B'")
+        con.execute("SET GLOBAL temp_directory = '" + str(tmp).replace("'", "''") + "'")
+        con.execute(f"SET GLOBAL allowed_directories = [{listed}]")
+        con.execute("SET GLOBAL enable_external_access = false")
+        con.execute("SET GLOBAL autoinstall_known_extensions = false")
+        con.execute("SET GLOBAL autoload_known_extensions = false")
+        con.execute("SET GLOBAL lock_configuration = true")
+
+    def memory_limit(self) -> int:
+        """Bytes one DuckDB instance may hold: `Engine(query_memory_limit=)`, else a quarter of RAM."""
+        limit = getattr(self.engine, "query_memory_limit", None)
+        if limit:
+            return int(limit)
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+
     def _connection(self):
+        """The engine's own connection, for SQL the engine generates (InfluxQL, the series cache):
+        it may read every database's Parquet files. User SQL never runs here (see `_db_connection`)."""
         con = self.engine._db
         if not self._ready:
             with self._setup_lock:
                 if not self._ready:
-                    for m in MACROS:
-                        con.execute(m)
                     self._blocked = frozenset(r[0].lower() for r in con.execute(
                         "SELECT DISTINCT function_name FROM duckdb_functions() "
                         "WHERE function_type IN ('table', 'table_macro')").fetchall())
                     root = str(self.engine.data_dir).rstrip("/") + "/"
-                    con.execute("SET GLOBAL TimeZone = 'UTC'")
-                    con.execute("SET GLOBAL integer_division = true")
-                    con.execute(f"SET GLOBAL allowed_directories = ['{root.replace(chr(39), chr(39) * 2)}']")
-                    con.execute("SET GLOBAL enable_external_access = false")
-                    con.execute("SET GLOBAL autoinstall_known_extensions = false")
-                    con.execute("SET GLOBAL autoload_known_extensions = false")
-                    con.execute("SET GLOBAL lock_configuration = true")
+                    self._configure(con, [root], self.engine.node_dir / "duckdb-tmp" / "engine")
                     self._ready = True
+        return con
+
+    def _db_connection(self, db):
+        """A DuckDB instance for the user SQL of one database: it may open that database's Parquet
+        directories (under every node) and nothing else, so even a query the translator let through
+        by mistake cannot read another database, the catalog or a WAL. Rebuilt when a node appears."""
+        self._connection()
+        eng = self.engine
+        nodes = frozenset([eng.node_id, *eng.replicas])
+        with self._setup_lock:
+            inst = self._instances.get(db.id)
+            if inst is not None and inst[0] == nodes:
+                self._instances.move_to_end(db.id)
+                return inst[1]
+        root = str(eng.data_dir).rstrip("/")
+        allowed = sorted(f"{root}/{n}/dbs/{db.id}/" for n in nodes)
+        con = duckdb.connect()
+        self._configure(con, allowed, eng.node_dir / "duckdb-tmp" / str(db.id))
+        with self._setup_lock:
+            self._instances[db.id] = (nodes, con)
+            self._instances.move_to_end(db.id)
+            while len(self._instances) > MAX_DB_INSTANCES:
+                self._instances.popitem(last=False)   # dropped, not closed: running cursors keep it
         return con
 
     def query(self, database: str, query: str, params: dict | None = None, *, query_type: str = "sql",
@@ -296,13 +345,13 @@ class SqlService:
                      "rows_returned": 0, "deduplicated_tables": [], "tables": {}, "finished": False}
         self.last_telemetry = telemetry
         cursor = None
-        names: dict[str, str] = {}
+        names: dict[str, str] = {str(eng.data_dir).rstrip("/") + "/": ""}   # no absolute paths in errors
         try:
             explain = _EXPLAIN.match(query)
             tr = self._translate(db, query[explain.end():] if explain else query, params)
-            names = {k: u.name for k, u in tr.uses.items()}
+            names.update({k: u.name for k, u in tr.uses.items()})
             sql, values = tr.bind(params, issue)
-            cursor = self._connection().cursor()
+            cursor = self._db_connection(db).cursor()
             self._track(cursor, True)
             sql = self._register(cursor, db, tr, sql, values, issue, telemetry, entry)
             if explain:

@@ -45,6 +45,11 @@ SAFE_TABLE_FUNCTIONS = {"generate_series", "range", "unnest"}
 HARMLESS_TABLE_FUNCTION_NAMES = SAFE_TABLE_FUNCTIONS | {"repeat", "histogram", "histogram_values", "json_each",
                                                         "json_tree", "summary", "repeat_row"}
 
+# Scalar functions that reveal DuckDB's settings, the text of the SQL it runs (which names files) or
+# plan other SQL; none has an InfluxDB 3 counterpart.
+BLOCKED_SCALAR_FUNCTIONS = {"current_setting", "current_query", "getvariable", "getenv", "json_serialize_plan",
+                            "json_execute_serialized_sql", "json_deserialize_sql", "json_serialize_sql"}
+
 _DDL = (exp.Create, exp.Drop, exp.Alter, exp.Into)
 _DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Copy)
 _TIME_FUNCS = {"influx_date_bin", "influx_to_timestamp", "influx_to_timestamp_s", "influx_to_timestamp_ms",
@@ -346,13 +351,68 @@ def _check_functions(tree: exp.Expression, ctx: Context) -> None:
     blocked = ctx.blocked_functions - HARMLESS_TABLE_FUNCTION_NAMES - ctx.table_functions
     for f in tree.find_all(exp.Func):
         name = _func_name(f)
+        if name in BLOCKED_SCALAR_FUNCTIONS:
+            raise SqlPlanningError(f"Invalid function '{name}'")
         if name in blocked or name.startswith(("read_", "duckdb_", "pragma_", "parquet_")) \
                 and name not in ctx.table_functions:
             raise SqlPlanningError(f"table function '{name}' not found")
 
 
+def _ctes_in_scope(table: exp.Table) -> dict[str, exp.CTE]:
+    """The CTEs a table reference can name, by lower-cased name, innermost first.
+
+    Walks up from the reference: a CTE sees the CTEs listed before it in its own WITH (and itself
+    under WITH RECURSIVE); the body of a query sees every CTE of its WITH. A name this misses is
+    treated as a table and mapped or refused, never left for DuckDB to read as a file."""
+    found: dict[str, exp.CTE] = {}
+    node = table
+    while node.parent is not None:
+        parent = node.parent
+        if isinstance(parent, exp.With):
+            ctes = parent.expressions
+            idx = next((i for i, c in enumerate(ctes) if c is node), len(ctes))
+            visible = ctes[:idx + 1] if parent.args.get("recursive") else ctes[:idx]
+        else:
+            w = parent.args.get("with_", parent.args.get("with"))
+            visible = w.expressions if isinstance(w, exp.With) and w is not node else []
+        for c in visible:
+            found.setdefault(c.alias_or_name.lower(), c)
+        node = parent
+    return found
+
+
+def _rename_ctes(tree: exp.Expression) -> dict[int, str]:
+    """Give every CTE a generated name (the user's name stays as the alias of each reference), so
+    no text the user chose is left as a relation name in the SQL DuckDB runs."""
+    names: dict[int, str] = {}
+    for n, cte in enumerate(tree.find_all(exp.CTE)):
+        names[id(cte)] = f"__cte_{n}_{_TAG}"
+    return names
+
+
+def _table_function_name(this: exp.Expression) -> str:
+    return (this.name if isinstance(this, exp.Anonymous) else
+            getattr(this, "sql_name", lambda: type(this).__name__)()).lower()
+
+
+def _safe_table_function(this: exp.Expression) -> bool:
+    return isinstance(this, exp.ExplodingGenerateSeries) or _table_function_name(this) in SAFE_TABLE_FUNCTIONS
+
+
+def _relation(key: str, alias: exp.TableAlias | None, name: str, old: exp.Table) -> exp.Table:
+    new = exp.Table(this=exp.to_identifier(key, quoted=True),
+                    alias=alias if alias is not None else exp.TableAlias(this=exp.to_identifier(name, quoted=True)))
+    for k in ("joins", "laterals", "pivots", "hints", "sample"):
+        if old.args.get(k):
+            new.set(k, old.args[k])
+    return new
+
+
 def _map_tables(tree: exp.Expression, ctx: Context) -> dict[str, TableUse]:
-    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    """Replace every relation the query names by a generated name: a user table, a system or
+    information_schema table, a registered table function, or a CTE in scope. Anything else is
+    refused, so DuckDB never resolves a name of the user's (which it could read as a file)."""
+    cte_keys = _rename_ctes(tree)
     uses: dict[str, TableUse] = {}
     func_n = 0
     for table in list(tree.find_all(exp.Table)):
@@ -360,9 +420,8 @@ def _map_tables(tree: exp.Expression, ctx: Context) -> dict[str, TableUse]:
         select = table.find_ancestor(exp.Select)
         if not isinstance(this, exp.Identifier):
             # a table function: FROM f(...)
-            fname = (this.name if isinstance(this, exp.Anonymous) else
-                     getattr(this, "sql_name", lambda: type(this).__name__)()).lower()
-            if isinstance(this, exp.ExplodingGenerateSeries) or fname in SAFE_TABLE_FUNCTIONS:
+            fname = _table_function_name(this)
+            if _safe_table_function(this):
                 continue
             if fname in ctx.table_functions:
                 args = [_literal_value(a) for a in this.expressions]
@@ -376,8 +435,12 @@ def _map_tables(tree: exp.Expression, ctx: Context) -> dict[str, TableUse]:
             raise SqlPlanningError(f"table function '{fname}' not found")
         name, schema, catalog = table.name, table.db, table.catalog
         quoted = bool(this.quoted)
-        if not schema and not catalog and name in ctes:
-            continue
+        alias = table.args.get("alias")
+        if not schema and not catalog:
+            cte = _ctes_in_scope(table).get(name.lower())
+            if cte is not None:
+                table.replace(_relation(cte_keys[id(cte)], alias, name, table))
+                continue
         if catalog and catalog.lower() != "public":
             raise TableNotFoundError(name, schema or "iox")
         sch = (schema or "iox").lower()
@@ -402,13 +465,8 @@ def _map_tables(tree: exp.Expression, ctx: Context) -> dict[str, TableUse]:
             use = uses.setdefault(key, TableUse(key, "info", n))
         else:
             raise TableNotFoundError(name, schema)
-        alias = table.args.get("alias")
         alias_name = alias.name if alias is not None and alias.name else name
-        new = exp.Table(this=exp.to_identifier(key, quoted=True),
-                        alias=alias if alias is not None else exp.TableAlias(this=exp.to_identifier(name, quoted=True)))
-        for k in ("joins", "laterals", "pivots", "hints", "sample"):
-            if table.args.get(k):
-                new.set(k, table.args[k])
+        new = _relation(key, alias, name, table)
         table.replace(new)
         if use.kind == "iox" and select is not None:
             sources = _from_sources(select)
@@ -419,7 +477,31 @@ def _map_tables(tree: exp.Expression, ctx: Context) -> dict[str, TableUse]:
                 use.occurrences.append(Occurrence(None, alias_name, False))
         elif use.kind == "iox":
             use.occurrences.append(Occurrence(None, alias_name, False))
+    # CTE definitions are renamed last: references above were resolved against the user's names
+    for cte in list(tree.find_all(exp.CTE)):
+        key = cte_keys.get(id(cte))
+        if key is None:
+            continue
+        old = cte.args.get("alias")
+        cte.set("alias", exp.TableAlias(this=exp.to_identifier(key, quoted=True),
+                                        columns=old.args.get("columns") if old is not None else None))
     return uses
+
+
+def check_relations(sql: str, uses: dict[str, TableUse]) -> None:
+    """The second look: every relation in the SQL handed to DuckDB is one of ours (a mapped table,
+    or a CTE in scope, all of which carry generated names by now). A mapping bug must fail here
+    rather than let DuckDB resolve a user's name (a file path, a DuckDB view)."""
+    for table in sqlglot.parse_one(sql, read=DUCK).find_all(exp.Table):
+        this = table.this
+        if isinstance(this, exp.Identifier):
+            name = this.name
+            ok = name in uses or (name.startswith("__") and not table.db and not table.catalog
+                                  and name.lower() in _ctes_in_scope(table))
+            if not ok or table.db or table.catalog:
+                raise SqlPlanningError(f"table '{name}' not found")
+        elif not _safe_table_function(this):
+            raise SqlPlanningError(f"table function '{_table_function_name(this)}' not found")
 
 
 # ---- function rewrites -------------------------------------------------------------------------
@@ -764,5 +846,6 @@ def translate(query: str, params: dict | None, ctx: Context) -> Translation:
     for use in uses.values():
         use.occurrences = []    # AST nodes are not needed past this point (translations are cached)
     sql = tree.sql(dialect=DUCK, identify=True)
+    check_relations(sql, uses)
     still_used = {p.name for p in tree.find_all(exp.Parameter)} & set(user_params)
     return Translation(sql, sorted(still_used), rw.derived, uses, bounds, rw.output_types, is_gapfill)
