@@ -234,7 +234,14 @@ def test_telemetry_of_the_last_query_and_of_a_given_one(url, cpu_db):
 # ---- clients --------------------------------------------------------------------------------------
 
 
-@pytest.mark.skip(reason="influxdb_client_3.InfluxDBClient3.query() speaks Arrow Flight (gRPC), which this "
-                         "server does not serve; its HTTP writes are covered in test_clients.py")
-def test_influxdb3_python_client_query():  # pragma: no cover
-    pass
+def test_influxdb3_python_client_query(url, cpu_db):
+    """`InfluxDBClient3.query()` speaks Arrow Flight (gRPC), served on the HTTP port; it answers
+    what /api/v3/query_sql answers."""
+    from influxdb_client_3 import InfluxDBClient3
+
+    q = "SELECT * FROM cpu ORDER BY time"
+    with InfluxDBClient3(host=url, token="unused", database=cpu_db) as client:
+        table = client.query(q)
+    over_http = get(url, db=cpu_db, q=q, format="json").json()
+    assert table.num_rows == len(over_http) > 0
+    assert [r["usage"] for r in table.to_pylist()] == [r["usage"] for r in over_http]
