@@ -45,6 +45,8 @@ class CacheRegistry:
         self._lock = threading.RLock()
         self._drain_wanted = threading.Event()
         self._last_evict = {"last": time.monotonic(), "distinct": time.monotonic()}
+        # Parquet files whose rows the caches have accounted for (None: no cache to account for)
+        self._seen_files: set[str] | None = None
 
     # ---- definitions -------------------------------------------------------------------------
     def sync(self) -> None:
@@ -70,6 +72,8 @@ class CacheRegistry:
                 cache = self._by_def.pop(key)
                 self._by_table[(key[1], key[2])].remove(cache)
             new = []
+            if wanted and self._seen_files is None:
+                self._seen_files = set(self.engine.index.files)   # before any fill reads them
             for key, definition in wanted.items():
                 if key not in self._by_def:
                     cache = LastValueCache(definition) if key[0] == "last" else DistinctValueCache(definition)
@@ -77,6 +81,8 @@ class CacheRegistry:
                     self._by_table.setdefault((key[1], key[2]), []).append(cache)
                     new.append((key, cache))
             self._by_table = {k: v for k, v in self._by_table.items() if v}
+            if not self._by_def:
+                self._seen_files = None
             self._synced_seq = seq
             for key, cache in new:
                 try:
@@ -108,6 +114,41 @@ class CacheRegistry:
                 else:
                     self._drain_wanted.set()
 
+    def catch_up(self, fed_seq: dict[str, int]) -> None:
+        """Feed the rows of other nodes' new snapshot files that never came through their WAL.
+
+        A node may write and persist between two of our refreshes: those rows reach us only as
+        Parquet. `fed_seq[node]` is the newest write of `node` we fed; a node's writes are numbered
+        in order, so only rows above it are new. Compaction output holds nothing new.
+        """
+        if self._seen_files is None:
+            return
+        files = self.engine.index.files
+        if len(files) == len(self._seen_files) and all(p in self._seen_files for p in files):
+            return
+        new = [f for p, f in list(files.items()) if p not in self._seen_files]
+        self._seen_files = set(files)
+        own = self.engine.node_id
+        for f in new:
+            parts = f.path.split("/")
+            node, name = parts[0], parts[-1]
+            caches = self._by_table.get((f.db, f.table))
+            if not caches or node == own or name.startswith("c") or f.max_seq <= fed_seq.get(node, 0):
+                continue
+            import pyarrow.parquet as pq
+            try:
+                t = pq.read_table(self.engine.data_dir / f.path)
+            except FileNotFoundError:
+                continue   # retired already: its rows are in the file that replaced it
+            t = t.filter(pc.greater(t.column(SEQ_COLUMN), fed_seq.get(node, 0)))
+            d = self.engine.catalog.db_by_id(f.db)
+            tbl = d.tables.get(f.table) if d else None
+            t = as_written(t, tbl.series_key if tbl else [])
+            for cache in caches:
+                for b in t.to_batches():
+                    cache.feed(b)
+                cache.drain()
+
     def maintain(self) -> None:
         """Fold queued batches in, and evict each kind on its own interval (background thread)."""
         self.sync()
@@ -128,6 +169,7 @@ class CacheRegistry:
 
     def stats(self) -> dict[str, tuple[int, int, int]]:
         """Per kind: (caches, entries, approximate bytes), for /metrics."""
+        self.sync()
         with self._lock:
             caches = list(self._by_def.values())
         out = {"last": [0, 0, 0], "distinct": [0, 0, 0]}
@@ -194,8 +236,13 @@ class CacheRegistry:
             out = con.sql(sql).to_arrow_table()
         finally:
             con.close()
-        # tags as dictionaries, like written batches (the cache tells tags from fields by it)
-        for name in tags:
-            i = out.schema.get_field_index(name)
-            out = out.set_column(i, name, pc.dictionary_encode(out.column(name).cast(pa.string())).cast(TAG_TYPE))
-        return out
+        return as_written(out, tags)
+
+
+def as_written(table: pa.Table, tags) -> pa.Table:
+    """Tag columns dictionary-encoded, as in written batches (the caches tell tags from fields by it)."""
+    for name in tags:
+        i = table.schema.get_field_index(name)
+        if i >= 0 and not pa.types.is_dictionary(table.schema.field(i).type):
+            table = table.set_column(i, name, pc.dictionary_encode(table.column(name).cast(pa.string())).cast(TAG_TYPE))
+    return table
