@@ -118,6 +118,10 @@ async def _serve(args: argparse.Namespace) -> int:
         auth = _auth_settings(args, engine)
         if auth is None:
             return 1
+        if args.plugin_dir:  # the processing engine (engine/plugins/); its operations need it
+            engine.configure_plugins(Path(args.plugin_dir).expanduser(), plugin_repo=args.plugin_repo,
+                                     package_manager=args.package_manager,
+                                     restrict_to=args.restrict_plugin_triggers_to)
         app = make_app(engine, max_request_bytes=args.max_http_request_size, auth=auth)
         # The handlers stream bodies and enforce the request size themselves (so the 413 is ours).
         # Bigger read chunks: a 5,000-line write arrives in a few callbacks instead of ~25.
@@ -602,6 +606,10 @@ def _add_client_commands(sub, create_sub) -> None:
     _client_options(databases)
     databases.set_defaults(func=cmd_database, database_call="show")
 
+    from .plugin_cli import add_client_commands as add_plugin_commands
+
+    add_plugin_commands(sub, create_sub, delete_sub, _client_options, _resource_commands)
+
 
 # ---- entry point -----------------------------------------------------------------------------
 
@@ -639,6 +647,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="comma-separated paths that need no token: health, ping, metrics, ready, pprof, node_stop")
     serve.add_argument("--admin-token-file", default=None, metavar="FILE",
                        help="operator token to create at start if there is none (JSON with \"token\", or the bare token)")
+    from .plugin_cli import add_serve_options
+    add_serve_options(serve)
     serve.set_defaults(func=cmd_serve)
 
     write = sub.add_parser("write", help="write line protocol to a running server")

@@ -33,6 +33,8 @@ from .lineprotocol import LineError
 from .persist import FileIndex, FileMeta, quote
 from .validator import SEQ_COLUMN, Plan, accepted_lines, build_batch, plan_write
 from .sql.seriescache import sources_replaced
+from . import plugins as _plugins  # noqa: F401 - publishes the processing engine's system tables
+from .plugins.waltail import wal_pinned
 from .wal import WalWriter, list_wal_files, read_records, recover_file
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,7 @@ class Engine:
         self._closed = False
         self._last_snapshot = time.monotonic()
         self._db = duckdb.connect()
+        self.plugins = None  # a plugins.ProcessingEngine once configure_plugins() ran
         self.index.refresh()
         self._recover_own_wal(skip_corrupt_wal)
         self.adopt_dead_nodes()
@@ -128,7 +131,7 @@ class Engine:
         last = files[-1][0] if files else persisted
         for i, (seq, path) in enumerate(files):
             if seq <= persisted:
-                path.unlink(missing_ok=True)
+                self._retire_wal_file(self.node_id, seq, path)
                 continue
             for payload in recover_file(path, is_last=i == len(files) - 1, skip_corrupt=skip_corrupt):
                 for db_id, table_id, batch in walcodec.decode(payload):
@@ -172,8 +175,8 @@ class Engine:
         elif upto > persisted:
             persist.write_manifest(self.data_dir, node, wal_upto=upto, added=[], removed=[])
         self.index.refresh()
-        for _, path in files:
-            path.unlink(missing_ok=True)
+        for seq, path in files:
+            self._retire_wal_file(node, seq, path)
         log.info("adopted dead node %s: persisted %d rows", node, buf.rows)
 
     def _other_node_dirs(self) -> list[Path]:
@@ -213,6 +216,8 @@ class Engine:
         """Persist the buffer and release the node. Safe to call twice."""
         if self._closed:
             return
+        if self.plugins is not None:
+            self.plugins.close()  # no plugin writes into a closing node
         self._stop.set()
         for t in self._threads:
             t.join(timeout=30)
@@ -234,6 +239,22 @@ class Engine:
     @property
     def cluster_uuid(self) -> str:
         return self.catalog.uuid
+
+    # ---- processing engine (engine/plugins/) -------------------------------------------------
+    def configure_plugins(self, plugin_dir, **options):
+        """Enable the plugin operations with `plugin_dir`; `run_triggers=False` (kernels) only
+        allows operations and dry runs. Returns the `plugins.ProcessingEngine`."""
+        from .plugins import ProcessingEngine
+        if self.plugins is not None:
+            self.plugins.close()
+        self.plugins = ProcessingEngine(self, plugin_dir, **options)
+        return self.plugins
+
+    def _retire_wal_file(self, node: str, seq: int, path: Path) -> None:
+        """Delete a persisted WAL file, unless a WAL trigger has yet to read it (then a later
+        snapshot or adoption deletes it)."""
+        if not wal_pinned(self.data_dir, self.catalog, node, seq):
+            path.unlink(missing_ok=True)
 
     # ---- databases and tables (rules in lifecycle.py) ----------------------------------------
     def create_database(self, name: str, retention_period: str | None = None) -> None:
@@ -376,6 +397,8 @@ class Engine:
                     self._to_buffer(token[0], batches)
                 self._inflight[token[0]] -= 1
                 self._inflight_cv.notify_all()
+        if self.plugins is not None:
+            self.plugins.wake()
         self._maybe_snapshot()
 
     def _maybe_snapshot(self) -> None:
@@ -420,7 +443,7 @@ class Engine:
             self.index.refresh()
             for seq, path in list_wal_files(self.node_dir / "wal"):
                 if seq <= closed:
-                    path.unlink(missing_ok=True)
+                    self._retire_wal_file(self.node_id, seq, path)
             self._last_snapshot = time.monotonic()
             return added
 

@@ -17,6 +17,7 @@ from .base import DefaultHandler, ServerContext
 from .databases import DatabaseHandler, DatabaseRetentionHandler
 from .influxql import QueryInfluxqlHandler, V1QueryHandler
 from .metrics import MetricsHandler
+from .plugins import PLUGIN_ROUTES
 from .query import QuerySqlHandler, QuerySqlTelemetryHandler
 from .server import HealthHandler, PingHandler
 from .tables import TableHandler, TableRetentionHandler
@@ -40,6 +41,7 @@ ROUTE_TABLE: list[tuple[str, type]] = [
     ("/api/v3/configure/table", TableHandler),
     ("/api/v3/enterprise/configure/table/retention_period", TableRetentionHandler),
     *TOKEN_ROUTES,
+    *PLUGIN_ROUTES,
 ]
 
 

@@ -1,0 +1,51 @@
+"""Plugin log lines: the process-wide ring buffer behind `system.processing_engine_logs`
+(behaviour reference §6.8), also echoed to the server log.
+
+Owns the buffer and its size; a traceback is kept inside the ERROR line's text, which is what
+plugin authors ask for (influxdb #26652).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+log = logging.getLogger("jupyter_influx3.plugins")
+
+MAX_LINES = 10_000
+_PY_LEVEL = {"INFO": logging.INFO, "WARN": logging.WARNING, "ERROR": logging.ERROR}
+
+
+@dataclass(frozen=True)
+class LogLine:
+    event_time: int   # ns since epoch
+    trigger_name: str
+    log_level: str    # INFO | WARN | ERROR
+    log_text: str
+
+    def as_row(self) -> dict:
+        return self.__dict__.copy()
+
+
+class LogStore:
+    def __init__(self, max_lines: int = MAX_LINES):
+        self._lines: collections.deque[LogLine] = collections.deque(maxlen=max_lines)
+        self._lock = threading.Lock()
+
+    def add(self, trigger_name: str, level: str, text: str) -> None:
+        line = LogLine(time.time_ns(), trigger_name, level, text)
+        with self._lock:
+            self._lines.append(line)
+        log.log(_PY_LEVEL.get(level, logging.INFO), "[%s] %s", trigger_name, text)
+
+    def lines(self, trigger_name: str | None = None) -> list[LogLine]:
+        with self._lock:
+            out = list(self._lines)
+        return out if trigger_name is None else [x for x in out if x.trigger_name == trigger_name]
+
+
+#: the one store of this process (system tables of every database read it)
+LOGS = LogStore()

@@ -1,0 +1,147 @@
+"""Reading every node's WAL for the WAL triggers, from a position kept in the data directory.
+
+Owns `<data_dir>/catalog/plugins/wal_positions.json` (`{node_id: [file_seq, offset]}`, written
+tmp → fsync → rename after each batch has run) and the rule that keeps a WAL file on disk while a
+WAL trigger still has to read it (`wal_pinned`, asked by the engine before it deletes a WAL file).
+Only the node holding the processing-engine lease reads and writes the positions, so each
+acknowledged write reaches each trigger once whichever node accepted it; a clean restart resumes
+where it stopped; after a crash at most the batch that was running is delivered again.
+
+Does not run plugins (manager.py does).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from .. import walcodec
+from ..fsutil import write_file_atomic
+from ..wal import list_wal_files, read_records
+from .spec import parse_spec
+
+MAX_ROUND_BYTES = 64 * 2**20
+
+
+def positions_path(data_dir: Path) -> Path:
+    return Path(data_dir) / "catalog" / "plugins" / "wal_positions.json"
+
+
+def load_positions(data_dir: Path) -> dict[str, tuple[int, int]] | None:
+    try:
+        raw = json.loads(positions_path(data_dir).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return {k: (int(v[0]), int(v[1])) for k, v in raw.items()}
+
+
+def has_wal_triggers(catalog) -> bool:
+    for d in catalog.live_databases():
+        for t in d.triggers.values():
+            if not t.disabled and t.specification.strip().partition(":")[0] in ("table", "all_tables"):
+                return True
+    return False
+
+
+def wal_pinned(data_dir: Path, catalog, node: str, seq: int) -> bool:
+    """Whether WAL file `seq` of `node` must stay: an enabled WAL trigger has not read it yet."""
+    if not has_wal_triggers(catalog):
+        return False
+    pos = load_positions(data_dir)
+    if pos is None:
+        return False  # no processing engine has ever run here
+    at = pos.get(node)
+    return at is None or seq >= at[0]
+
+
+@dataclass
+class Round:
+    """What one read of the WAL found: per database id, per table id, the record batches."""
+    grouped: dict[int, dict[int, list[pa.RecordBatch]]] = field(default_factory=dict)
+    new_positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.grouped
+
+
+class WalTail:
+    """The lease holder's reader of all nodes' WAL files."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = Path(data_dir)
+        self.positions: dict[str, tuple[int, int]] = {}
+
+    def start(self) -> None:
+        """Resume from the saved positions, or (first start) from the end of every WAL now."""
+        saved = load_positions(self.data_dir)
+        if saved is not None:
+            self.positions = saved
+            return
+        for node_dir in self._node_dirs():
+            files = list_wal_files(node_dir / "wal")
+            if files:
+                seq, path = files[-1]
+                self.positions[node_dir.name] = (seq, read_records(path, 0).end)
+        self.save()
+
+    def save(self) -> None:
+        path = positions_path(self.data_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_file_atomic(path, json.dumps({k: list(v) for k, v in self.positions.items()}).encode())
+
+    def _node_dirs(self) -> list[Path]:
+        return [Path(e.path) for e in os.scandir(self.data_dir)
+                if e.is_dir() and e.name != "catalog" and not e.name.startswith(".")]
+
+    def read(self, decode: bool = True) -> Round:
+        """Every whole record past the positions (up to ~64 MB); positions move only on `commit`.
+        Without `decode` (no WAL trigger anywhere) the positions only move past the records."""
+        rnd, budget = Round(), MAX_ROUND_BYTES
+        for node_dir in self._node_dirs():
+            node = node_dir.name
+            at_seq, at_off = self.positions.get(node, (0, 0))
+            for seq, path in list_wal_files(node_dir / "wal"):
+                if seq < at_seq or budget <= 0:
+                    continue
+                try:
+                    res = read_records(path, at_off if seq == at_seq else 0)
+                except FileNotFoundError:
+                    continue
+                for payload in res.payloads:
+                    budget -= len(payload)
+                    if not decode:
+                        continue
+                    for db_id, table_id, batch in walcodec.decode(payload):
+                        rnd.grouped.setdefault(db_id, {}).setdefault(table_id, []).append(batch)
+                rnd.new_positions[node] = (seq, res.end)
+                if res.bad_at is not None and res.end < res.size:
+                    break  # a record being written: the rest of this node waits for the next round
+        return rnd
+
+    def commit(self, rnd: Round) -> None:
+        if not rnd.new_positions:
+            return
+        changed = {k: v for k, v in rnd.new_positions.items() if self.positions.get(k) != v}
+        if changed:
+            self.positions.update(changed)
+            self.save()
+
+
+def wal_trigger_ids(database) -> list:
+    """The enabled WAL triggers of a database with their parsed specs."""
+    out = []
+    for t in database.triggers.values():
+        if t.disabled:
+            continue
+        try:
+            spec = parse_spec(t.specification)
+        except Exception:  # noqa: BLE001 - a bad record never stops the others
+            continue
+        if spec.is_wal:
+            out.append((t, spec))
+    return out
