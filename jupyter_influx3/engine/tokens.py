@@ -221,8 +221,12 @@ def token_from_authorization(value: str) -> str:
         decoded = base64.b64decode(credential, validate=True).decode("utf-8")
     except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
         raise MalformedAuthorization(value) from None
-    # `user:token`: the token is what follows the last colon.
-    return decoded.rpartition(":")[2]
+    # `user:token`: the token is what follows the last colon. Without a colon it is not a Basic
+    # credential (§4.3): 400, rather than reading the whole text as a token.
+    user, colon, token = decoded.rpartition(":")
+    if not colon:
+        raise MalformedAuthorization(value)
+    return token
 
 
 # ---- validation ------------------------------------------------------------------------------

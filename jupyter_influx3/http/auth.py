@@ -54,7 +54,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 from urllib.parse import parse_qsl
 
 from tornado import httputil
@@ -321,6 +321,17 @@ def authorize_db(handler: ApiHandler, database: str, action: str) -> None:
     tok = token_of(handler)
     if tok is None or not tokenlib.allows(tok, "db", database, action):
         raise forbidden()
+
+
+def readable_check(handler: ApiHandler) -> Optional[Callable[[str], bool]]:
+    """Which databases the request's token may read, as a predicate for what the engine builds from
+    other databases' activity (``system.queries``, query telemetry); None: all of them."""
+    if getattr(handler, "auth_unrestricted", False):
+        return None
+    tok = token_of(handler)
+    if tok is None:
+        return lambda name: False
+    return lambda name: tokenlib.allows(tok, "db", name, "read")
 
 
 def _check_databases(handler: ApiHandler, names: Iterable[str], action: str) -> None:
