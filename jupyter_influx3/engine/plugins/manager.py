@@ -93,7 +93,7 @@ class ProcessingEngine:
         """What plugins expect of their process (plugins reference §A.3 item 11)."""
         d = str(self.loader.plugin_dir)
         self.loader.plugin_dir.mkdir(parents=True, exist_ok=True)
-        os.environ["PLUGIN_DIR"] = d
+        os.environ.setdefault("PLUGIN_DIR", d)  # an operator's own setting wins
         os.environ["INFLUXDB3_PLUGIN_DIR"] = d
         os.environ["VIRTUAL_ENV"] = str(packages.venv_dir(self.loader.plugin_dir))
         sp = packages.site_packages(self.loader.plugin_dir)
