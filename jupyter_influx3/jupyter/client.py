@@ -4,6 +4,7 @@
     db = jupyter_influx3.connect()                              # engine in this process, default data dir
     db = jupyter_influx3.connect(data_dir="./data")             # another data directory
     db = jupyter_influx3.connect(url="http://host:8181", token="apiv3_...")  # this server or a real InfluxDB 3
+    db = jupyter_influx3.connect(url="http://host:8181", username="ada", password="...")  # a user (JWTs)
 
     db.write("cpu,host=a usage=0.5", database="demo")
     db.write(df, database="demo", table="cpu", tags=["host"])
@@ -204,12 +205,47 @@ class Client:
     def delete_table(self, table: str, database: Optional[str] = None, hard_delete_at: Optional[str] = None) -> None:
         raise NotImplementedError
 
+    def create_last_cache(self, table: str, database: Optional[str] = None, *, name: Optional[str] = None,
+                          key_columns: Optional[Sequence[str]] = None, value_columns: Optional[Sequence[str]] = None,
+                          count: Optional[int] = None, ttl: Optional[int | str] = None) -> dict:
+        """Define a last-value cache (ttl: seconds or a duration like ``"4h"``); returns its record."""
+        raise NotImplementedError
+
+    def create_distinct_cache(self, table: str, columns: Sequence[str], database: Optional[str] = None, *,
+                              name: Optional[str] = None, max_cardinality: Optional[int] = None,
+                              max_age: Optional[int | str] = None) -> dict:
+        """Define a distinct-value cache (max_age: seconds or a duration); returns its record."""
+        raise NotImplementedError
+
+    def delete_last_cache(self, table: str, name: str, database: Optional[str] = None) -> None:
+        raise NotImplementedError
+
+    def delete_distinct_cache(self, table: str, name: str, database: Optional[str] = None) -> None:
+        raise NotImplementedError
+
     def close(self) -> None:
         pass
 
     @property
     def description(self) -> str:
         raise NotImplementedError
+
+    def caches(self, database: Optional[str] = None) -> Any:
+        """The database's caches (`system.last_caches` and `system.distinct_caches`, one row each)."""
+        db = self._db(database)
+        last = self._query_arrow("sql", db, "SELECT 'last' AS kind, \"table\", name, key_column_names AS columns, "
+                                            "value_column_names AS value_columns, count, ttl AS ttl_or_max_age, "
+                                            "NULL::BIGINT AS max_cardinality FROM system.last_caches", None)
+        distinct = self._query_arrow("sql", db, "SELECT 'distinct' AS kind, \"table\", name, column_names AS columns, "
+                                                "max_cardinality, max_age_seconds AS ttl_or_max_age "
+                                                "FROM system.distinct_caches", None)
+        rows = last.to_pylist() + distinct.to_pylist()
+        names = ["kind", "table", "name", "columns", "value_columns", "count", "ttl_or_max_age", "max_cardinality"]
+        table = pa.Table.from_pylist([{n: r.get(n) for n in names} for r in rows], schema=pa.schema([
+            ("kind", pa.string()), ("table", pa.string()), ("name", pa.string()), ("columns", pa.list_(pa.string())),
+            ("value_columns", pa.list_(pa.string())), ("count", pa.uint64()), ("ttl_or_max_age", pa.uint64()),
+            ("max_cardinality", pa.uint64())]))
+        return convert_table(table, self.output)
 
     # -- shared --------------------------------------------------------------------------------
     def __enter__(self):
@@ -522,6 +558,23 @@ class EngineClient(Client):
     def delete_table(self, table, database=None, hard_delete_at=None) -> None:
         self._call(self.engine.delete_table, self._db(database), table, hard_delete_at or "default")
 
+    def create_last_cache(self, table, database=None, *, name=None, key_columns=None, value_columns=None,
+                          count=None, ttl=None) -> dict:
+        return self._call(self.engine.create_last_cache, self._db(database), table, name=name,
+                          key_columns=None if key_columns is None else list(key_columns),
+                          value_columns=None if value_columns is None else list(value_columns), count=count, ttl=ttl)
+
+    def create_distinct_cache(self, table, columns, database=None, *, name=None, max_cardinality=None,
+                              max_age=None) -> dict:
+        return self._call(self.engine.create_distinct_cache, self._db(database), table, list(columns), name=name,
+                          max_cardinality=max_cardinality, max_age=max_age)
+
+    def delete_last_cache(self, table, name, database=None) -> None:
+        self._call(self.engine.delete_last_cache, self._db(database), table, name)
+
+    def delete_distinct_cache(self, table, name, database=None) -> None:
+        self._call(self.engine.delete_distinct_cache, self._db(database), table, name)
+
 
 def _interrupt_result(engine: Any, result: Any) -> None:
     """Stop a running engine query as far as the engine lets us."""
@@ -568,7 +621,8 @@ class HttpClient(Client):
     (``http://127.0.0.1:8888/influx3``)."""
 
     def __init__(self, url: str, token: Optional[str] = None, database: Optional[str] = None, *,
-                 output: str = "pandas", timeout: float = 300.0, headers: Optional[dict] = None):
+                 output: str = "pandas", timeout: float = 300.0, headers: Optional[dict] = None,
+                 session: Any = None):
         super().__init__(database, output)
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -577,6 +631,8 @@ class HttpClient(Client):
         self.token = token
         self.timeout = timeout
         self.headers = dict(headers or {})
+        #: a user's login (`credentials.Session`): its access token, refreshed, replaces `token`
+        self.session = session
 
     @property
     def description(self) -> str:
@@ -588,8 +644,9 @@ class HttpClient(Client):
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
         headers = dict(self.headers)
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        token = self._session_token() if self.session is not None else self.token
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         if json_body is not None:
             body = json.dumps(json_body).encode()
             content_type = "application/json"
@@ -609,6 +666,14 @@ class HttpClient(Client):
             if on_response is not None:
                 on_response(resp)
             return resp.status, resp.read()
+
+    def _session_token(self) -> str:
+        from ..credentials import LoginError
+
+        try:
+            return self.session.token()
+        except LoginError as exc:
+            raise Influx3Error(exc.message, exc.status or None) from None
 
     def _write_lp(self, database, body, precision, accept_partial, no_sync) -> WriteReport:
         total = dfconv.count_lines(body)
@@ -720,6 +785,50 @@ class HttpClient(Client):
         self._request("DELETE", "/api/v3/configure/table",
                       query={"db": self._db(database), "table": table, "hard_delete_at": hard_delete_at})
 
+    def _create_cache(self, kind: str, body: dict) -> dict:
+        _, data = self._request("POST", f"/api/v3/configure/{kind}_cache",
+                                json_body={k: v for k, v in body.items() if v is not None})
+        try:  # InfluxDB 3 answers with the catalog record; keep what it says about the cache
+            return next(iter(json.loads(data)["catalog_batch"]["Database"]["ops"][0].values()))
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError, StopIteration):
+            return {}
+
+    def create_last_cache(self, table, database=None, *, name=None, key_columns=None, value_columns=None,
+                          count=None, ttl=None) -> dict:
+        return self._create_cache("last", {
+            "db": self._db(database), "table": table, "name": name,
+            "key_columns": None if key_columns is None else list(key_columns),
+            "value_columns": None if value_columns is None else list(value_columns),
+            "count": count, "ttl": _seconds(ttl, "ttl")})
+
+    def create_distinct_cache(self, table, columns, database=None, *, name=None, max_cardinality=None,
+                              max_age=None) -> dict:
+        return self._create_cache("distinct", {
+            "db": self._db(database), "table": table, "name": name, "columns": list(columns),
+            "max_cardinality": max_cardinality, "max_age": _seconds(max_age, "max_age")})
+
+    def delete_last_cache(self, table, name, database=None) -> None:
+        self._request("DELETE", "/api/v3/configure/last_cache", query={"db": self._db(database), "table": table,
+                                                                       "name": name})
+
+    def delete_distinct_cache(self, table, name, database=None) -> None:
+        self._request("DELETE", "/api/v3/configure/distinct_cache",
+                      query={"db": self._db(database), "table": table, "name": name})
+
+
+def _seconds(value: Any, what: str) -> Optional[int]:
+    """Whole seconds for the API from an int or a duration such as ``"4h"``."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str):
+        from ..engine.catalog import parse_duration
+
+        try:
+            return parse_duration(value) // 10**9
+        except ValueError as exc:
+            raise Influx3Error(f"{what}: {exc}") from None
+    raise Influx3Error(f"{what}: expected seconds or a duration such as '4h', got {value!r}")
+
 
 def _http_error(status: int, data: bytes) -> Influx3Error:
     text = data.decode("utf-8", "replace").strip()
@@ -740,13 +849,27 @@ def _http_error(status: int, data: bytes) -> Influx3Error:
 
 
 def connect(url: Optional[str] = None, token: Optional[str] = None, *, data_dir: Optional[str | Path] = None,
-            database: Optional[str] = None, node_id: Optional[str] = None, output: str = "pandas") -> Client:
+            database: Optional[str] = None, node_id: Optional[str] = None, output: str = "pandas",
+            username: Optional[str] = None, password: Optional[str] = None) -> Client:
     """A client: over HTTP when `url` is given, else the engine of `data_dir` in this process
-    (default: ``$INFLUX3_DATA_DIR``, else Jupyter's data dir ``…/influx3``)."""
+    (default: ``$INFLUX3_DATA_DIR``, else Jupyter's data dir ``…/influx3``). With `username` and
+    `password` (a server started ``--user-auth-type basic``) it logs in as that user and keeps its
+    access token fresh."""
+    if username is not None or password is not None:
+        if not url or token is not None or username is None or password is None:
+            raise Influx3Error("username= and password= go together, with url= and without token=")
     if url:
         if data_dir is not None or node_id is not None:
             raise Influx3Error("give either url= (a server) or data_dir= (the engine in this process), not both")
-        return HttpClient(url, token, database, output=output)
+        session = None
+        if username is not None:
+            from ..credentials import LoginError, Session
+
+            try:
+                session = Session(url, username, password)
+            except LoginError as exc:
+                raise Influx3Error(exc.message, exc.status or None) from None
+        return HttpClient(url, token, database, output=output, session=session)
     if token is not None:
         raise Influx3Error("token= is for url=: the engine in this process needs no token")
     return EngineClient(data_dir, database, node_id=node_id, output=output)

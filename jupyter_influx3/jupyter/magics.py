@@ -262,16 +262,27 @@ def _influx3_parser() -> _Parser:
     col.add_argument("table")
     col.add_argument("-d", "--database")
     cr = sub.add_parser("create", add_help=False)
-    cr.add_argument("kind", choices=["database", "table"])
+    cr.add_argument("kind", choices=["database", "table", "last_cache", "distinct_cache"])
     cr.add_argument("name")
     cr.add_argument("-d", "--database")
     cr.add_argument("--retention-period")
     cr.add_argument("--tags", default="")
     cr.add_argument("--fields", default="")
+    cr.add_argument("--name", dest="cache_name")                 # caches: name (default generated)
+    cr.add_argument("--key-columns")
+    cr.add_argument("--value-columns")
+    cr.add_argument("--count", type=int)
+    cr.add_argument("--ttl")
+    cr.add_argument("--columns")
+    cr.add_argument("--max-cardinality", type=int)
+    cr.add_argument("--max-age")
     de = sub.add_parser("delete", add_help=False)
-    de.add_argument("kind", choices=["database", "table"])
+    de.add_argument("kind", choices=["database", "table", "last_cache", "distinct_cache"])
     de.add_argument("name")
+    de.add_argument("cache_name", nargs="?")
     de.add_argument("-d", "--database")
+    ca = sub.add_parser("caches", add_help=False)
+    ca.add_argument("database", nargs="?")
     w = sub.add_parser("write-df", add_help=False)
     w.add_argument("var")
     w.add_argument("--table", "-t", required=True)
@@ -299,6 +310,10 @@ INFLUX3_HELP = """%influx3 subcommands:
   create database DB [--retention-period 30d]
   create table T --tags a,b --fields x:float64,y:int64 [-d DB]
   delete database DB | delete table T [-d DB]
+  caches [DB]                             last-value and distinct-value caches of a database
+  create last_cache T [--key-columns a,b] [--value-columns x,y] [--count N] [--ttl 4h] [--name N] [-d DB]
+  create distinct_cache T --columns a,b [--max-cardinality N] [--max-age 24h] [--name N] [-d DB]
+  delete last_cache T NAME [-d DB] | delete distinct_cache T NAME [-d DB]
   write-df VAR --table T [--tags a,b] [--time-column C] [--precision P] [-d DB]
   explore [-d DB] [--table T]             interactive chart and table
   status                                  connection, default database, settings
@@ -519,7 +534,12 @@ class Influx3Magics(Magics):
     def _cmd_columns(self, ns) -> Any:
         return self.client.columns(ns.table, self._need_db(ns.database))
 
+    def _cmd_caches(self, ns) -> Any:
+        return self.client.caches(self._need_db(ns.database))
+
     def _cmd_create(self, ns) -> Any:
+        if ns.kind in ("last_cache", "distinct_cache"):
+            return self._create_cache(ns)
         if ns.kind == "database":
             self.client.create_database(ns.name, retention_period=ns.retention_period)
             return Message(f"database {ns.name} created")
@@ -529,7 +549,31 @@ class Influx3Magics(Magics):
         self.client.create_table(ns.name, tags, fields, database=db, retention_period=ns.retention_period)
         return Message(f"table {ns.name} created in {db}")
 
+    def _create_cache(self, ns) -> Any:
+        db = self._need_db(ns.database)
+
+        def names(text: Optional[str]) -> Optional[list[str]]:
+            return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
+
+        if ns.kind == "last_cache":
+            made = self.client.create_last_cache(ns.name, db, name=ns.cache_name, key_columns=names(ns.key_columns),
+                                                 value_columns=names(ns.value_columns), count=ns.count, ttl=ns.ttl)
+        else:
+            if not ns.columns:
+                raise MagicError("create distinct_cache needs --columns a,b")
+            made = self.client.create_distinct_cache(ns.name, names(ns.columns), db, name=ns.cache_name,
+                                                     max_cardinality=ns.max_cardinality, max_age=ns.max_age)
+        kind = ns.kind.replace("_", " ")
+        return Message(f"{kind} {made.get('name') or ns.cache_name or ''} created on {db}.{ns.name}".replace("  ", " "))
+
     def _cmd_delete(self, ns) -> Any:
+        if ns.kind in ("last_cache", "distinct_cache"):
+            if not ns.cache_name:
+                raise MagicError(f"delete {ns.kind} needs the table and the cache name")
+            db = self._need_db(ns.database)
+            delete = self.client.delete_last_cache if ns.kind == "last_cache" else self.client.delete_distinct_cache
+            delete(ns.name, ns.cache_name, db)
+            return Message(f"{ns.kind.replace('_', ' ')} {ns.cache_name} deleted from {db}.{ns.name}")
         if ns.kind == "database":
             self.client.delete_database(ns.name)
             if self.database == ns.name:
@@ -594,6 +638,9 @@ class Influx3Magics(Magics):
             engine = getattr(client, "engine", None)
             rows.append(("data dir", str(getattr(client, "data_dir", ""))))
             rows.append(("node id", getattr(engine, "node_id", None)))
+            from .server_info import flight_location
+
+            rows.append(("flight", flight_location()))  # the Jupyter server's Arrow Flight port
         rows.append(("database", self.database or None))
         try:
             dbs = client.databases()

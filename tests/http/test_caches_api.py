@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from http_helpers import written
+from http_helpers import influx3, written
 
 LVC = "/api/v3/configure/last_cache"
 DVC = "/api/v3/configure/distinct_cache"
@@ -224,3 +224,43 @@ def test_two_nodes_and_a_restart(start_influx3, tmp_path):
             == [10.0, 2.0, 30.0]
     finally:
         b.kill()
+
+
+def test_cli_create_and_delete_caches(url, db):
+    written(url, db, "cpu,region=us,host=a usage=1")
+    r = influx3("create", "last_cache", "--host", url, "-d", db, "-t", "cpu", "--key-columns", "host",
+                "--value-columns", "usage", "--count", "3", "--ttl", "2h")
+    assert r.returncode == 0, r.stderr
+    assert b"cpu_host_last_cache" in r.stdout
+    r = influx3("create", "distinct_cache", "--host", url, "-d", db, "-t", "cpu", "--columns", "region,host",
+                "--max-age", "1d", "regions")
+    assert r.returncode == 0, r.stderr
+    rows = sql(url, db, "SELECT name, count, ttl FROM system.last_caches")
+    assert rows == [{"name": "cpu_host_last_cache", "count": 3, "ttl": 7200}]
+    assert sql(url, db, "SELECT name, max_age_seconds FROM system.distinct_caches") == \
+        [{"name": "regions", "max_age_seconds": 86400}]
+    r = influx3("create", "distinct_cache", "--host", url, "-d", db, "-t", "cpu", "--columns", "usage")
+    assert r.returncode == 1 and b"only tag and string columns" in r.stderr
+    r = influx3("delete", "distinct_cache", "--host", url, "-d", db, "-t", "cpu", "regions")
+    assert r.returncode == 0, r.stderr
+    r = influx3("delete", "distinct_cache", "--host", url, "-d", db, "-t", "cpu", "regions")
+    assert r.returncode == 1
+    assert sql(url, db, "SELECT * FROM system.distinct_caches") == []
+
+
+def test_python_client_over_http(url, db):
+    from jupyter_influx3.jupyter.client import connect
+
+    written(url, db, "cpu,region=us,host=a usage=1\ncpu,region=eu,host=b usage=2")
+    c = connect(url=url, database=db, output="arrow")
+    made = c.create_last_cache("cpu", key_columns=["host"], ttl="30m")
+    assert made["name"] == "cpu_host_last_cache" and made["ttl"] == 1800
+    c.create_distinct_cache("cpu", ["region"], max_cardinality=10)
+    listed = c.caches().to_pylist()
+    assert [(r["kind"], r["name"]) for r in listed] == [("last", "cpu_host_last_cache"),
+                                                        ("distinct", "cpu_region_distinct_cache")]
+    assert c.sql("SELECT host, usage FROM last_cache('cpu') ORDER BY host").to_pylist() == \
+        [{"host": "a", "usage": 1.0}, {"host": "b", "usage": 2.0}]
+    c.delete_last_cache("cpu", "cpu_host_last_cache")
+    c.delete_distinct_cache("cpu", "cpu_region_distinct_cache")
+    assert c.caches().num_rows == 0
