@@ -57,6 +57,7 @@ class _Replica:
     """What we have read of another node's WAL: rows, and how far into each file."""
     buffer: Buffer = field(default_factory=Buffer)
     offsets: dict[int, int] = field(default_factory=dict)
+    fed_seq: int = 0    # newest write (__seq) of this node handed to the caches
 
 
 class _AbortPlan(Exception):
@@ -556,7 +557,6 @@ class Engine:
         record we could not read any more is always covered by a manifest we read afterwards.
         """
         self.catalog.refresh()
-        self.caches.sync()
         for node_dir in self._other_node_dirs():
             self._tail_node(node_dir)
         with self._view_lock:
@@ -566,6 +566,9 @@ class Engine:
                 rep.buffer.drop_upto(upto)
                 for seq in [s for s in rep.offsets if s <= upto]:
                     del rep.offsets[seq]
+        # writes another node persisted before we read them from its WAL reach the caches here
+        self.caches.catch_up({n: r.fed_seq for n, r in self.replicas.items()})
+        self.caches.sync()
 
     def _tail_node(self, node_dir: Path) -> None:
         node = node_dir.name
@@ -587,6 +590,7 @@ class Engine:
             for batches in decoded:
                 for db_id, table_id, batch in batches:
                     self.caches.feed(db_id, table_id, batch)
+                    rep.fed_seq = max(rep.fed_seq, _max_seq(batch))
 
     # ---- reads -----------------------------------------------------------------------------
     def table_sources(self, db_id: int, table_id: int) -> tuple[list[FileMeta], list[pa.Table]]:
@@ -606,8 +610,13 @@ class Engine:
         `.status` is the HTTP status InfluxDB 3 answers with. `query_type`/`log_text` let other
         front ends (InfluxQL) log their own text in `system.queries`.
         """
+        from .querylimits import check_statement, limits_for, too_complex
         from .sql import service_for
-        return service_for(self).query(database, query, params, query_type=query_type, log_text=log_text)
+        check_statement(query, limits_for(self))   # size and structure, before any parser runs
+        try:
+            return service_for(self).query(database, query, params, query_type=query_type, log_text=log_text)
+        except RecursionError as exc:
+            raise too_complex(exc) from None
 
     def query_influxql(self, database: str | None, query: str, params: dict | None = None):
         """Run one InfluxQL statement the way ``/api/v3/query_influxql`` does; returns a result with

@@ -62,6 +62,10 @@ class ServerContext:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     process_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     executor: Any = None  # concurrent.futures.Executor for blocking engine calls; None = loop default
+    #: The pool queries run in, never the one writes use (`http/querypool.py`); None: made on first use.
+    query_executor: Any = None
+    #: QueryScopes of the query requests running now (cancelled when the server shuts down).
+    scopes: set = field(default_factory=set)
     #: Engine calls running right now (a server waits for them to end before closing the engine).
     busy: int = 0
     #: How requests are authenticated: an `http.auth.AuthSettings`; None = the default (auth on).
@@ -108,6 +112,22 @@ class ApiError(Exception):
                 return serialize.json_error(self.message), serialize.JSON_CONTENT_TYPE
             return serialize.json_error(self.message, self.data), serialize.JSON_CONTENT_TYPE
         return serialize.plain_error(self.message), serialize.TEXT_CONTENT_TYPE
+
+
+#: The body of a 500 whose cause is not the client's (the detail is in the server log).
+INTERNAL_ERROR = "internal error (see the server log)"
+
+
+def scrub_paths(body: bytes, context: Any) -> bytes:
+    """An error body without the data directory's absolute path (``<data-dir>/…`` instead): where
+    the server keeps its files is none of a client's business, whichever message carried it."""
+    data_dir = getattr(getattr(context, "engine", None), "data_dir", None)
+    if not data_dir or not body:
+        return body
+    for path in {str(data_dir), os.path.realpath(str(data_dir))}:
+        if len(path) > 1:
+            body = body.replace(path.encode("utf-8"), b"<data-dir>")
+    return body
 
 
 class NotFoundError(ApiError):
@@ -170,6 +190,8 @@ def decode_utf8(body: bytes) -> str:
 #: calls that last took less than this (ms) run on the IOLoop (see ApiHandler.run_short)
 INLINE_MS = 5.0
 _RUN_COSTS: "collections.OrderedDict[Any, float]" = collections.OrderedDict()
+#: statements up to this long are parsed on the IOLoop (see ApiHandler.parse_off_loop)
+INLINE_PARSE_CHARS = 2048
 
 
 def runs_inline(key: Any) -> bool:
@@ -268,8 +290,10 @@ class ApiHandler(tornado.web.RequestHandler):
 
     def on_finish(self) -> None:
         # Request metrics (http/metrics.py): recorded here, in one place for every endpoint.
+        from . import querypool
         from .metrics import observe_request
 
+        querypool.release(self)
         observe_request(self)
 
     def options(self, *args: Any, **kwargs: Any) -> None:
@@ -315,6 +339,28 @@ class ApiHandler(tornado.web.RequestHandler):
         finally:
             self.context.busy -= 1
 
+    async def run_query(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a query's blocking engine call (parsing included) in the query pool, under the
+        request's deadline and cancellation (`http/querypool.py`)."""
+        from . import querypool
+
+        return await querypool.run(self, fn, *args, **kwargs)
+
+    async def parse_off_loop(self, text: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """Parse a statement: a short text on the IOLoop (cheaper than the hand-off), a long one in
+        the query pool, so a 50,000-term WHERE never freezes the server."""
+        if len(text) <= INLINE_PARSE_CHARS:
+            return fn(*args)
+        return await self.run_query(fn, *args)
+
+    def on_connection_close(self) -> None:
+        # The client went away: stop the query it asked for (DuckDB work is interrupted).
+        from . import querypool
+        from ..engine.cancellation import DISCONNECT
+
+        querypool.stop(self, DISCONNECT)
+        super().on_connection_close()
+
     async def run_short(self, key: Any, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` like :meth:`run_blocking`, but on the IOLoop itself when the last run under
         ``key`` (the same query text, say) took under ``INLINE_MS``: handing a call to a worker
@@ -331,7 +377,7 @@ class ApiHandler(tornado.web.RequestHandler):
                 took.append((time.perf_counter() - t0) * 1000)
 
         try:
-            return timed() if runs_inline(key) else await self.run_blocking(timed)
+            return timed() if runs_inline(key) else await self.run_query(timed)
         finally:
             if took:
                 _remember_cost(key, took[0])
@@ -369,10 +415,13 @@ class ApiHandler(tornado.web.RequestHandler):
             # Tornado's answer for a method name it does not know: the real server says 404.
             err = NotFoundError()
         elif status_code >= 500:
-            err = ApiError(status_code, f"internal error: {exc}" if exc is not None else "internal error")
+            # An exception no handler mapped is a bug: its text (paths, internals) goes to the
+            # server log (log_exception), never to the client.
+            err = ApiError(status_code, INTERNAL_ERROR)
         else:
             err = ApiError(status_code, self._reason)
         body, content_type = self.render_api_error(err)
+        body = scrub_paths(body, self.context)
         self.set_status(err.status)
         self.set_header("Content-Type", content_type)
         self.finish(body)

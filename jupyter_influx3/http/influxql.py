@@ -173,7 +173,7 @@ class V1QueryHandler(ApiHandler):
                 pass
         ex = executor_for(self.context)
         try:
-            query = ex.parse(q, params)
+            query = await self.parse_off_loop(q, ex.parse, q, params)
         except ParseError as e:
             raise ApiError(400, f"error parsing query: {e}", "json") from None
         for stmt in query.statements:
@@ -205,9 +205,9 @@ class V1QueryHandler(ApiHandler):
         if chunked:
             try:
                 for i, stmt in enumerate(query.statements):
-                    res = await self.run_blocking(run_one, i, stmt)
+                    res = await self.run_query(run_one, i, stmt)
                     for part in chunk_results(res, chunk_size):
-                        self.write(await self.run_blocking(serialize.v1_json, [part], epoch, pretty))
+                        self.write(await self.run_query(serialize.v1_json, [part], epoch, pretty))
                         await self.flush()
             except StreamClosedError:
                 return
@@ -227,7 +227,7 @@ class V1QueryHandler(ApiHandler):
         # statements that only read may run on the IOLoop when they are known to be quick
         if not any(writes(stmt) for stmt in query.statements):
             return await self.run_short(key, fn)
-        return await self.run_blocking(fn)
+        return await self.run_query(fn)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,8 +259,8 @@ class QueryInfluxqlHandler(ApiHandler):
 
         ex = api.executor_for_engine(self.context.engine)
         try:
-            stmt, db = api.prepare(ex, req.q, req.params, req.db)
+            stmt, db = await self.parse_off_loop(req.q, api.prepare, ex, req.q, req.params, req.db)
             authorize_statement(self, stmt, db)
-            return await self.run_blocking(api.run, ex, stmt, db)
+            return await self.run_query(api.run, ex, stmt, db)
         except api.InfluxqlQueryError as e:
             raise ApiError(e.status, e.message, "json" if e.status == 404 else "plain") from None

@@ -18,14 +18,16 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import pyarrow as pa
 from tornado.iostream import StreamClosedError
 
 from ..engine import errors
+from ..engine.sql.system import run_readable_only
 from . import metrics, serialize
-from .base import ApiError, ApiHandler
+from .auth import readable_check
+from .base import INTERNAL_ERROR, ApiError, ApiHandler
 from .params import Field, JsonBodyError, json_struct, query_struct, statement_params
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,11 @@ def api_error(exc: BaseException) -> ApiError:
     if isinstance(exc, errors.EngineError):
         status, message, kind = serialize.engine_error(exc)
         return ApiError(status, message, kind)
-    return ApiError(500, str(exc) or exc.__class__.__name__)
+    if isinstance(exc, serialize.ResultTooLarge):
+        return ApiError(exc.status, str(exc))
+    # Not an error the engine words for users (a bug, or a library's raw text): logged, not sent.
+    log.error("query failed unexpectedly", exc_info=exc)
+    return ApiError(500, INTERNAL_ERROR)
 
 
 def header_format(handler: ApiHandler) -> str:
@@ -109,7 +115,9 @@ async def send_result(handler: ApiHandler, fmt: str, schema: pa.Schema, batches:
     after that the connection is closed mid-body, which clients see as a truncated answer (the
     real server does the same).
     """
-    writer = serialize.result_writer(fmt, schema)
+    from ..engine.querylimits import limits_for
+
+    writer = serialize.result_writer(fmt, schema, limits_for(handler.context.engine).max_materialized_bytes)
     batch_iter = iter(batches)
 
     def step() -> Optional[bytes]:
@@ -127,7 +135,7 @@ async def send_result(handler: ApiHandler, fmt: str, schema: pa.Schema, batches:
     streaming = False
     try:
         while True:
-            chunk = await handler.run_blocking(step)
+            chunk = await handler.run_query(step)
             if chunk is None:
                 break
             if not chunk:
@@ -140,7 +148,7 @@ async def send_result(handler: ApiHandler, fmt: str, schema: pa.Schema, batches:
                 pending_size = 0
                 streaming = True
                 await handler.flush()
-        pending.append(await handler.run_blocking(writer.finish))
+        pending.append(await handler.run_query(writer.finish))
     except StreamClosedError:
         return writer.rows  # the client went away
     except Exception as exc:  # noqa: BLE001 - mapped to the answer, or logged when too late
@@ -162,7 +170,8 @@ async def run_query(handler: ApiHandler, req: QueryRequest, kind: str = "sql") -
     result = None
     try:
         try:
-            result = await handler.run_blocking(engine.query_sql, req.db, req.q, req.params)
+            result = await handler.run_query(run_readable_only, readable_check(handler), engine.query_sql,
+                                             req.db, req.q, req.params)
         except Exception as exc:  # noqa: BLE001
             raise api_error(exc) from None
         rows = await send_result(handler, req.format, result.schema, result.reader)
@@ -185,11 +194,14 @@ class QuerySqlHandler(ApiHandler):
     post = get
 
 
-def _telemetry(engine: Any) -> Any:
+def _telemetry(engine: Any, may_read: Optional[Callable[[str], bool]] = None) -> Any:
+    """The last query's statistics; {} when it ran on a database the caller may not read."""
     value = getattr(engine, "last_query_telemetry", None)
     if callable(value):
         value = value()
-    return value if value is not None else {}
+    if not value or (may_read is not None and not may_read(value.get("database", ""))):
+        return {}
+    return value
 
 
 class QuerySqlTelemetryHandler(ApiHandler):
@@ -210,9 +222,10 @@ class QuerySqlTelemetryHandler(ApiHandler):
             started = time.perf_counter()
             ok = False
             try:
-                result = await self.run_blocking(engine.query_sql, req.db, req.q, req.params)
+                result = await self.run_query(run_readable_only, readable_check(self), engine.query_sql,
+                                              req.db, req.q, req.params)
                 try:
-                    await self.run_blocking(_drain, result.reader)
+                    await self.run_query(_drain, result.reader)
                 finally:
                     _close(result)
                 ok = True
@@ -220,7 +233,7 @@ class QuerySqlTelemetryHandler(ApiHandler):
                 raise api_error(exc) from None
             finally:
                 metrics.record_query(self.context, "sql", ok, time.perf_counter() - started)
-        body = await self.run_blocking(_telemetry, engine)
+        body = await self.run_blocking(_telemetry, engine, readable_check(self))
         self.send_body(serialize.to_json(body), serialize.JSON_CONTENT_TYPE)
 
     post = get

@@ -638,18 +638,38 @@ class CsvWriter(ResultWriter):
         return out + _concat(self._record(fields))
 
 
+class ResultTooLarge(ValueError):
+    """A format that must hold the whole result (pretty) was asked for a result past the cap."""
+
+    status = 400
+
+    def __init__(self, fmt: str, limit: int):
+        super().__init__(f"the result is too large for format={fmt}, which holds every row in memory before "
+                         f"printing (limit {limit // 2**20} MiB): ask for json, jsonl, csv or parquet, which "
+                         "stream, or add a LIMIT")
+
+
 class PrettyWriter(ResultWriter):
-    """Arrow's `pretty_format_batches` table; needs every row first (column widths)."""
+    """Arrow's `pretty_format_batches` table; needs every row first (column widths), so what it
+    holds is capped at `max_bytes` (None: no cap), past which it raises ResultTooLarge."""
 
     format = "pretty"
 
-    def __init__(self, schema: pa.Schema):
+    def __init__(self, schema: pa.Schema, max_bytes: Optional[int] = None):
         super().__init__(schema)
         self.columns: list[list[pa.Array]] = [[] for _ in schema.names]
+        self.max_bytes = max_bytes
+        self.held = 0
 
     def _encode(self, batch: pa.RecordBatch) -> bytes:
+        if self.max_bytes and self.held + batch.nbytes > self.max_bytes:
+            raise ResultTooLarge(self.format, self.max_bytes)  # before the text, which is larger
         for store, col in zip(self.columns, batch.columns):
-            store.append(display_strings(col).fill_null(""))
+            text = display_strings(col).fill_null("")
+            self.held += text.nbytes
+            store.append(text)
+        if self.max_bytes and self.held > self.max_bytes:
+            raise ResultTooLarge(self.format, self.max_bytes)
         return b""
 
     def finish(self) -> bytes:
@@ -716,8 +736,12 @@ class ParquetWriter(ResultWriter):
 WRITERS = {w.format: w for w in (ParquetWriter, CsvWriter, PrettyWriter, JsonWriter, JsonLinesWriter)}
 
 
-def result_writer(fmt: str, schema: pa.Schema) -> ResultWriter:
-    return WRITERS[FORMAT_ALIASES.get(fmt, fmt)](schema)
+def result_writer(fmt: str, schema: pa.Schema, max_held_bytes: Optional[int] = None) -> ResultWriter:
+    """The writer of `fmt`; a format that holds the whole result holds at most `max_held_bytes`."""
+    writer = WRITERS[FORMAT_ALIASES.get(fmt, fmt)](schema)
+    if isinstance(writer, PrettyWriter):
+        writer.max_bytes = max_held_bytes
+    return writer
 
 
 def render_result(data: pa.Table | pa.RecordBatchReader | list, fmt: str) -> bytes:

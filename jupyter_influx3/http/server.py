@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .. import __version__
-from . import serialize
+from . import serialize, watchdog
 from .base import ApiHandler, new_request_id
 
 PRODUCT_NAME = "jupyter-influx3"
@@ -54,9 +54,14 @@ class PingHandler(ApiHandler):
 
 
 class HealthHandler(ApiHandler):
-    """``GET /health`` and ``GET /api/v1/health``: ``OK``."""
+    """``GET /health`` and ``GET /api/v1/health``: ``OK``; 503 with what is wrong when the node is
+    stuck (a blocked IOLoop, a write pool that takes no work: `http/watchdog.py`)."""
 
     required = ("any",)
 
-    def get(self) -> None:
+    async def get(self) -> None:
+        found = await watchdog.problems(self.context)
+        if found:
+            self.send_body("unhealthy: " + "; ".join(found), serialize.TEXT_CONTENT_TYPE, status=503)
+            return
         self.send_body("OK", serialize.TEXT_CONTENT_TYPE)

@@ -32,7 +32,7 @@ from . import ast
 from .ast import BinaryExpr, Measurement, ParenExpr, SelectStatement, VarRef
 from .condition import ConditionError, condition_expr, has_time_expr
 from .functions import MIN_TIME, FunctionError, Vec
-from .parser import parse_query
+from .parser import ParseError, parse_query
 from .planner import CATALOG_TYPES, MeasurementInfo, PlanContext, PlanError, prepare_select
 from .results import Series, StatementResult
 from .scan import Scanner, series_key
@@ -142,10 +142,11 @@ _PARSED_LOCK = threading.Lock()
 class Executor:
     """Runs InfluxQL on one engine."""
 
-    def __init__(self, engine, *, max_select_buckets: int = 0, db_not_found: str = DB_NOT_FOUND,
+    def __init__(self, engine, *, max_select_buckets: Optional[int] = None, db_not_found: str = DB_NOT_FOUND,
                  dialect: str = "v1"):
         self.engine = engine
         self.dialect = dialect  # "v1": InfluxDB 1.x answers (/query); "v3": InfluxDB 3's (query_influxql)
+        # None: the engine's limit (querylimits.py), checked on bounded ranges only
         self.max_select_buckets = max_select_buckets
         self.db_not_found = db_not_found
 
@@ -153,7 +154,14 @@ class Executor:
 
     def parse(self, text: str, params: Optional[dict] = None) -> ast.Query:
         """Parse ``text`` (raises :class:`ParseError`); the trees of recent texts are kept
-        (nodes are immutable), as dashboards send the same query text again and again."""
+        (nodes are immutable), as dashboards send the same query text again and again. A text
+        past the engine's size or structure limits (querylimits.py) is refused unparsed."""
+        from ..querylimits import check_statement, limits_for
+
+        try:
+            check_statement(text, limits_for(self.engine))
+        except engine_errors.QueryError as e:
+            raise ParseError(str(e)) from None
         try:
             key = (text, json.dumps(params, sort_keys=True, default=repr) if params else None)
         except (TypeError, ValueError):
@@ -348,7 +356,7 @@ class Executor:
     def prepare(self, stmt: SelectStatement, database, rp, now):
         """Plan a SELECT (the statement's errors are raised here): the prepared statement."""
         ctx = PlanContext(now_ns=now, resolve=self._resolve(database, rp),
-                          max_select_buckets=self.max_select_buckets)
+                          max_select_buckets=self.max_select_buckets or 0)
         # a FROM without database needs a default database
         for node in ast.walk(stmt):
             if isinstance(node, Measurement) and not node.database and not database:
@@ -367,6 +375,12 @@ class Executor:
 
     def _check_buckets(self, p) -> None:
         n = self.max_select_buckets
+        configured = n is not None
+        if not configured:
+            # the engine's default guards explicit ranges (time(1ns) over a year); an open-ended
+            # range is bounded by max-select-point instead of being silently shortened
+            from ..querylimits import limits_for
+            n = limits_for(self.engine).max_select_buckets
         if n <= 0 or p.is_raw or not p.interval:
             return
         from .functions import window_start
@@ -376,7 +390,7 @@ class Executor:
             buckets = (last - first + p.interval) // p.interval
             if buckets > n:
                 raise StatementError(f"max-select-buckets limit exceeded: ({buckets}/{n})")
-        else:
+        elif configured:
             # no lower bound: only the last N buckets are read (the fill still starts at the data)
             last = window_start(p.end, p.interval, p.offset, p.location)
             p.read_start = max(p.read_start, last - p.interval * (n - 1))

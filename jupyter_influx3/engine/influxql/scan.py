@@ -294,11 +294,13 @@ class Scanner:
         # opened on first use: a statement answered from the series cache never needs one
         if self._cursor is None:
             self._cursor = self.service._connection().cursor()
+            self.service._track(self._cursor, True)   # interruptible: interrupt_all, a QueryScope
         return self._cursor
 
     def close(self) -> None:
         try:
             if self._cursor is not None:
+                self.service._track(self._cursor, False)
                 self._cursor.close()
         except Exception:  # noqa: BLE001 - best effort
             pass

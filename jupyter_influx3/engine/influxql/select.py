@@ -1026,9 +1026,11 @@ class _Run:
         starts, _ = _segments([pts.gid])
         ends = np.append(starts[1:], len(pts))
         out_gid, out_time, out_idx = [], [], []
+        budget = _PointBudget(self.scanner.engine)
         for s, e in zip(starts.tolist(), ends.tolist()):
             g = int(pts.gid[s])
             times = pts.time[s:e]
+            budget.take(s_lim, e_lim, times, interval, offset, asc)
             if tz:
                 grid = _fill_grid_tz(s_lim, e_lim, times, interval, offset, tz, asc)
             else:
@@ -1506,6 +1508,29 @@ def _linear(t: int, t0: int, t1: int, v0: float, v1: float) -> float:
     return m * float(t - t0) + v0
 
 
+class _PointBudget:
+    """1.x's ``max-select-point`` for the fill grid: the windows x series a GROUP BY time() fill
+    would build are counted before any is allocated (``time(1s) fill(0)`` over a year is 31.5M
+    rows per series)."""
+
+    def __init__(self, engine):
+        from ..querylimits import limits_for
+
+        self.limit = limits_for(engine).max_select_points
+        self.used = 0
+
+    def take(self, s_lim: int, e_lim: int, times: np.ndarray, interval: int, offset: int, asc: bool) -> None:
+        if not self.limit or not len(times) or interval <= 0:
+            return
+        lo = s_lim if asc else e_lim
+        hi = e_lim if asc else s_lim
+        if lo == MIN_TIME:
+            lo = int(window_start(int(times.min()), interval, offset))
+        self.used += max(0, (hi - lo) // interval + 1) + len(times)
+        if self.used > self.limit:
+            raise ExecError(f"max-select-point limit exceeed: ({self.used}/{self.limit})")
+
+
 def _fill_grid_tz(s_lim, e_lim, times, interval, offset, tz, asc) -> np.ndarray:
     from .functions import zone_offset
     first = s_lim if s_lim != MIN_TIME else window_start(int(times[0]), interval, offset, tz)
@@ -1938,7 +1963,10 @@ def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray
                 d = x - mean
                 var += d * d
             out[i] = math.sqrt(var / float(cnt - 1)) if cnt > 1 else math.nan
-        return Points(gid, zero_t, Vec("float", out, ones))
+        # Fewer than two points: 1.x's NaN (JSON shows null); InfluxDB 3 (DataFusion) answers null,
+        # so every format of /api/v3/query_influxql shows the same empty value.
+        valid = ~np.isnan(out) if run.v3 else ones
+        return Points(gid, zero_t, Vec("float", out, valid))
     if name == "median":
         if kind not in ("float", "integer", "unsigned"):
             raise ExecError(f"unsupported median iterator type: *query.{_iter_type(kind)}InterruptIterator")

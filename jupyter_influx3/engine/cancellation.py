@@ -1,0 +1,128 @@
+"""Cancelling one query: its deadline, the reason it was stopped, and the DuckDB cursors it uses.
+
+A caller (an HTTP request, a kernel cell) makes a :class:`QueryScope` and runs the query's work
+inside ``with scope.active():`` on whatever thread does it. Every DuckDB cursor the SQL layer or the
+InfluxQL scanner opens while a scope is active is attached to it (:func:`attach_cursor`), so
+``scope.cancel(reason)`` can interrupt exactly that query's cursors from any thread: a timeout, a
+client that went away, a server shutting down. Python work between DuckDB calls stops at the next
+:meth:`QueryScope.check`.
+
+Does not own timers or threads (the adapter arms the deadline with its own event loop) and knows
+nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from typing import Iterator, Optional
+
+from .errors import QueryError
+
+TIMEOUT = "timeout"
+DISCONNECT = "disconnect"
+SHUTDOWN = "shutdown"
+
+_current = threading.local()
+
+
+class QueryCancelled(QueryError):
+    """The query was stopped before it finished; `reason` says why (TIMEOUT, DISCONNECT, SHUTDOWN)."""
+
+    #: HTTP status of each reason (a timed-out query is the server giving up: 504)
+    STATUSES = {TIMEOUT: 504, SHUTDOWN: 503, DISCONNECT: 499}
+
+    def __init__(self, reason: str, timeout_s: Optional[float] = None):
+        if reason == TIMEOUT:
+            # InfluxDB 1.x's wording (query.ErrQueryTimeoutLimitExceeded), with the limit in force
+            limit = f" ({timeout_s:g} s)" if timeout_s else ""
+            message = f"query-timeout limit exceeded{limit}"
+        elif reason == SHUTDOWN:
+            message = "query interrupted: the server is shutting down"
+        else:
+            message = "query interrupted: the client closed the connection"
+        super().__init__(message)
+        self.reason = reason
+        self.status = self.STATUSES.get(reason, 500)
+
+
+class QueryScope:
+    """One query's deadline and cancellation (thread-safe; cancelling twice keeps the first reason)."""
+
+    def __init__(self, timeout_s: Optional[float] = None):
+        self.timeout_s = timeout_s if timeout_s and timeout_s > 0 else None
+        self.started = time.monotonic()
+        self.deadline = self.started + self.timeout_s if self.timeout_s else None
+        self.reason: Optional[str] = None
+        self._cursors: list = []
+        self._lock = threading.Lock()
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def cancelled(self) -> bool:
+        return self.reason is not None
+
+    def remaining(self) -> Optional[float]:
+        """Seconds left before the deadline (None: no deadline)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def error(self) -> QueryCancelled:
+        return QueryCancelled(self.reason or TIMEOUT, self.timeout_s)
+
+    def check(self) -> None:
+        """Raise :class:`QueryCancelled` if the query was cancelled or is past its deadline."""
+        if self.reason is None and self.deadline is not None and time.monotonic() >= self.deadline:
+            self.cancel(TIMEOUT)
+        if self.reason is not None:
+            raise self.error()
+
+    # -- cancelling ----------------------------------------------------------------------------
+
+    def cancel(self, reason: str) -> None:
+        """Stop the query: interrupt the DuckDB work it is doing now and any it starts later."""
+        with self._lock:
+            if self.reason is None:
+                self.reason = reason
+            cursors = list(self._cursors)
+        for cursor in cursors:
+            _interrupt(cursor)
+
+    def attach(self, cursor) -> None:
+        """A DuckDB cursor this query uses (interrupted at once if the query is already cancelled)."""
+        with self._lock:
+            self._cursors.append(cursor)
+            cancelled = self.reason is not None
+        if cancelled:
+            _interrupt(cursor)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator["QueryScope"]:
+        """Make this the current thread's query scope (cursors opened inside attach to it)."""
+        self.check()
+        previous = getattr(_current, "scope", None)
+        _current.scope = self
+        try:
+            yield self
+        finally:
+            _current.scope = previous
+
+
+def current() -> Optional[QueryScope]:
+    """The query scope active on this thread, if any."""
+    return getattr(_current, "scope", None)
+
+
+def attach_cursor(cursor) -> None:
+    """Called by whoever opens a DuckDB cursor for a query: attach it to the current scope."""
+    scope = current()
+    if scope is not None:
+        scope.attach(cursor)
+
+
+def _interrupt(cursor) -> None:
+    try:
+        cursor.interrupt()
+    except Exception:  # noqa: BLE001 - a cursor already closed has nothing to interrupt
+        pass

@@ -1,0 +1,128 @@
+"""Running a request's query work: the query thread pool, the request's deadline and its cancellation.
+
+Queries (SQL and InfluxQL, parsing included) run in a pool of their own, never in the pool that
+writes and configure calls use, so a write is not queued behind a burst of slow queries. Each
+query request gets one `engine.cancellation.QueryScope`; every call the request makes into the
+engine runs inside it, so the DuckDB cursors it opens are interrupted when
+
+* the query timeout passes (``influx3 serve --query-timeout``; the request answers 504
+  ``query-timeout limit exceeded`` at the deadline even if the thread is still busy),
+* the client closes the connection (``ApiHandler.on_connection_close``),
+* the server shuts down (:func:`cancel_all`; the request answers 503).
+
+Owns the pool's default size and how engine failures of a cancelled or too complex query become
+answers; does not parse requests or format results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from tornado.ioloop import IOLoop
+
+from ..engine import cancellation
+from ..engine.querylimits import limits_for, too_complex
+from .base import ApiError
+
+#: threads that run queries (DuckDB parallelises each query on its own threads as well)
+DEFAULT_QUERY_THREADS = max(4, (os.cpu_count() or 2) * 2)
+
+
+def make_query_executor(threads: int = DEFAULT_QUERY_THREADS) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="influx3-query")
+
+
+def query_executor(context: Any) -> ThreadPoolExecutor:
+    """The context's query pool (made on first use when whoever built the context gave none)."""
+    if context.query_executor is None:
+        context.query_executor = make_query_executor()
+    return context.query_executor
+
+
+class ClientGone(ApiError):
+    """The client closed the connection: there is nobody to answer (nothing is logged)."""
+
+    def __init__(self):
+        super().__init__(499, "query interrupted: the client closed the connection")
+
+
+def scope_for(handler: Any) -> cancellation.QueryScope:
+    """The request's QueryScope (one per request, made on first use)."""
+    scope = getattr(handler, "_query_scope", None)
+    if scope is None:
+        scope = cancellation.QueryScope(limits_for(handler.context.engine).timeout_s)
+        handler._query_scope = scope
+        handler._query_stopped = asyncio.get_running_loop().create_future()
+        handler.context.scopes.add(scope)
+    return scope
+
+
+def stop(handler: Any, reason: str) -> None:
+    """Cancel the request's query (client gone, shutdown): interrupts DuckDB, wakes the handler."""
+    scope = getattr(handler, "_query_scope", None)
+    if scope is None:
+        return
+    scope.cancel(reason)
+    stopped = handler._query_stopped
+    if not stopped.done():
+        stopped.set_result(reason)
+
+
+def release(handler: Any) -> None:
+    """The request is over: forget its scope."""
+    scope = getattr(handler, "_query_scope", None)
+    if scope is not None:
+        handler.context.scopes.discard(scope)
+
+
+def cancel_all(context: Any, reason: str = cancellation.SHUTDOWN) -> int:
+    """Cancel every query request of `context` (a server shutting down); returns how many."""
+    scopes = list(context.scopes)
+    for scope in scopes:
+        scope.cancel(reason)
+    return len(scopes)
+
+
+async def run(handler: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn(*args, **kwargs)`` in the query pool under the request's scope; the answer to a
+    cancelled call is raised as the scope's error (`QueryCancelled`), a parser's RecursionError
+    as `StatementTooComplex`."""
+    scope = scope_for(handler)
+    call = functools.partial(fn, *args, **kwargs)
+
+    def work() -> Any:
+        with scope.active():  # raises at once if cancelled while it waited for a thread
+            return call()
+
+    context = handler.context
+    context.busy += 1
+    fut = IOLoop.current().run_in_executor(query_executor(context), work)
+    try:
+        done, _ = await asyncio.wait([fut, handler._query_stopped], timeout=scope.remaining(),
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if fut not in done:
+            # past the deadline, or cancelled by a disconnect/shutdown while Python work runs on:
+            # answer now, the thread ends on its own (interrupted DuckDB work ends at once)
+            scope.cancel(cancellation.TIMEOUT)
+            fut.cancel()
+            _raise_stopped(scope)
+        try:
+            return fut.result()
+        except RecursionError as exc:
+            raise too_complex(exc) from None
+        except Exception:
+            if scope.cancelled:
+                _raise_stopped(scope)
+            raise
+    finally:
+        context.busy -= 1
+
+
+def _raise_stopped(scope: cancellation.QueryScope) -> None:
+    if scope.reason == cancellation.DISCONNECT:
+        raise ClientGone()
+    raise scope.error() from None

@@ -1,0 +1,113 @@
+"""Query limits and cancellation in the engine itself (what kernels get too): statement text
+limits, the RecursionError wall, memory sizes, and a QueryScope interrupting exactly its own query."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from jupyter_influx3.engine import cancellation
+from jupyter_influx3.engine.querylimits import (QueryLimits, StatementTooComplex, StatementTooLarge,
+                                                check_statement, parse_memory_size, total_memory)
+
+RUNAWAY = "SELECT count(*) FROM generate_series(1, 1000000000000)"
+
+
+def test_statement_over_the_size_limit_is_refused_before_parsing(engine):
+    engine.create_database("a")
+    engine.query_limits = QueryLimits(max_statement_bytes=1000)
+    with pytest.raises(StatementTooLarge, match=r"statement too large: 1\d\d\d bytes \(the limit is 1000 bytes\)"):
+        engine.query_sql("a", "SELECT 1 WHERE " + " OR ".join(["true"] * 200))
+    assert engine.sql("a", "SELECT 1 AS x").column("x").to_pylist() == [1]
+
+
+def test_brackets_and_operators_inside_strings_and_regexes_are_not_counted():
+    limits = QueryLimits(max_nesting=2, max_operators=2)
+    check_statement("SELECT * FROM cpu WHERE host = '((((a OR b OR c))))' AND \"x(((\" = 1", limits)
+    check_statement("SELECT value FROM cpu WHERE host =~ /a|b|c|d|(e|(f))/ -- ((( OR OR OR", limits)
+    with pytest.raises(StatementTooComplex, match="3 levels of brackets"):
+        check_statement("SELECT (((1)))", limits)
+    with pytest.raises(StatementTooComplex, match="3 AND/OR/arithmetic operators"):
+        check_statement("SELECT 1 WHERE a OR b AND c - 1 > 0", limits)
+
+
+def test_recursion_error_of_the_planner_becomes_statement_too_complex(engine):
+    # with the text limits off, the planner's own recursion gives out: a clear error, not RecursionError
+    engine.create_database("a")
+    engine.query_limits = QueryLimits(max_nesting=0, max_operators=0)
+    with pytest.raises(StatementTooComplex, match="nested too deeply for the query planner"):
+        engine.query_sql("a", "SELECT " + "abs(" * 3000 + "1" + ")" * 3000)
+
+
+def test_influxql_statement_limits_are_parse_errors(engine):
+    engine.create_database("a")
+    engine.write_lp("a", "cpu,host=a value=1 1")
+    from jupyter_influx3.engine.influxql.api import InfluxqlQueryError
+
+    q = "SELECT value FROM cpu WHERE " + " OR ".join(f"host = 'h{i}'" for i in range(600))
+    with pytest.raises(InfluxqlQueryError, match="parsing error: statement is too complex: 599"):
+        engine.query_influxql("a", q)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("4GB", 4 * 10**9), ("512MiB", 512 * 2**20), ("1073741824", 2**30), ("1.5 GiB", int(1.5 * 2**30)),
+    ("2gb", 2 * 10**9),
+])
+def test_memory_sizes(text, expected):
+    assert parse_memory_size(text) == expected
+
+
+def test_memory_size_as_a_percentage_of_ram():
+    assert parse_memory_size("25%") == int(total_memory() * 0.25)
+
+
+@pytest.mark.parametrize("text", ["lots", "0%", "150%", "12", "4 GX", "-1GB", ""])
+def test_bad_memory_sizes_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_memory_size(text)
+
+
+def test_cancelling_a_scope_interrupts_its_own_query_only(engine):
+    engine.create_database("a")
+    mine, other = cancellation.QueryScope(), cancellation.QueryScope()
+    outcome: dict = {}
+
+    def run(name, scope):
+        try:
+            with scope.active():
+                outcome[name] = engine.sql("a", RUNAWAY)
+        except Exception as exc:  # noqa: BLE001 - the outcome is the point
+            outcome[name] = exc
+
+    threads = [threading.Thread(target=run, args=("mine", mine)), threading.Thread(target=run, args=("other", other))]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    mine.cancel(cancellation.TIMEOUT)
+    threads[0].join(10)
+    assert not threads[0].is_alive()
+    assert "Interrupted" in str(outcome["mine"])
+    assert threads[1].is_alive()  # the other query runs on
+    other.cancel(cancellation.SHUTDOWN)
+    threads[1].join(10)
+    assert not threads[1].is_alive()
+
+
+def test_a_scope_cancelled_before_its_query_starts_refuses_to_run(engine):
+    scope = cancellation.QueryScope()
+    scope.cancel(cancellation.SHUTDOWN)
+    with pytest.raises(cancellation.QueryCancelled, match="server is shutting down") as info:
+        with scope.active():
+            engine.sql("a", "SELECT 1")
+    assert info.value.status == 503
+
+
+def test_a_scope_past_its_deadline_reports_the_timeout():
+    scope = cancellation.QueryScope(timeout_s=0.01)
+    time.sleep(0.05)
+    with pytest.raises(cancellation.QueryCancelled) as info:
+        scope.check()
+    assert str(info.value) == "query-timeout limit exceeded (0.01 s)"
+    assert info.value.status == 504

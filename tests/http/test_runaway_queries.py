@@ -1,0 +1,203 @@
+"""Runaway queries cannot freeze the server (issue 10): each case is written as the attack was.
+
+* queries that would run for hours, abandoned by their clients, are interrupted: a write right
+  after them is acknowledged within a second, /health answers, the query pool is free again;
+* a query past ``--query-timeout`` answers 504 ``query-timeout limit exceeded`` in InfluxDB 3's
+  plain-text error shape (and the v1 JSON shape on ``/query``);
+* SIGTERM stops a server that has runaway queries in flight within a few seconds;
+* /health answers 503 with the reason when the IOLoop was blocked or the write pool takes no work
+  (an in-process server, where the test can block them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from jupyter_influx3.engine import Engine
+
+RUNAWAY_SQL = "select count(*) from generate_series(1, 1000000000000)"
+
+
+def _send_query(port: int, db: str, sql: str = RUNAWAY_SQL) -> socket.socket:
+    """A raw client that sends a query and does not read the answer (yet)."""
+    s = socket.create_connection(("127.0.0.1", port))
+    q = requests.models.RequestEncodingMixin._encode_params({"db": db, "q": sql})
+    s.sendall(f"GET /api/v3/query_sql?{q} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    return s
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def _create_db(url: str, db: str) -> None:
+    r = requests.post(url + "/api/v3/configure/database", json={"db": db}, timeout=10)
+    assert r.status_code in (200, 204), r.text
+
+
+@pytest.fixture(scope="module")
+def srv(start_influx3_session):
+    # a long timeout: these tests are about abandoned queries, not the timeout
+    return start_influx3_session("--query-timeout", "120")
+
+
+def _abandon(url: str, db: str, n: int = 8) -> None:
+    socks = [_send_query(_port(url), db) for _ in range(n)]
+    time.sleep(0.5)  # the queries are running (or queued for a query thread)
+    for s in socks:
+        s.close()
+
+
+def test_abandoned_runaway_queries_leave_a_write_acknowledged_within_a_second(srv):
+    _create_db(srv.url, "runaway")
+    _abandon(srv.url, "runaway")
+    t0 = time.monotonic()
+    r = requests.post(srv.url + "/api/v3/write_lp", params={"db": "runaway"}, data="m,host=a v=1 1", timeout=30)
+    took = time.monotonic() - t0
+    assert r.status_code == 204, r.text
+    assert took < 1.0, f"write took {took:.2f} s behind abandoned queries"
+    t0 = time.monotonic()
+    h = requests.get(srv.url + "/health", timeout=30)
+    assert h.status_code == 200 and h.text == "OK"
+    assert time.monotonic() - t0 < 1.0
+
+
+def test_abandoned_runaway_queries_are_interrupted_so_later_queries_run(srv):
+    _create_db(srv.url, "runaway2")
+    _abandon(srv.url, "runaway2", n=12)  # more than the query threads
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    r = requests.get(srv.url + "/api/v3/query_sql", params={"db": "runaway2", "q": "select 42 as x"}, timeout=60)
+    assert r.status_code == 200 and r.json() == [{"x": 42}]
+    assert time.monotonic() - t0 < 2.0, "a quick query waited for abandoned ones"
+    # and they are logged as failed (interrupted), none still running
+    log = requests.get(srv.url + "/api/v3/query_sql", params={
+        "db": "runaway2", "q": "select phase from system.queries where query_text like '%generate_series(1, 1000000000000)%' "
+                               "and query_text not like '%system.queries%'"},
+        timeout=30).json()
+    assert log and all(row["phase"] != "received" and row["phase"] != "planned" for row in log), log
+
+
+def test_query_past_the_timeout_answers_504_query_timeout_in_plain_text(start_influx3):
+    srv = start_influx3("--query-timeout", "1")
+    _create_db(srv.url, "slow")
+    t0 = time.monotonic()
+    r = requests.get(srv.url + "/api/v3/query_sql", params={"db": "slow", "q": RUNAWAY_SQL}, timeout=30)
+    took = time.monotonic() - t0
+    assert r.status_code == 504
+    assert r.headers["Content-Type"].startswith("text/plain")
+    assert r.text == "query-timeout limit exceeded (1 s)"
+    assert took < 5.0
+    post = requests.post(srv.url + "/api/v3/query_sql", json={"db": "slow", "q": RUNAWAY_SQL}, timeout=30)
+    assert post.status_code == 504 and post.text == "query-timeout limit exceeded (1 s)"
+    # the server is not left busy: a quick query answers at once
+    ok = requests.get(srv.url + "/api/v3/query_sql", params={"db": "slow", "q": "select 1 as one"}, timeout=10)
+    assert ok.json() == [{"one": 1}]
+
+
+def test_query_timeout_zero_turns_the_timeout_off(start_influx3):
+    srv = start_influx3("--query-timeout", "0")
+    _create_db(srv.url, "forever")
+    s = _send_query(_port(srv.url), "forever")
+    s.settimeout(2.0)
+    with pytest.raises(socket.timeout):
+        s.recv(100)  # still running after 2 s: no timeout
+    s.close()
+
+
+def test_bad_query_timeout_is_refused_on_the_command_line(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "jupyter_influx3", "serve", "--data-dir", str(tmp_path),
+                          "--query-timeout", "-3"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "--query-timeout" in out.stderr and "expected a number of seconds" in out.stderr
+
+
+def test_sigterm_stops_a_server_with_runaway_queries_within_seconds(start_influx3):
+    srv = start_influx3("--query-timeout", "600")
+    _create_db(srv.url, "term")
+    socks = [_send_query(_port(srv.url), "term") for _ in range(6)]
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    code = srv.stop(signal.SIGTERM, timeout=20)
+    took = time.monotonic() - t0
+    assert code == 0
+    assert took < 5.0, f"SIGTERM took {took:.1f} s"
+    socks[0].settimeout(5)
+    answer = socks[0].recv(4096)
+    assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
+    assert b"query interrupted: the server is shutting down" in answer
+    for s in socks:
+        s.close()
+
+
+# ---- /health when the server is stuck: an in-process server the test can block ----------------
+
+
+@pytest.fixture
+def inproc(tmp_path):
+    """A real tornado server in a thread of this process, with a write pool of one thread."""
+    import tornado.httpserver
+    import tornado.netutil
+    from tornado.ioloop import IOLoop
+
+    from jupyter_influx3.http.auth import AuthSettings
+    from jupyter_influx3.http.routes import make_app
+
+    engine = Engine(tmp_path / "data", background=False)
+    pool = ThreadPoolExecutor(max_workers=1)
+    ready = threading.Event()
+    box: dict = {}
+
+    def serve():
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        app = make_app(engine, executor=pool, auth=AuthSettings(enabled=False))
+        server = tornado.httpserver.HTTPServer(app)
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        server.add_sockets(sockets)
+        box.update(loop=loop, ioloop=IOLoop.current(), url=f"http://127.0.0.1:{sockets[0].getsockname()[1]}")
+        ready.set()
+        loop.run_forever()
+        server.stop()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ready.wait(10)
+    yield box["url"], box["ioloop"], pool
+    box["loop"].call_soon_threadsafe(box["loop"].stop)
+    thread.join(10)
+    pool.shutdown(wait=False)
+    engine.close()
+
+
+def test_health_answers_503_after_the_event_loop_was_blocked(inproc):
+    url, ioloop, _ = inproc
+    assert requests.get(url + "/health", timeout=10).text == "OK"  # the watchdog is running
+    ioloop.add_callback(time.sleep, 2.6)  # a handler that blocks the loop
+    time.sleep(0.2)
+    r = requests.get(url + "/health", timeout=30)  # answered once the loop is back
+    assert r.status_code == 503
+    assert r.headers["Content-Type"].startswith("text/plain")
+    assert r.text.startswith("unhealthy: the event loop was blocked for 2.")
+
+
+def test_health_answers_503_when_the_write_pool_takes_no_work(inproc):
+    url, _, pool = inproc
+    assert requests.get(url + "/health", timeout=10).text == "OK"
+    pool.submit(time.sleep, 4)  # every write thread stuck
+    r = requests.get(url + "/health", timeout=30)
+    assert r.status_code == 503
+    assert "the write pool could not start work within 2 s" in r.text
+    time.sleep(4)
+    assert requests.get(url + "/health", timeout=10).text == "OK"
