@@ -93,6 +93,18 @@ def _get_json(url: str, token: str, timeout: float = 3.0):
         return json.loads(resp.read())
 
 
+def flight_location(server: Optional[NotebookServer] = None) -> Optional[str]:
+    """Where the Jupyter server's Arrow Flight listens (``grpc://host:port``), or None (no server
+    runs this kernel, or it serves no Flight). Never starts a server."""
+    server = server or find_running_server()
+    if server is None:
+        return None
+    try:
+        return _get_json(server.jupyter_api + "/flight", server.token).get("location")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def _kernel_id() -> Optional[str]:
     try:
         from ipykernel.connect import get_connection_file

@@ -25,6 +25,11 @@ through Jupyter's login -- mount 3, or ``%influx3 token`` in a kernel -- unless 
 sets ``Influx3App.allow_token_bootstrap``; the InfluxDB-token mounts answer the public bootstrap
 route with a 403 that says where to get a token.  Browsers may call the InfluxDB-token mounts only
 from the origins in ``Influx3App.cors_origins`` (`http/cors.py`); mount 3 keeps Jupyter's policy.
+
+Arrow Flight / Flight SQL (`flight/`) cannot share Jupyter's port, so it listens on a loopback port
+of its own (``Influx3App.flight_bind``, default ``127.0.0.1:0``: a free one), with the InfluxDB
+tokens of mounts 1 and 2. Its address is in the server log and at ``{base_url}influx3/jupyter/flight``
+(which ``%influx3 status`` shows).
 """
 
 from __future__ import annotations
@@ -42,11 +47,14 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from tornado import web
-from traitlets import Bool, Int, List, TraitError, Unicode, default, validate
+from traitlets import Bool, Float, Int, List, TraitError, Unicode, default, validate
 
 from ..http import DEFAULT_MAX_REQUEST_BYTES
 from ..http import cors
 from ..http.auth import AuthSettings, api_path, parse_disable_authz, redact_uri, requirement
+from ..engine.querylimits import DEFAULT_TIMEOUT_S, QueryLimits, parse_memory_size
+from ..http import querypool
+from ..http.querypool import make_query_executor
 from ..http.base import ApiError, ApiHandler, DefaultHandler, ServerContext
 from ..http.metrics import metrics_for
 from ..http.routes import ROUTE_TABLE
@@ -233,6 +241,17 @@ def redact_requests(webapp: web.Application) -> None:
     webapp.find_handler = find_handler  # type: ignore[method-assign]
 
 
+class FlightInfoHandler(JupyterHandler):
+    """``GET {base_url}influx3/jupyter/flight``: where Arrow Flight listens (Jupyter's auth)."""
+
+    def initialize(self, location: str = "") -> None:
+        self.location = location
+
+    @web.authenticated
+    def get(self) -> None:
+        self.finish({"location": self.location or None})
+
+
 # ---- the extension ------------------------------------------------------------------------------
 
 
@@ -263,12 +282,46 @@ class Influx3App(ExtensionApp):
                         "the InfluxDB-token mounts (root paths and influx3/), or ['*'] for any. Default none: "
                         "a request with another Origin header is refused with 403.").tag(config=True)
 
+    flight_bind = Unicode("127.0.0.1:0", help="HOST:PORT where Arrow Flight / Flight SQL (gRPC) listens, with "
+                          "InfluxDB tokens (port 0: a free one; empty: no Flight).").tag(config=True)
+
+    @validate("flight_bind")
+    def _valid_flight_bind(self, proposal) -> str:
+        value = proposal["value"].strip()
+        host, sep, port = value.rpartition(":")
+        if value and (not sep or not port.isdigit() or not host):
+            raise TraitError(f"Influx3App.flight_bind: expected HOST:PORT, got {value!r}")
+        return value
+
     @validate("cors_origins")
     def _valid_cors_origins(self, proposal) -> list:
         try:
             return list(cors.parse_origins(proposal["value"]))
         except ValueError as exc:
             raise TraitError(f"Influx3App.cors_origins: {exc}") from None
+
+    query_timeout = Float(DEFAULT_TIMEOUT_S, help="Seconds a query (SQL or InfluxQL) may run before it is stopped "
+                          "and answered 504 'query-timeout limit exceeded' (0: never).").tag(config=True)
+    query_memory_limit = Unicode("", help="Memory DuckDB may use for this server's queries, e.g. 4GB, 512MiB or 25% "
+                                 "(default: a quarter of RAM).").tag(config=True)
+
+    @validate("query_timeout")
+    def _valid_query_timeout(self, proposal) -> float:
+        if not proposal["value"] >= 0:
+            raise TraitError(f"Influx3App.query_timeout: expected 0 or more seconds, got {proposal['value']!r}")
+        return proposal["value"]
+
+    @validate("query_memory_limit")
+    def _valid_query_memory_limit(self, proposal) -> str:
+        if proposal["value"].strip():
+            try:
+                parse_memory_size(proposal["value"])
+            except ValueError as exc:
+                raise TraitError(f"Influx3App.query_memory_limit: {exc}") from None
+        return proposal["value"]
+
+    def _query_memory_bytes(self) -> Optional[int]:
+        return parse_memory_size(self.query_memory_limit) if self.query_memory_limit.strip() else None
 
     engine: Any = None
     contexts: list[ServerContext]
@@ -291,7 +344,8 @@ class Influx3App(ExtensionApp):
         data_dir = self.resolved_data_dir()
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
-            self.engine = Engine(str(data_dir), node_id=self.node_id)
+            self.engine = Engine(str(data_dir), node_id=self.node_id, query_memory_limit=self._query_memory_bytes())
+            self.engine.query_limits = QueryLimits(timeout_s=self.query_timeout or None)
         except (OSError, errors.EngineError) as exc:
             self.log.error("jupyter_influx3: cannot open data directory %s: %s; the API is not served", data_dir, exc)
             self.engine = None
@@ -304,14 +358,36 @@ class Influx3App(ExtensionApp):
         self._token_auth = AuthSettings(enabled=not self.without_auth, open_paths=open_paths)
         self._executor = ThreadPoolExecutor(max_workers=max(4, (os.cpu_count() or 2) * 2),
                                             thread_name_prefix="influx3-api")
+        self._query_executor = make_query_executor()  # queries never wait behind writes, nor the reverse
         self.settings["influx3_engine"] = self.engine
         self.settings["influx3_allow_token_bootstrap"] = self.allow_token_bootstrap
         self.log.info("jupyter_influx3: data dir %s, node %s%s", data_dir, self.engine.node_id,
                       " (authentication OFF)" if self.without_auth else "")
+        self._start_flight()
+
+    def _start_flight(self) -> None:
+        """Arrow Flight on its own port (`flight_bind`): the address goes to the log and settings."""
+        self.flight_server, self.flight_location = None, ""
+        if not self.flight_bind:
+            return
+        host, _, port = self.flight_bind.rpartition(":")
+        host = host.strip("[]")
+        try:
+            from ..flight.server import FlightServer
+
+            shown = f"[{host}]" if ":" in host else host
+            self.flight_server = FlightServer(self.engine, f"grpc://{shown}:{port}", auth=self._token_auth.enabled)
+        except Exception as exc:  # noqa: BLE001 - no pyarrow.flight, port taken: the HTTP API still works
+            self.log.error("jupyter_influx3: Arrow Flight not served on %s: %s", self.flight_bind, exc)
+            return
+        self.flight_location = f"grpc://{shown}:{self.flight_server.port}"
+        self.settings["influx3_flight"] = self.flight_location
+        self.log.info("jupyter_influx3: Arrow Flight / Flight SQL on %s", self.flight_location)
 
     def _context(self, auth: AuthSettings) -> ServerContext:
         ctx = ServerContext(engine=self.engine, max_request_bytes=self.max_request_bytes,
-                            executor=self._executor, auth=auth, cors_origins=tuple(self.cors_origins))
+                            executor=self._executor, auth=auth, cors_origins=tuple(self.cors_origins),
+                            query_executor=self._query_executor)
         if self.contexts:  # one process, one set of metrics
             ctx.process_id = self.contexts[0].process_id
             ctx.metrics = metrics_for(self.contexts[0])  # type: ignore[attr-defined]
@@ -331,6 +407,8 @@ class Influx3App(ExtensionApp):
         jctx = self._context(AuthSettings(external=True))
         for path, cls in ROUTE_TABLE:
             rules.append((re.escape(jupyter_mount + path) + "$", jupyter_auth_handler(cls), {"context": jctx}))
+        rules.append((re.escape(jupyter_mount + "/flight") + "$", FlightInfoHandler,
+                      {"location": getattr(self, "flight_location", "")}))
         rules.append((re.escape(jupyter_mount) + "(/.*)?$", jupyter_auth_handler(DefaultHandler), {"context": jctx}))
 
         # 1. everything under {base_url}influx3/, InfluxDB tokens.
@@ -354,10 +432,16 @@ class Influx3App(ExtensionApp):
         if engine is None:
             return
         loop = asyncio.get_running_loop()
+        for ctx in self.contexts:  # a runaway query must not hold Jupyter's shutdown
+            querypool.cancel_all(ctx)
+        engine.interrupt_queries()
         deadline = loop.time() + 30
         while any(c.busy for c in self.contexts) and loop.time() < deadline:
             await asyncio.sleep(0.02)
+        flight_server, self.flight_server = getattr(self, "flight_server", None), None
+        if flight_server is not None:
+            await loop.run_in_executor(None, flight_server.shutdown)
         await loop.run_in_executor(None, engine.close)
-        executor = getattr(self, "_executor", None)
-        if executor is not None:
-            executor.shutdown(wait=False)
+        for executor in (getattr(self, "_executor", None), getattr(self, "_query_executor", None)):
+            if executor is not None:
+                executor.shutdown(wait=False)
