@@ -9,7 +9,9 @@ share or clash) per :class:`~.base.ServerContext`, created on first use. Series:
   recorded by the query endpoints when a query's answer is complete;
 * ``http_requests_total{method,path,status}`` and ``http_request_duration_seconds{method,path}``
   -- recorded for every request when it finishes (``ApiHandler.on_finish``); ``path`` is the route
-  (``/api/v3/query_sql``), or ``other`` for paths outside the route table.
+  (``/api/v3/query_sql``), or ``other`` for paths outside the route table;
+* ``influxdb3_caches{kind}``, ``influxdb3_cache_entries{kind}``, ``influxdb3_cache_memory_bytes{kind}``
+  -- the node's last-value / distinct-value caches, read from the engine when scraped.
 
 The body ends with the OpenMetrics ``# EOF`` marker line, like the real server's.
 """
@@ -20,6 +22,7 @@ import threading
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 
 from .base import ApiHandler
@@ -72,6 +75,28 @@ class _WithoutCreated:
             yield metric
 
 
+class _CacheCollector:
+    """Gauges of the engine's caches (entries are rows of a last-value cache, combinations of a
+    distinct-value cache; memory is an estimate of what they hold)."""
+
+    def __init__(self, engine: Any):
+        self.engine = engine
+
+    def collect(self):
+        registry = getattr(self.engine, "caches", None)
+        if registry is None:
+            return
+        stats = registry.stats()
+        families = [GaugeMetricFamily("influxdb3_caches", "Caches defined", labels=["kind"]),
+                    GaugeMetricFamily("influxdb3_cache_entries", "Entries held by the caches", labels=["kind"]),
+                    GaugeMetricFamily("influxdb3_cache_memory_bytes", "Approximate memory of the caches",
+                                      labels=["kind"])]
+        for kind, values in sorted(stats.items()):
+            for family, value in zip(families, values):
+                family.add_metric([kind], value)
+        yield from families
+
+
 def metrics_for(context: Any) -> Metrics:
     """The Metrics of a ServerContext (made on first use)."""
     found = getattr(context, "metrics", None)
@@ -81,6 +106,8 @@ def metrics_for(context: Any) -> Metrics:
         found = getattr(context, "metrics", None)
         if not isinstance(found, Metrics):
             found = Metrics()
+            if getattr(context, "engine", None) is not None:
+                found.registry.register(_CacheCollector(context.engine))
             context.metrics = found
     return found
 

@@ -264,3 +264,14 @@ def test_python_client_over_http(url, db):
     c.delete_last_cache("cpu", "cpu_host_last_cache")
     c.delete_distinct_cache("cpu", "cpu_region_distinct_cache")
     assert c.caches().num_rows == 0
+
+
+def test_metrics_report_cache_entries_and_memory(url, db):
+    written(url, db, "cpu,host=a usage=1\ncpu,host=b usage=2")
+    assert post(url, LVC, {"db": db, "table": "cpu"}).status_code == 201
+    text = requests.get(url + "/metrics", timeout=30).text
+    values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+              if line.startswith("influxdb3_cache")}
+    assert values['influxdb3_caches{kind="last"}'] >= 1
+    assert values['influxdb3_cache_entries{kind="last"}'] >= 2
+    assert values['influxdb3_cache_memory_bytes{kind="last"}'] > 0
