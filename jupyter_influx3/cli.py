@@ -87,11 +87,12 @@ def non_negative_int(value: str) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    import tornado.httpserver
     import tornado.netutil
 
     from .engine import Engine, errors
+    from .cli_caches import engine_options as cache_options
     from .engine.catalog import Limits
+    from .flight.portshare import shared_port_server
     from .http.routes import make_app
 
     limit_args = {
@@ -104,10 +105,12 @@ async def _serve(args: argparse.Namespace) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
         cache = None if args.series_cache_mb is None else args.series_cache_mb * 2**20
-        engine = Engine(str(data_dir), node_id=args.node_id, limits=limits, series_cache_bytes=cache)
+        engine = Engine(str(data_dir), node_id=args.node_id, limits=limits, series_cache_bytes=cache,
+                        query_memory_limit=args.query_memory_limit, **cache_options(args))
     except errors.EngineError as exc:
         print(f"influx3: error: cannot open {data_dir}: {exc}", file=sys.stderr)
         return 1
+    context = None
     try:
         host, port = args.http_bind
         try:
@@ -122,16 +125,36 @@ async def _serve(args: argparse.Namespace) -> int:
             engine.configure_plugins(Path(args.plugin_dir).expanduser(), plugin_repo=args.plugin_repo,
                                      package_manager=args.package_manager,
                                      restrict_to=args.restrict_plugin_triggers_to)
-        app = make_app(engine, max_request_bytes=args.max_http_request_size, auth=auth)
+        from .cli_users import open_user_auth
+
+        users = open_user_auth(args, engine, auth)  # --user-auth-type basic: logins and JWTs
+        if users is False:
+            return 1
+        from .engine.querylimits import QueryLimits
+
+        engine.query_limits = QueryLimits(timeout_s=args.query_timeout or None)
+        if args.max_held_result:
+            engine.query_limits.max_materialized_bytes = args.max_held_result
+        app = make_app(engine, max_request_bytes=args.max_http_request_size, auth=auth,
+                       cors_origins=args.cors_origins)
+        app.settings["influx3"].users = users
         # The handlers stream bodies and enforce the request size themselves (so the 413 is ours).
         # Bigger read chunks: a 5,000-line write arrives in a few callbacks instead of ~25.
-        server = tornado.httpserver.HTTPServer(app, chunk_size=1 << 20)
+        # gRPC (Arrow Flight) on the same port: relayed to a Flight server on a loopback port.
+        # A connection that has not sent a whole header (slowloris, or idle keep-alive) within the
+        # idle timeout is closed, and so is one whose body does not arrive within the body timeout.
+        server, flight_server = shared_port_server(app, engine, auth=auth.enabled, chunk_size=1 << 20,
+                                                   idle_connection_timeout=args.http_idle_timeout,
+                                                   body_timeout=args.http_body_timeout)
         server.add_sockets(sockets)
         bound = sockets[0].getsockname()
         shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
         print(f"influx3: listening on http://{shown_host}:{bound[1]} (data dir {data_dir})",
               file=sys.stderr, flush=True)
         _print_auth_status(auth, engine, f"http://{shown_host}:{bound[1]}")
+        if flight_server is not None:
+            print(f"influx3: Arrow Flight / Flight SQL (gRPC) on the same port, grpc://{shown_host}:{bound[1]}",
+                  file=sys.stderr, flush=True)
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -143,10 +166,31 @@ async def _serve(args: argparse.Namespace) -> int:
         await stop.wait()
         print("influx3: shutting down", file=sys.stderr, flush=True)
         server.stop()  # no new connections
-        await _drain(app.settings["influx3"], server)
+        context = app.settings["influx3"]
+        _interrupt_queries(context, engine)  # a runaway query must not hold the shutdown
+        await _drain(context, server)
+        if flight_server is not None:
+            await loop.run_in_executor(None, flight_server.shutdown)
     finally:
         engine.close()
+    if context is not None and context.busy:
+        # Python work of an interrupted query that is still running would keep the interpreter
+        # from exiting (pool threads are joined at exit); the WAL is closed, nothing is lost.
+        print(f"influx3: {context.busy} interrupted queries still running; exiting without them",
+              file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(0)
     return 0
+
+
+def _interrupt_queries(context, engine) -> None:
+    """Cancel every query request (they answer 503) and interrupt every DuckDB query of the node."""
+    from .http import querypool
+
+    cancelled = querypool.cancel_all(context)
+    interrupted = engine.interrupt_queries()
+    if cancelled or interrupted:
+        print(f"influx3: interrupted {max(cancelled, interrupted)} running queries", file=sys.stderr, flush=True)
 
 
 async def _drain(context, server, timeout: float = 30.0) -> None:
@@ -193,6 +237,41 @@ def _print_auth_status(auth, engine, url: str) -> None:
     elif not tokenlib.has_operator_token(engine.catalog):
         print(f"influx3: authentication is on and there is no operator token yet: create it with "
               f"`influx3 create token --admin --host {url}`", file=sys.stderr, flush=True)
+
+
+def _cors_origins(value: str) -> tuple:
+    from .http.cors import parse_origins
+
+    try:
+        return parse_origins(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _non_negative_float(value: str) -> float:
+    try:
+        n = float(value)
+    except ValueError:
+        n = -1.0
+    if not n >= 0 or n == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (0 or more), got {value!r}")
+    return n
+
+
+def _positive_float(value: str) -> float:
+    n = _non_negative_float(value)
+    if n == 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {value!r}")
+    return n
+
+
+def _memory_size(value: str) -> int:
+    from .engine.querylimits import parse_memory_size
+
+    try:
+        return parse_memory_size(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _disable_authz(value: str) -> frozenset:
@@ -327,6 +406,10 @@ def _api_call(host: str, method: str, path: str, token: Optional[str], body: Opt
     if body is not None:
         data = json.dumps(body).encode("utf-8")
         headers["Content-Type"] = "application/json"
+    if token is None:
+        from .credentials import stored_token
+
+        token = stored_token(host, timeout)  # `influx3 auth login`, refreshed when about to expire
     if token:
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(host.rstrip("/") + path, data=data, headers=headers, method=method)
@@ -606,6 +689,14 @@ def _add_client_commands(sub, create_sub) -> None:
     _client_options(databases)
     databases.set_defaults(func=cmd_database, database_call="show")
 
+    from .cli_users import add_commands as add_user_commands
+
+    add_user_commands(sub, create_sub, delete_sub, show_sub, _client_options)
+
+    from .cli_caches import add_client_commands as add_cache_commands
+
+    add_cache_commands(create_sub, delete_sub, _client_options)
+
     from .plugin_cli import add_client_commands as add_plugin_commands
 
     add_plugin_commands(sub, create_sub, delete_sub, _client_options, _resource_commands)
@@ -638,6 +729,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="table limit across all databases (default 4000)")
     serve.add_argument("--max-columns-per-table", type=positive_int, default=None, metavar="N",
                        help="column limit per table, time excluded (default 500)")
+    from .cli_caches import add_serve_options as add_cache_serve_options
+
+    add_cache_serve_options(serve)
     serve.add_argument("--series-cache-mb", type=non_negative_int, default=None, metavar="MB",
                        help="memory for series-ordered copies of tables that speed up queries about a few "
                             "series (default: 1/8 of RAM, at most 2048; 0 turns it off)")
@@ -647,6 +741,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="comma-separated paths that need no token: health, ping, metrics, ready, pprof, node_stop")
     serve.add_argument("--admin-token-file", default=None, metavar="FILE",
                        help="operator token to create at start if there is none (JSON with \"token\", or the bare token)")
+    serve.add_argument("--query-timeout", type=_non_negative_float, default=300.0, metavar="SECONDS",
+                       help="stop a query (SQL or InfluxQL) that runs longer; 504 'query-timeout limit exceeded' "
+                            "(default 300, 0: never)")
+    serve.add_argument("--query-memory-limit", type=_memory_size, default=None, metavar="SIZE",
+                       help="memory DuckDB may use for queries, e.g. 4GB, 512MiB or 25%% of RAM (default 25%%)")
+    serve.add_argument("--max-held-result", type=_memory_size, default=None,
+                       metavar="SIZE", help="largest result a format that must hold every row before it writes one "
+                                            "(pretty) may hold; past it the query answers 400 (default 256MiB)")
+    serve.add_argument("--http-idle-timeout", type=_positive_float, default=60.0, metavar="SECONDS",
+                       help="close a connection that has not sent a complete request header within this time, "
+                            "idle keep-alive connections included (default 60)")
+    serve.add_argument("--http-body-timeout", type=_positive_float, default=300.0, metavar="SECONDS",
+                       help="close a connection whose request body takes longer than this to arrive (default 300)")
+    serve.add_argument("--cors-origins", type=_cors_origins, default=os.environ.get("INFLUX3_CORS_ORIGINS", ""),
+                       metavar="ORIGINS", help="comma-separated browser origins (scheme://host[:port]) allowed to call the "
+                                               "API, or * for any; default none: requests with another Origin get 403")
+    from .cli_users import add_serve_options as add_user_serve_options
+
+    add_user_serve_options(serve)
     from .plugin_cli import add_serve_options
     add_serve_options(serve)
     serve.set_defaults(func=cmd_serve)

@@ -14,6 +14,7 @@ import tornado.web
 
 from . import DEFAULT_MAX_REQUEST_BYTES
 from .base import DefaultHandler, ServerContext
+from .caches import CACHE_ROUTES
 from .databases import DatabaseHandler, DatabaseRetentionHandler
 from .influxql import QueryInfluxqlHandler, V1QueryHandler
 from .metrics import MetricsHandler
@@ -22,6 +23,7 @@ from .query import QuerySqlHandler, QuerySqlTelemetryHandler
 from .server import HealthHandler, PingHandler
 from .tables import TableHandler, TableRetentionHandler
 from .tokens import TOKEN_ROUTES
+from .users import USER_ROUTES
 from .write import V1WriteHandler, V2WriteHandler, WriteLPHandler
 
 ROUTE_TABLE: list[tuple[str, type]] = [
@@ -42,6 +44,8 @@ ROUTE_TABLE: list[tuple[str, type]] = [
     ("/api/v3/enterprise/configure/table/retention_period", TableRetentionHandler),
     *TOKEN_ROUTES,
     *PLUGIN_ROUTES,
+    *USER_ROUTES,
+    *CACHE_ROUTES,
 ]
 
 
@@ -61,10 +65,13 @@ def make_app(
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     executor: Optional[Executor] = None,
     auth: Any = None,
+    cors_origins: tuple = (),
     **settings: Any,
 ) -> tornado.web.Application:
     """A tornado Application serving the API at the root, unknown paths answered 404 `Not found`
-    (401 first without a token). `auth` is an `http.auth.AuthSettings` (None: auth on)."""
-    context = ServerContext(engine=engine, max_request_bytes=max_request_bytes, executor=executor, auth=auth)
+    (401 first without a token). `auth` is an `http.auth.AuthSettings` (None: auth on);
+    `cors_origins` the browser origins allowed (`http/cors.py`; none by default)."""
+    context = ServerContext(engine=engine, max_request_bytes=max_request_bytes, executor=executor, auth=auth,
+                            cors_origins=tuple(cors_origins))
     settings.setdefault("default_handler_class", DefaultHandler)
     return tornado.web.Application(routes("", context), influx3=context, **settings)
