@@ -55,7 +55,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from tornado import httputil
 
@@ -428,13 +428,33 @@ def _defer_until_body(handler: ApiHandler, req: tuple, action: str, url_dbs: set
 
 # ---- logging ---------------------------------------------------------------------------------
 
-_SECRET_PARAMS = ("p", "token")
-_SECRET_RE = re.compile(r"(^|[?&;])(%s)=[^&;#]*" % "|".join(_SECRET_PARAMS))
+#: Query-string keys whose values never reach a log: ``p`` (the v1 token) and anything a client
+#: might put a credential in. Compared after percent-decoding and case-folding, since the server
+#: decodes keys before reading them (``%70=`` is ``p=``).
+_SECRET_PARAMS = frozenset({"p", "token", "password", "access_token", "refresh_token", "authorization",
+                            "jwt", "api_key", "apikey", "secret"})
+
+
+def _secret_key(raw: str) -> bool:
+    key = raw
+    for _ in range(3):  # %2570 -> %70 -> p: however many times a proxy or client decodes it
+        decoded = unquote_plus(key)
+        if decoded == key:
+            break
+        key = decoded
+    return key.strip().lower() in _SECRET_PARAMS
 
 
 def redact_uri(uri: str) -> str:
-    """`uri` with the values of ``p=`` (and ``token=``) replaced by ``REDACTED``."""
+    """`uri` with the value of every credential-like parameter (``p=``, ``token=``, ``%70=``,
+    ``T%6Fken=``...) replaced by ``REDACTED``; the keys are kept as the client spelled them."""
     path, sep, query = uri.partition("?")
     if not sep:
         return uri
-    return path + "?" + _SECRET_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}=REDACTED", query)
+    # (no special case for "#": tornado keeps it in the query, and parse_qsl reads on past it)
+    parts = re.split(r"([&;])", query)  # keep the separators as they were
+    for i in range(0, len(parts), 2):
+        key, eq, _value = parts[i].partition("=")
+        if _secret_key(key):
+            parts[i] = f"{key}=REDACTED"
+    return path + "?" + "".join(parts)

@@ -3,6 +3,7 @@ tokens and fixtures for servers with auth on."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import subprocess
 import sys
@@ -125,3 +126,40 @@ def auth_reader_fixture(node_id: str):
         eng.close()
 
     return reader
+
+
+# ---- an app of the test's own, served in this process --------------------------------------------
+
+
+@contextlib.contextmanager
+def serving(app):
+    """Serve a tornado `app` (e.g. `make_app(engine)`) on a loopback port from a thread of this
+    process, so the test sees its log records (caplog); yields the base URL."""
+    import asyncio
+    import threading
+
+    import tornado.httpserver
+    import tornado.netutil
+
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    port = sockets[0].getsockname()[1]
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        server = tornado.httpserver.HTTPServer(app)
+        server.add_sockets(sockets)
+        started.set()
+        loop.run_forever()
+        server.stop()
+        loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    started.wait(30)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)

@@ -53,6 +53,12 @@ def test_malformed_headers(value):
     ("/x?token=abc&ping=1", "/x?token=REDACTED&ping=1"),
     ("/write?db=p", "/write?db=p"),
     ("/ping", "/ping"),
+    # issue 10: the server decodes keys before reading them, so redaction does too
+    ("/query?db=x&%70=apiv3_secret&q=1", "/query?db=x&%70=REDACTED&q=1"),
+    ("/x?T%6Fken=abc;a=1", "/x?T%6Fken=REDACTED;a=1"),
+    ("/x?%2570=abc", "/x?%2570=REDACTED"),
+    ("/x?a=1#&p=abc", "/x?a=1#&p=REDACTED"),
+    ("/x?P+=abc&password=pw", "/x?P+=REDACTED&password=REDACTED"),
 ])
 def test_redact_uri(uri, expected):
     assert auth.redact_uri(uri) == expected
