@@ -430,3 +430,218 @@ def test_error_behavior_retry_runs_the_batch_again_until_it_succeeds(purl, plugi
     written(purl, db, "f v=1")
     got = wait_for(lambda: sql_or_empty(purl, db, "SELECT attempts FROM done"))
     assert [r["attempts"] for r in got] == [3]
+
+
+# ---- trigger operations (§6.2) ---------------------------------------------------------------------
+
+def test_trigger_operations_answer_the_documented_statuses(purl, plugin_dir, db):
+    written(purl, db, "x v=1")
+    plugin(plugin_dir, "noop.py", "def process_writes(influxdb3_local, table_batches, args=None):\n    pass\n")
+    create_trigger(purl, db, "t", "noop.py", "all_tables")
+    r = create_trigger(purl, db, "t", "noop.py", "all_tables", status=409)
+    assert r.text == "attempted to create a resource that already exists"
+    create_trigger(purl, "no_such_db_x", "t", "noop.py", "all_tables", status=404)
+    create_trigger(purl, "_internal", "t", "noop.py", "all_tables", status=500)
+    r = create_trigger(purl, db, "t2", "missing.py", "all_tables", status=500)
+    assert r.text.startswith("Plugin error: ")
+    r = create_trigger(purl, db, "t3", "noop.py", "sometimes", status=500)
+    assert r.text == ("failed to parse trigger from sometimes: expect one of the following forms: "
+                      "'table:<TABLE_NAME>', 'all_tables', 'cron:<CRON_EXPRESSION>', 'every:<DURATION>', "
+                      "or 'request:<PATH>'")
+    create_trigger(purl, db, "t4", "noop.py", "cron:*/5 * * * *", status=500)  # 5 fields: seconds missing
+    create_trigger(purl, db, "t5", "noop.py", "all_tables", error_behavior="sometimes", status=500)
+    # enable/disable are idempotent; delete needs a disabled trigger or force
+    for action in ("disable", "disable", "enable", "enable"):
+        r = requests.post(f"{purl}{TRIGGER}/{action}", params={"db": db, "trigger_name": "t"}, timeout=30)
+        assert r.status_code == 200, r.text
+    r = requests.post(f"{purl}{TRIGGER}/enable", params={"db": db, "trigger_name": "nope"}, timeout=30)
+    assert r.status_code == 404
+    r = requests.delete(purl + TRIGGER, params={"db": db, "trigger_name": "t"}, timeout=30)
+    assert r.status_code == 500 and r.text == "Cannot delete running plugin t. Disable it first or use --force."
+    r = requests.delete(purl + TRIGGER, params={"db": db, "trigger_name": "t", "force": "true"}, timeout=30)
+    assert r.status_code == 200
+    r = requests.delete(purl + TRIGGER, params={"db": db, "trigger_name": "t", "force": "true"}, timeout=30)
+    assert r.status_code == 404
+
+
+def test_trigger_body_errors_are_serde_style_400_and_415(purl, db):
+    r = requests.post(purl + TRIGGER, json={"db": db, "plugin_filename": "x.py", "trigger_name": "t"}, timeout=30)
+    assert r.status_code == 400 and "missing field `trigger_specification`" in r.text
+    r = requests.post(purl + TRIGGER, data="{}", headers={"Content-Type": "text/plain"}, timeout=30)
+    assert r.status_code == 415
+
+
+def test_system_tables_show_triggers_as_the_real_server_prints_them(purl, plugin_dir, db):
+    written(purl, db, "x v=1")
+    plugin(plugin_dir, "noop.py", "def process_writes(influxdb3_local, table_batches, args=None):\n    pass\n")
+    specs = {"a": "all_tables", "b": "table:cpu", "c": "cron:0 0 6 * * 1-5", "d": f"request:sys_{db}",
+             "e": "every:10s"}
+    for name, spec in specs.items():
+        create_trigger(purl, db, name, "noop.py", spec, args={"k": name} if name == "b" else None,
+                       disabled=True, error_behavior="Retry" if name == "e" else "log")
+    got = sql(purl, db, "SELECT * FROM system.processing_engine_triggers ORDER BY trigger_name")
+    assert [r["trigger_specification"] for r in got] == [
+        '"all_tables_wal_write"', '{"single_table_wal_write":{"table_name":"cpu"}}',
+        '{"schedule":{"schedule":"0 0 6 * * 1-5"}}', f'{{"request_path":{{"path":"sys_{db}"}}}}',
+        '{"every":{"duration":{"secs":10,"nanos":0}}}']
+    assert all(r["disabled"] and r["plugin_filename"] == "noop.py" for r in got)
+    assert got[-1]["error_behavior"] == "retry"
+    assert sql(purl, db, "SELECT * FROM system.processing_engine_trigger_arguments") == [
+        {"trigger_name": "b", "argument_key": "k", "argument_value": "b"}]
+
+
+def test_trigger_fields_in_the_query_string_are_accepted(purl, plugin_dir, db):
+    written(purl, db, "x v=1")
+    plugin(plugin_dir, "noop.py", "def process_writes(influxdb3_local, table_batches, args=None):\n    pass\n")
+    r = requests.post(purl + TRIGGER, params={
+        "db": db, "plugin_filename": "noop.py", "trigger_name": "qs", "trigger_specification": "all_tables",
+        "trigger_settings": '{"run_async": true, "error_behavior": "disable"}', "disabled": "true"}, timeout=30)
+    assert r.status_code == 200, r.text
+    got = sql(purl, db, "SELECT disabled, error_behavior FROM system.processing_engine_triggers")
+    assert got == [{"disabled": True, "error_behavior": "disable"}]
+
+
+# ---- plugin files (§6.2) ----------------------------------------------------------------------------
+
+def test_plugin_files_are_created_replaced_and_listed_and_traversal_is_refused(purl, plugin_dir, db):
+    written(purl, db, "x v=1")
+    code = "def process_request(influxdb3_local, query_parameters, request_headers, request_body, args=None):\n" \
+           "    return 'v1'\n"
+    r = requests.post(purl + "/api/v3/plugins/files", json={"plugin_name": f"up_{db}.py", "content": code},
+                      timeout=30)
+    assert r.status_code == 200, r.text
+    assert (plugin_dir / f"up_{db}.py").read_text() == code
+    create_trigger(purl, db, f"up_{db}", f"up_{db}.py", f"request:up_{db}")
+    assert requests.get(f"{purl}/api/v3/engine/up_{db}", timeout=30).text == "v1"
+    r = requests.put(purl + "/api/v3/plugins/files", json={"plugin_name": f"up_{db}",
+                                                           "content": code.replace("v1", "v2")}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert requests.get(f"{purl}/api/v3/engine/up_{db}", timeout=30).text == "v2"
+    r = requests.put(purl + "/api/v3/plugins/files", params={"path": f"raw_{db}.py"}, data=code.encode(),
+                     headers={"Content-Type": "application/octet-stream"}, timeout=30)
+    assert r.status_code == 200 and (plugin_dir / f"raw_{db}.py").read_bytes() == code.encode()
+    for bad in ("../evil.py", "/etc/evil.py", "a/../../evil.py", ".venv/x.py"):
+        r = requests.post(purl + "/api/v3/plugins/files", json={"plugin_name": bad, "content": "x"}, timeout=30)
+        assert r.status_code == 400, (bad, r.text)
+    assert not (plugin_dir.parent / "evil.py").exists()
+    create_trigger(purl, db, "evil", "../x.py", "all_tables", status=400)
+    files = sql(purl, "_internal", "SELECT plugin_name, file_name, file_path, size_bytes FROM system.plugin_files")
+    assert {"plugin_name": f"up_{db}", "file_name": f"up_{db}.py", "file_path": f"up_{db}.py",
+            "size_bytes": len(code)} in files
+
+
+def test_symlinks_out_of_the_plugin_dir_are_refused(purl, plugin_dir, db, tmp_path):
+    outside = tmp_path / "outside.py"
+    outside.write_text("def process_writes(influxdb3_local, table_batches, args=None):\n    pass\n")
+    (plugin_dir / f"link_{db}.py").symlink_to(outside)
+    written(purl, db, "x v=1")
+    create_trigger(purl, db, "link", f"link_{db}.py", "all_tables", status=400)
+
+
+def test_directory_plugins_import_their_modules_and_are_replaced_as_a_whole(purl, plugin_dir, db):
+    written(purl, db, "x v=1")
+    pkg = f"pkg_{db}"
+    plugin(plugin_dir, f"{pkg}/__init__.py", '''
+        from .helper import answer
+        def process_request(influxdb3_local, query_parameters, request_headers, request_body, args=None):
+            return {"answer": answer()}
+    ''')
+    plugin(plugin_dir, f"{pkg}/helper.py", "def answer():\n    return 1\n")
+    create_trigger(purl, db, pkg, pkg, f"request:{pkg}")
+    assert requests.get(f"{purl}/api/v3/engine/{pkg}", timeout=30).json() == {"answer": 1}
+    r = requests.put(purl + "/api/v3/plugins/directory", json={"plugin_name": pkg, "files": [
+        {"relative_path": "__init__.py", "content": (plugin_dir / pkg / "__init__.py").read_text()},
+        {"relative_path": "helper.py", "content": "def answer():\n    return 2\n"}]}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert requests.get(f"{purl}/api/v3/engine/{pkg}", timeout=30).json() == {"answer": 2}
+    r = requests.put(purl + "/api/v3/plugins/directory", json={"plugin_name": pkg, "files": [
+        {"relative_path": "../escape.py", "content": "x"}]}, timeout=30)
+    assert r.status_code == 400
+    (plugin_dir / f"nopkg_{db}").mkdir()
+    create_trigger(purl, db, "nopkg", f"nopkg_{db}", "all_tables", status=500)
+
+
+# ---- servers of their own: no plugin dir, package installs, gh:, restrictions ------------------------
+
+def test_without_a_plugin_dir_every_operation_says_so(url, db):
+    r = requests.post(url + TRIGGER, json={"db": db, "plugin_filename": "p.py", "trigger_name": "t",
+                                           "trigger_specification": "all_tables"}, timeout=30)
+    assert r.status_code == 500 and r.text == "Plugin error: Node not configured with plugin directory"
+    r = requests.post(url + "/api/v3/plugin_test/wal", json={"filename": "p.py", "database": db, "input_lp": "a b=1"},
+                      timeout=30)
+    assert r.status_code == 500 and r.text == "Plugin error: Node not configured with plugin directory"
+    r = requests.get(url + "/api/v3/engine/anything", timeout=30)
+    assert r.status_code == 404
+
+
+def _tiny_wheel(tmp_path: Path, name: str) -> Path:
+    """A wheel of one module, built by hand (no network, no build backend)."""
+    import base64
+    import hashlib
+    import zipfile
+
+    dist = f"{name}-0.1"
+    files = {f"{name}.py": b"VALUE = 42\n",
+             f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n".encode(),
+             f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = ""
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record += f"{path},sha256={digest},{len(data)}\n"
+    record += f"{dist}.dist-info/RECORD,,\n"
+    wheel = tmp_path / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for path, data in files.items():
+            z.writestr(path, data)
+        z.writestr(f"{dist}.dist-info/RECORD", record)
+    return wheel
+
+
+def test_installed_packages_are_importable_by_the_next_plugin_call(purl, plugin_dir, db, tmp_path):
+    written(purl, db, "x v=1")
+    mod = f"influx3_tinypkg_{db}"
+    plugin(plugin_dir, f"usepkg_{db}.py", f'''
+        def process_request(influxdb3_local, query_parameters, request_headers, request_body, args=None):
+            import {mod}
+            return {{"value": {mod}.VALUE}}
+    ''')
+    create_trigger(purl, db, f"usepkg_{db}", f"usepkg_{db}.py", f"request:usepkg_{db}")
+    assert requests.get(f"{purl}/api/v3/engine/usepkg_{db}", timeout=30).status_code == 500  # not yet
+    wheel = _tiny_wheel(tmp_path, mod)
+    r = requests.post(purl + "/api/v3/configure/plugin_environment/install_packages",
+                      json={"packages": [str(wheel)]}, timeout=300)
+    assert r.status_code == 200, r.text
+    assert (plugin_dir / ".venv").is_dir()
+    assert requests.get(f"{purl}/api/v3/engine/usepkg_{db}", timeout=30).json() == {"value": 42}
+    r = requests.post(purl + "/api/v3/configure/plugin_environment/install_packages",
+                      json={"packages": ["--index-url=http://evil.example/"]}, timeout=30)
+    assert r.status_code == 400
+    r = requests.post(purl + "/api/v3/configure/plugin_environment/install_requirements",
+                      json={"requirements_location": "../../etc/passwd"}, timeout=30)
+    assert r.status_code == 400
+
+
+def test_package_manager_disabled_gh_repo_and_trigger_restrictions(start_influx3, tmp_path):
+    pdir, repo = tmp_path / "pd", tmp_path / "repo"
+    pdir.mkdir()
+    (repo / "examples").mkdir(parents=True)
+    (repo / "examples" / "hello.py").write_text(
+        "def process_request(influxdb3_local, query_parameters, request_headers, request_body, args=None):\n"
+        "    return 'from the repo'\n")
+    srv = start_influx3("--plugin-dir", str(pdir), "--plugin-repo", str(repo), "--package-manager", "disabled",
+                        "--restrict-plugin-triggers-to", "request")
+    written(srv.url, "g", "x v=1")
+    r = requests.post(srv.url + "/api/v3/configure/plugin_environment/install_packages",
+                      json={"packages": ["anything"]}, timeout=30)
+    assert r.status_code == 403
+    create_trigger(srv.url, "g", "gh", "gh:examples/hello.py", "request:hello")
+    assert requests.get(srv.url + "/api/v3/engine/hello", timeout=30).text == "from the repo"
+    create_trigger(srv.url, "g", "gh2", "gh:../outside.py", "request:h2", status=400)
+    r = create_trigger(srv.url, "g", "w", "gh:examples/hello.py", "all_tables", status=400)
+    assert r.text == "invalid request: server is configured to reject Wal plugin triggers"
+
+
+def test_gh_paths_are_refused_without_a_plugin_repo(purl, db):
+    written(purl, db, "x v=1")
+    r = create_trigger(purl, db, "gh", "gh:examples/wal_plugin/wal_plugin.py", "all_tables", status=500)
+    assert "--plugin-repo" in r.text
