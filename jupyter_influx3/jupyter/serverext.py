@@ -49,10 +49,10 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from traitlets import Bool, Float, Int, List, TraitError, Unicode, default, validate
 
+from ..engine.querylimits import DEFAULT_TIMEOUT_S, QueryLimits, parse_memory_size
 from ..http import DEFAULT_MAX_REQUEST_BYTES
 from ..http import cors
 from ..http.auth import AuthSettings, api_path, parse_disable_authz, redact_uri, requirement
-from ..engine.querylimits import DEFAULT_TIMEOUT_S, QueryLimits, parse_memory_size
 from ..http import querypool
 from ..http.querypool import make_query_executor
 from ..http.base import ApiError, ApiHandler, DefaultHandler, ServerContext
