@@ -133,3 +133,16 @@ def test_without_auth_flight_needs_no_token(start_influx3):
     open_srv = start_influx3()
     write(open_srv.url, "db", CPU)
     assert get(open_srv, ticket("db"), None) == [{"c": 3}]
+
+
+def test_adbc_with_a_token_in_the_authorization_header(srv, reader):
+    dbapi = pytest.importorskip("adbc_driver_flightsql.dbapi")
+    conn = dbapi.connect("grpc://" + srv.url.split("://", 1)[1], autocommit=True, db_kwargs={
+        "adbc.flight.sql.rpc.call_header.database": "granted",
+        "adbc.flight.sql.authorization_header": f"Bearer {reader}"})
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) AS c FROM cpu")
+            assert cur.fetchall() == [(3,)]
+    finally:
+        conn.close()
