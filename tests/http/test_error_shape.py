@@ -378,3 +378,82 @@ def test_configure_errors_by_kind(url, db):
     assert (r.status_code, r.text) == (500, "cannot delete internal db")
     r = requests.get(f"{url}/api/v3/configure/database")
     assert (r.status_code, r.text) == (400, "serde error: missing field `format`")
+
+
+# ---- issue 10: what error bodies must not say, and the shapes of the refusals it added ----------
+
+MALFORMED_AUTH = ("{\"error\": \"Authorization header was malformed, the request was not in the form of "
+                  "'Authorization: <auth-scheme> <token>', supported auth-schemes are Bearer, Token and Basic\"}")
+
+
+@pytest.fixture(scope="module")
+def auth_server(start_influx3_session):
+    return start_influx3_session(auth=True)
+
+
+def test_basic_credential_without_a_colon_is_400_malformed(auth_server):
+    import base64
+
+    token = requests.post(f"{auth_server.url}/api/v3/configure/token/admin", timeout=30).json()["token"]
+    for path in ("/ping", "/api/v3/configure/database?format=json"):
+        r = requests.get(auth_server.url + path, timeout=30,
+                         headers={"Authorization": "Basic " + base64.b64encode(token.encode()).decode()})
+        assert (r.status_code, r.text) == (400, MALFORMED_AUTH)
+        assert token not in r.text
+        r = requests.get(auth_server.url + path, timeout=30,
+                         headers={"Authorization": "Basic " + base64.b64encode(f"u:{token}".encode()).decode()})
+        assert r.status_code == 200
+
+
+def test_cross_origin_refusal_is_403_json(url):
+    r = requests.post(f"{url}/api/v3/write_lp?db=x", data="m v=1 1", headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403 and r.headers["Content-Type"].startswith("application/json")
+    assert r.json() == {"error": "cross-origin request from http://evil.example refused: add the origin to the "
+                                 "server's allow-list (influx3 serve --cors-origins, or Influx3App.cors_origins "
+                                 "in Jupyter)"}
+
+
+@pytest.mark.parametrize("spelling", [
+    'SELECT * FROM "{d}/catalog/nope.json"',
+    "SELECT * FROM read_parquet('{d}/nope/*.parquet')",
+    "SELECT * FROM '{d}/nope.csv'",
+    "SELECT 1 FROM m WHERE x = '{d}' AND nope_column = 1",
+])
+def test_error_bodies_never_carry_the_data_directory(url, server, db, spelling):
+    assert write_v3(url, db, "m v=1 1").status_code == 204
+    data_dir = str(server.data_dir)
+    r = requests.get(f"{url}/api/v3/query_sql", params={"db": db, "q": spelling.format(d=data_dir)})
+    assert r.status_code >= 400, r.text
+    assert data_dir not in r.text and data_dir.encode() not in r.content
+
+
+def test_an_unexpected_exception_is_a_generic_500_with_the_detail_in_the_log(tmp_path, caplog):
+    # A handler that fails the way a bug would, on a real tornado server with the real base class.
+    import logging
+
+    from http_helpers import serving
+
+    from jupyter_influx3.engine import Engine
+    from jupyter_influx3.http.auth import AuthSettings
+    from jupyter_influx3.http.base import ApiHandler
+    from jupyter_influx3.http.routes import make_app
+
+    engine = Engine(str(tmp_path / "d"), node_id="n")
+    secret = f"{engine.data_dir}/catalog/0001.json: the operator token hash is abcdef"
+
+    class Broken(ApiHandler):
+        required = ("any",)
+
+        def get(self):
+            raise RuntimeError(secret)
+
+    app = make_app(engine, auth=AuthSettings(enabled=False))
+    app.wildcard_router.add_rules([("/broken", Broken, {"context": app.settings["influx3"]})])
+    caplog.set_level(logging.ERROR)
+    try:
+        with serving(app) as base:
+            r = requests.get(f"{base}/broken", timeout=30)
+    finally:
+        engine.close()
+    assert (r.status_code, r.text) == (500, "internal error (see the server log)")
+    assert "RuntimeError" in caplog.text and "the operator token hash" in caplog.text
