@@ -39,6 +39,8 @@ class LastValueCache:
         self.entries: dict[tuple, list[dict]] = {}
         self.queue = ArrowBatchQueue()
         self.lock = threading.Lock()
+        self.version = 0            # bumped whenever the cached rows change
+        self._built: tuple | None = None   # (version, columns, expires at, table) of the last to_arrow
 
     # ---- getting rows in ---------------------------------------------------------------------
     def feed(self, batch: pa.RecordBatch) -> bool:
@@ -83,6 +85,7 @@ class LastValueCache:
             grouped.setdefault(key, []).append(row)
         for key, rows in grouped.items():
             self._merge(key, rows)
+        self.version += 1
 
     def _merge(self, key: tuple, rows: list[dict]) -> None:
         by_ident = {r["__ident"]: r for r in self.entries.get(key, ())}
@@ -106,6 +109,8 @@ class LastValueCache:
                     self.entries[key] = live
                 else:
                     del self.entries[key]
+            if gone:
+                self.version += 1
         return gone
 
     def output_columns(self, table) -> list[str]:
@@ -122,9 +127,16 @@ class LastValueCache:
         `keep(key_tuple) -> bool` filters on the key columns before anything is built.
         """
         self.drain()
-        cutoff = (now_ns or time.time_ns()) - self.ttl_ns
+        now = now_ns or time.time_ns()
+        cutoff = now - self.ttl_ns
         cols = self.output_columns(table)
+        types = tuple(table.columns[c].type if c in table.columns else "string" for c in cols)
+        built = self._built
+        # the dashboard case: the same answer again until a write or an expiry changes it
+        if keep is None and built is not None and built[0] == (self.version, tuple(cols), types) and now < built[1]:
+            return built[2]
         with self.lock:
+            version = self.version
             items = [(k, rows) for k, rows in self.entries.items() if keep is None or keep(k)]
         items.sort(key=lambda kv: tuple((v is None, v) for v in kv[0]))
         out_rows = [r for _, rows in items for r in rows if r[SEQ_COLUMN] >= cutoff]
@@ -139,7 +151,11 @@ class LastValueCache:
                 arr = pa.array(values, typ)
             fields.append(pa.field(c, typ, nullable=c not in self.key_columns or arr.null_count > 0))
             arrays.append(arr)
-        return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+        out = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+        if keep is None:
+            expires = min((r[SEQ_COLUMN] for r in out_rows), default=now) + self.ttl_ns
+            self._built = ((version, tuple(cols), types), expires, out)
+        return out
 
     @property
     def entry_count(self) -> int:
