@@ -62,10 +62,11 @@ class Caller(flight.ServerMiddleware):
 class AuthMiddlewareFactory(flight.ServerMiddlewareFactory):
     """Authenticates every call before its handler runs (``enabled`` False: --without-auth)."""
 
-    def __init__(self, engine, enabled: bool = True):
+    def __init__(self, engine, enabled: bool = True, users=None):
         super().__init__()
         self.engine = engine
         self.enabled = enabled
+        self.users = users  # engine.users.UserAuth with --user-auth-type basic: JWTs work here too
 
     def start_call(self, info, headers):
         if not self.enabled:
@@ -77,7 +78,9 @@ class AuthMiddlewareFactory(flight.ServerMiddlewareFactory):
             token = tokenlib.token_from_authorization(value)
         except tokenlib.MalformedAuthorization:
             raise flight.FlightUnauthenticatedError(NO_TOKEN) from None
-        record = tokenlib.lookup(self.engine.catalog, token)
+        from ..engine.users import resolve
+
+        record = resolve(self.engine.catalog, token, self.users)
         if record is None:
             raise flight.FlightUnauthorizedError(INVALID_TOKEN)
         return Caller(record, tokenlib.is_admin(record), headers)

@@ -155,7 +155,8 @@ def shared_port_server(app, engine, *, auth: bool = True, **http_kwargs):
     try:
         from .server import FlightServer
 
-        flight_server = FlightServer(engine, "grpc://127.0.0.1:0", auth=auth)
+        users = getattr(app.settings.get("influx3"), "users", None)  # users' JWTs, as on HTTP
+        flight_server = FlightServer(engine, "grpc://127.0.0.1:0", auth=auth, users=users)
     except ImportError as exc:
         log.warning("Arrow Flight is not served: %s", exc)
         return server, None

@@ -30,9 +30,11 @@ from typing import Any, Optional
 import pyarrow as pa
 import pyarrow.flight as flight
 
+from ..engine import cancellation
 from ..engine import errors as engine_errors
 from ..engine.influxql import api as influxql_api
 from ..engine.influxql.access import statement_needs
+from ..engine.querylimits import limits_for
 from . import flightsql, metadata
 from . import protowire as pw
 from .auth import FORBIDDEN, AuthMiddlewareFactory, Caller
@@ -56,6 +58,10 @@ def _as_flight_error(exc: BaseException) -> BaseException:
     """An engine error as the gRPC status InfluxDB 3 answers with (by its HTTP status)."""
     if isinstance(exc, (flight.FlightError, pa.ArrowException)):
         return exc
+    if isinstance(exc, cancellation.QueryCancelled):
+        # DEADLINE_EXCEEDED for the query timeout, UNAVAILABLE while the server stops
+        timed_out = exc.reason == cancellation.TIMEOUT
+        return (flight.FlightTimedOutError if timed_out else flight.FlightUnavailableError)(exc.message)
     status = getattr(exc, "status", None)
     message = getattr(exc, "message", None) or str(exc)
     if isinstance(exc, engine_errors.DatabaseNotFound) or status == 404:
@@ -127,8 +133,9 @@ class FlightServer(flight.FlightServerBase):
     """Flight and Flight SQL for one engine. ``location`` e.g. ``grpc://127.0.0.1:0`` (port 0:
     a free one, see :attr:`port`). ``auth`` False is ``--without-auth``."""
 
-    def __init__(self, engine, location: str = "grpc://127.0.0.1:0", *, auth: bool = True, **kwargs: Any):
-        super().__init__(location, middleware={"auth": AuthMiddlewareFactory(engine, auth)}, **kwargs)
+    def __init__(self, engine, location: str = "grpc://127.0.0.1:0", *, auth: bool = True, users: Any = None,
+                 **kwargs: Any):
+        super().__init__(location, middleware={"auth": AuthMiddlewareFactory(engine, auth, users)}, **kwargs)
         self.engine = engine
         self.pending = PendingResults()
 
@@ -165,9 +172,22 @@ class FlightServer(flight.FlightServerBase):
             if pending is not None:
                 return _stream(pending)
         try:
-            return _stream(self._run(caller, req))
+            return _stream(self._guarded(self._run, caller, req))
         except Exception as e:  # noqa: BLE001 - mapped to a gRPC status
             raise _as_flight_error(e) from None
+
+    def _guarded(self, fn, *args: Any) -> Any:
+        """Run a query under a QueryScope with the engine's query timeout (`engine/cancellation.py`):
+        its DuckDB work, while planning or while the result streams, is interrupted at the deadline."""
+        scope = cancellation.QueryScope(limits_for(self.engine).timeout_s)
+        cancellation.watch(scope)
+        with scope.active():
+            try:
+                return fn(*args)
+            except Exception:
+                if scope.cancelled:
+                    raise scope.error() from None
+                raise
 
     def _run(self, caller: Caller, req: TicketRequest) -> Any:
         """The result of a decoded ticket: an engine result, or a metadata table."""
@@ -234,7 +254,7 @@ class FlightServer(flight.FlightServerBase):
         database = self._command_database(caller, cmd)
         ticket = encode_flightsql_ticket(database, descriptor.command)
         try:
-            result = self._run_command(caller, database, cmd)
+            result = self._guarded(self._run_command, caller, database, cmd)
         except Exception as e:  # noqa: BLE001
             raise _as_flight_error(e) from None
         self.pending.put((ticket, caller.identity), result)

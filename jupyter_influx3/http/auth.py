@@ -345,10 +345,9 @@ def _check_databases(handler: ApiHandler, names: Iterable[str], action: str) -> 
 def principal(handler: ApiHandler, token: str) -> Optional["Token"]:
     """Who a presented credential speaks for: an API token's record, or (with user auth on) the
     token-shaped record of a user's JWT access token; None if it is neither."""
-    users = getattr(handler.context, "users", None)
-    if users is not None and users.looks_like_jwt(token):
-        return users.principal(token)
-    return tokenlib.lookup(handler.context.engine.catalog, token)
+    from ..engine.users import resolve
+
+    return resolve(handler.context.engine.catalog, token, getattr(handler.context, "users", None))
 
 
 def _unclaimed(catalog) -> bool:

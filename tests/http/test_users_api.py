@@ -294,3 +294,28 @@ def test_user_endpoints_answer_405_when_user_auth_is_off(start_influx3, server):
         r = call("GET", server.url, path, op)
         assert r.status_code == 405 and "--user-auth-type basic" in r.json()["error"]
     assert post(server.url, "/api/v3/authorize", {"username": "a", "password": PW}).status_code == 405
+
+
+def test_a_jwt_queries_over_flight_with_its_roles_permissions(url, operator):
+    import json
+
+    import pyarrow.flight as flight
+
+    member = make_user(url, operator, [3])
+    auditor = make_user(url, operator, [2])
+    requests.post(f"{url}/api/v3/write_lp", params={"db": "flightdb"}, data="f v=1 1", headers=bearer(operator), timeout=30)
+    client = flight.connect("grpc://" + url.split("://", 1)[1])
+    ticket = flight.Ticket(json.dumps({"database": "flightdb", "sql_query": "SELECT v FROM f", "query_type": "sql"}).encode())
+
+    def get(user):
+        token = login(url, user["username"])["accessToken"]
+        opts = flight.FlightCallOptions(headers=[(b"authorization", f"Bearer {token}".encode())])
+        return client.do_get(ticket, opts).read_all().to_pylist()
+
+    assert get(member) == [{"v": 1.0}]
+    with pytest.raises(flight.FlightUnauthorizedError):
+        get(auditor)
+    token = login(url, member["username"])["accessToken"]
+    assert call("DELETE", url, f"/api/v3/users/{member['userId']}", operator).status_code == 200
+    with pytest.raises(flight.FlightUnauthorizedError, match="invalid token"):  # a deleted user's token
+        client.do_get(ticket, flight.FlightCallOptions(headers=[(b"authorization", f"Bearer {token}".encode())])).read_all()

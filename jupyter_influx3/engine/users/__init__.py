@@ -12,6 +12,6 @@ Knows nothing of HTTP; the permission check stays the one in engine/tokens.py.
 """
 
 from .accounts import UserPrincipal
-from .login import LoginFailed, PasswordResetRequired, Throttled, UserAuth
+from .login import LoginFailed, PasswordResetRequired, Throttled, UserAuth, resolve
 
-__all__ = ["UserAuth", "UserPrincipal", "LoginFailed", "PasswordResetRequired", "Throttled"]
+__all__ = ["UserAuth", "UserPrincipal", "LoginFailed", "PasswordResetRequired", "Throttled", "resolve"]

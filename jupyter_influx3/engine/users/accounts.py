@@ -383,7 +383,9 @@ def principal(catalog: Catalog, user: User) -> UserPrincipal:
     roles = [catalog.roles[r] for r in user.role_ids if r in catalog.roles]
     is_admin = any(r.id == ADMIN_ROLE for r in roles)
     perms = [p for r in roles for p in _token_permissions(r.permissions)]
-    return UserPrincipal(id=-user.id, name=f"user:{user.username}", hash="", created_at=user.created_at * 1000,
+    # `hash` identifies the caller (Flight keeps one caller's pending results from another's).
+    return UserPrincipal(id=-user.id, name=f"user:{user.username}", hash=f"user:{user.id}",
+                         created_at=user.created_at * 1000,
                          kind="named_admin" if is_admin else "resource",
                          permissions=[dict(p) for p in tokenlib.ADMIN_PERMISSIONS] if is_admin else perms,
                          user_id=user.id)

@@ -118,4 +118,13 @@ class UserAuth:
         return jwts.looks_like_jwt(token)
 
 
-__all__ = ["UserAuth", "LoginFailed", "PasswordResetRequired", "Throttled"]
+def resolve(catalog: Catalog, token: str, users: Optional[UserAuth]) -> Optional[tokenlib.Token]:
+    """The one lookup every adapter (HTTP, Flight) makes of a presented credential: an API token's
+    record, or, with user authentication on (`users`), the token-shaped record of a user's JWT
+    access token; None if it is neither (or expired, or revoked)."""
+    if users is not None and users.looks_like_jwt(token):
+        return users.principal(token)
+    return tokenlib.lookup(catalog, token)
+
+
+__all__ = ["UserAuth", "LoginFailed", "PasswordResetRequired", "Throttled", "resolve"]
