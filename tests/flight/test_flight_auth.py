@@ -9,7 +9,7 @@ import json
 import pyarrow.flight as flight
 import pytest
 import requests
-from conftest import CPU, write
+from flight_helpers import CPU, write
 from influxdb_client_3 import InfluxDBClient3
 
 from jupyter_influx3.flight import flightsql

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
-from conftest import http_rows
+from flight_helpers import http_rows
 from influxdb_client_3 import InfluxDBClient3
 
 from jupyter_influx3.flight import protowire as pw

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
-from conftest import call_options, http_rows
+from flight_helpers import call_options, http_rows
 
 from jupyter_influx3.flight import flightsql
 from jupyter_influx3.flight import protowire as pw
