@@ -14,8 +14,11 @@ nothing of HTTP.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import threading
 import time
+import weakref
 from typing import Iterator, Optional
 
 from .errors import QueryError
@@ -107,6 +110,45 @@ class QueryScope:
             yield self
         finally:
             _current.scope = previous
+
+
+class _Deadlines:
+    """One daemon thread that cancels scopes whose deadline passed: the timer of adapters without
+    an event loop (Flight's gRPC threads, a kernel). A scope that is gone is simply skipped."""
+
+    def __init__(self):
+        self._heap: list = []
+        self._seq = itertools.count()
+        self._cv = threading.Condition()
+        self._thread: Optional[threading.Thread] = None
+
+    def watch(self, scope: QueryScope) -> None:
+        if scope.deadline is None:
+            return
+        with self._cv:
+            heapq.heappush(self._heap, (scope.deadline, next(self._seq), weakref.ref(scope)))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="influx3-query-deadlines", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+
+    def _run(self) -> None:
+        with self._cv:
+            while True:
+                now = time.monotonic()
+                while self._heap and self._heap[0][0] <= now:
+                    scope = heapq.heappop(self._heap)[2]()
+                    if scope is not None and not scope.cancelled:
+                        scope.cancel(TIMEOUT)
+                self._cv.wait(self._heap[0][0] - now if self._heap else None)
+
+
+_deadlines = _Deadlines()
+
+
+def watch(scope: QueryScope) -> None:
+    """Cancel `scope` (TIMEOUT) when its deadline passes, from a thread of our own."""
+    _deadlines.watch(scope)
 
 
 def current() -> Optional[QueryScope]:
