@@ -93,7 +93,7 @@ def parse_spec(text: str) -> Spec:
                               "and at most 1 year")
         return Spec("every", rest, ns)
     if kind == "request":
-        if not _REQUEST_PATH.match(rest):
+        if not _REQUEST_PATH.match(rest) or any(seg in (".", "..") for seg in rest.split("/")):
             raise PluginError(f"invalid request path {rest!r}: letters, digits, '_', '-', '.', '~' and '/'")
         return Spec("request", rest)
     raise bad
