@@ -13,6 +13,9 @@ import threading
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
+
+from .validator import SEQ_COLUMN
 
 Key = tuple[int, int]  # (db_id, table_id)
 
@@ -45,6 +48,20 @@ class TableBuffer:
             self.nbytes = sum(b.nbytes for _, b in keep)
             self._table = None
 
+    def drop_rows_upto(self, seq: int) -> None:
+        """Forget rows whose write sequence (``__seq``) is <= `seq` (a restore rolled them back)."""
+        keep = []
+        for s, b in self.chunks:
+            col = b.column(SEQ_COLUMN)
+            if pc.min(col).as_py() > seq:
+                keep.append((s, b))
+            elif pc.max(col).as_py() > seq:
+                keep.append((s, b.filter(pc.greater(col, seq))))
+        self.chunks = keep
+        self.rows = sum(b.num_rows for _, b in keep)
+        self.nbytes = sum(b.nbytes for _, b in keep)
+        self._table = None
+
     def upto(self, wal_seq: int) -> pa.Table | None:
         batches = [pa.Table.from_batches([b]) for s, b in self.chunks if s <= wal_seq]
         return pa.concat_tables(batches, promote_options="permissive") if batches else None
@@ -66,6 +83,14 @@ class Buffer:
             for key in list(self.tables):
                 tb = self.tables[key]
                 tb.drop_upto(wal_seq)
+                if not tb.chunks:
+                    del self.tables[key]
+
+    def drop_rows_upto(self, seq: int) -> None:
+        with self.lock:
+            for key in list(self.tables):
+                tb = self.tables[key]
+                tb.drop_rows_upto(seq)
                 if not tb.chunks:
                     del self.tables[key]
 

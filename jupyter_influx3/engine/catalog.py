@@ -240,6 +240,10 @@ class Catalog:
         self.users: dict[int, User] = {}
         self.roles: dict[int, Role] = {}
         self.next_user_id = 1
+        # a restore (engine/admin/restore.py) rolled the data back: its number, and the __seq up
+        # to which rows written before it are gone (rows of the backup's own files excepted)
+        self.restore_epoch = 0
+        self.restore_cut = 0
         self._load_checkpoint()
         self.refresh()
         if not self.uuid:
@@ -283,15 +287,22 @@ class Catalog:
         state = json.loads(path.read_text())
         self.seq = state["seq"]
         self.uuid = state["uuid"]
+        self._load_state(state)
+
+    def _load_state(self, state: dict, *, security: bool = True) -> None:
+        """Databases (and with `security` tokens, users, roles) from a checkpoint-shaped dict."""
         self.next_db_id = state["next_db_id"]
         self.next_table_id = state["next_table_id"]
-        self.tokens = {t["name"]: Token(**t) for t in state.get("tokens", [])}
-        self.next_token_id = state.get("next_token_id", 0)
-        self.users = {u["id"]: User(**u) for u in state.get("users", [])}
-        self.roles = {r["id"]: Role(**r) for r in state.get("roles", [])}
-        self.next_user_id = state.get("next_user_id", 1)
+        self.restore_epoch = state.get("restore_epoch", 0)
+        self.restore_cut = state.get("restore_cut", 0)
+        if security:
+            self.tokens = {t["name"]: Token(**t) for t in state.get("tokens", [])}
+            self.next_token_id = state.get("next_token_id", 0)
+            self.users = {u["id"]: User(**u) for u in state.get("users", [])}
+            self.roles = {r["id"]: Role(**r) for r in state.get("roles", [])}
+            self.next_user_id = state.get("next_user_id", 1)
         self.databases = {}
-        for d in state["databases"]:
+        for d in json.loads(json.dumps(state["databases"])):   # a copy: the op stays as committed
             tables = {}
             for t in d.pop("tables"):
                 cols = {c["name"]: Column(**c) for c in t.pop("columns")}
@@ -299,28 +310,33 @@ class Catalog:
             triggers = {t["name"]: Trigger(**t) for t in d.pop("triggers", [])}
             self.databases[d["id"]] = Database(tables=tables, triggers=triggers, **d)
 
+    def state(self) -> dict:
+        """Everything the catalog holds, as the checkpoint stores it (backups keep this too)."""
+        with self._lock:
+            return {
+                "seq": self.seq, "uuid": self.uuid, "next_db_id": self.next_db_id,
+                "next_table_id": self.next_table_id,
+                "restore_epoch": self.restore_epoch, "restore_cut": self.restore_cut,
+                "tokens": [dict(t.__dict__) for t in self.tokens.values()], "next_token_id": self.next_token_id,
+                "users": [dict(u.__dict__) for u in self.users.values()], "next_user_id": self.next_user_id,
+                "roles": [dict(r.__dict__) for r in self.roles.values()],
+                "databases": json.loads(json.dumps([
+                    {"id": d.id, "name": d.name, "deleted": d.deleted, "hard_delete_at": d.hard_delete_at,
+                     "retention_ns": d.retention_ns,
+                     "tables": [
+                         {"id": t.id, "name": t.name, "series_key": t.series_key, "deleted": t.deleted,
+                          "hard_delete_at": t.hard_delete_at, "retention_ns": t.retention_ns,
+                          "next_column_id": t.next_column_id, "truncated_seq": t.truncated_seq,
+                          "last_caches": t.last_caches, "distinct_caches": t.distinct_caches,
+                          "next_cache_id": t.next_cache_id,
+                          "columns": [c.__dict__ for c in t.columns.values()]}
+                         for t in d.tables.values()],
+                     "triggers": [t.__dict__ for t in d.triggers.values()]}
+                    for d in self.databases.values()])),
+            }
+
     def _write_checkpoint(self) -> None:
-        state = {
-            "seq": self.seq, "uuid": self.uuid, "next_db_id": self.next_db_id,
-            "next_table_id": self.next_table_id,
-            "tokens": [t.__dict__ for t in self.tokens.values()], "next_token_id": self.next_token_id,
-            "users": [u.__dict__ for u in self.users.values()], "next_user_id": self.next_user_id,
-            "roles": [r.__dict__ for r in self.roles.values()],
-            "databases": [
-                {"id": d.id, "name": d.name, "deleted": d.deleted, "hard_delete_at": d.hard_delete_at,
-                 "retention_ns": d.retention_ns,
-                 "tables": [
-                     {"id": t.id, "name": t.name, "series_key": t.series_key, "deleted": t.deleted,
-                      "hard_delete_at": t.hard_delete_at, "retention_ns": t.retention_ns,
-                      "next_column_id": t.next_column_id, "truncated_seq": t.truncated_seq,
-                      "last_caches": t.last_caches, "distinct_caches": t.distinct_caches,
-                      "next_cache_id": t.next_cache_id,
-                      "columns": [c.__dict__ for c in t.columns.values()]}
-                     for t in d.tables.values()],
-                 "triggers": [t.__dict__ for t in d.triggers.values()]}
-                for d in self.databases.values()],
-        }
-        write_file_atomic(self.root / "checkpoint.json", json.dumps(state).encode())
+        write_file_atomic(self.root / "checkpoint.json", json.dumps(self.state()).encode())
 
     def refresh(self) -> bool:
         """Apply log files other nodes committed since we last looked. True if anything changed."""
@@ -450,6 +466,16 @@ class Catalog:
         elif kind == "create_role":
             role = Role(**{k: v for k, v in op.items() if k != "op"})
             self.roles[role.id] = role
+        elif kind == "restore":
+            # A point-in-time rollback (engine/admin/restore.py): the backup's databases replace
+            # ours; ids only grow, so no new table can take the id of one whose files are gone.
+            nxt_db, nxt_table = self.next_db_id, self.next_table_id
+            self._load_state({**op["state"], "restore_epoch": op["epoch"], "restore_cut": op["cut"]},
+                             security=op.get("security", False))
+            self.next_db_id = max(nxt_db, self.next_db_id)
+            self.next_table_id = max(nxt_table, self.next_table_id)
+            if op.get("uuid"):
+                self.uuid = op["uuid"]
         elif kind == "purge_db":
             self.databases.pop(op["db"], None)
         elif kind == "purge_table":

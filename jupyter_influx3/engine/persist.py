@@ -29,6 +29,9 @@ from .validator import SEQ_COLUMN
 
 DAY_NS = 86400 * 10**9
 ROW_GROUP_ROWS = 1_000_000
+#: Top-level folders of a data dir that are not nodes (no node may take these ids, and nothing
+#: under them is ever read as a node's WAL, manifests or Parquet files).
+NOT_NODES = frozenset({"catalog", "backups", "admin"})
 
 
 @dataclass
@@ -154,11 +157,12 @@ def next_manifest_seq(data_dir: Path, node_id: str) -> int:
 
 
 def write_manifest(data_dir: Path, node_id: str, *, wal_upto: int | None, added: list[FileMeta],
-                   removed: list[str]) -> int:
+                   removed: list[str], extra: dict | None = None) -> int:
+    """`extra`: ``epoch`` (the restore the writer had seen) and ``restore`` (a restore's own)."""
     d = snapshot_dir(data_dir, node_id)
     d.mkdir(parents=True, exist_ok=True)
     body = json.dumps({"node": node_id, "wal_upto": wal_upto, "added": [asdict(f) for f in added],
-                       "removed": removed}).encode()
+                       "removed": removed, **(extra or {})}).encode()
     while True:
         seq = next_manifest_seq(data_dir, node_id)
         try:
@@ -169,7 +173,12 @@ def write_manifest(data_dir: Path, node_id: str, *, wal_upto: int | None, added:
 
 
 class FileIndex:
-    """Every live Parquet file of the data dir, built from all nodes' manifests."""
+    """Every live Parquet file of the data dir, built from all nodes' manifests.
+
+    A restore (engine/admin/restore.py) is a manifest with ``restore: {epoch, cut}``: from then on a
+    file whose manifest was written before that restore (``epoch`` lower) and whose rows all
+    predate the cut (``max_seq <= cut``) is not live, in whatever order the manifests are read.
+    """
 
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
@@ -178,11 +187,13 @@ class FileIndex:
         self.wal_persisted: dict[str, int] = {}     # node -> WAL seq persisted up to
         self._seen: dict[str, set[str]] = {}        # node -> manifest names applied
         self.lock = threading.Lock()
+        self.epoch, self.cut = 0, 0                 # the newest restore applied
+        self._epoch_of: dict[str, int] = {}         # path -> epoch of the manifest that added it
 
     def refresh(self) -> bool:
         changed = False
         try:
-            nodes = [e.name for e in os.scandir(self.data_dir) if e.is_dir() and e.name != "catalog"]
+            nodes = [e.name for e in os.scandir(self.data_dir) if e.is_dir() and e.name not in NOT_NODES]
         except FileNotFoundError:
             return False
         for node in nodes:
@@ -206,14 +217,25 @@ class FileIndex:
 
     def apply(self, node: str, m: dict) -> None:
         with self.lock:
+            restore = m.get("restore")
+            if restore and restore["epoch"] > self.epoch:
+                self.epoch, self.cut = restore["epoch"], restore["cut"]
+                for p in [p for p, f in self.files.items() if self._stale(p, f.max_seq)]:
+                    del self.files[p]
+            epoch = m.get("epoch", 0)
             for f in m["added"]:
                 if f["path"] not in self.retired:
-                    self.files[f["path"]] = FileMeta(**f)
+                    self._epoch_of[f["path"]] = epoch
+                    if not self._stale(f["path"], f["max_seq"]):
+                        self.files[f["path"]] = FileMeta(**f)
             for p in m["removed"]:
                 self.retired.add(p)
                 self.files.pop(p, None)
             if m.get("wal_upto") is not None:
                 self.wal_persisted[node] = max(self.wal_persisted.get(node, 0), m["wal_upto"])
+
+    def _stale(self, path: str, max_seq: int) -> bool:
+        return self._epoch_of.get(path, 0) < self.epoch and max_seq <= self.cut
 
     def for_table(self, db_id: int, table_id: int) -> list[FileMeta]:
         with self.lock:
