@@ -136,7 +136,7 @@ async def _serve(args: argparse.Namespace) -> int:
         if args.max_held_result:
             engine.query_limits.max_materialized_bytes = args.max_held_result
         app = make_app(engine, max_request_bytes=args.max_http_request_size, auth=auth,
-                       cors_origins=args.cors_origins)
+                       cors_origins=args.cors_origins, allowed_hosts=_allowed_hosts(args))
         app.settings["influx3"].users = users
         # The handlers stream bodies and enforce the request size themselves (so the 413 is ours).
         # Bigger read chunks: a 5,000-line write arrives in a few callbacks instead of ~25.
@@ -237,6 +237,28 @@ def _print_auth_status(auth, engine, url: str) -> None:
     elif not tokenlib.has_operator_token(engine.catalog):
         print(f"influx3: authentication is on and there is no operator token yet: create it with "
               f"`influx3 create token --admin --host {url}`", file=sys.stderr, flush=True)
+
+
+def _hosts(value: str):
+    from .http.cors import parse_hosts
+
+    try:
+        return parse_hosts(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _allowed_hosts(args: argparse.Namespace):
+    """The Host names the server answers besides loopback ones (None: any). Listening on a
+    loopback address, only local names unless --allowed-hosts adds some (DNS rebinding); listening
+    on a network, any (clients reach it by whatever name)."""
+    from .http.cors import loopback_only
+
+    if args.allowed_hosts is None:
+        return None
+    if args.allowed_hosts or loopback_only(args.http_bind[0]):
+        return args.allowed_hosts
+    return None
 
 
 def _cors_origins(value: str) -> tuple:
@@ -757,6 +779,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cors-origins", type=_cors_origins, default=os.environ.get("INFLUX3_CORS_ORIGINS", ""),
                        metavar="ORIGINS", help="comma-separated browser origins (scheme://host[:port]) allowed to call the "
                                                "API, or * for any; default none: requests with another Origin get 403")
+    serve.add_argument("--allowed-hosts", type=_hosts, default=os.environ.get("INFLUX3_ALLOWED_HOSTS", ""),
+                       metavar="NAMES", help="Host names answered besides localhost and loopback addresses when listening "
+                                             "on a loopback address (e.g. behind a reverse proxy), or * for any; others get "
+                                             "403 (DNS rebinding)")
     from .cli_users import add_serve_options as add_user_serve_options
 
     add_user_serve_options(serve)

@@ -74,6 +74,8 @@ class ServerContext:
     users: Any = None
     #: Origins browsers may call the API from (`http/cors.py`); empty: none, "*": any.
     cors_origins: tuple = ()
+    #: Host names answered besides the loopback ones (`http/cors.py`, DNS rebinding); None: any.
+    allowed_hosts: Optional[tuple] = None
 
     @property
     def cluster_uuid(self) -> str:
@@ -256,8 +258,12 @@ class ApiHandler(tornado.web.RequestHandler):
         await self.authenticate()
 
     def check_cross_origin(self) -> None:
-        """403 for a browser request from an origin not on the allow-list, before any work (a
-        ``text/plain`` POST reaches the server without a preflight; `http/cors.py`)."""
+        """403 for a browser request from an origin not on the allow-list, or to a Host name this
+        server does not answer (DNS rebinding), before any work (a ``text/plain`` POST reaches
+        the server without a preflight; `http/cors.py`)."""
+        host = self.request.headers.get("Host", "")
+        if not cors.host_allowed(self.context.allowed_hosts, host):
+            raise ApiError(403, cors.host_refusal_message(host), "json")
         origin = self.request.headers.get("Origin")
         if not cors.allows(self.context.cors_origins, origin):
             raise ApiError(403, cors.refusal_message(origin or ""), "json")

@@ -13,12 +13,21 @@ page could write, delete or mint the operator token (issue 10).  Here, by defaul
 
 Requests without ``Origin`` (curl, Telegraf, the client libraries, Grafana's backend) are not
 cross-origin requests and are unaffected.  The allow-list is ``influx3 serve --cors-origins`` or
-``Influx3App.cors_origins``.  This module owns the list's syntax and the headers; it never looks
-at tokens (authentication stays in ``auth.py``).
+``Influx3App.cors_origins``.
+
+DNS rebinding is the other way a web page reaches a server on ``127.0.0.1``: its own name is made
+to resolve to the loopback address, so its requests are "same-origin" and a GET carries no
+``Origin``.  They do carry the page's name in ``Host``, so a standalone server listening on a
+loopback address answers only ``Host`` names that are loopback addresses, ``localhost`` or on
+``influx3 serve --allowed-hosts`` (the extension applies Jupyter's own check).
+
+This module owns both lists' syntax and the headers; it never looks at tokens (authentication
+stays in ``auth.py``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Iterable, Optional
 
@@ -79,3 +88,64 @@ def preflight_headers(origins: tuple[str, ...], origin: Optional[str]) -> dict[s
     headers.update({"Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
                     "Access-Control-Allow-Headers": ALLOW_HEADERS, "Access-Control-Max-Age": "86400"})
     return headers
+
+
+# ---- Host names (DNS rebinding) -----------------------------------------------------------------
+
+_HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$")
+LOOPBACK_NAMES = ("localhost",)
+
+
+def parse_hosts(values: str | Iterable[str]) -> Optional[tuple[str, ...]]:
+    """``"influx.example, db.internal"`` -> the extra Host names to answer; ``*`` -> None (any).
+    Raises ValueError for something that is not a host name or an IP address."""
+    items = values.split(",") if isinstance(values, str) else list(values)
+    out: list[str] = []
+    for item in items:
+        name = str(item).strip().lower()
+        if not name:
+            continue
+        if name == ANY:
+            return None
+        if not (_HOSTNAME.match(name) or _ip(name.strip("[]")) is not None):
+            raise ValueError(f"not a host name: {str(item).strip()!r} (expected a name, an IP address or *)")
+        out.append(name.strip("[]"))
+    return tuple(out)
+
+
+def loopback_only(bind_host: str) -> bool:
+    """Whether a server listening on ``bind_host`` can only be reached through the loopback."""
+    if bind_host in LOOPBACK_NAMES:
+        return True
+    ip = _ip(bind_host.strip("[]"))
+    return ip is not None and ip.is_loopback
+
+
+def host_allowed(allowed: Optional[tuple[str, ...]], host_header: str) -> bool:
+    """Whether a request's ``Host`` (port ignored) is a name this server answers: any when
+    ``allowed`` is None, else loopback addresses, ``localhost`` and the names in ``allowed``."""
+    if allowed is None:
+        return True
+    host = (host_header or "").strip().lower()
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    host = host.rstrip(".")
+    ip = _ip(host)
+    if ip is not None and ip.is_loopback:
+        return True
+    return host in LOOPBACK_NAMES or host in allowed
+
+
+def host_refusal_message(host_header: str) -> str:
+    shown = host_header if len(host_header) <= 200 else host_header[:200] + "..."
+    return (f"Host {shown!r} not allowed: this server listens on a loopback address and answers only local "
+            "names (add others with influx3 serve --allowed-hosts)")
+
+
+def _ip(text: str):
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None

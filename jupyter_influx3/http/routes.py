@@ -66,12 +66,14 @@ def make_app(
     executor: Optional[Executor] = None,
     auth: Any = None,
     cors_origins: tuple = (),
+    allowed_hosts: Optional[tuple] = None,
     **settings: Any,
 ) -> tornado.web.Application:
     """A tornado Application serving the API at the root, unknown paths answered 404 `Not found`
     (401 first without a token). `auth` is an `http.auth.AuthSettings` (None: auth on);
-    `cors_origins` the browser origins allowed (`http/cors.py`; none by default)."""
+    `cors_origins` the browser origins allowed and `allowed_hosts` the Host names answered besides
+    the loopback ones (`http/cors.py`; None: any)."""
     context = ServerContext(engine=engine, max_request_bytes=max_request_bytes, executor=executor, auth=auth,
-                            cors_origins=tuple(cors_origins))
+                            cors_origins=tuple(cors_origins), allowed_hosts=allowed_hosts)
     settings.setdefault("default_handler_class", DefaultHandler)
     return tornado.web.Application(routes("", context), influx3=context, **settings)

@@ -116,3 +116,26 @@ def test_a_wildcard_allow_list_is_the_real_servers_behaviour(anyone):
 def test_a_bad_allow_list_stops_the_server_from_starting(value, start_influx3):
     with pytest.raises(RuntimeError, match="not an origin"):
         start_influx3("--cors-origins", value)
+
+
+# ---- DNS rebinding: a page whose own name now resolves to 127.0.0.1 -----------------------------
+
+
+def test_a_rebound_page_name_is_refused_on_a_loopback_server(open_without_auth):
+    # Same-origin for the browser, so a GET carries no Origin; the Host header still names the page.
+    url = open_without_auth.url
+    r = requests.get(f"{url}/api/v3/query_sql", params={"db": "x", "q": "select 1"},
+                     headers={"Host": "attacker.example:8181"}, timeout=30)
+    assert r.status_code == 403
+    assert r.json()["error"].startswith("Host 'attacker.example:8181' not allowed")
+    for host in ("localhost:8181", "127.0.0.1", "[::1]:8181", "LOCALHOST"):
+        r = requests.get(f"{url}/ping", headers={"Host": host}, timeout=30)
+        assert r.status_code == 200, host
+
+
+def test_allowed_hosts_names_a_reverse_proxys_host(start_influx3):
+    srv = start_influx3("--allowed-hosts", "influx.example")
+    assert requests.get(f"{srv.url}/ping", headers={"Host": "influx.example"}, timeout=30).status_code == 200
+    assert requests.get(f"{srv.url}/ping", headers={"Host": "other.example"}, timeout=30).status_code == 403
+    srv = start_influx3("--allowed-hosts", "*")
+    assert requests.get(f"{srv.url}/ping", headers={"Host": "other.example"}, timeout=30).status_code == 200
