@@ -88,9 +88,9 @@ def cancel_all(context: Any, reason: str = cancellation.SHUTDOWN) -> int:
 
 
 async def run(handler: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run ``fn(*args, **kwargs)`` in the query pool under the request's scope; the answer to a
-    cancelled call is raised as the scope's error (`QueryCancelled`), a parser's RecursionError
-    as `StatementTooComplex`."""
+    """Run ``fn(*args, **kwargs)`` in the query pool under the request's scope; a cancelled call
+    raises the ApiError of the scope's `QueryCancelled` (504 timeout, 503 shutdown), a parser's
+    RecursionError the 400 of `StatementTooComplex`."""
     scope = scope_for(handler)
     call = functools.partial(fn, *args, **kwargs)
 
@@ -113,7 +113,8 @@ async def run(handler: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -
         try:
             return fut.result()
         except RecursionError as exc:
-            raise too_complex(exc) from None
+            err = too_complex(exc)
+            raise ApiError(err.status, err.message) from None
         except Exception:
             if scope.cancelled:
                 _raise_stopped(scope)
@@ -123,6 +124,9 @@ async def run(handler: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -
 
 
 def _raise_stopped(scope: cancellation.QueryScope) -> None:
+    """The answer of a stopped query, as an ApiError every endpoint renders in its own shape
+    (plain text on v3, ``{"error": …}`` on /query)."""
     if scope.reason == cancellation.DISCONNECT:
         raise ClientGone()
-    raise scope.error() from None
+    err = scope.error()
+    raise ApiError(err.status, err.message) from None

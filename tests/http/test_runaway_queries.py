@@ -201,3 +201,17 @@ def test_health_answers_503_when_the_write_pool_takes_no_work(inproc):
     assert "the write pool could not start work within 2 s" in r.text
     time.sleep(4)
     assert requests.get(url + "/health", timeout=10).text == "OK"
+
+
+def test_influxql_query_past_the_timeout_answers_504_in_each_endpoints_shape(start_influx3):
+    srv = start_influx3("--query-timeout", "0.05")
+    lines = "\n".join(f"m,host=h{i % 50} v={i} {i + 1}" for i in range(200_000))
+    r = requests.post(srv.url + "/api/v3/write_lp", params={"db": "iq"}, data=lines, timeout=120)
+    assert r.status_code == 204, r.text
+    q = "SELECT * FROM m"  # 200,000 rows through the InfluxQL executor and the v1 JSON: well past 50 ms
+    v1 = requests.get(srv.url + "/query", params={"db": "iq", "q": q}, timeout=60)
+    assert v1.status_code == 504
+    assert v1.json() == {"error": "query-timeout limit exceeded (0.05 s)"}
+    v3 = requests.get(srv.url + "/api/v3/query_influxql", params={"db": "iq", "q": q}, timeout=60)
+    assert v3.status_code == 504
+    assert v3.text == "query-timeout limit exceeded (0.05 s)"
