@@ -346,3 +346,18 @@ def test_a_query_runs_on_the_ioloop_only_after_a_quick_run():
     assert base.runs_inline(key)
     base._remember_cost(key, base.INLINE_MS * 4)          # turned slow: back to the pool
     assert not base.runs_inline(key)
+
+
+def test_v3_one_point_stddev_is_null_in_every_format(url, db):
+    """InfluxDB 3 answers null for the stddev of a one-point group (1.x's NaN, which /query shows as
+    null too): JSON and CSV of /api/v3/query_influxql say the same."""
+    assert write_v3(url, db, "m,t=a v=1 1\nm,t=a v=3 2\nm,t=b v=5 3").status_code == 204
+    q = {"db": db, "q": "SELECT stddev(v) FROM m GROUP BY t"}
+    as_json = requests.get(f"{url}/api/v3/query_influxql", params={**q, "format": "json"}, timeout=30).json()
+    # JSON leaves a null out of its row, as InfluxDB 3 does
+    assert [(r["t"], r.get("stddev")) for r in as_json] == [("a", pytest.approx(2 ** 0.5)), ("b", None)]
+    as_csv = requests.get(f"{url}/api/v3/query_influxql", params={**q, "format": "csv"}, timeout=30).text
+    assert "NaN" not in as_csv
+    assert as_csv.splitlines()[-1].endswith(",b,")
+    v1 = requests.get(f"{url}/query", params=q, timeout=30).json()
+    assert v1["results"][0]["series"][1]["values"][0][1] is None
