@@ -340,6 +340,16 @@ def permissions_text(token: Token) -> str:
 # ---- permission checks -----------------------------------------------------------------------
 
 
+def allows_some(token: Token, resource_type: str, action: str) -> bool:
+    """May `token` do `action` on at least one resource of that type? (A listing then shows only
+    the resources :func:`allows` grants, e.g. the databases a ``describe`` token may see.)"""
+    if is_admin(token):
+        return True
+    return any(perm.get("resource_type") == resource_type
+               and ("*" in (perm.get("actions") or []) or action in (perm.get("actions") or []))
+               for perm in token.permissions)
+
+
 def allows(token: Token, resource_type: str, name: str, action: str) -> bool:
     """May `token` do `action` on the resource `resource_type`/`name`? Admin tokens may do anything.
 

@@ -32,6 +32,8 @@ Declarations (a tuple, or a dict ``{METHOD: tuple, "*": tuple}`` for per-method 
 * ``("db_write", PARAM, RP_PARAM)`` -- as above, the database being ``<db>/<rp>`` when the v1
   retention policy parameter names one (``/write?db=foo&rp=bar`` writes database ``foo/bar``).
 * ``("system", NAME)`` -- ``system:NAME:read`` (``health``, ``metrics``, ``ping``, ``ready``).
+* ``("db_describe",)`` -- ``describe`` on at least one database; the handler shows only the
+  databases the token may describe (:func:`describable_check`). An Auditor user's listing.
 * ``("any",)`` -- any valid token.
 * ``("public",)`` -- no authentication at all (reserved for the operator-token bootstrap and
   the user login endpoints, which check a password or a refresh token themselves).
@@ -176,7 +178,7 @@ def api_path(handler: ApiHandler) -> str:
 
 # ---- requirements ----------------------------------------------------------------------------
 
-KNOWN_KINDS = ("admin", "any", "public", "first_user", "system", "db_read", "db_write")
+KNOWN_KINDS = ("admin", "any", "public", "first_user", "system", "db_read", "db_write", "db_describe")
 HTTP_METHODS = ("get", "post", "put", "delete", "patch", "head")
 
 
@@ -334,6 +336,16 @@ def readable_check(handler: ApiHandler) -> Optional[Callable[[str], bool]]:
     return lambda name: tokenlib.allows(tok, "db", name, "read")
 
 
+def describable_check(handler: ApiHandler) -> Optional[Callable[[str], bool]]:
+    """Which databases the request's credential may describe (list), as a predicate; None: all."""
+    if getattr(handler, "auth_unrestricted", False):
+        return None
+    tok = token_of(handler)
+    if tok is None:
+        return lambda name: False
+    return lambda name: tokenlib.allows(tok, "db", name, "describe")
+
+
 def _check_databases(handler: ApiHandler, names: Iterable[str], action: str) -> None:
     names = list(names)
     if not names:
@@ -396,6 +408,10 @@ def authenticate_request(handler: ApiHandler) -> None:
         return
     if kind == "system":
         if not tokenlib.allows(record, "system", req[1], "read"):
+            raise forbidden()
+        return
+    if kind == "db_describe":
+        if not tokenlib.allows_some(record, "db", "describe"):
             raise forbidden()
         return
     if kind not in ("db_read", "db_write"):

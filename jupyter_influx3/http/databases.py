@@ -1,7 +1,8 @@
 """Database endpoints (behaviour reference §3.1, §3.2):
 
 * ``GET /api/v3/configure/database?format=&show_deleted=`` -- the list, in a query output format
-  (``format`` required), column ``iox::database`` (+ ``deleted`` with ``show_deleted=true``);
+  (``format`` required), column ``iox::database`` (+ ``deleted`` with ``show_deleted=true``); an
+  admin sees every database, a credential with ``describe`` permissions (an Auditor user) those;
 * ``POST`` ``{"db","retention_period"?}`` -> 200 empty; ``PUT`` ``{"db","retention_period"?}``
   (absent clears it) -> 200; ``DELETE ?db=&hard_delete_at=&data_only=&remove_tables=`` -> 200;
 * ``POST /api/v3/configure/database/retention_period?db=&duration=`` -> 204, ``DELETE ?db=`` -> 204.
@@ -12,7 +13,10 @@ JSON bodies need a JSON Content-Type (415 otherwise). Engine errors are answered
 
 from __future__ import annotations
 
+import pyarrow as pa
+
 from . import serialize
+from .auth import describable_check
 from .base import ApiHandler
 from .params import Field, query_struct, read_json_struct
 from .query import api_error, send_result
@@ -36,6 +40,8 @@ class ConfigureHandler(ApiHandler):
 class DatabaseHandler(ConfigureHandler):
     """``/api/v3/configure/database``."""
 
+    required = {"GET": ("db_describe",), "*": ("admin",)}
+
     async def get(self) -> None:
         p = query_struct(
             self.request.query,
@@ -43,6 +49,10 @@ class DatabaseHandler(ConfigureHandler):
             parse={"format": serialize.parse_query_format},
         )
         table = await self.call("list_databases", show_deleted=p["show_deleted"])
+        visible = describable_check(self)
+        if visible is not None:
+            keep = [visible(name) for name in table.column("iox::database").to_pylist()]
+            table = table.filter(pa.array(keep, type=pa.bool_()))
         await send_result(self, p["format"], table.schema, table.to_batches())
 
     async def post(self) -> None:

@@ -29,7 +29,7 @@ from jupyter_influx3.http.routes import ROUTE_TABLE
 DB = "matrixdb"
 OTHER_DB = "matrixother"
 
-#: What each API path lets in; any path not listed must be admin-only.
+#: What each API path lets in (per method where a dict); any path not listed must be admin-only.
 #: db_write: a write token for the database; db_read: a read token for it; any: any valid token;
 #: public: no authentication at all.
 EXPECTED = {
@@ -44,6 +44,8 @@ EXPECTED = {
     "/health": "any",
     "/api/v1/health": "any",
     "/api/v3/configure/token/admin": "public",
+    # listing databases: describe on some database (an Auditor); changing them: admin
+    "/api/v3/configure/database": {"GET": "db_describe", "*": "admin"},
     # no token: they check a password or a refresh token (here: bodies without one -> 400)
     "/api/v3/authorize": "login",
     "/api/v3/authorize/refresh": "login",
@@ -97,6 +99,8 @@ def allowed(kind: str, credential: str) -> bool:
         return credential == "read_this_db"
     if kind == "db_write":
         return credential == "write_this_db"
+    if kind == "db_describe":
+        return credential == "jwt_auditor"
     return False  # admin-only (or system:*, which no credential here has)
 
 
@@ -201,6 +205,8 @@ def test_route_x_credential(matrix, pattern, cls, method):
     url, tokens = matrix["url"], matrix["tokens"]
     path = concrete(pattern)
     kind = EXPECTED.get(pattern, "admin")
+    if isinstance(kind, dict):  # per method
+        kind = kind.get(method, kind["*"])
     problems = []
     for credential in CREDENTIALS:
         r = request(url, path, method, headers_for(credential, tokens))

@@ -319,3 +319,24 @@ def test_a_jwt_queries_over_flight_with_its_roles_permissions(url, operator):
     assert call("DELETE", url, f"/api/v3/users/{member['userId']}", operator).status_code == 200
     with pytest.raises(flight.FlightUnauthorizedError, match="invalid token"):  # a deleted user's token
         client.do_get(ticket, flight.FlightCallOptions(headers=[(b"authorization", f"Bearer {token}".encode())])).read_all()
+
+
+def test_an_auditor_lists_databases_and_a_describe_token_only_its_own(url, operator):
+    for db in ("listeda", "listedb"):
+        requests.post(f"{url}/api/v3/write_lp", params={"db": db}, data="m v=1 1", headers=bearer(operator), timeout=30)
+    auditor = login(url, make_user(url, operator, [2])["username"])["accessToken"]
+    member = login(url, make_user(url, operator, [3])["username"])["accessToken"]
+
+    def listing(tok):
+        r = requests.get(f"{url}/api/v3/configure/database", params={"format": "json"}, headers=bearer(tok), timeout=30)
+        return r.status_code, [row["iox::database"] for row in r.json()] if r.status_code == 200 else None
+
+    status, names = listing(auditor)
+    assert status == 200 and {"listeda", "listedb"} <= set(names)
+    assert listing(member)[0] == 403
+    r = post(url, "/api/v3/enterprise/configure/token", {"token_name": "describe-a", "permissions": [
+        {"resource_type": "db", "resource_identifier": ["listeda"], "actions": ["describe"]}]}, operator)
+    assert listing(r.json()["token"]) == (200, ["listeda"])
+    # listing is all an Auditor may do with databases
+    r = requests.delete(f"{url}/api/v3/configure/database", params={"db": "listeda"}, headers=bearer(auditor), timeout=30)
+    assert r.status_code == 403
