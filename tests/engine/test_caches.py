@@ -187,3 +187,34 @@ def test_definitions_survive_a_checkpoint(tmp_path):
     cat = catalog_mod.Catalog(tmp_path / "d")
     cat._load_checkpoint()
     assert cat.table("db", "cpu")[1].last_caches["cpu_host_last_cache"]["count"] == 3
+
+
+FAST = [
+    "SELECT * FROM last_cache('cpu')",
+    "select host, usage from LAST_CACHE('cpu', 'cpu_region_host_last_cache') where host = 'a'",
+    "SELECT * FROM last_cache('cpu') WHERE region != 'us' AND host NOT IN ('c')",
+    "SELECT \"time\", host FROM last_cache('cpu') WHERE host IN ('a', 'b', 'zz');",
+    "SELECT * FROM distinct_cache('cpu') WHERE region <> 'eu'",
+]
+SLOW = [   # other shapes: the SQL layer answers (DuckDB filters, orders, computes)
+    "SELECT * FROM last_cache('cpu') WHERE usage > 1",
+    "SELECT * FROM last_cache('cpu') ORDER BY host DESC",
+    "SELECT host AS h FROM last_cache('cpu')",
+    "SELECT * FROM last_cache('cpu') WHERE n = '1'",
+    "SELECT * FROM last_cache('cpu') WHERE host = 'a' OR host = 'b'",
+]
+
+
+@pytest.mark.parametrize("query", FAST + SLOW)
+def test_plain_cache_queries_skip_duckdb_with_the_same_answer(cpu, query):
+    cpu.write_lp("db", f"cpu,region=ca,host=c usage=3,n=3i {NOW}", "ns")
+    cpu.create_last_cache("db", "cpu")
+    cpu.create_distinct_cache("db", "cpu", ["region", "host"])
+    got = cpu.sql("db", query)
+    fast = bool(cpu.last_query_telemetry.get("answered_from_cache"))
+    assert fast == (query in FAST)
+    via_sql = cpu.sql("db", f"SELECT * FROM ({query.rstrip(';')}) AS q")
+    assert not cpu.last_query_telemetry.get("answered_from_cache")
+    assert got.schema == via_sql.schema
+    assert sorted(map(str, got.to_pylist())) == sorted(map(str, via_sql.to_pylist()))
+    assert any(e.query_text == query and e.success for e in cpu.query_log)

@@ -149,7 +149,7 @@ class LastValueCache:
                 arr = pa.array(values, pa.int64()).cast(typ)
             else:
                 arr = pa.array(values, typ)
-            fields.append(pa.field(c, typ, nullable=c not in self.key_columns or arr.null_count > 0))
+            fields.append(pa.field(c, typ))   # nullable, as the SQL layer's answer over the same rows
             arrays.append(arr)
         out = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
         if keep is None:
