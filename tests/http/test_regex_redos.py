@@ -169,3 +169,9 @@ def test_sql_negated_regex_operator(srv, data):
     rows, slowest, n = while_health_polled(srv.url, lambda: sql(srv.url, data, q))
     check_health(slowest, n)
     assert [r["value"] for r in rows] == [1, 3]
+
+
+def test_sql_regexp_match_groups_are_counted_by_re2(srv, data):
+    # \pL is RE2 (and Go) syntax Python's re does not know: the groups must still be found.
+    rows = sql(srv.url, data, r"SELECT regexp_match(host, '^(\pL)(\pL+)$') AS g FROM cpu WHERE host = 'aaa'")
+    assert rows == [{"g": ["a", "aa"]}]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import pyarrow as pa
+import re2
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
@@ -33,6 +34,8 @@ from .functions import COLUMN_TYPES, arrow_cast_target
 from .timeparse import parse_rfc3339_ns
 
 DUCK = "duckdb"
+_RE2_QUIET = re2.Options()
+_RE2_QUIET.log_errors = False  # a bad pattern is DuckDB's error to word
 TS_NS = exp.DataType.build("TIMESTAMP_NS", dialect=DUCK)
 
 _SHOW_TABLES = re.compile(r"^\s*show\s+tables\s*;?\s*$", re.I)
@@ -713,8 +716,9 @@ class _Rewriter:
                 raise SqlPlanningError(f"regexp_match: unsupported flags '{flags}'")
             pattern = f"(?{flags}){pattern}" if flags else pattern
         try:
-            n = re.compile(pattern.replace("(?U)", "")).groups
-        except re.error:
+            # Counted by RE2, the engine DuckDB matches with (a user's pattern never goes to `re`).
+            n = re2.compile(pattern, _RE2_QUIET).groups
+        except re2.error:
             n = 0
         pat = exp.Literal.string(pattern)
         items = [_call("regexp_extract", args[0].copy(), pat.copy(), exp.Literal.number(g))
