@@ -29,7 +29,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class, no_var_expand
 from traitlets import Enum, Float, Int, Unicode, observe
 
 from .client import (OUTPUT_FORMATS, Client, Influx3Error, QueryInterrupted, connect, normalize_precision,
@@ -262,7 +262,7 @@ def _influx3_parser() -> _Parser:
     col.add_argument("table")
     col.add_argument("-d", "--database")
     cr = sub.add_parser("create", add_help=False)
-    cr.add_argument("kind", choices=["database", "table", "last_cache", "distinct_cache"])
+    cr.add_argument("kind", choices=["database", "table", "last_cache", "distinct_cache", "trigger"])
     cr.add_argument("name")
     cr.add_argument("-d", "--database")
     cr.add_argument("--retention-period")
@@ -276,11 +276,28 @@ def _influx3_parser() -> _Parser:
     cr.add_argument("--columns")
     cr.add_argument("--max-cardinality", type=int)
     cr.add_argument("--max-age")
+    cr.add_argument("--plugin")                                  # triggers (jupyter/plugins.py)
+    cr.add_argument("--spec")
+    cr.add_argument("--args")
+    cr.add_argument("--error-behavior", default="log")
+    cr.add_argument("--run-async", action="store_true")
+    cr.add_argument("--disabled", action="store_true")
     de = sub.add_parser("delete", add_help=False)
-    de.add_argument("kind", choices=["database", "table", "last_cache", "distinct_cache"])
+    de.add_argument("kind", choices=["database", "table", "last_cache", "distinct_cache", "trigger"])
     de.add_argument("name")
     de.add_argument("cache_name", nargs="?")
     de.add_argument("-d", "--database")
+    de.add_argument("--force", action="store_true")
+    tr = sub.add_parser("triggers", add_help=False)
+    tr.add_argument("database", nargs="?")
+    lg = sub.add_parser("logs", add_help=False)
+    lg.add_argument("trigger", nargs="?")
+    lg.add_argument("-d", "--database")
+    for action in ("enable", "disable"):
+        en = sub.add_parser(action, add_help=False)
+        en.add_argument("kind", choices=["trigger"])
+        en.add_argument("name")
+        en.add_argument("-d", "--database")
     ca = sub.add_parser("caches", add_help=False)
     ca.add_argument("database", nargs="?")
     w = sub.add_parser("write-df", add_help=False)
@@ -315,6 +332,12 @@ INFLUX3_HELP = """%influx3 subcommands:
   create distinct_cache T --columns a,b [--max-cardinality N] [--max-age 24h] [--name N] [-d DB]
   delete last_cache T NAME [-d DB] | delete distinct_cache T NAME [-d DB]
   write-df VAR --table T [--tags a,b] [--time-column C] [--precision P] [-d DB]
+  triggers [DB]                           processing-engine triggers of a database
+  create trigger NAME --plugin FILE.py --spec table:T|all_tables|every:10s|cron:…|request:PATH
+                 [--args k=v,…] [--error-behavior log|retry|disable] [--run-async] [--disabled] [-d DB]
+  enable|disable trigger NAME [-d DB] | delete trigger NAME [--force] [-d DB]
+  logs [TRIGGER] [-d DB]                  plugin log lines, tracebacks included
+  (%%influx3_plugin NAME --wal|--schedule|--request …: write and dry-run a plugin in a cell)
   explore [-d DB] [--table T]             interactive chart and table
   status                                  connection, default database, settings
   token [--regenerate] [-o VAR]           the operator token of this kernel's data directory (the one
@@ -334,6 +357,9 @@ class Influx3Magics(Magics):
                                 "else Jupyter's data dir/influx3).").tag(config=True)
     url = Unicode("", help="Query a server over HTTP instead of the engine in this kernel "
                            "(token from `%influx3 connect URL --token ...` or $INFLUX3_TOKEN).").tag(config=True)
+    plugin_dir = Unicode("", help="Where %%influx3_plugin saves plugins and kernel-side trigger calls look "
+                                  "(default: $INFLUXDB3_PLUGIN_DIR, else a directory of this kernel's own)."
+                         ).tag(config=True)
     show_elapsed_after = Float(1.0, help="Show a query's elapsed time when it took this many seconds or more."
                                ).tag(config=True)
 
@@ -537,7 +563,24 @@ class Influx3Magics(Magics):
     def _cmd_caches(self, ns) -> Any:
         return self.client.caches(self._need_db(ns.database))
 
+    def _cmd_triggers(self, ns) -> Any:
+        from .plugins import trigger_command  # triggers, logs, enable/disable/create/delete trigger
+
+        return trigger_command(self, ns)
+
+    _cmd_logs = _cmd_enable = _cmd_disable = _cmd_triggers
+
+    @cell_magic
+    @no_var_expand
+    def influx3_plugin(self, line: str, cell: str) -> Any:
+        """Write a plugin in a cell and dry-run it (`%%influx3_plugin --help`)."""
+        from .plugins import plugin_magic
+
+        return plugin_magic(self, line, cell)
+
     def _cmd_create(self, ns) -> Any:
+        if ns.kind == "trigger":
+            return self._cmd_triggers(ns)
         if ns.kind in ("last_cache", "distinct_cache"):
             return self._create_cache(ns)
         if ns.kind == "database":
@@ -567,6 +610,8 @@ class Influx3Magics(Magics):
         return Message(f"{kind} {made.get('name') or ns.cache_name or ''} created on {db}.{ns.name}".replace("  ", " "))
 
     def _cmd_delete(self, ns) -> Any:
+        if ns.kind == "trigger":
+            return self._cmd_triggers(ns)
         if ns.kind in ("last_cache", "distinct_cache"):
             if not ns.cache_name:
                 raise MagicError(f"delete {ns.kind} needs the table and the cache name")
@@ -675,7 +720,7 @@ def load(ip) -> Influx3Magics:
     """Register the magics, the settings (`%config Influx3Magics`) and completion on shell `ip`."""
     magics = Influx3Magics(shell=ip)
     ip.register_magics(magics)
-    magics.registered_magics += [("line", "lp"), ("cell", "lp"), ("line", "influx3")]
+    magics.registered_magics += [("line", "lp"), ("cell", "lp"), ("line", "influx3"), ("cell", "influx3_plugin")]
     mm = ip.magics_manager
     for qm in QUERY_MAGICS:
         fn = _query_magic(magics, qm.language)

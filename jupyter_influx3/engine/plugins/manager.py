@@ -427,7 +427,7 @@ class ProcessingEngine:
 
     # ---- dry runs (plugin_test) --------------------------------------------------------------
     def _dry_run(self, filename: str, database: str, entry: str, make_args, start_line: str,
-                 cache_name: str | None) -> tuple[list[str], dict, list[str]]:
+                 cache_name: str | None) -> tuple[list[str], dict, list[str], object]:
         plugin = self.loader.load(filename)  # a missing file is a 500, not an entry in `errors`
         logs = LogCollector("plugin_test")
         sink = WriteSink(self.engine, dry_run=True)
@@ -436,10 +436,33 @@ class ProcessingEngine:
         res = call_plugin(lambda: plugin.entry(entry), make_args(api), logs, start_line)
         problems = [] if res.ok else [f"error executing plugin: {res.error}"]
         problems += sink.validate()
-        return logs.lines, sink.database_writes(), problems
+        return logs.lines, sink.database_writes(), problems, res
+
+    def test_request(self, filename: str, database: str, query_parameters: dict | None = None,
+                     request_body: bytes = b"", request_headers: dict | None = None,
+                     input_arguments: dict | None = None) -> dict:
+        """A dry run of a request plugin (no HTTP endpoint has one; the notebook uses it)."""
+        self.loader.require_dir()
+        args = _check_arguments(input_arguments)
+        headers = {k.lower(): v for k, v in (request_headers or {}).items() if k.lower() != "authorization"}
+        lines, writes, problems, res = self._dry_run(
+            filename, database, "process_request",
+            lambda api: (api, dict(query_parameters or {}), headers, request_body, args),
+            "starting execution of request plugin.", None)
+        out = {"log_lines": lines, "database_writes": writes, "errors": problems, "traceback": res.traceback}
+        if res.ok:
+            try:
+                resp = to_response(res.value)
+            except (TypeError, ValueError) as exc:
+                resp = error_response(str(exc))
+        else:
+            resp = error_response(res.error)
+        out["response"] = {"status": resp.status, "headers": resp.headers, "body": resp.body}
+        return out
 
     def test_wal(self, filename: str, database: str, input_lp: str, cache_name: str | None = None,
-                 input_arguments: dict | None = None) -> dict:
+                 input_arguments: dict | None = None, with_traceback: bool = False) -> dict:
+        """§6.7's dry run; `with_traceback` adds the plugin's traceback (the notebook shows it)."""
         self.loader.require_dir()
         args = _check_arguments(input_arguments)
         try:
@@ -451,13 +474,17 @@ class ProcessingEngine:
             return {"log_lines": [], "database_writes": {},
                     "errors": [f"error parsing input_lp line {e.line_number}: {e.error_message}"]}
         batches = parsed_table_batches(parsed)
-        lines, writes, problems = self._dry_run(filename, database, "process_writes",
-                                                lambda api: (api, batches, args),
-                                                "starting execution of wal plugin.", cache_name)
-        return {"log_lines": lines, "database_writes": writes, "errors": problems}
+        lines, writes, problems, res = self._dry_run(filename, database, "process_writes",
+                                                     lambda api: (api, batches, args),
+                                                     "starting execution of wal plugin.", cache_name)
+        out = {"log_lines": lines, "database_writes": writes, "errors": problems}
+        if with_traceback:
+            out["traceback"] = res.traceback
+        return out
 
     def test_schedule(self, filename: str, database: str, schedule: str | None = None,
-                      cache_name: str | None = None, input_arguments: dict | None = None) -> dict:
+                      cache_name: str | None = None, input_arguments: dict | None = None,
+                      with_traceback: bool = False) -> dict:
         self.loader.require_dir()
         args = _check_arguments(input_arguments)
         spec = Spec("cron", validate_cron(schedule or "* * * * * *"))
@@ -470,10 +497,12 @@ class ProcessingEngine:
             out["errors"] = ["couldn't find db"]
             return out
         call_time = datetime.fromtimestamp(fire.timestamp())
-        lines, writes, problems = self._dry_run(
+        lines, writes, problems, res = self._dry_run(
             filename, database, "process_scheduled_call", lambda api: (api, call_time, args),
             f"starting execution with scheduled time {fire.strftime('%Y-%m-%d %H:%M:%S UTC')}", cache_name)
         out.update(log_lines=lines, database_writes=writes, errors=problems)
+        if with_traceback:
+            out["traceback"] = res.traceback
         return out
 
     # ---- files and packages ------------------------------------------------------------------
