@@ -72,13 +72,17 @@ def open_user_auth(args: argparse.Namespace, engine, auth_settings):
             print(f"influx3: error: cannot read {args.jwt_private_key}: {exc.strerror}", file=sys.stderr)
             return False
     try:
-        return UserAuth.open(engine.catalog, engine.data_dir, private_key_pem=pem, key_id=args.jwt_key_id,
-                             issuer=args.jwt_issuer, access_ttl_s=args.jwt_default_ttl_seconds,
-                             throttle=LoginThrottle(args.max_login_failures_per_user,
-                                                    args.max_login_failures_per_address))
+        users = UserAuth.open(engine.catalog, engine.data_dir, private_key_pem=pem, key_id=args.jwt_key_id,
+                              issuer=args.jwt_issuer, access_ttl_s=args.jwt_default_ttl_seconds,
+                              throttle=LoginThrottle(args.max_login_failures_per_user,
+                                                     args.max_login_failures_per_address))
     except errors.EngineError as exc:
         print(f"influx3: error: {exc}", file=sys.stderr)
         return False
+    if not engine.catalog.users:
+        print("influx3: user authentication is on and there is no user yet: create the first one (an Admin) "
+              "with `influx3 create user NAME --initial`", file=sys.stderr, flush=True)
+    return users
 
 
 # ---- client commands --------------------------------------------------------------------------

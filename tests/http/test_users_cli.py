@@ -128,3 +128,36 @@ def test_python_client_logs_in_as_a_user(srv, operator, config_dir):
     assert exc.value.status == 401
     with pytest.raises(Influx3Error):
         jupyter_influx3.connect(url=srv.url, username="frank")
+
+
+def _key_pem(fmt) -> tuple:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key, key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption())
+
+
+def test_serve_signs_with_the_given_pkcs1_key_and_refuses_a_pkcs8_one(start_influx3, tmp_path):
+    import jwt as pyjwt
+    import requests
+    from cryptography.hazmat.primitives.serialization import PrivateFormat
+
+    _, pkcs8 = _key_pem(PrivateFormat.PKCS8)
+    (tmp_path / "k8.pem").write_bytes(pkcs8)
+    with pytest.raises(RuntimeError, match="PKCS#8; an RSA key in PKCS#1 form is required"):
+        start_influx3("--user-auth-type", "basic", "--jwt-private-key", str(tmp_path / "k8.pem"), auth=True)
+    key, pkcs1 = _key_pem(PrivateFormat.TraditionalOpenSSL)
+    (tmp_path / "k1.pem").write_bytes(pkcs1)
+    server = start_influx3("--user-auth-type", "basic", "--jwt-private-key", str(tmp_path / "k1.pem"),
+                           "--jwt-issuer", "my-issuer", "--jwt-key-id", "key-7", "--jwt-default-ttl-seconds", "120",
+                           auth=True)
+    assert "create user NAME --initial" in server.log()
+    assert requests.post(f"{server.url}/api/v3/configure/user", json={"username": "k", "password": PW},
+                         timeout=30).status_code == 201
+    answer = requests.post(f"{server.url}/api/v3/authorize", json={"username": "k", "password": PW}, timeout=30).json()
+    assert answer["expiresIn"] == 120
+    claims = pyjwt.decode(answer["accessToken"], key.public_key(), algorithms=["RS256"], issuer="my-issuer")
+    assert claims["sub"] == "1" and claims["exp"] - claims["iat"] == 120
+    assert pyjwt.get_unverified_header(answer["accessToken"])["kid"] == "key-7"
+    assert not (server.data_dir / "users" / "jwt_private_key.pem").exists()  # the given key, not a generated one
