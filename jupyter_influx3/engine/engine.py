@@ -78,7 +78,7 @@ class Engine:
         self.data_dir = Path(data_dir).absolute()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.node_id = node_id or f"node-{uuid.uuid4().hex[:12]}"
-        if not NODE_ID_RE.match(self.node_id) or self.node_id == "catalog":
+        if not NODE_ID_RE.match(self.node_id) or self.node_id in persist.NOT_NODES:
             raise errors.InvalidConfiguration(f"invalid node id {self.node_id!r}")
         self.node_dir = self.data_dir / self.node_id
         self.node_dir.mkdir(exist_ok=True)
@@ -109,10 +109,14 @@ class Engine:
         self.plugins = None  # a plugins.ProcessingEngine once configure_plugins() ran
         self.index.refresh()
         self._recover_own_wal(skip_corrupt_wal)
+        self._restore_seen = 0
+        self._follow_restore()   # replayed rows a restore rolled back are gone
         self.adopt_dead_nodes()
         # last-value / distinct-value caches: filled from storage now, fed by every write after
         self.caches = CacheRegistry(self, last_cache_eviction_s, distinct_cache_eviction_s)
         self.caches.sync()
+        if (self.data_dir / "admin" / "restores").exists():
+            self.admin.restores.recover()   # a restore whose node died: rolled forward or failed
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         if background:
@@ -183,7 +187,8 @@ class Engine:
     def _other_node_dirs(self) -> list[Path]:
         out = []
         for e in os.scandir(self.data_dir):
-            if e.is_dir() and e.name not in ("catalog", self.node_id) and not e.name.startswith("."):
+            if e.is_dir() and e.name not in persist.NOT_NODES and e.name != self.node_id \
+                    and not e.name.startswith("."):
                 out.append(Path(e.path))
         return out
 
@@ -219,6 +224,8 @@ class Engine:
             return
         if self.plugins is not None:
             self.plugins.close()  # no plugin writes into a closing node
+        if "_admin" in self.__dict__:
+            self._admin.close()   # running backups/restores stop (and are marked failed)
         self._stop.set()
         for t in self._threads:
             t.join(timeout=30)
@@ -240,6 +247,29 @@ class Engine:
     @property
     def cluster_uuid(self) -> str:
         return self.catalog.uuid
+
+    # ---- administration (engine/admin/) ---------------------------------------------------------
+    @property
+    def admin(self):
+        """Backups, restores and the other administrator operations (`admin.Admin`)."""
+        if "_admin" not in self.__dict__:
+            from .admin import Admin
+            self._admin = Admin(self)
+        return self._admin
+
+    def _follow_restore(self) -> None:
+        """After a restore (engine/admin/restore.py) committed: drop every buffered row written
+        before it (ours and other nodes'), and refill the caches from the restored data."""
+        epoch = self.catalog.restore_epoch
+        if epoch == self._restore_seen:
+            return
+        with self._view_lock:
+            for buf in [self.buffer] + [r.buffer for r in self.replicas.values()]:
+                buf.drop_rows_upto(self.catalog.restore_cut)
+        self._restore_seen = epoch
+        if "caches" in self.__dict__:
+            self.caches = CacheRegistry(self, self.caches.last_eviction_s, self.caches.distinct_eviction_s)
+            self.caches.sync()
 
     # ---- processing engine (engine/plugins/) -------------------------------------------------
     def configure_plugins(self, plugin_dir, **options):
@@ -457,8 +487,9 @@ class Engine:
                 t = buf.upto((db_id, table_id), upto)
                 d = self.catalog.db_by_id(db_id)
                 schema = d.tables.get(table_id) if d else None
-                if t is not None and schema is not None and schema.truncated_seq:
-                    t = t.filter(pc.greater(t.column(SEQ_COLUMN), schema.truncated_seq))
+                cut = max(schema.truncated_seq, self.catalog.restore_cut) if schema is not None else 0
+                if t is not None and cut:
+                    t = t.filter(pc.greater(t.column(SEQ_COLUMN), cut))
                 if t is None or not t.num_rows or schema is None:
                     continue  # hard-deleted since it was written: nothing to keep
                 t = persist.dedup_sort(con, t)
@@ -530,10 +561,12 @@ class Engine:
 
     def _publish(self, added: list[FileMeta], removed: list[str], grace_s: float) -> None:
         """Record a change of the file set in a manifest, then make it ours; delete removed files later."""
-        persist.write_manifest(self.data_dir, self.node_id, wal_upto=None, added=added, removed=removed)
+        epoch = {"epoch": self.index.epoch}   # merged files of a restore's data stay live after it
+        persist.write_manifest(self.data_dir, self.node_id, wal_upto=None, added=added, removed=removed,
+                               extra=epoch)
         with self._view_lock:
             self.index.apply(self.node_id, {"added": [f.__dict__ for f in added], "removed": removed,
-                                            "wal_upto": None})
+                                            "wal_upto": None, **epoch})
         # Another node may have planned a query over these files a moment ago: wait before deleting.
         self._pending_deletes += [(time.monotonic() + grace_s, p) for p in removed]
 
@@ -557,6 +590,7 @@ class Engine:
         record we could not read any more is always covered by a manifest we read afterwards.
         """
         self.catalog.refresh()
+        self._follow_restore()
         for node_dir in self._other_node_dirs():
             self._tail_node(node_dir)
         with self._view_lock:
@@ -582,6 +616,8 @@ class Engine:
             except FileNotFoundError:
                 continue
             decoded = [walcodec.decode(p) for p in res.payloads]
+            if self.catalog.restore_cut:   # records a restore rolled back are not read
+                decoded = [_after_cut(batches, self.catalog.restore_cut) for batches in decoded]
             with self._view_lock:
                 for batches in decoded:
                     for db_id, table_id, batch in batches:
@@ -610,8 +646,12 @@ class Engine:
         `.status` is the HTTP status InfluxDB 3 answers with. `query_type`/`log_text` let other
         front ends (InfluxQL) log their own text in `system.queries`.
         """
+        from .caches.fastpath import answer as answer_from_cache
         from .querylimits import check_statement, limits_for, too_complex
         from .sql import service_for
+        fast = answer_from_cache(self, database, query, params, query_type)   # SELECT … FROM last_cache(…)
+        if fast is not None:
+            return fast
         check_statement(query, limits_for(self))   # size and structure, before any parser runs
         try:
             return service_for(self).query(database, query, params, query_type=query_type, log_text=log_text)
@@ -679,6 +719,15 @@ def _seconds(value: int | str | None, what: str) -> int | None:
         except ValueError as e:
             raise errors.InvalidConfiguration(f"invalid configuration provided: {what}: {e}") from None
     raise errors.InvalidConfiguration(f"invalid configuration provided: {what} must be a number of seconds")
+
+
+def _after_cut(batches: list, cut: int) -> list:
+    """WAL batches without the rows written up to `cut` (a restore's)."""
+    out = []
+    for db_id, table_id, batch in batches:
+        if _max_seq(batch) > cut:
+            out.append((db_id, table_id, batch.filter(pc.greater(batch.column(SEQ_COLUMN), cut))))
+    return out
 
 
 def _max_seq(batch: pa.RecordBatch) -> int:
