@@ -15,6 +15,7 @@ before it can print (column widths) and is the one format built whole.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from tornado.iostream import StreamClosedError
 
 from ..engine import errors
 from ..engine.sql.system import run_readable_only
-from . import metrics, serialize
+from . import metrics, querypool, serialize
 from .auth import readable_check
 from .base import INTERNAL_ERROR, ApiError, ApiHandler
 from .params import Field, JsonBodyError, json_struct, query_struct, statement_params
@@ -147,9 +148,10 @@ async def send_result(handler: ApiHandler, fmt: str, schema: pa.Schema, batches:
                 pending.clear()
                 pending_size = 0
                 streaming = True
-                await handler.flush()
+                if not await _flushed_in_time(handler):
+                    return writer.rows
         pending.append(await handler.run_query(writer.finish))
-    except StreamClosedError:
+    except (StreamClosedError, querypool.ClientGone):
         return writer.rows  # the client went away
     except Exception as exc:  # noqa: BLE001 - mapped to the answer, or logged when too late
         if not streaming:
@@ -160,6 +162,18 @@ async def send_result(handler: ApiHandler, fmt: str, schema: pa.Schema, batches:
         return writer.rows
     handler.finish(b"".join(pending))
     return writer.rows
+
+
+async def _flushed_in_time(handler: ApiHandler) -> bool:
+    """Flush what was written; a client that stops reading is not waited for past the query's
+    deadline (its connection is closed: the query's cursor is not held forever). False if closed."""
+    try:
+        await asyncio.wait_for(handler.flush(), querypool.scope_for(handler).remaining())
+    except asyncio.TimeoutError:
+        log.warning("a client stopped reading its query answer until the query timeout; closing the connection")
+        handler.request.connection.close()
+        return False
+    return True
 
 
 async def run_query(handler: ApiHandler, req: QueryRequest, kind: str = "sql") -> int:

@@ -215,3 +215,31 @@ def test_influxql_query_past_the_timeout_answers_504_in_each_endpoints_shape(sta
     v3 = requests.get(srv.url + "/api/v3/query_influxql", params={"db": "iq", "q": q}, timeout=60)
     assert v3.status_code == 504
     assert v3.text == "query-timeout limit exceeded (0.05 s)"
+
+
+def _server_end_state(sock: socket.socket) -> str:
+    """The kernel's TCP state of the server's end of our connection `sock` (/proc/net/tcp): 01
+    ESTABLISHED; 04 FIN_WAIT1 once the server closed it (its FIN waits behind the unread bytes);
+    "" once the kernel dropped it."""
+    ours = "%04X" % sock.getsockname()[1]
+    server = "%04X" % sock.getpeername()[1]
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(":" + server) and fields[2].endswith(":" + ours):
+                return fields[3]
+    return ""
+
+
+def test_client_that_stops_reading_a_streamed_answer_is_cut_off_at_the_query_timeout(start_influx3):
+    srv = start_influx3("--query-timeout", "2")
+    _create_db(srv.url, "reader")
+    s = _send_query(_port(srv.url), "reader", "select * from generate_series(1, 100000000)")  # ~2 GB of JSON
+    time.sleep(1)
+    assert _server_end_state(s) == "01"  # streaming, into full socket buffers
+    deadline = time.monotonic() + 10
+    while _server_end_state(s) == "01":  # the server closes its end without us reading a byte
+        assert time.monotonic() < deadline, "the server still holds a connection nobody reads"
+        time.sleep(0.1)
+    s.close()
+    assert requests.get(srv.url + "/health", timeout=10).text == "OK"
