@@ -340,3 +340,17 @@ def test_an_auditor_lists_databases_and_a_describe_token_only_its_own(url, opera
     # listing is all an Auditor may do with databases
     r = requests.delete(f"{url}/api/v3/configure/database", params={"db": "listeda"}, headers=bearer(auditor), timeout=30)
     assert r.status_code == 403
+
+
+def test_every_node_of_the_data_directory_agrees_on_users_and_tokens(srv, url, operator, start_influx3):
+    import time
+
+    other = start_influx3("--user-auth-type", "basic", "--node-id", "second-node", data_dir=srv.data_dir, auth=True)
+    user = make_user(other.url, operator, [3])  # made on the second node...
+    token = login(url, user["username"])["accessToken"]  # ...logs in on the first
+    assert call("GET", other.url, "/ping", token).status_code == 200  # one key for the data directory
+    assert call("DELETE", url, f"/api/v3/users/{user['userId']}", operator).status_code == 200
+    deadline = time.monotonic() + 10
+    while call("GET", other.url, "/ping", token).status_code != 401:  # revoked there too (catalog refresh)
+        assert time.monotonic() < deadline, "the other node still accepts a deleted user's token"
+        time.sleep(0.2)
