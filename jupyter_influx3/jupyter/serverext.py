@@ -66,6 +66,11 @@ HTTP_VERBS = ("get", "head", "post", "delete", "patch", "put", "options")
 ALLOW_UNAUTHENTICATED = "__allow_unauthenticated"  # jupyter_server.auth.decorator's marker
 
 
+def route_regex(path: str) -> str:
+    """A route-table path as a regex: literal, except a path that captures (`/api/v3/engine/(.+)`)."""
+    return path if "(" in path else re.escape(path)
+
+
 def root_routes(with_metrics: bool = False) -> list[tuple[str, type]]:
     out = []
     for path, cls in ROUTE_TABLE:
@@ -300,6 +305,12 @@ class Influx3App(ExtensionApp):
         except ValueError as exc:
             raise TraitError(f"Influx3App.cors_origins: {exc}") from None
 
+    plugin_dir = Unicode("", help="Directory of Python plugins: enables the processing engine (triggers run in this "
+                         "server, never in kernels; default $INFLUXDB3_PLUGIN_DIR, else off).").tag(config=True)
+    plugin_repo = Unicode("", help="Where gh:<path> plugins come from: a URL serving raw files or a local "
+                          "directory (default $INFLUXDB3_PLUGIN_REPO; gh: refused when unset).").tag(config=True)
+    package_manager = Unicode("pip", help="Installer of plugin packages: pip, uv or disabled.").tag(config=True)
+
     query_timeout = Float(DEFAULT_TIMEOUT_S, help="Seconds a query (SQL or InfluxQL) may run before it is stopped "
                           "and answered 504 'query-timeout limit exceeded' (0: never).").tag(config=True)
     query_memory_limit = Unicode("", help="Memory DuckDB may use for this server's queries, e.g. 4GB, 512MiB or 25% "
@@ -359,6 +370,11 @@ class Influx3App(ExtensionApp):
         self._executor = ThreadPoolExecutor(max_workers=max(4, (os.cpu_count() or 2) * 2),
                                             thread_name_prefix="influx3-api")
         self._query_executor = make_query_executor()  # queries never wait behind writes, nor the reverse
+        plugin_dir = self.plugin_dir or os.environ.get("INFLUXDB3_PLUGIN_DIR", "")
+        if plugin_dir:  # the processing engine (engine/plugins/); its operations need it
+            self.engine.configure_plugins(Path(plugin_dir).expanduser(),
+                                          plugin_repo=self.plugin_repo or os.environ.get("INFLUXDB3_PLUGIN_REPO"),
+                                          package_manager=self.package_manager)
         self.settings["influx3_engine"] = self.engine
         self.settings["influx3_allow_token_bootstrap"] = self.allow_token_bootstrap
         self.log.info("jupyter_influx3: data dir %s, node %s%s", data_dir, self.engine.node_id,
@@ -406,7 +422,7 @@ class Influx3App(ExtensionApp):
         # 3. Jupyter-authenticated: first, since the token mount's catch-all would match it too.
         jctx = self._context(AuthSettings(external=True))
         for path, cls in ROUTE_TABLE:
-            rules.append((re.escape(jupyter_mount + path) + "$", jupyter_auth_handler(cls), {"context": jctx}))
+            rules.append((re.escape(jupyter_mount) + route_regex(path) + "$", jupyter_auth_handler(cls), {"context": jctx}))
         rules.append((re.escape(jupyter_mount + "/flight") + "$", FlightInfoHandler,
                       {"location": getattr(self, "flight_location", "")}))
         rules.append((re.escape(jupyter_mount) + "(/.*)?$", jupyter_auth_handler(DefaultHandler), {"context": jctx}))
@@ -414,14 +430,14 @@ class Influx3App(ExtensionApp):
         # 1. everything under {base_url}influx3/, InfluxDB tokens.
         ctx = self._context(self._token_auth)
         for path, cls in ROUTE_TABLE:
-            rules.append((re.escape(mount + path) + "$", influx_token_handler(cls), {"context": ctx}))
+            rules.append((re.escape(mount) + route_regex(path) + "$", influx_token_handler(cls), {"context": ctx}))
         rules.append((re.escape(mount) + "(/.*)?$", influx_token_handler(DefaultHandler), {"context": ctx}))
 
         # 2. the root paths that do not collide with Jupyter's own.
         if self.serve_root_paths:
             rctx = self._context(self._token_auth)
             for path, cls in root_routes(self.serve_root_metrics):
-                rules.append((re.escape(path) + "$", influx_token_handler(cls), {"context": rctx}))
+                rules.append((route_regex(path) + "$", influx_token_handler(cls), {"context": rctx}))
             rules.append((r"/api/v3/.*$", influx_token_handler(DefaultHandler), {"context": rctx}))
 
         webapp.add_handlers(".*$", rules)
