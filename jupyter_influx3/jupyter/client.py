@@ -39,6 +39,7 @@ import pyarrow as pa
 
 from ..engine.lineprotocol import line_detail
 from . import dataframe as dfconv
+from .flightclient import FlightQueries
 
 OUTPUT_FORMATS = ("pandas", "arrow", "polars")
 #: Query languages a client can run, and how: the engine method and the HTTP endpoint of each.
@@ -622,7 +623,7 @@ class HttpClient(Client):
 
     def __init__(self, url: str, token: Optional[str] = None, database: Optional[str] = None, *,
                  output: str = "pandas", timeout: float = 300.0, headers: Optional[dict] = None,
-                 session: Any = None):
+                 session: Any = None, flight: bool = True):
         super().__init__(database, output)
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -633,6 +634,8 @@ class HttpClient(Client):
         self.headers = dict(headers or {})
         #: a user's login (`credentials.Session`): its access token, refreshed, replaces `token`
         self.session = session
+        #: queries go over Arrow Flight when the server offers it on this address (`flightclient.py`)
+        self.flight = FlightQueries(self.url, timeout) if flight else None
 
     @property
     def description(self) -> str:
@@ -709,6 +712,11 @@ class HttpClient(Client):
     def _query_arrow(self, language, database, query, params) -> pa.Table:
         if language not in HTTP_QUERY_PATHS:
             raise Influx3Error(f"query language {language!r} is not available here")
+        if self.flight is not None:
+            token = self._session_token() if self.session is not None else self.token
+            table = self.flight.query(language, database, query, params, token, run_interruptible)
+            if table is not None:
+                return table
         import pyarrow.parquet as pq
 
         state: dict[str, Any] = {"resp": None}

@@ -104,3 +104,37 @@ def test_unknown_database_is_not_found(grpc_url):
 def test_http_still_answers_on_the_shared_port(client, url, cpu_db):
     client.query("SELECT 1")  # a gRPC connection is open on the port ...
     assert http_rows(url, cpu_db, "SELECT count(*) AS c FROM cpu") == [{"c": 3}]  # ... and HTTP still works
+
+
+# ---- this package's own Python client ----------------------------------------------------------
+
+
+def test_connect_url_queries_over_flight_when_offered(url, cpu_db):
+    from jupyter_influx3 import connect
+
+    client = connect(url=url, database=cpu_db, output="arrow")
+    table = client.sql("SELECT host, usage FROM cpu ORDER BY time")
+    assert client.flight.offered is True
+    assert table.to_pylist() == http_rows(url, cpu_db, "SELECT host, usage FROM cpu ORDER BY time")
+    assert client.influxql("SELECT count(usage) FROM cpu").column("count").to_pylist() == [3]
+    with pytest.raises(Exception) as err:
+        client.sql("SELECT * FROM no_such_table")
+    assert getattr(err.value, "status", None) == 400 and "no_such_table" in str(err.value)
+    assert "Traceback" not in str(err.value)
+
+
+def test_a_server_without_flight_is_asked_over_http_from_then_on():
+    import http.server
+    import threading
+
+    from jupyter_influx3.jupyter.flightclient import FlightQueries
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        fq = FlightQueries(f"http://127.0.0.1:{httpd.server_address[1]}", timeout=10)
+        assert fq.query("sql", "db", "SELECT 1", None, None, lambda work, cancel: work()) is None
+        assert fq.offered is False
+    finally:
+        httpd.shutdown()
+    assert FlightQueries("http://127.0.0.1:8888/influx3", timeout=10).offered is False  # a path prefix
