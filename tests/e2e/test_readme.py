@@ -1,7 +1,8 @@
 """README's "A short tour" runs as printed (as datasette tests its documentation): its ```sh blocks,
 in order, in one bash in an empty directory, on a free port instead of 8181; every command must
 succeed, and the output the README shows (comment lines right under a command) must be printed.
-Then its ```python blocks run in the same directory."""
+Then its ```python blocks run, in order, in the same directory with the environment the shell
+exported (`INFLUX3_TOKEN`)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def _free_port() -> int:
 
 def test_the_tour_has_the_blocks_this_test_expects():
     blocks = tour_blocks(README.read_text())
-    assert [lang for lang, _ in blocks] == ["sh", "sh", "sh", "python"]
+    assert [lang for lang, _ in blocks] == ["sh", "sh", "python", "python", "sh", "python"]
     assert "influx3 serve" in blocks[0][1] and blocks[0][1].splitlines()[0].endswith("&")
     assert len([o for _, code in blocks for o in expected_outputs(code)]) == 6
 
@@ -70,6 +71,7 @@ def test_every_tour_command_runs_as_printed(tmp_path):
         script += [code, f"echo '@@END {i}'"]
         if i == 0:
             script.append('echo "@@SERVER $!"')  # the server the first block started in the background
+    script.append('echo "@@TOKEN ${INFLUX3_TOKEN:-}"')
     work = tmp_path / "fresh"
     work.mkdir()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -85,6 +87,8 @@ def test_every_tour_command_runs_as_printed(tmp_path):
         m = re.search(r"^@@SERVER (\d+)$", stdout, re.M)
         server_pid = int(m.group(1)) if m else None
         assert done.returncode == 0, f"{stderr[-3000:]}\n--- stdout ---\n{stdout[-3000:]}"
+        token = re.search(r"^@@TOKEN (.*)$", stdout, re.M).group(1)
+        assert token.startswith("apiv3_")
         parts = re.split(r"^@@END \d+$", stdout, flags=re.M)
         assert len(parts) == len(sh) + 1
         for code, output in zip(sh, parts):
@@ -96,10 +100,10 @@ def test_every_tour_command_runs_as_printed(tmp_path):
         assert "@@FAILED" not in stderr
         for lang, code in blocks:
             if lang == "python":
-                ran = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True,
-                                     text=True, timeout=120)
-                assert ran.returncode == 0, ran.stderr
-                assert "usage" in ran.stdout
+                ran = subprocess.run([sys.executable, "-c", code], cwd=work, env={**env, "INFLUX3_TOKEN": token},
+                                     capture_output=True, text=True, timeout=120)
+                assert ran.returncode == 0, f"{code}\n{ran.stderr}"
+                assert "print(" not in code or "usage" in ran.stdout
     finally:
         if server_pid is not None:
             _stop(server_pid)
