@@ -63,7 +63,7 @@ class UserAuth:
         self.throttle.check(username, address)
         self.catalog.refresh()
         user = accounts.find_user(self.catalog, username)
-        if not passwords.verify(user.password_hash if user else None, password) or user is None:
+        if not passwords.verify(user.password_hash if user else None, password):  # False for no user
             self.throttle.failed(username, address)
             raise LoginFailed("invalid username or password")
         self.throttle.succeeded(username)
