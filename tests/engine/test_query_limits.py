@@ -111,3 +111,28 @@ def test_a_scope_past_its_deadline_reports_the_timeout():
         scope.check()
     assert str(info.value) == "query-timeout limit exceeded (0.01 s)"
     assert info.value.status == 504
+
+
+def test_influxql_answer_of_more_points_than_max_select_point_is_refused(engine):
+    from jupyter_influx3.engine.influxql.api import InfluxqlQueryError
+
+    engine.write_lp("a", "\n".join(f"cpu,host=h{i % 3} value={i} {i + 1}" for i in range(20)))
+    engine.query_limits = QueryLimits(max_select_points=10)
+    with pytest.raises(InfluxqlQueryError, match=r"^max-select-point limit exceeed: \(20/10\)$"):
+        engine.query_influxql("a", "SELECT value FROM cpu")
+    assert engine.query_influxql("a", "SELECT value FROM cpu LIMIT 3").to_table().num_rows == 3
+    engine.query_limits = QueryLimits(max_select_points=0)  # off
+    assert engine.query_influxql("a", "SELECT value FROM cpu").to_table().num_rows == 20
+
+
+def test_influxql_fill_grid_is_counted_before_it_is_built(engine):
+    from jupyter_influx3.engine.influxql.api import InfluxqlQueryError
+
+    engine.write_lp("a", "cpu,host=a value=1 1000000000\ncpu,host=b value=2 2000000000", "ns")
+    engine.query_limits = QueryLimits(max_select_points=1000)
+    q = ("SELECT mean(value) FROM cpu WHERE time >= '1970-01-01T00:00:00Z' AND time < '1970-01-01T00:10:00Z' "
+         "GROUP BY time(1s), host fill(0)")
+    with pytest.raises(InfluxqlQueryError, match=r"^max-select-point limit exceeed: \(1202/1000\)$"):
+        engine.query_influxql("a", q)
+    engine.query_limits = QueryLimits(max_select_points=2000)
+    assert engine.query_influxql("a", q).to_table().num_rows == 1200

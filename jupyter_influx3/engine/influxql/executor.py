@@ -396,6 +396,13 @@ class Executor:
             p.read_start = max(p.read_start, last - p.interval * (n - 1))
 
     def _to_series(self, p, rows: list[SeriesData]) -> list[Series]:
+        from ..querylimits import limits_for
+
+        # the answer becomes Python values (~5x its arrays): 1.x's max-select-point bounds it first
+        limit = limits_for(self.engine).max_select_points
+        points = sum(len(s.time) for s in rows)
+        if limit and points > limit:
+            raise StatementError(f"max-select-point limit exceeed: ({points}/{limit})")
         out = []
         columns = p.columns
         has_dims = bool(p.dimensions)
