@@ -357,8 +357,13 @@ def cmd_write(args: argparse.Namespace) -> int:
         params["accept_partial"] = "false"
     url = f"{args.host.rstrip('/')}/api/v3/write_lp?{urllib.parse.urlencode(params)}"
     headers = {"Content-Type": "text/plain; charset=utf-8"}
-    if args.token:
-        headers["Authorization"] = f"Bearer {args.token}"
+    token = args.token
+    if token is None:
+        from .credentials import stored_token
+
+        token = stored_token(args.host, args.timeout)  # `influx3 auth login`
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=args.timeout) as response:
@@ -714,6 +719,10 @@ def _add_client_commands(sub, create_sub) -> None:
     from .cli_users import add_commands as add_user_commands
 
     add_user_commands(sub, create_sub, delete_sub, show_sub, _client_options)
+
+    from .cli_admin import add_commands as add_admin_commands
+
+    add_admin_commands(sub, create_sub, delete_sub, show_sub, _client_options, _resource_commands)
 
     from .cli_caches import add_client_commands as add_cache_commands
 

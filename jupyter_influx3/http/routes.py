@@ -16,6 +16,7 @@ from . import DEFAULT_MAX_REQUEST_BYTES
 from .base import DefaultHandler, ServerContext
 from .caches import CACHE_ROUTES
 from .databases import DatabaseHandler, DatabaseRetentionHandler
+from .enterprise import ENTERPRISE_ROUTES
 from .influxql import QueryInfluxqlHandler, V1QueryHandler
 from .metrics import MetricsHandler
 from .plugins import PLUGIN_ROUTES
@@ -46,6 +47,7 @@ ROUTE_TABLE: list[tuple[str, type]] = [
     *PLUGIN_ROUTES,
     *USER_ROUTES,
     *CACHE_ROUTES,
+    *ENTERPRISE_ROUTES,
 ]
 
 

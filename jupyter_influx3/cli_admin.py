@@ -1,0 +1,187 @@
+"""The backup and restore parts of the ``influx3`` command (cli.py owns the rest), named as the
+official ``influxdb3`` CLI names them:
+
+    influx3 create backup [--name N] [--force] [--incremental --parent P] [--wait]
+    influx3 show backups [--format pretty|json]
+    influx3 status backup NAME            influx3 cancel backup NAME
+    influx3 delete backup NAME [--incremental]
+    influx3 create restore --backup NAME [--wait]
+    influx3 show restores [--format pretty|json]
+    influx3 status restore ID             influx3 cancel restore ID
+    influx3 restore --backup DIR --data-dir NEW     (offline: no server, a new data directory)
+
+The server commands are thin callers of the HTTP API (`cli._api_call`); `--wait` polls the job
+until it is no longer `in_progress` (exit 1 when it failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.parse
+
+
+def _call(args, method: str, path: str, body: dict | None = None, ok=(200,)):
+    """(answer dict or None) of one API call; errors printed (None)."""
+    from .cli import _answer_failed, _api_call
+
+    status, answer = _api_call(args.host, method, path, args.token, body, timeout=args.timeout)
+    if _answer_failed(args.host, status, answer, ok=ok):
+        return None
+    return json.loads(answer) if answer.strip() else {}
+
+
+def _wait(args, path: str) -> dict | None:
+    while True:
+        record = _call(args, "GET", path)
+        if record is None or record.get("status") != "in_progress":
+            return record
+        time.sleep(0.2)
+
+
+def _finished(record: dict | None, what: str) -> int:
+    if record is None:
+        return 1
+    if record.get("status") != "completed":
+        print(f"{what} {record.get('status')}: {record.get('error', '')}".rstrip(": "), file=sys.stderr)
+        return 1
+    print(f"{what} completed: {record.get('total_files', 0)} files, {record.get('total_size_bytes', 0)} bytes")
+    return 0
+
+
+def cmd_create_backup(args) -> int:
+    body = {"type": "incremental" if args.incremental else "full", "force": args.force}
+    if args.name:
+        body["name"] = args.name
+    if args.parent:
+        body["parent"] = args.parent
+    out = _call(args, "POST", "/api/v3/enterprise/backup", body, ok=(202,))
+    if out is None:
+        return 1
+    name = out["backup_name"]
+    if not args.wait:
+        print(f"Backup {name} started (influx3 status backup {name})")
+        return 0
+    return _finished(_wait(args, f"/api/v3/enterprise/backup/{urllib.parse.quote(name, safe='')}"), f"Backup {name}")
+
+
+def cmd_create_restore(args) -> int:
+    out = _call(args, "POST", "/api/v3/enterprise/restore", {"backup_name": args.backup}, ok=(202,))
+    if out is None:
+        return 1
+    rid = out["restore_id"]
+    if not args.wait:
+        print(f"Restore {rid} of backup {args.backup} started (influx3 status restore {rid})")
+        return 0
+    return _finished(_wait(args, f"/api/v3/enterprise/restore/{rid}"), f"Restore {rid}")
+
+
+def _table(rows: list[dict], columns: list[str]) -> str:
+    cells = [[str(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(columns)] + [line(row) for row in cells])
+
+
+def cmd_show(args) -> int:
+    key = args.kind
+    out = _call(args, "GET", f"/api/v3/enterprise/{'backup' if key == 'backups' else 'restore'}")
+    if out is None:
+        return 1
+    if args.format == "json":
+        print(json.dumps(out[key], indent=2))
+    elif not out[key]:
+        print(f"(no {key})")
+    else:
+        cols = (["name", "type", "status", "created_at", "completed_at", "total_files", "total_size_bytes", "parent"]
+                if key == "backups" else
+                ["restore_id", "backup_name", "status", "created_at", "completed_at", "total_files"])
+        print(_table(out[key], cols))
+    return 0
+
+
+def cmd_status(args) -> int:
+    path = f"/api/v3/enterprise/{args.kind}/{urllib.parse.quote(args.id, safe='')}"
+    out = _call(args, "GET", path)
+    if out is None:
+        return 1
+    out.pop("files", None)
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def cmd_cancel(args) -> int:
+    if args.kind == "backup":
+        out = _call(args, "DELETE", "/api/v3/enterprise/backup", {"name": args.id})
+    else:
+        out = _call(args, "DELETE", f"/api/v3/enterprise/restore/{urllib.parse.quote(args.id, safe='')}", ok=(204,))
+    if out is None:
+        return 1
+    print(f"Cancelling {args.kind} {args.id}")
+    return 0
+
+
+def cmd_delete_backup(args) -> int:
+    query = "?incremental=true" if args.incremental else ""
+    out = _call(args, "DELETE", f"/api/v3/enterprise/backup/{urllib.parse.quote(args.name, safe='')}{query}")
+    if out is None:
+        return 1
+    print(f"Backup {args.name} deleted")
+    return 0
+
+
+def cmd_restore_offline(args) -> int:
+    from .engine.admin import AdminError, restore_offline
+
+    try:
+        record = restore_offline(args.backup, args.data_dir)
+    except AdminError as exc:
+        print(f"influx3: error: {exc.message}", file=sys.stderr)
+        return 1
+    return _finished(record, f"Restore of {args.backup} into {args.data_dir}")
+
+
+def add_commands(sub, create_sub, delete_sub, show_sub, client_options, resource_commands) -> None:
+    """Register the backup and restore commands on the parsers cli.py built."""
+    backup = create_sub.add_parser("backup", help="start a backup of the server's data directory")
+    backup.add_argument("--name", default=None, help="backup name (default: backup-<UTC time>)")
+    backup.add_argument("--force", action="store_true", help="overwrite a backup of the same name")
+    backup.add_argument("--incremental", action="store_true", help="only what --parent does not hold")
+    backup.add_argument("--parent", default=None, help="the backup an incremental one builds on")
+    backup.add_argument("--wait", action="store_true", help="wait until it completed (or failed)")
+    client_options(backup)
+    backup.set_defaults(func=cmd_create_backup)
+
+    restore = create_sub.add_parser("restore", help="roll the server's data back to a backup")
+    restore.add_argument("--backup", required=True, metavar="NAME")
+    restore.add_argument("--wait", action="store_true", help="wait until it completed (or failed)")
+    client_options(restore)
+    restore.set_defaults(func=cmd_create_restore)
+
+    for kind in ("backups", "restores"):
+        show = show_sub.add_parser(kind, help=f"list {kind}")
+        show.add_argument("--format", choices=("pretty", "json"), default="pretty")
+        client_options(show)
+        show.set_defaults(func=cmd_show, kind=kind)
+
+    status_sub = resource_commands(sub, "status", "the state of a backup or restore")
+    cancel_sub = resource_commands(sub, "cancel", "cancel a running backup or restore")
+    for kind, meta in (("backup", "NAME"), ("restore", "RESTORE_ID")):
+        for parent_sub, func in ((status_sub, cmd_status), (cancel_sub, cmd_cancel)):
+            p = parent_sub.add_parser(kind, help=f"{func.__name__[4:]} a {kind}")
+            p.add_argument("id", metavar=meta)
+            client_options(p)
+            p.set_defaults(func=func, kind=kind)
+
+    delete = delete_sub.add_parser("backup", help="delete a backup")
+    delete.add_argument("name", metavar="NAME")
+    delete.add_argument("--incremental", action="store_true", help="also delete its incremental children")
+    client_options(delete)
+    delete.set_defaults(func=cmd_delete_backup)
+
+    offline = sub.add_parser("restore", help="restore a backup folder into a new data directory (no server)")
+    offline.add_argument("--backup", required=True, metavar="DIR", help="<data-dir>/backups/<name> (or a copy of it)")
+    offline.add_argument("--data-dir", required=True, metavar="NEW", help="an empty or new directory")
+    offline.set_defaults(func=cmd_restore_offline)
