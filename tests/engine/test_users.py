@@ -261,3 +261,14 @@ def test_an_address_is_throttled_across_user_names(cat, tmp_path):
     with pytest.raises(Throttled):
         auth.login("alice", PW, "10.0.0.9")
     assert auth.login("alice", PW, "10.0.0.10").access_token
+
+
+def test_a_remembered_signature_check_still_expires(cat, auth, monkeypatch):
+    first(cat)
+    token = auth.login("alice", PW).access_token
+    assert auth.principal(token) is not None  # checked once, then remembered
+    assert token in auth.signer._checked
+    real = jwts.time.time
+    monkeypatch.setattr(jwts.time, "time", lambda: real() + jwts.DEFAULT_ACCESS_TTL_S + 1)
+    assert auth.principal(token) is None
+    assert auth.signer.check(token, "refresh") is None  # remembered as an access token only

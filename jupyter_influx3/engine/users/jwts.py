@@ -12,9 +12,11 @@ revoked). Only RS256 is accepted when checking (no ``none``, no HMAC with the pu
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import os
 import secrets
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -132,6 +134,11 @@ class Signer:
         self.kid = kid or key_id(key)
         self.access_ttl_s = access_ttl_s
         self.refresh_ttl_s = refresh_ttl_s
+        # Tokens whose signature was checked already: an RS256 check costs ~0.3 ms and a client
+        # sends the same access token on every request. Only the signature is remembered; expiry
+        # is looked at every time, revocation by the caller (the user's session epoch).
+        self._checked: "collections.OrderedDict[str, Claims]" = collections.OrderedDict()
+        self._checked_lock = threading.Lock()
 
     def _encode(self, user_id: int, epoch: int, kind: str, ttl_s: int, now: int) -> str:
         claims = {"iss": self.issuer, "sub": str(user_id), "iat": now, "exp": now + ttl_s,
@@ -148,6 +155,21 @@ class Signer:
         """The claims of a valid, unexpired token of `kind` signed by this key, else None."""
         if not isinstance(token, str) or not looks_like_jwt(token):
             return None
+        with self._checked_lock:
+            known = self._checked.get(token)
+            if known is not None:
+                self._checked.move_to_end(token)
+        if known is not None:
+            return known if known.kind == kind and known.expires_at > time.time() else None
+        claims = self._verify(token, kind)
+        if claims is not None:
+            with self._checked_lock:
+                self._checked[token] = claims
+                while len(self._checked) > CHECKED_CACHE_SIZE:
+                    self._checked.popitem(last=False)
+        return claims
+
+    def _verify(self, token: str, kind: str) -> Optional[Claims]:
         try:
             claims = jwt.decode(token, self._public, algorithms=["RS256"], issuer=self.issuer,
                                 options={"require": ["exp", "iat", "iss", "sub"]})
@@ -161,6 +183,8 @@ class Signer:
         return Claims(int(sub), epoch, kind, int(claims["exp"]))
 
 
+#: Tokens whose verified claims a signer remembers (most recently used).
+CHECKED_CACHE_SIZE = 4096
 #: Longest JWT looked at (a header of megabytes is not worth base64-decoding).
 MAX_JWT_CHARS = 8192
 
