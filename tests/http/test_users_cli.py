@@ -90,6 +90,8 @@ def test_login_keeps_refreshed_credentials_and_logout_forgets_them(srv, operator
     done = run(config_dir, "show", "users", "--format", "json", "--host", srv.url)
     assert done.returncode == 0, done.stderr
     assert json.loads(path.read_text())[srv.url]["accessToken"] != before
+    done = run(config_dir, "write", "--database", "clidb", "--host", srv.url, input="m v=1 1\n")
+    assert done.returncode == 0, done.stderr
     done = run(config_dir, "auth", "logout", "--host", srv.url)
     assert done.returncode == 0 and "Logged out" in done.stdout
     done = run(config_dir, "show", "users", "--host", srv.url)
