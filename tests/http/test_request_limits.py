@@ -20,8 +20,9 @@ import requests
 
 MIB = 2**20
 #: the server's peak RSS may grow by at most this much during an attack (the attacks asked for
-#: 6-12 GB before the limits)
+#: 6-12 GB before the limits), and never pass RSS_CEILING
 RSS_BOUND = 700 * MIB
+RSS_CEILING = 1536 * MIB
 
 
 def _port(url: str) -> int:
@@ -29,11 +30,13 @@ def _port(url: str) -> int:
 
 
 def _peak_rss(pid: int) -> int:
-    """The process's peak resident memory (VmHWM), bytes."""
+    """The process's peak resident memory (VmHWM), bytes; asserted under RSS_CEILING."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
+                peak = int(line.split()[1]) * 1024
+                assert peak < RSS_CEILING, f"server peak RSS {peak // MIB} MiB"
+                return peak
     raise AssertionError("no VmHWM")
 
 
