@@ -135,6 +135,9 @@ async def _serve(args: argparse.Namespace) -> int:
         engine.query_limits = QueryLimits(timeout_s=args.query_timeout or None)
         if args.max_held_result:
             engine.query_limits.max_materialized_bytes = args.max_held_result
+        from .engine.concurrency import QuerySlots
+
+        engine.query_slots = QuerySlots(args.max_concurrent_queries)   # None: unlimited
         app = make_app(engine, max_request_bytes=args.max_http_request_size, auth=auth,
                        cors_origins=args.cors_origins, allowed_hosts=_allowed_hosts(args))
         app.settings["influx3"].users = users
@@ -795,6 +798,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_users import add_serve_options as add_user_serve_options
 
     add_user_serve_options(serve)
+    serve.add_argument("--max-concurrent-queries", type=positive_int, default=None, metavar="N",
+                       help="queries (SQL, InfluxQL, plugins) run at once; more wait for a slot (default: no limit)")
     from .plugin_cli import add_serve_options
     add_serve_options(serve)
     serve.set_defaults(func=cmd_serve)

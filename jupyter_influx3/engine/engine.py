@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from . import errors, lifecycle, lineprotocol, persist, walcodec
 from .buffer import Buffer
 from .caches import CacheRegistry
+from .concurrency import SlotStream, slots_for
 from .catalog import Catalog, Limits, validate_db_name
 from .lineprotocol import LineError
 from .persist import FileIndex, FileMeta, quote
@@ -653,10 +654,21 @@ class Engine:
         if fast is not None:
             return fast
         check_statement(query, limits_for(self))   # size and structure, before any parser runs
+        slots = slots_for(self)                      # --max-concurrent-queries: wait for a slot
+        owned = slots.acquire()
         try:
-            return service_for(self).query(database, query, params, query_type=query_type, log_text=log_text)
+            result = service_for(self).query(database, query, params, query_type=query_type, log_text=log_text)
         except RecursionError as exc:
+            slots.release(owned)
             raise too_complex(exc) from None
+        except BaseException:
+            slots.release(owned)
+            raise
+        if owned and hasattr(result, "_stream"):   # the slot stays taken while DuckDB streams
+            result._stream = SlotStream(result._stream, slots.detach())
+        else:
+            slots.release(owned)
+        return result
 
     def query_influxql(self, database: str | None, query: str, params: dict | None = None):
         """Run one InfluxQL statement the way ``/api/v3/query_influxql`` does; returns a result with

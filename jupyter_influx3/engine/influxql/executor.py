@@ -28,6 +28,7 @@ import uuid
 from typing import Any, Callable, Iterator, Optional
 
 from .. import errors as engine_errors
+from ..concurrency import slots_for
 from . import ast
 from .ast import BinaryExpr, Measurement, ParenExpr, SelectStatement, VarRef
 from .condition import ConditionError, condition_expr, has_time_expr
@@ -198,7 +199,8 @@ class Executor:
         now = now_ns if now_ns is not None else time.time_ns()
         entry = self._log_start(stmt, database, log_text)
         try:
-            series = self._dispatch(stmt, database, retention_policy, now)
+            with slots_for(self.engine).hold():   # the query concurrency limit (engine/concurrency.py)
+                series = self._dispatch(stmt, database, retention_policy, now)
             res = StatementResult(statement_id, series)
             self._log_end(entry, True)
             return res

@@ -1,0 +1,123 @@
+"""The query concurrency limit: how many queries (SQL, InfluxQL, a plugin's `query()`) one node
+runs at once; the others wait for a slot.
+
+One `QuerySlots` per engine (`slots_for`), set at start (`influx3 serve --max-concurrent-queries`)
+and changed at run time (`/api/v3/configure/query_concurrency_limit`); `None` is InfluxDB 3's
+"unlimited" (tokio's ``Semaphore::MAX_PERMITS``). A slot is re-entrant per thread (an InfluxQL
+statement that runs SQL inside takes one slot, not two), and a waiting query gives up when its
+`cancellation` scope does (timeout, client gone, shutdown). A SQL result holds its slot until its
+stream is read to the end or closed: DuckDB executes while the stream is read.
+
+Knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Callable, Iterator, Optional
+
+from . import cancellation
+
+#: InfluxDB 3's largest limit (tokio's Semaphore::MAX_PERMITS, usize::MAX >> 3): "unlimited"
+MAX_LIMIT = (2**64 - 1) >> 3
+#: limits below this need ``force`` (a small limit can starve a busy server)
+FORCE_BELOW = 16
+
+_held = threading.local()
+
+
+class QuerySlots:
+    def __init__(self, startup: Optional[int] = None):
+        if startup is not None and not 0 < startup <= MAX_LIMIT:
+            raise ValueError(f"max concurrent queries must be between 1 and {MAX_LIMIT}")
+        self.startup = startup
+        self.limit = startup
+        self.running = 0
+        self._cv = threading.Condition()
+
+    def set(self, limit: Optional[int]) -> None:
+        """A new limit (None: back to the startup value); waiting queries are re-examined."""
+        with self._cv:
+            self.limit = self.startup if limit is None else limit
+            self._cv.notify_all()
+
+    def acquire(self) -> bool:
+        """Take a slot for this thread (True), or nothing when the thread already holds one (False)."""
+        depth = getattr(_held, "depth", 0)
+        if depth:
+            _held.depth = depth + 1
+            return False
+        scope = cancellation.current()
+        with self._cv:
+            while self.limit is not None and self.running >= self.limit:
+                if scope is not None:
+                    scope.check()
+                self._cv.wait(0.05)
+            self.running += 1
+        _held.depth = 1
+        return True
+
+    def release(self, owned: bool) -> None:
+        _held.depth = max(0, getattr(_held, "depth", 1) - 1)
+        if owned:
+            self._give_back()
+
+    def _give_back(self) -> None:
+        with self._cv:
+            self.running -= 1
+            self._cv.notify()
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        owned = self.acquire()
+        try:
+            yield
+        finally:
+            self.release(owned)
+
+    def detach(self) -> Callable[[], None]:
+        """Hand the current thread's slot to a stream read later (maybe on another thread):
+        returns the function that gives it back (once)."""
+        _held.depth = max(0, getattr(_held, "depth", 1) - 1)
+        done = []
+
+        def give_back() -> None:
+            if not done:
+                done.append(True)
+                self._give_back()
+
+        return give_back
+
+
+class SlotStream:
+    """A query's batch stream that gives its slot back when it ends, is closed or is dropped."""
+
+    def __init__(self, stream, give_back):
+        self._stream, self._give_back = stream, give_back
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            return next(self._stream)
+        except BaseException:
+            self._give_back()
+            raise
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            self._give_back()
+
+    def __del__(self):
+        self._give_back()
+
+
+def slots_for(engine) -> QuerySlots:
+    slots = engine.__dict__.get("query_slots")
+    if slots is None:
+        slots = engine.__dict__.setdefault("query_slots", QuerySlots())
+    return slots
