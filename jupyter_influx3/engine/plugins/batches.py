@@ -23,16 +23,15 @@ def _rows(table, batches: list[pa.RecordBatch]) -> list[dict]:
         order = tags + fields
         cols = [batch.column(n) for n in order]
         cols = [c.cast(pa.string()) if pa.types.is_dictionary(c.type) else c for c in cols]
-        values = [c.to_pylist() for c in cols]
-        times = batch.column("time").cast(pa.int64()).to_pylist()
-        for i, t in enumerate(times):
-            row = {}
-            for name, vals in zip(order, values):
-                v = vals[i]
-                if v is not None:
-                    row[name] = v
-            row["time"] = t
-            out.append(row)
+        values = [c.to_pylist() for c in cols] + [batch.column("time").cast(pa.int64()).to_pylist()]
+        keys = order + ["time"]
+        rows = [dict(zip(keys, vals)) for vals in zip(*values)]  # C-level zips: ~10x a per-cell loop
+        for name, col in zip(order, cols):
+            if col.null_count:  # a column this line did not have: no key at all, as the real engine
+                for row in rows:
+                    if row[name] is None:
+                        del row[name]
+        out += rows
     return out
 
 
