@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -54,24 +55,40 @@ def _invalid(message: str) -> Exception:
     return pa.ArrowInvalid(message)  # gRPC INVALID_ARGUMENT
 
 
-def _as_flight_error(exc: BaseException) -> BaseException:
-    """An engine error as the gRPC status InfluxDB 3 answers with (by its HTTP status)."""
-    if isinstance(exc, (flight.FlightError, pa.ArrowException)):
+#: The message of a failure that is not the client's (the detail goes to the server log only).
+INTERNAL_ERROR = "internal error (see the server log)"
+
+
+def _as_flight_error(exc: BaseException, data_dir: Any = None) -> BaseException:
+    """An engine error as the gRPC status InfluxDB 3 answers with (by its HTTP status), its message
+    without the data directory's absolute path; anything else is an internal error whose detail
+    goes to the server log only."""
+    if isinstance(exc, (flight.FlightError, pa.ArrowNotImplementedError)):
         return exc
     if isinstance(exc, cancellation.QueryCancelled):
         # DEADLINE_EXCEEDED for the query timeout, UNAVAILABLE while the server stops
         timed_out = exc.reason == cancellation.TIMEOUT
         return (flight.FlightTimedOutError if timed_out else flight.FlightUnavailableError)(exc.message)
     status = getattr(exc, "status", None)
-    message = getattr(exc, "message", None) or str(exc)
-    if isinstance(exc, engine_errors.DatabaseNotFound) or status == 404:
+    message = _scrub(getattr(exc, "message", None) or str(exc), data_dir)
+    if isinstance(exc, (engine_errors.DatabaseNotFound, pa.ArrowKeyError)) or status == 404:
         return pa.ArrowKeyError(message)  # NOT_FOUND
     if status == 403:
         return flight.FlightUnauthorizedError(message)
-    if isinstance(exc, engine_errors.EngineError) or (isinstance(status, int) and 400 <= status < 500):
-        return pa.ArrowInvalid(message)
-    log.exception("flight call failed", exc_info=exc)
-    return flight.FlightInternalError(message)
+    if isinstance(exc, (engine_errors.EngineError, pa.ArrowInvalid)) or (
+            isinstance(status, int) and 400 <= status < 500):
+        return pa.ArrowInvalid(message)  # INVALID_ARGUMENT
+    log.error("flight call failed", exc_info=exc)
+    return flight.FlightInternalError(INTERNAL_ERROR)
+
+
+def _scrub(message: str, data_dir: Any) -> str:
+    """Where the server keeps its files is none of a client's business."""
+    if data_dir:
+        for path in {str(data_dir), os.path.realpath(str(data_dir))}:
+            if len(path) > 1:
+                message = message.replace(path, "<data-dir>")
+    return message
 
 
 # ---- results kept between GetFlightInfo and DoGet ------------------------------------------------
@@ -170,11 +187,11 @@ class FlightServer(flight.FlightServerBase):
             key = (ticket.ticket, caller.identity)
             pending = self.pending.take(key)
             if pending is not None:
-                return _stream(pending)
+                return _stream(pending, self.engine.data_dir)
         try:
-            return _stream(self._guarded(self._run, caller, req))
+            return _stream(self._guarded(self._run, caller, req), self.engine.data_dir)
         except Exception as e:  # noqa: BLE001 - mapped to a gRPC status
-            raise _as_flight_error(e) from None
+            raise _as_flight_error(e, self.engine.data_dir) from None
 
     def _guarded(self, fn, *args: Any) -> Any:
         """Run a query under a QueryScope with the engine's query timeout (`engine/cancellation.py`):
@@ -256,7 +273,7 @@ class FlightServer(flight.FlightServerBase):
         try:
             result = self._guarded(self._run_command, caller, database, cmd)
         except Exception as e:  # noqa: BLE001
-            raise _as_flight_error(e) from None
+            raise _as_flight_error(e, self.engine.data_dir) from None
         self.pending.put((ticket, caller.identity), result)
         endpoint = flight.FlightEndpoint(ticket, [])
         return flight.FlightInfo(result.schema, descriptor, [endpoint], -1, -1)
@@ -267,7 +284,7 @@ class FlightServer(flight.FlightServerBase):
         try:
             result = self._run_command(caller, self._command_database(caller, cmd), cmd)
         except Exception as e:  # noqa: BLE001
-            raise _as_flight_error(e) from None
+            raise _as_flight_error(e, self.engine.data_dir) from None
         _close(result)
         return flight.SchemaResult(result.schema)
 
@@ -358,11 +375,22 @@ def _param_value(value: Any) -> Any:
     return str(value)
 
 
-def _stream(result: Any) -> flight.FlightDataStream:
-    """Stream an engine result batch by batch (a metadata table as it is)."""
+def _stream(result: Any, data_dir: Any = None) -> flight.FlightDataStream:
+    """Stream an engine result batch by batch (a metadata table as it is). An error while
+    streaming (a query failing as it executes, or cancelled) gets the status it would have had
+    before the first batch."""
     if isinstance(result, pa.Table):
         return flight.RecordBatchStream(result)
     reader = getattr(result, "reader", None)
     if reader is None:  # pragma: no cover
         return flight.RecordBatchStream(result.to_table())
-    return flight.RecordBatchStream(reader)
+
+    def batches():
+        try:
+            yield from reader
+        except Exception as e:  # noqa: BLE001 - mapped to a gRPC status
+            raise _as_flight_error(e, data_dir) from None
+        finally:
+            _close(result)
+
+    return flight.GeneratorStream(reader.schema, batches())

@@ -138,3 +138,17 @@ def test_a_server_without_flight_is_asked_over_http_from_then_on():
     finally:
         httpd.shutdown()
     assert FlightQueries("http://127.0.0.1:8888/influx3", timeout=10).offered is False  # a path prefix
+
+
+def test_a_query_failing_as_it_executes_ends_with_an_error_not_a_short_result(server, url, grpc_url, db):
+    from flight_helpers import write
+
+    write(url, db, "\n".join(f"t i={i}i {i + 1}" for i in range(130_000)))  # more than one batch
+    query = "SELECT CASE WHEN i >= 129000 THEN CAST('x' || i AS BIGINT) ELSE i END AS v FROM t"
+    reader = flight.connect(grpc_url).do_get(flight.Ticket(json.dumps({"database": db, "sql_query": query}).encode()))
+    rows = 0
+    with pytest.raises((flight.FlightError, pa.ArrowException)) as err:
+        for chunk in reader:
+            rows += chunk.data.num_rows
+    assert rows < 130_000  # (before or after the first batch, as DuckDB's threads meet the bad row)
+    assert str(server.data_dir) not in str(err.value)
