@@ -104,9 +104,7 @@ class UserHandlerBase(ApiHandler):
         except errors.EngineError as exc:
             raise user_error(exc) from None
 
-    def send_json(self, doc: Any, status: int = 200, *, secret: bool = False) -> None:
-        if secret:
-            self.set_header("Cache-Control", "no-store")
+    def send_json(self, doc: Any, status: int = 200) -> None:
         self.send_body(serialize.to_json(doc), serialize.JSON_CONTENT_TYPE, status=status)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -139,7 +137,7 @@ class InitialUserHandler(UserHandlerBase):
                                self.pick(doc, "username", "user_name", required=True),
                                self.pick(doc, "password", required=True),
                                self.pick(doc, "displayName", "display_name"))
-        self.send_json(accounts.user_info(made.user, made.operator_token), 201, secret=True)
+        self.send_json(accounts.user_info(made.user, made.operator_token), 201)
 
 
 class UsersHandler(UserHandlerBase):
@@ -152,17 +150,14 @@ class UsersHandler(UserHandlerBase):
 
     async def post(self) -> None:
         doc = self.json_body()
+        reset = self.pick(doc, "requiresPasswordReset", "requires_password_reset")
         user = await self.call(accounts.invite_user, self.catalog,
                                self.pick(doc, "username", "user_name", required=True),
                                self.pick(doc, "password", required=True),
                                self.pick(doc, "displayName", "display_name"),
                                self.pick(doc, "roleIds", "role_ids", "roles"),
-                               bool_field(self.pick(doc, "requiresPasswordReset", "requires_password_reset")))
+                               False if reset is None else reset)
         self.send_json(accounts.user_info(user), 201)
-
-
-def bool_field(value: Any) -> Any:
-    return False if value is None else value
 
 
 class UserHandler(UserHandlerBase):
@@ -261,7 +256,7 @@ class AuthorizeHandler(UserHandlerBase):
         doc = self.json_body()
         pair = await self.call(users.login, self.pick(doc, "username", "user_name", required=True),
                                self.pick(doc, "password", required=True), self.request.remote_ip)
-        self.send_json(pair.info(), secret=True)
+        self.send_json(pair.info())
 
 
 class RefreshHandler(UserHandlerBase):
@@ -274,7 +269,7 @@ class RefreshHandler(UserHandlerBase):
         doc = self.json_body()
         token = self.pick(doc, "refreshToken", "refresh_token", required=True)
         pair = await self.call(users.refresh, token)
-        self.send_json(pair.info(), secret=True)
+        self.send_json(pair.info())
 
 
 class ResetPasswordHandler(UserHandlerBase):
