@@ -139,3 +139,60 @@ def test_t3_downsampler_over_http_writes_ten_minute_bins(ourl):
         ("2024-01-01T00:00:00", "a", 15.0, 2, T0, T0 + 60 * 10**9),
         ("2024-01-01T00:00:00", "b", 100.0, 1, T0 + 30 * 10**9, T0 + 30 * 10**9),
         ("2024-01-01T00:10:00", "a", 30.0, 1, T0 + 660 * 10**9, T0 + 660 * 10**9)]
+
+
+def _needs(ourl, module: str) -> None:
+    """Skip, saying why, when the server's plugin environment cannot import `module` (install it with
+    `influx3 install package …` or POST …/plugin_environment/install_packages)."""
+    r = requests.post(ourl + "/api/v3/plugins/files", json={
+        "plugin_name": "_influx3_probe.py",
+        "content": f"def process_writes(influxdb3_local, table_batches, args=None):\n    import {module}\n"},
+        timeout=30)
+    assert r.status_code == 200, r.text
+    try:
+        out = requests.post(ourl + "/api/v3/plugin_test/wal", json={
+            "filename": "_influx3_probe.py", "database": "probe", "input_lp": "x v=1 1"}, timeout=60).json()
+    finally:
+        Path(PLUGINS, "_influx3_probe.py").unlink(missing_ok=True)
+    if out["errors"]:
+        pytest.skip(f"the plugin environment lacks {module}: {out['errors'][0]}")
+
+
+def test_t4_basic_transformation_converts_units_and_renames_on_write(ourl):
+    _needs(ourl, "pint")
+    written(ourl, "bt", "seed v=1")
+    trigger(ourl, "bt", "acc_bt", "influxdata/basic_transformation/basic_transformation.py", "all_tables",
+            {"measurement": "temperature", "target_measurement": "temp_f", "target_database": "bt_out",
+             "values_transformations": "temp:'convert_degC_to_degF'", "names_transformations": "room:'upper'"})
+    written(ourl, "bt", f"temperature,room=kitchen temp=20 {T0}\ntemperature,room=hall temp=100 {T0}")
+    got = wait_for(lambda: sql(ourl, "bt_out", "SELECT \"ROOM\", temp FROM temp_f ORDER BY temp"))
+    assert got == [{"ROOM": "kitchen", "temp": 68.0}, {"ROOM": "hall", "temp": 212.0}]
+
+
+@pytest.fixture
+def notifier():
+    """A stand-in for the notifier plugin (which needs httpx and twilio) as a file in the checkout,
+    removed afterwards: it answers the official alerting plugins' loopback call."""
+    path = Path(PLUGINS, "_influx3_test_notify.py")
+    path.write_text("import json\n"
+                    "def process_request(influxdb3_local, query_parameters, request_headers, request_body, args=None):\n"
+                    "    influxdb3_local.info('NOTIFIED', json.loads(request_body).get('notification_text'))\n"
+                    "    return {'status': 'ok', 'message': 'sent', 'results': {'http': True}}\n")
+    yield path.name
+    path.unlink(missing_ok=True)
+
+
+def test_t5_threshold_alert_reaches_a_notifier_over_loopback_while_the_plugin_runs(ourl, notifier):
+    _needs(ourl, "influxdata_plugin_utils")
+    written(ourl, "th", "seed v=1")
+    trigger(ourl, "th", "acc_notify", notifier, "request:acc_notify")
+    trigger(ourl, "th", "acc_th", "influxdata/threshold_deadman_checks/threshold_deadman_checks_plugin.py",
+            "all_tables", {"measurement": "cpu", "senders": "http", "http_webhook_url": "http://127.0.0.1:9/unused",
+                           "field_conditions": "usage>'90.0'-ERROR", "trigger_count": "1",
+                           "port_override": ourl.rsplit(":", 1)[1], "notification_path": "acc_notify",
+                           "influxdb3_auth_token": "unused"})
+    written(ourl, "th", "cpu,host=a usage=95.0\ncpu,host=b usage=10.0")
+    notified = wait_for(lambda: [x for x in logs(ourl, "th", "acc_notify") if x.startswith("NOTIFIED")])
+    assert len(notified) == 1 and "usage > 90.0" in notified[0] and "host=a" in notified[0]
+    assert any("Alert sent to notification plugin with results: {'http': True}" in x
+               for x in logs(ourl, "th", "acc_th"))
