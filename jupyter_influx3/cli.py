@@ -86,6 +86,13 @@ def non_negative_int(value: str) -> int:
     return n
 
 
+async def _watch_node_stop(engine, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        if engine.stop_requested.is_set():
+            stop.set()
+        await asyncio.sleep(0.2)
+
+
 async def _serve(args: argparse.Namespace) -> int:
     import tornado.netutil
 
@@ -166,6 +173,8 @@ async def _serve(args: argparse.Namespace) -> int:
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
                 signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+        # a node stop (POST /api/v3/enterprise/configure/node/stop) ends the server like SIGTERM
+        stop_watch = asyncio.ensure_future(_watch_node_stop(engine, stop))  # noqa: F841 - tasks are held weakly
         await stop.wait()
         print("influx3: shutting down", file=sys.stderr, flush=True)
         server.stop()  # no new connections

@@ -9,6 +9,7 @@ official ``influxdb3`` CLI names them:
     influx3 show restores [--format pretty|json]
     influx3 status restore ID             influx3 cancel restore ID
     influx3 restore --backup DIR --data-dir NEW     (offline: no server, a new data directory)
+    influx3 stop node --node-id ID [--no-wait]
 
 The server commands are thin callers of the HTTP API (`cli._api_call`); `--wait` polls the job
 until it is no longer `in_progress` (exit 1 when it failed).
@@ -132,6 +133,33 @@ def cmd_delete_backup(args) -> int:
     return 0
 
 
+def cmd_stop_node(args) -> int:
+    out = _call(args, "POST", "/api/v3/enterprise/configure/node/stop", {"node_id": args.node_id})
+    if out is None:
+        return 1
+    if args.no_wait or out.get("state") == "stopped":
+        print(f"Node {args.node_id}: {out.get('state')}")
+        return 0
+    from .cli import _api_call
+
+    node = args.node_id.replace("'", "''")
+    q = urllib.parse.urlencode({"db": "_internal", "format": "json",
+                                "q": f"SELECT state FROM system.nodes WHERE node_id = '{node}'"})
+    deadline = time.monotonic() + args.wait_timeout
+    while time.monotonic() < deadline:
+        status, answer = _api_call(args.host, "GET", f"/api/v3/query_sql?{q}", args.token, None, timeout=args.timeout)
+        if status == 0:       # the node stopped was the server we talk to: it is gone
+            print(f"Node {args.node_id}: stopped (the server exited)")
+            return 0
+        rows = json.loads(answer) if status == 200 and answer.strip() else []
+        if rows and rows[0].get("state") == "stopped":
+            print(f"Node {args.node_id}: stopped")
+            return 0
+        time.sleep(0.5)
+    print(f"influx3: error: node {args.node_id} did not stop within {args.wait_timeout:g}s", file=sys.stderr)
+    return 1
+
+
 def cmd_restore_offline(args) -> int:
     from .engine.admin import AdminError, restore_offline
 
@@ -180,6 +208,14 @@ def add_commands(sub, create_sub, delete_sub, show_sub, client_options, resource
     delete.add_argument("--incremental", action="store_true", help="also delete its incremental children")
     client_options(delete)
     delete.set_defaults(func=cmd_delete_backup)
+
+    stop_sub = resource_commands(sub, "stop", "stop a node of the server's data directory")
+    node = stop_sub.add_parser("node", help="persist a node's writes and stop it (waits until stopped)")
+    node.add_argument("--node-id", required=True)
+    node.add_argument("--no-wait", action="store_true", help="do not wait until it is stopped")
+    node.add_argument("--wait-timeout", type=float, default=300.0, metavar="SECONDS", help="default 300")
+    client_options(node)
+    node.set_defaults(func=cmd_stop_node)
 
     offline = sub.add_parser("restore", help="restore a backup folder into a new data directory (no server)")
     offline.add_argument("--backup", required=True, metavar="DIR", help="<data-dir>/backups/<name> (or a copy of it)")

@@ -119,6 +119,9 @@ class Engine:
         if (self.data_dir / "admin" / "restores").exists():
             self.admin.restores.recover()   # a restore whose node died: rolled forward or failed
         self._stop = threading.Event()
+        self.stop_requested = threading.Event()   # a node stop (engine/admin/nodes.py) asked us to go
+        for marker in ("STOP", "STOPPED"):        # a node that starts again is running again
+            (self.node_dir / marker).unlink(missing_ok=True)
         self._threads: list[threading.Thread] = []
         if background:
             self._start(self.caches.maintain, 1.0)
@@ -213,6 +216,8 @@ class Engine:
             self.snapshot()
 
     def _maintenance_loop(self) -> None:
+        from .admin.nodes import check_stop_request
+        check_stop_request(self)
         if self.buffer.rows and time.monotonic() - self._last_snapshot > self.snapshot_age_s:
             self.snapshot()
         self.adopt_dead_nodes()

@@ -1,4 +1,4 @@
-"""Administration of a data directory: backups and restores (more operations join here).
+"""Administration of a data directory: backups and restores, node stop (more operations join here).
 
 `Admin` is the one API the HTTP handlers, the CLI and the notebook call (`engine.admin`); each
 noun lives in its own module (backup.py, restore.py, jobs.py for the job records, copying.py for
@@ -49,6 +49,11 @@ class Admin:
 
     def cancel_restore(self, restore_id: str) -> None:
         self.restores.cancel(restore_id)
+
+    # nodes
+    def stop_node(self, node_id: str) -> dict:
+        from .nodes import stop
+        return stop(self.engine, node_id)
 
     def close(self) -> None:
         self.backups.close()

@@ -275,9 +275,10 @@ def _tables(engine, database):
 
 
 def _nodes(engine, database):
+    from ..admin import nodes
+
     rows = []
-    names = sorted(e.name for e in os.scandir(engine.data_dir)
-                   if e.is_dir() and e.name != "catalog" and not e.name.startswith("."))
+    names = nodes.node_dirs(engine)    # backups/, admin/ and catalog/ are not nodes
     for i, name in enumerate(names):
         path = engine.data_dir / name
         try:
@@ -286,7 +287,7 @@ def _nodes(engine, database):
             updated = None
         rows.append({"node_id": name, "node_catalog_id": i, "instance_id": name,
                      "mode": ["ingest", "query", "compact", "process"], "core_count": os.cpu_count() or 1,
-                     "state": "running" if name == engine.node_id else "unknown", "updated_at": updated,
+                     "state": nodes.state(engine, name), "updated_at": updated,
                      "cli_params": json.dumps({"node-id": name, "data-dir": str(engine.data_dir)})})
     return rows
 

@@ -1,0 +1,73 @@
+"""Node stop: a graceful stop of a live node of the data directory (this one or another), and
+the state `system.nodes` reports for each node.
+
+A stop is two-phase, like InfluxDB 3.11's: the node is asked (`<node>/STOP`, which a live node's
+maintenance loop picks up within seconds, or at once for the node that got the request), persists
+its buffer to Parquet (so its WAL needs no replay), leaves `<node>/STOPPED` and sets
+`engine.stop_requested`, which `influx3 serve` answers by shutting down. A node that is not running
+has nothing left to drain but its WAL, which is adopted (persisted) by the node that got the
+request. `state`: ``running`` (its lock is held), ``stopping`` (asked, still up), ``stopped``
+(marker, lock free) or ``unknown`` (gone without a stop).
+
+Owns the markers and their meaning; does not exit any process itself.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from .. import persist
+from ..fsutil import write_file_atomic
+from .jobs import AdminError
+
+STOP, STOPPED = "STOP", "STOPPED"
+
+
+def node_dirs(engine) -> list[str]:
+    return sorted(e.name for e in os.scandir(engine.data_dir)
+                  if e.is_dir() and e.name not in persist.NOT_NODES and not e.name.startswith("."))
+
+
+def state(engine, node: str) -> str:
+    d = engine.data_dir / node
+    if node == engine.node_id:
+        return "stopping" if engine.stop_requested.is_set() or (d / STOP).exists() else "running"
+    from ..engine import _try_lock
+
+    fd = _try_lock(d / "LOCK")
+    if fd is None:
+        return "stopping" if (d / STOP).exists() or (d / STOPPED).exists() else "running"
+    os.close(fd)
+    return "stopped" if (d / STOPPED).exists() else "unknown"
+
+
+def stop(engine, node_id: str) -> dict:
+    """Stop `node_id` (see the module docstring); returns ``{"node_id", "state"}``."""
+    if not isinstance(node_id, str) or node_id not in node_dirs(engine):
+        raise AdminError(404, f"node not found: {node_id}")
+    d = engine.data_dir / node_id
+    if node_id == engine.node_id:
+        stop_self(engine)
+        return {"node_id": node_id, "state": "stopping"}
+    current = state(engine, node_id)
+    if current in ("running", "stopping"):
+        write_file_atomic(d / STOP, str(time.time_ns()).encode())
+        return {"node_id": node_id, "state": "stopping"}
+    engine.adopt_dead_nodes()       # its unpersisted writes go to Parquet first
+    write_file_atomic(d / STOPPED, str(time.time_ns()).encode())
+    return {"node_id": node_id, "state": "stopped"}
+
+
+def stop_self(engine) -> None:
+    """Drain this node (buffer to Parquet), mark it stopped and ask its server to shut down."""
+    engine.snapshot()
+    write_file_atomic(engine.node_dir / STOPPED, str(time.time_ns()).encode())
+    (engine.node_dir / STOP).unlink(missing_ok=True)
+    engine.stop_requested.set()
+
+
+def check_stop_request(engine) -> None:
+    """Called by the node's maintenance loop: act on a stop another node asked for."""
+    if (engine.node_dir / STOP).exists() and not engine.stop_requested.is_set():
+        stop_self(engine)
