@@ -17,10 +17,10 @@ import json
 import sys
 import urllib.parse
 
-from .engine.catalog import parse_duration
 
 
 def _seconds(value: str) -> int:
+    from .engine.catalog import parse_duration   # here, not at import: the engine is slow to import
     try:
         s = parse_duration(value) // 10**9
     except ValueError as exc:
@@ -31,6 +31,7 @@ def _seconds(value: str) -> int:
 
 
 def _interval(value: str) -> float:
+    from .engine.catalog import parse_duration
     try:
         s = float(value)
     except ValueError:
