@@ -67,3 +67,15 @@ def test_a_bad_flight_bind_is_refused(jp_configurable_serverapp, influx_data_dir
 
     with pytest.raises(TraitError, match="expected HOST:PORT"):
         Influx3App().flight_bind = "8815"
+
+
+async def test_status_finds_the_flight_address_of_the_server(jp_serverapp, jp_http_port, jp_base_url, influx_app,
+                                                              http_server_client):
+    """What `%influx3 status` shows in a kernel of this server (`server_info.flight_location`)."""
+    from jupyter_influx3.jupyter.server_info import NotebookServer, flight_location
+
+    token = jp_serverapp.identity_provider.token
+    server = NotebookServer(f"http://127.0.0.1:{jp_http_port}/", jp_base_url, token)
+    assert await blocking(flight_location, server) == influx_app.flight_location
+    stranger = NotebookServer(f"http://127.0.0.1:{jp_http_port}/", jp_base_url, "wrong-token")
+    assert await blocking(flight_location, stranger) is None
