@@ -153,8 +153,16 @@ def main() -> int:
                                     "seen_rows": [r["seen_rows"] for r in rs]} if m == "reads" else {})}
                             for m, rs in runs.items()}
         base = results["loads"]["none"]["median_lines_per_s"]
+
+        def cpu(m):
+            got = [c for c in results["loads"][m]["server_cpu_s"] if c is not None]
+            return statistics.median(got) if got else None
+
         for m in ("noop", "reads"):
             results["loads"][m]["ratio_to_none"] = round(results["loads"][m]["median_lines_per_s"] / base, 3)
+            if cpu(m) and cpu("none"):
+                # the server's CPU seconds over the load: steadier than wall-clock rates on a busy machine
+                results["loads"][m]["cpu_ratio_to_none"] = round(cpu(m) / cpu("none"), 3)
         reads = results["loads"]["reads"]
         reads["caught_up_ratio_to_none"] = round(statistics.median(reads["caught_up_lines_per_s"]) / base, 3)
         results["request_trigger"] = request_latency(last, plugin_dir, args.reps)
@@ -170,11 +178,12 @@ def main() -> int:
     if "loads" in results:
         L = results["loads"]
         rows = [[m, f"{L[m]['median_lines_per_s']:,.0f}", f"{L[m].get('ratio_to_none', 1.0):.3f}",
+                 f"{L[m].get('cpu_ratio_to_none', 1.0):.3f}",
                  f"{statistics.median(L[m]['caught_up_lines_per_s']):,.0f}" if m == "reads" else "-"]
                 for m in ("none", "noop", "reads")]
         print()
-        print(text_table(["trigger", "lines/s (median)", "vs none", "lines/s until the plugin saw all"], rows,
-                         left={0}))
+        print(text_table(["trigger", "lines/s (median)", "rate vs none", "server CPU vs none",
+                          "lines/s until the plugin saw all"], rows, left={0}))
     if "request_trigger" in results:
         rt = results["request_trigger"]
         print(f"request trigger round trip: median {rt['median_ms']} ms, p90 {rt['p90_ms']} ms ({rt['reps']} reps)")
