@@ -24,3 +24,13 @@ def test_jupyter_finds_the_temporary_dirs():
 
     assert jupyter_data_dir() == os.environ["JUPYTER_DATA_DIR"]
     assert jupyter_runtime_dir() == os.environ["JUPYTER_RUNTIME_DIR"]
+
+
+def test_processes_the_tests_start_get_a_temporary_dir_of_the_run():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", "import tempfile; print(tempfile.gettempdir())"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == os.environ["TMPDIR"]
+    assert Path(os.environ["INFLUX3_DATA_DIR"]).parent == Path(out).parent
