@@ -96,24 +96,29 @@ def _scrub(message: str, data_dir: Any) -> str:
 
 class PendingResults:
     """Results produced by ``GetFlightInfo``, waiting for their ``DoGet``: used once, by the same
-    caller, within :data:`PENDING_SECONDS`; the oldest are closed past :data:`PENDING_MAX`."""
+    caller, within :data:`PENDING_SECONDS`; the oldest are closed past :data:`PENDING_MAX`, and a
+    sweeper closes those nobody came for (a client that only wanted the schema) in time."""
 
-    def __init__(self):
+    def __init__(self, seconds: float = PENDING_SECONDS, limit: int = PENDING_MAX):
+        self.seconds, self.limit = seconds, limit
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._sweeper: Optional[threading.Thread] = None
+        self._closed = False
 
     def put(self, key: tuple, result: Any) -> None:
         with self._lock:
-            old = self._items.pop(key, None)
-            self._items[key] = (time.monotonic(), result)
-            dropped = [old[1]] if old else []
-            now = time.monotonic()
-            while self._items:
-                k, (t, r) = next(iter(self._items.items()))
-                if len(self._items) <= PENDING_MAX and now - t < PENDING_SECONDS:
-                    break
-                del self._items[k]
-                dropped.append(r)
+            if self._closed:
+                dropped = [result]
+            else:
+                old = self._items.pop(key, None)
+                self._items[key] = (time.monotonic(), result)
+                dropped = ([old[1]] if old else []) + self._expired()
+                if self._sweeper is None:
+                    self._sweeper = threading.Thread(target=self._sweep, daemon=True, name="influx3-flight-pending")
+                    self._sweeper.start()
+                self._wake.notify()
         for r in dropped:
             _close(r)
 
@@ -122,14 +127,44 @@ class PendingResults:
             item = self._items.pop(key, None)
         if item is None:
             return None
-        if time.monotonic() - item[0] >= PENDING_SECONDS:
+        if time.monotonic() - item[0] >= self.seconds:
             _close(item[1])
             return None
         return item[1]
 
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def _expired(self) -> list:
+        """Remove (lock held) what is too old or over the limit; returns it, to be closed."""
+        now, out = time.monotonic(), []
+        while self._items:
+            k, (t, r) = next(iter(self._items.items()))
+            if len(self._items) <= self.limit and now - t < self.seconds:
+                break
+            del self._items[k]
+            out.append(r)
+        return out
+
+    def _sweep(self) -> None:
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                if self._items:
+                    oldest = next(iter(self._items.values()))[0]
+                    self._wake.wait(max(0.0, oldest + self.seconds - time.monotonic()) + 0.01)
+                else:
+                    self._wake.wait()
+                dropped = self._expired()
+            for r in dropped:
+                _close(r)
+
     def close(self) -> None:
         with self._lock:
             items, self._items = list(self._items.values()), OrderedDict()
+            self._closed = True
+            self._wake.notify()
         for _, r in items:
             _close(r)
 
