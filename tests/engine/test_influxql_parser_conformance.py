@@ -108,3 +108,8 @@ def test_go_parser_vectors(kind):
             exact += 1
     print(f"{kind}: {len(cases)} vectors, {exact} error messages matched exactly")
     assert not failures, "\n".join(failures[:20])
+
+
+def test_every_case_file_is_complete():
+    """A truncated or emptied data file fails here instead of making the other tests pass on nothing."""
+    assert (len(CONFORMANCE), len(GO_CASES)) == (1318, 435)

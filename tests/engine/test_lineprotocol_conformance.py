@@ -321,3 +321,8 @@ def test_fuzz_input_is_rejected(case):
         assert case.get("input_is_invalid_utf8") or "input_base64" in case
         return
     assert res.errors or res.num_lines == 0
+
+
+def test_every_case_file_is_complete():
+    """A truncated or emptied data file fails here instead of making the other tests pass on nothing."""
+    assert (len(CASES), len(FUZZ)) == (758, 6126)
