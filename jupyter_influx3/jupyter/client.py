@@ -248,6 +248,46 @@ class Client:
             ("max_cardinality", pa.uint64())]))
         return convert_table(table, self.output)
 
+    # -- processing engine (jupyter/plugins.py; over a URL, a real InfluxDB 3 too) -----------------
+    def triggers(self, database: Optional[str] = None) -> Any:
+        """The database's triggers (`system.processing_engine_triggers`)."""
+        from .plugins import TriggerCalls
+        return TriggerCalls(self).list(self._db(database))
+
+    def trigger_logs(self, trigger: Optional[str] = None, database: Optional[str] = None) -> Any:
+        """Plugin log lines (tracebacks included) of `trigger`, or of every trigger."""
+        from .plugins import TriggerCalls
+        return TriggerCalls(self).logs(self._db(database), trigger)
+
+    def create_trigger(self, name: str, plugin_filename: str, specification: str, database: Optional[str] = None,
+                       *, arguments: Optional[dict] = None, run_async: bool = False, error_behavior: str = "log",
+                       disabled: bool = False) -> None:
+        """A trigger running `plugin_filename` on `specification` (`table:cpu`, `every:10s`, …)."""
+        from .plugins import TriggerCalls
+        TriggerCalls(self).create(self._db(database), name, plugin_filename, specification, arguments=arguments,
+                                  run_async=run_async, error_behavior=error_behavior, disabled=disabled)
+
+    def enable_trigger(self, name: str, database: Optional[str] = None) -> None:
+        from .plugins import TriggerCalls
+        TriggerCalls(self).set_disabled(self._db(database), name, False)
+
+    def disable_trigger(self, name: str, database: Optional[str] = None) -> None:
+        from .plugins import TriggerCalls
+        TriggerCalls(self).set_disabled(self._db(database), name, True)
+
+    def delete_trigger(self, name: str, database: Optional[str] = None, *, force: bool = False) -> None:
+        from .plugins import TriggerCalls
+        TriggerCalls(self).delete(self._db(database), name, force=force)
+
+    def test_plugin(self, name: str, code: str, database: Optional[str] = None, *, lp: str = "",
+                    schedule: Optional[str] = None, request: bool = False, arguments: Optional[dict] = None) -> Any:
+        """Save `code` as `name`.py and dry-run it (WAL with `lp`, else schedule, or `request=True`);
+        returns a `PluginRun` (log lines, writes it would make, errors, traceback)."""
+        from .plugins import PluginRun, TriggerCalls
+        mode = "request" if request else "wal" if lp else "schedule"
+        return PluginRun(name, TriggerCalls(self).dry_run(name, code, mode, self._db(database), lp=lp,
+                                                          schedule=schedule or "", arguments=arguments))
+
     # -- shared --------------------------------------------------------------------------------
     def __enter__(self):
         return self

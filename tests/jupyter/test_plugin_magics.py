@@ -74,3 +74,18 @@ def test_trigger_commands_record_triggers_the_kernel_does_not_run(ip, plugins):
     assert isinstance(failed, MagicError) and "--plugin" in failed.message
     failed = run(ip, "%%influx3_plugin x --wal\n" + PLUGIN).error_in_exec
     assert isinstance(failed, MagicError) and "needs --lp" in failed.message
+
+
+def test_the_python_client_has_the_same_trigger_calls(data_dir, tmp_path, monkeypatch):
+    import jupyter_influx3
+
+    monkeypatch.setenv("INFLUXDB3_PLUGIN_DIR", str(tmp_path / "plugins"))
+    with jupyter_influx3.connect(data_dir=str(data_dir), database="pyc") as db:
+        db.write("m v=1 1")
+        run_ = db.test_plugin("scale", PLUGIN, lp="m v=4 4", arguments={"factor": "2"})
+        assert run_.ok and run_.result["database_writes"] == {"pyc": ["scaled v=8.0"]}
+        db.create_trigger("t", "scale.py", "all_tables", arguments={"factor": "2"}, error_behavior="Retry")
+        assert db.triggers()["error_behavior"].tolist() == ["retry"]
+        db.disable_trigger("t")
+        db.delete_trigger("t")
+        assert db.triggers().empty
