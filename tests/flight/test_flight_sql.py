@@ -146,3 +146,9 @@ def test_adbc_get_objects_and_table_schema(adbc_conn):
     schema = adbc_conn.adbc_get_table_schema("cpu", db_schema_filter="iox")
     assert schema.field("usage").type == pa.float64() and schema.field("host").type == pa.string()
     assert adbc_conn.adbc_get_info()["vendor_name"] == "InfluxDB IOx"
+
+
+@pytest.mark.parametrize("header", [b"database", b"bucket-name", b"bucket_name", b"iox-namespace-name"])
+def test_the_database_header_and_its_aliases(fc, cpu_db, header):
+    opts = flight.FlightCallOptions(headers=[(header, cpu_db.encode())])
+    assert run(fc, flightsql.StatementQuery("SELECT count(*) AS c FROM cpu"), opts).to_pylist() == [{"c": 3}]
