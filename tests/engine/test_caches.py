@@ -207,7 +207,7 @@ SLOW = [   # other shapes: the SQL layer answers (DuckDB filters, orders, comput
 
 @pytest.mark.parametrize("query", FAST + SLOW)
 def test_plain_cache_queries_skip_duckdb_with_the_same_answer(cpu, query):
-    cpu.write_lp("db", f"cpu,region=ca,host=c usage=3,n=3i {NOW}", "ns")
+    cpu.write_lp("db", f"cpu,region=ca,host=c usage=3,n=3i {NOW}\ncpu,host=z usage=9 {NOW}", "ns")  # z: no region
     cpu.create_last_cache("db", "cpu")
     cpu.create_distinct_cache("db", "cpu", ["region", "host"])
     got = cpu.sql("db", query)
@@ -218,3 +218,30 @@ def test_plain_cache_queries_skip_duckdb_with_the_same_answer(cpu, query):
     assert got.schema == via_sql.schema
     assert sorted(map(str, got.to_pylist())) == sorted(map(str, via_sql.to_pylist()))
     assert any(e.query_text == query and e.success for e in cpu.query_log)
+
+
+@pytest.mark.parametrize("query", ["SELECT * FROM last_cache('cpu') WHERE host = 'a' AND",
+                                   "SELECT * FROM last_cache('cpu') WHERE "])
+def test_broken_cache_queries_still_get_the_sql_error(cpu, query):
+    from jupyter_influx3.engine.sql import SqlError
+    cpu.create_last_cache("db", "cpu")
+    with pytest.raises(SqlError):
+        cpu.sql("db", query)
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_many_queued_writes_fold_in_at_once(engine, count):
+    engine.write_lp("db", f"cpu,host=a,dc=x v=0 {NOW - 1000}", "ns")
+    engine.create_last_cache("db", "cpu", key_columns=["host"], count=count)
+    for i in range(12):   # batches with other dictionaries, overwrites, out-of-order times
+        lines = [f"cpu,host={h},dc={'xy'[i % 2]} v={i},w{i % 3}={i} {NOW - 100 + (i * 7) % 13}" for h in "abc"]
+        lines.append(f"cpu,host=a,dc=x u={i} {NOW - 100 + 20}")   # one row, rewritten by every write
+        engine.write_lp("db", "\n".join(lines), "ns")
+    got = engine.sql("db", "SELECT * FROM last_cache('cpu')")
+    want = expected_last_in(engine, count)
+    assert rows_of(got) == rows_of(want)
+
+
+def expected_last_in(eng, count):
+    return eng.sql("db", "SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY host "
+                         f"ORDER BY time DESC) AS rn FROM cpu) WHERE rn <= {count}")

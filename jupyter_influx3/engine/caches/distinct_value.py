@@ -13,11 +13,12 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..validator import SEQ_COLUMN
-from .rows import ArrowBatchQueue
+from .rows import ArrowBatchQueue, column_codes
 
 NS = 10**9
 
@@ -52,24 +53,31 @@ class DistinctValueCache:
     def _ingest(self, table: pa.Table) -> None:
         if any(c not in table.column_names for c in self.columns):
             return  # a cached column is missing: no row of this write counts
-        cols = []
-        mask = None
+        valid = np.ones(table.num_rows, dtype=bool)
         for c in self.columns:
-            arr = table.column(c)
-            if pa.types.is_dictionary(arr.type):
-                arr = arr.cast(pa.string())
-            cols.append(arr)
-            valid = pc.is_valid(arr)
-            mask = valid if mask is None else pc.and_(mask, valid)
-        t = pa.table(cols + [table.column(SEQ_COLUMN)], names=[f"c{i}" for i in range(len(cols))] + ["s"])
-        t = t.filter(mask)
-        if not t.num_rows:
+            valid &= pc.is_valid(table.column(c)).to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(valid)
+        if not len(rows):
             return
-        grouped = t.group_by([f"c{i}" for i in range(len(cols))]).aggregate([("s", "max")])
-        values = [grouped.column(f"c{i}").to_pylist() for i in range(len(cols))]
-        seqs = grouped.column("s_max").to_pylist()
+        codes = column_codes(table, self.columns)[rows]
+        seq = table.column(SEQ_COLUMN).to_numpy()[rows]
+        # one row per combination, with the newest write of it
+        span = int(codes.max()) + 1
+        if span <= max(4 * len(codes), 1 << 16):   # dense codes: two linear passes
+            newest = np.full(span, np.iinfo(np.int64).min, dtype=np.int64)
+            np.maximum.at(newest, codes, seq)
+            where = np.full(span, -1, dtype=np.int64)
+            where[codes] = np.arange(len(codes))
+            present = np.flatnonzero(where >= 0)
+            first, seqs = where[present], newest[present]
+        else:
+            order = np.lexsort((-seq, codes))
+            first = order[np.r_[True, codes[order][1:] != codes[order][:-1]]]
+            seqs = seq[first]
+        picked = table.select(self.columns).take(pa.array(rows[first]))
+        values = [picked.column(i).to_pylist() for i in range(len(self.columns))]
         entries = self.entries
-        for combo, s in zip(zip(*values), seqs):
+        for combo, s in zip(zip(*values), seqs.tolist()):
             if entries.get(combo, -1) < s:
                 entries[combo] = s
         if len(entries) > self.max_cardinality:

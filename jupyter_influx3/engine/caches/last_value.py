@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..validator import SEQ_COLUMN
-from .rows import ArrowBatchQueue, column_codes, dedup_rows, output_type
+from .rows import ArrowBatchQueue, column_codes, dedup_rows, has_duplicate_rows, output_type, take_rows
 
 NS = 10**9
 
@@ -61,11 +61,16 @@ class LastValueCache:
                 self._ingest(table.unify_dictionaries().combine_chunks(), dedup=False)
 
     def _ingest(self, table: pa.Table, dedup: bool = True) -> None:
-        if dedup:
-            table = dedup_rows(table)
-        n = table.num_rows
-        if not n:
+        if not table.num_rows:
             return
+        if dedup:
+            # Only rows at each key's newest `count` times can be cached: every row of a cached row's
+            # identity shares its time, so deduplicating just those is complete (and cheap).
+            table = take_rows(table, np.sort(self._newest_times(table)))
+            tags = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
+            if has_duplicate_rows(table, tags + ["time"]):
+                table = dedup_rows(table)
+        n = table.num_rows
         codes = column_codes(table, self.key_columns)
         tnum = table.column("time").cast(pa.int64()).to_numpy()
         seq = table.column(SEQ_COLUMN).to_numpy()
@@ -86,6 +91,25 @@ class LastValueCache:
         for key, rows in grouped.items():
             self._merge(key, rows)
         self.version += 1
+
+    def _newest_times(self, table: pa.Table) -> np.ndarray:
+        """Indices of the rows whose time is among the `count` newest distinct times of their key."""
+        n = table.num_rows
+        codes = column_codes(table, self.key_columns)
+        tnum = table.column("time").cast(pa.int64()).to_numpy()
+        span = int(codes.max()) + 1
+        if self.count == 1 and span <= max(4 * n, 1 << 16):
+            # the usual case, in two linear passes: each key's newest time, and the rows at it
+            newest = np.full(span, np.iinfo(np.int64).min, dtype=np.int64)
+            np.maximum.at(newest, codes, tnum)
+            return np.flatnonzero(tnum == newest[codes])
+        order = np.lexsort((-tnum, codes))
+        sc, st = codes[order], tnum[order]
+        new_key = np.r_[True, sc[1:] != sc[:-1]]
+        distinct = np.cumsum(new_key | np.r_[True, st[1:] != st[:-1]])
+        starts = np.flatnonzero(new_key)
+        rank = distinct - np.repeat(distinct[starts], np.diff(np.r_[starts, n]))
+        return order[rank < self.count]
 
     def _merge(self, key: tuple, rows: list[dict]) -> None:
         by_ident = {r["__ident"]: r for r in self.entries.get(key, ())}

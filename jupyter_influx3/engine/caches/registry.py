@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import lifecycle
+from ..admin.deletes import sql_hidden, version as deletes_version
 from ..persist import quote
 from ..validator import SEQ_COLUMN, TAG_TYPE
 from .distinct_value import DistinctValueCache
@@ -65,9 +66,11 @@ class CacheRegistry:
                 for t in list(d.tables.values()):
                     if t.deleted:
                         continue
+                    # a new row delete changes the key: the cache is refilled without those rows
+                    dv = deletes_version(cat, d.id, t.id)
                     for kind, defs in (("last", t.last_caches), ("distinct", t.distinct_caches)):
                         for name, definition in list(defs.items()):
-                            wanted[(kind, d.id, t.id, name, definition["id"])] = definition
+                            wanted[(kind, d.id, t.id, name, definition["id"], dv)] = definition
             for key in [k for k in self._by_def if k not in wanted]:
                 cache = self._by_def.pop(key)
                 self._by_table[(key[1], key[2])].remove(cache)
@@ -209,6 +212,9 @@ class CacheRegistry:
                 have |= {c for b in chunks for c in b.schema.names}
             union = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
             where = [f"{quote(SEQ_COLUMN)} > {int(t.truncated_seq)}"]
+            hidden = sql_hidden(eng.catalog, db_id, table_id, have | {SEQ_COLUMN})
+            if hidden:   # row deletes (engine/admin/deletes.py)
+                where.append(f"NOT coalesce(({hidden}), false)")
             cutoff = lifecycle.retention_cutoff(eng.catalog, db_id, table_id, now)
             if cutoff is not None:
                 where.append(f'"time" >= make_timestamp_ns({int(cutoff)})')

@@ -53,8 +53,23 @@ class ArrowBatchQueue:
         tables = [pa.Table.from_batches([b]) for b in batches if b.num_rows]
         if not tables:
             return None
-        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
-        return table.unify_dictionaries().combine_chunks()
+        # chunks stay as they are: the caches read a few columns whole and take a few rows
+        return tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
+
+
+def take_rows(table: pa.Table, indices: np.ndarray) -> pa.Table:
+    """`table.take(indices)` batch by batch: a few rows out of many written batches without
+    unifying every column's dictionaries across all of them first."""
+    batches = table.to_batches()
+    if len(batches) <= 1:
+        return table.take(pa.array(indices))
+    ends = np.cumsum([b.num_rows for b in batches])
+    which = np.searchsorted(ends, indices, side="right")
+    parts = []
+    for i in np.unique(which):
+        local = indices[which == i] - (ends[i] - batches[i].num_rows)
+        parts.append(pa.Table.from_batches([batches[i].take(pa.array(local))]))
+    return pa.concat_tables(parts, promote_options="permissive").combine_chunks()
 
 
 def dedup_rows(table: pa.Table) -> pa.Table:
@@ -72,6 +87,7 @@ def column_codes(table: pa.Table, columns: list[str]) -> np.ndarray:
     """Per row, an integer that is equal for rows with equal values in `columns` (nulls included)."""
     n = table.num_rows
     codes = np.zeros(n, dtype=np.int64)
+    span = 1   # codes are < span
     names = set(table.column_names)
     for c in columns:
         if c not in names:
@@ -81,5 +97,15 @@ def column_codes(table: pa.Table, columns: list[str]) -> np.ndarray:
             arr = pc.dictionary_encode(arr)
         width = len(arr.dictionary) + 1
         idx = pc.fill_null(arr.indices, width - 1).to_numpy(zero_copy_only=False).astype(np.int64)
-        codes = np.unique(codes * width + idx, return_inverse=True)[1].astype(np.int64).reshape(-1)
+        if span * width >= 2**62:   # renumber densely before the mixed radix overflows
+            codes = np.unique(codes, return_inverse=True)[1].astype(np.int64).reshape(-1)
+            span = int(codes.max()) + 1 if n else 1
+        codes = codes * width + idx
+        span *= width
     return codes
+
+
+def has_duplicate_rows(table: pa.Table, columns: list[str]) -> bool:
+    """Whether two rows agree on every one of `columns`."""
+    codes = column_codes(table, columns)
+    return len(np.unique(codes)) < len(codes)
