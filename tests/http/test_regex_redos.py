@@ -175,3 +175,14 @@ def test_sql_regexp_match_groups_are_counted_by_re2(srv, data):
     # \pL is RE2 (and Go) syntax Python's re does not know: the groups must still be found.
     rows = sql(srv.url, data, r"SELECT regexp_match(host, '^(\pL)(\pL+)$') AS g FROM cpu WHERE host = 'aaa'")
     assert rows == [{"g": ["a", "aa"]}]
+
+
+@pytest.mark.parametrize("tail", [" " * 3000 + "x", " " * 3000 + ";" + " " * 3000 + "x"])
+def test_a_fixed_pattern_never_backtracks_over_a_users_blanks(srv, data, tail):
+    # The cache fast path recognizes `SELECT … FROM last_cache(…) WHERE …` with a regex of its own;
+    # a tail of blanks made it backtrack cubically (2,000 spaces: 24 s). Answered at once now.
+    q = f"SELECT * FROM last_cache('cpu') WHERE host{tail}"
+    r, slowest, n = while_health_polled(
+        srv.url, lambda: requests.get(f"{srv.url}/api/v3/query_sql", params={"db": data, "q": q}, timeout=TIMEOUT))
+    check_health(slowest, n)
+    assert 400 <= r.status_code < 500, r.text
