@@ -5,6 +5,7 @@ triggers with their row dicts, cancellation, and the WAL pin."""
 from __future__ import annotations
 
 import builtins
+import os
 import threading
 import time
 from datetime import datetime, timezone
@@ -18,7 +19,7 @@ from jupyter_influx3.engine.plugins.errors import InvalidPluginPath, PluginError
 from jupyter_influx3.engine.plugins.linebuilder import InvalidKeyError, InvalidLineError, LineBuilder
 from jupyter_influx3.engine.plugins.response import to_response
 from jupyter_influx3.engine.plugins.spec import normalize_error_behavior, parse_spec
-from jupyter_influx3.engine.plugins.waltail import load_positions, wal_pinned
+from jupyter_influx3.engine.plugins.waltail import load_positions, positions_path, wal_pinned
 
 
 # ---- LineBuilder (§6.5) -----------------------------------------------------------------------------
@@ -227,6 +228,10 @@ def test_wal_files_stay_while_a_wal_trigger_has_not_read_them(tmp_path):
         pe.create_trigger("db", "noop", "noop.py", "all_tables")
         assert _wait(lambda: load_positions(eng.data_dir) is not None)
         assert wal_pinned(eng.data_dir, eng.catalog, "some-new-node", 1)  # not read yet: kept
+        old = time.time() - 25 * 3600  # no processing engine for a day: the pin lapses
+        os.utime(positions_path(eng.data_dir), (old, old))
+        assert not wal_pinned(eng.data_dir, eng.catalog, "some-new-node", 1)
+        os.utime(positions_path(eng.data_dir))
         pe.disable_trigger("db", "noop")
         assert not wal_pinned(eng.data_dir, eng.catalog, "some-new-node", 1)  # no WAL trigger: free
     finally:

@@ -302,6 +302,9 @@ def test_a_crashing_request_plugin_answers_500_and_logs_its_traceback(purl, plug
                          f"WHERE trigger_name = 'crash_{db}' AND log_level = 'ERROR'")
     text = "\n".join(x["log_text"] for x in logs)
     assert "Traceback (most recent call last)" in text and "in helper" in text and "return 1 / 0" in text
+    written(purl, db + "_other", "x v=1")  # another database does not see this database's plugin logs
+    assert sql(purl, db + "_other", f"SELECT * FROM system.processing_engine_logs "
+                                    f"WHERE trigger_name = 'crash_{db}'") == []
 
 
 def test_a_plugin_calling_this_server_back_over_loopback_is_answered(purl, plugin_dir, db):
@@ -616,9 +619,10 @@ def test_installed_packages_are_importable_by_the_next_plugin_call(purl, plugin_
     r = requests.post(purl + "/api/v3/configure/plugin_environment/install_packages",
                       json={"packages": ["--index-url=http://evil.example/"]}, timeout=30)
     assert r.status_code == 400
-    r = requests.post(purl + "/api/v3/configure/plugin_environment/install_requirements",
-                      json={"requirements_location": "../../etc/passwd"}, timeout=30)
-    assert r.status_code == 400
+    for bad in ("../../etc/passwd", "/etc/passwd"):
+        r = requests.post(purl + "/api/v3/configure/plugin_environment/install_requirements",
+                          json={"requirements_location": bad}, timeout=30)
+        assert r.status_code == 400, (bad, r.text)
 
 
 def test_package_manager_disabled_gh_repo_and_trigger_restrictions(start_influx3, tmp_path):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 log = logging.getLogger("jupyter_influx3.plugins")
 
 MAX_LINES = 10_000
+MAX_TEXT = 64 * 1024  # one line (a traceback included); a plugin logging megabytes is cut
 _PY_LEVEL = {"INFO": logging.INFO, "WARN": logging.WARNING, "ERROR": logging.ERROR}
 
 
@@ -25,9 +26,11 @@ class LogLine:
     trigger_name: str
     log_level: str    # INFO | WARN | ERROR
     log_text: str
+    database: str | None = None  # whose trigger: the system table shows a database its own lines
 
     def as_row(self) -> dict:
-        return self.__dict__.copy()
+        return {"event_time": self.event_time, "trigger_name": self.trigger_name, "log_level": self.log_level,
+                "log_text": self.log_text}
 
 
 class LogStore:
@@ -35,15 +38,19 @@ class LogStore:
         self._lines: collections.deque[LogLine] = collections.deque(maxlen=max_lines)
         self._lock = threading.Lock()
 
-    def add(self, trigger_name: str, level: str, text: str) -> None:
-        line = LogLine(time.time_ns(), trigger_name, level, text)
+    def add(self, trigger_name: str, level: str, text: str, database: str | None = None) -> None:
+        if len(text) > MAX_TEXT:
+            text = text[:MAX_TEXT] + f"… ({len(text) - MAX_TEXT} more characters)"
+        line = LogLine(time.time_ns(), trigger_name, level, text, database)
         with self._lock:
             self._lines.append(line)
         log.log(_PY_LEVEL.get(level, logging.INFO), "[%s] %s", trigger_name, text)
 
-    def lines(self, trigger_name: str | None = None) -> list[LogLine]:
+    def lines(self, trigger_name: str | None = None, database: str | None = None) -> list[LogLine]:
         with self._lock:
             out = list(self._lines)
+        if database is not None:
+            out = [x for x in out if x.database == database]
         return out if trigger_name is None else [x for x in out if x.trigger_name == trigger_name]
 
 

@@ -260,7 +260,7 @@ class ProcessingEngine:
         cancel = self._fresh_cancel(db, trig.name)
         attempt = 0
         while True:
-            logs = LogCollector(trig.name, self.logs)
+            logs = LogCollector(trig.name, self.logs, db)
             sink = WriteSink(self.engine)
             api = PluginApi(self.engine, db, logs, sink, PluginCache(self.cache, self._namespace(db, trig.name)),
                             cancel, self.cache)
@@ -414,7 +414,7 @@ class ProcessingEngine:
                             lambda api: (api, dict(query_parameters), headers, request_body, args),
                             "starting execution of request plugin.", apply_behavior=False)
         if not res.ok:
-            self.logs.add(trig.name, "ERROR", f"error running request plugin: {res.error}")
+            self.logs.add(trig.name, "ERROR", f"error running request plugin: {res.error}", db)
             return error_response(res.error)
         try:
             return to_response(res.value)

@@ -61,7 +61,7 @@ def install(plugin_dir: Path, manager: str, *, packages: list[str] | None = None
     if requirements is not None:
         if not isinstance(requirements, str):
             raise InvalidPluginPath("requirements_location must be a string")
-        path = Path(requirements) if Path(requirements).is_absolute() else inside(Path(plugin_dir), requirements)
+        path = inside(Path(plugin_dir), requirements)  # a path under the plugin directory
         if not path.is_file():
             raise InvalidPluginPath(f"requirements file not found: {requirements}")
         args = ["-r", str(path)]

@@ -97,12 +97,13 @@ class LogCollector:
     """The log lines of one call, as `INFO: text` strings (dry runs answer with them)."""
     trigger_name: str
     store: Any = None            # a logs.LogStore, or None (dry runs keep lines to themselves)
+    database: str | None = None
     lines: list[str] = field(default_factory=list)
 
     def add(self, level: str, text: str) -> None:
         self.lines.append(f"{level}: {text}")
         if self.store is not None:
-            self.store.add(self.trigger_name, level, text)
+            self.store.add(self.trigger_name, level, text, self.database)
 
 
 def rows_of(table: pa.Table) -> list[dict]:

@@ -44,8 +44,9 @@ def _arguments(engine, database):
 
 
 def _logs(engine, database):
-    # process-wide, like the real server's ring buffer (not per database)
-    return [line.as_row() for line in LOGS.lines()]
+    # one ring buffer per process, like the real server's; each database sees its own triggers'
+    # lines (the real server shows every database's: plugin logs may hold another database's data)
+    return [line.as_row() for line in LOGS.lines(database=database.name)]
 
 
 def _plugin_files(engine, database):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,11 @@ from ..wal import list_wal_files, read_records
 from .spec import parse_spec
 
 MAX_ROUND_BYTES = 64 * 2**20
+#: A pin lapses when no processing engine has run for this long (its positions file is touched at
+#: least every HEARTBEAT_S): a server no longer started with --plugin-dir must not make every node
+#: keep its WAL forever. Writes in WAL files deleted meanwhile never reach the triggers.
+PIN_MAX_AGE_S = 24 * 3600
+HEARTBEAT_S = 60
 
 
 def positions_path(data_dir: Path) -> Path:
@@ -54,6 +60,11 @@ def wal_pinned(data_dir: Path, catalog, node: str, seq: int) -> bool:
     pos = load_positions(data_dir)
     if pos is None:
         return False  # no processing engine has ever run here
+    try:
+        if time.time() - positions_path(data_dir).stat().st_mtime > PIN_MAX_AGE_S:
+            return False
+    except FileNotFoundError:
+        return False
     at = pos.get(node)
     return at is None or seq >= at[0]
 
@@ -75,6 +86,7 @@ class WalTail:
     def __init__(self, data_dir: Path):
         self.data_dir = Path(data_dir)
         self.positions: dict[str, tuple[int, int]] = {}
+        self._saved_at = 0.0
 
     def start(self) -> None:
         """Resume from the saved positions, or (first start) from the end of every WAL now."""
@@ -93,6 +105,7 @@ class WalTail:
         path = positions_path(self.data_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_file_atomic(path, json.dumps({k: list(v) for k, v in self.positions.items()}).encode())
+        self._saved_at = time.monotonic()
 
     def _node_dirs(self) -> list[Path]:
         return [Path(e.path) for e in os.scandir(self.data_dir)
@@ -124,11 +137,9 @@ class WalTail:
         return rnd
 
     def commit(self, rnd: Round) -> None:
-        if not rnd.new_positions:
-            return
         changed = {k: v for k, v in rnd.new_positions.items() if self.positions.get(k) != v}
-        if changed:
-            self.positions.update(changed)
+        self.positions.update(changed)
+        if changed or time.monotonic() - self._saved_at > HEARTBEAT_S:  # the heartbeat keeps pins alive
             self.save()
 
 
