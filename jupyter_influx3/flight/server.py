@@ -368,7 +368,7 @@ class FlightServer(flight.FlightServerBase):
             raise pa.ArrowNotImplementedError("DoPut binds the parameters of a prepared statement only")
         handle = _decode_handle(cmd.handle)
         caller.require(self._database(caller))
-        params = bind_parameters(reader.read_all())
+        params = bind_parameters(_parameter_rows(reader))
         writer.write(pa.py_buffer(flightsql.encode_put_prepared_result(
             flightsql.Handle(handle.query, params).encode())))
 
@@ -378,6 +378,21 @@ def _decode_handle(raw: bytes) -> flightsql.Handle:
         return flightsql.Handle.decode(raw)
     except pw.ProtoError as e:
         raise _invalid(f"Invalid prepared statement handle: {e}") from None
+
+
+def _parameter_rows(reader) -> pa.Table:
+    """The bound rows, read only as far as needed to know there is at most one (a client cannot
+    make the server hold a large upload)."""
+    batches = []
+    rows = 0
+    for chunk in reader:
+        if chunk.data is None:
+            continue
+        rows += chunk.data.num_rows
+        if rows > 1:
+            raise _invalid("expected one row of parameters, got more")
+        batches.append(chunk.data)
+    return pa.Table.from_batches(batches, schema=reader.schema)
 
 
 def bind_parameters(table: pa.Table) -> dict:

@@ -152,3 +152,16 @@ def test_adbc_get_objects_and_table_schema(adbc_conn):
 def test_the_database_header_and_its_aliases(fc, cpu_db, header):
     opts = flight.FlightCallOptions(headers=[(header, cpu_db.encode())])
     assert run(fc, flightsql.StatementQuery("SELECT count(*) AS c FROM cpu"), opts).to_pylist() == [{"c": 3}]
+
+
+def test_binding_more_than_one_row_of_parameters_is_refused(fc, cpu_db):
+    opts = call_options(cpu_db)
+    handle = flightsql.Handle("SELECT $1 AS x").encode()
+    descriptor = flight.FlightDescriptor.for_command(flightsql.encode_command(flightsql.PreparedStatementQuery(handle)))
+    writer, meta = fc.do_put(descriptor, pa.schema([("0", pa.int64())]), opts)
+    with pytest.raises(pa.ArrowInvalid, match="one row of parameters"):
+        for _ in range(100):
+            writer.write_table(pa.table({"0": list(range(1000))}))
+        writer.done_writing()
+        meta.read()
+        writer.close()
