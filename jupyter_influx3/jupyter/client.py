@@ -10,10 +10,11 @@
     db.write(df, database="demo", table="cpu", tags=["host"])
     db.sql("SELECT * FROM cpu WHERE host = $host", database="demo", params={"host": "a"})  # -> DataFrame
 
-Both clients have the same methods and raise :class:`Influx3Error` with the server's message. A
-query runs on a worker thread so Ctrl-C (KeyboardInterrupt) returns at once; the query is then
-cancelled (HTTP: the connection is closed; engine: its cursor is interrupted where the engine
-allows it, else its result is dropped when it ends).
+Both clients have the same methods and raise :class:`Influx3Error`: for a failed query its `message`
+is the short line of engine/messages.py (the same in process and over HTTP), `server_message` the
+API's own words; otherwise the server's message. A query runs on a worker thread so Ctrl-C
+(KeyboardInterrupt) returns at once; the query is then cancelled (HTTP: the connection is closed;
+engine: its cursor is interrupted where the engine allows it, else its result is dropped when it ends).
 
 Engines are shared per data directory inside one process (the magics and `connect()` calls use
 one node) and closed when the last client closes or the process exits.
