@@ -38,8 +38,10 @@ _RE2_QUIET = re2.Options()
 _RE2_QUIET.log_errors = False  # a bad pattern is DuckDB's error to word
 TS_NS = exp.DataType.build("TIMESTAMP_NS", dialect=DUCK)
 
-_SHOW_TABLES = re.compile(r"^\s*show\s+tables\s*;?\s*$", re.I)
-_SHOW_COLUMNS = re.compile(r"^\s*show\s+(?:full\s+)?columns\s+(?:from|in)\s+(.+?)\s*;?\s*$", re.I | re.S)
+# Matched against the text without its terminator (`_without_terminator`): a tail such as
+# `(.+?)\s*;?\s*$` backtracks cubically over a run of blanks (1,000 spaces: 5 s; ReDoS, issue 10).
+_SHOW_TABLES = re.compile(r"\s*show\s+tables", re.I)
+_SHOW_COLUMNS = re.compile(r"\s*show\s+(?:full\s+)?columns\s+(?:from|in)\s+(.+)", re.I | re.S)
 _SHOW_ANY = re.compile(r"^\s*show\b", re.I)
 
 # Table functions a query may call in FROM; everything else (read_csv, glob, query, …) is refused.
@@ -148,10 +150,11 @@ class Context:
 def rewrite_show(query: str) -> tuple[str, str | None] | None:
     """DataFusion's SHOW TABLES / SHOW COLUMNS as queries on information_schema (plus, for SHOW
     COLUMNS, the table name that must exist); None if the text is not a SHOW statement."""
-    if _SHOW_TABLES.match(query):
+    bare = _without_terminator(query)
+    if _SHOW_TABLES.fullmatch(bare):
         return ("SELECT table_catalog, table_schema, table_name, table_type "
                 "FROM information_schema.tables"), None
-    m = _SHOW_COLUMNS.match(query)
+    m = _SHOW_COLUMNS.fullmatch(bare)
     if m:
         target = m.group(1).strip()
         try:
@@ -168,6 +171,12 @@ def rewrite_show(query: str) -> tuple[str, str | None] | None:
         raise StatementRejected(
             f"Error during planning: unsupported SHOW statement: {query.strip()[:80]}")
     return None
+
+
+def _without_terminator(query: str) -> str:
+    """The text without trailing blanks and one ``;``."""
+    q = query.rstrip()
+    return q[:-1].rstrip() if q.endswith(";") else q
 
 
 def _parse_detail(e: Exception) -> str:
