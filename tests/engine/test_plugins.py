@@ -261,3 +261,33 @@ def _rows(eng, q):
         return eng.sql("db", q).to_pylist()
     except Exception:  # noqa: BLE001 - the table does not exist yet
         return []
+
+
+def test_plugin_queries_accept_the_datafusion_spellings_official_plugins_send(pe, engine):
+    engine.write_lp("db", "cpu,host=a usage=10.0 1704067200000000000\ncpu,host=a usage=20.0 1704067260000000000\n"
+                          "cpu,host=b usage=100.0 1704067230000000000", "ns")
+    queries = [
+        "SHOW TABLES",
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'cpu' "
+        "AND data_type = 'Dictionary(Int32, Utf8)'",
+        "SELECT DATE_BIN(INTERVAL '10 minutes', time, '1970-01-01T00:00:00Z') AS _time, host, avg(usage) AS a "
+        "FROM 'cpu' GROUP BY _time, host ORDER BY host",
+        "SELECT first_value(usage ORDER BY time) AS f, last_value(usage ORDER BY time) AS l, var(usage) AS v, "
+        "approx_median(usage) AS m FROM cpu",
+        "SELECT count(*) AS n FROM cpu WHERE time >= to_timestamp_nanos(arrow_cast('1704067230000000000', 'Int64'))",
+        "SELECT count(*) AS n FROM cpu WHERE time >= '2024-01-01 00:00:30+00:00'",
+        "SELECT MIN(time) AS _t FROM \"cpu\"",
+    ]
+    code = "def process_writes(influxdb3_local, table_batches, args=None):\n"
+    for q in queries:
+        code += f"    influxdb3_local.info(influxdb3_local.query({q!r}))\n"
+    (pe.loader.plugin_dir / "df.py").write_text(code)
+    out = pe.test_wal("df.py", "db", "t f=1i 1", with_traceback=True)
+    assert out["errors"] == [], out
+    lines = [ln[len("INFO: "):] for ln in out["log_lines"][1:-1]]
+    assert "'table_name': 'cpu', 'table_type': 'BASE TABLE'" in lines[0]
+    assert lines[1] == "[{'column_name': 'host'}]"
+    assert lines[2] == ("[{'_time': 1704067200000000000, 'host': 'a', 'a': 15.0}, "
+                        "{'_time': 1704067200000000000, 'host': 'b', 'a': 100.0}]")
+    assert lines[3].startswith("[{'f': 10.0, 'l': 20.0, 'v': 2433.33") and "'m': 20.0" in lines[3]
+    assert lines[4:] == ["[{'n': 2}]", "[{'n': 2}]", "[{'_t': 1704067200000000000}]"]
