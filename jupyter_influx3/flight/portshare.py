@@ -30,6 +30,10 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #: timeouts then apply); clients speak first in both protocols.
 SNIFF_SECONDS = 10.0
 RELAY_CHUNK = 1 << 20
+#: gRPC connections relayed at once (each holds two threads); past it new ones are closed, so a
+#: flood of connections cannot exhaust the server's threads (a gRPC client keeps one connection).
+MAX_RELAYS = 256
+_relays = threading.BoundedSemaphore(MAX_RELAYS)
 
 
 def classify(data: bytes) -> Optional[str]:
@@ -75,9 +79,14 @@ class SharedPortHTTPServer(tornado.httpserver.HTTPServer):
         if kind == "http":
             super().handle_stream(stream, address)
             return
+        if not _relays.acquire(blocking=False):
+            log.warning("more than %d gRPC connections at once; closing a new one", MAX_RELAYS)
+            stream.close()
+            return
         try:
             relay_sock = sock.dup()  # ours; closing the IOStream then closes only its own fd
         except OSError:
+            _relays.release()
             stream.close()
             return
         stream.close()
@@ -106,6 +115,13 @@ async def _peek(loop, sock: socket.socket, size: int, timeout: float) -> Optiona
 
 def _relay(client: socket.socket, target: tuple[str, int]) -> None:
     """Copy bytes both ways between `client` and a new connection to `target` until both close."""
+    try:
+        _relay_until_closed(client, target)
+    finally:
+        _relays.release()
+
+
+def _relay_until_closed(client: socket.socket, target: tuple[str, int]) -> None:
     client.setblocking(True)
     try:
         upstream = socket.create_connection(target, timeout=10)
