@@ -291,3 +291,30 @@ def test_plugin_queries_accept_the_datafusion_spellings_official_plugins_send(pe
                         "{'_time': 1704067200000000000, 'host': 'b', 'a': 100.0}]")
     assert lines[3].startswith("[{'f': 10.0, 'l': 20.0, 'v': 2433.33") and "'m': 20.0" in lines[3]
     assert lines[4:] == ["[{'n': 2}]", "[{'n': 2}]", "[{'_t': 1704067200000000000}]"]
+
+
+def test_the_wal_reader_waits_at_a_record_being_written_and_skips_a_damaged_closed_file(tmp_path):
+    import pyarrow as pa
+
+    from jupyter_influx3.engine import walcodec
+    from jupyter_influx3.engine.plugins.waltail import WalTail
+    from jupyter_influx3.engine.wal import frame, wal_file_name
+
+    wal = tmp_path / "nodeX" / "wal"
+    wal.mkdir(parents=True)
+    (tmp_path / "catalog").mkdir()
+
+    def record(v):
+        batch = pa.RecordBatch.from_pydict({"v": [v], "time": pa.array([v], pa.timestamp("ns")), "__seq": [v]})
+        return frame(walcodec.encode([(1, 2, batch)]))
+
+    (wal / wal_file_name(1)).write_bytes(record(1) + b"IXW1garbage-garbage" + record(2))  # damaged, closed
+    (wal / wal_file_name(2)).write_bytes(record(3) + record(4)[:-3])                     # being written
+    tail = WalTail(tmp_path)
+    tail.positions = {"nodeX": (0, 0)}
+    rnd = tail.read()
+    assert [b.column("v")[0].as_py() for b in rnd.grouped[1][2]] == [1, 3]
+    tail.commit(rnd)
+    with open(wal / wal_file_name(2), "ab") as f:
+        f.write(record(4)[-3:])
+    assert [b.column("v")[0].as_py() for b in tail.read().grouped[1][2]] == [4]

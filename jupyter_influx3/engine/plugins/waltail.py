@@ -13,6 +13,7 @@ Does not run plugins (manager.py does).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from .. import walcodec
 from ..fsutil import write_file_atomic
 from ..wal import list_wal_files, read_records
 from .spec import parse_spec
+
+log = logging.getLogger(__name__)
 
 MAX_ROUND_BYTES = 64 * 2**20
 #: A pin lapses when no processing engine has run for this long (its positions file is touched at
@@ -118,9 +121,10 @@ class WalTail:
         for node_dir in self._node_dirs():
             node = node_dir.name
             at_seq, at_off = self.positions.get(node, (0, 0))
-            for seq, path in list_wal_files(node_dir / "wal"):
-                if seq < at_seq or budget <= 0:
-                    continue
+            files = [(seq, path) for seq, path in list_wal_files(node_dir / "wal") if seq >= at_seq]
+            for i, (seq, path) in enumerate(files):
+                if budget <= 0:
+                    break
                 try:
                     res = read_records(path, at_off if seq == at_seq else 0)
                 except FileNotFoundError:
@@ -133,7 +137,11 @@ class WalTail:
                         rnd.grouped.setdefault(db_id, {}).setdefault(table_id, []).append(batch)
                 rnd.new_positions[node] = (seq, res.end)
                 if res.bad_at is not None and res.end < res.size:
-                    break  # a record being written: the rest of this node waits for the next round
+                    if i == len(files) - 1:
+                        break  # a record being written: the rest waits for the next round
+                    # a damaged record in a file the node has closed: what follows it is lost to
+                    # the triggers (the node's own recovery decides about its data)
+                    log.warning("processing engine: skipping the damaged end of %s at offset %d", path, res.end)
         return rnd
 
     def commit(self, rnd: Round) -> None:
