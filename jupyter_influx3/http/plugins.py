@@ -166,9 +166,15 @@ class EngineRequestHandler(PluginHandler):
         params = dict(parse_qsl(self.request.query, keep_blank_values=True))  # the last value wins
         headers = {k: v for k, v in self.request.headers.get_all()}
         resp = await self.call("handle_request", path, params, headers, self.read_body())
-        self.set_status(resp.status)
-        for name, value in resp.headers.items():
-            self.set_header(name, value)
+        try:
+            if not 100 <= resp.status <= 599:
+                raise ValueError(f"status {resp.status} out of range")
+            self.set_status(resp.status)
+            for name, value in resp.headers.items():
+                self.set_header(name, value)  # refuses CR/LF (no header injection)
+        except ValueError as exc:
+            self.clear()
+            raise ApiError(500, f"invalid response from plugin: {exc}", "json") from None
         self.finish(resp.body)
 
     async def get(self, path: str) -> None:

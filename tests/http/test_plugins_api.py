@@ -250,8 +250,10 @@ class Resp:
     ("Resp()", 202, "text/custom", b"Custom Flask Response", {"X-Generated-By": "plugin"}),
     ('({"error": "Not Found", "code": 404}, 404)', 404, "application/json", b'{"error": "Not Found", "code": 404}', {}),
     ("object()", 500, "application/json", None, {}),
+    ('("x", 200, {"X-Evil": "a\\r\\nSet-Cookie: s=1"})', 500, "application/json", None, {}),
+    ('("x", 1000)', 500, "application/json", None, {}),
 ], ids=["str", "str_status", "str_headers", "str_status_headers", "list", "generator", "flask", "dict_status",
-        "unsupported"])
+        "unsupported", "header_injection", "bad_status"])
 def test_request_trigger_return_values_map_to_responses(purl, plugin_dir, db, ret, status, ctype, body, headers):
     written(purl, db, "x v=1")
     plugin(plugin_dir, f"ret_{db}.py", FLASKISH + f'''
