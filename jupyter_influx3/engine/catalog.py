@@ -244,6 +244,9 @@ class Catalog:
         # to which rows written before it are gone (rows of the backup's own files excepted)
         self.restore_epoch = 0
         self.restore_cut = 0
+        # row-delete requests (engine/admin/deletes.py) by sequence number
+        self.row_deletes: dict[int, dict] = {}
+        self.next_row_delete_seq = 1
         self._load_checkpoint()
         self.refresh()
         if not self.uuid:
@@ -295,6 +298,8 @@ class Catalog:
         self.next_table_id = state["next_table_id"]
         self.restore_epoch = state.get("restore_epoch", 0)
         self.restore_cut = state.get("restore_cut", 0)
+        self.row_deletes = {int(k): dict(v) for k, v in state.get("row_deletes", {}).items()}
+        self.next_row_delete_seq = max(getattr(self, "next_row_delete_seq", 1), state.get("next_row_delete_seq", 1))
         if security:
             self.tokens = {t["name"]: Token(**t) for t in state.get("tokens", [])}
             self.next_token_id = state.get("next_token_id", 0)
@@ -317,6 +322,8 @@ class Catalog:
                 "seq": self.seq, "uuid": self.uuid, "next_db_id": self.next_db_id,
                 "next_table_id": self.next_table_id,
                 "restore_epoch": self.restore_epoch, "restore_cut": self.restore_cut,
+                "row_deletes": {str(k): dict(v) for k, v in self.row_deletes.items()},
+                "next_row_delete_seq": self.next_row_delete_seq,
                 "tokens": [dict(t.__dict__) for t in self.tokens.values()], "next_token_id": self.next_token_id,
                 "users": [dict(u.__dict__) for u in self.users.values()], "next_user_id": self.next_user_id,
                 "roles": [dict(r.__dict__) for r in self.roles.values()],
@@ -476,6 +483,12 @@ class Catalog:
             self.next_table_id = max(nxt_table, self.next_table_id)
             if op.get("uuid"):
                 self.uuid = op["uuid"]
+        elif kind == "create_row_delete":
+            self.row_deletes[op["sequence"]] = {k: v for k, v in op.items() if k != "op"}
+            self.next_row_delete_seq = max(self.next_row_delete_seq, op["sequence"] + 1)
+        elif kind == "update_row_delete":
+            if op["sequence"] in self.row_deletes:
+                self.row_deletes[op["sequence"]].update(op["changes"])
         elif kind == "purge_db":
             self.databases.pop(op["db"], None)
         elif kind == "purge_table":

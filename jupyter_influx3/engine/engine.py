@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from . import errors, lifecycle, lineprotocol, persist, walcodec
 from .buffer import Buffer
 from .caches import CacheRegistry
+from .admin.deletes import apply_pending as apply_row_deletes, drop_deleted
 from .concurrency import SlotStream, slots_for
 from .catalog import Catalog, Limits, validate_db_name
 from .lineprotocol import LineError
@@ -496,6 +497,8 @@ class Engine:
                 cut = max(schema.truncated_seq, self.catalog.restore_cut) if schema is not None else 0
                 if t is not None and cut:
                     t = t.filter(pc.greater(t.column(SEQ_COLUMN), cut))
+                if t is not None and schema is not None:   # rows of row-delete requests are not kept
+                    t = drop_deleted(self.catalog, db_id, table_id, t)
                 if t is None or not t.num_rows or schema is None:
                     continue  # hard-deleted since it was written: nothing to keep
                 t = persist.dedup_sort(con, t)
@@ -527,6 +530,7 @@ class Engine:
                 os.close(fd)
 
     def _compact(self) -> int:
+        apply_row_deletes(self)   # files holding rows of pending row deletes are rewritten first
         merged = 0
         self.index.refresh()
         con = duckdb.connect()

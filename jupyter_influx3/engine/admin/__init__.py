@@ -1,4 +1,4 @@
-"""Administration of a data directory: backups and restores, node stop (more operations join here).
+"""Administration of a data directory: backups and restores, row deletes, node stop.
 
 `Admin` is the one API the HTTP handlers, the CLI and the notebook call (`engine.admin`); each
 noun lives in its own module (backup.py, restore.py, jobs.py for the job records, copying.py for
@@ -49,6 +49,21 @@ class Admin:
 
     def cancel_restore(self, restore_id: str) -> None:
         self.restores.cancel(restore_id)
+
+    # row deletes
+    def create_row_delete(self, db: str, table: str, *, min_time=None, max_time=None, all_time=False,
+                          predicate=None) -> dict:
+        from . import deletes
+        return deletes.create(self.engine, db, table, min_time=min_time, max_time=max_time, all_time=all_time,
+                              predicate=predicate)
+
+    def list_row_deletes(self, **filters) -> list[dict]:
+        from . import deletes
+        return deletes.listing(self.engine, **filters)
+
+    def abort_row_delete(self, sequence: int, reason: str) -> dict:
+        from . import deletes
+        return deletes.abort(self.engine, sequence, reason)
 
     # nodes
     def stop_node(self, node_id: str) -> dict:

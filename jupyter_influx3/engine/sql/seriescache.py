@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..malloc import tune_malloc_once
+from ..admin.deletes import version as deletes_version
 from .sources import build_view, snapshot_sources
 
 _KEY_ESCAPE = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ "})
@@ -233,7 +234,7 @@ def build_series_table(engine, db, table, cursor, now_ns: int) -> SeriesTable:
     view = build_view(engine, db, table, None, None, now_ns, _stats(engine), f"__sc{table.id}")
     tags = list(table.series_key)
     cols = [c for c in table.column_names_sorted() if c != "time"]
-    if not view.dedup:
+    if not view.dedup and not view.hides_rows:
         tbl = _read_plain(engine, view, cols, tags, {c: table.columns[c].type for c in cols})
         n = tbl.num_rows
         times = np.asarray(tbl.column("time").cast(pa.int64()).combine_chunks(), dtype=np.int64) if n \
@@ -298,7 +299,8 @@ class SeriesCache:
     def _signature(self, db, table) -> tuple[tuple, list, int]:
         """(what a copy is valid for, the buffered batches it names, the table's row count)."""
         files, chunks = snapshot_sources(self.engine, db.id, table.id)
-        sig = ((tuple(table.column_names_sorted()), table.retention_ns or db.retention_ns, table.truncated_seq),
+        sig = ((tuple(table.column_names_sorted()), table.retention_ns or db.retention_ns, table.truncated_seq,
+                deletes_version(self.engine.catalog, db.id, table.id)),
                tuple(sorted(f.path for f in files)), tuple(id(b) for b in chunks))
         return sig, chunks, sum(f.rows for f in files) + sum(b.num_rows for b in chunks)
 

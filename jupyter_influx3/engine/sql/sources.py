@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from ..persist import FileMeta, quote
 from ..validator import SEQ_COLUMN
+from ..admin.deletes import sql_hidden
 from .functions import COLUMN_TYPES
 from .timeparse import ns_literal_sql
 
@@ -141,6 +142,7 @@ class TableView:
     dedup: bool = False
     retention_cutoff: int | None = None
     plain_files: list = field(default_factory=list)    # sources read as they are (no dedup)
+    hides_rows: bool = False   # row deletes filter the sources: read `sql`, not the plain sources
     plain_chunks: list = field(default_factory=list)
 
 
@@ -231,6 +233,13 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
     kinds = {c: table.columns[c].type for c in cols}
     data_dir = engine.data_dir
     parts: list[str] = []
+
+    def kept(have: set[str]) -> str:
+        """Row deletes (engine/admin/deletes.py) hide rows at once, before deduplication."""
+        hidden = sql_hidden(engine.catalog, db.id, table.id, have | {SEQ_COLUMN})
+        view.hides_rows |= bool(hidden)
+        return f" WHERE NOT coalesce(({hidden}), false)" if hidden else ""
+
     present: set[str] = set()
 
     def register(batches: list[pa.RecordBatch], tag: str) -> str:
@@ -244,12 +253,14 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
         have = sorted({c for f in plain_files for c in f.columns} & set(cols))
         same = all(set(f.columns) == set(plain_files[0].columns) for f in plain_files)
         paths = [str(data_dir / f.path) for f in plain_files]
-        parts.append(f"SELECT {', '.join(quote(c) for c in have)} FROM {_parquet_scan(paths, same)}")
+        parts.append(f"SELECT {', '.join(quote(c) for c in have)} FROM {_parquet_scan(paths, same)}"
+                     + kept({c for f in plain_files for c in f.columns}))
         present.update(have)
     if plain_chunks:
         name = register(plain_chunks, "plain")
         have = sorted({c for b in plain_chunks for c in b.schema.names} & set(cols))
-        parts.append(f"SELECT {', '.join(quote(c) for c in have)} FROM {quote(name)}")
+        parts.append(f"SELECT {', '.join(quote(c) for c in have)} FROM {quote(name)}"
+                     + kept({c for b in plain_chunks for c in b.schema.names}))
         present.update(have)
     if dd_files or dd_chunks:
         inner = []
@@ -262,6 +273,9 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
             inner.append(f"SELECT * FROM {quote(register(dd_chunks, 'dedup'))}")
             have |= {c for b in dd_chunks for c in b.schema.names}
         union = " UNION ALL BY NAME ".join(inner)
+        hide = kept(have)
+        if hide:
+            union = f"SELECT * FROM ({union}){hide}"
         group = [quote(c) for c in keys + ["time"] if c in have]
         values = [c for c in cols if c in have and c not in keys and c != "time"]
         agg = [f"arg_max({quote(v)}, {quote(SEQ_COLUMN)}) AS {quote(v)}" for v in values]

@@ -292,6 +292,17 @@ def _nodes(engine, database):
     return rows
 
 
+def _row_deletes(engine, database):
+    """Row-delete requests (engine/admin/deletes.py), every disposition."""
+    from ..admin import deletes
+
+    return [{"sequence": r["sequence"], "database_name": r["db_name"], "table_name": r["table_name"],
+             "min_time": r["min_time"], "max_time": r["max_time"], "delete_predicate": r["delete_predicate"],
+             "disposition": r["disposition"], "created_at": r["created_at"], "completed_at": r.get("completed_at"),
+             "aborted_at": r.get("aborted_at"), "abort_reason": r.get("abort_reason")}
+            for r in deletes.listing(engine)]
+
+
 def _tokens(engine, database):
     rows = []
     for t in sorted(engine.catalog.tokens.values(), key=lambda t: t.id):
@@ -341,6 +352,11 @@ def _register_builtins() -> None:
         ("database_name", s), ("table_name", s), ("column_count", pa.uint64()), ("series_key_columns", s),
         ("last_cache_count", pa.uint64()), ("distinct_cache_count", pa.uint64()), ("deleted", pa.bool_()),
         ("hard_deletion_time", _TS_S_UTC)]), _tables, internal_only=True)
+    register_system_table("row_deletes", pa.schema([
+        ("sequence", pa.int64()), ("database_name", s), ("table_name", s), ("min_time", pa.int64()),
+        ("max_time", pa.int64()), ("delete_predicate", s), ("disposition", s), ("created_at", _TS_S_UTC),
+        ("completed_at", _TS_S_UTC), ("aborted_at", _TS_S_UTC), ("abort_reason", s)]), _row_deletes,
+        internal_only=True)
     register_system_table("nodes", pa.schema([
         ("node_id", s), ("node_catalog_id", pa.uint32()), ("instance_id", s), ("mode", pa.list_(s)),
         ("core_count", pa.uint64()), ("state", s), ("updated_at", _TS_MS), ("cli_params", s)]),
