@@ -28,6 +28,8 @@ DISCONNECT = "disconnect"
 SHUTDOWN = "shutdown"
 
 _current = threading.local()
+#: how many times a cancelled query's cursors are interrupted again (about 10 minutes)
+REPEATS = 600
 
 
 class QueryCancelled(QueryError):
@@ -84,21 +86,31 @@ class QueryScope:
     # -- cancelling ----------------------------------------------------------------------------
 
     def cancel(self, reason: str) -> None:
-        """Stop the query: interrupt the DuckDB work it is doing now and any it starts later."""
+        """Stop the query: interrupt the DuckDB work it is doing now, and again for as long as the
+        scope lives (DuckDB's interrupt reaches only a statement already executing: one that a
+        cursor starts a moment later would otherwise run to its end)."""
         with self._lock:
-            if self.reason is None:
+            first = self.reason is None
+            if first:
                 self.reason = reason
+        self.interrupt()
+        if first:
+            _deadlines.repeat(self)
+
+    def interrupt(self) -> None:
+        with self._lock:
             cursors = list(self._cursors)
         for cursor in cursors:
             _interrupt(cursor)
 
     def attach(self, cursor) -> None:
-        """A DuckDB cursor this query uses (interrupted at once if the query is already cancelled)."""
+        """A DuckDB cursor this query uses; raises QueryCancelled if the query is already cancelled
+        (the caller has not started the cursor's statement yet, so an interrupt would be lost)."""
         with self._lock:
             self._cursors.append(cursor)
             cancelled = self.reason is not None
         if cancelled:
-            _interrupt(cursor)
+            raise self.error()
 
     @contextlib.contextmanager
     def active(self) -> Iterator["QueryScope"]:
@@ -123,10 +135,18 @@ class _Deadlines:
         self._thread: Optional[threading.Thread] = None
 
     def watch(self, scope: QueryScope) -> None:
-        if scope.deadline is None:
-            return
+        """Cancel `scope` at its deadline."""
+        if scope.deadline is not None:
+            self._push(scope.deadline, scope, -1)
+
+    def repeat(self, scope: QueryScope) -> None:
+        """Interrupt a cancelled scope's cursors again and again (0.05 s, 0.1 s, … then every
+        second) while the scope lives, at most REPEATS times."""
+        self._push(time.monotonic() + 0.05, scope, 0)
+
+    def _push(self, when: float, scope: QueryScope, attempt: int) -> None:
         with self._cv:
-            heapq.heappush(self._heap, (scope.deadline, next(self._seq), weakref.ref(scope)))
+            heapq.heappush(self._heap, (when, next(self._seq), weakref.ref(scope), attempt))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="influx3-query-deadlines", daemon=True)
                 self._thread.start()
@@ -137,9 +157,18 @@ class _Deadlines:
             while True:
                 now = time.monotonic()
                 while self._heap and self._heap[0][0] <= now:
-                    scope = heapq.heappop(self._heap)[2]()
-                    if scope is not None and not scope.cancelled:
-                        scope.cancel(TIMEOUT)
+                    _, _, ref, attempt = heapq.heappop(self._heap)
+                    scope = ref()
+                    if scope is None:
+                        continue
+                    if attempt < 0:  # a deadline (cancel() schedules the repeats; _cv is re-entrant)
+                        if not scope.cancelled:
+                            scope.cancel(TIMEOUT)
+                        continue
+                    scope.interrupt()
+                    if attempt < REPEATS:
+                        heapq.heappush(self._heap, (now + min(1.0, 0.05 * 2 ** attempt), next(self._seq), ref,
+                                                    attempt + 1))
                 self._cv.wait(self._heap[0][0] - now if self._heap else None)
 
 

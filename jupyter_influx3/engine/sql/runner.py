@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from .. import errors as engine_errors
-from ..cancellation import attach_cursor
+from ..cancellation import QueryCancelled, attach_cursor
 from ..persist import quote
 from . import system
 from .errors import (SqlError, SqlExecutionError, SqlPlanningError, SqlSchemaError, SqlSyntaxError,
@@ -162,7 +162,7 @@ class _Stream:
             raise
         except duckdb.Error as e:
             err = map_duckdb_error(e, self.names, executing=True)
-            self._finish(False, err)
+            self._finish(False, err, cancelled=isinstance(e, duckdb.InterruptException))
             raise err from None
         except BaseException as e:
             self._finish(False, e)
@@ -374,10 +374,10 @@ class SqlService:
             raise
         except duckdb.Error as e:
             err = map_duckdb_error(e, names, executing=False)
-            self._fail(entry, cursor, err, started)
+            self._fail(entry, cursor, err, started, cancelled=isinstance(e, duckdb.InterruptException))
             raise err from None
         except BaseException as e:
-            self._fail(entry, cursor, e, started)
+            self._fail(entry, cursor, e, started, cancelled=isinstance(e, QueryCancelled))
             raise
         planned = time.perf_counter()
         entry.plan_duration = int((planned - started) * 1e9)
@@ -393,14 +393,17 @@ class SqlService:
         stream = _Stream(self, cursor, reader, schema, entry, telemetry, names, started)
         return QueryResult(schema, stream, telemetry)
 
-    def _fail(self, entry: QueryLogEntry, cursor, error: BaseException, started: float) -> None:
+    def _fail(self, entry: QueryLogEntry, cursor, error: BaseException, started: float,
+              cancelled: bool = False) -> None:
         if cursor is not None:
             self._track(cursor, False)
             try:
                 cursor.close()
             except Exception:
                 pass
-        entry.running, entry.success, entry.phase = False, False, "fail"
+        # an interrupted query (timeout, client gone, shutdown, Ctrl-C) is "cancel" in system.queries
+        entry.running, entry.success, entry.phase = False, False, "cancel" if cancelled else "fail"
+        entry.cancelled = cancelled
         entry.error = str(error)
         entry.end2end_duration = int((time.perf_counter() - started) * 1e9)
 
