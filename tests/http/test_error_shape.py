@@ -413,6 +413,14 @@ def test_cross_origin_refusal_is_403_json(url):
                                  "in Jupyter)"}
 
 
+def test_host_refusal_is_403_json(url):
+    r = requests.get(f"{url}/ping", headers={"Host": "rebound.example:8181"})
+    assert r.status_code == 403 and r.headers["Content-Type"].startswith("application/json")
+    assert r.json() == {"error": "Host 'rebound.example:8181' not allowed: this server listens on a loopback "
+                                 "address and answers only local names (add others with influx3 serve "
+                                 "--allowed-hosts)"}
+
+
 @pytest.mark.parametrize("spelling", [
     'SELECT * FROM "{d}/catalog/nope.json"',
     "SELECT * FROM read_parquet('{d}/nope/*.parquet')",
