@@ -257,6 +257,26 @@ class FlightInfoHandler(JupyterHandler):
         self.finish({"location": self.location or None})
 
 
+class InfoHandler(JupyterHandler):
+    """``GET {base_url}influx3/jupyter/info``: what the side panel's connection header shows (version,
+    node, data directory, health, whether the processing engine runs). Jupyter's auth; no token."""
+
+    def initialize(self, app: "Influx3App") -> None:
+        self.app = app
+
+    @web.authenticated
+    def get(self) -> None:
+        from .. import __version__
+
+        engine = self.app.engine
+        health = "pass" if engine is not None and not getattr(engine, "_closed", False) else "fail"
+        self.set_header("Cache-Control", "no-store")
+        self.finish({"version": __version__, "node_id": getattr(engine, "node_id", None),
+                     "data_dir": str(getattr(engine, "data_dir", "")), "health": health,
+                     "processing_engine": getattr(engine, "plugins", None) is not None,
+                     "flight": getattr(self.app, "flight_location", "") or None})
+
+
 # ---- the extension ------------------------------------------------------------------------------
 
 
@@ -425,6 +445,7 @@ class Influx3App(ExtensionApp):
             rules.append((re.escape(jupyter_mount) + route_regex(path) + "$", jupyter_auth_handler(cls), {"context": jctx}))
         rules.append((re.escape(jupyter_mount + "/flight") + "$", FlightInfoHandler,
                       {"location": getattr(self, "flight_location", "")}))
+        rules.append((re.escape(jupyter_mount + "/info") + "$", InfoHandler, {"app": self}))
         rules.append((re.escape(jupyter_mount) + "(/.*)?$", jupyter_auth_handler(DefaultHandler), {"context": jctx}))
 
         # 1. everything under {base_url}influx3/, InfluxDB tokens.

@@ -1,0 +1,342 @@
+/**
+ * The left panel: connection header (version, node, data directory, health), a search box and the
+ * tree databases → tables → columns with retention, cache and trigger badges, plus the tokens.
+ * It owns the tree's state and its DOM; what a click or a context-menu entry does is a command
+ * (index.ts), which reads the node under the pointer from `target`.
+ */
+import { Widget } from '@lumino/widgets';
+
+import { Api, IDatabase, IInfo, ITrigger } from './api';
+import { ITable, Row, formatRetention, matches } from './logic';
+
+export interface INodeRef {
+  kind: 'database' | 'table' | 'column' | 'cache' | 'trigger' | 'token' | 'tokens';
+  db: string;
+  table: string;
+  name: string;
+  cacheKind?: 'last' | 'distinct';
+}
+
+function el(tag: string, cls: string, text = ''): HTMLElement {
+  const e = document.createElement(tag);
+  e.className = cls;
+  if (text) {
+    e.textContent = text;
+  }
+  return e;
+}
+
+export class Browser extends Widget {
+  /** The node the last context menu or click was on. */
+  target: INodeRef | null = null;
+  /** Set when the tree has been rendered; ms of the last render (measured by the browser test). */
+  lastRenderMs = 0;
+
+  private info: IInfo | null = null;
+  private databases: IDatabase[] = [];
+  private tables = new Map<string, ITable[]>();
+  private triggers = new Map<string, ITrigger[]>();
+  private tokens: Row[] | null = null;
+  private expanded = new Set<string>();
+  private error = '';
+  private search: HTMLInputElement;
+  private headerNode: HTMLElement;
+  private treeNode: HTMLElement;
+  private timer: number | undefined;
+  private loading: Promise<void> | null = null;
+
+  constructor(
+    readonly api: Api,
+    readonly onActivate: (ref: INodeRef) => void
+  ) {
+    super();
+    this.addClass('jp-Influx3-browser');
+    this.headerNode = el('div', 'jp-Influx3-header');
+    this.search = document.createElement('input');
+    this.search.className = 'jp-Influx3-search jp-mod-styled';
+    this.search.placeholder = 'Search databases, tables, columns';
+    this.search.addEventListener('input', () => this.render());
+    this.treeNode = el('div', 'jp-Influx3-tree');
+    this.treeNode.setAttribute('role', 'tree');
+    this.node.append(this.headerNode, this.search, this.treeNode);
+    this.treeNode.addEventListener('click', e => this.onClick(e));
+    this.treeNode.addEventListener('contextmenu', e => {
+      this.target = this.refOf(e.target as HTMLElement);
+    });
+  }
+
+  /** Reloads everything shown: header, databases, and the expanded databases' tables. */
+  refresh(): Promise<void> {
+    if (!this.loading) {
+      this.loading = this.load().finally(() => {
+        this.loading = null;
+      });
+    }
+    return this.loading;
+  }
+
+  /** Polls every `seconds` (0 stops polling). */
+  setPoll(seconds: number): void {
+    window.clearInterval(this.timer);
+    if (seconds > 0) {
+      this.timer = window.setInterval(() => {
+        if (this.isVisible) {
+          void this.refresh();
+        }
+      }, seconds * 1000);
+    }
+  }
+
+  dispose(): void {
+    window.clearInterval(this.timer);
+    super.dispose();
+  }
+
+  /** Table names and their columns of a loaded database (the console's completion). */
+  schemaOf(db: string): { [table: string]: string[] } {
+    const out: { [table: string]: string[] } = {};
+    for (const t of this.tables.get(db) ?? []) {
+      out[t.name] = t.columns.map(c => c.name);
+    }
+    return out;
+  }
+
+  databaseNames(): string[] {
+    return this.databases.map(d => d.name);
+  }
+
+  async ensureTables(db: string): Promise<void> {
+    if (!this.tables.has(db)) {
+      await this.loadDatabase(db);
+      this.render();
+    }
+  }
+
+  private async load(): Promise<void> {
+    try {
+      const [info, dbs] = await Promise.all([this.api.info(), this.api.databases()]);
+      this.info = info;
+      this.databases = dbs;
+      const names = new Set(dbs.map(d => d.name));
+      await Promise.all([...this.expanded].filter(k => names.has(k)).map(db => this.loadDatabase(db)));
+      if (this.expanded.has('#tokens')) {
+        this.tokens = await this.api.tokens();
+      }
+      this.error = '';
+    } catch (err) {
+      this.error = String((err as Error).message ?? err);
+    }
+    this.render();
+  }
+
+  private async loadDatabase(db: string): Promise<void> {
+    const [tables, triggers] = await Promise.all([
+      this.api.tables(db),
+      this.api.triggers(db).catch(() => [] as ITrigger[])
+    ]);
+    this.tables.set(db, tables);
+    this.triggers.set(db, triggers);
+  }
+
+  private refOf(target: HTMLElement | null): INodeRef | null {
+    const item = target?.closest('[data-kind]') as HTMLElement | null;
+    if (!item) {
+      return null;
+    }
+    const d = item.dataset;
+    return {
+      kind: d.kind as INodeRef['kind'],
+      db: d.db ?? '',
+      table: d.table ?? '',
+      name: d.name ?? '',
+      cacheKind: d.cacheKind as INodeRef['cacheKind']
+    };
+  }
+
+  private async onClick(e: MouseEvent): Promise<void> {
+    const ref = this.refOf(e.target as HTMLElement);
+    if (!ref) {
+      return;
+    }
+    this.target = ref;
+    const toggle = (e.target as HTMLElement).closest('.jp-Influx3-caret, .jp-Influx3-label');
+    const key = ref.kind === 'database' ? ref.db : ref.kind === 'table' ? `${ref.db}/${ref.table}` : ref.kind === 'tokens' ? '#tokens' : '';
+    if (key && toggle) {
+      if (this.expanded.has(key)) {
+        this.expanded.delete(key);
+      } else {
+        this.expanded.add(key);
+        try {
+          if (ref.kind === 'database' && !this.tables.has(ref.db)) {
+            await this.loadDatabase(ref.db);
+          } else if (ref.kind === 'tokens') {
+            this.tokens = await this.api.tokens();
+          }
+        } catch (err) {
+          this.error = String((err as Error).message ?? err);
+        }
+      }
+      this.render();
+      return;
+    }
+    if (e.detail === 2) {
+      this.onActivate(ref);
+    }
+  }
+
+  private item(ref: INodeRef, label: string, opts: { expandable?: boolean; open?: boolean; icon?: string; depth: number }): HTMLElement {
+    const row = el('div', `jp-Influx3-item jp-Influx3-${ref.kind}`);
+    row.dataset.kind = ref.kind;
+    row.dataset.db = ref.db;
+    row.dataset.table = ref.table;
+    row.dataset.name = ref.name;
+    if (ref.cacheKind) {
+      row.dataset.cacheKind = ref.cacheKind;
+    }
+    row.setAttribute('role', 'treeitem');
+    row.style.paddingLeft = `${4 + opts.depth * 14}px`;
+    const caret = el('span', 'jp-Influx3-caret', opts.expandable ? (opts.open ? '▾' : '▸') : '');
+    row.append(caret);
+    if (opts.icon) {
+      row.append(el('span', 'jp-Influx3-icon', opts.icon));
+    }
+    row.append(el('span', 'jp-Influx3-label', label));
+    if (opts.expandable) {
+      row.setAttribute('aria-expanded', String(!!opts.open));
+    }
+    return row;
+  }
+
+  private badge(row: HTMLElement, text: string, cls: string, title: string): void {
+    const b = el('span', `jp-Influx3-badge ${cls}`, text);
+    b.title = title;
+    row.append(b);
+  }
+
+  render(): void {
+    const start = performance.now();
+    this.renderHeader();
+    const term = this.search.value;
+    const frag = document.createDocumentFragment();
+    if (this.error) {
+      frag.append(el('div', 'jp-Influx3-error', this.error));
+    }
+    for (const db of this.databases) {
+      const tables = this.tables.get(db.name) ?? [];
+      const triggers = this.triggers.get(db.name) ?? [];
+      const tableHits = tables.filter(t => matches(term, t.name, ...t.columns.map(c => c.name)));
+      if (!matches(term, db.name) && !tableHits.length) {
+        continue;
+      }
+      const open = this.expanded.has(db.name) || (!!term.trim() && tableHits.length > 0);
+      const row = this.item({ kind: 'database', db: db.name, table: '', name: db.name }, db.name, {
+        expandable: true,
+        open,
+        icon: '🛢',
+        depth: 0
+      });
+      const retention = formatRetention(db.retentionNs);
+      if (retention) {
+        this.badge(row, retention, 'jp-Influx3-retention', `retention period ${retention}`);
+      }
+      const failing = triggers.filter(t => t.disabled).length;
+      if (triggers.length) {
+        this.badge(row, `⚡${triggers.length}`, failing ? 'jp-Influx3-trigger-off' : 'jp-Influx3-trigger-on', `${triggers.length} trigger(s), ${failing} disabled`);
+      }
+      frag.append(row);
+      if (!open) {
+        continue;
+      }
+      const shown = matches(term, db.name) ? tables : tableHits;
+      if (!this.tables.has(db.name)) {
+        frag.append(el('div', 'jp-Influx3-empty', 'loading…'));
+      } else if (!tables.length) {
+        frag.append(el('div', 'jp-Influx3-empty', 'no tables'));
+      }
+      for (const t of shown) {
+        frag.append(this.renderTable(db.name, t));
+      }
+      if (triggers.length) {
+        for (const tr of triggers) {
+          const r = this.item({ kind: 'trigger', db: db.name, table: '', name: tr.trigger_name }, tr.trigger_name, {
+            icon: tr.disabled ? '⏸' : '⚡',
+            depth: 1
+          });
+          r.title = `${tr.plugin_filename} on ${tr.trigger_specification}${tr.disabled ? ' (disabled)' : ''}`;
+          r.classList.add(tr.disabled ? 'jp-mod-disabled' : 'jp-mod-enabled');
+          frag.append(r);
+        }
+      }
+    }
+    const tokOpen = this.expanded.has('#tokens');
+    frag.append(this.item({ kind: 'tokens', db: '', table: '', name: '' }, 'Tokens', { expandable: true, open: tokOpen, icon: '🔑', depth: 0 }));
+    if (tokOpen) {
+      for (const tok of this.tokens ?? []) {
+        const name = String(tok.name);
+        const r = this.item({ kind: 'token', db: '', table: '', name }, name, { depth: 1 });
+        r.title = `permissions ${tok.permissions ?? ''}${tok.expiry ? ', expires ' + tok.expiry : ''}`;
+        frag.append(r);
+      }
+    }
+    this.treeNode.replaceChildren(frag);
+    this.lastRenderMs = performance.now() - start;
+    this.node.dataset.renderMs = this.lastRenderMs.toFixed(1);
+  }
+
+  private renderTable(db: string, t: ITable): DocumentFragment {
+    const frag = document.createDocumentFragment();
+    const key = `${db}/${t.name}`;
+    const open = this.expanded.has(key);
+    const row = this.item({ kind: 'table', db, table: t.name, name: t.name }, t.name, {
+      expandable: true,
+      open,
+      icon: '▦',
+      depth: 1
+    });
+    if (t.lastCaches.length) {
+      this.badge(row, 'LVC', 'jp-Influx3-lvc', `last-value caches: ${t.lastCaches.join(', ')}`);
+    }
+    if (t.distinctCaches.length) {
+      this.badge(row, 'DVC', 'jp-Influx3-dvc', `distinct-value caches: ${t.distinctCaches.join(', ')}`);
+    }
+    frag.append(row);
+    if (!open) {
+      return frag;
+    }
+    for (const c of t.columns) {
+      const r = this.item({ kind: 'column', db, table: t.name, name: c.name }, c.name, { depth: 2 });
+      this.badge(r, c.kind, `jp-Influx3-kind-${c.kind}`, c.kind === 'tag' ? 'tag' : c.kind === 'time' ? 'time' : `field (${c.kind})`);
+      frag.append(r);
+    }
+    for (const [kind, names] of [
+      ['last', t.lastCaches],
+      ['distinct', t.distinctCaches]
+    ] as ['last' | 'distinct', string[]][]) {
+      for (const n of names) {
+        const r = this.item({ kind: 'cache', db, table: t.name, name: n, cacheKind: kind }, n, {
+          icon: kind === 'last' ? 'L' : 'D',
+          depth: 2
+        });
+        r.title = `${kind}-value cache`;
+        frag.append(r);
+      }
+    }
+    return frag;
+  }
+
+  private renderHeader(): void {
+    const h = this.headerNode;
+    h.replaceChildren();
+    const title = el('div', 'jp-Influx3-title', 'InfluxDB 3 · this server');
+    h.append(title);
+    if (this.info) {
+      const i = this.info;
+      const health = el('span', `jp-Influx3-health jp-mod-${i.health}`, i.health === 'pass' ? '● healthy' : '● ' + i.health);
+      title.append(health);
+      const details = el('div', 'jp-Influx3-details', `v${i.version} · node ${i.node_id ?? '?'}`);
+      const dir = el('div', 'jp-Influx3-details jp-Influx3-datadir', i.data_dir);
+      dir.title = i.data_dir;
+      h.append(details, dir);
+    }
+  }
+}
