@@ -136,3 +136,27 @@ def test_influxql_fill_grid_is_counted_before_it_is_built(engine):
         engine.query_influxql("a", q)
     engine.query_limits = QueryLimits(max_select_points=2000)
     assert engine.query_influxql("a", q).to_table().num_rows == 1200
+
+
+def test_a_statement_started_just_after_the_cancel_is_interrupted_too():
+    import duckdb
+
+    scope = cancellation.QueryScope()
+    cursor = duckdb.connect().cursor()
+    scope.attach(cursor)
+    scope.cancel(cancellation.DISCONNECT)  # the cursor is idle: this interrupt alone would be lost
+    t0 = time.monotonic()
+    with pytest.raises(duckdb.InterruptException):
+        cursor.execute(RUNAWAY).fetchall()
+    assert time.monotonic() - t0 < 5
+
+
+def test_a_cursor_opened_for_a_cancelled_query_refuses_to_start(engine):
+    engine.create_database("a")
+    scope = cancellation.QueryScope()
+    with scope.active():
+        scope.cancel(cancellation.DISCONNECT)  # e.g. the client left while the query was planned
+        with pytest.raises(cancellation.QueryCancelled, match="client closed the connection"):
+            engine.sql("a", RUNAWAY)
+    log = [q for q in engine.query_log if q.query_text == RUNAWAY]
+    assert [(q.phase, q.cancelled) for q in log] == [("cancel", True)]
