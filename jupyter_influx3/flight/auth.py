@@ -50,6 +50,12 @@ class Caller(flight.ServerMiddleware):
     def may(self, database: str, action: str) -> bool:
         return self.unrestricted or tokenlib.allows(self.token, "db", database, action)
 
+    @property
+    def readable(self):
+        """What the caller may read, for tables about other databases' activity (`system.queries`):
+        None (everything) or a predicate on database names."""
+        return None if self.unrestricted else (lambda database: self.may(database, "read"))
+
     def require(self, database: str, action: str = "read") -> None:
         if not self.may(database, action):
             raise flight.FlightUnauthorizedError(FORBIDDEN)

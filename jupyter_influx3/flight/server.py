@@ -36,6 +36,7 @@ from ..engine import errors as engine_errors
 from ..engine.influxql import api as influxql_api
 from ..engine.influxql.access import statement_needs
 from ..engine.querylimits import limits_for
+from ..engine.sql.system import readable_only
 from . import flightsql, metadata
 from . import protowire as pw
 from .auth import FORBIDDEN, AuthMiddlewareFactory, Caller
@@ -228,14 +229,15 @@ class FlightServer(flight.FlightServerBase):
         except Exception as e:  # noqa: BLE001 - mapped to a gRPC status
             raise _as_flight_error(e, self.engine.data_dir) from None
 
-    def _guarded(self, fn, *args: Any) -> Any:
+    def _guarded(self, fn, caller: Caller, *args: Any) -> Any:
         """Run a query under a QueryScope with the engine's query timeout (`engine/cancellation.py`):
-        its DuckDB work, while planning or while the result streams, is interrupted at the deadline."""
+        its DuckDB work, while planning or while the result streams, is interrupted at the deadline.
+        System tables about other databases' activity show only what the caller may read."""
         scope = cancellation.QueryScope(limits_for(self.engine).timeout_s)
         cancellation.watch(scope)
-        with scope.active():
+        with scope.active(), readable_only(caller.readable):
             try:
-                return fn(*args)
+                return fn(caller, *args)
             except Exception:
                 if scope.cancelled:
                     raise scope.error() from None

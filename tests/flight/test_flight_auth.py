@@ -146,3 +146,15 @@ def test_adbc_with_a_token_in_the_authorization_header(srv, reader):
             assert cur.fetchall() == [(3,)]
     finally:
         conn.close()
+
+
+def test_system_queries_over_flight_show_only_readable_databases(srv, admin, reader):
+    # issue 10: the history of another database's queries (their text) is not the reader's to see.
+    secret = "s3cr3t-flight-other"
+    assert get(srv, ticket("other", f"SELECT count(*) AS c FROM cpu WHERE host <> '{secret}'"),
+               f"Bearer {admin}".encode())
+    q = "SELECT query_text FROM system.queries"
+    texts = [r["query_text"] for r in get(srv, ticket("granted", q), f"Bearer {reader}".encode())]
+    assert texts and not [t for t in texts if secret in t]
+    texts = [r["query_text"] for r in get(srv, ticket("granted", q), f"Bearer {admin}".encode())]
+    assert [t for t in texts if secret in t]
