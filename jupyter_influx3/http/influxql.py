@@ -36,7 +36,7 @@ from ..engine.influxql.executor import Executor
 from ..engine.influxql.into import get_warning, writes
 from ..engine.influxql.parser import ParseError
 from ..engine.influxql.results import StatementResult, chunk_results, mark_long_series
-from . import metrics, serialize
+from . import metrics, querypool, serialize
 from .base import ApiError, ApiHandler, decode_utf8
 from .params import JsonBodyError, statement_params
 
@@ -208,8 +208,9 @@ class V1QueryHandler(ApiHandler):
                     res = await self.run_query(run_one, i, stmt)
                     for part in chunk_results(res, chunk_size):
                         self.write(await self.run_query(serialize.v1_json, [part], epoch, pretty))
-                        await self.flush()
-            except StreamClosedError:
+                        if not await querypool.flush_in_time(self):
+                            return
+            except (StreamClosedError, querypool.ClientGone):
                 return
             self.finish()
             return

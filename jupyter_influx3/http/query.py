@@ -15,7 +15,6 @@ before it can print (column widths) and is the one format built whole.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -148,7 +147,7 @@ async def send_result(handler: ApiHandler, fmt: str, schema: pa.Schema, batches:
                 pending.clear()
                 pending_size = 0
                 streaming = True
-                if not await _flushed_in_time(handler):
+                if not await querypool.flush_in_time(handler):
                     return writer.rows
         pending.append(await handler.run_query(writer.finish))
     except (StreamClosedError, querypool.ClientGone):
@@ -162,18 +161,6 @@ async def send_result(handler: ApiHandler, fmt: str, schema: pa.Schema, batches:
         return writer.rows
     handler.finish(b"".join(pending))
     return writer.rows
-
-
-async def _flushed_in_time(handler: ApiHandler) -> bool:
-    """Flush what was written; a client that stops reading is not waited for past the query's
-    deadline (its connection is closed: the query's cursor is not held forever). False if closed."""
-    try:
-        await asyncio.wait_for(handler.flush(), querypool.scope_for(handler).remaining())
-    except asyncio.TimeoutError:
-        log.warning("a client stopped reading its query answer until the query timeout; closing the connection")
-        handler.request.connection.close()
-        return False
-    return True
 
 
 async def run_query(handler: ApiHandler, req: QueryRequest, kind: str = "sql") -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
@@ -27,6 +28,8 @@ from tornado.ioloop import IOLoop
 from ..engine import cancellation
 from ..engine.querylimits import limits_for, too_complex
 from .base import ApiError
+
+log = logging.getLogger(__name__)
 
 #: threads that run queries (DuckDB parallelises each query on its own threads as well)
 DEFAULT_QUERY_THREADS = max(4, (os.cpu_count() or 2) * 2)
@@ -130,3 +133,16 @@ def _raise_stopped(scope: cancellation.QueryScope) -> None:
         raise ClientGone()
     err = scope.error()
     raise ApiError(err.status, err.message) from None
+
+
+async def flush_in_time(handler: Any) -> bool:
+    """Flush what a query handler wrote; a client that stops reading is not waited for past the
+    query's deadline: its connection is closed (the query's cursor is not held forever). False if
+    closed."""
+    try:
+        await asyncio.wait_for(handler.flush(), scope_for(handler).remaining())
+    except asyncio.TimeoutError:
+        log.warning("a client stopped reading its query answer until the query timeout; closing the connection")
+        handler.request.connection.close()
+        return False
+    return True
