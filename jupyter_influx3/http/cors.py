@@ -127,6 +127,8 @@ def host_allowed(allowed: Optional[tuple[str, ...]], host_header: str) -> bool:
     if allowed is None:
         return True
     host = (host_header or "").strip().lower()
+    if not host:
+        return True  # no Host at all (HTTP/1.0 tools): not a browser, which always names the host
     if host.startswith("["):
         host = host[1:].split("]", 1)[0]
     elif host.count(":") == 1:

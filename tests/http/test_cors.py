@@ -131,6 +131,16 @@ def test_a_rebound_page_name_is_refused_on_a_loopback_server(open_without_auth):
     for host in ("localhost:8181", "127.0.0.1", "[::1]:8181", "LOCALHOST"):
         r = requests.get(f"{url}/ping", headers={"Host": host}, timeout=30)
         assert r.status_code == 200, host
+    # an HTTP/1.0 tool that sends no Host is not a browser
+    import socket
+
+    host, port = url.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(b"GET /ping HTTP/1.0\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.0 200") or answer.startswith(b"HTTP/1.1 200"), answer[:100]
 
 
 def test_allowed_hosts_names_a_reverse_proxys_host(start_influx3):
