@@ -82,6 +82,8 @@ class ProcessingEngine:
         self._threads: list[threading.Thread] = []
         self.leader = False
         self._lease_fd = None
+        self._saved_env: dict = {}
+        self._our_env: dict = {}
         install_builtins()
         if self.loader.plugin_dir is not None:
             self._prepare_environment()
@@ -93,9 +95,11 @@ class ProcessingEngine:
         """What plugins expect of their process (plugins reference §A.3 item 11)."""
         d = str(self.loader.plugin_dir)
         self.loader.plugin_dir.mkdir(parents=True, exist_ok=True)
-        os.environ.setdefault("PLUGIN_DIR", d)  # an operator's own setting wins
-        os.environ["INFLUXDB3_PLUGIN_DIR"] = d
-        os.environ["VIRTUAL_ENV"] = str(packages.venv_dir(self.loader.plugin_dir))
+        wanted = {"PLUGIN_DIR": os.environ.get("PLUGIN_DIR") or d,  # an operator's own setting wins
+                  "INFLUXDB3_PLUGIN_DIR": d, "VIRTUAL_ENV": str(packages.venv_dir(self.loader.plugin_dir))}
+        self._saved_env = {k: os.environ.get(k) for k in wanted}  # restored by close()
+        os.environ.update(wanted)
+        self._our_env = wanted
         sp = packages.site_packages(self.loader.plugin_dir)
         if sp.is_dir() and str(sp) not in sys.path:
             site.addsitedir(str(sp))
@@ -118,6 +122,13 @@ class ProcessingEngine:
         for t in self._threads:
             t.join(timeout)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        for k, old in self._saved_env.items():
+            if os.environ.get(k) == self._our_env.get(k):  # unless someone set it since
+                if old is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = old
+        self._saved_env = {}
         if self._lease_fd is not None:
             os.close(self._lease_fd)
             self._lease_fd = None
