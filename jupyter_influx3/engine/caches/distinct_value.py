@@ -33,6 +33,7 @@ class DistinctValueCache:
         self.max_cardinality: int = definition["max_cardinality"]
         self.max_age_ns: int = definition["max_age"] * NS
         self.entries: dict[tuple, int] = {}   # values -> newest __seq
+        self.row_keys: list[tuple] = []       # the rows of the last whole to_arrow answer
         self.queue = ArrowBatchQueue()
         self.lock = threading.Lock()
 
@@ -105,6 +106,8 @@ class DistinctValueCache:
         with self.lock:
             combos = [k for k, s in self.entries.items() if s >= cutoff and (keep is None or keep(k))]
         combos.sort()
+        if keep is None:
+            self.row_keys = combos
         arrays = [pa.array([c[i] for c in combos], pa.string()) for i in range(len(self.columns))]
         return pa.Table.from_arrays(arrays, schema=pa.schema([pa.field(c, pa.string()) for c in self.columns]))
 

@@ -19,7 +19,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 _HEAD = re.compile(
     r"""^\s*SELECT\s+(?P<cols>\*|(?:"[^"]+"|[a-z_][a-z0-9_]*)(?:\s*,\s*(?:"[^"]+"|[a-z_][a-z0-9_]*))*)\s+
@@ -152,17 +151,61 @@ def answer(engine, database: str, query: str, params: dict | None, query_type: s
         return None       # the SQL layer words the error (or names duplicate columns)
     result = cache.to_arrow(table)   # the whole answer, kept by the cache until it changes
     if shape.preds:
-        mask = None
-        for col, op, values in shape.preds:
-            column = result.column(col)
-            hit = pc.is_in(column, value_set=pa.array(sorted(values), column.type))
-            if op == "not in":   # SQL: a NULL key is neither equal nor unequal to anything
-                hit = pc.and_(pc.invert(hit), pc.is_valid(column))
-            mask = hit if mask is None else pc.and_(mask, hit)
-        result = result.filter(mask)
+        hits = _matching_rows(cache.row_keys, [(keys.index(c), op == "in", values) for c, op, values in shape.preds],
+                              len(keys))
+        if hits and hits[-1] - hits[0] == len(hits) - 1:
+            result = result.slice(hits[0], len(hits))     # one key's rows are adjacent: no copy
+        else:
+            result = result.take(pa.array(hits, pa.int64()))
     if shape.cols is not None:
         result = result.select(list(shape.cols))
     return _result(engine, database, query, result, started, issue)
+
+
+def _matching_rows(row_keys: list[tuple], tests: list, width: int) -> list[int]:
+    """Rows whose key passes every test (SQL's three values: a NULL key is neither equal nor
+    unequal to anything). When every key column is pinned by `=`/`IN`, the keys are looked up."""
+    pinned = {}
+    for j, inside, values in tests:
+        if inside:
+            pinned[j] = values if j not in pinned else pinned[j] & values
+    if len(pinned) == width and _product_size(pinned.values()) <= 1024:
+        index = _index_of(row_keys)
+        wanted = [()]
+        for j in range(width):
+            wanted = [w + (v,) for w in wanted for v in pinned[j]]
+        found = sorted(i for k in wanted for i in index.get(k, ()))
+        return [i for i in found if _passes(row_keys[i], tests)]
+    return [i for i, k in enumerate(row_keys) if _passes(k, tests)]
+
+
+def _passes(key: tuple, tests: list) -> bool:
+    return all((key[j] in values) if inside else (key[j] is not None and key[j] not in values)
+               for j, inside, values in tests)
+
+
+def _product_size(sets) -> int:
+    n = 1
+    for s in sets:
+        n *= len(s)
+    return n
+
+
+_index_memo: dict = {}
+
+
+def _index_of(row_keys: list[tuple]) -> dict:
+    """Key -> row numbers of a kept answer (made once per answer: the list object is its identity)."""
+    memo = _index_memo.get(id(row_keys))
+    if memo is not None and memo[0] is row_keys:
+        return memo[1]
+    index: dict = {}
+    for i, k in enumerate(row_keys):
+        index.setdefault(k, []).append(i)
+    if len(_index_memo) > 64:
+        _index_memo.clear()
+    _index_memo[id(row_keys)] = (row_keys, index)
+    return index
 
 
 class _Batches:

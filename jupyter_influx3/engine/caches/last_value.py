@@ -40,7 +40,8 @@ class LastValueCache:
         self.queue = ArrowBatchQueue()
         self.lock = threading.Lock()
         self.version = 0            # bumped whenever the cached rows change
-        self._built: tuple | None = None   # (version, columns, expires at, table) of the last to_arrow
+        self._built: tuple | None = None   # (version, columns, expires at, table, row keys) of the last to_arrow
+        self.row_keys: list[tuple] = []     # key values of each row of the last whole to_arrow answer
 
     # ---- getting rows in ---------------------------------------------------------------------
     def feed(self, batch: pa.RecordBatch) -> bool:
@@ -158,6 +159,7 @@ class LastValueCache:
         built = self._built
         # the dashboard case: the same answer again until a write or an expiry changes it
         if keep is None and built is not None and built[0] == (self.version, tuple(cols), types) and now < built[1]:
+            self.row_keys = built[3]
             return built[2]
         with self.lock:
             version = self.version
@@ -178,7 +180,8 @@ class LastValueCache:
         out = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
         if keep is None:
             expires = min((r[SEQ_COLUMN] for r in out_rows), default=now) + self.ttl_ns
-            self._built = ((version, tuple(cols), types), expires, out)
+            self.row_keys = [tuple(r.get(k) for k in self.key_columns) for r in out_rows]
+            self._built = ((version, tuple(cols), types), expires, out, self.row_keys)
         return out
 
     @property
