@@ -1,4 +1,5 @@
-"""Administration of a data directory: backups and restores, row deletes, node stop.
+"""Administration of a data directory: backups and restores, row deletes, bulk
+import and export, node stop.
 
 `Admin` is the one API the HTTP handlers, the CLI and the notebook call (`engine.admin`); each
 noun lives in its own module (backup.py, restore.py, jobs.py for the job records, copying.py for
@@ -64,6 +65,39 @@ class Admin:
     def abort_row_delete(self, sequence: int, reason: str) -> dict:
         from . import deletes
         return deletes.abort(self.engine, sequence, reason)
+
+    # bulk import and export
+    def import_parquet(self, db: str, table: str, data: bytes, column_metadata=None,
+                       filename: str | None = None) -> dict:
+        from . import imports
+        try:
+            return imports.run(self.engine, db, table, data, column_metadata, filename)
+        except AdminError as exc:
+            if exc.status == 400:
+                imports.fail(self.engine, db, table, exc.message, filename, len(data))
+            raise
+
+    def list_imports(self, database: str | None = None) -> list[dict]:
+        from . import imports
+        return imports.listing(self.engine, database)
+
+    def export_databases(self) -> list[str]:
+        from . import export
+        return export.databases(self.engine)
+
+    def export_tables(self, db: str) -> list[str]:
+        from . import export
+        return export.tables(self.engine, db)
+
+    def export_windows(self, db: str, table: str) -> list[str]:
+        from . import export
+        return export.windows(self.engine, db, table)
+
+    def export_window_files(self, db: str, table: str, windows: str | list[str] | None = None):
+        """(tar member name, Parquet bytes) per window; `windows` a list or ``"d1,d2"`` (None: all)."""
+        from . import export
+        wanted = export.parse_windows(windows) if isinstance(windows, str) or windows is None else windows
+        return export.window_files(self.engine, db, table, wanted)
 
     # nodes
     def stop_node(self, node_id: str) -> dict:
