@@ -403,3 +403,10 @@ def test_explain_shows_the_plan_of_the_translated_query(foo):
     assert "TIMESTAMP_NS" in got[0]["plan"] and str(foo.data_dir) not in got[0]["plan"]
     analyzed = foo.sql("foo", "EXPLAIN ANALYZE SELECT count(*) FROM cpu").to_pylist()
     assert analyzed[-1]["plan_type"] == "Plan with Metrics"
+
+
+def test_an_error_raised_while_duckdb_streams_is_a_query_error(foo):
+    # DuckDB reports it through pyarrow's reader (an OSError) after the first batches went out
+    with pytest.raises(errors.QueryError, match="Could not convert string 'x' to INT32"):
+        foo.sql("foo", "SELECT CAST(CASE WHEN i > 2000000 THEN 'x' ELSE '1' END AS INT) AS v "
+                       "FROM range(3000000) t(i)")

@@ -164,6 +164,13 @@ class _Stream:
             err = map_duckdb_error(e, self.names, executing=True)
             self._finish(False, err, cancelled=isinstance(e, duckdb.InterruptException))
             raise err from None
+        except (pa.ArrowException, OSError) as e:
+            # DuckDB's errors raised while it streams reach us through pyarrow's reader as
+            # ArrowException/OSError carrying DuckDB's text; they are query errors all the same
+            interrupted = "INTERRUPT" in str(e).upper()
+            err = map_duckdb_error(e, self.names, executing=True)
+            self._finish(False, err, cancelled=interrupted)
+            raise err from None
         except BaseException as e:
             self._finish(False, e)
             raise
