@@ -185,10 +185,13 @@ async def _serve(args: argparse.Namespace) -> int:
             await loop.run_in_executor(None, flight_server.shutdown)
     finally:
         engine.close()
-    if context is not None and context.busy:
+    from .http import querypool
+
+    stuck = querypool.running(context) if context is not None else 0
+    if stuck or (context is not None and context.busy):
         # Python work of an interrupted query that is still running would keep the interpreter
         # from exiting (pool threads are joined at exit); the WAL is closed, nothing is lost.
-        print(f"influx3: {context.busy} interrupted queries still running; exiting without them",
+        print(f"influx3: {max(stuck, context.busy)} interrupted queries still running; exiting without them",
               file=sys.stderr, flush=True)
         sys.stdout.flush()
         os._exit(0)

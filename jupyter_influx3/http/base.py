@@ -64,7 +64,8 @@ class ServerContext:
     executor: Any = None  # concurrent.futures.Executor for blocking engine calls; None = loop default
     #: The pool queries run in, never the one writes use (`http/querypool.py`); None: made on first use.
     query_executor: Any = None
-    #: QueryScopes of the query requests running now (cancelled when the server shuts down).
+    #: Handlers of the query requests running now, each with its QueryScope (`http/querypool.py`;
+    #: cancelled when the server shuts down).
     scopes: set = field(default_factory=set)
     #: Engine calls running right now (a server waits for them to end before closing the engine).
     busy: int = 0

@@ -20,6 +20,7 @@ import asyncio
 import functools
 import logging
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -60,7 +61,7 @@ def scope_for(handler: Any) -> cancellation.QueryScope:
         scope = cancellation.QueryScope(limits_for(handler.context.engine).timeout_s)
         handler._query_scope = scope
         handler._query_stopped = asyncio.get_running_loop().create_future()
-        handler.context.scopes.add(scope)
+        handler.context.scopes.add(handler)
     return scope
 
 
@@ -77,17 +78,34 @@ def stop(handler: Any, reason: str) -> None:
 
 def release(handler: Any) -> None:
     """The request is over: forget its scope."""
-    scope = getattr(handler, "_query_scope", None)
-    if scope is not None:
-        handler.context.scopes.discard(scope)
+    if getattr(handler, "_query_scope", None) is not None:
+        handler.context.scopes.discard(handler)
+
+
+_running: dict[int, int] = {}
+_running_lock = threading.Lock()
+
+
+def _count(context: Any, delta: int) -> None:
+    with _running_lock:
+        _running[id(context)] = _running.get(id(context), 0) + delta
+
+
+def running(context: Any) -> int:
+    """Query calls of `context` executing in a pool thread right now (including those whose
+    request already answered: an interrupted query's Python work may still be finishing)."""
+    with _running_lock:
+        return _running.get(id(context), 0)
 
 
 def cancel_all(context: Any, reason: str = cancellation.SHUTDOWN) -> int:
-    """Cancel every query request of `context` (a server shutting down); returns how many."""
-    scopes = list(context.scopes)
-    for scope in scopes:
-        scope.cancel(reason)
-    return len(scopes)
+    """Cancel every query request of `context` (a server shutting down): their DuckDB work is
+    interrupted and each answers at once (503), even while Python work of its query runs on.
+    Call on the IOLoop; returns how many."""
+    handlers = list(context.scopes)
+    for handler in handlers:
+        stop(handler, reason)
+    return len(handlers)
 
 
 async def run(handler: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -98,8 +116,12 @@ async def run(handler: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -
     call = functools.partial(fn, *args, **kwargs)
 
     def work() -> Any:
-        with scope.active():  # raises at once if cancelled while it waited for a thread
-            return call()
+        _count(context, +1)
+        try:
+            with scope.active():  # raises at once if cancelled while it waited for a thread
+                return call()
+        finally:
+            _count(context, -1)
 
     context = handler.context
     context.busy += 1

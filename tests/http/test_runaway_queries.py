@@ -244,3 +244,23 @@ def test_client_that_stops_reading_a_streamed_answer_is_cut_off_at_the_query_tim
         time.sleep(0.1)
     s.close()
     assert requests.get(srv.url + "/health", timeout=10).text == "OK"
+
+
+def test_sigterm_does_not_wait_for_python_work_of_an_interrupted_influxql_query(start_influx3):
+    srv = start_influx3("--query-timeout", "600")
+    lines = "\n".join(f"m,host=h{i % 50} v={i} {i + 1}" for i in range(200_000))
+    assert requests.post(srv.url + "/api/v3/write_lp", params={"db": "py"}, data=lines, timeout=120).status_code == 204
+    # 20 statements of 200,000 rows each through the InfluxQL executor: Python work DuckDB cannot interrupt
+    q = ";".join(["SELECT * FROM m"] * 20)
+    s = socket.create_connection(("127.0.0.1", _port(srv.url)))
+    body = requests.models.RequestEncodingMixin._encode_params({"db": "py", "q": q})
+    s.sendall(f"GET /query?{body} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    time.sleep(1.5)
+    t0 = time.monotonic()
+    code = srv.stop(signal.SIGTERM, timeout=60)
+    took = time.monotonic() - t0
+    assert code == 0
+    assert took < 5.0, f"SIGTERM took {took:.1f} s"
+    s.settimeout(5)
+    assert s.recv(4096).startswith(b"HTTP/1.1 503")
+    s.close()
