@@ -4,6 +4,8 @@ kernel's engine, which records triggers for the server node to run (the kernel n
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from jupyter_helpers import ok, run
 
@@ -89,3 +91,22 @@ def test_the_python_client_has_the_same_trigger_calls(data_dir, tmp_path, monkey
         db.disable_trigger("t")
         db.delete_trigger("t")
         assert db.triggers().empty
+
+
+def test_plugin_cells_and_trigger_commands_against_a_server_url(ip, start_influx3, tmp_path):
+    pdir = tmp_path / "server-plugins"
+    srv = start_influx3("--plugin-dir", str(pdir))
+    ok(ip, f"%influx3 connect {srv.url} -d remote")
+    ok(ip, "%%lp\nm v=1 1")
+    run_ = ok(ip, '%%influx3_plugin scale --wal --lp "m v=2 5" --args factor=5\n' + PLUGIN)
+    assert run_.ok and run_.result["database_writes"] == {"remote": ["scaled v=10.0"]}
+    assert (pdir / "scale.py").read_text() == PLUGIN  # uploaded: that is how a notebook deploys
+    ok(ip, "%influx3 create trigger t --plugin scale.py --spec table:m --args factor=5")
+    ok(ip, "%%lp\nm v=3 9")
+    for _ in range(100):  # the server runs it
+        if "scaled" in ok(ip, "%influx3 tables").items:
+            break
+        time.sleep(0.1)
+    assert "scaled" in ok(ip, "%influx3 tables").items
+    assert ok(ip, "%influx3 triggers")["trigger_name"].tolist() == ["t"]
+    assert len(ok(ip, "%influx3 logs t")) >= 2
