@@ -651,3 +651,27 @@ def test_gh_paths_are_refused_without_a_plugin_repo(purl, db):
     written(purl, db, "x v=1")
     r = create_trigger(purl, db, "gh", "gh:examples/wal_plugin/wal_plugin.py", "all_tables", status=500)
     assert "--plugin-repo" in r.text
+
+
+def test_run_async_wal_triggers_and_cron_schedules_run(purl, plugin_dir, db):
+    written(purl, db, "x v=1")
+    plugin(plugin_dir, "tag_rows.py", '''
+        def process_writes(influxdb3_local, table_batches, args=None):
+            for b in table_batches:
+                if b["table_name"] == "src":
+                    influxdb3_local.write(LineBuilder("copied").tag("by", args["by"])
+                                          .int64_field("n", len(b["rows"])))
+    ''')
+    plugin(plugin_dir, "cron_tick.py", '''
+        def process_scheduled_call(influxdb3_local, call_time, args=None):
+            influxdb3_local.write(LineBuilder("cron_ticks").int64_field("sec", int(call_time.timestamp())))
+    ''')
+    for by in ("a", "b"):
+        create_trigger(purl, db, f"async_{by}", "tag_rows.py", "table:src", args={"by": by}, run_async=True)
+    create_trigger(purl, db, "cron", "cron_tick.py", "cron:* * * * * *")
+    written(purl, db, "src v=1 1\nsrc v=2 2")
+    got = wait_for(lambda: len(sql_or_empty(purl, db, "SELECT by, n FROM copied")) == 2 and
+                   sql(purl, db, "SELECT by, n FROM copied ORDER BY by"))
+    assert got == [{"by": "a", "n": 2}, {"by": "b", "n": 2}]
+    assert wait_for(lambda: len(sql_or_empty(purl, db, "SELECT sec FROM cron_ticks")) >= 2, timeout=10)
+    requests.post(f"{purl}{TRIGGER}/disable", params={"db": db, "trigger_name": "cron"}, timeout=30)
