@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import builtins
 import os
-import threading
 import time
 from datetime import datetime, timezone
 
 import pytest
 
 from jupyter_influx3.engine import errors
-from jupyter_influx3.engine.plugins import ProcessingEngine
 from jupyter_influx3.engine.plugins.cache import CacheStore, PluginCache
 from jupyter_influx3.engine.plugins.errors import InvalidPluginPath, PluginError
 from jupyter_influx3.engine.plugins.linebuilder import InvalidKeyError, InvalidLineError, LineBuilder

@@ -4,7 +4,6 @@ directory; a loopback call; a crashing plugin; a slow plugin while other request
 
 from __future__ import annotations
 
-import json
 import textwrap
 import threading
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from http_helpers import rows, written
+from http_helpers import written
 
 TRIGGER = "/api/v3/configure/processing_engine_trigger"
 

@@ -17,7 +17,6 @@ import os
 import site
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 from pathlib import Path
