@@ -247,6 +247,8 @@ class Catalog:
         # row-delete requests (engine/admin/deletes.py) by sequence number
         self.row_deletes: dict[int, dict] = {}
         self.next_row_delete_seq = 1
+        # file index columns (engine/admin/fileindex.py) by "<db_id>" or "<db_id>/<table_id>"
+        self.file_indexes: dict[str, list] = {}
         self._load_checkpoint()
         self.refresh()
         if not self.uuid:
@@ -299,6 +301,7 @@ class Catalog:
         self.restore_epoch = state.get("restore_epoch", 0)
         self.restore_cut = state.get("restore_cut", 0)
         self.row_deletes = {int(k): dict(v) for k, v in state.get("row_deletes", {}).items()}
+        self.file_indexes = {k: list(v) for k, v in state.get("file_indexes", {}).items()}
         self.next_row_delete_seq = max(getattr(self, "next_row_delete_seq", 1), state.get("next_row_delete_seq", 1))
         if security:
             self.tokens = {t["name"]: Token(**t) for t in state.get("tokens", [])}
@@ -324,6 +327,7 @@ class Catalog:
                 "restore_epoch": self.restore_epoch, "restore_cut": self.restore_cut,
                 "row_deletes": {str(k): dict(v) for k, v in self.row_deletes.items()},
                 "next_row_delete_seq": self.next_row_delete_seq,
+                "file_indexes": {k: list(v) for k, v in self.file_indexes.items()},
                 "tokens": [dict(t.__dict__) for t in self.tokens.values()], "next_token_id": self.next_token_id,
                 "users": [dict(u.__dict__) for u in self.users.values()], "next_user_id": self.next_user_id,
                 "roles": [dict(r.__dict__) for r in self.roles.values()],
@@ -489,6 +493,10 @@ class Catalog:
         elif kind == "update_row_delete":
             if op["sequence"] in self.row_deletes:
                 self.row_deletes[op["sequence"]].update(op["changes"])
+        elif kind == "set_file_index":
+            self.file_indexes[op["key"]] = list(op["columns"])
+        elif kind == "delete_file_index":
+            self.file_indexes.pop(op["key"], None)
         elif kind == "purge_db":
             self.databases.pop(op["db"], None)
         elif kind == "purge_table":

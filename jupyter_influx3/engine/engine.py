@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from . import errors, lifecycle, lineprotocol, persist, walcodec
 from .buffer import Buffer
 from .caches import CacheRegistry
+from .admin import fileindex
 from .admin.deletes import apply_pending as apply_row_deletes, drop_deleted
 from .concurrency import SlotStream, slots_for
 from .catalog import Catalog, Limits, validate_db_name
@@ -538,7 +539,11 @@ class Engine:
             for group in persist.compact_groups(self.index, self.compaction_min_files):
                 t = persist.dedup_sort(con, persist.read_files(group, self.data_dir))
                 name = f"c{group[-1].max_seq}-{uuid.uuid4().hex[:8]}"
-                added = persist.write_parquet(self.data_dir, self.node_id, group[0].db, group[0].table, t, name)
+                indexed = fileindex.columns_for(self.catalog, group[0].db, group[0].table)
+                if indexed:   # laid out by the file index's columns, in small row groups
+                    t = fileindex.layout(t, indexed)
+                added = persist.write_parquet(self.data_dir, self.node_id, group[0].db, group[0].table, t, name,
+                                              fileindex.ROW_GROUP_ROWS if indexed else persist.ROW_GROUP_ROWS)
                 self._publish(added, [f.path for f in group], grace_s=self._RETIRE_GRACE_S)
                 sources_replaced(self, (group[0].db, group[0].table), [], [f.path for f in group],
                                  [f.path for f in added])

@@ -118,7 +118,7 @@ def _has_duplicate_keys(sorted_keys: list[np.ndarray]) -> bool:
 
 
 def write_parquet(data_dir: Path, node_id: str, db_id: int, table_id: int, table: pa.Table,
-                  name: str) -> list[FileMeta]:
+                  name: str, row_group_rows: int = ROW_GROUP_ROWS) -> list[FileMeta]:
     """Write sorted, deduplicated rows as one file per UTC day; returns their metadata."""
     out = []
     times = table.column("time").cast(pa.int64()).to_numpy()
@@ -135,7 +135,7 @@ def write_parquet(data_dir: Path, node_id: str, db_id: int, table_id: int, table
         # One dictionary per column: chunks with their own dictionaries make the Parquet writer fall
         # back to plain strings (a 1000x larger tag column, and slower scans).
         part = part.unify_dictionaries().combine_chunks()
-        pq.write_table(part, tmp, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+        pq.write_table(part, tmp, row_group_size=row_group_rows, compression="zstd")
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -99,6 +99,15 @@ class Admin:
         wanted = export.parse_windows(windows) if isinstance(windows, str) or windows is None else windows
         return export.window_files(self.engine, db, table, wanted)
 
+    # file index
+    def create_file_index(self, db: str, table: str | None, columns: list[str]) -> dict:
+        from . import fileindex
+        return fileindex.create(self.engine, db, table, columns)
+
+    def delete_file_index(self, db: str, table: str | None = None) -> None:
+        from . import fileindex
+        fileindex.delete(self.engine, db, table)
+
     # nodes
     def stop_node(self, node_id: str) -> dict:
         from .nodes import stop
