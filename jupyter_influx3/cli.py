@@ -140,6 +140,9 @@ async def _serve(args: argparse.Namespace) -> int:
         from .engine.querylimits import QueryLimits
 
         engine.query_limits = QueryLimits(timeout_s=args.query_timeout or None)
+        for flag, field in (("max_select_buckets", "max_select_buckets"), ("max_select_point", "max_select_points")):
+            if getattr(args, flag) is not None:  # 0: unlimited, as in InfluxDB 1.x
+                setattr(engine.query_limits, field, getattr(args, flag))
         if args.max_held_result:
             engine.query_limits.max_materialized_bytes = args.max_held_result
         from .engine.concurrency import QuerySlots
@@ -795,6 +798,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-held-result", type=_memory_size, default=None,
                        metavar="SIZE", help="largest result a format that must hold every row before it writes one "
                                             "(pretty) may hold; past it the query answers 400 (default 256MiB)")
+    serve.add_argument("--max-select-buckets", type=non_negative_int, default=None, metavar="N",
+                       help="InfluxQL: GROUP BY time() buckets a SELECT over a time range may create, as InfluxDB "
+                            "1.x's max-select-buckets (default 1000000, 0: unlimited)")
+    serve.add_argument("--max-select-point", type=non_negative_int, default=None, metavar="N",
+                       help="InfluxQL: points a SELECT may answer or fill, as InfluxDB 1.x's max-select-point "
+                            "(default 1000000, 0: unlimited)")
     serve.add_argument("--http-idle-timeout", type=_positive_float, default=60.0, metavar="SECONDS",
                        help="close a connection that has not sent a complete request header within this time, "
                             "idle keep-alive connections included (default 60)")
