@@ -49,6 +49,8 @@ class ServerLog:
 @pytest.fixture
 def access_log(caplog):
     caplog.set_level(logging.DEBUG)  # every access line (tornado logs 2xx at INFO)
+    for name in ("tornado.access", "tornado.application", "tornado.general"):
+        caplog.set_level(logging.DEBUG, logger=name)  # whatever level an earlier test left on them
     return ServerLog(caplog)
 
 
