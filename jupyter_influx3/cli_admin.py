@@ -1,4 +1,4 @@
-"""The backup and restore parts of the ``influx3`` command (cli.py owns the rest), named as the
+"""The administration parts of the ``influx3`` command (backup, restore, import, export, node stop) (cli.py owns the rest), named as the
 official ``influxdb3`` CLI names them:
 
     influx3 create backup [--name N] [--force] [--incremental --parent P] [--wait]
@@ -10,6 +10,8 @@ official ``influxdb3`` CLI names them:
     influx3 status restore ID             influx3 cancel restore ID
     influx3 restore --backup DIR --data-dir NEW     (offline: no server, a new data directory)
     influx3 stop node --node-id ID [--no-wait]
+    influx3 import upload FILE|DIR -d DB -t TABLE [--column NAME:TYPE ...]   influx3 import list [-d DB]
+    influx3 export databases | tables -d DB | windows -d DB -t T | data -d DB -t T [--window D,..] --output-dir DIR
 
 The server commands are thin callers of the HTTP API (`cli._api_call`); `--wait` polls the job
 until it is no longer `in_progress` (exit 1 when it failed).
@@ -160,6 +162,124 @@ def cmd_stop_node(args) -> int:
     return 1
 
 
+def _raw_call(args, method: str, path: str, data: bytes | None = None, content_type: str | None = None):
+    """(status, body bytes) of a request whose body is not JSON; status 0 when unreachable."""
+    import urllib.error
+    import urllib.request
+
+    token = args.token
+    if token is None:
+        from .credentials import stored_token
+
+        token = stored_token(args.host, args.timeout)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if content_type:
+        headers["Content-Type"] = content_type
+    req = urllib.request.Request(args.host.rstrip("/") + path, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=args.timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:
+        return 0, str(getattr(exc, "reason", exc)).encode()
+
+
+def _multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes, str]:
+    import uuid
+
+    boundary = f"influx3-{uuid.uuid4().hex}"
+    out = []
+    for name, value in fields.items():
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    safe = filename.replace('"', "_")
+    out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file_bytes"; filename="{safe}"\r\n'
+               f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out), f"multipart/form-data; boundary={boundary}"
+
+
+def cmd_import_upload(args) -> int:
+    """One import job per Parquet file (a directory is walked recursively), with progress."""
+    from pathlib import Path
+
+    from .cli import _answer_failed
+
+    src = Path(args.source).expanduser()
+    files = sorted(src.rglob("*.parquet")) if src.is_dir() else [src]
+    if not files or not all(f.is_file() for f in files):
+        print(f"influx3: error: no Parquet file at {src}", file=sys.stderr)
+        return 1
+    mapping = {}
+    for item in args.column:
+        name, _, typ = item.rpartition(":")
+        if not name:
+            print(f"influx3: error: --column wants NAME:TYPE, got {item!r}", file=sys.stderr)
+            return 1
+        mapping[name] = typ
+    fields = {"database": args.database, "table": args.table}
+    if mapping:
+        fields["column_metadata"] = json.dumps({"column_mapping": mapping})
+    failed, rows, t0 = 0, 0, time.monotonic()
+    for i, f in enumerate(files, 1):
+        body, ctype = _multipart(fields, f.name, f.read_bytes())
+        status, answer = _raw_call(args, "POST", "/api/v3/enterprise/import", body, ctype)
+        if _answer_failed(args.host, status, answer):
+            print(f"[{i}/{len(files)}] {f}: failed", file=sys.stderr)
+            failed += 1
+            continue
+        info = json.loads(answer)
+        rows += info.get("row_count", 0)
+        rate = rows / max(time.monotonic() - t0, 1e-9)
+        print(f"[{i}/{len(files)}] {f}: {info.get('row_count', 0):,} rows {info.get('status')} "
+              f"({rows:,} rows so far, {rate:,.0f} rows/s)", flush=True)
+    return 1 if failed else 0
+
+
+def cmd_import_list(args) -> int:
+    query = f"?{urllib.parse.urlencode({'database': args.database})}" if args.database else ""
+    out = _call(args, "GET", f"/api/v3/enterprise/import{query}")
+    if out is None:
+        return 1
+    if args.format == "json":
+        print(json.dumps(out, indent=2))
+    else:
+        print(_table(out, ["upload_uuid", "database", "table", "filename", "status", "row_count", "last_message"])
+              if out else "(no imports)")
+    return 0
+
+
+def cmd_export(args) -> int:
+    """`export databases|tables|windows` print lists; `export data` unpacks the tar into --output-dir."""
+    params = {"db": getattr(args, "database", None), "table": getattr(args, "table", None)}
+    params = {k: v for k, v in params.items() if v}
+    if args.what != "data":
+        out = _call(args, "GET", f"/api/v3/export/{args.what}?{urllib.parse.urlencode(params)}")
+        if out is None:
+            return 1
+        print("\n".join(out[args.what]) if out[args.what] else f"(no {args.what})")
+        return 0
+    import io
+    import tarfile
+    from pathlib import Path
+
+    from .cli import _answer_failed
+
+    if args.window:
+        params["windows"] = args.window
+    status, body = _raw_call(args, "GET", f"/api/v3/export/window_data?{urllib.parse.urlencode(params)}")
+    if _answer_failed(args.host, status, body):
+        return 1
+    dest = Path(args.output_dir).expanduser()
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        members = [m for m in tar.getmembers() if m.isfile() and not m.name.startswith("/") and ".." not in m.name]
+        tar.extractall(dest, members=members, filter="data")
+    for m in members:
+        print(dest / m.name)
+    return 0
+
+
 def cmd_restore_offline(args) -> int:
     from .engine.admin import AdminError, restore_offline
 
@@ -216,6 +336,35 @@ def add_commands(sub, create_sub, delete_sub, show_sub, client_options, resource
     node.add_argument("--wait-timeout", type=float, default=300.0, metavar="SECONDS", help="default 300")
     client_options(node)
     node.set_defaults(func=cmd_stop_node)
+
+    imp = resource_commands(sub, "import", "bulk-import Parquet files into an existing table")
+    upload = imp.add_parser("upload", help="import a Parquet file, or every *.parquet under a directory")
+    upload.add_argument("source", metavar="FILE|DIR")
+    upload.add_argument("--database", "-d", required=True)
+    upload.add_argument("--table", "-t", required=True)
+    upload.add_argument("--column", action="append", default=[], metavar="NAME:TYPE",
+                        help="tag, time, i64, u64, f64, bool or string (repeatable; other columns become fields)")
+    client_options(upload)
+    upload.set_defaults(func=cmd_import_upload)
+    listing = imp.add_parser("list", help="list import jobs")
+    listing.add_argument("--database", "-d", default=None)
+    listing.add_argument("--format", choices=("pretty", "json"), default="pretty")
+    client_options(listing)
+    listing.set_defaults(func=cmd_import_list)
+
+    exp = resource_commands(sub, "export", "export persisted data by UTC day windows")
+    for what, needs in (("databases", ()), ("tables", ("database",)), ("windows", ("database", "table")),
+                        ("data", ("database", "table"))):
+        p = exp.add_parser(what, help=f"list {what}" if what != "data" else "download windows as Parquet files")
+        if "database" in needs:
+            p.add_argument("--database", "-d", required=True)
+        if "table" in needs:
+            p.add_argument("--table", "-t", required=True)
+        if what == "data":
+            p.add_argument("--window", default=None, metavar="DAY[,DAY...]", help="UTC dates (default: all)")
+            p.add_argument("--output-dir", required=True, metavar="DIR")
+        client_options(p)
+        p.set_defaults(func=cmd_export, what=what)
 
     offline = sub.add_parser("restore", help="restore a backup folder into a new data directory (no server)")
     offline.add_argument("--backup", required=True, metavar="DIR", help="<data-dir>/backups/<name> (or a copy of it)")

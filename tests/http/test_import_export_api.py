@@ -170,3 +170,24 @@ def test_a_1m_row_file_round_trips_import_export_import(url, start_influx3):
     b = requests.get(f"{other}/api/v3/query_sql", params={"db": "roundtrip", "q": q, "format": "parquet"}, timeout=120)
     ta, tb = pq.read_table(io.BytesIO(a.content)), pq.read_table(io.BytesIO(b.content))
     assert ta.num_rows == n and ta.equals(tb)
+
+
+def test_cli_import_upload_walks_a_directory_and_export_data_unpacks(url, db, tmp_path):
+    from http_helpers import influx3
+
+    make_table(url, db)
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    for i, where in enumerate((tmp_path / "in" / "a.parquet", tmp_path / "in" / "sub" / "b.parquet")):
+        pq.write_table(pa.table({"room": [f"r{i}"], "temp": [float(i)], "ts": pa.array([DAY * (i + 1)], pa.int64())}),
+                       where)
+    (tmp_path / "in" / "notes.txt").write_text("not parquet")
+    out = influx3("import", "upload", str(tmp_path / "in"), "-d", db, "-t", "m", "--column", "room:tag",
+                  "--column", "ts:time", "--host", url)
+    assert out.returncode == 0, out.stderr
+    assert b"[2/2]" in out.stdout and b"imported" in out.stdout
+    assert sql(url, db, "SELECT room FROM m ORDER BY time") == [{"room": "r0"}, {"room": "r1"}]
+    out = influx3("export", "data", "-d", db, "-t", "m", "--window", "1970-01-03", "--output-dir",
+                  str(tmp_path / "out"), "--host", url)
+    assert out.returncode == 0, out.stderr
+    got = pq.read_table(tmp_path / "out" / "m" / "1970-01-03" / "m-1970-01-03.parquet")
+    assert got.column("room").to_pylist() == ["r1"]
