@@ -316,3 +316,14 @@ def test_the_wal_reader_waits_at_a_record_being_written_and_skips_a_damaged_clos
     with open(wal / wal_file_name(2), "ab") as f:
         f.write(record(4)[-3:])
     assert [b.column("v")[0].as_py() for b in tail.read().grouped[1][2]] == [4]
+
+
+def test_a_request_path_given_with_spaces_is_served_and_kept_unique(pe, engine):
+    engine.write_lp("db", "seed v=1", "ns")
+    (pe.loader.plugin_dir / "r.py").write_text(
+        "def process_request(influxdb3_local, query_parameters, request_headers, request_body, args=None):\n"
+        "    return 'hi'\n")
+    pe.create_trigger("db", "r", "r.py", "request:  a/b ")
+    assert pe.handle_request("a/b", {}, {}, b"").body == b"hi"
+    with pytest.raises(errors.AlreadyExists):
+        pe.create_trigger("db", "r2", "r.py", "request:a/b")

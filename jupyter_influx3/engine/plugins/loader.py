@@ -66,7 +66,7 @@ class _Compiled:
 class Plugin:
     """Loaded plugin code; `entry(name)` gives the function to call (fresh globals for single files)."""
 
-    def __init__(self, label: str, source: Callable[[], tuple[tuple, str]] | None = None,
+    def __init__(self, label: str, source: Callable[..., tuple[tuple, str | None]] | None = None,
                  package: Path | None = None, code_filename: str | None = None):
         self.label = label
         # what tracebacks name (a real path, so they show the source lines)
@@ -80,10 +80,12 @@ class Plugin:
 
     # ---- single file ------------------------------------------------------------------------
     def _code(self):
-        stamp, text = self._source()
+        stamp, text = self._source(self._compiled.stamp if self._compiled else None)
         with self._lock:
             c = self._compiled
             if c is None or c.stamp != stamp:
+                if text is None:  # another thread compiled another version meanwhile: read it all
+                    stamp, text = self._source(None)
                 c = _Compiled(stamp)
                 try:
                     c.code = compile(text, self.code_filename, "exec")
@@ -179,10 +181,12 @@ class PluginLoader:
                 return self._plugins.setdefault(key, Plugin(filename, package=path))
         key = "file:" + str(path)
 
-        def source(p=path):
+        def source(known=None, p=path):
+            """(stamp, text); the text is read only when the stamp differs from `known`."""
             try:
                 st = p.stat()
-                return (st.st_mtime_ns, st.st_size), p.read_text(encoding="utf-8")
+                stamp = (st.st_mtime_ns, st.st_size)
+                return stamp, (None if stamp == known else p.read_text(encoding="utf-8"))
             except FileNotFoundError:
                 raise PluginNotFound(f"Plugin error: plugin file not found: {filename}") from None
 
@@ -211,4 +215,4 @@ class PluginLoader:
                     raise PluginNotFound(f"Plugin error: cannot fetch {url}: {exc}") from None
                 self._fetched[url] = text
         stamp = (hash(text), len(text))
-        return Plugin("gh:" + rel, source=lambda: (stamp, text))
+        return Plugin("gh:" + rel, source=lambda known=None: (stamp, text))

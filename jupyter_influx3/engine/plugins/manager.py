@@ -53,6 +53,12 @@ def _check_arguments(arguments) -> dict | None:
     return dict(arguments)
 
 
+def _request_path(trigger) -> str | None:
+    """The path a request trigger serves (`request: a/b ` -> `a/b`), None for other triggers."""
+    kind, _, rest = trigger.specification.strip().partition(":")
+    return rest.strip() if kind == "request" else None
+
+
 def _check_name(name) -> str:
     if not isinstance(name, str) or not name.strip() or len(name) > 256 or any(ord(c) < 32 for c in name):
         raise engine_errors.InvalidConfiguration(
@@ -169,7 +175,7 @@ class ProcessingEngine:
             if spec.kind == "request":
                 for other in cat.live_databases():
                     for t in other.triggers.values():
-                        if t.specification.strip() == f"request:{spec.value}":
+                        if _request_path(t) == spec.value:
                             raise engine_errors.AlreadyExists(
                                 f"attempted to create a resource that already exists: request path {spec.value} "
                                 f"is served by trigger {t.name} in {other.name}")
@@ -403,10 +409,9 @@ class ProcessingEngine:
     def find_request_trigger(self, path: str):
         cat = self.engine.catalog
         cat.refresh()
-        want = f"request:{path}"
         for d in cat.live_databases():
             for t in d.triggers.values():
-                if not t.disabled and t.specification == want:
+                if not t.disabled and _request_path(t) == path:
                     return d.name, t
         return None
 
