@@ -289,6 +289,12 @@ class Engine:
         self.plugins = ProcessingEngine(self, plugin_dir, **options)
         return self.plugins
 
+    def wait_writes_buffered(self, timeout: float) -> bool:
+        """Wait (at most `timeout` s) until every write appended to this node's WAL is in its buffer,
+        so a reader of our WAL files (the processing engine) can query the rows it reads about."""
+        with self._inflight_cv:
+            return self._inflight_cv.wait_for(lambda: not any(self._inflight.values()), timeout)
+
     def _retire_wal_file(self, node: str, seq: int, path: Path) -> None:
         """Delete a persisted WAL file, unless a WAL trigger has yet to read it (then a later
         snapshot or adoption deletes it)."""

@@ -337,7 +337,12 @@ class ProcessingEngine:
         cat = self.engine.catalog
         cat.refresh()
         self._reconcile()
-        rnd = tail.read(decode=has_wal_triggers(cat))
+        has_triggers = has_wal_triggers(cat)
+        if has_triggers:
+            # a write of ours read from the WAL before it reached the buffer would be invisible to
+            # the plugin's queries; under a steady write load this waits at most a moment
+            self.engine.wait_writes_buffered(0.2)
+        rnd = tail.read(decode=has_triggers)
         futures = []
         for db_id, grouped in rnd.grouped.items():
             d = cat.db_by_id(db_id)
