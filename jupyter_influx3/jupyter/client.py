@@ -249,6 +249,14 @@ class Client:
             ("max_cardinality", pa.uint64())]))
         return convert_table(table, self.output)
 
+    # -- administration (jupyter/admin.py; over a URL, InfluxDB 3 Enterprise too) -------------------
+    @property
+    def admin(self) -> Any:
+        """Backups, restores, Parquet import and export: ``db.admin.backup()``, ``.restore(name)``,
+        ``.import_parquet(path, table, database)``, ``.export(table, database)``."""
+        from .admin import AdminCalls
+        return AdminCalls(self)
+
     # -- processing engine (jupyter/plugins.py; over a URL, a real InfluxDB 3 too) -----------------
     def triggers(self, database: Optional[str] = None) -> Any:
         """The database's triggers (`system.processing_engine_triggers`)."""

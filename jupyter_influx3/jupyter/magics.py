@@ -34,6 +34,7 @@ from traitlets import Enum, Float, Int, Unicode, observe
 
 from .client import (OUTPUT_FORMATS, Client, Influx3Error, QueryInterrupted, connect, normalize_precision,
                      timed)
+from .admin import HELP as ADMIN_HELP
 from .display import Listing, MagicError, Message, ResultView, status_text
 
 # ---- query magics ----------------------------------------------------------------------------
@@ -315,6 +316,9 @@ def _influx3_parser() -> _Parser:
     tk.add_argument("--regenerate", action="store_true")
     tk.add_argument("-o", "--output", dest="var")
     sub.add_parser("help", add_help=False)
+    from .admin import add_parsers as add_admin_parsers   # backup, restore, import, export
+
+    add_admin_parsers(sub)
     return p
 
 
@@ -342,7 +346,9 @@ INFLUX3_HELP = """%influx3 subcommands:
   status                                  connection, default database, settings
   token [--regenerate] [-o VAR]           the operator token of this kernel's data directory (the one
                                           way to get it for the Jupyter server's port; shown once)
+{admin}
 Settings: %config Influx3Magics.database / displaylimit / output / data_dir / url"""
+INFLUX3_HELP = INFLUX3_HELP.replace("{admin}", ADMIN_HELP)
 
 
 @magics_class
@@ -562,6 +568,13 @@ class Influx3Magics(Magics):
 
     def _cmd_caches(self, ns) -> Any:
         return self.client.caches(self._need_db(ns.database))
+
+    def _cmd_backup(self, ns) -> Any:
+        from .admin import admin_command   # backup, restore, import, export (jupyter/admin.py)
+
+        return admin_command(self, ns)
+
+    _cmd_restore = _cmd_import = _cmd_export = _cmd_backup
 
     def _cmd_triggers(self, ns) -> Any:
         from .plugins import trigger_command  # triggers, logs, enable/disable/create/delete trigger
