@@ -12,7 +12,11 @@ Steps:
      offline restore into a new directory (`restore_offline`). MB/s = bytes / time.
   5. Both restores are checked: count(*) equals --rows.
 
-Target (issue 14): backup and restore >= 0.5x `cp -r`'s MB/s. Nothing asserts on time. The last
+  6. Bulk import: a --import-rows (default 1M) row Parquet file (100 rooms, 2 random fields, 1 s
+     apart) imported in-process with `engine.admin.import_parquet` into an empty table, against
+     DuckDB reading the same file into Arrow (`read_parquet(...).to_arrow_table()`); best of 3 each.
+
+Targets (issue 14): backup and restore >= 0.5x `cp -r`'s MB/s; import >= 0.3x DuckDB's rows/s. Nothing asserts on time. The last
 line on stdout is the JSON of all results (--json FILE too).
 """
 
@@ -64,14 +68,54 @@ def fill(data: Path, rows: int, hosts: int = 1000) -> float:
     return time.perf_counter() - t0
 
 
+def bench_import(tmp: Path, rows: int) -> dict:
+    import duckdb
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(7)
+    src = tmp / "import.parquet"
+    pq.write_table(pa.table({"room": pa.array(np.array([f"r{i}" for i in range(100)])[rng.integers(0, 100, rows)]),
+                             "temp": rng.random(rows), "hum": rng.integers(0, 100, rows),
+                             "time": pa.array(1_700_000_000 * 10**9 + np.arange(rows, dtype=np.int64) * 10**9)}),
+                   src)
+    data = src.read_bytes()
+    ours, duck = [], []
+    for i in range(3):
+        with Engine(tmp / f"imp{i}", node_id="imp", background=False) as e:
+            e.create_table("db", "m", ["room"], [("temp", "float64"), ("hum", "int64")])
+            t0 = time.perf_counter()
+            info = e.admin.import_parquet("db", "m", data, {"room": "tag"})
+            ours.append(time.perf_counter() - t0)
+            assert info["row_count"] == rows
+            n = e.sql("db", "SELECT count(*) AS n FROM m").column("n")[0].as_py()
+            assert n == rows, n
+        t0 = time.perf_counter()
+        got = duckdb.sql(f"SELECT * FROM read_parquet('{src}')").to_arrow_table()
+        duck.append(time.perf_counter() - t0)
+        assert got.num_rows == rows
+    return {"import_rows": rows, "import_s": round(min(ours), 3), "import_rows_s": round(rows / min(ours)),
+            "duckdb_read_s": round(min(duck), 3), "duckdb_rows_s": round(rows / min(duck)),
+            "import_vs_duckdb": round(min(duck) / min(ours), 2)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=5_000_000)
+    ap.add_argument("--import-rows", type=int, default=1_000_000)
+    ap.add_argument("--only-import", action="store_true", help="skip the backup/restore part")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="influx3-bench-admin-"))
     out: dict = {"rows": args.rows}
     try:
+        out.update(bench_import(tmp, args.import_rows))
+        print(f"import {args.import_rows:,} rows: {out['import_s']} s ({out['import_rows_s']:,} rows/s); "
+              f"DuckDB read_parquet: {out['duckdb_read_s']} s ({out['duckdb_rows_s']:,} rows/s); "
+              f"{out['import_vs_duckdb']}x DuckDB (target >= 0.3x)")
+        if args.only_import:
+            return _finish(out, args.json, tmp)
         data = tmp / "data"
         log(f"writing {args.rows:,} rows into {data}")
         out["fill_s"] = round(fill(data, args.rows), 2)
@@ -119,9 +163,14 @@ def main() -> int:
         print("target: >= 0.5x cp -r; rows after restores:", out["restore_live_rows"], out["restore_offline_rows"])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return _finish(out, args.json, tmp)
+
+
+def _finish(out: dict, json_path: str | None, tmp: Path) -> int:
+    shutil.rmtree(tmp, ignore_errors=True)
     line = json.dumps(out)
-    if args.json:
-        Path(args.json).write_text(line)
+    if json_path:
+        Path(json_path).write_text(line)
     print(line)
     return 0
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ ROW_GROUP_ROWS = 1_000_000
 #: Top-level folders of a data dir that are not nodes (no node may take these ids, and nothing
 #: under them is ever read as a node's WAL, manifests or Parquet files).
 NOT_NODES = frozenset({"catalog", "backups", "admin"})
+_WRITERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="influx3-parquet")
 
 
 @dataclass
@@ -119,16 +121,26 @@ def _has_duplicate_keys(sorted_keys: list[np.ndarray]) -> bool:
 
 def write_parquet(data_dir: Path, node_id: str, db_id: int, table_id: int, table: pa.Table,
                   name: str, row_group_rows: int = ROW_GROUP_ROWS) -> list[FileMeta]:
-    """Write sorted, deduplicated rows as one file per UTC day; returns their metadata."""
-    out = []
+    """Write sorted, deduplicated rows as one file per UTC day; returns their metadata.
+
+    The days are split once (a stable sort keeps each day's rows in their order) and written by
+    two threads: the Parquet writer releases the GIL while it compresses."""
     times = table.column("time").cast(pa.int64()).to_numpy()
     days = times // DAY_NS
-    for day in np.unique(days):
-        part = table if len(np.unique(days)) == 1 else table.filter(pa.array(days == day))
+    uniq = np.unique(days)
+    if len(uniq) == 1:
+        parts = [(int(uniq[0]), table)]
+    else:
+        order = np.argsort(days, kind="stable")
+        bounds = np.searchsorted(days[order], uniq, side="left").tolist() + [len(days)]
+        parts = [(int(day), table.take(pa.array(order[bounds[i]:bounds[i + 1]]))) for i, day in enumerate(uniq)]
+
+    def write_one(item) -> FileMeta:
+        day, part = item
         t = part.column("time").cast(pa.int64())
         seqs = part.column(SEQ_COLUMN)
         rel = Path(node_id) / "dbs" / str(db_id) / str(table_id) / \
-            np.datetime64(int(day), "D").astype(str) / "00-00" / f"{name}.parquet"
+            np.datetime64(day, "D").astype(str) / "00-00" / f"{name}.parquet"
         path = data_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".parquet.tmp")
@@ -140,10 +152,13 @@ def write_parquet(data_dir: Path, node_id: str, db_id: int, table_id: int, table
             os.fsync(f.fileno())
         os.replace(tmp, path)
         fsync_dir(path.parent)
-        out.append(FileMeta(str(rel), db_id, table_id, int(day), pc.min(t).as_py(), pc.max(t).as_py(),
-                            part.num_rows, path.stat().st_size, pc.min(seqs).as_py(), pc.max(seqs).as_py(),
-                            part.column_names))
-    return out
+        return FileMeta(str(rel), db_id, table_id, day, pc.min(t).as_py(), pc.max(t).as_py(),
+                        part.num_rows, path.stat().st_size, pc.min(seqs).as_py(), pc.max(seqs).as_py(),
+                        part.column_names)
+
+    if len(parts) == 1:
+        return [write_one(parts[0])]
+    return list(_WRITERS.map(write_one, parts))
 
 
 def snapshot_dir(data_dir: Path, node_id: str) -> Path:
