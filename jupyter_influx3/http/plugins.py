@@ -20,6 +20,7 @@ import json
 from urllib.parse import parse_qsl
 
 from ..engine.plugins import errors as perrors
+from ..engine.plugins.spec import normalize_error_behavior
 from .base import ApiError, ApiHandler
 from .params import Field, JsonBodyError, json_content_type, json_struct, query_struct
 from .query import api_error
@@ -87,7 +88,10 @@ def _settings(value) -> tuple[bool, str]:
     run_async = value.get("run_async", False)
     if not isinstance(run_async, bool):
         raise ApiError(400, f"serde json error: invalid type: {json.dumps(run_async)}, expected a boolean")
-    return run_async, value.get("error_behavior", "log")
+    try:
+        return run_async, normalize_error_behavior(value.get("error_behavior", "log"))
+    except perrors.PluginError as exc:  # serde refuses an unknown variant: 400, like the real server
+        raise ApiError(400, f"serde json error: {exc.message}") from None
 
 
 TRIGGER_FIELDS = [Field("db", required=True), Field("plugin_filename", required=True),

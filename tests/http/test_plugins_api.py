@@ -453,7 +453,8 @@ def test_trigger_operations_answer_the_documented_statuses(purl, plugin_dir, db)
                       "'table:<TABLE_NAME>', 'all_tables', 'cron:<CRON_EXPRESSION>', 'every:<DURATION>', "
                       "or 'request:<PATH>'")
     create_trigger(purl, db, "t4", "noop.py", "cron:*/5 * * * *", status=500)  # 5 fields: seconds missing
-    create_trigger(purl, db, "t5", "noop.py", "all_tables", error_behavior="sometimes", status=500)
+    r = create_trigger(purl, db, "t5", "noop.py", "all_tables", error_behavior="sometimes", status=400)
+    assert r.text.startswith("serde json error: unknown variant `sometimes`")
     # enable/disable are idempotent; delete needs a disabled trigger or force
     for action in ("disable", "disable", "enable", "enable"):
         r = requests.post(f"{purl}{TRIGGER}/{action}", params={"db": db, "trigger_name": "t"}, timeout=30)
