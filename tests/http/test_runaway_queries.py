@@ -255,7 +255,12 @@ def test_sigterm_does_not_wait_for_python_work_of_an_interrupted_influxql_query(
     s = socket.create_connection(("127.0.0.1", _port(srv.url)))
     body = requests.models.RequestEncodingMixin._encode_params({"db": "py", "q": q})
     s.sendall(f"GET /query?{body} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-    time.sleep(1.5)
+    deadline = time.monotonic() + 30
+    while not requests.get(srv.url + "/api/v3/query_sql", timeout=30, params={  # its first statement runs
+            "db": "py", "q": "select count(*) as n from system.queries where query_type = 'influxql'"}).json()[0]["n"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(0.3)
     t0 = time.monotonic()
     code = srv.stop(signal.SIGTERM, timeout=60)
     took = time.monotonic() - t0
