@@ -126,7 +126,7 @@ class Engine:
             (self.node_dir / marker).unlink(missing_ok=True)
         self._threads: list[threading.Thread] = []
         if background:
-            self._start(self.caches.maintain, 1.0)
+            self._start(self._maintain_caches, 1.0)
             self._start(self._sync_loop, sync_interval_s)
             self._start(self._maintenance_loop, 2.0)
             self._start(self._snapshot_when_wanted, 0.05)
@@ -208,6 +208,9 @@ class Engine:
         t = threading.Thread(target=loop, name=f"influx3-{fn.__name__}", daemon=True)
         t.start()
         self._threads.append(t)
+
+    def _maintain_caches(self) -> None:
+        self.caches.maintain()   # looked up each time: a restore replaces the registry
 
     def _sync_loop(self) -> None:
         self.wal.sync_all()  # makes no_sync writes durable within a second

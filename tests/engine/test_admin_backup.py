@@ -165,3 +165,16 @@ def test_non_node_folders_are_never_taken_for_nodes(nodes):
         with pytest.raises(errors.InvalidConfiguration):
             Engine(a.data_dir, node_id=reserved, background=False)
     assert not (a.data_dir / "backups" / "dbs").exists()
+
+
+def test_last_value_caches_follow_a_restore(tmp_path):
+    with Engine(tmp_path / "d", node_id="a", background=False) as a:
+        a.write_lp("db", "cpu,host=a v=1 1000")
+        a.create_last_cache("db", "cpu", "lc", key_columns=["host"], value_columns=["v"])
+        a.admin.create_backup("one", wait=True)
+        a.write_lp("db", "cpu,host=a v=9 2000")
+        last = lambda: a.sql("db", "SELECT v FROM last_cache('cpu', 'lc')").to_pylist()  # noqa: E731
+        assert last() == [{"v": 9.0}]
+        a.admin.create_restore("one", wait=True)
+        assert last() == [{"v": 1.0}]
+        a._maintain_caches()        # the maintenance loop works on the registry the restore made
