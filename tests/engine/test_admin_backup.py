@@ -178,3 +178,4 @@ def test_last_value_caches_follow_a_restore(tmp_path):
         a.admin.create_restore("one", wait=True)
         assert last() == [{"v": 1.0}]
         a._maintain_caches()        # the maintenance loop works on the registry the restore made
+

@@ -192,6 +192,8 @@ def run(engine, db: str, table: str, data: bytes, metadata=None, filename: str |
         con.close()
     added = persist.write_parquet(engine.data_dir, engine.node_id, d.id, tbl.id, rows, f"i-{rid[:8]}")
     engine._publish(added, [], grace_s=0)
+    for batch in rows.to_batches():            # last-value and distinct-value caches see them too
+        engine.caches.feed(d.id, tbl.id, batch)
     times = rows.column("time").cast(pa.int64())
     info.update(completed_at=time.time_ns(), last_updated_at=time.time_ns(),
                 min_timestamp_ns=pc.min(times).as_py(), max_timestamp_ns=pc.max(times).as_py(),
