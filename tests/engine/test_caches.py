@@ -245,3 +245,13 @@ def test_many_queued_writes_fold_in_at_once(engine, count):
 def expected_last_in(eng, count):
     return eng.sql("db", "SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY host "
                          f"ORDER BY time DESC) AS rn FROM cpu) WHERE rn <= {count}")
+
+
+def test_fill_keeps_rows_whose_key_column_is_null(engine):
+    engine.write_lp("db", f"cpu,host=a,region=us v=1 {NOW - 5}\ncpu,host=b v=2 {NOW - 4}\ncpu,host=b v=3 {NOW - 3}\n"
+                          f"cpu,host=c v=4 {NOW - 2}", "ns")
+    engine.create_last_cache("db", "cpu", key_columns=["region"], count=2)   # filled: b and c have no region
+    got = engine.sql("db", "SELECT * FROM last_cache('cpu')")
+    want = engine.sql("db", "SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY region "
+                            "ORDER BY time DESC) AS rn FROM cpu) WHERE rn <= 2")
+    assert rows_of(got) == rows_of(want) and got.num_rows == 3

@@ -235,10 +235,19 @@ class CacheRegistry:
             agg.append(f"max({quote(SEQ_COLUMN)}) AS {quote(SEQ_COLUMN)}")
             keys = [quote(c) for c in cache.key_columns if c in have]
             part = f"PARTITION BY {', '.join(keys)} " if keys else ""
-            sql = (f"SELECT * EXCLUDE (__rn) FROM (SELECT *, row_number() OVER ({part}ORDER BY \"time\" DESC, "
-                   f"{quote(SEQ_COLUMN)} DESC) AS __rn FROM (SELECT {', '.join(group + agg)} FROM ({src}) "
-                   f"GROUP BY {', '.join(group)}) WHERE {quote(SEQ_COLUMN)} >= {now - cache.ttl_ns}) "
-                   f"WHERE __rn <= {int(cache.count)}")
+            seq, cutoff, count = quote(SEQ_COLUMN), now - cache.ttl_ns, int(cache.count)
+            kt = ", ".join(keys + ['"time"'])
+            on = " AND ".join(f"s.{k} IS NOT DISTINCT FROM t.{k}" for k in keys + ['"time"'])
+            # Deduplicate only the rows at each key's `count` newest times written within ttl (an
+            # identity's rows share its time), not the whole table: a fill reads every stored row.
+            sql = (f"WITH src AS ({src}), "
+                   f"recent AS (SELECT DISTINCT {kt} FROM src WHERE {seq} >= {cutoff}), "
+                   f"top AS (SELECT {kt} FROM (SELECT {kt}, dense_rank() OVER ({part}ORDER BY \"time\" DESC) AS __r "
+                   f"FROM recent) WHERE __r <= {count}), "
+                   f"cand AS (SELECT s.* FROM src s SEMI JOIN top t ON {on}) "
+                   f"SELECT * EXCLUDE (__rn) FROM (SELECT *, row_number() OVER ({part}ORDER BY \"time\" DESC, "
+                   f"{seq} DESC) AS __rn FROM (SELECT {', '.join(group + agg)} FROM cand "
+                   f"GROUP BY {', '.join(group)}) WHERE {seq} >= {cutoff}) WHERE __rn <= {count}")
             out = con.sql(sql).to_arrow_table()
         finally:
             con.close()
