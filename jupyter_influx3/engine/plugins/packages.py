@@ -1,5 +1,5 @@
 """The Python environment plugins import from: a virtual environment at `<plugin-dir>/.venv` (as
-InfluxDB 3 keeps one), seeing this interpreter's packages, into which `install_packages` and
+InfluxDB 3 keeps one), seeing the server's own packages, into which `install_packages` and
 `install_requirements` install with pip or uv (behaviour reference §6.2).
 
 Owns creating that environment and running the installer. Package specifications are checked
@@ -37,8 +37,21 @@ def _python(plugin_dir: Path) -> Path:
     py = venv / "bin" / "python"
     if not py.exists():
         # --without-pip: fast, and pip runs from this interpreter with --python
-        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)],
                        check=True, capture_output=True, timeout=120)
+    # The environment sees exactly the server's packages (a .pth, not --system-site-packages, which
+    # would show the base interpreter's when the server itself runs in a virtual environment): pip
+    # leaves what the server has (numpy, requests…) alone and installs the rest where the server's
+    # plugins import from.
+    cfg = venv / "pyvenv.cfg"
+    text = cfg.read_text()
+    if "include-system-site-packages = true" in text:  # made by an earlier version
+        cfg.write_text(text.replace("include-system-site-packages = true", "include-system-site-packages = false"))
+    pth = site_packages(plugin_dir) / "_influx3_server_packages.pth"
+    pth.parent.mkdir(parents=True, exist_ok=True)
+    wanted = "".join(p + "\n" for p in site.getsitepackages() if p != str(pth.parent))
+    if not pth.exists() or pth.read_text() != wanted:
+        pth.write_text(wanted)
     return py
 
 
