@@ -127,19 +127,29 @@ def test_bad_query_timeout_is_refused_on_the_command_line(tmp_path):
 def test_sigterm_stops_a_server_with_runaway_queries_within_seconds(start_influx3):
     srv = start_influx3("--query-timeout", "600")
     _create_db(srv.url, "term")
-    socks = [_send_query(_port(srv.url), "term") for _ in range(6)]
-    time.sleep(1.0)
+    # three runaway queries (the fourth query thread answers the poll of system.queries)
+    socks = [_send_query(_port(srv.url), "term") for _ in range(3)]
+    _wait_running(srv.url, "term", "generate_series", 3)
     t0 = time.monotonic()
     code = srv.stop(signal.SIGTERM, timeout=20)
     took = time.monotonic() - t0
     assert code == 0
     assert took < 5.0, f"SIGTERM took {took:.1f} s"
-    socks[0].settimeout(5)
-    answer = socks[0].recv(4096)
-    assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
-    assert b"query interrupted: the server is shutting down" in answer
     for s in socks:
+        s.settimeout(5)
+        answer = s.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
+        assert b"query interrupted: the server is shutting down" in answer
         s.close()
+
+
+def _wait_running(url: str, db: str, text: str, n: int) -> None:
+    """Wait until `n` queries whose text contains `text` are in system.queries (started)."""
+    deadline = time.monotonic() + 30
+    q = f"select count(*) as n from system.queries where query_text like '%{text}%' and query_text not like '%system%'"
+    while requests.get(url + "/api/v3/query_sql", params={"db": db, "q": q}, timeout=30).json()[0]["n"] < n:
+        assert time.monotonic() < deadline, "the queries did not start"
+        time.sleep(0.1)
 
 
 # ---- /health when the server is stuck: an in-process server the test can block ----------------
