@@ -196,3 +196,19 @@ def test_t5_threshold_alert_reaches_a_notifier_over_loopback_while_the_plugin_ru
     assert len(notified) == 1 and "usage > 90.0" in notified[0] and "host=a" in notified[0]
     assert any("Alert sent to notification plugin with results: {'http': True}" in x
                for x in logs(ourl, "th", "acc_th"))
+
+
+def test_t6_gapfill_over_http_fills_missing_seconds_linearly(ourl):
+    _needs(ourl, "scipy")
+    _needs(ourl, "influxdata_plugin_utils")
+    t0 = T0 // 10**9
+    written(ourl, "gf", "\n".join(f"sig,host=a v={float(i)} {(t0 + i) * 10**9}" for i in range(20)
+                                  if i not in (5, 6, 7, 12)))
+    trigger(ourl, "gf", "acc_gf", "influxdata/gapfill/gapfill.py", "request:acc_gapfill")
+    r = requests.post(ourl + "/api/v3/engine/acc_gapfill", json={
+        "source_measurement": "sig", "target_measurement": "sig_filled", "interval": "1s", "method": "linear",
+        "backfill_start": "2024-01-01T00:00:00Z", "backfill_end": "2024-01-01T00:00:20Z"}, timeout=120)
+    assert r.status_code == 200, r.text
+    got = sql(ourl, "gf", "SELECT v FROM sig_filled ORDER BY time")
+    assert [x["v"] for x in got] == [float(i) for i in range(20)]
+    assert any("gaps_filled=2" in x and "fills_written=4" in x for x in logs(ourl, "gf", "acc_gf"))
