@@ -202,7 +202,7 @@ def test_health_answers_503_after_the_event_loop_was_blocked(inproc):
     assert r.status_code == 503
     assert r.headers["Content-Type"].startswith("text/plain")
     assert re.fullmatch(r"unhealthy: the event loop was blocked for (\d+\.\d) s within the last 30 s", r.text), r.text
-    assert float(re.search(r"(\d+\.\d) s", r.text).group(1)) >= 2.5
+    assert float(re.search(r"(\d+\.\d) s", r.text).group(1)) >= 2.4  # slept 2.6 s, ticks every 0.1 s
 
 
 def test_health_answers_503_when_the_write_pool_takes_no_work(inproc):
