@@ -99,15 +99,14 @@ class DistinctValueCache:
     def output_columns(self, table=None) -> list[str]:
         return list(self.columns)
 
-    def to_arrow(self, table=None, keep=None, now_ns: int | None = None) -> pa.Table:
+    def to_arrow(self, table=None, now_ns: int | None = None) -> pa.Table:
         """The combinations written within `max_age`, sorted ascending, one string column each."""
         self.drain()
         cutoff = (now_ns or time.time_ns()) - self.max_age_ns
         with self.lock:
-            combos = [k for k, s in self.entries.items() if s >= cutoff and (keep is None or keep(k))]
+            combos = [k for k, s in self.entries.items() if s >= cutoff]
         combos.sort()
-        if keep is None:
-            self.row_keys = combos
+        self.row_keys = combos
         arrays = [pa.array([c[i] for c in combos], pa.string()) for i in range(len(self.columns))]
         return pa.Table.from_arrays(arrays, schema=pa.schema([pa.field(c, pa.string()) for c in self.columns]))
 

@@ -146,10 +146,10 @@ class LastValueCache:
             values = [c for c in self.value_columns if c in table.columns] + ["time"]
         return self.key_columns + values
 
-    def to_arrow(self, table, keep=None, now_ns: int | None = None) -> pa.Table:
+    def to_arrow(self, table, now_ns: int | None = None) -> pa.Table:
         """The cached rows still within `ttl` as an Arrow table with the catalog's column types.
 
-        `keep(key_tuple) -> bool` filters on the key columns before anything is built.
+        Sets `row_keys` to the key values of each row (the fast path filters on them).
         """
         self.drain()
         now = now_ns or time.time_ns()
@@ -158,12 +158,12 @@ class LastValueCache:
         types = tuple(table.columns[c].type if c in table.columns else "string" for c in cols)
         built = self._built
         # the dashboard case: the same answer again until a write or an expiry changes it
-        if keep is None and built is not None and built[0] == (self.version, tuple(cols), types) and now < built[1]:
+        if built is not None and built[0] == (self.version, tuple(cols), types) and now < built[1]:
             self.row_keys = built[3]
             return built[2]
         with self.lock:
             version = self.version
-            items = [(k, rows) for k, rows in self.entries.items() if keep is None or keep(k)]
+            items = list(self.entries.items())
         items.sort(key=lambda kv: tuple((v is None, v) for v in kv[0]))
         out_rows = [r for _, rows in items for r in rows if r[SEQ_COLUMN] >= cutoff]
         fields, arrays = [], []
@@ -178,9 +178,9 @@ class LastValueCache:
             fields.append(pa.field(c, typ))   # nullable, as the SQL layer's answer over the same rows
             arrays.append(arr)
         out = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
-        if keep is None:
-            expires = min((r[SEQ_COLUMN] for r in out_rows), default=now) + self.ttl_ns
-            self.row_keys = [tuple(r.get(k) for k in self.key_columns) for r in out_rows]
+        expires = min((r[SEQ_COLUMN] for r in out_rows), default=now) + self.ttl_ns
+        self.row_keys = [tuple(r.get(k) for k in self.key_columns) for r in out_rows]
+        if now_ns is None:   # an answer for another moment (tests) is not kept
             self._built = ((version, tuple(cols), types), expires, out, self.row_keys)
         return out
 
