@@ -82,20 +82,35 @@ def release(handler: Any) -> None:
         handler.context.scopes.discard(handler)
 
 
-_running: dict[int, int] = {}
+#: per context: the scopes of the query calls executing in a pool thread right now
+_running: dict[int, list] = {}
 _running_lock = threading.Lock()
 
 
-def _count(context: Any, delta: int) -> None:
+def _enter(context: Any, scope: cancellation.QueryScope) -> None:
     with _running_lock:
-        _running[id(context)] = _running.get(id(context), 0) + delta
+        _running.setdefault(id(context), []).append(scope)
+
+
+def _leave(context: Any, scope: cancellation.QueryScope) -> None:
+    with _running_lock:
+        _running[id(context)].remove(scope)
 
 
 def running(context: Any) -> int:
     """Query calls of `context` executing in a pool thread right now (including those whose
     request already answered: an interrupted query's Python work may still be finishing)."""
     with _running_lock:
-        return _running.get(id(context), 0)
+        return len(_running.get(id(context), ()))
+
+
+def held_by_stopped(context: Any) -> tuple[int, int]:
+    """(query threads still busy with a query that was already stopped, threads in the pool):
+    when the first reaches the second, no query can run (Python work DuckDB cannot interrupt)."""
+    pool = query_executor(context)
+    with _running_lock:
+        stopped = sum(1 for scope in _running.get(id(context), ()) if scope.cancelled)
+    return stopped, getattr(pool, "_max_workers", 0)
 
 
 def cancel_all(context: Any, reason: str = cancellation.SHUTDOWN) -> int:
@@ -116,12 +131,12 @@ async def run(handler: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -
     call = functools.partial(fn, *args, **kwargs)
 
     def work() -> Any:
-        _count(context, +1)
+        _enter(context, scope)
         try:
             with scope.active():  # raises at once if cancelled while it waited for a thread
                 return call()
         finally:
-            _count(context, -1)
+            _leave(context, scope)
 
     context = handler.context
     context.busy += 1

@@ -1,8 +1,8 @@
 """Noticing a stuck server, for ``/health``: the IOLoop's lag and a write pool that takes no work.
 
 `/health` answering ``OK`` while every write hangs is worse than no health check: a load balancer
-keeps sending traffic to a node that acknowledges nothing. Two things make a node useless and are
-cheap to measure:
+keeps sending traffic to a node that acknowledges nothing. What makes a node useless and is cheap
+to measure:
 
 * the IOLoop is blocked (a callback that should run every ``TICK_S`` ran late): nothing is read
   from or written to any socket meanwhile. The largest lag of the last ``WINDOW_S`` seconds is
@@ -10,7 +10,9 @@ cheap to measure:
 * the write pool cannot start a no-op within ``PROBE_S``: every write would wait as long.
 
 Queries run in a pool of their own (`ServerContext.query_executor`) with a timeout, so a busy
-query pool is not a stuck server and is not reported here.
+query pool is not a stuck server. A query pool whose every thread is still busy with a query that
+was already stopped (timed out, client gone: Python work DuckDB cannot interrupt) is: no query can
+run until one of them ends.
 
 One watchdog per IOLoop (shared by the contexts of a process). Does not touch the engine.
 """
@@ -23,6 +25,8 @@ import time
 from typing import Any, Optional
 
 from tornado.ioloop import IOLoop, PeriodicCallback
+
+from . import querypool
 
 TICK_S = 0.1
 #: lag above this is a blocked loop (seconds)
@@ -88,6 +92,9 @@ async def problems(context: Any) -> list[str]:
     waited = await _probe(context.executor)
     if waited is None:
         found.append(f"the write pool could not start work within {PROBE_S:.0f} s")
+    stopped, threads = querypool.held_by_stopped(context)
+    if threads and stopped >= threads:
+        found.append(f"all {threads} query threads are held by queries that were already stopped")
     return found
 
 

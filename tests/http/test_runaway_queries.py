@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -158,7 +159,8 @@ def _wait_running(url: str, db: str, text: str, n: int) -> None:
 
 @pytest.fixture
 def inproc(tmp_path):
-    """A real tornado server in a thread of this process, with a write pool of one thread."""
+    """A real tornado server in a thread of this process, with a write pool and a query pool of
+    one thread each."""
     import tornado.httpserver
     import tornado.netutil
     from tornado.ioloop import IOLoop
@@ -168,6 +170,7 @@ def inproc(tmp_path):
 
     engine = Engine(tmp_path / "data", background=False)
     pool = ThreadPoolExecutor(max_workers=1)
+    query_pool = ThreadPoolExecutor(max_workers=1)
     ready = threading.Event()
     box: dict = {}
 
@@ -175,6 +178,7 @@ def inproc(tmp_path):
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         app = make_app(engine, executor=pool, auth=AuthSettings(enabled=False))
+        app.settings["influx3"].query_executor = query_pool
         server = tornado.httpserver.HTTPServer(app)
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
         server.add_sockets(sockets)
@@ -186,15 +190,16 @@ def inproc(tmp_path):
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     ready.wait(10)
-    yield box["url"], box["ioloop"], pool
+    yield SimpleNamespace(url=box["url"], ioloop=box["ioloop"], pool=pool, engine=engine)
     box["loop"].call_soon_threadsafe(box["loop"].stop)
     thread.join(10)
     pool.shutdown(wait=False)
+    query_pool.shutdown(wait=True)  # the engine outlives the query still finishing
     engine.close()
 
 
 def test_health_answers_503_after_the_event_loop_was_blocked(inproc):
-    url, ioloop, _ = inproc
+    url, ioloop = inproc.url, inproc.ioloop
     assert requests.get(url + "/health", timeout=10).text == "OK"  # the watchdog is running
     ioloop.add_callback(time.sleep, 2.6)  # a handler that blocks the loop
     time.sleep(0.2)
@@ -206,7 +211,7 @@ def test_health_answers_503_after_the_event_loop_was_blocked(inproc):
 
 
 def test_health_answers_503_when_the_write_pool_takes_no_work(inproc):
-    url, _, pool = inproc
+    url, pool = inproc.url, inproc.pool
     assert requests.get(url + "/health", timeout=10).text == "OK"
     pool.submit(time.sleep, 4)  # every write thread stuck
     r = requests.get(url + "/health", timeout=30)
@@ -281,3 +286,19 @@ def test_sigterm_does_not_wait_for_python_work_of_an_interrupted_influxql_query(
     s.settimeout(5)
     assert s.recv(4096).startswith(b"HTTP/1.1 503")
     s.close()
+
+
+def test_health_answers_503_when_every_query_thread_is_held_by_a_stopped_query(inproc):
+    from jupyter_influx3.engine.querylimits import QueryLimits
+
+    url, engine = inproc.url, inproc.engine
+    engine.write_lp("py", "\n".join(f"m,host=h{i % 50} v={i} {i + 1}" for i in range(100_000)), "ns")
+    engine.query_limits = QueryLimits(timeout_s=0.2)
+    assert requests.get(url + "/health", timeout=10).text == "OK"
+    # 5 statements of 100,000 rows each: seconds of Python work that DuckDB cannot interrupt, in the
+    # one query thread of this server
+    r = requests.get(url + "/query", params={"db": "py", "q": ";".join(["SELECT * FROM m"] * 5)}, timeout=30)
+    assert r.status_code == 504
+    h = requests.get(url + "/health", timeout=30)
+    assert h.status_code == 503
+    assert h.text == "unhealthy: all 1 query threads are held by queries that were already stopped"
