@@ -71,10 +71,10 @@ def test_stopping_the_server_itself_persists_and_exits_then_it_starts_again(star
     written(server.url, "db", "cpu,host=s v=1 1000")
     out = influx3("stop", "node", "--node-id", "test-node", "--host", server.url)
     assert out.returncode == 0 and b"stopped" in out.stdout, out.stderr
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 90          # a loaded machine closes slowly; no timing is asserted
     while server.proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert server.proc.returncode == 0
+    assert server.proc.returncode == 0, server.log()[-2000:]
     for wal in (server.data_dir / "test-node" / "wal").glob("*.wal"):    # nothing left to replay
         assert read_records(wal, 0).payloads == []
     server.proc = None
