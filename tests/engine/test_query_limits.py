@@ -160,3 +160,16 @@ def test_a_cursor_opened_for_a_cancelled_query_refuses_to_start(engine):
             engine.sql("a", RUNAWAY)
     log = [q for q in engine.query_log if q.query_text == RUNAWAY]
     assert [(q.phase, q.cancelled) for q in log] == [("cancel", True)]
+
+
+def test_a_stopped_influxql_query_runs_no_further_statement(engine):
+    from jupyter_influx3.engine.influxql.executor import Executor
+
+    engine.write_lp("a", "cpu,host=a value=1 1")
+    scope = cancellation.QueryScope()
+    with scope.active():
+        results = Executor(engine).execute("SELECT value FROM cpu; SELECT value FROM cpu", database="a")
+        assert next(results).error is None
+        scope.cancel(cancellation.TIMEOUT)
+        with pytest.raises(cancellation.QueryCancelled, match="query-timeout limit exceeded"):
+            next(results)

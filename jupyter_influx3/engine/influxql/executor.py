@@ -27,6 +27,7 @@ import time
 import uuid
 from typing import Any, Callable, Iterator, Optional
 
+from .. import cancellation
 from .. import errors as engine_errors
 from ..concurrency import slots_for
 from . import ast
@@ -197,6 +198,9 @@ class Executor:
                           retention_policy: Optional[str] = None, now_ns: Optional[int] = None,
                           log_text: Optional[str] = None) -> StatementResult:
         now = now_ns if now_ns is not None else time.time_ns()
+        scope = cancellation.current()
+        if scope is not None:
+            scope.check()  # a stopped query runs no further statement (its Python work is not interruptible)
         entry = self._log_start(stmt, database, log_text)
         try:
             with slots_for(self.engine).hold():   # the query concurrency limit (engine/concurrency.py)
