@@ -275,3 +275,27 @@ def test_metrics_report_cache_entries_and_memory(url, db):
     assert values['influxdb3_caches{kind="last"}'] >= 1
     assert values['influxdb3_cache_entries{kind="last"}'] >= 2
     assert values['influxdb3_cache_memory_bytes{kind="last"}'] > 0
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "pretty", "parquet"])
+def test_cache_answers_encode_like_any_query(url, db, fmt):
+    import io
+
+    import pyarrow.parquet as pq
+
+    written(url, db, "cpu,region=us,host=a usage=1,ok=true,n=3i\ncpu,region=eu,host=b usage=2,s=\"x y\"")
+    assert post(url, LVC, {"db": db, "table": "cpu"}).status_code == 201
+
+    def body(q):
+        r = requests.get(url + "/api/v3/query_sql", params={"db": db, "q": q, "format": fmt}, timeout=30)
+        assert r.status_code == 200, r.text
+        return r.content
+
+    fast = body("SELECT * FROM last_cache('cpu')")                        # from the cache, encoded inline
+    slow = body("SELECT * FROM (SELECT * FROM last_cache('cpu')) AS c")   # through DuckDB and the pool
+    if fmt == "parquet":
+        fast_t, slow_t = pq.read_table(io.BytesIO(fast)), pq.read_table(io.BytesIO(slow))
+        assert fast_t.schema.equals(slow_t.schema)
+        assert sorted(map(str, fast_t.to_pylist())) == sorted(map(str, slow_t.to_pylist()))
+    else:
+        assert sorted(fast.splitlines()) == sorted(slow.splitlines())
