@@ -51,11 +51,12 @@ export class Browser extends Widget {
   ) {
     super();
     this.addClass('jp-Influx3-browser');
+    this.title.label = 'Databases';
     this.headerNode = el('div', 'jp-Influx3-header');
     this.search = document.createElement('input');
     this.search.className = 'jp-Influx3-search jp-mod-styled';
     this.search.placeholder = 'Search databases, tables, columns';
-    this.search.addEventListener('input', () => this.render());
+    this.search.addEventListener('input', () => void this.onSearch());
     this.treeNode = el('div', 'jp-Influx3-tree');
     this.treeNode.setAttribute('role', 'tree');
     this.node.append(this.headerNode, this.search, this.treeNode);
@@ -108,6 +109,16 @@ export class Browser extends Widget {
   async ensureTables(db: string): Promise<void> {
     if (!this.tables.has(db)) {
       await this.loadDatabase(db);
+      this.render();
+    }
+  }
+
+  /** A search looks into every database, so the tables of those not opened yet are loaded first. */
+  private async onSearch(): Promise<void> {
+    this.render();
+    const missing = this.databases.filter(d => !this.tables.has(d.name));
+    if (this.search.value.trim() && missing.length) {
+      await Promise.all(missing.map(d => this.loadDatabase(d.name).catch(() => undefined)));
       this.render();
     }
   }
@@ -232,7 +243,7 @@ export class Browser extends Widget {
       const row = this.item({ kind: 'database', db: db.name, table: '', name: db.name }, db.name, {
         expandable: true,
         open,
-        icon: '🛢',
+        icon: '▤',
         depth: 0
       });
       const retention = formatRetention(db.retentionNs);
@@ -241,7 +252,7 @@ export class Browser extends Widget {
       }
       const failing = triggers.filter(t => t.disabled).length;
       if (triggers.length) {
-        this.badge(row, `⚡${triggers.length}`, failing ? 'jp-Influx3-trigger-off' : 'jp-Influx3-trigger-on', `${triggers.length} trigger(s), ${failing} disabled`);
+        this.badge(row, `▶${triggers.length}`, failing ? 'jp-Influx3-trigger-off' : 'jp-Influx3-trigger-on', `${triggers.length} trigger(s), ${failing} disabled`);
       }
       frag.append(row);
       if (!open) {
@@ -259,7 +270,7 @@ export class Browser extends Widget {
       if (triggers.length) {
         for (const tr of triggers) {
           const r = this.item({ kind: 'trigger', db: db.name, table: '', name: tr.trigger_name }, tr.trigger_name, {
-            icon: tr.disabled ? '⏸' : '⚡',
+            icon: tr.disabled ? '‖' : '▶',
             depth: 1
           });
           r.title = `${tr.plugin_filename} on ${tr.trigger_specification}${tr.disabled ? ' (disabled)' : ''}`;
@@ -269,7 +280,7 @@ export class Browser extends Widget {
       }
     }
     const tokOpen = this.expanded.has('#tokens');
-    frag.append(this.item({ kind: 'tokens', db: '', table: '', name: '' }, 'Tokens', { expandable: true, open: tokOpen, icon: '🔑', depth: 0 }));
+    frag.append(this.item({ kind: 'tokens', db: '', table: '', name: '' }, 'Tokens', { expandable: true, open: tokOpen, icon: '✱', depth: 0 }));
     if (tokOpen) {
       for (const tok of this.tokens ?? []) {
         const name = String(tok.name);
