@@ -327,3 +327,18 @@ def test_a_request_path_given_with_spaces_is_served_and_kept_unique(pe, engine):
     assert pe.handle_request("a/b", {}, {}, b"").body == b"hi"
     with pytest.raises(errors.AlreadyExists):
         pe.create_trigger("db", "r2", "r.py", "request:a/b")
+
+
+def test_plugin_logs_are_bounded_in_lines_and_characters():
+    from jupyter_influx3.engine.plugins.logs import MAX_TEXT, LogStore
+
+    store = LogStore(max_lines=5, max_chars=3 * MAX_TEXT)
+    for i in range(10):
+        store.add("t", "INFO", f"line {i}", "db")
+    assert [x.log_text for x in store.lines()] == [f"line {i}" for i in range(5, 10)]
+    store.add("t", "ERROR", "x" * (10 * MAX_TEXT), "db")
+    assert len(store.lines()[-1].log_text) < MAX_TEXT + 100  # one line is cut
+    for _ in range(4):
+        store.add("t", "ERROR", "y" * MAX_TEXT, "db")
+    assert sum(len(x.log_text) for x in store.lines()) <= 3 * MAX_TEXT
+    assert store.lines(database="other") == []

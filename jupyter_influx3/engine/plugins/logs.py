@@ -17,6 +17,7 @@ log = logging.getLogger("jupyter_influx3.plugins")
 
 MAX_LINES = 10_000
 MAX_TEXT = 64 * 1024  # one line (a traceback included); a plugin logging megabytes is cut
+MAX_CHARS = 32 * 2**20  # all lines together: the oldest go first
 _PY_LEVEL = {"INFO": logging.INFO, "WARN": logging.WARNING, "ERROR": logging.ERROR}
 
 
@@ -34,8 +35,9 @@ class LogLine:
 
 
 class LogStore:
-    def __init__(self, max_lines: int = MAX_LINES):
-        self._lines: collections.deque[LogLine] = collections.deque(maxlen=max_lines)
+    def __init__(self, max_lines: int = MAX_LINES, max_chars: int = MAX_CHARS):
+        self._lines: collections.deque[LogLine] = collections.deque()
+        self._max_lines, self._max_chars, self._chars = max_lines, max_chars, 0
         self._lock = threading.Lock()
 
     def add(self, trigger_name: str, level: str, text: str, database: str | None = None) -> None:
@@ -44,6 +46,9 @@ class LogStore:
         line = LogLine(time.time_ns(), trigger_name, level, text, database)
         with self._lock:
             self._lines.append(line)
+            self._chars += len(text)
+            while len(self._lines) > self._max_lines or self._chars > self._max_chars:
+                self._chars -= len(self._lines.popleft().log_text)
         log.log(_PY_LEVEL.get(level, logging.INFO), "[%s] %s", trigger_name, text)
 
     def lines(self, trigger_name: str | None = None, database: str | None = None) -> list[LogLine]:
