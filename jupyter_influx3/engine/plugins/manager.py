@@ -504,11 +504,13 @@ class ProcessingEngine:
 
     def test_schedule(self, filename: str, database: str, schedule: str | None = None,
                       cache_name: str | None = None, input_arguments: dict | None = None,
-                      with_traceback: bool = False) -> dict:
+                      with_traceback: bool = False, at: datetime | None = None) -> dict:
+        """§6.7's dry run at the next tick of `schedule`; `at` (an aware datetime, not reachable
+        over HTTP) fixes the call time instead, for tests and notebooks that replay a past tick."""
         self.loader.require_dir()
         args = _check_arguments(input_arguments)
         spec = Spec("cron", validate_cron(schedule or "* * * * * *"))
-        fire = spec.next_fire(datetime.now(timezone.utc))
+        fire = at.astimezone(timezone.utc) if at is not None else spec.next_fire(datetime.now(timezone.utc))
         out = {"trigger_time": fire.strftime("%Y-%m-%dT%H:%M:%SZ"), "log_lines": [], "database_writes": {},
                "errors": []}
         self.engine.catalog.refresh()
