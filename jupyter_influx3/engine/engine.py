@@ -247,7 +247,10 @@ class Engine:
             self.wal.close()
             self._closed = True
             os.close(self._lock_fd)
-            self._db.close()
+            try:
+                self._db.close()
+            except duckdb.Error:   # busy with a query being interrupted: the process is ending anyway
+                pass
 
     def __enter__(self):
         return self

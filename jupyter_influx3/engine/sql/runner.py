@@ -251,6 +251,8 @@ class SqlService:
         self._ready = False
         self._blocked: frozenset = frozenset()
         self._running: set = set()   # cursors of queries not finished yet (see interrupt_all)
+        self._starting: set = set()  # queries still planning, with no cursor yet
+        self._stopped_starting: set = set()   # of those, the ones interrupt_all stopped
         self._running_lock = threading.Lock()
         self._instances: collections.OrderedDict = collections.OrderedDict()   # db id -> (nodes, con)
 
@@ -265,12 +267,24 @@ class SqlService:
         kernel). Returns how many were interrupted; each fails with DuckDB's interrupt error."""
         with self._running_lock:
             cursors = list(self._running)
+            # a query still planning has no cursor to interrupt yet: it stops when it gets one
+            self._stopped_starting |= self._starting
+            starting = len(self._starting)
         for c in cursors:
             try:
                 c.interrupt()
             except Exception:  # already finished or closed
                 pass
-        return len(cursors)
+        return len(cursors) + starting
+
+    def _started(self, ticket: object, cursor) -> None:
+        """`cursor` is the query's (`ticket`) from now on; raises if interrupt_all stopped it."""
+        with self._running_lock:
+            self._starting.discard(ticket)
+            stopped = ticket in self._stopped_starting
+            self._stopped_starting.discard(ticket)
+        if stopped:
+            raise SqlExecutionError("INTERRUPT Error: Interrupted!")
 
     # -- DuckDB setup
     def _configure(self, con, allowed: list[str], tmp: Path) -> None:
@@ -353,6 +367,9 @@ class SqlService:
         self.last_telemetry = telemetry
         cursor = None
         names: dict[str, str] = {str(eng.data_dir).rstrip("/") + "/": ""}   # no absolute paths in errors
+        ticket = object()
+        with self._running_lock:
+            self._starting.add(ticket)
         try:
             explain = _EXPLAIN.match(query)
             tr = self._translate(db, query[explain.end():] if explain else query, params)
@@ -360,6 +377,7 @@ class SqlService:
             sql, values = tr.bind(params, issue)
             cursor = self._db_connection(db).cursor()
             self._track(cursor, True)
+            self._started(ticket, cursor)
             sql = self._register(cursor, db, tr, sql, values, issue, telemetry, entry)
             if explain:
                 # DataFusion's EXPLAIN answers (plan_type, plan); this is DuckDB's plan of the translation
@@ -386,6 +404,10 @@ class SqlService:
         except BaseException as e:
             self._fail(entry, cursor, e, started, cancelled=isinstance(e, QueryCancelled))
             raise
+        finally:
+            with self._running_lock:   # a query that failed before it had a cursor
+                self._starting.discard(ticket)
+                self._stopped_starting.discard(ticket)
         planned = time.perf_counter()
         entry.plan_duration = int((planned - started) * 1e9)
         entry.permit_duration = 0
