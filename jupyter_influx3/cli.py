@@ -110,8 +110,12 @@ async def _serve(args: argparse.Namespace) -> int:
     limits = Limits(**{k: v for k, v in limit_args.items() if v is not None})
     data_dir = Path(args.data_dir).expanduser()
     data_dir.mkdir(parents=True, exist_ok=True)
+    worker = _worker_spec(args)   # (index, ready fd, listening fds) in a worker of --workers N
     try:
         cache = None if args.series_cache_mb is None else args.series_cache_mb * 2**20
+        if worker is not None:   # the series cache's budget is the server's, shared out among workers
+            from .engine.sql.seriescache import default_budget
+            cache = (default_budget() if cache is None else cache) // args.workers
         engine = Engine(str(data_dir), node_id=args.node_id, limits=limits, series_cache_bytes=cache,
                         query_memory_limit=args.query_memory_limit, **cache_options(args))
     except errors.EngineError as exc:
@@ -120,11 +124,14 @@ async def _serve(args: argparse.Namespace) -> int:
     context = None
     try:
         host, port = args.http_bind
-        try:
-            sockets = tornado.netutil.bind_sockets(port, address=host or None)
-        except OSError as exc:
-            print(f"influx3: error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
-            return 1
+        if worker is not None:
+            sockets = [socket.socket(fileno=fd) for fd in worker[2]]   # the supervisor's listener
+        else:
+            try:
+                sockets = tornado.netutil.bind_sockets(port, address=host or None)
+            except OSError as exc:
+                print(f"influx3: error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+                return 1
         auth = _auth_settings(args, engine)
         if auth is None:
             return 1
@@ -148,6 +155,12 @@ async def _serve(args: argparse.Namespace) -> int:
         from .engine.concurrency import QuerySlots
 
         engine.query_slots = QuerySlots(args.max_concurrent_queries)   # None: unlimited
+        if worker is not None:   # one limit for the whole server
+            from .engine.concurrency import SharedQuerySlots
+            from .supervisor import WORKERS_DIR_ENV
+
+            engine.query_slots = SharedQuerySlots(Path(os.environ[WORKERS_DIR_ENV]) / "slots",
+                                                  args.max_concurrent_queries)
         app = make_app(engine, max_request_bytes=args.max_http_request_size, auth=auth,
                        cors_origins=args.cors_origins, allowed_hosts=_allowed_hosts(args))
         app.settings["influx3"].users = users
@@ -162,10 +175,16 @@ async def _serve(args: argparse.Namespace) -> int:
         server.add_sockets(sockets)
         bound = sockets[0].getsockname()
         shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-        print(f"influx3: listening on http://{shown_host}:{bound[1]} (data dir {data_dir})",
-              file=sys.stderr, flush=True)
-        _print_auth_status(auth, engine, f"http://{shown_host}:{bound[1]}")
-        if flight_server is not None:
+        if worker is None:
+            print(f"influx3: listening on http://{shown_host}:{bound[1]} (data dir {data_dir})",
+                  file=sys.stderr, flush=True)
+        else:   # the supervisor prints the listening line once every worker serves
+            from .supervisor import notify_ready
+
+            notify_ready(worker[1])
+        if worker is None or worker[0] == 0:
+            _print_auth_status(auth, engine, f"http://{shown_host}:{bound[1]}")
+        if flight_server is not None and (worker is None or worker[0] == 0):
             print(f"influx3: Arrow Flight / Flight SQL (gRPC) on the same port, grpc://{shown_host}:{bound[1]}",
                   file=sys.stderr, flush=True)
 
@@ -323,12 +342,47 @@ def _disable_authz(value: str) -> frozenset:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _worker_spec(args: argparse.Namespace):
+    """(index, ready fd, [listening fds]) when this process is a worker of `--workers N`, else None."""
+    if not args.worker_spec:
+        return None
+    numbers = [int(x) for x in args.worker_spec.split(",")]
+    return numbers[0], numbers[1], numbers[2:]
+
+
+def _workers(value: str) -> int:
+    if value == "auto":
+        return os.cpu_count() or 1
+    return positive_int(value)
+
+
+def _supervise(args: argparse.Namespace) -> int:
+    """`serve --workers N` (N > 1): bind, then run N worker processes on the socket (supervisor.py)."""
+    import tornado.netutil
+
+    from . import supervisor
+
+    host, port = args.http_bind
+    try:
+        sockets = tornado.netutil.bind_sockets(port, address=host or None)
+    except OSError as exc:
+        print(f"influx3: error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    bound = sockets[0].getsockname()
+    shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+    Path(args.data_dir).expanduser().mkdir(parents=True, exist_ok=True)
+    # the workers get the user's flags, then their own (argparse: the last one wins)
+    return supervisor.run(args.argv, args.workers, args.node_id, sockets, f"http://{shown_host}:{bound[1]}")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING, format="influx3: %(levelname)s %(name)s: %(message)s")
     # A client's bad request is the client's business; only server errors (5xx) are worth a line.
     logging.getLogger("tornado.access").setLevel(logging.ERROR)
+    if args.workers > 1 and not args.worker_spec:
+        return _supervise(args)
     return asyncio.run(_serve(args))
 
 
@@ -823,6 +877,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="queries (SQL, InfluxQL, plugins) run at once; more wait for a slot (default: no limit)")
     from .plugin_cli import add_serve_options
     add_serve_options(serve)
+    serve.add_argument("--workers", type=_workers, default=1, metavar="N",
+                       help="worker processes (nodes <node-id>-w<i>) sharing the port; 'auto': one per "
+                            "core (default 1: one process)")
+    serve.add_argument("--worker-spec", default=None, help=argparse.SUPPRESS)   # set by the supervisor
     serve.set_defaults(func=cmd_serve)
 
     write = sub.add_parser("write", help="write line protocol to a running server")
@@ -862,6 +920,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)   # what `serve --workers N` hands its workers
     if getattr(args, "data_dir", "unset") is None:
         args.data_dir = str(default_data_dir())
     return args.func(args)

@@ -7,6 +7,7 @@ and changed at run time (`/api/v3/configure/query_concurrency_limit`); `None` is
 statement that runs SQL inside takes one slot, not two), and a waiting query gives up when its
 `cancellation` scope does (timeout, client gone, shutdown). A SQL result holds its slot until its
 stream is read to the end or closed: DuckDB executes while the stream is read.
+`SharedQuerySlots` is the same limit shared by the worker processes of one server (``--workers``).
 
 Knows nothing of HTTP.
 """
@@ -14,7 +15,10 @@ Knows nothing of HTTP.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import threading
+import time
 from typing import Callable, Iterator, Optional
 
 from . import cancellation
@@ -86,6 +90,103 @@ class QuerySlots:
             if not done:
                 done.append(True)
                 self._give_back()
+
+        return give_back
+
+
+class SharedQuerySlots(QuerySlots):
+    """One limit for several processes (`influx3 serve --workers N`): slot ``i`` is an exclusive
+    ``flock`` on ``<dir>/slot-<i>`` (a worker that dies gives its slots back with its descriptors),
+    and the limit set at run time is the file ``<dir>/limit``, read by every worker."""
+
+    def __init__(self, directory, startup: Optional[int] = None):
+        super().__init__(startup)
+        self.dir = os.fspath(directory)
+        self._fds: dict[int, int] = {}      # slot number -> open descriptor (closed when released)
+        self._mine = threading.local()
+
+    @property
+    def limit(self) -> Optional[int]:
+        try:
+            with open(os.path.join(self.dir, "limit"), encoding="ascii") as f:
+                text = f.read().strip()
+        except FileNotFoundError:
+            return self.startup
+        return None if text == "none" else int(text)
+
+    @limit.setter
+    def limit(self, value) -> None:   # QuerySlots.__init__ assigns the startup value: nothing to store
+        pass
+
+    def set(self, limit: Optional[int]) -> None:
+        path = os.path.join(self.dir, "limit")
+        if limit is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            return
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}"
+        with open(tmp, "w", encoding="ascii") as f:
+            f.write(str(limit))
+        os.replace(tmp, path)
+
+    def acquire(self) -> bool:
+        depth = getattr(_held, "depth", 0)
+        if depth:
+            _held.depth = depth + 1
+            return False
+        scope = cancellation.current()
+        while True:
+            limit = self.limit
+            if limit is None:
+                slot = None
+                break
+            slot = self._try_take(min(limit, 4096))
+            if slot is not None:
+                break
+            if scope is not None:
+                scope.check()
+            time.sleep(0.01)
+        with self._cv:
+            self.running += 1
+        self._mine.slot = slot
+        _held.depth = 1
+        return True
+
+    def _try_take(self, limit: int) -> Optional[int]:
+        for i in range(limit):
+            with self._cv:
+                if i in self._fds:
+                    continue
+                fd = os.open(os.path.join(self.dir, f"slot-{i}"), os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    os.close(fd)
+                    continue
+                self._fds[i] = fd
+                return i
+        return None
+
+    def release(self, owned: bool) -> None:
+        _held.depth = max(0, getattr(_held, "depth", 1) - 1)
+        if owned:
+            self._give(getattr(self._mine, "slot", None))
+
+    def _give(self, slot: Optional[int]) -> None:
+        with self._cv:
+            self.running -= 1
+            fd = self._fds.pop(slot, None) if slot is not None else None
+        if fd is not None:
+            os.close(fd)   # closing the descriptor drops the flock
+
+    def detach(self) -> Callable[[], None]:
+        _held.depth = max(0, getattr(_held, "depth", 1) - 1)
+        slot, done = getattr(self._mine, "slot", None), []
+
+        def give_back() -> None:
+            if not done:
+                done.append(True)
+                self._give(slot)
 
         return give_back
 

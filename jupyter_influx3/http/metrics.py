@@ -13,15 +13,19 @@ share or clash) per :class:`~.base.ServerContext`, created on first use. Series:
 * ``influxdb3_caches{kind}``, ``influxdb3_cache_entries{kind}``, ``influxdb3_cache_memory_bytes{kind}``
   -- the node's last-value / distinct-value caches, read from the engine when scraped.
 
+Under ``influx3 serve --workers N`` (``PROMETHEUS_MULTIPROC_DIR`` set by the supervisor) the
+counters are prometheus_client's multiprocess files, and ``/metrics`` sums every worker's.
+
 The body ends with the OpenMetrics ``# EOF`` marker line, like the real server's.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 
@@ -43,6 +47,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.cache_collector = None
         r = self.registry
         self.write_lines = Counter("influxdb3_write_lines", "Lines of line protocol written", ["db"], registry=r)
         self.write_lines_rejected = Counter(
@@ -59,6 +64,15 @@ class Metrics:
             ["method", "path"], buckets=LATENCY_BUCKETS, registry=r)
 
     def render(self) -> bytes:
+        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if directory:
+            # `influx3 serve --workers N`: every worker's counters live in files there; one view of
+            # the server is their sum (caches are the same in every worker: this worker's are shown)
+            registry = CollectorRegistry(auto_describe=True)
+            multiprocess.MultiProcessCollector(registry, path=directory)
+            if self.cache_collector is not None:
+                registry.register(self.cache_collector)
+            return generate_latest(registry) + b"# EOF\n"
         return generate_latest(_WithoutCreated(self.registry)) + b"# EOF\n"
 
 
@@ -107,7 +121,8 @@ def metrics_for(context: Any) -> Metrics:
         if not isinstance(found, Metrics):
             found = Metrics()
             if getattr(context, "engine", None) is not None:
-                found.registry.register(_CacheCollector(context.engine))
+                found.cache_collector = _CacheCollector(context.engine)
+                found.registry.register(found.cache_collector)
             context.metrics = found
     return found
 

@@ -1,0 +1,152 @@
+"""`influx3 serve --workers 2`: two node processes behind one port look like one server.
+
+Every request below opens a new connection (no session), so the kernel hands them to either worker;
+each worker writes its own WAL (`<node-id>-w<i>/wal`), which shows both were used."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from http_helpers import bearer, create_admin, db_perm, resource_token, written
+
+ROUNDS = 16
+
+
+def sql(url, db, q, headers=None):
+    r = requests.post(url + "/api/v3/query_sql", json={"db": db, "q": q, "format": "json"},
+                      headers=headers or {}, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def wal_bytes(data_dir: Path, node: str) -> int:
+    return sum(p.stat().st_size for p in (data_dir / node / "wal").glob("*.wal"))
+
+
+def workers_of(server) -> list[psutil.Process]:
+    return psutil.Process(server.proc.pid).children()
+
+
+@pytest.fixture(scope="module")
+def srv(start_influx3_session):
+    return start_influx3_session("--workers", "2", "--max-concurrent-queries", "64")
+
+
+def test_every_write_is_seen_by_the_next_query_whichever_worker_answers(srv):
+    before = {w: wal_bytes(srv.data_dir, f"test-node-w{w}") for w in (0, 1)}
+    for i in range(1, ROUNDS + 1):
+        written(srv.url, "ryw", f"cpu,host=h{i} v={i} {i}")
+        assert sql(srv.url, "ryw", "SELECT count(*) AS n FROM cpu") == [{"n": i}]
+    grown = [w for w in (0, 1) if wal_bytes(srv.data_dir, f"test-node-w{w}") > before[w]]
+    assert grown == [0, 1], "both workers should have taken writes"
+
+
+def test_metrics_count_the_writes_of_every_worker(srv):
+    for i in range(ROUNDS):
+        written(srv.url, "metricsdb", f"m v={i} {i + 1}")
+    for _ in range(6):   # whichever worker answers the scrape
+        body = requests.get(srv.url + "/metrics", timeout=30).text
+        assert f'influxdb3_write_lines_total{{db="metricsdb"}} {float(ROUNDS)}' in body, body[:2000]
+
+
+def test_query_concurrency_limit_set_on_one_worker_is_the_servers(srv):
+    url = srv.url + "/api/v3/configure/query_concurrency_limit"
+    assert requests.put(url, json={"max_concurrent_queries": 40}, timeout=30).status_code == 204
+    for _ in range(6):
+        assert requests.get(url, timeout=30).json() == {"max_concurrent_queries": 40}
+    assert requests.delete(url, timeout=30).status_code == 204
+    for _ in range(6):
+        assert requests.get(url, timeout=30).json() == {"max_concurrent_queries": 64}
+
+
+def test_a_last_value_cache_made_through_one_worker_answers_on_every_worker(srv):
+    written(srv.url, "cachedb", "cpu,host=a v=1 1\ncpu,host=b v=2 2")
+    r = requests.post(srv.url + "/api/v3/configure/last_cache", timeout=30,
+                      json={"db": "cachedb", "table": "cpu", "name": "lc", "key_columns": ["host"]})
+    assert r.status_code in (200, 201), r.text
+    for i in range(6):
+        written(srv.url, "cachedb", f"cpu,host=a v={10 + i} {10 + i}")
+        got = sql(srv.url, "cachedb", "SELECT host, v FROM last_cache('cpu', 'lc') ORDER BY host")
+        assert got == [{"host": "a", "v": 10.0 + i}, {"host": "b", "v": 2.0}]
+
+
+def test_a_killed_worker_is_restarted_and_nothing_it_acknowledged_is_lost(start_influx3):
+    server = start_influx3("--workers", "2")
+    for i in range(ROUNDS):
+        written(server.url, "crash", f"t v={i} {i + 1}")
+    victim = workers_of(server)[0]
+    victim.kill()
+    victim.wait(10)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len([w for w in workers_of(server) if w.is_running()]) < 2:
+        time.sleep(0.1)
+    assert "restarting it" in server.log()
+    for _ in range(6):   # every query (either worker, the new one too) sees every acknowledged row
+        assert sql(server.url, "crash", "SELECT count(*) AS n FROM t") == [{"n": ROUNDS}]
+    written(server.url, "crash", f"t v=0 {ROUNDS + 1}")
+    assert sql(server.url, "crash", "SELECT count(*) AS n FROM t") == [{"n": ROUNDS + 1}]
+
+
+def test_sigterm_stops_every_worker_after_its_final_snapshot(start_influx3):
+    server = start_influx3("--workers", "2")
+    for i in range(ROUNDS):
+        written(server.url, "term", f"t v={i} {i + 1}")
+    workers = workers_of(server)
+    assert len(workers) == 2
+    assert server.stop() == 0
+    for w in workers:
+        assert not w.is_running() or w.status() == psutil.STATUS_ZOMBIE
+    assert list(server.data_dir.glob("test-node-w*/dbs/**/*.parquet")), "no final snapshot"
+    server.start()   # comes back with every row
+    assert sql(server.url, "term", "SELECT count(*) AS n FROM t") == [{"n": ROUNDS}]
+
+
+def test_a_token_made_through_one_worker_is_accepted_by_every_worker(start_influx3):
+    server = start_influx3("--workers", "2", auth=True)
+    admin = create_admin(server.url)
+    token = resource_token(server.url, admin, [db_perm(["tokdb"], "read", "write")])
+    for i in range(6):
+        r = requests.post(server.url + "/api/v3/write_lp", params={"db": "tokdb"}, data=f"t v={i} {i + 1}",
+                          headers=bearer(token), timeout=30)
+        assert r.status_code == 204, r.text
+        assert sql(server.url, "tokdb", "SELECT count(*) AS n FROM t", bearer(token)) == [{"n": i + 1}]
+
+
+COUNT = textwrap.dedent('''
+    import os
+    def process_writes(influxdb3_local, table_batches, args=None):
+        for b in table_batches:
+            if b["table_name"] != "src":
+                continue
+            for row in b["rows"]:
+                influxdb3_local.write(LineBuilder("seen").tag("id", str(row["id"])).tag("pid", str(os.getpid()))
+                                      .int64_field("n", 1).time_ns(row["time"]))
+''')
+
+
+def test_a_wal_trigger_runs_once_per_write_whichever_worker_took_it(tmp_path, start_influx3):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "count.py").write_text(COUNT)
+    server = start_influx3("--workers", "2", "--plugin-dir", str(plugins))
+    written(server.url, "trig", "src id=0i 1")
+    r = requests.post(server.url + "/api/v3/configure/processing_engine_trigger", timeout=30, json={
+        "db": "trig", "plugin_filename": "count.py", "trigger_name": "count", "trigger_specification": "all_tables",
+        "trigger_settings": {"run_async": False, "error_behavior": "log"}, "disabled": False})
+    assert r.status_code == 200, r.text
+    time.sleep(0.5)
+    for i in range(1, 13):
+        written(server.url, "trig", f"src id={i}i {1000 + i}")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(sql(server.url, "trig", "SELECT id FROM seen")) < 12:
+        time.sleep(0.2)
+    time.sleep(1.0)   # a duplicate, if any, has time to land
+    got = sql(server.url, "trig", "SELECT id, pid FROM seen")
+    assert sorted(int(r["id"]) for r in got) == list(range(1, 13))
+    assert len({r["pid"] for r in got}) == 1   # the worker holding the lease ran them all
