@@ -17,6 +17,19 @@ import requests
 _LISTENING = re.compile(r"listening on (http://\S+)")
 
 
+# Settings a developer's shell may carry that would change what a test server does: a test says
+# what it wants with flags instead.
+_SERVER_SETTINGS = ("INFLUX3_ALLOWED_HOSTS", "INFLUX3_CORS_ORIGINS", "INFLUX3_TOKEN", "INFLUX3_USER_AUTH_TYPE",
+                    "INFLUX3_HOST", "INFLUXDB3_PLUGIN_DIR", "INFLUXDB3_PLUGIN_REPO", "PLUGIN_DIR",
+                    "PROMETHEUS_MULTIPROC_DIR")
+
+
+def server_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in _SERVER_SETTINGS}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
 class Influx3Server:
     """One `influx3 serve` process on `data_dir`; `restart()` keeps the directory and flags.
 
@@ -39,7 +52,7 @@ class Influx3Server:
         offset = log.tell()
         cmd = [sys.executable, "-m", "jupyter_influx3", "serve", "--data-dir", str(self.data_dir),
                "--http-bind", "127.0.0.1:0", "--node-id", self.node_id, *self.flags]
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=server_env())
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -265,6 +265,14 @@ def test_influxql_group_by_1ns_over_a_year_answers_max_select_buckets(srv):
     assert r.text == "max-select-buckets limit exceeded: (31536000000000000/1000000)"
 
 
+def test_explain_shows_the_plan_but_explain_analyze_runs_into_the_limit(srv):
+    q = f"SELECT mean(value) FROM cpu WHERE {YEAR} GROUP BY time(1ns)"
+    r = requests.get(srv.url + "/query", params={"db": "lim", "q": "EXPLAIN " + q}, timeout=60)
+    assert r.json()["results"][0]["series"][0]["columns"] == ["QUERY PLAN"], r.text
+    r = requests.get(srv.url + "/query", params={"db": "lim", "q": "EXPLAIN ANALYZE " + q}, timeout=60)
+    assert r.json()["results"][0]["error"].startswith("max-select-buckets limit exceeded"), r.text
+
+
 def test_influxql_fill_over_a_year_in_seconds_is_refused_with_rss_bounded(srv):
     before = _peak_rss(srv.proc.pid)
     q = f"SELECT mean(value) FROM cpu WHERE {YEAR} GROUP BY time(1s) fill(0)"

@@ -359,8 +359,9 @@ class Executor:
             scanner.close()
         return self._to_series(p, rows)
 
-    def prepare(self, stmt: SelectStatement, database, rp, now):
-        """Plan a SELECT (the statement's errors are raised here): the prepared statement."""
+    def prepare(self, stmt: SelectStatement, database, rp, now, check_limits: bool = True):
+        """Plan a SELECT (the statement's errors are raised here): the prepared statement.
+        `check_limits=False` for a plan that is only shown (EXPLAIN): nothing is read or filled."""
         ctx = PlanContext(now_ns=now, resolve=self._resolve(database, rp),
                           max_select_buckets=self.max_select_buckets or 0)
         # a FROM without database needs a default database
@@ -376,7 +377,8 @@ class Executor:
                                               for n in ast.walk(stmt)):
                 raise StatementError(self.db_not_found.format(e.name)) from None
             raise
-        self._check_buckets(p)
+        if check_limits:
+            self._check_buckets(p)
         return p
 
     def _check_buckets(self, p) -> None:

@@ -579,7 +579,7 @@ def explain(ex, stmt: ast.ExplainStatement, database: Optional[str], rp: Optiona
     # is written
     run_stmt = replace(_fill_for_target(sel), target=None) if sel.target is not None else sel
     t0 = time.perf_counter_ns()
-    p = ex.prepare(run_stmt, database, rp, now)
+    p = ex.prepare(run_stmt, database, rp, now, check_limits=stmt.analyze)
     t_plan = time.perf_counter_ns() - t0
     if stmt.analyze:
         t1 = time.perf_counter_ns()
