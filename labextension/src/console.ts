@@ -11,7 +11,7 @@ import { sql, PostgreSQL } from '@codemirror/lang-sql';
 import { syntaxHighlighting, defaultHighlightStyle } from '@codemirror/language';
 import { Compartment, EditorState, Prec } from '@codemirror/state';
 import { EditorView, keymap, lineNumbers } from '@codemirror/view';
-import { DataGrid, JSONModel } from '@lumino/datagrid';
+import { DataGrid, JSONModel, TextRenderer } from '@lumino/datagrid';
 import { BoxPanel, SplitPanel, Widget } from '@lumino/widgets';
 import uPlot from 'uplot';
 
@@ -156,9 +156,10 @@ export class QueryConsole extends SplitPanel {
     this.hostNode.className = 'jp-Influx3-top';
     this.hostNode.append(bar, editorHost, this.status);
 
-    this.grid = new DataGrid({ defaultSizes: { rowHeight: 22, columnWidth: 120, rowHeaderWidth: 64, columnHeaderHeight: 24 } });
+    this.grid = new DataGrid({ defaultSizes: { rowHeight: 22, columnWidth: 170, rowHeaderWidth: 64, columnHeaderHeight: 24 } });
     this.grid.addClass('jp-Influx3-grid');
     this.grid.style = this.gridStyle();
+    this.styleText();
     const chart = new ResizeWidget();
     chart.addClass('jp-Influx3-chart');
     chart.onResized = () => this.drawChart();
@@ -194,7 +195,20 @@ export class QueryConsole extends SplitPanel {
   /** Restyles the grid and chart after a theme change (they draw on canvas, not with CSS). */
   restyle(): void {
     this.grid.style = this.gridStyle();
+    this.styleText();
     this.drawChart();
+  }
+
+  /** Cell text in the theme's font colour (the grid paints on a canvas, so CSS cannot reach it). */
+  private styleText(): void {
+    const textColor = css('--jp-ui-font-color1', '#000');
+    const font = `12px ${css('--jp-ui-font-family', 'sans-serif')}`;
+    this.grid.cellRenderers.update({
+      body: new TextRenderer({ textColor, font }),
+      'column-header': new TextRenderer({ textColor, font: `bold ${font}` }),
+      'row-header': new TextRenderer({ textColor: css('--jp-ui-font-color2', '#666'), font }),
+      'corner-header': new TextRenderer({ textColor, font })
+    });
   }
 
   async run(): Promise<void> {

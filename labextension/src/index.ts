@@ -14,7 +14,7 @@ import { Api } from './api';
 import { Browser, INodeRef } from './browser';
 import { QueryConsole } from './console';
 import { askForm, confirm, permissionGrid, showTokenOnce } from './forms';
-import { Lang, Row, cellSource, checkName, checkRetention, selectCache, selectFor } from './logic';
+import { Lang, Row, cellSource, checkName, checkRetention, selectCache, selectFor, triggerArguments } from './logic';
 import { WritePanel } from './write';
 
 const PLUGIN_ID = 'jupyter-influx3:plugin';
@@ -312,21 +312,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (!v) {
           return;
         }
-        let args: unknown;
-        try {
-          args = JSON.parse(v.arguments || '{}');
-        } catch (err) {
-          throw new Error(`arguments are not JSON: ${err}`);
-        }
-        if (!args || typeof args !== 'object' || Array.isArray(args)) {
-          throw new Error('arguments must be a JSON object');
-        }
+        const args = triggerArguments(v.arguments);
         await api.createTrigger({
           db: target().db,
           trigger_name: v.trigger_name.trim(),
           plugin_filename: v.plugin_filename.trim(),
           trigger_specification: v.trigger_specification.trim(),
-          trigger_arguments: Object.keys(args as object).length ? args : null,
+          trigger_arguments: args,
           trigger_settings: { run_async: false, error_behavior: v.error_behavior[0].toUpperCase() + v.error_behavior.slice(1) },
           disabled: false
         });

@@ -329,3 +329,28 @@ export function checkName(name: string, what = 'name'): string {
   }
   return n;
 }
+
+/**
+ * Trigger arguments typed as a JSON object. The API takes strings only, so a value that is not a
+ * string (a number, a list, an object: what plugins such as signal_generator expect as JSON) is
+ * sent as its JSON text, which the plugin parses. Empty text means no arguments.
+ */
+export function triggerArguments(text: string): Record<string, string> | null {
+  if (!text.trim()) {
+    return null;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`arguments are not JSON: ${(err as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new Error('arguments must be a JSON object of names to values');
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed as object)) {
+    out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  }
+  return Object.keys(out).length ? out : null;
+}

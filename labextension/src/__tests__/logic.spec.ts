@@ -15,7 +15,8 @@ import {
   selectCache,
   selectFor,
   toChart,
-  toCsv
+  toCsv,
+  triggerArguments
 } from '../logic';
 
 describe('SQL text', () => {
@@ -156,5 +157,17 @@ describe('history', () => {
     expect(h.map(x => x.query)).toEqual(['a', 'b']);
     h = pushHistory(h, e('c', 4), 2);
     expect(h.map(x => x.query)).toEqual(['c', 'a']);
+  });
+});
+
+describe('trigger arguments', () => {
+  it('sends strings as they are and other JSON values as their JSON text', () => {
+    expect(triggerArguments('{"a": "5", "n": 3, "o": {"x": [1, 2]}}')).toEqual({ a: '5', n: '3', o: '{"x":[1,2]}' });
+    expect(triggerArguments('  ')).toBeNull();
+    expect(triggerArguments('{}')).toBeNull();
+  });
+  it('refuses text that is not a JSON object', () => {
+    expect(() => triggerArguments('{a: 1}')).toThrow('not JSON');
+    expect(() => triggerArguments('[1]')).toThrow('JSON object');
   });
 });
