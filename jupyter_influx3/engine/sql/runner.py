@@ -121,6 +121,11 @@ def _clean(msg: str, names: dict[str, str]) -> str:
 
 def map_duckdb_error(e: Exception, names: dict[str, str], executing: bool) -> SqlError:
     msg = _clean(str(e), names)
+    if isinstance(e, duckdb.OutOfMemoryException) or "Out of Memory Error" in msg:
+        # DuckDB's text tells the user to SET memory_limit, which a query may not do
+        return SqlExecutionError("Resources exhausted: the query needs more memory than the server's "
+                                 "query memory limit allows; narrow it (time range, columns, LIMIT) or "
+                                 "ask the operator to raise --query-memory-limit")
     if isinstance(e, duckdb.ParserException):
         return SqlSyntaxError(msg)
     if isinstance(e, duckdb.BinderException):
