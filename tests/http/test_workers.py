@@ -150,3 +150,19 @@ def test_a_wal_trigger_runs_once_per_write_whichever_worker_took_it(tmp_path, st
     got = sql(server.url, "trig", "SELECT id, pid FROM seen")
     assert sorted(int(r["id"]) for r in got) == list(range(1, 13))
     assert len({r["pid"] for r in got}) == 1   # the worker holding the lease ran them all
+
+
+def test_flight_on_the_shared_port_reads_what_either_worker_acknowledged(srv):
+    import json
+
+    import pyarrow.flight as flight
+
+    grpc_url = "grpc://" + srv.url.split("://", 1)[1]
+    ticket = flight.Ticket(json.dumps({"database": "flightdb", "sql_query": "SELECT count(*) AS n FROM t"}).encode())
+    for i in range(1, 7):   # a new gRPC connection each time: either worker relays it to its Flight server
+        written(srv.url, "flightdb", f"t v={i} {i}")
+        client = flight.connect(grpc_url)
+        try:
+            assert client.do_get(ticket).read_all().to_pylist() == [{"n": i}]
+        finally:
+            client.close()
