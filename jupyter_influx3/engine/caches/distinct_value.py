@@ -33,7 +33,6 @@ class DistinctValueCache:
         self.max_cardinality: int = definition["max_cardinality"]
         self.max_age_ns: int = definition["max_age"] * NS
         self.entries: dict[tuple, int] = {}   # values -> newest __seq
-        self.row_keys: list[tuple] = []       # the rows of the last whole to_arrow answer
         self.queue = ArrowBatchQueue()
         self.lock = threading.Lock()
 
@@ -100,15 +99,17 @@ class DistinctValueCache:
         return list(self.columns)
 
     def to_arrow(self, table=None, now_ns: int | None = None) -> pa.Table:
+        return self.keyed_answer(table, now_ns)[0]
+
+    def keyed_answer(self, table=None, now_ns: int | None = None) -> tuple[pa.Table, list[tuple]]:
         """The combinations written within `max_age`, sorted ascending, one string column each."""
         self.drain()
         cutoff = (now_ns or time.time_ns()) - self.max_age_ns
         with self.lock:
             combos = [k for k, s in self.entries.items() if s >= cutoff]
         combos.sort()
-        self.row_keys = combos
         arrays = [pa.array([c[i] for c in combos], pa.string()) for i in range(len(self.columns))]
-        return pa.Table.from_arrays(arrays, schema=pa.schema([pa.field(c, pa.string()) for c in self.columns]))
+        return pa.Table.from_arrays(arrays, schema=pa.schema([pa.field(c, pa.string()) for c in self.columns])), combos
 
     @property
     def entry_count(self) -> int:

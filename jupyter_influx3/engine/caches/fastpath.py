@@ -149,9 +149,9 @@ def answer(engine, database: str, query: str, params: dict | None, query_type: s
         return None       # a predicate on a value column, or a literal DuckDB would cast: SQL answers
     if shape.cols is not None and (any(c not in out_cols for c in shape.cols) or len(set(shape.cols)) < len(shape.cols)):
         return None       # the SQL layer words the error (or names duplicate columns)
-    result = cache.to_arrow(table)   # the whole answer, kept by the cache until it changes
+    result, row_keys = cache.keyed_answer(table)   # the whole answer, kept by the cache until it changes
     if shape.preds:
-        hits = _matching_rows(cache.row_keys, [(keys.index(c), op == "in", values) for c, op, values in shape.preds],
+        hits = _matching_rows(row_keys, [(keys.index(c), op == "in", values) for c, op, values in shape.preds],
                               len(keys))
         if hits and hits[-1] - hits[0] == len(hits) - 1:
             result = result.slice(hits[0], len(hits))     # one key's rows are adjacent: no copy

@@ -41,7 +41,6 @@ class LastValueCache:
         self.lock = threading.Lock()
         self.version = 0            # bumped whenever the cached rows change
         self._built: tuple | None = None   # (version, columns, expires at, table, row keys) of the last to_arrow
-        self.row_keys: list[tuple] = []     # key values of each row of the last whole to_arrow answer
 
     # ---- getting rows in ---------------------------------------------------------------------
     def feed(self, batch: pa.RecordBatch) -> bool:
@@ -147,9 +146,12 @@ class LastValueCache:
         return self.key_columns + values
 
     def to_arrow(self, table, now_ns: int | None = None) -> pa.Table:
+        return self.keyed_answer(table, now_ns)[0]
+
+    def keyed_answer(self, table, now_ns: int | None = None) -> tuple[pa.Table, list[tuple]]:
         """The cached rows still within `ttl` as an Arrow table with the catalog's column types.
 
-        Sets `row_keys` to the key values of each row (the fast path filters on them).
+        With it, the key values of each of its rows (the fast path filters on them).
         """
         self.drain()
         now = now_ns or time.time_ns()
@@ -159,8 +161,7 @@ class LastValueCache:
         built = self._built
         # the dashboard case: the same answer again until a write or an expiry changes it
         if built is not None and built[0] == (self.version, tuple(cols), types) and now < built[1]:
-            self.row_keys = built[3]
-            return built[2]
+            return built[2], built[3]
         with self.lock:
             version = self.version
             items = list(self.entries.items())
@@ -179,10 +180,10 @@ class LastValueCache:
             arrays.append(arr)
         out = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
         expires = min((r[SEQ_COLUMN] for r in out_rows), default=now) + self.ttl_ns
-        self.row_keys = [tuple(r.get(k) for k in self.key_columns) for r in out_rows]
+        row_keys = [tuple(r.get(k) for k in self.key_columns) for r in out_rows]
         if now_ns is None:   # an answer for another moment (tests) is not kept
-            self._built = ((version, tuple(cols), types), expires, out, self.row_keys)
-        return out
+            self._built = ((version, tuple(cols), types), expires, out, row_keys)
+        return out, row_keys
 
     @property
     def entry_count(self) -> int:
