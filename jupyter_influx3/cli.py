@@ -159,8 +159,11 @@ async def _serve(args: argparse.Namespace) -> int:
             from .engine.concurrency import SharedQuerySlots
             from .supervisor import WORKERS_DIR_ENV
 
-            engine.query_slots = SharedQuerySlots(Path(os.environ[WORKERS_DIR_ENV]) / "slots",
-                                                  args.max_concurrent_queries)
+            from .engine.sql.peerlog import PeerQueryLogs
+
+            shared = Path(os.environ[WORKERS_DIR_ENV])
+            engine.query_slots = SharedQuerySlots(shared / "slots", args.max_concurrent_queries)
+            engine.peer_query_logs = PeerQueryLogs(engine, shared / "queries")   # one system.queries
         app = make_app(engine, max_request_bytes=args.max_http_request_size, auth=auth,
                        cors_origins=args.cors_origins, allowed_hosts=_allowed_hosts(args))
         app.settings["influx3"].users = users

@@ -166,3 +166,14 @@ def test_flight_on_the_shared_port_reads_what_either_worker_acknowledged(srv):
             assert client.do_get(ticket).read_all().to_pylist() == [{"n": i}]
         finally:
             client.close()
+
+
+def test_system_queries_lists_the_queries_of_every_worker(srv):
+    written(srv.url, "sysq", "t v=1 1")
+    marks = [f"mark{i}" for i in range(8)]
+    for m in marks:   # new connections: both workers answer some
+        sql(srv.url, "sysq", f"SELECT '{m}' AS m, count(*) FROM t")
+    time.sleep(1.0)   # a worker publishes its log every 0.25 s
+    for _ in range(4):
+        texts = [r["query_text"] for r in sql(srv.url, "sysq", "SELECT query_text FROM system.queries")]
+        assert all(any(m in t for t in texts) for m in marks), texts
