@@ -38,6 +38,12 @@ def unload_ipython_extension(ipython):
         unload(ipython, magics)
 
 
+def _jupyter_labextension_paths():
+    """The side panel (labextension/, built into jupyter_influx3/labextension by `pip install`), for
+    `jupyter labextension develop --overwrite .` after an editable install."""
+    return [{"src": "labextension", "dest": "jupyter-influx3"}]
+
+
 def _jupyter_server_extension_points():
     from .jupyter.serverext import Influx3App
 

@@ -264,6 +264,9 @@ class InfoHandler(JupyterHandler):
     def initialize(self, app: "Influx3App") -> None:
         self.app = app
 
+    def get_login_url(self) -> str:
+        raise web.HTTPError(403)  # an API: no redirect to the login page
+
     @web.authenticated
     def get(self) -> None:
         from .. import __version__
