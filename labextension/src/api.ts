@@ -198,6 +198,19 @@ export class Api {
     return (await (await this.send('POST', path, body)).json()) as Row;
   }
 
+  /** Backup and restore jobs with their state (the Enterprise administration API). */
+  async jobs(): Promise<{ backups: Row[]; restores: Row[] }> {
+    const [b, r] = await Promise.all([
+      this.json<{ backups: Row[] }>('api/v3/enterprise/backup'),
+      this.json<{ restores: Row[] }>('api/v3/enterprise/restore')
+    ]);
+    return { backups: b?.backups ?? [], restores: r?.restores ?? [] };
+  }
+
+  createBackup(name: string): Promise<Response> {
+    return this.send('POST', 'api/v3/enterprise/backup', name ? { name } : {});
+  }
+
   deleteToken(name: string): Promise<Response> {
     return this.request('api/v3/configure/token' + URLExt.objectToQueryString({ token_name: name }), {
       method: 'DELETE'

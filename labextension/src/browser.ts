@@ -10,7 +10,7 @@ import { Api, IDatabase, IInfo, ITrigger } from './api';
 import { ITable, Row, formatRetention, matches } from './logic';
 
 export interface INodeRef {
-  kind: 'database' | 'table' | 'column' | 'cache' | 'trigger' | 'token' | 'tokens';
+  kind: 'database' | 'table' | 'column' | 'cache' | 'trigger' | 'token' | 'tokens' | 'admin' | 'job';
   db: string;
   table: string;
   name: string;
@@ -37,6 +37,7 @@ export class Browser extends Widget {
   private tables = new Map<string, ITable[]>();
   private triggers = new Map<string, ITrigger[]>();
   private tokens: Row[] | null = null;
+  private jobs: { backups: Row[]; restores: Row[] } | null = null;
   private expanded = new Set<string>();
   private error = '';
   private search: HTMLInputElement;
@@ -133,6 +134,9 @@ export class Browser extends Widget {
       if (this.expanded.has('#tokens')) {
         this.tokens = await this.api.tokens();
       }
+      if (this.expanded.has('#admin')) {
+        this.jobs = await this.api.jobs();
+      }
       this.error = '';
     } catch (err) {
       this.error = String((err as Error).message ?? err);
@@ -171,7 +175,7 @@ export class Browser extends Widget {
     }
     this.target = ref;
     const toggle = (e.target as HTMLElement).closest('.jp-Influx3-caret, .jp-Influx3-label');
-    const key = ref.kind === 'database' ? ref.db : ref.kind === 'table' ? `${ref.db}/${ref.table}` : ref.kind === 'tokens' ? '#tokens' : '';
+    const key = ref.kind === 'database' ? ref.db : ref.kind === 'table' ? `${ref.db}/${ref.table}` : ref.kind === 'tokens' ? '#tokens' : ref.kind === 'admin' ? '#admin' : '';
     if (key && toggle) {
       if (this.expanded.has(key)) {
         this.expanded.delete(key);
@@ -182,6 +186,8 @@ export class Browser extends Widget {
             await this.loadDatabase(ref.db);
           } else if (ref.kind === 'tokens') {
             this.tokens = await this.api.tokens();
+          } else if (ref.kind === 'admin') {
+            this.jobs = await this.api.jobs();
           }
         } catch (err) {
           this.error = String((err as Error).message ?? err);
@@ -286,6 +292,22 @@ export class Browser extends Widget {
         const name = String(tok.name);
         const r = this.item({ kind: 'token', db: '', table: '', name }, name, { depth: 1 });
         r.title = `permissions ${tok.permissions ?? ''}${tok.expiry ? ', expires ' + tok.expiry : ''}`;
+        frag.append(r);
+      }
+    }
+    const adminOpen = this.expanded.has('#admin');
+    frag.append(this.item({ kind: 'admin', db: '', table: '', name: '' }, 'Backups and restores', { expandable: true, open: adminOpen, icon: '◈', depth: 0 }));
+    if (adminOpen) {
+      const jobs = [
+        ...(this.jobs?.backups ?? []).map(j => ({ what: 'backup', name: String(j.name), status: String(j.status), at: String(j.created_at ?? '') })),
+        ...(this.jobs?.restores ?? []).map(j => ({ what: 'restore', name: String(j.id ?? j.restore_id ?? j.backup_name), status: String(j.status), at: String(j.created_at ?? j.started_at ?? '') }))
+      ];
+      if (!jobs.length) {
+        frag.append(el('div', 'jp-Influx3-empty', 'no jobs'));
+      }
+      for (const j of jobs) {
+        const r = this.item({ kind: 'job', db: '', table: '', name: j.name }, `${j.what} ${j.name}`, { depth: 1 });
+        this.badge(r, j.status, `jp-Influx3-job-${j.status}`, `${j.what} ${j.status} ${j.at}`);
         frag.append(r);
       }
     }

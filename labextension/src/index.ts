@@ -49,6 +49,7 @@ namespace CommandIDs {
   export const logs = 'jupyter-influx3:trigger-logs';
   export const createToken = 'jupyter-influx3:create-token';
   export const deleteToken = 'jupyter-influx3:delete-token';
+  export const backup = 'jupyter-influx3:create-backup';
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -404,6 +405,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
       })
     });
 
+    commands.addCommand(CommandIDs.backup, {
+      label: 'New Backup…',
+      execute: attempt(async () => {
+        const v = await askForm('New backup', [{ name: 'name', label: 'Name (empty: generated)' }]);
+        if (v) {
+          await api.createBackup(v.name.trim());
+        }
+      })
+    });
+
     // ---- menus --------------------------------------------------------------------------------
     const menu = (selector: string, ids: string[], rank = 0) =>
       ids.forEach((command, i) => app.contextMenu.addItem({ command, selector, rank: rank + i }));
@@ -414,6 +425,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     menu('.jp-Influx3-trigger', [CommandIDs.logs, CommandIDs.enableTrigger, CommandIDs.disableTrigger, CommandIDs.copy, CommandIDs.deleteTrigger]);
     menu('.jp-Influx3-tokens', [CommandIDs.createToken]);
     menu('.jp-Influx3-token', [CommandIDs.copy, CommandIDs.deleteToken]);
+    menu('.jp-Influx3-admin', [CommandIDs.backup, CommandIDs.refresh]);
+    menu('.jp-Influx3-job', [CommandIDs.copy, CommandIDs.refresh]);
     for (const command of [CommandIDs.open, CommandIDs.refresh, CommandIDs.query, CommandIDs.write, CommandIDs.createDb, CommandIDs.createToken]) {
       palette.addItem({ command, category: 'InfluxDB 3' });
     }

@@ -224,6 +224,21 @@ def test_a_trigger_created_in_the_panel_is_listed_and_logs_its_runs(lab, page):
     page.locator(f'{PANEL} .jp-Influx3-trigger.jp-mod-disabled[data-name="saw"]').wait_for()
 
 
+def test_a_backup_started_in_the_panel_is_listed_with_its_state(lab, page):
+    admin = tree_item(page, "admin")
+    context_menu(page, admin, "New Backup…")
+    page.locator(".jp-Dialog input[name=name]").fill("nightly")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    admin.locator(".jp-Influx3-label").click()
+    job = tree_item(page, "job", name="nightly")
+    job.wait_for()
+    deadline = time.monotonic() + 30
+    while "completed" not in job.inner_text() and time.monotonic() < deadline:
+        refresh(page)
+        page.wait_for_timeout(300)
+    assert "completed" in job.inner_text()
+
+
 def test_light_and_dark_themes(lab, page, tmp_path):
     def panel_background():
         return page.evaluate(f"() => getComputedStyle(document.querySelector('{PANEL} .jp-Influx3-browser')).backgroundColor")
