@@ -23,3 +23,4 @@ async def test_info_needs_jupyters_login(http_server_client, jp_http_port, jp_ba
     r = await http_server_client.fetch(f"{jp_base_url}influx3/jupyter/info", raise_error=False,
                                        follow_redirects=False, headers={"Authorization": "token wrong"})
     assert r.code == 403
+
