@@ -26,6 +26,8 @@ export interface IInfo {
   data_dir: string;
   health: string;
   processing_engine: boolean;
+  plugin_dir: string | null;
+  plugin_dir_in_root: string | null;
   flight: string | null;
 }
 
@@ -196,6 +198,14 @@ export class Api {
   async createToken(kind: 'admin' | 'resource', body: Record<string, unknown>): Promise<Row> {
     const path = kind === 'admin' ? 'api/v3/configure/token/named_admin' : 'api/v3/enterprise/configure/token';
     return (await (await this.send('POST', path, body)).json()) as Row;
+  }
+
+  async pluginFiles(): Promise<{ name: string; dir: boolean }[]> {
+    return (await this.json<{ plugins: { name: string; dir: boolean }[] }>('plugin_files')).plugins;
+  }
+
+  async pluginSource(name: string): Promise<string> {
+    return (await this.json<{ source: string }>('plugin_files' + URLExt.objectToQueryString({ name }))).source;
   }
 
   /** Backup and restore jobs with their state (the Enterprise administration API). */

@@ -10,7 +10,7 @@ import { Api, IDatabase, IInfo, ITrigger } from './api';
 import { ITable, Row, formatRetention, matches } from './logic';
 
 export interface INodeRef {
-  kind: 'database' | 'table' | 'column' | 'cache' | 'trigger' | 'token' | 'tokens' | 'admin' | 'job';
+  kind: 'database' | 'table' | 'column' | 'cache' | 'trigger' | 'token' | 'tokens' | 'admin' | 'job' | 'plugins' | 'plugin';
   db: string;
   table: string;
   name: string;
@@ -38,6 +38,7 @@ export class Browser extends Widget {
   private triggers = new Map<string, ITrigger[]>();
   private tokens: Row[] | null = null;
   private jobs: { backups: Row[]; restores: Row[] } | null = null;
+  private plugins: { name: string; dir: boolean }[] | null = null;
   private expanded = new Set<string>();
   private error = '';
   private search: HTMLInputElement;
@@ -103,6 +104,10 @@ export class Browser extends Widget {
     return out;
   }
 
+  get serverInfo(): IInfo | null {
+    return this.info;
+  }
+
   databaseNames(): string[] {
     return this.databases.map(d => d.name);
   }
@@ -136,6 +141,9 @@ export class Browser extends Widget {
       }
       if (this.expanded.has('#admin')) {
         this.jobs = await this.api.jobs();
+      }
+      if (this.expanded.has('#plugins') && info.processing_engine) {
+        this.plugins = await this.api.pluginFiles();
       }
       this.error = '';
     } catch (err) {
@@ -175,7 +183,7 @@ export class Browser extends Widget {
     }
     this.target = ref;
     const toggle = (e.target as HTMLElement).closest('.jp-Influx3-caret, .jp-Influx3-label');
-    const key = ref.kind === 'database' ? ref.db : ref.kind === 'table' ? `${ref.db}/${ref.table}` : ref.kind === 'tokens' ? '#tokens' : ref.kind === 'admin' ? '#admin' : '';
+    const key = ref.kind === 'database' ? ref.db : ref.kind === 'table' ? `${ref.db}/${ref.table}` : ref.kind === 'tokens' ? '#tokens' : ref.kind === 'admin' ? '#admin' : ref.kind === 'plugins' ? '#plugins' : '';
     if (key && toggle) {
       if (this.expanded.has(key)) {
         this.expanded.delete(key);
@@ -188,6 +196,8 @@ export class Browser extends Widget {
             this.tokens = await this.api.tokens();
           } else if (ref.kind === 'admin') {
             this.jobs = await this.api.jobs();
+          } else if (ref.kind === 'plugins') {
+            this.plugins = await this.api.pluginFiles();
           }
         } catch (err) {
           this.error = String((err as Error).message ?? err);
@@ -293,6 +303,15 @@ export class Browser extends Widget {
         const r = this.item({ kind: 'token', db: '', table: '', name }, name, { depth: 1 });
         r.title = `permissions ${tok.permissions ?? ''}${tok.expiry ? ', expires ' + tok.expiry : ''}`;
         frag.append(r);
+      }
+    }
+    if (this.info?.processing_engine) {
+      const open = this.expanded.has('#plugins');
+      const node = this.item({ kind: 'plugins', db: '', table: '', name: '' }, 'Plugins', { expandable: true, open, icon: '⚙', depth: 0 });
+      node.title = this.info.plugin_dir ?? '';
+      frag.append(node);
+      for (const p of open ? (this.plugins ?? []) : []) {
+        frag.append(this.item({ kind: 'plugin', db: '', table: '', name: p.name }, p.name + (p.dir ? '/' : ''), { icon: 'ƒ', depth: 1 }));
       }
     }
     const adminOpen = this.expanded.has('#admin');

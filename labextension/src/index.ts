@@ -14,7 +14,19 @@ import { Api } from './api';
 import { Browser, INodeRef } from './browser';
 import { QueryConsole } from './console';
 import { askForm, confirm, permissionGrid, showTokenOnce } from './forms';
-import { Lang, Row, cellSource, checkName, checkRetention, selectCache, selectFor, triggerArguments } from './logic';
+import {
+  Lang,
+  Row,
+  cellSource,
+  checkName,
+  checkRetention,
+  defaultSpecification,
+  formArguments,
+  pluginMetadata,
+  selectCache,
+  selectFor,
+  triggerArguments
+} from './logic';
 import { WritePanel } from './write';
 
 const PLUGIN_ID = 'jupyter-influx3:plugin';
@@ -50,6 +62,8 @@ namespace CommandIDs {
   export const createToken = 'jupyter-influx3:create-token';
   export const deleteToken = 'jupyter-influx3:delete-token';
   export const backup = 'jupyter-influx3:create-backup';
+  export const pluginTrigger = 'jupyter-influx3:create-trigger-from-plugin';
+  export const openPlugin = 'jupyter-influx3:open-plugin-file';
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -78,6 +92,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void commands.execute(CommandIDs.queryCache);
       } else if (ref.kind === 'trigger') {
         void commands.execute(CommandIDs.logs);
+      } else if (ref.kind === 'plugin') {
+        void commands.execute(CommandIDs.openPlugin);
       }
     });
     const panel = new SidePanel();
@@ -415,6 +431,60 @@ const plugin: JupyterFrontEndPlugin<void> = {
       })
     });
 
+    commands.addCommand(CommandIDs.pluginTrigger, {
+      label: 'New Trigger from This Plugin…',
+      execute: attempt(async () => {
+        const plugin = target().name;
+        const meta = pluginMetadata(await api.pluginSource(plugin)) ?? { types: [], args: [] };
+        const dbs = browser.databaseNames().filter(d => d !== '_internal');
+        const v = await askForm(`New trigger running ${plugin}`, [
+          { name: 'db', label: 'Database', options: dbs.length ? dbs : [''] },
+          { name: 'trigger_name', label: 'Trigger name', value: plugin.replace(/\.py$/, '') },
+          { name: 'trigger_specification', label: `Specification (plugin types: ${meta.types.join(', ') || 'not declared'})`, value: defaultSpecification(meta.types, plugin) },
+          ...meta.args.map(a => ({
+            name: `arg:${a.name}`,
+            label: `${a.name}${a.required ? ' *' : ''}${a.description ? ' — ' + a.description : ''}`,
+            placeholder: a.example
+          })),
+          { name: 'extra', label: 'More arguments (JSON object)', value: '', multiline: true },
+          { name: 'error_behavior', label: 'On error', options: ['log', 'retry', 'disable'] }
+        ]);
+        if (!v) {
+          return;
+        }
+        await api.createTrigger({
+          db: checkName(v.db, 'database name'),
+          trigger_name: v.trigger_name.trim(),
+          plugin_filename: plugin,
+          trigger_specification: v.trigger_specification.trim(),
+          trigger_arguments: formArguments(v, meta.args, v.extra),
+          trigger_settings: { run_async: false, error_behavior: v.error_behavior[0].toUpperCase() + v.error_behavior.slice(1) },
+          disabled: false
+        });
+      })
+    });
+    commands.addCommand(CommandIDs.openPlugin, {
+      label: 'Open Plugin File',
+      execute: async () => {
+        const t = target();
+        const name = t.kind === 'trigger' ? '' : t.name;
+        const rel = browser.serverInfo?.plugin_dir_in_root;
+        if (name && rel !== null && rel !== undefined) {
+          const path = [rel, name].filter(Boolean).join('/');
+          return commands.execute('docmanager:open', { path: name.endsWith('.py') ? path : `${path}/__init__.py` });
+        }
+        // outside Jupyter's root: a read-only view of the source
+        const view = new Widget();
+        view.addClass('jp-Influx3-logs');
+        view.title.label = name;
+        view.title.closable = true;
+        const pre = document.createElement('pre');
+        pre.textContent = await api.pluginSource(name).catch(err => String(err.message ?? err));
+        view.node.append(pre);
+        addMain(view);
+      }
+    });
+
     // ---- menus --------------------------------------------------------------------------------
     const menu = (selector: string, ids: string[], rank = 0) =>
       ids.forEach((command, i) => app.contextMenu.addItem({ command, selector, rank: rank + i }));
@@ -426,6 +496,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     menu('.jp-Influx3-tokens', [CommandIDs.createToken]);
     menu('.jp-Influx3-token', [CommandIDs.copy, CommandIDs.deleteToken]);
     menu('.jp-Influx3-admin', [CommandIDs.backup, CommandIDs.refresh]);
+    menu('.jp-Influx3-plugin', [CommandIDs.pluginTrigger, CommandIDs.openPlugin, CommandIDs.copy]);
     menu('.jp-Influx3-job', [CommandIDs.copy, CommandIDs.refresh]);
     for (const command of [CommandIDs.open, CommandIDs.refresh, CommandIDs.query, CommandIDs.write, CommandIDs.createDb, CommandIDs.createToken]) {
       palette.addItem({ command, category: 'InfluxDB 3' });

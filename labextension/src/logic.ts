@@ -354,3 +354,88 @@ export function triggerArguments(text: string): Record<string, string> | null {
   }
   return Object.keys(out).length ? out : null;
 }
+
+export interface IPluginArg {
+  name: string;
+  example: string;
+  description: string;
+  required: boolean;
+}
+
+export interface IPluginMetadata {
+  types: string[];
+  args: IPluginArg[];
+}
+
+/**
+ * The metadata of an InfluxDB 3 plugin: the JSON docstring at the top of its file (`plugin_type`
+ * and `scheduled_args_config` / `onwrite_args_config` / `http_args_config` lists). Read from the raw
+ * source text, not an unescaped docstring (a `\"` inside stays valid JSON). A file without it
+ * has no metadata (the form then offers free JSON arguments only).
+ */
+export function pluginMetadata(source: string): IPluginMetadata | null {
+  const m = /^\s*(?:#[^\n]*\n\s*)*[rRuU]?("""|''')([\s\S]*?)\1/.exec(source);
+  if (!m) {
+    return null;
+  }
+  let doc: any;
+  try {
+    doc = JSON.parse(m[2]);
+  } catch {
+    return null;
+  }
+  if (!doc || typeof doc !== 'object') {
+    return null;
+  }
+  const types: string[] = Array.isArray(doc.plugin_type) ? doc.plugin_type.map(String) : [];
+  const args: IPluginArg[] = [];
+  const seen = new Set<string>();
+  for (const key of Object.keys(doc).filter(k => /^(scheduled|onwrite|http)_args_config$/.test(k))) {
+    for (const a of Array.isArray(doc[key]) ? doc[key] : []) {
+      if (a && typeof a === 'object' && a.name && !seen.has(String(a.name))) {
+        seen.add(String(a.name));
+        args.push({
+          name: String(a.name),
+          example: a.example === undefined ? '' : String(a.example),
+          description: a.description === undefined ? '' : String(a.description),
+          required: a.required === true || a.required === 'true'
+        });
+      }
+    }
+  }
+  return { types, args };
+}
+
+/** The trigger specification a plugin type starts with (the user can change it). */
+export function defaultSpecification(types: string[], pluginName: string): string {
+  const base = pluginName.replace(/\.py$/, '').replace(/[^A-Za-z0-9_-]/g, '_');
+  if (types.includes('onwrite')) {
+    return 'all_tables';
+  }
+  if (types.includes('scheduled')) {
+    return 'every:1m';
+  }
+  if (types.includes('http')) {
+    return `request:${base}`;
+  }
+  return 'all_tables';
+}
+
+/** Trigger arguments from a generated form: the named fields (empty ones left out, required ones
+ * checked) merged with the free JSON arguments, the named fields winning. */
+export function formArguments(values: Record<string, string>, args: IPluginArg[], extraJson: string): Record<string, string> | null {
+  const out: Record<string, string> = { ...(triggerArguments(extraJson) ?? {}) };
+  const missing: string[] = [];
+  for (const a of args) {
+    const v = (values[`arg:${a.name}`] ?? '').trim();
+    if (v) {
+      out[a.name] = v;
+    } else if (a.required && !(a.name in out)) {
+      missing.push(a.name);
+    }
+  }
+  if (missing.length) {
+    throw new Error(`required argument${missing.length > 1 ? 's' : ''} missing: ${missing.join(', ')}`);
+  }
+  return Object.keys(out).length ? out : null;
+}

@@ -29,6 +29,19 @@ def process_writes(influxdb3_local, table_batches, args=None):
         influxdb3_local.info(f"saw {len(batch['rows'])} rows of {batch['table_name']}")
 '''
 
+THRESHOLD_PLUGIN = '''"""
+{"plugin_type": ["onwrite"],
+ "onwrite_args_config": [
+   {"name": "field", "example": "usage", "description": "the field to watch", "required": true},
+   {"name": "limit", "example": "90", "description": "alert above this", "required": false}]}
+"""
+def process_writes(influxdb3_local, table_batches, args=None):
+    for batch in table_batches:
+        for row in batch["rows"]:
+            if row.get(args["field"], 0) > float(args.get("limit", "90")):
+                influxdb3_local.warn(f"{args['field']} over the limit in {batch['table_name']}")
+'''
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -76,10 +89,13 @@ def lab(tmp_path_factory) -> Lab:
     exts.mkdir()
     if (BUILT / "package.json").exists():  # an editable install: serve the freshly built copy
         (exts / "jupyter-influx3").symlink_to(BUILT, target_is_directory=True)
-    root, data, plugins, config = tmp / "root", tmp / "data", tmp / "plugins", tmp / "config"
+    # the plugin directory inside Jupyter's root, so "Open Plugin File" opens JupyterLab's editor
+    root, data, config = tmp / "root", tmp / "data", tmp / "config"
+    plugins = root / "plugins"
     for d in (root, data, plugins, config):
         d.mkdir()
     (plugins / "saw_rows.py").write_text(PLUGIN)
+    (plugins / "threshold.py").write_text(THRESHOLD_PLUGIN)
     news = tmp / "settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True)
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')

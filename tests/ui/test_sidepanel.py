@@ -224,6 +224,37 @@ def test_a_trigger_created_in_the_panel_is_listed_and_logs_its_runs(lab, page):
     page.locator(f'{PANEL} .jp-Influx3-trigger.jp-mod-disabled[data-name="saw"]').wait_for()
 
 
+def test_a_trigger_form_is_generated_from_the_plugin_docstring(lab, page):
+    plugins = tree_item(page, "plugins")
+    plugins.locator(".jp-Influx3-label").click()
+    plugin = tree_item(page, "plugin", name="threshold.py")
+    plugin.wait_for()
+    context_menu(page, plugin, "New Trigger from This Plugin…")
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("select[name=db]").select_option("lpdb")
+    assert dialog.locator("input[name=trigger_specification]").input_value() == "all_tables"
+    assert "the field to watch" in dialog.inner_text()
+    assert dialog.locator('input[name="arg:field"]').get_attribute("placeholder") == "usage"
+    dialog.locator(".jp-mod-accept").click()  # the required argument is empty: refused, nothing created
+    page.locator(".jp-Dialog", has_text="required argument missing: field").wait_for()
+    page.locator(".jp-Dialog .jp-mod-accept, .jp-Dialog .jp-mod-reject").last.click()
+    context_menu(page, plugin, "New Trigger from This Plugin…")
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("select[name=db]").select_option("lpdb")
+    dialog.locator('input[name="arg:field"]').fill("usage")
+    dialog.locator('input[name="arg:limit"]').fill("5")
+    dialog.locator(".jp-mod-accept").click()
+    tree_item(page, "trigger", db="lpdb", name="threshold").wait_for()
+    args = lab.api("POST", "/api/v3/query_sql", json={
+        "db": "lpdb", "q": "SELECT argument_key, argument_value FROM system.processing_engine_trigger_arguments "
+                           "WHERE trigger_name = 'threshold' ORDER BY argument_key"}).json()
+    assert args == [{"argument_key": "field", "argument_value": "usage"},
+                    {"argument_key": "limit", "argument_value": "5"}]
+    context_menu(page, plugin, "Open Plugin File")
+    page.locator(".lm-TabBar-tab", has_text="threshold.py").wait_for()
+    page.locator(".jp-FileEditor .cm-content", has_text="onwrite_args_config").wait_for()
+
+
 def test_a_backup_started_in_the_panel_is_listed_with_its_state(lab, page):
     admin = tree_item(page, "admin")
     context_menu(page, admin, "New Backup…")

@@ -16,7 +16,10 @@ import {
   selectFor,
   toChart,
   toCsv,
-  triggerArguments
+  triggerArguments,
+  pluginMetadata,
+  defaultSpecification,
+  formArguments
 } from '../logic';
 
 describe('SQL text', () => {
@@ -169,5 +172,42 @@ describe('trigger arguments', () => {
   it('refuses text that is not a JSON object', () => {
     expect(() => triggerArguments('{a: 1}')).toThrow('not JSON');
     expect(() => triggerArguments('[1]')).toThrow('JSON object');
+  });
+});
+
+describe('plugin metadata', () => {
+  const source = [
+    '"""',
+    '{"plugin_type": ["scheduled", "onwrite"],',
+    ' "scheduled_args_config": [{"name": "measurement", "example": "cpu", "description": "table \\"to\\" watch", "required": true}],',
+    ' "onwrite_args_config": [{"name": "measurement", "example": "x", "description": "dup", "required": false},',
+    '                         {"name": "window", "example": "5m", "description": "w", "required": false}]}',
+    '"""',
+    'def process_writes(influxdb3_local, table_batches, args=None):',
+    '    pass'
+  ].join('\n');
+  it('reads the JSON docstring from the raw source, first definition of a name wins', () => {
+    const m = pluginMetadata(source)!;
+    expect(m.types).toEqual(['scheduled', 'onwrite']);
+    expect(m.args.map(a => [a.name, a.required])).toEqual([
+      ['measurement', true],
+      ['window', false]
+    ]);
+    expect(m.args[0].description).toBe('table "to" watch');
+  });
+  it('has no metadata without a JSON docstring', () => {
+    expect(pluginMetadata('"""Just words."""\ndef f(): pass')).toBeNull();
+    expect(pluginMetadata('def f(): pass')).toBeNull();
+  });
+  it('starts the specification from the plugin type', () => {
+    expect(defaultSpecification(['onwrite'], 'a.py')).toBe('all_tables');
+    expect(defaultSpecification(['scheduled'], 'a.py')).toBe('every:1m');
+    expect(defaultSpecification(['http'], 'my hook.py')).toBe('request:my_hook');
+  });
+  it('builds arguments from the fields and the free JSON, refusing a missing required one', () => {
+    const args = pluginMetadata(source)!.args;
+    expect(formArguments({ 'arg:measurement': 'cpu', 'arg:window': '' }, args, '{"n": 2}')).toEqual({ n: '2', measurement: 'cpu' });
+    expect(() => formArguments({ 'arg:measurement': ' ' }, args, '')).toThrow('required argument missing: measurement');
+    expect(formArguments({}, [], '')).toBeNull();
   });
 });
