@@ -35,7 +35,7 @@ class PeerQueryLogs:
                 pass
 
     def publish(self) -> None:
-        rows = [e.as_row() for e in self.engine.query_log]
+        rows = [[e.as_row(), getattr(e, "database", None)] for e in self.engine.query_log]
         if rows == self._last:
             return
         tmp = self.own.with_suffix(f".tmp{os.getpid()}")
@@ -43,14 +43,14 @@ class PeerQueryLogs:
         os.replace(tmp, self.own)
         self._last = rows
 
-    def rows(self) -> list[dict]:
-        """The rows the other workers published."""
+    def rows(self) -> list[tuple[dict, str]]:
+        """(row, database) of every query the other workers published."""
         out = []
         for path in self.dir.glob("*.json"):
             if path == self.own:
                 continue
             try:
-                out.extend(json.loads(path.read_text(encoding="utf-8")))
+                out.extend((row, database) for row, database in json.loads(path.read_text(encoding="utf-8")))
             except (OSError, ValueError):   # replaced while read: its next version will do
                 continue
         return out

@@ -239,11 +239,11 @@ QUERIES_SCHEMA = pa.schema([
 
 def _queries(engine, database):
     # Query texts name tables, tags and values: only those of databases the caller may read.
-    rows = [e.as_row() for e in engine.query_log]
+    rows = [e.as_row() for e in engine.query_log if may_read(getattr(e, "database", None))]
     peers = engine.__dict__.get("peer_query_logs")   # the other workers of `serve --workers N`
     if peers is not None:
-        rows += peers.rows()
-    return [r for r in rows if may_read(r.get("database"))]
+        rows += [r for r, database in peers.rows() if may_read(database)]
+    return rows
 
 
 def _parquet_files(engine, database):
