@@ -58,6 +58,7 @@ from ..http.querypool import make_query_executor
 from ..http.base import ApiError, ApiHandler, DefaultHandler, ServerContext
 from ..http.metrics import metrics_for
 from ..http.routes import ROUTE_TABLE
+from .remotes import RemoteStore, remote_routes
 
 #: Root paths served on Jupyter's port (those of the route table that Jupyter does not own).
 ROOT_PREFIXES = ("/api/v3/",)
@@ -398,6 +399,9 @@ class Influx3App(ExtensionApp):
         except ValueError as exc:
             raise TraitError(f"Influx3App.cors_origins: {exc}") from None
 
+    remotes_file = Unicode("", help="Where the side panel's remote servers (URL and token) are kept, mode 0600 "
+                           "(default: Jupyter's data dir/influx3-remotes.json).").tag(config=True)
+
     plugin_dir = Unicode("", help="Directory of Python plugins: enables the processing engine (triggers run in this "
                          "server, never in kernels; default $INFLUXDB3_PLUGIN_DIR, else off).").tag(config=True)
     plugin_repo = Unicode("", help="Where gh:<path> plugins come from: a URL serving raw files or a local "
@@ -503,6 +507,13 @@ class Influx3App(ExtensionApp):
         self.contexts.append(ctx)
         return ctx
 
+    def _remotes_path(self) -> Path:
+        if self.remotes_file:
+            return Path(self.remotes_file).expanduser()
+        from jupyter_core.paths import jupyter_data_dir
+
+        return Path(jupyter_data_dir()) / "influx3-remotes.json"
+
     def initialize_handlers(self) -> None:
         if self.engine is None:
             return
@@ -520,6 +531,7 @@ class Influx3App(ExtensionApp):
                       {"location": getattr(self, "flight_location", "")}))
         rules.append((re.escape(jupyter_mount + "/info") + "$", InfoHandler, {"app": self}))
         rules.append((re.escape(jupyter_mount + "/plugin_files") + "$", PluginSourceHandler, {"app": self}))
+        rules.extend(remote_routes(jupyter_mount, RemoteStore(self._remotes_path())))
         rules.append((re.escape(jupyter_mount) + "(/.*)?$", jupyter_auth_handler(DefaultHandler), {"context": jctx}))
 
         # 1. everything under {base_url}influx3/, InfluxDB tokens.
