@@ -101,6 +101,7 @@ class Engine:
         self._write_lock = threading.Lock()       # orders WAL appends with buffer sequence numbers
         self._snapshot_lock = threading.Lock()
         self._view_lock = threading.RLock()       # makes "files + buffers" a consistent view
+        self._refresh_lock = threading.Lock()     # one refresh at a time (WAL tail, then manifests)
         self._seq = 0
         self._pending_deletes: list[tuple[float, str]] = []
         self._inflight: dict[int, int] = {}       # WAL file seq -> writes appended, not yet buffered
@@ -616,19 +617,23 @@ class Engine:
         WAL first, manifests second: a node writes its manifest before deleting WAL files, so a
         record we could not read any more is always covered by a manifest we read afterwards.
         """
-        self.catalog.refresh()
-        self._follow_restore()
-        for node_dir in self._other_node_dirs():
-            self._tail_node(node_dir)
-        with self._view_lock:
-            self.index.refresh()
-            for node, rep in self.replicas.items():
-                upto = self.index.wal_persisted.get(node, 0)
-                rep.buffer.drop_upto(upto)
-                for seq in [s for s in rep.offsets if s <= upto]:
-                    del rep.offsets[seq]
-        # writes another node persisted before we read them from its WAL reach the caches here
-        self.caches.catch_up({n: r.fed_seq for n, r in self.replicas.items()})
+        with self._refresh_lock:
+            # what the caches had of each node before this tail: a node may have persisted (and
+            # deleted from its WAL) writes older than the records we are about to read
+            fed = {n: r.fed_seq for n, r in self.replicas.items()}
+            self.catalog.refresh()
+            self._follow_restore()
+            for node_dir in self._other_node_dirs():
+                self._tail_node(node_dir)
+            with self._view_lock:
+                self.index.refresh()
+                for node, rep in self.replicas.items():
+                    upto = self.index.wal_persisted.get(node, 0)
+                    rep.buffer.drop_upto(upto)
+                    for seq in [s for s in rep.offsets if s <= upto]:
+                        del rep.offsets[seq]
+            # writes another node persisted before we read them from its WAL reach the caches here
+            self.caches.catch_up(fed)
         self.caches.sync()
 
     def _tail_node(self, node_dir: Path) -> None:

@@ -11,7 +11,7 @@ import tempfile
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jupyter_influx3.engine import Engine, errors
@@ -66,6 +66,9 @@ def check(engines, keys, count):
         assert distinct == want
 
 
+# found by this test: B persisted rows A had never tailed, then A tailed B's newer WAL records first
+@example(steps=[("write", "B", [("a", 9, 0.0, None), ("a", 0, None, "p")]), ("snapshot", "B", None),
+                ("write", "B", [("a", 0, 86.0, None)])], create_at=7, keys=["host"], count=2)
 @settings(max_examples=int(os.environ.get("CACHE_PROPERTY_EXAMPLES", "6")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(step, min_size=1, max_size=7), create_at=st.integers(0, 7),
        keys=st.sampled_from([["host"], ["region", "host"], ["host", "region"]]), count=st.integers(1, 3))
