@@ -108,10 +108,47 @@ def _close(result: Any) -> None:
             log.debug("closing a query result failed", exc_info=True)
 
 
+@dataclass
+class Started:
+    """An answer begun in the pool thread that ran the query (`query_and_start`): its writer, the
+    rest of its batches, the encoded chunks so far, and whether the writer already finished."""
+
+    writer: Any
+    batches: Any
+    chunks: list
+    done: bool
+
+
+def query_and_start(check: Any, engine: Any, req: "QueryRequest", fmt: str, max_bytes: Any) -> tuple[Any, Started]:
+    """Blocking: run the query and encode its first FLUSH_BYTES (all of a small answer), so a small
+    query costs one hand-off to the query pool instead of one per batch plus one for the end."""
+    result = run_readable_only(check, engine.query_sql, req.db, req.q, req.params)
+    try:
+        writer = serialize.result_writer(fmt, result.schema, max_bytes)
+        batches = iter(result.reader)
+        chunks: list = []
+        size = 0
+        while size < FLUSH_BYTES:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                chunks.append(writer.finish())
+                return result, Started(writer, batches, chunks, True)
+            chunk = writer.write(batch)
+            if chunk:
+                chunks.append(chunk)
+                size += len(chunk)
+        return result, Started(writer, batches, chunks, False)
+    except BaseException:
+        _close(result)
+        raise
+
+
 async def send_result(handler: ApiHandler, fmt: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch],
-                      inline: bool = False) -> int:
+                      inline: bool = False, started: Optional[Started] = None) -> int:
     """Answer 200 with `batches` encoded as `fmt`; returns the number of rows sent. `inline`: the
     batches are a small answer already in memory, encoded on the IOLoop (no pool hand-offs).
+    `started`: the answer `query_and_start` began (`batches` is then ignored).
 
     Errors before the first bytes reach the client become a normal error answer (ApiError);
     after that the connection is closed mid-body, which clients see as a truncated answer (the
@@ -119,8 +156,10 @@ async def send_result(handler: ApiHandler, fmt: str, schema: pa.Schema, batches:
     """
     from ..engine.querylimits import limits_for
 
-    writer = serialize.result_writer(fmt, schema, limits_for(handler.context.engine).max_materialized_bytes)
-    batch_iter = iter(batches)
+    if started is None:
+        started = Started(serialize.result_writer(fmt, schema, limits_for(handler.context.engine).max_materialized_bytes),
+                          iter(batches), [], False)
+    writer, batch_iter = started.writer, started.batches
 
     def step() -> Optional[bytes]:
         """Blocking: read the next batch and encode it; None at the end of the result."""
@@ -135,18 +174,11 @@ async def send_result(handler: ApiHandler, fmt: str, schema: pa.Schema, batches:
 
     handler.set_status(200)
     handler.set_header("Content-Type", writer.content_type)
-    pending: list[bytes] = []
-    pending_size = 0
+    pending: list[bytes] = started.chunks
+    pending_size = sum(map(len, pending))
     streaming = False
     try:
-        while True:
-            chunk = await call(step)
-            if chunk is None:
-                break
-            if not chunk:
-                continue
-            pending.append(chunk)
-            pending_size += len(chunk)
+        while not started.done:
             if pending_size >= FLUSH_BYTES:
                 handler.write(b"".join(pending))
                 pending.clear()
@@ -154,7 +186,14 @@ async def send_result(handler: ApiHandler, fmt: str, schema: pa.Schema, batches:
                 streaming = True
                 if not await querypool.flush_in_time(handler):
                     return writer.rows
-        pending.append(await call(writer.finish))
+            chunk = await call(step)
+            if chunk is None:
+                break
+            if chunk:
+                pending.append(chunk)
+                pending_size += len(chunk)
+        if not started.done:
+            pending.append(await call(writer.finish))
     except (StreamClosedError, querypool.ClientGone):
         return writer.rows  # the client went away
     except Exception as exc:  # noqa: BLE001 - mapped to the answer, or logged when too late
@@ -175,12 +214,15 @@ async def run_query(handler: ApiHandler, req: QueryRequest, kind: str = "sql") -
     ok = False
     result = None
     try:
+        from ..engine.querylimits import limits_for
+
         try:
-            result = await handler.run_query(run_readable_only, readable_check(handler), engine.query_sql,
-                                             req.db, req.q, req.params)
+            result, started = await handler.run_query(query_and_start, readable_check(handler), engine, req,
+                                                      req.format, limits_for(engine).max_materialized_bytes)
         except Exception as exc:  # noqa: BLE001
             raise api_error(exc) from None
-        rows = await send_result(handler, req.format, result.schema, result.reader, inline=_small_cache_answer(result))
+        rows = await send_result(handler, req.format, result.schema, result.reader,
+                                 inline=_small_cache_answer(result), started=started)
         ok = True
         return rows
     finally:
