@@ -50,12 +50,29 @@ export interface IWriteResult {
   errors: ILineError[];
 }
 
+export interface IRemote {
+  name: string;
+  url: string;
+}
+
 export class Api {
+  /** The remote server the API calls go to (its name), or null for this Jupyter server's engine. */
+  connection: string | null = null;
+
   constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
 
-  /** A request under `influx3/jupyter/`; non-2xx answers throw `ApiError`. */
+  /** A client of the same connection that does not follow later switches (a console keeps its server). */
+  pinned(): Api {
+    const a = new Api(this.settings);
+    a.connection = this.connection;
+    return a;
+  }
+
+  /** A request under `influx3/jupyter/`; API paths go through the remote proxy when connected to
+   * a remote. Non-2xx answers throw `ApiError`. */
   async request(path: string, init: RequestInit = {}): Promise<Response> {
-    const url = URLExt.join(this.settings.baseUrl, NAMESPACE, path);
+    const routed = this.connection && /^api\//.test(path) ? `remote/${encodeURIComponent(this.connection)}/${path}` : path;
+    const url = URLExt.join(this.settings.baseUrl, NAMESPACE, routed);
     let response: Response;
     try {
       response = await ServerConnection.makeRequest(url, init, this.settings);
@@ -81,8 +98,37 @@ export class Api {
     });
   }
 
-  info(): Promise<IInfo> {
-    return this.json<IInfo>('info');
+  async info(): Promise<IInfo> {
+    if (!this.connection) {
+      return this.json<IInfo>('info');
+    }
+    const remote = (await this.remotes()).find(r => r.name === this.connection);
+    const health = await this.request('api/v3/configure/database?format=json').then(
+      () => 'pass',
+      err => `fail (${err.message})`
+    );
+    return {
+      version: '',
+      node_id: null,
+      data_dir: remote?.url ?? '',
+      health,
+      processing_engine: false,
+      plugin_dir: null,
+      plugin_dir_in_root: null,
+      flight: null
+    };
+  }
+
+  async remotes(): Promise<IRemote[]> {
+    return (await this.json<{ remotes: IRemote[] }>('remotes')).remotes;
+  }
+
+  addRemote(name: string, url: string, token: string): Promise<Response> {
+    return this.send('POST', 'remotes', { name, url, token });
+  }
+
+  removeRemote(name: string): Promise<Response> {
+    return this.request('remotes' + URLExt.objectToQueryString({ name }), { method: 'DELETE' });
   }
 
   /** Rows of a SQL or InfluxQL query, as JSON objects. */
@@ -99,7 +145,14 @@ export class Api {
   }
 
   async databases(): Promise<IDatabase[]> {
-    const rows = await this.query('_internal', 'SELECT database_name, retention_period_ns, deleted FROM system.databases');
+    let rows: Row[];
+    try {
+      rows = await this.query('_internal', 'SELECT database_name, retention_period_ns, deleted FROM system.databases');
+    } catch (err) {
+      // a server whose token may not read _internal: the plain list, without retention
+      const list = await this.json<Row[]>('api/v3/configure/database?format=json');
+      rows = (list ?? []).map(r => ({ database_name: r['iox::database'] }));
+    }
     return rows
       .filter(r => !r.deleted)
       .map(r => ({ name: String(r.database_name), retentionNs: (r.retention_period_ns as number) ?? null }))

@@ -39,6 +39,7 @@ export class Browser extends Widget {
   private tokens: Row[] | null = null;
   private jobs: { backups: Row[]; restores: Row[] } | null = null;
   private plugins: { name: string; dir: boolean }[] | null = null;
+  private remoteNames: string[] = [];
   private expanded = new Set<string>();
   private error = '';
   private search: HTMLInputElement;
@@ -131,7 +132,12 @@ export class Browser extends Widget {
 
   private async load(): Promise<void> {
     try {
-      const [info, dbs] = await Promise.all([this.api.info(), this.api.databases()]);
+      const [info, dbs, remotes] = await Promise.all([
+        this.api.info(),
+        this.api.databases(),
+        this.api.remotes().catch(() => [])
+      ]);
+      this.remoteNames = remotes.map(r => r.name);
       this.info = info;
       this.databases = dbs;
       const names = new Set(dbs.map(d => d.name));
@@ -376,16 +382,66 @@ export class Browser extends Widget {
     return frag;
   }
 
+  /** Switches the panel (and consoles opened from now on) to a remote server, or back (null). */
+  async connect(name: string | null): Promise<void> {
+    this.api.connection = name;
+    this.tables.clear();
+    this.triggers.clear();
+    this.expanded.clear();
+    this.tokens = this.jobs = this.plugins = null;
+    this.databases = [];
+    this.info = null;
+    await this.refresh();
+  }
+
+  /** Remote servers to offer in the connection selector; `onAddRemote` asks for a new one. */
+  onAddRemote: () => Promise<string | null> = async () => null;
+
+  private async onConnectionChange(select: HTMLSelectElement): Promise<void> {
+    const value = select.value;
+    if (value === '#add') {
+      select.value = this.api.connection ?? '';
+      const name = await this.onAddRemote();
+      if (name) {
+        await this.connect(name);
+      }
+      return;
+    }
+    if (value.startsWith('#remove:')) {
+      const name = value.slice(8);
+      await this.api.removeRemote(name).catch(() => undefined);
+      await this.connect(null);
+      return;
+    }
+    await this.connect(value || null);
+  }
+
   private renderHeader(): void {
     const h = this.headerNode;
     h.replaceChildren();
-    const title = el('div', 'jp-Influx3-title', 'InfluxDB 3 · this server');
+    const title = el('div', 'jp-Influx3-title');
+    const select = document.createElement('select');
+    select.className = 'jp-Influx3-connection jp-mod-styled';
+    select.title = 'connection';
+    const current = this.api.connection;
+    const names = this.remoteNames.includes(current ?? '') || !current ? this.remoteNames : [...this.remoteNames, current];
+    select.append(Object.assign(document.createElement('option'), { value: '', textContent: 'InfluxDB 3 · this server' }));
+    for (const n of names) {
+      select.append(Object.assign(document.createElement('option'), { value: n, textContent: `remote · ${n}` }));
+    }
+    select.append(Object.assign(document.createElement('option'), { value: '#add', textContent: '+ add remote server…' }));
+    if (current) {
+      select.append(Object.assign(document.createElement('option'), { value: `#remove:${current}`, textContent: `− remove ${current}` }));
+    }
+    select.value = current ?? '';
+    select.addEventListener('change', () => void this.onConnectionChange(select));
+    title.append(select);
     h.append(title);
     if (this.info) {
       const i = this.info;
       const health = el('span', `jp-Influx3-health jp-mod-${i.health}`, i.health === 'pass' ? '● healthy' : '● ' + i.health);
       title.append(health);
-      const details = el('div', 'jp-Influx3-details', `v${i.version} · node ${i.node_id ?? '?'}`);
+      const details = el('div', 'jp-Influx3-details', i.version ? `v${i.version} · node ${i.node_id ?? '?'}` : 'remote server');
       const dir = el('div', 'jp-Influx3-details jp-Influx3-datadir', i.data_dir);
       dir.title = i.data_dir;
       h.append(details, dir);

@@ -96,6 +96,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void commands.execute(CommandIDs.openPlugin);
       }
     });
+    browser.onAddRemote = async () => {
+      try {
+        const v = await askForm('Add a remote InfluxDB 3 server', [
+          { name: 'name', label: 'Name' },
+          { name: 'url', label: 'URL', placeholder: 'https://influxdb.example.com:8181' },
+          { name: 'token', label: 'Token (kept by the Jupyter server, never in the browser)' }
+        ], 'Add');
+        if (!v) {
+          return null;
+        }
+        const name = checkName(v.name, 'remote name');
+        await api.addRemote(name, v.url.trim(), v.token.trim());
+        return name;
+      } catch (err) {
+        fail(err);
+        return null;
+      }
+    };
     const panel = new SidePanel();
     panel.id = 'jupyter-influx3-browser';
     panel.title.icon = influxIcon;
@@ -166,7 +184,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     // ---- console ------------------------------------------------------------------------------
     const openConsole = (db: string, query: string, lang: Lang = 'sql') => {
       const c = new QueryConsole({
-        api,
+        api: api.pinned(),
         database: db,
         query,
         lang,

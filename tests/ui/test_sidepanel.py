@@ -270,6 +270,39 @@ def test_a_backup_started_in_the_panel_is_listed_with_its_state(lab, page):
     assert "completed" in job.inner_text()
 
 
+def test_a_remote_server_is_added_browsed_and_queried_without_its_token_in_the_browser(lab, page, start_influx3):
+    import requests
+
+    far = start_influx3(auth=True)
+    token = requests.post(far.url + "/api/v3/configure/token/admin", timeout=30).json()["token"]
+    r = requests.post(far.url + "/api/v3/write_lp?db=faraway&precision=s", data="temp,room=x c=21.5 1700000000",
+                      headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert r.status_code == 204
+    page.locator(f"{PANEL} .jp-Influx3-connection").select_option("#add")
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input[name=name]").fill("far")
+    dialog.locator("input[name=url]").fill(far.url)
+    dialog.locator("input[name=token]").fill(token)
+    dialog.locator(".jp-mod-accept").click()
+    db = tree_item(page, "database", db="faraway")
+    db.wait_for()
+    assert tree_item(page, "database", db="lpdb").count() == 0
+    assert far.url in page.locator(f"{PANEL} .jp-Influx3-header").inner_text()
+    db.locator(".jp-Influx3-label").click()
+    table = tree_item(page, "table", db="faraway", table="temp")
+    table.wait_for()
+    context_menu(page, table, "Open in Query Console")
+    console = page.locator(".jp-Influx3-console").last
+    console.wait_for()
+    console.locator(".jp-Influx3-run").click()
+    page.wait_for_function("() => [...document.querySelectorAll('.jp-Influx3-console')].pop().dataset.rowCount === '1'")
+    seen = page.evaluate("() => JSON.stringify(localStorage) + document.body.innerHTML")
+    assert token not in seen
+    page.locator(f"{PANEL} .jp-Influx3-connection").select_option("")
+    tree_item(page, "database", db="lpdb").wait_for()
+    assert tree_item(page, "database", db="faraway").count() == 0
+
+
 def test_light_and_dark_themes(lab, page, tmp_path):
     def panel_background():
         return page.evaluate(f"() => getComputedStyle(document.querySelector('{PANEL} .jp-Influx3-browser')).backgroundColor")
