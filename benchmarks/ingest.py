@@ -152,6 +152,9 @@ def _auth_flags(cmd: list[str]) -> list[str]:
 
 
 class Server:
+    #: flags every `influx3 serve` of the run gets (`--server-workers N` -> `--workers N`)
+    extra_flags: list[str] = []
+
     def __init__(self, data_dir: Path, node_id: str = "bench"):
         self.data_dir = data_dir
         self.node_id = node_id
@@ -161,7 +164,7 @@ class Server:
         exe = shutil.which("influx3")
         cmd = [exe] if exe else [sys.executable, "-m", "jupyter_influx3"]
         self.cmd = cmd + ["serve", "--data-dir", str(data_dir), "--http-bind", f"127.0.0.1:{self.port}",
-                          "--node-id", node_id] + _auth_flags(cmd)
+                          "--node-id", node_id] + _auth_flags(cmd) + list(self.extra_flags)
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> "Server":
@@ -249,8 +252,15 @@ def _cpu_times(pid: int | None) -> float | None:
     if not pid:
         return None
     try:
-        t = psutil.Process(pid).cpu_times()
-        return t.user + t.system
+        proc = psutil.Process(pid)
+        total = 0.0
+        for p in [proc, *proc.children(recursive=True)]:   # `serve --workers N`: the workers too
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+        return total
     except psutil.Error:
         return None
 
@@ -666,9 +676,17 @@ def add_tsbs_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--points", type=int, default=5000, help="gen_cpu.py points per host (5000 -> 500K lines)")
     p.add_argument("--batch", type=int, default=5000, help="lines per HTTP write (5000)")
     p.add_argument("--workers", type=int, default=2, help="concurrent HTTP write connections (2)")
+    p.add_argument("--server-workers", type=int, default=None, metavar="N",
+                   help="run influx3 serve --workers N (default: the server's default)")
     p.add_argument("--keep-influx1", action="store_true", help="leave InfluxDB 1.6.7 running if we started it")
     p.add_argument("--tmp", default=None, help="parent of the temp dir (default: system temp)")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the JSON results to FILE")
+
+
+def apply_server_args(args) -> None:
+    """`--server-workers N`: every influx3 server of the run is `influx3 serve --workers N`."""
+    if getattr(args, "server_workers", None):
+        Server.extra_flags = ["--workers", str(args.server_workers)]
 
 
 def generate_tsbs(args, shared: Path, tmp: Path) -> tuple[Path, int]:
@@ -752,6 +770,7 @@ def main() -> int:
     p.add_argument("--no-rss-http", action="store_true", help="with --rss, skip the server RSS over HTTP")
     p.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (data + data dirs)")
     args = p.parse_args()
+    apply_server_args(args)
 
     shared = shared_dir()
     tmp = Path(tempfile.mkdtemp(prefix="influx3-bench-", dir=args.tmp))

@@ -47,6 +47,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ingest  # noqa: E402
 from ingest import (INFLUX1, Http, Server, add_tsbs_args, generate_tsbs, influx1_count,  # noqa: E402
                     influx1_recreate, influx1_start, influx1_stop, log, med, record_failure, restart_after_sigterm,
                     run_info, run_load_py, serve_loaded, shared_dir, text_table)
@@ -302,6 +303,7 @@ def main() -> int:
     add_tsbs_args(p)
     p.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (data, Parquet file, data dir)")
     args = p.parse_args()
+    ingest.apply_server_args(args)
     names = [n.strip() for n in args.queries.split(",") if n.strip()]
     bad = [n for n in names if n not in all_names]
     if bad:
