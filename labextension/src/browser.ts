@@ -439,7 +439,8 @@ export class Browser extends Widget {
     h.append(title);
     if (this.info) {
       const i = this.info;
-      const health = el('span', `jp-Influx3-health jp-mod-${i.health}`, i.health === 'pass' ? '● healthy' : '● ' + i.health);
+      const health = el('span', `jp-Influx3-health jp-mod-${i.health}`, i.health === 'pass' ? '● ok' : '● down');
+      health.title = i.health === 'pass' ? 'healthy' : i.health;
       title.append(health);
       const details = el('div', 'jp-Influx3-details', i.version ? `v${i.version} · node ${i.node_id ?? '?'}` : 'remote server');
       const dir = el('div', 'jp-Influx3-details jp-Influx3-datadir', i.data_dir);

@@ -58,7 +58,7 @@ def test_panel_opens_and_lists_a_database_written_with_the_lp_magic(lab, page, t
     ready = time.monotonic() - start
     print(f"\npanel ready {ready:.2f} s after page load started")
     header = page.locator(f"{PANEL} .jp-Influx3-header").inner_text()
-    assert "healthy" in header and "node" in header
+    assert "● ok" in header and "node" in header
     run_all(page)
     page.wait_for_selector(".jp-OutputArea-output:has-text('written')", timeout=60_000)
     refresh(page)
@@ -270,6 +270,26 @@ def test_a_backup_started_in_the_panel_is_listed_with_its_state(lab, page):
     assert "completed" in job.inner_text()
 
 
+def test_light_and_dark_themes(lab, page, tmp_path):
+    def panel_background():
+        return page.evaluate(f"() => getComputedStyle(document.querySelector('{PANEL} .jp-Influx3-browser')).backgroundColor")
+
+    def luminance(rgb: str) -> float:
+        r, g, b = (int(x) for x in re.findall(r"\d+", rgb)[:3])
+        return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+    page.click('.lm-TabBar-tab:has-text("Query metrics")')
+    assert luminance(panel_background()) > 0.6
+    shoot(page, "sidepanel-light", tmp_path)
+    command(page, "apputils:change-theme", {"theme": "JupyterLab Dark"})
+    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === 'false'")
+    page.wait_for_timeout(500)
+    assert luminance(panel_background()) < 0.4
+    shoot(page, "sidepanel-dark", tmp_path)
+    command(page, "apputils:change-theme", {"theme": "JupyterLab Light"})
+    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === 'true'")
+
+
 def test_a_remote_server_is_added_browsed_and_queried_without_its_token_in_the_browser(lab, page, start_influx3):
     import requests
 
@@ -301,26 +321,6 @@ def test_a_remote_server_is_added_browsed_and_queried_without_its_token_in_the_b
     page.locator(f"{PANEL} .jp-Influx3-connection").select_option("")
     tree_item(page, "database", db="lpdb").wait_for()
     assert tree_item(page, "database", db="faraway").count() == 0
-
-
-def test_light_and_dark_themes(lab, page, tmp_path):
-    def panel_background():
-        return page.evaluate(f"() => getComputedStyle(document.querySelector('{PANEL} .jp-Influx3-browser')).backgroundColor")
-
-    def luminance(rgb: str) -> float:
-        r, g, b = (int(x) for x in re.findall(r"\d+", rgb)[:3])
-        return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
-
-    page.click('.lm-TabBar-tab:has-text("Query metrics")')
-    assert luminance(panel_background()) > 0.6
-    shoot(page, "sidepanel-light", tmp_path)
-    command(page, "apputils:change-theme", {"theme": "JupyterLab Dark"})
-    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === 'false'")
-    page.wait_for_timeout(500)
-    assert luminance(panel_background()) < 0.4
-    shoot(page, "sidepanel-dark", tmp_path)
-    command(page, "apputils:change-theme", {"theme": "JupyterLab Light"})
-    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === 'true'")
 
 
 def test_a_tree_of_200_tables_and_a_100k_row_result(lab, page):
