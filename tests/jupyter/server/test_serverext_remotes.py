@@ -81,13 +81,15 @@ async def test_bad_remotes_are_refused(http_server_client, jp_serverapp, jp_base
     assert not remotes_file.exists()
 
 
-@pytest.mark.parametrize("path", ["metrics", "api/v3/../../etc/passwd", "lab", "api/v3/./x/../../y", ""])
-async def test_the_proxy_forwards_only_the_api(http_server_client, jp_serverapp, jp_base_url, remote, path):
+async def test_the_proxy_forwards_only_the_api(http_server_client, jp_serverapp, jp_base_url, remote):
     server, token = remote
     args = (http_server_client, jp_serverapp, jp_base_url)
     assert (await call(*args, "POST", "remotes", {"name": "far", "url": server.url, "token": token})).code == 200
-    r = await call(*args, "GET", f"remote/far/{path}")
-    assert r.code in (403, 404) and token not in r.body.decode()
+    for path in ("metrics", "api/v3/../../etc/passwd", "lab", "api/v3/./x/../../y", "", "api/v3%2F..%2F..%2Fmetrics"):
+        r = await call(*args, "GET", f"remote/far/{path}")
+        assert r.code in (403, 404), path
+        assert token not in r.body.decode()
+    assert (await call(*args, "GET", "remote/far/ping")).code == 200
 
 
 async def test_remotes_need_jupyters_login(http_server_client, jp_base_url):
