@@ -57,7 +57,8 @@ def _live_db(cat: Catalog, name: str):
     return d
 
 
-def _live_table(cat: Catalog, db: str, table: str):
+def live_table(cat: Catalog, db: str, table: str):
+    """The live database and table `db`.`table`, or NotFound in the API's words."""
     d = cat.db(db)
     if d is None or d.deleted:
         raise errors.NotFound(f"the requested resource was not found: {db}")
@@ -132,7 +133,7 @@ def set_table_retention(cat: Catalog, db: str, table: str, retention_period: str
     ns = parse_retention(retention_period)
 
     def ops(c: Catalog):
-        d, t = _live_table(c, db, table)
+        d, t = live_table(c, db, table)
         return [{"op": "set_table_retention", "db": d.id, "table": t.id, "retention_ns": ns}]
 
     cat.transact(ops)
@@ -144,7 +145,7 @@ def delete_table(cat: Catalog, db: str, table: str, hard_delete_at: str | None =
     at = parse_hard_delete_at(hard_delete_at, now)
 
     def ops(c: Catalog):
-        d, t = _live_table(c, db, table)
+        d, t = live_table(c, db, table)
         if data_only:
             return [{"op": "truncate_table", "db": d.id, "table": t.id, "seq": now}]
         return [{"op": "delete_table", "db": d.id, "table": t.id, "new_name": deleted_name(t.name, now),

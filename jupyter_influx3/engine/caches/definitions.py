@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .. import errors
 from ..catalog import Catalog
+from ..lifecycle import live_table
 
 LAST_CACHE_DEFAULT_COUNT = 1
 LAST_CACHE_DEFAULT_TTL_S = 4 * 3600
@@ -21,16 +22,6 @@ DISTINCT_CACHE_DEFAULT_MAX_AGE_S = 24 * 3600
 
 _LVC_KEY_TYPES = ("tag", "string", "int", "uint", "bool")
 _DVC_TYPES = ("tag", "string")
-
-
-def _active_table(cat: Catalog, db: str, table: str):
-    d = cat.db(db)
-    if d is None or d.deleted:
-        raise errors.NotFound(f"the requested resource was not found: {db}")
-    t = d.table(table)
-    if t is None or t.deleted:
-        raise errors.NotFound(f"the requested resource was not found: {table}")
-    return d, t
 
 
 def _positive(value, what: str) -> int:
@@ -49,7 +40,7 @@ def create_last_cache(cat: Catalog, db: str, table: str, name: str | None = None
         raise errors.InvalidConfiguration("invalid configuration provided: cache name cannot be empty")
 
     def ops(c: Catalog):
-        d, t = _active_table(c, db, table)
+        d, t = live_table(c, db, table)
         if key_columns is None:
             keys = list(t.series_key)
         else:
@@ -97,7 +88,7 @@ def create_distinct_cache(cat: Catalog, db: str, table: str, columns: list[str],
         raise errors.InvalidConfiguration("invalid configuration provided: cache name cannot be empty")
 
     def ops(c: Catalog):
-        d, t = _active_table(c, db, table)
+        d, t = live_table(c, db, table)
         if not columns:
             raise errors.InvalidConfiguration(
                 "invalid configuration provided: no columns provided when creating distinct cache")
@@ -124,7 +115,7 @@ def create_distinct_cache(cat: Catalog, db: str, table: str, columns: list[str],
 def delete_cache(cat: Catalog, kind: str, db: str, table: str, name: str) -> None:
     """Delete the `kind` ("last" | "distinct") cache `name` of a table; NotFound if there is none."""
     def ops(c: Catalog):
-        d, t = _active_table(c, db, table)
+        d, t = live_table(c, db, table)
         caches = t.last_caches if kind == "last" else t.distinct_caches
         if name not in caches:
             raise errors.NotFound(f"the requested resource was not found: {name}")
