@@ -261,6 +261,16 @@ export class Api {
     return (await this.json<{ source: string }>('plugin_files' + URLExt.objectToQueryString({ name }))).source;
   }
 
+  /** A dry run of a WAL plugin on some line protocol (nothing is written): its log lines, the
+   * writes it would make and its errors. */
+  async testPlugin(filename: string, database: string, lp: string, args: Record<string, string> | null): Promise<Row> {
+    const body: Record<string, unknown> = { filename, database, input_lp: lp };
+    if (args) {
+      body.input_arguments = args;
+    }
+    return (await (await this.send('POST', 'api/v3/plugin_test/wal', body)).json()) as Row;
+  }
+
   /** Backup and restore jobs with their state (the Enterprise administration API). */
   async jobs(): Promise<{ backups: Row[]; restores: Row[] }> {
     const [b, r] = await Promise.all([

@@ -64,6 +64,7 @@ namespace CommandIDs {
   export const backup = 'jupyter-influx3:create-backup';
   export const pluginTrigger = 'jupyter-influx3:create-trigger-from-plugin';
   export const openPlugin = 'jupyter-influx3:open-plugin-file';
+  export const testPlugin = 'jupyter-influx3:test-plugin';
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -481,6 +482,31 @@ const plugin: JupyterFrontEndPlugin<void> = {
         });
       })
     });
+    commands.addCommand(CommandIDs.testPlugin, {
+      label: 'Test Plugin on Lines (dry run)…',
+      execute: attempt(async () => {
+        const plugin = target().name;
+        const dbs = browser.databaseNames().filter(d => d !== '_internal');
+        const v = await askForm(`Dry run of ${plugin}`, [
+          { name: 'db', label: 'Database', options: dbs.length ? dbs : [''] },
+          { name: 'lp', label: 'Line protocol the plugin receives', multiline: true, placeholder: 'cpu,host=a usage=99 1700000000000000000' },
+          { name: 'args', label: 'Arguments (JSON object)', multiline: true }
+        ], 'Run');
+        if (!v) {
+          return;
+        }
+        const result = await api.testPlugin(plugin, checkName(v.db, 'database name'), v.lp, triggerArguments(v.args));
+        const view = new Widget();
+        view.addClass('jp-Influx3-logs');
+        view.addClass('jp-Influx3-testrun');
+        view.title.label = `Dry run ${plugin}`;
+        view.title.closable = true;
+        const pre = document.createElement('pre');
+        pre.textContent = JSON.stringify(result, null, 2);
+        view.node.append(pre);
+        addMain(view);
+      })
+    });
     commands.addCommand(CommandIDs.openPlugin, {
       label: 'Open Plugin File',
       execute: async () => {
@@ -514,7 +540,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     menu('.jp-Influx3-tokens', [CommandIDs.createToken]);
     menu('.jp-Influx3-token', [CommandIDs.copy, CommandIDs.deleteToken]);
     menu('.jp-Influx3-admin', [CommandIDs.backup, CommandIDs.refresh]);
-    menu('.jp-Influx3-plugin', [CommandIDs.pluginTrigger, CommandIDs.openPlugin, CommandIDs.copy]);
+    menu('.jp-Influx3-plugin', [CommandIDs.pluginTrigger, CommandIDs.testPlugin, CommandIDs.openPlugin, CommandIDs.copy]);
     menu('.jp-Influx3-job', [CommandIDs.copy, CommandIDs.refresh]);
     for (const command of [CommandIDs.open, CommandIDs.refresh, CommandIDs.query, CommandIDs.write, CommandIDs.createDb, CommandIDs.createToken]) {
       palette.addItem({ command, category: 'InfluxDB 3' });

@@ -255,6 +255,33 @@ def test_a_trigger_form_is_generated_from_the_plugin_docstring(lab, page):
     page.locator(".jp-FileEditor .cm-content", has_text="onwrite_args_config").wait_for()
 
 
+def test_a_plugin_dry_run_shows_its_log_lines(lab, page):
+    plugin = tree_item(page, "plugin", name="threshold.py")
+    context_menu(page, plugin, "Test Plugin on Lines (dry run)…")
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("select[name=db]").select_option("lpdb")
+    dialog.locator("textarea[name=lp]").fill("cpu,host=a usage=99 1700000000000000000")
+    dialog.locator("textarea[name=args]").fill('{"field": "usage", "limit": 5}')
+    dialog.locator(".jp-mod-accept").click()
+    page.locator(".jp-Influx3-testrun pre", has_text="usage over the limit in cpu").wait_for()
+
+
+def test_cache_query_export_and_history_survive_a_reload(lab, page):
+    cache = tree_item(page, "cache", db="lpdb", table="cpu", name="cpu_last")
+    context_menu(page, cache, "Query Cache")
+    console = page.locator(".jp-Influx3-console").last
+    console.wait_for()
+    assert "last_cache('cpu', 'cpu_last')" in console.locator(".cm-content").inner_text()
+    console.locator(".jp-Influx3-run").click()
+    page.wait_for_function("() => Number([...document.querySelectorAll('.jp-Influx3-console')].pop().dataset.rowCount) >= 3")
+    with page.expect_download() as download:
+        console.locator(".jp-Influx3-csv").click()
+    text = open(download.value.path()).read()
+    assert text.splitlines()[0].split(",")[:1] and "host" in text.splitlines()[0] and len(text.splitlines()) >= 4
+    history = page.evaluate("() => JSON.parse(localStorage.getItem('jupyter-influx3:history'))")
+    assert "last_cache('cpu', 'cpu_last')" in history[0]["query"]
+
+
 def test_a_backup_started_in_the_panel_is_listed_with_its_state(lab, page):
     admin = tree_item(page, "admin")
     context_menu(page, admin, "New Backup…")
