@@ -48,9 +48,7 @@ class Backups:
     def __init__(self, engine, root: Path | None = None):
         self.engine = engine
         self.root = root if root is not None else engine.data_dir / "backups"
-        self._threads: dict[str, threading.Thread] = {}
-        self._closing = threading.Event()
-        self._lock = threading.Lock()
+        self._jobs = jobs.Runner("backup")
 
     # ---- reading -------------------------------------------------------------------------------
     def _record(self, name: str) -> dict | None:
@@ -129,11 +127,7 @@ class Backups:
         except BaseException:
             running.release()
             raise
-        t = threading.Thread(target=self._run, args=(d, record, lock, running), name=f"influx3-backup-{name}",
-                             daemon=True)
-        with self._lock:
-            self._threads[name] = t
-        t.start()
+        t = self._jobs.start(name, self._run, d, record, lock, running)
         if wait:
             t.join()
             return self.get(name)
@@ -163,16 +157,14 @@ class Backups:
         finally:
             lock.release()
             running.release()
-            with self._lock:
-                self._threads.pop(record["name"], None)
 
     def _check_cancel(self, d: Path) -> None:
-        if self._closing.is_set() or (d / CANCEL).exists():
+        if self._jobs.closing.is_set() or (d / CANCEL).exists():
             raise Cancelled()
 
     def _copy(self, d: Path, record: dict) -> dict:
         eng = self.engine
-        with lease(eng, self._closing):
+        with lease(eng, self._jobs.closing):
             # This node's buffer goes to Parquet; other nodes' acknowledged writes are read from
             # their WAL: a consistent view of every acknowledged write, files and rows.
             eng.snapshot()
@@ -275,18 +267,11 @@ class Backups:
         return {"backup_name": name, "type": record.get("type", "full")}
 
     def wait(self, name: str, timeout: float | None = None) -> dict:
-        with self._lock:
-            t = self._threads.get(name)
-        if t is not None:
-            t.join(timeout)
+        self._jobs.join(name, timeout)
         return self.get(name)
 
     def close(self) -> None:
-        self._closing.set()
-        with self._lock:
-            threads = list(self._threads.values())
-        for t in threads:
-            t.join(timeout=60)
+        self._jobs.close()
 
 
 def summary(record: dict) -> dict:

@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import re
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -107,3 +108,41 @@ def settle(record: dict | None, lock_path: Path, record_path: Path) -> dict | No
               "interrupted: the node running it stopped before it completed"}
     write(record_path, record)
     return record
+
+
+class Runner:
+    """The threads of one kind of job on this node: started by key, waited for, and stopped at
+    close (`closing` tells a running job to give up)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.closing = threading.Event()
+        self._threads: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    def start(self, key: str, target, *args) -> threading.Thread:
+        def run():
+            try:
+                target(*args)
+            finally:
+                with self._lock:
+                    self._threads.pop(key, None)
+
+        t = threading.Thread(target=run, name=f"influx3-{self.kind}-{key}", daemon=True)
+        with self._lock:
+            self._threads[key] = t
+        t.start()
+        return t
+
+    def join(self, key: str, timeout: float | None = None) -> None:
+        with self._lock:
+            t = self._threads.get(key)
+        if t is not None:
+            t.join(timeout)
+
+    def close(self) -> None:
+        self.closing.set()
+        with self._lock:
+            threads = list(self._threads.values())
+        for t in threads:
+            t.join(timeout=60)

@@ -46,9 +46,7 @@ class Restores:
         self.engine = engine
         self.backups = backups
         self.dir = engine.data_dir / "admin" / "restores"
-        self._threads: dict[str, threading.Thread] = {}
-        self._closing = threading.Event()
-        self._lock = threading.Lock()
+        self._jobs = jobs.Runner("restore")
 
     def _paths(self, rid: str) -> tuple[Path, Path]:
         return self.dir / f"{rid}.json", self.dir / f"{rid}.lock"
@@ -101,11 +99,7 @@ class Restores:
         except BaseException:
             running.release()
             raise
-        t = threading.Thread(target=self._run, args=(record, chain, lock, running), daemon=True,
-                             name=f"influx3-restore-{rid}")
-        with self._lock:
-            self._threads[rid] = t
-        t.start()
+        t = self._jobs.start(rid, self._run, record, chain, lock, running)
         if wait:
             t.join()
             return self.get(rid)
@@ -115,12 +109,12 @@ class Restores:
         path, _ = self._paths(record["restore_id"])
 
         def cancelled() -> None:
-            if self._closing.is_set() or (self.dir / f"{record['restore_id']}.cancel").exists():
+            if self._jobs.closing.is_set() or (self.dir / f"{record['restore_id']}.cancel").exists():
                 raise Cancelled()
 
         try:
             restore_chain(self.engine, chain, self.backups.root, record, lambda r: jobs.write(path, r),
-                          cancelled, self._closing)
+                          cancelled, self._jobs.closing)
             record.update(status=COMPLETED, completed_at=jobs.rfc3339())
         except Cancelled:
             _remove_copies(self.engine, record)
@@ -137,8 +131,6 @@ class Restores:
         finally:
             lock.release()
             running.release()
-            with self._lock:
-                self._threads.pop(record["restore_id"], None)
 
     def cancel(self, rid: str) -> None:
         record = self.get(rid)
@@ -147,10 +139,7 @@ class Restores:
         (self.dir / f"{rid}.cancel").touch()
 
     def wait(self, rid: str, timeout: float | None = None) -> dict:
-        with self._lock:
-            t = self._threads.get(rid)
-        if t is not None:
-            t.join(timeout)
+        self._jobs.join(rid, timeout)
         return self.get(rid)
 
     def recover(self) -> None:
@@ -182,11 +171,7 @@ class Restores:
             lock.release()
 
     def close(self) -> None:
-        self._closing.set()
-        with self._lock:
-            threads = list(self._threads.values())
-        for t in threads:
-            t.join(timeout=60)
+        self._jobs.close()
 
 
 def summary(record: dict) -> dict:
