@@ -776,6 +776,21 @@ def _in_window(e: exp.Expression) -> bool:
     return isinstance(p, exp.Window)
 
 
+def _window_time_desc(tree: exp.Expression) -> None:
+    """``OVER (… ORDER BY time DESC)`` without DataFusion's implied ``NULLS FIRST``: a table's time is
+    never NULL (no join in that SELECT can make it so), and DuckDB runs the explicit clause ~10x
+    slower (TSBS lastpoint as ``row_number() … WHERE rn = 1`` over 500K rows: 1.1 s against 0.09 s)."""
+    for window in tree.find_all(exp.Window):
+        select = window.find_ancestor(exp.Select)
+        if select is None or select.args.get("joins"):
+            continue
+        order = window.args.get("order")
+        for o in (order.expressions if order is not None else []):
+            if o.args.get("desc") and o.args.get("nulls_first") and isinstance(o.this, exp.Column) \
+                    and o.this.name == "time":
+                o.set("nulls_first", False)
+
+
 def _rewrite(tree: exp.Expression, rw: _Rewriter) -> exp.Expression:
     nodes = list(tree.walk(bfs=True))
     for node in reversed(nodes):
@@ -858,6 +873,7 @@ def translate(query: str, params: dict | None, ctx: Context) -> Translation:
               for key, use in uses.items() if use.kind == "iox"}
     for use in uses.values():
         use.occurrences = []    # AST nodes are not needed past this point (translations are cached)
+    _window_time_desc(tree)
     sql = tree.sql(dialect=DUCK, identify=True)
     check_relations(sql, uses)
     still_used = {p.name for p in tree.find_all(exp.Parameter)} & set(user_params)
