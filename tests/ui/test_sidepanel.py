@@ -12,6 +12,7 @@ import time
 from ui_helpers import command, shoot
 
 PANEL = "#jupyter-influx3-browser"
+CREATED: dict[str, str] = {}  # what one test makes and a later one uses (the tests run in file order)
 HOSTS = ("a", "b", "c")
 
 
@@ -172,6 +173,7 @@ def test_a_token_created_in_the_panel_works_with_curl(lab, page):
     dialog.locator(".jp-mod-accept").click()
     token = page.locator(".jp-Influx3-tokenvalue").inner_text().strip()
     assert token.startswith("apiv3_")
+    CREATED["reader"] = token
     page.locator(".jp-Dialog .jp-mod-accept").click()
     assert token not in page.evaluate("() => JSON.stringify(localStorage)")
     url = f"{lab.url}/api/v3/query_sql?db=lpdb&q=SELECT%20count(*)%20AS%20n%20FROM%20cpu&format=json"
@@ -184,6 +186,58 @@ def test_a_token_created_in_the_panel_works_with_curl(lab, page):
     assert denied.stdout == "403"
     tokens.locator(".jp-Influx3-label").click()
     tree_item(page, "token", name="reader").wait_for()
+
+
+def test_a_token_deleted_in_the_panel_stops_working(lab, page):
+    token_item = tree_item(page, "token", name="reader")
+    context_menu(page, token_item, "Delete Token…")
+    page.locator(".jp-Dialog .jp-mod-warn").click()
+    page.wait_for_function("() => !document.querySelector('[data-kind=token][data-name=reader]')")
+    url = f"{lab.url}/api/v3/query_sql?db=lpdb&q=SELECT%201"
+    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                          f"Authorization: Bearer {CREATED['reader']}", url], capture_output=True, text=True, timeout=30)
+    assert out.stdout == "401"
+
+
+def test_a_database_is_created_given_a_retention_and_deleted_after_confirmation(lab, page):
+    page.locator(f'{PANEL} .jp-ToolbarButtonComponent[title="New database"]').click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input[name=db]").fill("bad/name")
+    dialog.locator(".jp-mod-accept").click()
+    page.locator(".jp-Dialog", has_text="invalid database name").wait_for()
+    page.locator(".jp-Dialog .jp-mod-accept, .jp-Dialog .jp-mod-reject").last.click()
+    page.locator(f'{PANEL} .jp-ToolbarButtonComponent[title="New database"]').click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input[name=db]").fill("scratch")
+    dialog.locator("input[name=retention]").fill("30d")
+    dialog.locator(".jp-mod-accept").click()
+    db = tree_item(page, "database", db="scratch")
+    db.wait_for()
+    assert db.locator(".jp-Influx3-retention").inner_text() == "30d"
+    context_menu(page, db, "Set Retention Period…")
+    page.locator(".jp-Dialog input[name=r]").fill("12h")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    page.locator(f'{PANEL} .jp-Influx3-database[data-db="scratch"] .jp-Influx3-retention', has_text="12h").wait_for()
+    context_menu(page, db, "Delete Database…")
+    page.locator(".jp-Dialog .jp-mod-reject").click()  # cancelled: still there
+    refresh(page)
+    assert tree_item(page, "database", db="scratch").count() == 1
+    context_menu(page, db, "Delete Database…")
+    page.locator(".jp-Dialog .jp-mod-warn").click()
+    page.wait_for_function("() => !document.querySelector('[data-kind=database][data-db=scratch]')")
+    names = [r["iox::database"] for r in lab.api("GET", "/api/v3/configure/database?format=json").json()]
+    assert "scratch" not in names
+
+
+def test_the_console_completes_table_names(lab, page):
+    c = page.evaluate_handle("() => window.jupyterInflux3.openConsole('lpdb', '')")
+    console = page.locator(".jp-Influx3-console").last
+    console.locator(".cm-content").click(force=True)
+    page.keyboard.type("SELECT * FROM di")
+    page.keyboard.press("Control+Space")
+    page.locator(".cm-tooltip-autocomplete li", has_text="disk").first.wait_for()
+    page.keyboard.press("Escape")
+    assert page.evaluate("c => c.database", c) == "lpdb"
 
 
 def test_a_cache_created_in_the_panel_is_listed_with_a_badge(lab, page):
