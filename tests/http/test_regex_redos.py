@@ -48,7 +48,7 @@ def data(srv):
 
 
 def while_health_polled(url: str, send):
-    """Run ``send()`` while another thread polls ``/health``; return (its result, the slowest
+    """Run ``send()`` while another thread polls ``/health``; return (its result, the sorted
     ``/health`` answer in seconds, how many were answered)."""
     done = threading.Event()
     waits: list[float] = []
@@ -71,12 +71,17 @@ def while_health_polled(url: str, send):
     finally:
         done.set()
         t.join(TIMEOUT)
-    return result, max(waits), len(waits)
+    return result, sorted(waits), len(waits)
 
 
-def check_health(waits_max: float, count: int) -> None:
+def check_health(waits: list[float], count: int) -> None:
+    """/health answers within 100 ms while the query runs (the median: a loaded test machine
+    delays a single answer now and then), and no answer waits on the query (a backtracking match
+    holds the GIL for seconds)."""
     assert count >= 1
-    assert waits_max < 0.1, f"/health took {waits_max * 1000:.0f} ms while the query ran"
+    median = waits[len(waits) // 2]
+    assert median < 0.1, f"/health took {median * 1000:.0f} ms (median) while the query ran"
+    assert waits[-1] < 1.0, f"/health took {waits[-1] * 1000:.0f} ms while the query ran"
 
 
 def v1(url, db, q):
@@ -103,51 +108,51 @@ def sql(url, db, q):
 def test_tag_regex_on_v1_query_is_linear_and_correct(srv, data, op, hosts):
     q = f"SELECT value FROM cpu WHERE host {op} /{EVIL}/ GROUP BY host"
     for _ in range(2):  # the second run may be answered from the series cache: another code path
-        series, slowest, n = while_health_polled(srv.url, lambda: v1(srv.url, data, q))
-        check_health(slowest, n)
+        series, waits, n = while_health_polled(srv.url, lambda: v1(srv.url, data, q))
+        check_health(waits, n)
         assert sorted(s["tags"]["host"] for s in series) == sorted(hosts)
 
 
 def test_field_value_regex_on_v1_query(srv, data):
     q = f"SELECT value, note FROM cpu WHERE note =~ /{EVIL}/"
-    series, slowest, n = while_health_polled(srv.url, lambda: v1(srv.url, data, q))
-    check_health(slowest, n)
+    series, waits, n = while_health_polled(srv.url, lambda: v1(srv.url, data, q))
+    check_health(waits, n)
     assert [row[1:] for row in series[0]["values"]] == [[2, "aaa"]]
 
 
 def test_regex_in_select_expression_over_rows(srv, data):
     # A regex comparison as a field expression is evaluated row by row in Python (select.py).
     q = f"SELECT value FROM cpu WHERE host =~ /{EVIL}/ OR note =~ /^b$/"
-    series, slowest, n = while_health_polled(srv.url, lambda: v1(srv.url, data, q))
-    check_health(slowest, n)
+    series, waits, n = while_health_polled(srv.url, lambda: v1(srv.url, data, q))
+    check_health(waits, n)
     assert sorted(row[1] for row in series[0]["values"]) == [2, 3]
 
 
 def test_measurement_regex_in_from(srv, data):
     q = f"SELECT value FROM /{EVIL}/"
-    series, slowest, n = while_health_polled(srv.url, lambda: v1(srv.url, data, q))
-    check_health(slowest, n)
+    series, waits, n = while_health_polled(srv.url, lambda: v1(srv.url, data, q))
+    check_health(waits, n)
     assert [s["name"] for s in series] == ["aaaa"]
 
 
 def test_tag_key_regex_in_show_tag_values(srv, data):
     q = f"SHOW TAG VALUES FROM tk WITH KEY =~ /{EVIL}/"
-    series, slowest, n = while_health_polled(srv.url, lambda: v1(srv.url, data, q))
-    check_health(slowest, n)
+    series, waits, n = while_health_polled(srv.url, lambda: v1(srv.url, data, q))
+    check_health(waits, n)
     assert series[0]["values"] == [["aaaa", "x"]]
 
 
 def test_field_name_regex_in_select(srv, data):
     q = f"SELECT /{EVIL}/ FROM fv"
-    series, slowest, n = while_health_polled(srv.url, lambda: v1(srv.url, data, q))
-    check_health(slowest, n)
+    series, waits, n = while_health_polled(srv.url, lambda: v1(srv.url, data, q))
+    check_health(waits, n)
     assert series[0]["columns"] == ["time", "aaaa"]
 
 
 def test_tag_regex_on_v3_influxql(srv, data):
     q = f"SELECT value FROM cpu WHERE host =~ /{EVIL}/"
-    rows, slowest, n = while_health_polled(srv.url, lambda: v3_influxql(srv.url, data, q))
-    check_health(slowest, n)
+    rows, waits, n = while_health_polled(srv.url, lambda: v3_influxql(srv.url, data, q))
+    check_health(waits, n)
     assert [r["value"] for r in rows] == [2]
 
 
@@ -159,15 +164,15 @@ def test_tag_regex_on_v3_influxql(srv, data):
 ])
 def test_sql_regex_operators_run_in_re2(srv, data, where):
     q = f"SELECT value FROM cpu WHERE {where}"
-    rows, slowest, n = while_health_polled(srv.url, lambda: sql(srv.url, data, q))
-    check_health(slowest, n)
+    rows, waits, n = while_health_polled(srv.url, lambda: sql(srv.url, data, q))
+    check_health(waits, n)
     assert [r["value"] for r in rows] == [2]
 
 
 def test_sql_negated_regex_operator(srv, data):
     q = f"SELECT value FROM cpu WHERE host !~ '{EVIL}' ORDER BY value"
-    rows, slowest, n = while_health_polled(srv.url, lambda: sql(srv.url, data, q))
-    check_health(slowest, n)
+    rows, waits, n = while_health_polled(srv.url, lambda: sql(srv.url, data, q))
+    check_health(waits, n)
     assert [r["value"] for r in rows] == [1, 3]
 
 
@@ -184,7 +189,7 @@ def test_a_fixed_pattern_never_backtracks_over_a_users_blanks(srv, data, head, t
     # The cache fast path and SQL's SHOW recognize their statements with regexes of their own whose
     # tails backtracked cubically over a run of blanks (2,000 spaces: 24 s; 1,000: 5 s).
     q = head + tail
-    r, slowest, n = while_health_polled(
+    r, waits, n = while_health_polled(
         srv.url, lambda: requests.get(f"{srv.url}/api/v3/query_sql", params={"db": data, "q": q}, timeout=TIMEOUT))
-    check_health(slowest, n)
+    check_health(waits, n)
     assert r.status_code < 500, r.text  # whatever the answer (an error, or SHOW COLUMNS of "cpu x"), at once
