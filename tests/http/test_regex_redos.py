@@ -49,7 +49,7 @@ def data(srv):
 
 def while_health_polled(url: str, send):
     """Run ``send()`` while another thread polls ``/health``; return (its result, the sorted
-    ``/health`` answer in seconds, how many were answered)."""
+    ``/health`` answer times in seconds, how many were answered)."""
     done = threading.Event()
     waits: list[float] = []
 
