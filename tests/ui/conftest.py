@@ -80,8 +80,10 @@ class Lab:
         assert r.status_code in (200, 201), r.text
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory) -> Lab:
+    """Module-scoped, like the browser: Playwright's sync API runs an event loop for as long as it
+    lives, which later tests' own loops (pytest-jupyter) must not find running."""
     if not (BUILT / "package.json").exists() and not installed_extension():
         pytest.fail("the side panel is not built: `pip install -e .` (hatch-jupyter-builder runs jlpm in labextension/)")
     tmp = tmp_path_factory.mktemp("lab")
@@ -129,7 +131,7 @@ def lab(tmp_path_factory) -> Lab:
     log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: `.ci/run` installs Debian's chromium package")
@@ -143,7 +145,7 @@ def browser():
         b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def page(lab, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 850})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url)
