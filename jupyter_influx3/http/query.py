@@ -217,12 +217,12 @@ async def run_query(handler: ApiHandler, req: QueryRequest, kind: str = "sql") -
         from ..engine.querylimits import limits_for
 
         try:
-            result, started = await handler.run_query(query_and_start, readable_check(handler), engine, req,
-                                                      req.format, limits_for(engine).max_materialized_bytes)
+            result, begun = await handler.run_query(query_and_start, readable_check(handler), engine, req,
+                                                    req.format, limits_for(engine).max_materialized_bytes)
         except Exception as exc:  # noqa: BLE001
             raise api_error(exc) from None
         rows = await send_result(handler, req.format, result.schema, result.reader,
-                                 inline=_small_cache_answer(result), started=started)
+                                 inline=_small_cache_answer(result), started=begun)
         ok = True
         return rows
     finally:
