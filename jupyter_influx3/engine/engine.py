@@ -556,7 +556,8 @@ class Engine:
                 if indexed:   # laid out by the file index's columns, in small row groups
                     t = fileindex.layout(t, indexed)
                 added = persist.write_parquet(self.data_dir, self.node_id, group[0].db, group[0].table, t, name,
-                                              fileindex.ROW_GROUP_ROWS if indexed else persist.ROW_GROUP_ROWS)
+                                              fileindex.ROW_GROUP_ROWS if indexed else persist.ROW_GROUP_ROWS,
+                                              fileindex.Pieces(indexed) if indexed else None)
                 self._publish(added, [f.path for f in group], grace_s=self._RETIRE_GRACE_S)
                 sources_replaced(self, (group[0].db, group[0].table), [], [f.path for f in group],
                                  [f.path for f in added])

@@ -49,6 +49,10 @@ class FileMeta:
     min_seq: int
     max_seq: int
     columns: list[str]
+    row_groups: int = 0   # 0: written before this was recorded (then one per ROW_GROUP_ROWS rows)
+    # The file index's columns (engine/admin/fileindex.py): per column, [min, max, has_null] of the
+    # file and of each row group, so a lookup can skip files and count the row groups it reads.
+    index: dict | None = None
 
 
 def quote(name: str) -> str:
@@ -120,11 +124,12 @@ def _has_duplicate_keys(sorted_keys: list[np.ndarray]) -> bool:
 
 
 def write_parquet(data_dir: Path, node_id: str, db_id: int, table_id: int, table: pa.Table,
-                  name: str, row_group_rows: int = ROW_GROUP_ROWS) -> list[FileMeta]:
+                  name: str, row_group_rows: int = ROW_GROUP_ROWS, index=None) -> list[FileMeta]:
     """Write sorted, deduplicated rows as one file per UTC day; returns their metadata.
 
     The days are split once (a stable sort keeps each day's rows in their order) and written by
-    two threads: the Parquet writer releases the GIL while it compresses."""
+    two threads: the Parquet writer releases the GIL while it compresses. `index`
+    (engine/admin/fileindex.py) splits a day into files by the indexed values and describes them."""
     times = table.column("time").cast(pa.int64()).to_numpy()
     days = times // DAY_NS
     uniq = np.unique(days)
@@ -134,13 +139,18 @@ def write_parquet(data_dir: Path, node_id: str, db_id: int, table_id: int, table
         order = np.argsort(days, kind="stable")
         bounds = np.searchsorted(days[order], uniq, side="left").tolist() + [len(days)]
         parts = [(int(day), table.take(pa.array(order[bounds[i]:bounds[i + 1]]))) for i, day in enumerate(uniq)]
+    if index is not None:
+        parts = [(day, piece, k) for day, part in parts for k, piece in enumerate(index.split(part))]
+    else:
+        parts = [(day, part, None) for day, part in parts]
 
     def write_one(item) -> FileMeta:
-        day, part = item
+        day, part, piece = item
         t = part.column("time").cast(pa.int64())
         seqs = part.column(SEQ_COLUMN)
+        stem = name if piece is None else f"{name}-{piece}"
         rel = Path(node_id) / "dbs" / str(db_id) / str(table_id) / \
-            np.datetime64(day, "D").astype(str) / "00-00" / f"{name}.parquet"
+            np.datetime64(day, "D").astype(str) / "00-00" / f"{stem}.parquet"
         path = data_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".parquet.tmp")
@@ -154,7 +164,8 @@ def write_parquet(data_dir: Path, node_id: str, db_id: int, table_id: int, table
         fsync_dir(path.parent)
         return FileMeta(str(rel), db_id, table_id, day, pc.min(t).as_py(), pc.max(t).as_py(),
                         part.num_rows, path.stat().st_size, pc.min(seqs).as_py(), pc.max(seqs).as_py(),
-                        part.column_names)
+                        part.column_names, -(-part.num_rows // row_group_rows),
+                        None if index is None else index.describe(part, row_group_rows))
 
     if len(parts) == 1:
         return [write_one(parts[0])]
@@ -273,7 +284,8 @@ def compact_groups(index: FileIndex, min_files: int = 4) -> list[list[FileMeta]]
         groups.setdefault((f.db, f.table, f.day), []).append(f)
     out = []
     for files in groups.values():
-        small = [f for f in files if f.rows < ROW_GROUP_ROWS]
+        # a file index's pieces are small by design (engine/admin/fileindex.py): merged once
+        small = [f for f in files if f.rows < ROW_GROUP_ROWS and not f.index]
         if len(small) >= min_files:
             out.append(sorted(small, key=lambda f: f.min_seq))
     return out

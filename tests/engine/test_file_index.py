@@ -68,3 +68,19 @@ def test_definitions_are_checked_and_kept(tmp_path):
         with pytest.raises(AdminError) as exc:
             b.admin.delete_file_index("db", "cpu")
         assert exc.value.status == 404
+
+
+def test_a_string_field_replaced_in_a_later_indexed_file_is_not_found_by_its_old_value(tmp_path):
+    """Two compactions of one day, the second replacing a string field's value: pruning by the first
+    file's index would bring the old value back, so only tags prune files."""
+    with Engine(tmp_path / "d", node_id="a", background=False, compaction_min_files=2) as e:
+        e.create_database("db")
+        e.admin.create_file_index("db", None, ["s"])
+        for value in ("old", "new"):
+            for i in range(2):
+                e.write_lp("db", f'cpu,host=a s="{value}",i={i}i 10\ncpu,host=b s="{value}x" 20', precision="ns")
+                e.snapshot()
+            assert e.compact() == 1
+        assert {f.index["s"]["file"][0] for f in e.index.all()} == {"old", "new"}
+        assert e.sql("db", "SELECT count(*) AS n FROM cpu WHERE s = 'old'").to_pylist() == [{"n": 0}]
+        assert e.sql("db", "SELECT s FROM cpu WHERE host = 'a'").to_pylist() == [{"s": "new"}]

@@ -203,7 +203,7 @@ def restore_chain(engine, chain: list[dict], backups_root: Path, record: dict, s
             record["copied"].append(str(rel))
             copy_verified(backups_root / f["backup"] / DATA / f["path"], engine.data_dir / rel,
                           expected=f["sha256"])
-            added.append(persist.FileMeta(**{**{k: f[k] for k in _META_FIELDS}, "path": str(rel)}))
+            added.append(persist.FileMeta(**{**{k: f[k] for k in _META_FIELDS if k in f}, "path": str(rel)}))
             if i % 100 == 99:
                 save(record)
         cancelled()

@@ -3,6 +3,8 @@
 Used for Parquet pruning (a file whose [min_time, max_time] misses the bounds is not read) and by
 gap filling (which needs both bounds). Only top-level AND conjuncts count; anything under OR/NOT,
 any bound that is not constant, or a `time` that may belong to another relation gives no bound.
+The same rules give the string equalities (``col = 'v'``, ``col IN ('a', 'b')``) the file index
+prunes files by (engine/admin/fileindex.py).
 """
 
 from __future__ import annotations
@@ -67,3 +69,27 @@ def time_bounds(where: exp.Expression | None, matches: Callable[[exp.Column], bo
         if op in (exp.LT, exp.LTE, exp.EQ):
             uppers.append((right, op is not exp.LT))
     return lowers, uppers
+
+
+def equalities(where: exp.Expression | None, matches: Callable[[exp.Column], bool]) -> dict[str, set[str]]:
+    """{column name: the string values it must equal} from top-level ``col = 'v'`` / ``col IN (...)``
+    conjuncts (two conjuncts on one column: the values both allow)."""
+    out: dict[str, set[str]] = {}
+
+    def add(col: exp.Expression, values: list[exp.Expression]) -> None:
+        if not (isinstance(col, exp.Column) and not col.is_star and matches(col)):
+            return
+        if not values or not all(isinstance(v, exp.Literal) and v.is_string for v in values):
+            return
+        vs = {v.this for v in values}
+        out[col.name] = out[col.name] & vs if col.name in out else vs
+
+    for c in conjuncts(where):
+        if isinstance(c, exp.EQ):
+            if isinstance(c.right, exp.Column):
+                add(c.right, [c.left])
+            else:
+                add(c.left, [c.right])
+        elif isinstance(c, exp.In) and not c.args.get("query") and not c.args.get("unnest"):
+            add(c.this, list(c.expressions))
+    return out

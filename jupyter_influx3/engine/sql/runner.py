@@ -27,7 +27,7 @@ from . import system
 from .errors import (SqlError, SqlExecutionError, SqlPlanningError, SqlSchemaError, SqlSyntaxError,
                      StatementRejected)
 from .functions import MACROS
-from .sources import ChunkStatsCache, build_view
+from .sources import ChunkStatsCache, build_view, table_equalities
 from .translate import Context, Translation, param_signature, substitute_now, translate
 
 BATCH_ROWS = 122_880
@@ -474,7 +474,8 @@ class SqlService:
         for key, use in tr.uses.items():
             if use.kind == "iox":
                 lo, hi = ranges.get(key, (None, None))
-                view = build_view(self.engine, db, use.table, lo, hi, now_ns, self.stats, key)
+                view = build_view(self.engine, db, use.table, lo, hi, now_ns, self.stats, key,
+                                  table_equalities(tr.equalities.get(key), use.table))
                 for name, tbl in view.registrations.items():
                     cursor.register(name, tbl)
                 sql = sql.replace(quote(key), f"({view.sql})")
@@ -491,7 +492,8 @@ class SqlService:
                     "time_range": (lo, hi), "files_total": view.files_total, "files_scanned": view.files_scanned,
                     "buffer_chunks_total": view.chunks_total, "buffer_chunks_scanned": view.chunks_scanned,
                     "rows_read": view.rows_scanned, "bytes_read": view.bytes_scanned, "deduplicated": view.dedup,
-                    "retention_cutoff": view.retention_cutoff})
+                    "retention_cutoff": view.retention_cutoff, "row_groups_total": view.row_groups_total,
+                    "row_groups_scanned": view.row_groups_scanned})
             elif use.kind == "system":
                 cursor.register(key, system.build_system_table(use.name, self.engine, db))
             elif use.kind == "info":

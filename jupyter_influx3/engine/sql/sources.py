@@ -21,9 +21,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..persist import FileMeta, quote
+from ..persist import ROW_GROUP_ROWS, FileMeta, quote
 from ..validator import SEQ_COLUMN
 from ..admin.deletes import sql_hidden
+from ..admin import fileindex
 from .functions import COLUMN_TYPES
 from .timeparse import ns_literal_sql
 
@@ -139,6 +140,8 @@ class TableView:
     chunks_scanned: int = 0
     rows_scanned: int = 0
     bytes_scanned: int = 0
+    row_groups_total: int = 0
+    row_groups_scanned: int = 0    # of the files read, the row groups an indexed lookup may match
     dedup: bool = False
     retention_cutoff: int | None = None
     plain_files: list = field(default_factory=list)    # sources read as they are (no dedup)
@@ -151,7 +154,8 @@ def _series_groups(cluster: list[tuple], stats_cache: "ChunkStatsCache", keys: l
     buffered batches with disjoint series never do. A Parquet file joins every other source."""
     if len(cluster) == 1:
         return [cluster]
-    if any(src[3] == "f" for src in cluster):
+    files = [src for src in cluster if src[3] == "f"]
+    if files and (len(files) < len(cluster) or not all(src[4].index for src in files)):
         return [cluster]
     parent = list(range(len(cluster)))
 
@@ -161,8 +165,13 @@ def _series_groups(cluster: list[tuple], stats_cache: "ChunkStatsCache", keys: l
             x = parent[x]
         return x
 
+    if files:   # a file index's pieces of one day: disjoint ranges of a tag are different series
+        for i in range(len(cluster)):
+            for j in range(i):
+                if find(i) != find(j) and not _disjoint_files(cluster[i][4], cluster[j][4], keys):
+                    parent[find(i)] = find(j)
     owner: dict[int, int] = {}
-    for i, src in enumerate(cluster):
+    for i, src in enumerate(cluster if not files else []):
         for h in stats_cache.get(src[4], keys).series.tolist():
             j = owner.setdefault(h, i)
             if j != i:
@@ -171,6 +180,44 @@ def _series_groups(cluster: list[tuple], stats_cache: "ChunkStatsCache", keys: l
     for i, src in enumerate(cluster):
         groups.setdefault(find(i), []).append(src)
     return list(groups.values())
+
+
+def _disjoint_files(a: FileMeta, b: FileMeta, keys: list[str]) -> bool:
+    if not a.index or not b.index:
+        return False
+    return any(fileindex.disjoint(a.index.get(k, {}).get("file"), b.index.get(k, {}).get("file")) for k in keys)
+
+
+def _index_admits(f: FileMeta, equal: dict[str, set[str]]) -> bool:
+    """Whether an indexed file may hold rows with every tag of `equal` at one of its values."""
+    return not f.index or all(fileindex.admits(f.index.get(c, {}).get("file"), vs) for c, vs in equal.items())
+
+
+def _row_groups(f: FileMeta, equal: dict[str, set[str]]) -> tuple[int, int]:
+    """(row groups of the file, those whose statistics admit `equal`: the ones DuckDB reads)."""
+    total = f.row_groups or max(1, -(-f.rows // ROW_GROUP_ROWS))
+    cols = [c for c in equal if f.index and c in f.index]
+    if not cols:
+        return total, total
+    groups = zip(*(f.index[c]["groups"] for c in cols))
+    return total, sum(all(fileindex.admits(r, equal[c]) for c, r in zip(cols, g)) for g in groups)
+
+
+def table_equalities(occurrences: list[dict[str, set[str]]] | None, table) -> dict[str, set[str]]:
+    """The tag equalities every read of `table` in a query has (the values any of them allows),
+    under the table's own column names."""
+    if not occurrences:
+        return {}
+    names = {c.lower(): c for c in table.series_key}
+    out: dict[str, set[str]] = {}
+    for i, occ in enumerate(occurrences):
+        here: dict[str, set[str]] = {}
+        for c, vs in occ.items():
+            name = c if c in table.series_key else names.get(c.lower())
+            if name is not None:
+                here[name] = here[name] & vs if name in here else set(vs)
+        out = here if i == 0 else {c: out[c] | here[c] for c in out if c in here}
+    return out
 
 
 def _overlaps(lo: int | None, hi: int | None, mn: int, mx: int) -> bool:
@@ -188,8 +235,10 @@ def _parquet_scan(paths: list[str], same_schema: bool) -> str:
 
 
 def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: int,
-               stats_cache: ChunkStatsCache, prefix: str) -> TableView:
-    """The read of `table` for a query whose time bounds are [lower, upper] (ns, None = open)."""
+               stats_cache: ChunkStatsCache, prefix: str, equal: dict[str, set[str]] | None = None) -> TableView:
+    """The read of `table` for a query whose time bounds are [lower, upper] (ns, None = open) and
+    whose rows have each tag of `equal` at one of its values (files the file index rules out are
+    not read)."""
     retention = table.retention_ns or db.retention_ns
     cutoff = now_ns - retention if retention else None
     lo = lower if cutoff is None else (cutoff if lower is None else max(lower, cutoff))
@@ -198,7 +247,9 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
     view = TableView("", files_total=len(files), chunks_total=len(chunks), retention_cutoff=cutoff)
 
     # (min, max, unique, kind, object)
-    sources = [(f.min_time, f.max_time, True, "f", f) for f in files if _overlaps(lo, upper, f.min_time, f.max_time)]
+    equal = {c: vs for c, vs in (equal or {}).items() if c in keys}   # a field's old value may be replaced
+    sources = [(f.min_time, f.max_time, True, "f", f) for f in files
+               if _overlaps(lo, upper, f.min_time, f.max_time) and _index_admits(f, equal)]
     chunk_bytes = 0
     for b in chunks:
         st = stats_cache.get(b, keys)
@@ -226,6 +277,8 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
     view.chunks_scanned = len(plain_chunks) + len(dd_chunks)
     view.rows_scanned = sum(f.rows for f in plain_files + dd_files) + sum(b.num_rows for b in plain_chunks + dd_chunks)
     view.bytes_scanned = sum(f.bytes for f in plain_files + dd_files) + chunk_bytes
+    view.row_groups_total = sum(_row_groups(f, {})[0] for f in files)
+    view.row_groups_scanned = sum(_row_groups(f, equal)[1] for f in plain_files + dd_files)
     view.dedup = bool(dd_files or dd_chunks)
     view.plain_files, view.plain_chunks = plain_files, plain_chunks
 

@@ -26,7 +26,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from . import gapfill
-from .bounds import is_time_column as _is_time_column, time_bounds
+from .bounds import equalities, is_time_column as _is_time_column, time_bounds
 from .dialect import InfluxSQL
 from .errors import (MissingParameter, SqlPlanningError, SqlSyntaxError, StatementRejected,
                      TableNotFoundError)
@@ -98,6 +98,8 @@ class Translation:
     bounds: dict[str, list[tuple[list | None, list | None]]]
     output_types: dict[str, pa.DataType]
     gapfill: bool = False
+    # key -> per occurrence {column: string values it must equal} (the file index prunes by them)
+    equalities: dict[str, list[dict[str, set[str]]]] = field(default_factory=dict)
 
     def bind(self, params: dict | None, now_ns: int) -> tuple[str, dict]:
         """The SQL for a run at `now_ns` and its parameter values (all bound, none pasted)."""
@@ -849,6 +851,13 @@ def _occurrence_bounds(occ: Occurrence):
         ([(_const_bound(b), 0 if inc else -1) for b, inc in uppers] or None)
 
 
+def _occurrence_equalities(occ: Occurrence) -> dict[str, set[str]]:
+    if occ.select is None:
+        return {}
+    return equalities(occ.select.args.get("where"),
+                      lambda col: (col.table == occ.alias) if col.table else occ.only_source)
+
+
 # ---- entry point ---------------------------------------------------------------------------------
 def translate(query: str, params: dict | None, ctx: Context) -> Translation:
     shown = rewrite_show(query)
@@ -871,10 +880,12 @@ def translate(query: str, params: dict | None, ctx: Context) -> Translation:
     tree = _rewrite(tree, rw)
     bounds = {key: [_occurrence_bounds(o) for o in use.occurrences]
               for key, use in uses.items() if use.kind == "iox"}
+    equal = {key: [_occurrence_equalities(o) for o in use.occurrences]
+             for key, use in uses.items() if use.kind == "iox"}
     for use in uses.values():
         use.occurrences = []    # AST nodes are not needed past this point (translations are cached)
     _window_time_desc(tree)
     sql = tree.sql(dialect=DUCK, identify=True)
     check_relations(sql, uses)
     still_used = {p.name for p in tree.find_all(exp.Parameter)} & set(user_params)
-    return Translation(sql, sorted(still_used), rw.derived, uses, bounds, rw.output_types, is_gapfill)
+    return Translation(sql, sorted(still_used), rw.derived, uses, bounds, rw.output_types, is_gapfill, equal)
