@@ -40,6 +40,7 @@ export class Browser extends Widget {
   private jobs: { backups: Row[]; restores: Row[] } | null = null;
   private plugins: { name: string; dir: boolean }[] | null = null;
   private remoteNames: string[] = [];
+  private renderedKey = '';
   private expanded = new Set<string>();
   private error = '';
   private search: HTMLInputElement;
@@ -248,6 +249,15 @@ export class Browser extends Widget {
 
   render(): void {
     const start = performance.now();
+    // A poll that found nothing new leaves the DOM alone (no churn under the user's pointer).
+    const key = JSON.stringify([
+      this.search.value, this.error, this.info, this.databases, [...this.tables], [...this.triggers],
+      this.tokens, this.jobs, this.plugins, [...this.expanded], this.remoteNames, this.api.connection
+    ]);
+    if (key === this.renderedKey) {
+      return;
+    }
+    this.renderedKey = key;
     this.renderHeader();
     const term = this.search.value;
     const frag = document.createDocumentFragment();

@@ -101,6 +101,9 @@ def lab(tmp_path_factory) -> Lab:
     news = tmp / "settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True)
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    ours = tmp / "settings" / "jupyter-influx3"  # through the settings registry: the panel polls every 2 s
+    ours.mkdir(parents=True)
+    (ours / "plugin.jupyterlab-settings").write_text('{"pollSeconds": 2}')
     port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ, INFLUX3_DATA_DIR=str(data), JUPYTER_CONFIG_DIR=str(config))
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
