@@ -166,19 +166,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const notebook = nb.content;
       const model = notebook.model!;
       const sources = [...Array(model.cells.length).keys()].map(i => model.cells.get(i).sharedModel.getSource());
-      const setActive = (src: string) => {
-        const cell = notebook.activeCell!;
-        const empty = cell.model.type === 'code' && !cell.model.sharedModel.getSource().trim();
-        if (fresh || !empty) {
+      // An empty code cell is reused; "insert" also replaces a %%sql / %%influxql cell's query.
+      const setActive = (src: string, replaceMagic: boolean) => {
+        const cell = notebook.activeCell;
+        const text = cell?.model.sharedModel.getSource().trim() ?? '';
+        const reuse = !!cell && cell.model.type === 'code' && (!text || (replaceMagic && /^%%(sql|influxql)\b/.test(text)));
+        if (!reuse) {
           NotebookActions.insertBelow(notebook);
         }
         notebook.activeCell!.model.sharedModel.setSource(src);
       };
       if (!sources.some(s => s.includes('load_ext jupyter_influx3'))) {
-        setActive('%load_ext jupyter_influx3');
-        fresh = true;
+        setActive('%load_ext jupyter_influx3', false);
       }
-      setActive(cellSource(query, db, lang));
+      setActive(cellSource(query, db, lang), !fresh);
       app.shell.activateById(nb.id);
     };
 

@@ -437,3 +437,24 @@ def test_a_tree_of_200_tables_and_a_100k_row_result(lab, page):
     print(f"100K-row result in grid and chart in {run_ms:.0f} ms (query + transfer + draw); page answered in "
           f"{responsive_s * 1000:.0f} ms after")
     assert render_ms < 2000 and run_ms < 20_000 and responsive_s < 2
+
+
+def test_a_sql_cell_without_an_open_notebook_goes_into_a_new_one_that_runs(lab, page):
+    command(page, "application:close-all")
+    discard = page.locator(".jp-Dialog button", has_text="Discard")
+    discard.wait_for()
+    discard.click()
+    page.wait_for_function("() => !document.querySelector('.jp-Notebook')")
+    table = tree_item(page, "table", db="lpdb", table="disk")
+    if not table.count():
+        tree_item(page, "database", db="lpdb").locator(".jp-Influx3-label").click()
+    context_menu(page, table, "New %%sql Cell with SELECT")
+    page.wait_for_selector(".jp-Notebook")
+    sources = page.locator(".jp-Notebook .jp-Cell .cm-content")
+    page.wait_for_function("() => document.querySelectorAll('.jp-Notebook .jp-Cell').length === 2")
+    assert sources.nth(0).inner_text() == "%load_ext jupyter_influx3"
+    assert sources.nth(1).inner_text().startswith('%%sql -d lpdb\nSELECT * FROM "disk"')
+    run_all(page)
+    out = page.locator(".jp-Notebook .jp-Cell").last.locator(".jp-OutputArea-output table")
+    out.wait_for(timeout=60_000)
+    assert out.locator("tbody tr").count() == 2
