@@ -9,7 +9,9 @@ route table (`http/routes.py`) three times:
    ``/api/v1/health``, ``/write``, ``/query``, ``/ping``, ``/health``; ``/metrics`` only with
    `serve_root_metrics`) -- InfluxDB token auth, so clients can use ``http://host:8888`` as is;
 3. ``{base_url}influx3/jupyter/…`` -- every endpoint, Jupyter's own authentication (token or
-   login cookie, XSRF for cookie requests, Jupyter's authorizer); acts as the operator.
+   login cookie, XSRF for cookie requests, Jupyter's authorizer); acts as the operator. The side
+   panel's own endpoints hang here too: ``info`` and ``plugin_files`` (`panelapi.py`), ``remotes``
+   and the ``remote/<name>/…`` proxy (`remotes.py`).
 
 The InfluxDB-token mounts are plain tornado handlers, not `JupyterHandler`s: Jupyter never parses
 their ``Authorization`` header, never asks them for an XSRF token, and they check the Host header
@@ -58,6 +60,7 @@ from ..http.querypool import make_query_executor
 from ..http.base import ApiError, ApiHandler, DefaultHandler, ServerContext
 from ..http.metrics import metrics_for
 from ..http.routes import ROUTE_TABLE
+from .panelapi import InfoHandler, PluginSourceHandler
 from .remotes import RemoteStore, remote_routes
 
 #: Root paths served on Jupyter's port (those of the route table that Jupyter does not own).
@@ -256,99 +259,6 @@ class FlightInfoHandler(JupyterHandler):
     @web.authenticated
     def get(self) -> None:
         self.finish({"location": self.location or None})
-
-
-class InfoHandler(JupyterHandler):
-    """``GET {base_url}influx3/jupyter/info``: what the side panel's connection header shows (version,
-    node, data directory, health, whether the processing engine runs). Jupyter's auth; no token."""
-
-    def initialize(self, app: "Influx3App") -> None:
-        self.app = app
-
-    def get_login_url(self) -> str:
-        raise web.HTTPError(403)  # an API: no redirect to the login page
-
-    @web.authenticated
-    def get(self) -> None:
-        from .. import __version__
-
-        engine = self.app.engine
-        health = "pass" if engine is not None and not getattr(engine, "_closed", False) else "fail"
-        self.set_header("Cache-Control", "no-store")
-        plugin_dir = _plugin_dir(engine)
-        self.finish({"version": __version__, "node_id": getattr(engine, "node_id", None),
-                     "data_dir": str(getattr(engine, "data_dir", "")), "health": health,
-                     "processing_engine": getattr(engine, "plugins", None) is not None,
-                     "plugin_dir": str(plugin_dir) if plugin_dir else None,
-                     "plugin_dir_in_root": _relative_to_root(plugin_dir, self.app.serverapp.root_dir),
-                     "flight": getattr(self.app, "flight_location", "") or None})
-
-
-def _plugin_dir(engine: Any) -> Optional[Path]:
-    plugins = getattr(engine, "plugins", None)
-    return getattr(getattr(plugins, "loader", None), "plugin_dir", None)
-
-
-def _relative_to_root(path: Optional[Path], root: str) -> Optional[str]:
-    """`path` relative to Jupyter's root directory (what the file browser can open), else None."""
-    if path is None:
-        return None
-    try:
-        return Path(os.path.realpath(path)).relative_to(os.path.realpath(root)).as_posix()
-    except ValueError:
-        return None
-
-
-#: Largest plugin source the side panel reads (a plugin file, not a data file).
-MAX_PLUGIN_SOURCE = 1 << 20
-
-
-class PluginSourceHandler(JupyterHandler):
-    """``GET {base_url}influx3/jupyter/plugin_files``: the plugins in the plugin directory (top-level
-    ``.py`` files and directories with ``__init__.py``); ``?name=<file>``: one file's source, for the
-    trigger form the panel builds from its docstring metadata. Names are checked against traversal
-    by the engine's own plugin loader. Jupyter's auth; read only."""
-
-    def initialize(self, app: "Influx3App") -> None:
-        self.app = app
-
-    def get_login_url(self) -> str:
-        raise web.HTTPError(403)
-
-    def fail(self, status: int, message: str) -> None:
-        self.set_status(status)
-        self.finish({"error": message})
-
-    @web.authenticated
-    def get(self) -> None:
-        from ..engine.plugins.errors import PluginError, PluginNotFound
-
-        engine = self.app.engine
-        plugins = getattr(engine, "plugins", None)
-        root = _plugin_dir(engine)
-        self.set_header("Cache-Control", "no-store")
-        if plugins is None or root is None:
-            return self.fail(404, "the processing engine is not enabled (set Influx3App.plugin_dir)")
-        name = self.get_argument("name", None)
-        if name is None:
-            found = []
-            for p in sorted(root.iterdir()) if root.is_dir() else []:
-                if p.name.startswith((".", "_")):
-                    continue
-                if p.is_file() and p.suffix == ".py":
-                    found.append({"name": p.name, "dir": False})
-                elif p.is_dir() and (p / "__init__.py").is_file():
-                    found.append({"name": p.name, "dir": True})
-            return self.finish({"plugins": found})
-        try:
-            path = plugins.loader.path_of(name)
-        except PluginError as exc:
-            return self.fail(404 if isinstance(exc, PluginNotFound) else 400, str(exc))
-        if path.is_dir():
-            path = path / "__init__.py"
-        if not path.is_file() or path.stat().st_size > MAX_PLUGIN_SOURCE:
-            return self.fail(400, f"{name}: not a plugin file of at most {MAX_PLUGIN_SOURCE} bytes")
-        self.finish({"name": name, "source": path.read_text(encoding="utf-8", errors="replace")})
 
 
 # ---- the extension ------------------------------------------------------------------------------
