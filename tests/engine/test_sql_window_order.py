@@ -35,3 +35,23 @@ def test_window_order_by_a_field_desc_still_puts_nulls_first(engine):
     got = engine.sql("db", "SELECT v, time FROM (SELECT *, row_number() OVER (ORDER BY v DESC) AS rn FROM cpu) "
                            "WHERE rn <= 2 ORDER BY time").to_pylist()
     assert [r["v"] for r in got] == [None, None]
+
+
+DISTINCT_ON = "SELECT DISTINCT ON (hostname) * FROM cpu ORDER BY hostname, time DESC"
+
+
+def test_lastpoint_as_distinct_on_gives_each_hosts_newest_row_and_only_the_tables_columns(engine):
+    got = engine.sql("db", DISTINCT_ON).to_pylist()
+    assert [sorted(r) for r in got] == [["hostname", "time", "v"]] * 3
+    assert [(r["hostname"], r["v"], r["time"].value) for r in got] == \
+        [(f"h{h}", h * 100 + 50.0, 50 * 10**9) for h in range(3)]
+
+
+def test_distinct_on_is_run_as_a_row_number_window(engine):
+    plan = engine.sql("db", "EXPLAIN " + DISTINCT_ON).to_pylist()[0]["plan"]
+    assert "ROW_NUMBER()" in plan.upper() and "DISTINCT ON" not in plan.upper()
+
+
+def test_distinct_on_with_a_limit_or_other_columns_keeps_its_meaning(engine):
+    q = "SELECT DISTINCT ON (hostname) hostname, v FROM cpu ORDER BY hostname, time ASC LIMIT 2"
+    assert engine.sql("db", q).to_pylist() == [{"hostname": "h0", "v": 1.0}, {"hostname": "h1", "v": 101.0}]

@@ -778,6 +778,48 @@ def _in_window(e: exp.Expression) -> bool:
     return isinstance(p, exp.Window)
 
 
+#: the row number column of a rewritten DISTINCT ON (left out of the answer)
+_DISTINCT_RN = "__influx3_distinct_rn"
+
+
+def _distinct_on_as_window(tree: exp.Expression) -> exp.Expression:
+    """``SELECT DISTINCT ON (k…) * FROM … ORDER BY k…, c…`` (TSBS lastpoint) as the same query with
+    ``row_number() OVER (PARTITION BY k… ORDER BY c…) = 1``: the first row of each k… either way, and
+    DuckDB runs DISTINCT ON ~5x slower (500K rows: 216 ms against 39 ms). Only the plain form: every
+    key and sort item a column, the projection ``*``."""
+    for select in list(tree.find_all(exp.Select)):
+        distinct = select.args.get("distinct")
+        on = distinct.args.get("on") if distinct is not None else None
+        order = select.args.get("order")
+        if on is None or order is None or select.args.get("limit") or select.args.get("offset"):
+            continue
+        keys, items = list(on.expressions), list(order.expressions)
+        if len(select.expressions) != 1 or not isinstance(select.expressions[0], exp.Star) \
+                or select.expressions[0].args.get("except_") or len(items) <= len(keys) \
+                or not all(isinstance(k, exp.Column) for k in keys) \
+                or not all(isinstance(o.this, exp.Column) for o in items) \
+                or [k.name for k in keys] != [o.this.name for o in items[:len(keys)]]:
+            continue
+        window = exp.Window(this=exp.RowNumber(), partition_by=[k.copy() for k in keys],
+                            order=exp.Order(expressions=[o.copy() for o in items[len(keys):]]))
+        inner = select.copy()
+        inner.set("distinct", None)
+        inner.set("order", None)
+        inner.set("expressions", [exp.Star(), exp.alias_(window, _DISTINCT_RN, quoted=True)])
+        outer = exp.select(exp.Star(except_=[exp.column(_DISTINCT_RN, quoted=True)])) \
+            .from_(inner.subquery("__influx3_distinct")) \
+            .where(exp.EQ(this=exp.column(_DISTINCT_RN, quoted=True), expression=exp.Literal.number(1)))
+        outer.set("order", exp.Order(expressions=[exp.Ordered(this=exp.column(o.this.name, quoted=True),
+                                                             desc=o.args.get("desc"),
+                                                             nulls_first=o.args.get("nulls_first"))
+                                                  for o in items]))
+        if select is tree:
+            tree = outer
+        else:
+            select.replace(outer)
+    return tree
+
+
 def _window_time_desc(tree: exp.Expression) -> None:
     """``OVER (… ORDER BY time DESC)`` without DataFusion's implied ``NULLS FIRST``: a table's time is
     never NULL (no join in that SELECT can make it so), and DuckDB runs the explicit clause ~10x
@@ -884,6 +926,7 @@ def translate(query: str, params: dict | None, ctx: Context) -> Translation:
              for key, use in uses.items() if use.kind == "iox"}
     for use in uses.values():
         use.occurrences = []    # AST nodes are not needed past this point (translations are cached)
+    tree = _distinct_on_as_window(tree)
     _window_time_desc(tree)
     sql = tree.sql(dialect=DUCK, identify=True)
     check_relations(sql, uses)
