@@ -13,6 +13,7 @@ Rows in a written file are deduplicated on (tags, time) — per column the value
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -63,7 +64,7 @@ def _is_tag(field: pa.Field) -> bool:
     return pa.types.is_dictionary(field.type)
 
 
-def dedup_sort(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
+def dedup_sort(con: duckdb.DuckDBPyConnection | None, table: pa.Table) -> pa.Table:
     """Rows sorted by tags then time, one row per (tags, time): last non-null value per column.
 
     Sorting happens in Arrow on integer ranks of the tag dictionaries: DuckDB would first expand
@@ -74,21 +75,66 @@ def dedup_sort(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
     tags = sorted(f.name for f in table.schema if _is_tag(f))
     time_ns = table.column("time").cast(pa.int64()).to_numpy()
     ranks = [_tag_ranks(table.column(t)) for t in tags]
-    # np.lexsort sorts by the LAST key first: tags (in order), then time, then write order.
-    order = np.lexsort([table.column(SEQ_COLUMN).to_numpy(), time_ns, *reversed(ranks)])
-    if not _has_duplicate_keys([r[order] for r in ranks] + [time_ns[order]]):
-        return table.take(order)
+    cards = [len(table.column(t).chunk(0).dictionary) + 1 if table.num_rows else 1 for t in tags]
+    key = _packed_key(ranks, cards, time_ns)
+    if key is not None:    # one integer per row: one sort, one comparison for duplicates
+        ordered = not (key[1:] < key[:-1]).any()    # an exported or pre-sorted file: no copy
+        order = None if ordered else _order(key, ranks, cards, time_ns)
+        sorted_key = key if ordered else key[order]
+        if not (sorted_key[1:] == sorted_key[:-1]).any():
+            return table if ordered else table.take(order)
+    else:
+        # np.lexsort sorts by the LAST key first: tags (in order), then time, then write order.
+        order = np.lexsort([table.column(SEQ_COLUMN).to_numpy(), time_ns, *reversed(ranks)])
+        if not _has_duplicate_keys([r[order] for r in ranks] + [time_ns[order]]):
+            return table.take(order)
     keys = [quote(t) for t in tags] + ['"time"']
     values = [f.name for f in table.schema if f.name not in tags and f.name not in ("time", SEQ_COLUMN)]
     agg = [f"arg_max({quote(v)}, {quote(SEQ_COLUMN)}) AS {quote(v)}" for v in values]
     agg.append(f"max({quote(SEQ_COLUMN)}) AS {quote(SEQ_COLUMN)}")
+    own = con is None     # a connection of its own (a writer thread's day of an import)
+    con = duckdb.connect() if own else con
     con.register("__src", table)
     try:
         out = con.sql(f"SELECT {', '.join(keys + agg)} FROM __src GROUP BY {', '.join(keys)} "
                       f"ORDER BY {', '.join(keys)}").to_arrow_table()
     finally:
         con.unregister("__src")
+        if own:
+            con.close()
     return _restore_types(out, table.schema)
+
+
+def _packed_key(ranks: list[np.ndarray], cardinalities: list[int], time_ns: np.ndarray) -> np.ndarray | None:
+    """(tag ranks…, time) packed into one int64 that sorts like the tuple, or None if it cannot fit."""
+    if not len(time_ns):
+        return None
+    lo, hi = int(time_ns.min()), int(time_ns.max())
+    span = hi - lo + 1
+    if math.prod(cardinalities) * span >= 2**63:
+        return None
+    key = np.zeros(len(time_ns), dtype=np.int64)
+    for r, n in zip(ranks, cardinalities):
+        key *= n
+        key += r
+    key *= span
+    key += time_ns - lo
+    return key
+
+
+def _order(key: np.ndarray, ranks: list[np.ndarray], cards: list[int], time_ns: np.ndarray) -> np.ndarray:
+    """The order of `key`. With fewer than 65,536 tag combinations: by time, then stably by the tags
+    as 16-bit integers, which numpy radix-sorts (10x faster than sorting the int64 key; rows
+    already in time order, as an import's usually are, skip the first sort)."""
+    if math.prod(cards) > 2**16:
+        return np.argsort(key, kind="stable")
+    by_time = None if not (time_ns[1:] < time_ns[:-1]).any() else np.argsort(time_ns, kind="stable")
+    tags = np.zeros(len(key), dtype=np.uint16)
+    for r, n in zip(ranks, cards):
+        tags *= np.uint16(n)
+        tags += (r if by_time is None else r[by_time]).astype(np.uint16)
+    order = np.argsort(tags, kind="stable")
+    return order if by_time is None else by_time[order]
 
 
 def _tag_ranks(col: pa.ChunkedArray) -> np.ndarray:
@@ -123,29 +169,53 @@ def _has_duplicate_keys(sorted_keys: list[np.ndarray]) -> bool:
     return True
 
 
+def _encodings(schema: pa.Schema) -> dict:
+    """Dictionaries only for tags and strings: the writer otherwise builds one for every numeric column
+    and gives it up past a page (half the time of writing 1M rows, 20% larger files). Numbers and time
+    byte-stream-split (zstd then finds the repeated high bytes: a third faster to write than plain
+    zstd, no larger, and DuckDB scans them faster); the write sequence, near-sorted, as deltas."""
+    dictionary = [f.name for f in schema if _is_tag(f) or pa.types.is_string(f.type)]
+    encoding = {}
+    for f in schema:
+        if f.name == SEQ_COLUMN and pa.types.is_integer(f.type):
+            encoding[f.name] = "DELTA_BINARY_PACKED"
+        elif pa.types.is_floating(f.type) or pa.types.is_timestamp(f.type) or \
+                (pa.types.is_integer(f.type) and f.type.bit_width >= 32):
+            encoding[f.name] = "BYTE_STREAM_SPLIT"
+    return {"use_dictionary": dictionary, "column_encoding": encoding}
+
+
 def write_parquet(data_dir: Path, node_id: str, db_id: int, table_id: int, table: pa.Table,
-                  name: str, row_group_rows: int = ROW_GROUP_ROWS, index=None) -> list[FileMeta]:
+                  name: str, row_group_rows: int = ROW_GROUP_ROWS, index=None, prepare=None) -> list[FileMeta]:
     """Write sorted, deduplicated rows as one file per UTC day; returns their metadata.
 
     The days are split once (a stable sort keeps each day's rows in their order) and written by
     two threads: the Parquet writer releases the GIL while it compresses. `index`
-    (engine/admin/fileindex.py) splits a day into files by the indexed values and describes them."""
+    (engine/admin/fileindex.py) splits a day into files by the indexed values and describes them.
+    `prepare` is applied to each day's rows in the writer threads (an import sorts and deduplicates
+    there, a day per core); rows already in time order are split without a copy."""
     times = table.column("time").cast(pa.int64()).to_numpy()
     days = times // DAY_NS
     uniq = np.unique(days)
     if len(uniq) == 1:
         parts = [(int(uniq[0]), table)]
+    elif not (days[1:] < days[:-1]).any():
+        bounds = np.searchsorted(days, uniq, side="left").tolist() + [len(days)]
+        parts = [(int(day), table.slice(bounds[i], bounds[i + 1] - bounds[i])) for i, day in enumerate(uniq)]
     else:
         order = np.argsort(days, kind="stable")
         bounds = np.searchsorted(days[order], uniq, side="left").tolist() + [len(days)]
         parts = [(int(day), table.take(pa.array(order[bounds[i]:bounds[i + 1]]))) for i, day in enumerate(uniq)]
     if index is not None:
+        assert prepare is None, "an index cuts prepared rows"
         parts = [(day, piece, k) for day, part in parts for k, piece in enumerate(index.split(part))]
     else:
         parts = [(day, part, None) for day, part in parts]
 
     def write_one(item) -> FileMeta:
         day, part, piece = item
+        if prepare is not None:
+            part = prepare(part)
         t = part.column("time").cast(pa.int64())
         seqs = part.column(SEQ_COLUMN)
         stem = name if piece is None else f"{name}-{piece}"
@@ -157,7 +227,7 @@ def write_parquet(data_dir: Path, node_id: str, db_id: int, table_id: int, table
         # One dictionary per column: chunks with their own dictionaries make the Parquet writer fall
         # back to plain strings (a 1000x larger tag column, and slower scans).
         part = part.unify_dictionaries().combine_chunks()
-        pq.write_table(part, tmp, row_group_size=row_group_rows, compression="zstd")
+        pq.write_table(part, tmp, row_group_size=row_group_rows, compression="zstd", **_encodings(part.schema))
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -191,3 +191,21 @@ def test_cli_import_upload_walks_a_directory_and_export_data_unpacks(url, db, tm
     assert out.returncode == 0, out.stderr
     got = pq.read_table(tmp_path / "out" / "m" / "1970-01-03" / "m-1970-01-03.parquet")
     assert got.column("room").to_pylist() == ["r1"]
+
+
+def test_an_imported_file_survives_kill_9(start_influx3, db):
+    """Rows of an import that answered `imported` are there after the server is killed (-9) and
+    started again on the same data directory."""
+    server = start_influx3()
+    make_table(server.url, db)
+    n = 50_000
+    t = pa.table({"room": pa.array([f"r{i % 7}" for i in range(n)]), "temp": np.arange(n, dtype=np.float64),
+                  "time": pa.array(np.arange(n, dtype=np.int64) * (DAY // 10_000))})   # five days
+    r = upload(server.url, db, "m", parquet(t), {"room": "tag"})
+    assert r.status_code == 200 and r.json()["status"] == "imported", r.text
+    server.kill()
+    server.start()
+    got = sql(server.url, db, "SELECT count(*) AS n, sum(temp) AS s, count(DISTINCT room) AS rooms FROM m")
+    assert got == [{"n": n, "s": float(n * (n - 1) // 2), "rooms": 7}]
+    jobs = requests.get(server.url + IMPORT, params={"database": db}, timeout=30).json()
+    assert [(j["upload_uuid"], j["status"]) for j in jobs] == [(r.json()["upload_uuid"], "imported")]

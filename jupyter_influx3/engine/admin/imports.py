@@ -15,12 +15,10 @@ Owns the mapping rules and the job records; does not parse multipart bodies (the
 
 from __future__ import annotations
 
-import io
 import json
 import time
 import uuid
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -80,7 +78,7 @@ def parse_mapping(metadata) -> dict[str, str]:
 
 def _read(data: bytes) -> pa.Table:
     try:
-        t = pq.read_table(io.BytesIO(data))
+        t = pq.read_table(pa.BufferReader(data))    # zero-copy: BytesIO reads through Python (3x slower)
     except Exception as exc:  # noqa: BLE001 - whatever pyarrow says, the file is not usable Parquet
         raise AdminError(400, f"invalid Parquet file: {exc}") from None
     if t.num_rows == 0:
@@ -185,19 +183,16 @@ def run(engine, db: str, table: str, data: bytes, metadata=None, filename: str |
         seq0 = max(engine._seq + 1, time.time_ns())
         engine._seq = seq0 + rows.num_rows - 1
     rows = rows.append_column(SEQ_COLUMN, pa.array(np.arange(seq0, seq0 + rows.num_rows, dtype=np.int64)))
-    con = duckdb.connect()
-    try:
-        rows = persist.dedup_sort(con, rows)
-    finally:
-        con.close()
-    added = persist.write_parquet(engine.data_dir, engine.node_id, d.id, tbl.id, rows, f"i-{rid[:8]}")
+    # (tags, time) never repeat across days: each day is sorted and deduplicated in a writer thread
+    added = persist.write_parquet(engine.data_dir, engine.node_id, d.id, tbl.id, rows, f"i-{rid[:8]}",
+                                  prepare=lambda part: persist.dedup_sort(None, part))
     engine._publish(added, [], grace_s=0)
-    for batch in rows.to_batches():            # last-value and distinct-value caches see them too
+    for batch in rows.to_batches():    # the caches see the rows in write order, as they see writes
         engine.caches.feed(d.id, tbl.id, batch)
     times = rows.column("time").cast(pa.int64())
     info.update(completed_at=time.time_ns(), last_updated_at=time.time_ns(),
                 min_timestamp_ns=pc.min(times).as_py(), max_timestamp_ns=pc.max(times).as_py(),
-                rows_imported=rows.num_rows, files=len(added))
+                rows_imported=sum(f.rows for f in added), files=len(added))
     _save(engine, info)
     return info
 
