@@ -194,15 +194,17 @@ def write_parquet(data_dir: Path, node_id: str, db_id: int, table_id: int, table
     (engine/admin/fileindex.py) splits a day into files by the indexed values and describes them.
     `prepare` is applied to each day's rows in the writer threads (an import sorts and deduplicates
     there, a day per core); rows already in time order are split without a copy."""
+    if not table.num_rows:
+        return []
     times = table.column("time").cast(pa.int64()).to_numpy()
     days = times // DAY_NS
-    uniq = np.unique(days)
-    if len(uniq) == 1:
-        parts = [(int(uniq[0]), table)]
-    elif not (days[1:] < days[:-1]).any():
-        bounds = np.searchsorted(days, uniq, side="left").tolist() + [len(days)]
-        parts = [(int(day), table.slice(bounds[i], bounds[i + 1] - bounds[i])) for i, day in enumerate(uniq)]
+    if not (days[1:] < days[:-1]).any():     # in day order (an import in time order): slices
+        starts = np.flatnonzero(days[1:] != days[:-1]) + 1
+        bounds = [0, *starts.tolist(), len(days)]
+        parts = [(int(days[a]), table.slice(a, b - a) if b - a < len(days) else table)
+                 for a, b in zip(bounds, bounds[1:])]
     else:
+        uniq = np.unique(days)
         order = np.argsort(days, kind="stable")
         bounds = np.searchsorted(days[order], uniq, side="left").tolist() + [len(days)]
         parts = [(int(day), table.take(pa.array(order[bounds[i]:bounds[i + 1]]))) for i, day in enumerate(uniq)]
