@@ -106,17 +106,53 @@ def bench_import(tmp: Path, rows: int, repeat: int = 3) -> dict:
             "import_vs_duckdb_cpu": round(min(duck_cpu) / min(ours_cpu), 2)}
 
 
+def bench_file_index(tmp: Path, rows: int) -> dict:
+    """A lookup `region = 'r07'` (1 of 20 regions, 1,000 hosts, one day, four snapshot files) as the
+    files are written, after a plain compaction, and after a compaction by a file index on region."""
+    out: dict = {"file_index_rows": rows}
+    per = rows // 4
+    q = "SELECT count(*) AS n, avg(v) AS v FROM cpu WHERE region = 'r07'"
+    for state in ("snapshots", "compacted", "indexed"):
+        with Engine(tmp / f"fi-{state}", node_id="fi", background=False, compaction_min_files=2) as e:
+            e.create_database("db")
+            if state == "indexed":
+                e.admin.create_file_index("db", None, ["region"])
+            for b in range(4):
+                e.write_lp("db", "\n".join(f"cpu,host=h{i % 1000},region=r{i % 1000 % 20:02d} v={i % 97} {i * 1000 + b}"
+                                           for i in range(b * per, (b + 1) * per)), "ns", no_sync=True)
+                e.snapshot()
+            if state != "snapshots":
+                e.compact()
+            answers, best = set(), 1e9
+            for _ in range(5):
+                t0 = time.perf_counter()
+                answers.add(tuple(e.sql("db", q).to_pylist()[0].values()))
+                best = min(best, time.perf_counter() - t0)
+            stats = e._sql_service.last_telemetry["tables"]["cpu"][0]
+            out[state] = {"ms": round(best * 1e3, 1), "files": f"{stats['files_scanned']}/{stats['files_total']}",
+                          "row_groups": f"{stats['row_groups_scanned']}/{stats['row_groups_total']}",
+                          "answer": list(answers.pop())}
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=5_000_000)
     ap.add_argument("--import-rows", type=int, default=1_000_000)
     ap.add_argument("--only-import", action="store_true", help="skip the backup/restore part")
     ap.add_argument("--import-repeat", type=int, default=3, help="imports (and DuckDB reads) to take the best of")
+    ap.add_argument("--file-index-rows", type=int, default=1_000_000)
+    ap.add_argument("--only-file-index", action="store_true", help="only the file index lookup")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="influx3-bench-admin-"))
     out: dict = {"rows": args.rows}
     try:
+        if args.only_file_index:
+            out.update(bench_file_index(tmp, args.file_index_rows))
+            for k in ("snapshots", "compacted", "indexed"):
+                print(f"file index lookup, {k}: {out[k]}")
+            return _finish(out, args.json, tmp)
         out.update(bench_import(tmp, args.import_rows, args.import_repeat))
         print(f"import {args.import_rows:,} rows: {out['import_s']} s ({out['import_rows_s']:,} rows/s); "
               f"DuckDB read_parquet: {out['duckdb_read_s']} s ({out['duckdb_rows_s']:,} rows/s); "
