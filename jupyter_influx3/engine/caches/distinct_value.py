@@ -18,12 +18,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..validator import SEQ_COLUMN
-from .rows import ArrowBatchQueue, column_codes
+from .rows import ArrowBatchQueue, FedFromWrites, column_codes
 
 NS = 10**9
 
 
-class DistinctValueCache:
+class DistinctValueCache(FedFromWrites):
     kind = "distinct"
 
     def __init__(self, definition: dict):
@@ -35,15 +35,6 @@ class DistinctValueCache:
         self.entries: dict[tuple, int] = {}   # values -> newest __seq
         self.queue = ArrowBatchQueue()
         self.lock = threading.Lock()
-
-    def feed(self, batch: pa.RecordBatch) -> bool:
-        return self.queue.put(batch)
-
-    def drain(self) -> None:
-        with self.lock:
-            table = self.queue.take_all()
-            if table is not None:
-                self._ingest(table)
 
     def load(self, table: pa.Table | None) -> None:
         if table is not None and table.num_rows:

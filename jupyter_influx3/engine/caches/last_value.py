@@ -21,12 +21,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..validator import SEQ_COLUMN
-from .rows import ArrowBatchQueue, column_codes, dedup_rows, has_duplicate_rows, output_type, take_rows
+from .rows import ArrowBatchQueue, FedFromWrites, column_codes, dedup_rows, has_duplicate_rows, output_type, take_rows
 
 NS = 10**9
 
 
-class LastValueCache:
+class LastValueCache(FedFromWrites):
     kind = "last"
 
     def __init__(self, definition: dict):
@@ -43,17 +43,6 @@ class LastValueCache:
         self._built: tuple | None = None   # (version, columns, expires at, table, row keys) of the last to_arrow
 
     # ---- getting rows in ---------------------------------------------------------------------
-    def feed(self, batch: pa.RecordBatch) -> bool:
-        """Hand over an acknowledged batch; True when enough is queued that a drain is due."""
-        return self.queue.put(batch)
-
-    def drain(self) -> None:
-        """Fold every queued batch into the cached rows."""
-        with self.lock:
-            table = self.queue.take_all()
-            if table is not None:
-                self._ingest(table)
-
     def load(self, table: pa.Table | None) -> None:
         """Fold in rows read from storage (already one per identity, `__seq` = newest write)."""
         if table is not None and table.num_rows:

@@ -109,3 +109,20 @@ def has_duplicate_rows(table: pa.Table, columns: list[str]) -> bool:
     """Whether two rows agree on every one of `columns`."""
     codes = column_codes(table, columns)
     return len(np.unique(codes)) < len(codes)
+
+
+class FedFromWrites:
+    """What both caches do with acknowledged batches: queue them cheaply on the write path and fold
+    them in (`_ingest`, the cache's own) under the cache's lock when a reader or the drain loop asks.
+    A subclass sets `queue` (an ArrowBatchQueue) and `lock`."""
+
+    def feed(self, batch: pa.RecordBatch) -> bool:
+        """Hand over an acknowledged batch; True when enough is queued that a drain is due."""
+        return self.queue.put(batch)
+
+    def drain(self) -> None:
+        """Fold every queued batch into the cached rows."""
+        with self.lock:
+            table = self.queue.take_all()
+            if table is not None:
+                self._ingest(table)
