@@ -21,13 +21,19 @@ def influx_data_dir(tmp_path):
 
 
 @pytest.fixture
-def jp_server_config(influx_data_dir):
+def ext_config(request):
+    """Extra Influx3App settings of a test (parametrize it indirectly)."""
+    return getattr(request, "param", {})
+
+
+@pytest.fixture
+def jp_server_config(influx_data_dir, ext_config):
     return {
         "ServerApp": {
             "jpserver_extensions": {"jupyter_influx3": True, "jupyter_server_terminals": False},
             "allow_unauthenticated_access": False,
         },
-        "Influx3App": {"data_dir": str(influx_data_dir), "node_id": "test-server"},
+        "Influx3App": {"data_dir": str(influx_data_dir), "node_id": "test-server", **ext_config},
     }
 
 

@@ -24,23 +24,6 @@ ROOTS = [f"{BASE_URL}influx3", ""]
 ROOT_IDS = ["influx3_prefix", "root"]
 
 
-@pytest.fixture
-def ext_config(request):
-    """Extra Influx3App settings of the test (parametrize indirectly)."""
-    return getattr(request, "param", {})
-
-
-@pytest.fixture
-def jp_server_config(influx_data_dir, ext_config):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_influx3": True, "jupyter_server_terminals": False},
-            "allow_unauthenticated_access": False,
-        },
-        "Influx3App": {"data_dir": str(influx_data_dir), "node_id": "test-server", **ext_config},
-    }
-
-
 async def _fetch(client, url: str, **kwargs):
     try:
         return await client.fetch(url, raise_error=False, follow_redirects=False, **kwargs)

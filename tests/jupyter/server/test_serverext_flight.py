@@ -9,22 +9,6 @@ import pyarrow.flight as flight
 import pytest
 
 
-@pytest.fixture
-def ext_config(request):
-    return getattr(request, "param", {})
-
-
-@pytest.fixture
-def jp_server_config(influx_data_dir, ext_config):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_influx3": True, "jupyter_server_terminals": False},
-            "allow_unauthenticated_access": False,
-        },
-        "Influx3App": {"data_dir": str(influx_data_dir), "node_id": "test-server", **ext_config},
-    }
-
-
 async def blocking(fn, *args):
     """Flight calls block; the Jupyter server under test runs on this event loop."""
     return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
