@@ -19,7 +19,6 @@ until it is no longer `in_progress` (exit 1 when it failed).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time

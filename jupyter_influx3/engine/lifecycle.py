@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import pyarrow as pa
 
 from . import errors
-from .catalog import INTERNAL_DB, Catalog, deleted_name, parse_duration, validate_db_name
+from .catalog import INTERNAL_DB, Catalog, deleted_name, parse_duration
 
 DEFAULT_HARD_DELETE_NS = 72 * 3600 * 10**9
 FIELD_TYPE_NAMES = {"utf8": "string", "int64": "int", "uint64": "uint", "float64": "float", "bool": "bool"}

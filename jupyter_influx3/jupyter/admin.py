@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .client import EngineClient, HttpClient, Influx3Error
+from .client import EngineClient, Influx3Error
 
 Progress = Optional[Callable[[str], None]]
 

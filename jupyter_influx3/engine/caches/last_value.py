@@ -18,7 +18,6 @@ import time
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..validator import SEQ_COLUMN
 from .rows import ArrowBatchQueue, FedFromWrites, column_codes, dedup_rows, has_duplicate_rows, output_type, take_rows
