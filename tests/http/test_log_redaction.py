@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import time
 from urllib.parse import urlparse
 
 import pytest
@@ -42,6 +43,12 @@ class ServerLog:
 
     @property
     def text(self) -> str:
+        # tornado writes a request's access line after its answer is on the way: read once the
+        # records have stopped coming for a moment
+        n, deadline = -1, time.monotonic() + 2
+        while len(self.caplog.records) != n and time.monotonic() < deadline:
+            n = len(self.caplog.records)
+            time.sleep(0.05)
         return "\n".join(r.getMessage() for r in self.caplog.records
                          if r.name.startswith(("tornado", "jupyter_influx3")))
 
