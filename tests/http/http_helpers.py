@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import textwrap
 import subprocess
 import sys
 
@@ -163,3 +164,17 @@ def serving(app):
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(30)
+
+
+# A WAL plugin that writes one `seen` row per `src` row it sees, tagged with the id and the process
+# that ran it: counting `seen` rows tells whether each write reached the trigger exactly once.
+COUNT = textwrap.dedent('''
+    import os
+    def process_writes(influxdb3_local, table_batches, args=None):
+        for b in table_batches:
+            if b["table_name"] != "src":
+                continue
+            for row in b["rows"]:
+                influxdb3_local.write(LineBuilder("seen").tag("id", str(row["id"])).tag("pid", str(os.getpid()))
+                                      .int64_field("n", 1).time_ns(row["time"]))
+''')

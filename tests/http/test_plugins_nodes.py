@@ -10,19 +10,9 @@ import time
 import pytest
 import requests
 
-from http_helpers import written
+from http_helpers import COUNT, written
 from jupyter_influx3.engine import Engine
 
-COUNT = textwrap.dedent('''
-    import os
-    def process_writes(influxdb3_local, table_batches, args=None):
-        for b in table_batches:
-            if b["table_name"] != "src":
-                continue
-            for row in b["rows"]:
-                influxdb3_local.write(LineBuilder("seen").tag("id", str(row["id"])).tag("pid", str(os.getpid()))
-                                      .int64_field("n", 1).time_ns(row["time"]))
-''')
 TICK = textwrap.dedent('''
     import os
     def process_scheduled_call(influxdb3_local, call_time, args=None):

@@ -5,7 +5,6 @@ each worker writes its own WAL (`<node-id>-w<i>/wal`), which shows both were use
 
 from __future__ import annotations
 
-import textwrap
 import time
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import psutil
 import pytest
 import requests
 
-from http_helpers import bearer, create_admin, db_perm, resource_token, written
+from http_helpers import COUNT, bearer, create_admin, db_perm, resource_token, written
 
 ROUNDS = 16
 
@@ -116,18 +115,6 @@ def test_a_token_made_through_one_worker_is_accepted_by_every_worker(start_influ
                           headers=bearer(token), timeout=30)
         assert r.status_code == 204, r.text
         assert sql(server.url, "tokdb", "SELECT count(*) AS n FROM t", bearer(token)) == [{"n": i + 1}]
-
-
-COUNT = textwrap.dedent('''
-    import os
-    def process_writes(influxdb3_local, table_batches, args=None):
-        for b in table_batches:
-            if b["table_name"] != "src":
-                continue
-            for row in b["rows"]:
-                influxdb3_local.write(LineBuilder("seen").tag("id", str(row["id"])).tag("pid", str(os.getpid()))
-                                      .int64_field("n", 1).time_ns(row["time"]))
-''')
 
 
 def test_a_wal_trigger_runs_once_per_write_whichever_worker_took_it(tmp_path, start_influx3):
