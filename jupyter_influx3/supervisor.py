@@ -106,6 +106,9 @@ def run(argv: Sequence[str], n: int, node_id: str, sockets: list, url: str) -> i
         shutil.rmtree(runtime, ignore_errors=True)
 
 
+START_RETRIES = 4   # a worker that exits while starting is started again this many times
+
+
 def _wait_ready(workers: list[Worker], stopping: list) -> Optional[int]:
     """None once every worker said it serves; else the exit code to stop with."""
     deadline = time.monotonic() + READY_TIMEOUT
@@ -120,7 +123,15 @@ def _wait_ready(workers: list[Worker], stopping: list) -> Optional[int]:
             elif w.proc.poll() is not None:
                 print(f"influx3: worker {w.index} exited with {w.proc.returncode} while starting",
                       file=sys.stderr, flush=True)
-                return w.proc.returncode or 1
+                # After a crash of the whole group, a sibling starting first may be persisting this
+                # worker's WAL under its node lock for a moment ("node id ... in use"): try again
+                # a few times before giving up on the server.
+                w.start_failures = getattr(w, "start_failures", 0) + 1
+                if w.start_failures > START_RETRIES:
+                    return w.proc.returncode or 1
+                w.close_pipe()
+                time.sleep(0.5 * w.start_failures)
+                w.start()
         if time.monotonic() > deadline:
             print("influx3: workers did not become ready in time", file=sys.stderr, flush=True)
             return 1

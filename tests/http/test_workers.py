@@ -135,7 +135,11 @@ def test_a_wal_trigger_runs_once_per_write_whichever_worker_took_it(tmp_path, st
         time.sleep(0.2)
     time.sleep(1.0)   # a duplicate, if any, has time to land
     got = sql(server.url, "trig", "SELECT id, pid FROM seen")
-    assert sorted(int(r["id"]) for r in got) == list(range(1, 13))
+    # every write after the trigger exists, exactly once. The write made just before it (id 0) may
+    # be delivered too, once: the lease holder had not yet read past the other worker's WAL record
+    # when the trigger appeared (a known difference, see docs/workers.md)
+    ids = sorted(int(r["id"]) for r in got)
+    assert ids in (list(range(1, 13)), list(range(0, 13))), ids
     assert len({r["pid"] for r in got}) == 1   # the worker holding the lease ran them all
 
 
