@@ -18,9 +18,9 @@ def fsync_dir(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
-def _write_tmp(path: Path, data: bytes) -> Path:
+def _write_tmp(path: Path, data: bytes, mode: int = 0o644) -> Path:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         os.write(fd, data)
         os.fsync(fd)
@@ -37,14 +37,14 @@ def write_file_atomic(path: str | os.PathLike, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
-def write_file_exclusive(path: str | os.PathLike, data: bytes) -> None:
+def write_file_exclusive(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> None:
     """Create `path` with `data` complete and durable, or raise FileExistsError if it exists.
 
     A hard link of a fsynced temp file is atomic and fails if the name is taken, so a reader never
     sees a half-written file and two writers can never both win the same name.
     """
     path = Path(path)
-    tmp = _write_tmp(path, data)
+    tmp = _write_tmp(path, data, mode)
     try:
         os.link(tmp, path)
     finally:

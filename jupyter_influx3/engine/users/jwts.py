@@ -18,7 +18,6 @@ import os
 import secrets
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -28,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .. import errors
-from ..fsutil import fsync_dir
+from ..fsutil import write_file_exclusive
 
 DEFAULT_ISSUER = "influxdb3-enterprise"
 DEFAULT_ACCESS_TTL_S = 3600
@@ -77,20 +76,10 @@ def data_dir_key(data_dir: str | os.PathLike) -> rsa.RSAPrivateKey:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         pem = _pkcs1_pem(rsa.generate_private_key(public_exponent=65537, key_size=MIN_KEY_BITS))
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, pem)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, path)
+            write_file_exclusive(path, pem, mode=0o600)   # readable by this user only
         except FileExistsError:
             pass  # another node was first: use its key
-        finally:
-            os.unlink(tmp)
-        fsync_dir(path.parent)
     return load_private_key(path.read_bytes(), str(path))
 
 
