@@ -73,7 +73,10 @@ def parse_bind(value: str) -> tuple[str, int]:
 
 
 def positive_int(value: str) -> int:
-    n = int(value)
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0   # not a number: the same message as a non-positive one
     if n <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
     return n

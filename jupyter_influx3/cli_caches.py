@@ -51,16 +51,6 @@ def _names(value: str) -> list[str]:
     return names
 
 
-def _positive(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
-    return n
-
-
 def add_serve_options(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--last-cache-eviction-interval", type=_interval, default=10.0, metavar="DURATION",
                        help="how often last-value cache rows past their ttl are dropped (default 10s); a cache "
@@ -124,6 +114,8 @@ def cmd_delete_cache(args: argparse.Namespace) -> int:
 
 
 def add_client_commands(create_sub, delete_sub, client_options) -> None:
+    from .cli import positive_int
+
     def common(p, name_required: bool):
         p.add_argument("--database", "-d", required=True, help="database of the table")
         p.add_argument("--table", "-t", required=True, help="table to cache")
@@ -140,7 +132,7 @@ def add_client_commands(create_sub, delete_sub, client_options) -> None:
                      help="columns each row is cached under (default: the table's tags)")
     lvc.add_argument("--value-columns", type=_names, default=None, metavar="X,Y",
                      help="columns cached (default: every other column, and columns added later)")
-    lvc.add_argument("--count", type=_positive, default=None, help="rows kept per key (default 1)")
+    lvc.add_argument("--count", type=positive_int, default=None, help="rows kept per key (default 1)")
     lvc.add_argument("--ttl", type=_seconds, default=None, metavar="DURATION",
                      help="how long a row stays cached after its write (default 4h)")
     lvc.set_defaults(func=cmd_create_cache, kind="last")
@@ -149,7 +141,7 @@ def add_client_commands(create_sub, delete_sub, client_options) -> None:
     common(dvc, False)
     dvc.add_argument("--columns", type=_names, required=True, metavar="A,B",
                      help="tag or string columns whose distinct values are cached, outermost first")
-    dvc.add_argument("--max-cardinality", type=_positive, default=None, metavar="N",
+    dvc.add_argument("--max-cardinality", type=positive_int, default=None, metavar="N",
                      help="most combinations kept (default 100000)")
     dvc.add_argument("--max-age", type=_seconds, default=None, metavar="DURATION",
                      help="how long a combination stays without being written (default 24h)")
