@@ -806,7 +806,7 @@ def _add_client_commands(sub, create_sub) -> None:
 
     add_cache_commands(create_sub, delete_sub, _client_options)
 
-    from .plugin_cli import add_client_commands as add_plugin_commands
+    from .cli_plugins import add_client_commands as add_plugin_commands
 
     add_plugin_commands(sub, create_sub, delete_sub, _client_options, _resource_commands)
 
@@ -881,7 +881,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_user_serve_options(serve)
     serve.add_argument("--max-concurrent-queries", type=positive_int, default=None, metavar="N",
                        help="queries (SQL, InfluxQL, plugins) run at once; more wait for a slot (default: no limit)")
-    from .plugin_cli import add_serve_options
+    from .cli_plugins import add_serve_options
     add_serve_options(serve)
     serve.add_argument("--workers", type=_workers, default=1, metavar="N",
                        help="worker processes (nodes <node-id>-w<i>) sharing the port; 'auto': one per "
