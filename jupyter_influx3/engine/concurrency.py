@@ -52,25 +52,14 @@ class QuerySlots:
         if depth:
             _held.depth = depth + 1
             return False
-        scope = cancellation.current()
-        with self._cv:
-            while self.limit is not None and self.running >= self.limit:
-                if scope is not None:
-                    scope.check()
-                self._cv.wait(0.05)
-            self.running += 1
+        self._take(cancellation.current())
         _held.depth = 1
         return True
 
     def release(self, owned: bool) -> None:
         _held.depth = max(0, getattr(_held, "depth", 1) - 1)
         if owned:
-            self._give_back()
-
-    def _give_back(self) -> None:
-        with self._cv:
-            self.running -= 1
-            self._cv.notify()
+            self._give(self._slot_of_thread())
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
@@ -84,14 +73,31 @@ class QuerySlots:
         """Hand the current thread's slot to a stream read later (maybe on another thread):
         returns the function that gives it back (once)."""
         _held.depth = max(0, getattr(_held, "depth", 1) - 1)
-        done = []
+        slot, done = self._slot_of_thread(), []
 
         def give_back() -> None:
             if not done:
                 done.append(True)
-                self._give_back()
+                self._give(slot)
 
         return give_back
+
+    # What differs between one process and several: how a slot is taken, named and given back.
+    def _take(self, scope) -> None:
+        with self._cv:
+            while self.limit is not None and self.running >= self.limit:
+                if scope is not None:
+                    scope.check()
+                self._cv.wait(0.05)
+            self.running += 1
+
+    def _slot_of_thread(self):
+        return None   # slots of one process are interchangeable
+
+    def _give(self, slot) -> None:
+        with self._cv:
+            self.running -= 1
+            self._cv.notify()
 
 
 class SharedQuerySlots(QuerySlots):
@@ -129,12 +135,7 @@ class SharedQuerySlots(QuerySlots):
             f.write(str(limit))
         os.replace(tmp, path)
 
-    def acquire(self) -> bool:
-        depth = getattr(_held, "depth", 0)
-        if depth:
-            _held.depth = depth + 1
-            return False
-        scope = cancellation.current()
+    def _take(self, scope) -> None:
         while True:
             limit = self.limit
             if limit is None:
@@ -149,8 +150,9 @@ class SharedQuerySlots(QuerySlots):
         with self._cv:
             self.running += 1
         self._mine.slot = slot
-        _held.depth = 1
-        return True
+
+    def _slot_of_thread(self) -> Optional[int]:
+        return getattr(self._mine, "slot", None)
 
     def _try_take(self, limit: int) -> Optional[int]:
         for i in range(limit):
@@ -167,29 +169,12 @@ class SharedQuerySlots(QuerySlots):
                 return i
         return None
 
-    def release(self, owned: bool) -> None:
-        _held.depth = max(0, getattr(_held, "depth", 1) - 1)
-        if owned:
-            self._give(getattr(self._mine, "slot", None))
-
     def _give(self, slot: Optional[int]) -> None:
         with self._cv:
             self.running -= 1
             fd = self._fds.pop(slot, None) if slot is not None else None
         if fd is not None:
             os.close(fd)   # closing the descriptor drops the flock
-
-    def detach(self) -> Callable[[], None]:
-        _held.depth = max(0, getattr(_held, "depth", 1) - 1)
-        slot, done = getattr(self._mine, "slot", None), []
-
-        def give_back() -> None:
-            if not done:
-                done.append(True)
-                self._give(slot)
-
-        return give_back
-
 
 class SlotStream:
     """A query's batch stream that gives its slot back when it ends, is closed or is dropped."""
