@@ -115,6 +115,9 @@ class Trigger:
     error_behavior: str = "log"    # log | retry | disable
     arguments: dict | None = None  # str -> str
     disabled: bool = False
+    #: WAL triggers: where each node's WAL ended when it was created or last enabled
+    #: (`{node: [file seq, offset]}`); the writes before are not its own (plugins/waltail.py)
+    wal_from: dict | None = None
 
 
 @dataclass
@@ -465,6 +468,8 @@ class Catalog:
             trig = self.databases[op["db"]].triggers.get(op["name"])
             if trig is not None:
                 trig.disabled = op["disabled"]
+                if "wal_from" in op:
+                    trig.wal_from = op["wal_from"]
         elif kind == "create_user":
             user = User(**{k: v for k, v in op.items() if k != "op"})
             self.users[user.id] = user

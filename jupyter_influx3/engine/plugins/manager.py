@@ -33,7 +33,7 @@ from .logs import LOGS
 from .response import NOT_FOUND_BODY, PluginResponse, error_response, to_response
 from .runtime import LogCollector, PluginApi, WriteSink, call_plugin
 from .spec import Spec, normalize_error_behavior, parse_spec, validate_cron
-from .waltail import WalTail, has_wal_triggers, wal_trigger_ids
+from .waltail import WalTail, has_wal_triggers, wal_ends, wal_trigger_ids
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,10 @@ def _request_path(trigger) -> str | None:
     """The path a request trigger serves (`request: a/b ` -> `a/b`), None for other triggers."""
     kind, _, rest = trigger.specification.strip().partition(":")
     return rest.strip() if kind == "request" else None
+
+
+def _is_wal(trigger) -> bool:
+    return trigger.specification.strip().partition(":")[0] in ("table", "all_tables")
 
 
 def _check_name(name) -> str:
@@ -165,6 +169,8 @@ class ProcessingEngine:
         record = {"name": name, "plugin_filename": plugin_filename, "specification": trigger_specification.strip(),
                   "run_async": bool(run_async), "error_behavior": behavior, "arguments": args,
                   "disabled": bool(disabled)}
+        if spec.is_wal and not disabled:   # the writes acknowledged before now are not its own
+            record["wal_from"] = wal_ends(self.engine.data_dir)
 
         def ops(cat):
             d = cat.db(db)
@@ -214,7 +220,10 @@ class ProcessingEngine:
             d, t = self._trigger(cat, db, trigger_name)
             if t.disabled == disabled:
                 return []
-            return [{"op": "set_trigger_disabled", "db": d.id, "name": trigger_name, "disabled": disabled}]
+            op = {"op": "set_trigger_disabled", "db": d.id, "name": trigger_name, "disabled": disabled}
+            if not disabled and _is_wal(t):   # enabled again: from the writes acknowledged after now
+                op["wal_from"] = wal_ends(self.engine.data_dir)
+            return [op]
 
         self.engine.catalog.transact(ops)
         if disabled:
@@ -336,19 +345,26 @@ class ProcessingEngine:
     def _wal_round(self, tail: WalTail) -> None:
         cat = self.engine.catalog
         cat.refresh()
-        self._reconcile()
-        has_triggers = has_wal_triggers(cat)
-        if has_triggers:
+        decode = has_wal_triggers(cat)
+        if decode:
             # a write of ours read from the WAL before it reached the buffer would be invisible to
             # the plugin's queries; under a steady write load this waits at most a moment
             self.engine.wait_writes_buffered(0.2)
-        rnd = tail.read(decode=has_triggers)
+        rnd = tail.read(decode=decode)
+        # The triggers are looked at after the read: one created before a record was written is
+        # then known here (it gets the record now), one created later gets none of these records;
+        # the records written before a trigger existed are dropped by its `wal_from`.
+        cat.refresh()
+        self._reconcile()
+        if not decode and has_wal_triggers(cat):
+            return   # a WAL trigger came while the records were passed over undecoded: read them again
         futures = []
-        for db_id, grouped in rnd.grouped.items():
+        for db_id in rnd.grouped:
             d = cat.db_by_id(db_id)
             if d is None or d.deleted:
                 continue
             for trig, spec in wal_trigger_ids(d):
+                grouped = rnd.for_trigger(db_id, trig.wal_from)
                 batches = table_batches(d, grouped, spec.value if spec.kind == "table" else None)
                 if not batches:
                     continue

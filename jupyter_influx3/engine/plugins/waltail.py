@@ -7,6 +7,10 @@ Only the node holding the processing-engine lease reads and writes the positions
 acknowledged write reaches each trigger once whichever node accepted it; a clean restart resumes
 where it stopped; after a crash at most the batch that was running is delivered again.
 
+A trigger starts where every node's WAL ended when it was created or enabled (`wal_ends`, kept in
+its catalog record as `wal_from`): a write acknowledged before that, which the reader had not yet
+passed, is not the trigger's (`Round.for_trigger`).
+
 Does not run plugins (manager.py does).
 """
 
@@ -23,7 +27,7 @@ import pyarrow as pa
 
 from .. import walcodec
 from ..fsutil import write_file_atomic
-from ..wal import list_wal_files, read_records
+from ..wal import HEADER, list_wal_files, read_records
 from .spec import parse_spec
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,27 @@ def load_positions(data_dir: Path) -> dict[str, tuple[int, int]] | None:
     except (FileNotFoundError, ValueError):
         return None
     return {k: (int(v[0]), int(v[1])) for k, v in raw.items()}
+
+
+def _node_dirs(data_dir: Path) -> list[Path]:
+    return [Path(e.path) for e in os.scandir(data_dir)
+            if e.is_dir() and e.name != "catalog" and not e.name.startswith(".")]
+
+
+def wal_ends(data_dir: Path) -> dict[str, list[int]]:
+    """Where every node's WAL ends now: ``{node: [newest file seq, its size]}``. A record that ends
+    at or before that was whole when this was taken, so its write was acknowledged before (or
+    while) a trigger was created; a record ending later, or in a newer file, comes after."""
+    ends = {}
+    for node_dir in _node_dirs(Path(data_dir)):
+        files = list_wal_files(node_dir / "wal")
+        if files:
+            seq, path = files[-1]
+            try:
+                ends[node_dir.name] = [seq, path.stat().st_size]
+            except FileNotFoundError:   # deleted after a snapshot: its records are older anyway
+                ends[node_dir.name] = [seq + 1, 0]
+    return ends
 
 
 def has_wal_triggers(catalog) -> bool:
@@ -74,13 +99,38 @@ def wal_pinned(data_dir: Path, catalog, node: str, seq: int) -> bool:
 
 @dataclass
 class Round:
-    """What one read of the WAL found: per database id, per table id, the record batches."""
+    """What one read of the WAL found: per database id, per table id, the record batches, and
+    where each batch's record ends (node, file seq, offset), in the same order."""
     grouped: dict[int, dict[int, list[pa.RecordBatch]]] = field(default_factory=dict)
+    origins: dict[int, dict[int, list[tuple[str, int, int]]]] = field(default_factory=dict)
     new_positions: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
         return not self.grouped
+
+    def add(self, db_id: int, table_id: int, batch: pa.RecordBatch, origin: tuple[str, int, int]) -> None:
+        self.grouped.setdefault(db_id, {}).setdefault(table_id, []).append(batch)
+        self.origins.setdefault(db_id, {}).setdefault(table_id, []).append(origin)
+
+    def for_trigger(self, db_id: int, wal_from: dict | None) -> dict[int, list[pa.RecordBatch]]:
+        """The batches of database `db_id` a trigger whose WAL starts at `wal_from` (see `wal_ends`;
+        None: every batch) gets: those of records that were not yet whole there."""
+        grouped = self.grouped.get(db_id, {})
+        if not wal_from:
+            return grouped
+        out = {}
+        for table_id, batches in grouped.items():
+            kept = [b for b, origin in zip(batches, self.origins[db_id][table_id]) if _after(origin, wal_from)]
+            if kept:
+                out[table_id] = kept
+        return out
+
+
+def _after(origin: tuple[str, int, int], wal_from: dict) -> bool:
+    node, seq, end = origin
+    start = wal_from.get(node)
+    return start is None or seq > start[0] or (seq == start[0] and end > start[1])
 
 
 class WalTail:
@@ -97,7 +147,7 @@ class WalTail:
         if saved is not None:
             self.positions = saved
             return
-        for node_dir in self._node_dirs():
+        for node_dir in _node_dirs(self.data_dir):
             files = list_wal_files(node_dir / "wal")
             if files:
                 seq, path = files[-1]
@@ -110,15 +160,11 @@ class WalTail:
         write_file_atomic(path, json.dumps({k: list(v) for k, v in self.positions.items()}).encode())
         self._saved_at = time.monotonic()
 
-    def _node_dirs(self) -> list[Path]:
-        return [Path(e.path) for e in os.scandir(self.data_dir)
-                if e.is_dir() and e.name != "catalog" and not e.name.startswith(".")]
-
     def read(self, decode: bool = True) -> Round:
         """Every whole record past the positions (up to ~64 MB); positions move only on `commit`.
         Without `decode` (no WAL trigger anywhere) the positions only move past the records."""
         rnd, budget = Round(), MAX_ROUND_BYTES
-        for node_dir in self._node_dirs():
+        for node_dir in _node_dirs(self.data_dir):
             node = node_dir.name
             at_seq, at_off = self.positions.get(node, (0, 0))
             files = [(seq, path) for seq, path in list_wal_files(node_dir / "wal") if seq >= at_seq]
@@ -129,12 +175,14 @@ class WalTail:
                     res = read_records(path, at_off if seq == at_seq else 0)
                 except FileNotFoundError:
                     continue
+                end = at_off if seq == at_seq else 0
                 for payload in res.payloads:
                     budget -= len(payload)
+                    end += HEADER.size + len(payload)
                     if not decode:
                         continue
                     for db_id, table_id, batch in walcodec.decode(payload):
-                        rnd.grouped.setdefault(db_id, {}).setdefault(table_id, []).append(batch)
+                        rnd.add(db_id, table_id, batch, (node, seq, end))
                 rnd.new_positions[node] = (seq, res.end)
                 if res.bad_at is not None and res.end < res.size:
                     if i == len(files) - 1:
