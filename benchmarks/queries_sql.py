@@ -336,6 +336,8 @@ def main() -> int:
         data_dir = tmp / "influx3"
         pq_file = tmp / "cpu.parquet"
         try:
+            # the buffer state must be one: no snapshot of the loaded rows until SIGTERM
+            Server.extra_flags = [*Server.extra_flags, "--snapshot-rows", str(2 * nlines)]
             srv = serve_loaded(args, shared, data, nlines, data_dir, results)
             results["export"] = export_parquet(srv.url, pq_file)
             if results["export"]["rows"] != nlines:

@@ -116,13 +116,21 @@ async def _serve(args: argparse.Namespace) -> int:
     worker = _worker_spec(args)   # (index, ready fd, listening fds) in a worker of --workers N
     try:
         cache = None if args.series_cache_mb is None else args.series_cache_mb * 2**20
-        if worker is not None:   # the series cache's budget is the server's, shared out among workers
+        query_memory = args.query_memory_limit
+        if worker is not None:   # memory budgets are the server's, shared out among workers
+            from .engine.querylimits import total_memory
             from .engine.sql.seriescache import default_budget
             cache = (default_budget() if cache is None else cache) // args.workers
+            query_memory = max(2**26, (query_memory or total_memory() // 4) // args.workers)
+        snapshot = {} if args.snapshot_rows is None else {"snapshot_rows": args.snapshot_rows}
         engine = Engine(str(data_dir), node_id=args.node_id, limits=limits, series_cache_bytes=cache,
-                        query_memory_limit=args.query_memory_limit, **cache_options(args))
+                        query_memory_limit=query_memory, **snapshot, **cache_options(args))
     except errors.EngineError as exc:
         print(f"influx3: error: cannot open {data_dir}: {exc}", file=sys.stderr)
+        if worker is not None and isinstance(exc, errors.NodeInUse):
+            from .supervisor import NODE_BUSY_EXIT
+
+            return NODE_BUSY_EXIT   # the supervisor tries again: a sibling may be adopting our WAL
         return 1
     context = None
     try:
@@ -178,7 +186,13 @@ async def _serve(args: argparse.Namespace) -> int:
         server, flight_server = shared_port_server(app, engine, auth=auth.enabled, chunk_size=1 << 20,
                                                    idle_connection_timeout=args.http_idle_timeout,
                                                    body_timeout=args.http_body_timeout)
-        server.add_sockets(sockets)
+        if worker is None:
+            server.add_sockets(sockets)
+        else:   # one connection at a time, left to an idler sibling when there is one
+            from .http.balance import add_balanced_sockets
+            from .supervisor import WORKERS_DIR_ENV
+
+            add_balanced_sockets(server, sockets, Path(os.environ[WORKERS_DIR_ENV]), worker[0], args.workers)
         bound = sockets[0].getsockname()
         shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
         if worker is None:
@@ -357,8 +371,11 @@ def _worker_spec(args: argparse.Namespace):
 
 
 def _workers(value: str) -> int:
-    if value == "auto":
-        return os.cpu_count() or 1
+    if value == "auto":   # the cores this process may run on (a container or taskset may allow fewer)
+        try:
+            return len(os.sched_getaffinity(0)) or 1
+        except AttributeError:  # pragma: no cover - not Linux
+            return os.cpu_count() or 1
     return positive_int(value)
 
 
@@ -378,7 +395,8 @@ def _supervise(args: argparse.Namespace) -> int:
     shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
     Path(args.data_dir).expanduser().mkdir(parents=True, exist_ok=True)
     # the workers get the user's flags, then their own (argparse: the last one wins)
-    return supervisor.run(args.argv, args.workers, args.node_id, sockets, f"http://{shown_host}:{bound[1]}")
+    return supervisor.run(args.argv, args.workers, args.node_id, sockets, f"http://{shown_host}:{bound[1]}",
+                          str(Path(args.data_dir).expanduser()))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -844,6 +862,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--series-cache-mb", type=non_negative_int, default=None, metavar="MB",
                        help="memory for series-ordered copies of tables that speed up queries about a few "
                             "series (default: 1/8 of RAM, at most 2048; 0 turns it off)")
+    serve.add_argument("--snapshot-rows", type=positive_int, default=None, metavar="N",
+                       help="buffered rows that start a snapshot to Parquet (default 500000; the buffer also "
+                            "snapshots at 512 MiB, after 10 minutes and on shutdown)")
     serve.add_argument("--without-auth", action="store_true",
                        help="accept every request without a token (local use only; the token endpoints are disabled)")
     serve.add_argument("--disable-authz", type=_disable_authz, default=None, metavar="NAMES",
@@ -854,7 +875,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stop a query (SQL or InfluxQL) that runs longer; 504 'query-timeout limit exceeded' "
                             "(default 300, 0: never)")
     serve.add_argument("--query-memory-limit", type=_memory_size, default=None, metavar="SIZE",
-                       help="memory DuckDB may use for queries, e.g. 4GB, 512MiB or 25%% of RAM (default 25%%)")
+                       help="memory DuckDB may use for queries, e.g. 4GB, 512MiB or 25%% of RAM (default 25%%; "
+                            "the server's, shared out among its workers)")
     serve.add_argument("--max-held-result", type=_memory_size, default=None,
                        metavar="SIZE", help="largest result a format that must hold every row before it writes one "
                                             "(pretty) may hold; past it the query answers 400 (default 256MiB)")
@@ -883,9 +905,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="queries (SQL, InfluxQL, plugins) run at once; more wait for a slot (default: no limit)")
     from .cli_plugins import add_serve_options
     add_serve_options(serve)
-    serve.add_argument("--workers", type=_workers, default=1, metavar="N",
-                       help="worker processes (nodes <node-id>-w<i>) sharing the port; 'auto': one per "
-                            "core (default 1: one process)")
+    serve.add_argument("--workers", type=_workers, default="auto", metavar="N",
+                       help="server processes sharing the port, nodes <node-id>-w0 ... of the data directory "
+                            "(default auto: one per core; 1: a single process, node <node-id>)")
     serve.add_argument("--worker-spec", default=None, help=argparse.SUPPRESS)   # set by the supervisor
     serve.set_defaults(func=cmd_serve)
 

@@ -471,6 +471,8 @@ class SqlService:
         """Register what the query reads on `cursor`; returns `sql` with each user table's read inlined."""
         ranges = self._evaluate_bounds(cursor, tr, values, now_ns)
         files = 0
+        reads: list[tuple[str, str]] = []
+        dedup = False
         for key, use in tr.uses.items():
             if use.kind == "iox":
                 lo, hi = ranges.get(key, (None, None))
@@ -478,7 +480,8 @@ class SqlService:
                                   table_equalities(tr.equalities.get(key), use.table))
                 for name, tbl in view.registrations.items():
                     cursor.register(name, tbl)
-                sql = sql.replace(quote(key), f"({view.sql})")
+                reads.append((key, view.sql))
+                dedup |= view.dedup
                 files += view.files_scanned
                 telemetry["files_total"] += view.files_total
                 telemetry["files_scanned"] += view.files_scanned
@@ -503,6 +506,10 @@ class SqlService:
                 cursor.register(key, fn(self.engine, db, use.args))
         entry.parquet_files = files
         entry.partitions = len([u for u in tr.uses.values() if u.kind == "iox"])
+        if dedup and tr.sql_one_read is not None:
+            sql = substitute_now(tr.sql_one_read, now_ns)
+        for key, text in reads:
+            sql = sql.replace(quote(key), f"({text})")
         return sql
 
     @staticmethod

@@ -100,6 +100,9 @@ class Translation:
     gapfill: bool = False
     # key -> per occurrence {column: string values it must equal} (the file index prunes by them)
     equalities: dict[str, list[dict[str, set[str]]]] = field(default_factory=dict)
+    # the same query reading each table once (`_first_row_as_semijoin` reads it twice), for when a
+    # table's read must deduplicate and a second read would pay for that twice
+    sql_one_read: str | None = None
 
     def bind(self, params: dict | None, now_ns: int) -> tuple[str, dict]:
         """The SQL for a run at `now_ns` and its parameter values (all bound, none pasted)."""
@@ -820,6 +823,81 @@ def _distinct_on_as_window(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _is_one(e: exp.Expression) -> bool:
+    return isinstance(e, exp.Literal) and not e.is_string and e.this == "1"
+
+
+def _first_row_window(outer: exp.Select) -> tuple[exp.Select, exp.Window] | None:
+    """(inner SELECT, its window) when `outer` is ``SELECT … FROM (SELECT *, row_number() OVER
+    (PARTITION BY cols ORDER BY time [DESC]) AS rn FROM <one of our tables> [WHERE …]) WHERE rn = 1``."""
+    where, src = outer.args.get("where"), outer.args.get("from_")
+    if where is None or src is None or not isinstance(src.this, exp.Subquery) or outer.args.get("joins"):
+        return None
+    inner = src.this.this
+    cond = where.this
+    if not isinstance(inner, exp.Select) or not isinstance(cond, exp.EQ):
+        return None
+    rn = cond.this if _is_one(cond.expression) else cond.expression if _is_one(cond.this) else None
+    if not isinstance(rn, exp.Column) or (rn.table and rn.table != src.this.alias_or_name):
+        return None
+    if any(inner.args.get(k) for k in ("joins", "laterals", "group", "having", "qualify", "distinct",
+                                        "limit", "offset", "order", "with_", "windows")):
+        return None
+    table = inner.args["from_"].this if inner.args.get("from_") else None
+    if not isinstance(table, exp.Table) or not table.name.startswith("__iox_") or table.args.get("joins"):
+        return None
+    stars = [e for e in inner.expressions if isinstance(e, exp.Star)]
+    windows = [e for e in inner.expressions if isinstance(e, exp.Alias) and isinstance(e.this, exp.Window)]
+    if len(stars) != 1 or stars[0].args.get("except_") or len(windows) != 1 or len(inner.expressions) != 2:
+        return None
+    alias, window = windows[0], windows[0].this
+    same = (lambda a, b: a == b) if rn.this.quoted or alias.args["alias"].quoted else \
+        (lambda a, b: a.lower() == b.lower())
+    if not same(alias.alias, rn.name) or not isinstance(window.this, exp.RowNumber) or window.args.get("spec"):
+        return None
+    order = window.args.get("order")
+    items = order.expressions if order is not None else []
+    keys = window.args.get("partition_by") or []
+    if len(items) != 1 or not _is_time_column(items[0].this) or items[0].this.table not in ("", table.alias_or_name) \
+            or not keys or (inner.args.get("where") and inner.args["where"].find(exp.Select)) \
+            or not all(isinstance(k, exp.Column) and k.table in ("", table.alias_or_name) for k in keys):
+        return None
+    return inner, window
+
+
+def _first_row_as_semijoin(tree: exp.Expression) -> None:
+    """``row_number() OVER (PARTITION BY k… ORDER BY time DESC) … WHERE rn = 1`` (TSBS lastpoint
+    as a window, and DISTINCT ON after `_distinct_on_as_window`) numbers only the rows at their
+    partition's newest (or oldest) time: an ``EXISTS`` against ``max(time) GROUP BY k…`` keeps
+    those first. The first row is one of them either way (time is never NULL in our tables; ties
+    stay ties), so the answer is the same. DuckDB turns the plain window into an arg_max over a
+    struct of every column, ~4x slower over the buffer's Arrow batches than over Parquet (where it
+    materializes late); the semi-join reads only the key and time columns to find the rows
+    (500K rows in the buffer: 35 ms against 183 ms; over Parquet 27 ms against 49 ms)."""
+    for outer in list(tree.find_all(exp.Select)):
+        found = _first_row_window(outer)
+        if found is None:
+            continue
+        inner, window = found
+        table = inner.args["from_"].this
+        alias = table.alias_or_name
+        keys = [k.name for k in window.args["partition_by"]]
+        newest = bool(window.args["order"].expressions[0].args.get("desc"))
+        group = exp.select(*[exp.alias_(exp.column(k, quoted=True), f"__k{i}", quoted=True) for i, k in enumerate(keys)],
+                           exp.alias_(exp.func("max" if newest else "min", exp.column("time", quoted=True)),
+                                      "__t", quoted=True)) \
+            .from_(table.copy()).group_by(*[exp.column(k, quoted=True) for k in keys])
+        if inner.args.get("where"):
+            group.set("where", inner.args["where"].copy())
+        match = exp.and_(*[exp.NullSafeEQ(this=exp.column(f"__k{i}", "__influx3_first", quoted=True),
+                                          expression=exp.column(k, alias, quoted=True)) for i, k in enumerate(keys)],
+                         exp.EQ(this=exp.column("__t", "__influx3_first", quoted=True),
+                                expression=exp.column("time", alias, quoted=True)))
+        exists = exp.Exists(this=exp.select(exp.Literal.number(1))
+                            .from_(group.subquery("__influx3_first")).where(match))
+        inner.where(exists, copy=False)
+
+
 def _window_time_desc(tree: exp.Expression) -> None:
     """``OVER (… ORDER BY time DESC)`` without DataFusion's implied ``NULLS FIRST``: a table's time is
     never NULL (no join in that SELECT can make it so), and DuckDB runs the explicit clause ~10x
@@ -928,7 +1006,13 @@ def translate(query: str, params: dict | None, ctx: Context) -> Translation:
         use.occurrences = []    # AST nodes are not needed past this point (translations are cached)
     tree = _distinct_on_as_window(tree)
     _window_time_desc(tree)
+    one_read = None
+    if any(_first_row_window(s) for s in tree.find_all(exp.Select)):
+        one_read = tree.sql(dialect=DUCK, identify=True)
+        check_relations(one_read, uses)
+        _first_row_as_semijoin(tree)
     sql = tree.sql(dialect=DUCK, identify=True)
     check_relations(sql, uses)
     still_used = {p.name for p in tree.find_all(exp.Parameter)} & set(user_params)
-    return Translation(sql, sorted(still_used), rw.derived, uses, bounds, rw.output_types, is_gapfill, equal)
+    return Translation(sql, sorted(still_used), rw.derived, uses, bounds, rw.output_types, is_gapfill, equal,
+                       one_read)
