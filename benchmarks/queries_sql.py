@@ -101,10 +101,21 @@ def build_queries(s: int = START_S) -> dict[str, dict[str, str]]:
         # the same question as a window query (the other spelling users write)
         "lastpoint-window": ("SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY hostname ORDER BY time DESC) "
                              "AS rn FROM {cpu}) WHERE rn = 1"),
+        # a third spelling: each host's newest time, joined back
+        "lastpoint-join": ("SELECT c.* FROM {cpu} AS c JOIN (SELECT hostname, max(time) AS time FROM {cpu} "
+                           "GROUP BY hostname) AS m ON c.hostname = m.hostname AND c.time = m.time ORDER BY c.hostname"),
         "groupby-orderby-limit": (
             "SELECT {bin1m} AS minute, max(usage_user) AS max_usage_user FROM {cpu} "
             "WHERE time < '{t12h}' GROUP BY minute ORDER BY minute DESC LIMIT 5"),
         "count-all": "SELECT count(usage_user) AS count FROM {cpu}",
+        "count-star": "SELECT count(*) AS count FROM {cpu}",
+        # the other spelling of minute and hour bins
+        "single-groupby-1-1-1-trunc": (
+            "SELECT date_trunc('minute', time) AS minute, max(usage_user) AS max_usage_user FROM {cpu} "
+            "WHERE hostname = 'host_5' AND time >= '{t1h}' AND time < '{t2h}' GROUP BY minute ORDER BY minute"),
+        "double-groupby-all-trunc": (
+            "SELECT date_trunc('hour', time) AS hour, hostname, " + mean10 + " FROM {cpu} "
+            "WHERE time >= '{t0}' AND time < '{t12h}' GROUP BY hour, hostname ORDER BY hostname, hour"),
     }
     out = {}
     for name, text in q.items():
@@ -117,7 +128,8 @@ def build_queries(s: int = START_S) -> dict[str, dict[str, str]]:
 
 
 #: SQL queries answered by another query's InfluxQL on InfluxDB 1.6.7
-INFLUXQL_OF = {"lastpoint-window": "lastpoint"}
+INFLUXQL_OF = {"lastpoint-window": "lastpoint", "lastpoint-join": "lastpoint", "count-star": "count-all",
+              "single-groupby-1-1-1-trunc": "single-groupby-1-1-1", "double-groupby-all-trunc": "double-groupby-all"}
 
 
 def influxql_queries(shared: Path) -> dict[str, str]:
@@ -170,9 +182,12 @@ def export_parquet(url: str, out: Path) -> dict:
 
 
 def data_files(data_dir: Path, node_id: str = "bench") -> dict:
-    """The server node's Parquet files and WAL bytes (WAL files stay, empty, after a snapshot)."""
-    pq = list((data_dir / node_id).rglob("*.parquet"))
-    wal = list((data_dir / node_id / "wal").glob("*.wal"))
+    """The server's Parquet files and WAL bytes (WAL files stay, empty, after a snapshot): node
+    `node_id`, or its workers' nodes `<node_id>-w<i>` under `serve --workers N`."""
+    nodes = [d for d in data_dir.iterdir() if d.is_dir() and (d.name == node_id or d.name.startswith(node_id + "-w"))] \
+        if data_dir.is_dir() else []
+    pq = [f for d in nodes for f in d.rglob("*.parquet")]
+    wal = [f for d in nodes for f in (d / "wal").glob("*.wal")]
     return {"parquet_files": len(pq), "parquet_bytes": sum(f.stat().st_size for f in pq),
             "wal_bytes": sum(f.stat().st_size for f in wal)}
 

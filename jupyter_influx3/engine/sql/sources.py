@@ -39,6 +39,7 @@ class ChunkStats:
     rows: int
     nbytes: int
     series: np.ndarray | None = None   # sorted distinct hashes of the series keys present
+    columns: frozenset = frozenset()   # the batch's column names (read per query: not from its schema)
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
@@ -70,8 +71,9 @@ def compute_stats(batch: pa.RecordBatch, key_columns: list[str]) -> ChunkStats:
     treats them — and the hash does not depend on which tags the table has gained since."""
     times = batch.column("time").cast(pa.int64()).to_numpy(zero_copy_only=False)
     n = len(times)
+    columns = frozenset(batch.schema.names)
     if n == 0:
-        return ChunkStats(0, -1, True, 0, batch.nbytes, np.zeros(0, np.uint64))
+        return ChunkStats(0, -1, True, 0, batch.nbytes, np.zeros(0, np.uint64), columns)
     with np.errstate(over="ignore"):
         series = np.zeros(n, dtype=np.uint64)
         for name in key_columns:
@@ -83,7 +85,7 @@ def compute_stats(batch: pa.RecordBatch, key_columns: list[str]) -> ChunkStats:
         h = _mix(series ^ _mix(times.astype(np.uint64)))
     h.sort()
     unique = not bool((h[1:] == h[:-1]).any())   # a hash collision only costs a dedup
-    return ChunkStats(int(times.min()), int(times.max()), unique, n, batch.nbytes, np.unique(series))
+    return ChunkStats(int(times.min()), int(times.max()), unique, n, batch.nbytes, np.unique(series), columns)
 
 
 class ChunkStatsCache:
@@ -228,6 +230,15 @@ def _typed_null(name: str, kind: str) -> str:
     return f"CAST(NULL AS {COLUMN_TYPES[kind][1]}) AS {quote(name)}"
 
 
+def _one_table(batches: list[pa.RecordBatch]) -> pa.Table:
+    """The batches as one table, zero-copy: one call when they share a schema (the usual case, and
+    ~50x cheaper than a table per batch concatenated), else columns a batch lacks are null-filled."""
+    first = batches[0].schema
+    if all(b.schema.equals(first) for b in batches[1:]):
+        return pa.Table.from_batches(batches, schema=first)
+    return pa.concat_tables([pa.Table.from_batches([b]) for b in batches], promote_options="permissive")
+
+
 def _parquet_scan(paths: list[str], same_schema: bool) -> str:
     listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
     by_name = "" if same_schema else ", union_by_name=true"
@@ -297,10 +308,11 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
 
     def register(batches: list[pa.RecordBatch], tag: str) -> str:
         name = f"{prefix}_{tag}"
-        tables = [pa.Table.from_batches([b]) for b in batches]
-        view.registrations[name] = tables[0] if len(tables) == 1 else \
-            pa.concat_tables(tables, promote_options="permissive")
+        view.registrations[name] = _one_table(batches)
         return name
+
+    def names(batches: list[pa.RecordBatch]) -> set[str]:
+        return set().union(*{stats_cache.get(b, keys).columns for b in batches})
 
     if plain_files:
         have = sorted({c for f in plain_files for c in f.columns} & set(cols))
@@ -311,9 +323,9 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
         present.update(have)
     if plain_chunks:
         name = register(plain_chunks, "plain")
-        have = sorted({c for b in plain_chunks for c in b.schema.names} & set(cols))
-        parts.append(f"SELECT {', '.join(quote(c) for c in have)} FROM {quote(name)}"
-                     + kept({c for b in plain_chunks for c in b.schema.names}))
+        in_chunks = names(plain_chunks)
+        have = sorted(in_chunks & set(cols))
+        parts.append(f"SELECT {', '.join(quote(c) for c in have)} FROM {quote(name)}" + kept(in_chunks))
         present.update(have)
     if dd_files or dd_chunks:
         inner = []
@@ -324,7 +336,7 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
             have |= {c for f in dd_files for c in f.columns}
         if dd_chunks:
             inner.append(f"SELECT * FROM {quote(register(dd_chunks, 'dedup'))}")
-            have |= {c for b in dd_chunks for c in b.schema.names}
+            have |= names(dd_chunks)
         union = " UNION ALL BY NAME ".join(inner)
         hide = kept(have)
         if hide:
