@@ -16,6 +16,7 @@ import json
 import math
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -297,34 +298,74 @@ class FileIndex:
         self.retired: set[str] = set()
         self.wal_persisted: dict[str, int] = {}     # node -> WAL seq persisted up to
         self._seen: dict[str, set[str]] = {}        # node -> manifest names applied
+        self._next: dict[str, int] = {}             # node -> number of the next manifest to open
+        self._listed: dict[str, float] = {}         # node -> when its folder was last listed whole
         self.lock = threading.Lock()
         self.epoch, self.cut = 0, 0                 # the newest restore applied
         self._epoch_of: dict[str, int] = {}         # path -> epoch of the manifest that added it
 
+    #: how often a node's manifest folder is listed whole (a safety net: see `refresh`)
+    FULL_SCAN_S = 30.0
+
     def refresh(self) -> bool:
+        """Read the manifests written since the last refresh; True if there were any.
+
+        Every query refreshes, and a node writes a manifest per snapshot (a year of 10-minute
+        snapshots is 52K of them), so a refresh must not cost more with every manifest ever written.
+        `write_manifest` numbers a node's manifests 1, 2, 3… without gaps (the next name is the
+        highest one + 1, taken by an exclusive link, and no manifest is deleted), so a refresh only
+        opens the names after the last one it read until one is missing. A whole listing of the
+        folder, the first time a node is seen and every `FULL_SCAN_S` after, picks up any name that
+        does not follow that rule (a manifest unreadable the first time it was opened, a folder
+        copied by hand)."""
         changed = False
         try:
             nodes = [e.name for e in os.scandir(self.data_dir) if e.is_dir() and e.name not in NOT_NODES]
         except FileNotFoundError:
             return False
+        now = time.monotonic()
         for node in nodes:
             d = snapshot_dir(self.data_dir, node)
-            try:
-                names = sorted(n for n in os.listdir(d) if n.endswith(".json"))
-            except FileNotFoundError:
-                continue
-            seen = self._seen.setdefault(node, set())
-            for name in names:
-                if name in seen:
-                    continue
-                try:
-                    m = json.loads((d / name).read_bytes())
-                except (FileNotFoundError, json.JSONDecodeError):
-                    continue
-                self.apply(node, m)
-                seen.add(name)
-                changed = True
+            if node not in self._next or now - self._listed.get(node, 0.0) >= self.FULL_SCAN_S:
+                changed |= self._read_listed(node, d)
+                self._listed[node] = now
+            changed |= self._read_following(node, d)
         return changed
+
+    def _read_listed(self, node: str, d: Path) -> bool:
+        try:
+            names = sorted(n for n in os.listdir(d) if n.endswith(".json"))
+        except FileNotFoundError:
+            return False
+        seen, changed = self._seen.setdefault(node, set()), False
+        for name in names:
+            if name not in seen:
+                changed |= self._read(node, d, name)
+        numbered = [int(n[:-5]) for n in seen if n[:-5].isdigit()]
+        self._next[node] = max([self._next.get(node, 1), *[n + 1 for n in numbered]])
+        return changed
+
+    def _read_following(self, node: str, d: Path) -> bool:
+        seen, changed, seq = self._seen.setdefault(node, set()), False, self._next.get(node, 1)
+        while True:
+            name = f"{seq:020d}.json"
+            if name not in seen:
+                if not self._read(node, d, name):
+                    break
+                changed = True
+            seq += 1
+        self._next[node] = seq
+        return changed
+
+    def _read(self, node: str, d: Path, name: str) -> bool:
+        """Apply one manifest; False if it is not there (yet) or cannot be read."""
+        try:
+            m = json.loads((d / name).read_bytes())
+        except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+            return False
+        self.apply(node, m)
+        self._seen.setdefault(node, set()).add(name)
+        return True
 
     def apply(self, node: str, m: dict) -> None:
         with self.lock:
