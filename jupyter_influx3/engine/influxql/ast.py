@@ -1254,6 +1254,21 @@ def _children(n: Node) -> Iterator[Node]:
                 yield v
 
 
+def text(node: Node) -> str:
+    """``str(node)``, worked out once per node: trees are immutable and parsed trees are reused
+    (the executor keeps recent ones), while the planner, the pushdown and the query log ask for
+    the same texts on every run."""
+    memo = getattr(node, "__dict__", None)
+    if memo is None:
+        return str(node)
+    t = memo.get("_text")
+    if t is None:
+        # into the instance dict directly (a frozen dataclass refuses setattr); the memo is no
+        # field, so equality, hashing and repr ignore it
+        t = memo["_text"] = str(node)
+    return t
+
+
 def walk(node: Node) -> Iterator[Node]:
     """Every node under ``node`` (itself first), depth-first, left to right."""
     stack = [node]

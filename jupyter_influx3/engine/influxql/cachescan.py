@@ -61,6 +61,7 @@ class CachedTable:
         self._tagvals: dict[str, np.ndarray] = {}
         self._rows: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._counts: dict[tuple, int] = {}
+        self._spans: dict[tuple, np.ndarray] = {}   # rows_of per time bounds (counted, then read)
         self._frames: dict[int, tuple] = {}
         if cond is not None:
             self._check(cond)
@@ -195,9 +196,17 @@ class CachedTable:
             lo_q, hi_q = self._bounds(lo, hi)
             st = self.st
             n = int((st.offsets[self.sids + 1] - st.offsets[self.sids]).sum()) if lo_q is None and hi_q is None \
-                else len(st.rows_of(self.sids, lo_q, hi_q))
+                else len(self._span(lo_q, hi_q))
             self._counts[(lo, hi)] = n
         return n
+
+    def _span(self, lo_q: Optional[int], hi_q: Optional[int]) -> np.ndarray:
+        """``rows_of`` the matching series within the bounds, worked out once: the pushdown counts
+        them (candidate_rows) and the read then takes the same rows."""
+        idx = self._spans.get((lo_q, hi_q))
+        if idx is None:
+            idx = self._spans[(lo_q, hi_q)] = self.st.rows_of(self.sids, lo_q, hi_q)
+        return idx
 
     def rows(self, lo: int, hi: int, any_of: Optional[list[str]] = None) -> tuple[np.ndarray, np.ndarray]:
         """(row indices, series of each row), sorted by series then time, where the WHERE holds
@@ -222,7 +231,7 @@ class CachedTable:
         lo_q, hi_q = self._bounds(lo, hi)
         if lo_q is None and hi_q is None and self.cond is None and len(self.sids) == len(st.series):
             return st.all_rows(), st.sid_of_rows()      # the whole table: no copies
-        idx = st.rows_of(self.sids, lo_q, hi_q)
+        idx = self._span(lo_q, hi_q)
         lens = np.diff(st.offsets)[self.sids]
         if lo_q is None and hi_q is None:
             rsid = np.repeat(self.sids, lens)

@@ -19,6 +19,7 @@ maps a v1 retention policy to such a database), else database ``db``.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import logging
 import re
@@ -137,7 +138,19 @@ def shard_group_duration(retention_ns: Optional[int]) -> int:
 
 #: parsed query texts kept (see Executor.parse)
 PARSED_KEPT = 512
-_PARSED: "collections.OrderedDict[tuple, ast.Query]" = collections.OrderedDict()
+def _names_measurement_without_db(stmt) -> bool:
+    """Whether a FROM in ``stmt`` names a measurement without its database (kept on the tree:
+    the answer never changes, and the walk over the whole tree would run on every query)."""
+    memo = stmt.__dict__
+    found = memo.get("_bare_measurement")
+    if found is None:
+        found = memo["_bare_measurement"] = any(isinstance(n, Measurement) and not n.database
+                                                for n in ast.walk(stmt))
+    return found
+
+
+#: recent parses: (text, params) -> (the limits the text was checked against, its tree)
+_PARSED: "collections.OrderedDict[tuple, tuple]" = collections.OrderedDict()
 _PARSED_LOCK = threading.Lock()
 
 
@@ -160,22 +173,27 @@ class Executor:
         past the engine's size or structure limits (querylimits.py) is refused unparsed."""
         from ..querylimits import check_statement, limits_for
 
-        try:
-            check_statement(text, limits_for(self.engine))
-        except engine_errors.QueryError as e:
-            raise ParseError(str(e)) from None
+        limits = limits_for(self.engine)
         try:
             key = (text, json.dumps(params, sort_keys=True, default=repr) if params else None)
         except (TypeError, ValueError):
-            return parse_query(text, params)
-        with _PARSED_LOCK:
-            q = _PARSED.get(key)
-            if q is not None:
-                _PARSED.move_to_end(key)
-                return q
+            key = None
+        if key is not None:
+            with _PARSED_LOCK:
+                hit = _PARSED.get(key)
+                if hit is not None and hit[0] == limits:
+                    # a kept tree passed the same limits' checks when it was parsed
+                    _PARSED.move_to_end(key)
+                    return hit[1]
+        try:
+            check_statement(text, limits)
+        except engine_errors.QueryError as e:
+            raise ParseError(str(e)) from None
         q = parse_query(text, params)
+        if key is None:
+            return q
         with _PARSED_LOCK:
-            _PARSED[key] = q
+            _PARSED[key] = (dataclasses.replace(limits), q)   # a copy: limits changed in place later differ
             while len(_PARSED) > PARSED_KEPT:
                 _PARSED.popitem(last=False)
         return q
@@ -222,7 +240,8 @@ class Executor:
             from ..sql import service_for
             from ..sql.runner import QueryLogEntry
             svc = service_for(self.engine)
-            entry = QueryLogEntry(str(uuid.uuid4()), time.time_ns(), "influxql", text or str(stmt), database or "")
+            entry = QueryLogEntry(str(uuid.uuid4()), time.time_ns(), "influxql", text or ast.text(stmt),
+                                  database or "")
             entry._t0 = time.perf_counter()
             svc.log.append(entry)
             return entry
@@ -289,11 +308,12 @@ class Executor:
 
     # -- catalog helpers -------------------------------------------------------------------------
 
-    def _db(self, name: Optional[str], rp: Optional[str] = None):
+    def _db(self, name: Optional[str], rp: Optional[str] = None, refresh: bool = True):
         if not name:
             raise StatementError("database name required")
         cat = self.engine.catalog
-        cat.refresh()
+        if refresh:
+            cat.refresh()
         if rp and rp.lower() not in ("autogen", "default", "''"):
             d = cat.db(f"{name}/{rp}")
             if d is not None and not d.deleted:
@@ -306,10 +326,10 @@ class Executor:
     def _tables(self, db) -> dict[str, Any]:
         return {t.name: t for t in db.live_tables()}
 
-    def _resolve(self, default_db: Optional[str], default_rp: Optional[str]):
+    def _resolve(self, default_db: Optional[str], default_rp: Optional[str], refresh: bool = True):
         def resolve(m: Measurement) -> list[MeasurementInfo]:
             dbname = m.database or default_db
-            db = self._db(dbname, m.retention_policy or default_rp)
+            db = self._db(dbname, m.retention_policy or default_rp, refresh)
             tables = self._tables(db)
             if m.regex is not None:
                 rx = m.regex.compile()
@@ -348,26 +368,36 @@ class Executor:
     # -- SELECT ----------------------------------------------------------------------------------
 
     def select(self, stmt: SelectStatement, database, rp, now) -> list[Series]:
-        return self.run_prepared(self.prepare(stmt, database, rp, now), now)
-
-    def run_prepared(self, p, now) -> list[Series]:
-        """The series of a prepared SELECT."""
+        # the scanner picks up what other nodes committed (catalog included) before the plan is
+        # made, so planning need not look at the catalog files a second time
         scanner = Scanner(self.engine, now)
+        try:
+            p = self.prepare(stmt, database, rp, now, refreshed=True)
+        except BaseException:
+            scanner.close()
+            raise
+        return self.run_prepared(p, now, scanner)
+
+    def run_prepared(self, p, now, scanner: Optional[Scanner] = None) -> list[Series]:
+        """The series of a prepared SELECT (read through ``scanner``, else a new one)."""
+        if scanner is None:
+            scanner = Scanner(self.engine, now)
         try:
             rows = run_select(p, scanner, self.dialect)
         finally:
             scanner.close()
         return self._to_series(p, rows)
 
-    def prepare(self, stmt: SelectStatement, database, rp, now, check_limits: bool = True):
+    def prepare(self, stmt: SelectStatement, database, rp, now, check_limits: bool = True,
+                refreshed: bool = False):
         """Plan a SELECT (the statement's errors are raised here): the prepared statement.
-        `check_limits=False` for a plan that is only shown (EXPLAIN): nothing is read or filled."""
-        ctx = PlanContext(now_ns=now, resolve=self._resolve(database, rp),
+        `check_limits=False` for a plan that is only shown (EXPLAIN): nothing is read or filled.
+        `refreshed`: the caller has just refreshed the engine (the catalog is not read again)."""
+        ctx = PlanContext(now_ns=now, resolve=self._resolve(database, rp, not refreshed),
                           max_select_buckets=self.max_select_buckets or 0)
         # a FROM without database needs a default database
-        for node in ast.walk(stmt):
-            if isinstance(node, Measurement) and not node.database and not database:
-                raise StatementError("database name required")
+        if not database and _names_measurement_without_db(stmt):
+            raise StatementError("database name required")
         try:
             p = prepare_select(stmt, ctx)
         except DatabaseNotFoundError as e:

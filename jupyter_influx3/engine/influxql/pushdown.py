@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 import pyarrow as pa
 
-from .ast import Call, VarRef
+from .ast import Call, VarRef, text
 from .functions import Vec
 from ..sql.seriescache import distinct_series
 
@@ -60,7 +60,7 @@ def precompute(run: "_Run", calls: list[Call], start: int) -> None:
     lo, hi = max(start, p.read_start), p.end
     if _few_cached_rows(run, lo, hi):
         return
-    per_call: dict[str, list] = {str(c): [] for c in calls}
+    per_call: dict[str, list] = {text(c): [] for c in calls}
     for m in run.measurements():
         fields: dict[str, tuple[str, set]] = {}
         for c in calls:
@@ -96,12 +96,12 @@ def precompute(run: "_Run", calls: list[Call], start: int) -> None:
             col = run.column_for(m, c.args[0], p.ref_type(c.args[0]))
             if col is None or col[0] == "tag":
                 continue
-            per_call[str(c)].append((ser, tbl, index[col[1]]))
+            per_call[text(c)].append((ser, tbl, index[col[1]]))
     pushed = getattr(run, "_pushed", None)
     if pushed is None:
         pushed = run._pushed = {}
     for c in calls:
-        pushed[(str(c), start)] = _combine(run, c, per_call[str(c)])
+        pushed[(text(c), start)] = _combine(run, c, per_call[text(c)])
 
 
 def _cached_partials(run: "_Run", m, spec, lo: int, hi: int) -> Optional[pa.Table]:
@@ -136,13 +136,13 @@ def _few_cached_rows(run: "_Run", lo: int, hi: int) -> bool:
 
 def aggregate_partials(run: "_Run", c: Call, start: int) -> Optional["Points"]:
     pushed = getattr(run, "_pushed", None)
-    if pushed is not None and (str(c), start) in pushed:
-        return pushed[(str(c), start)]
+    if pushed is not None and (text(c), start) in pushed:
+        return pushed[(text(c), start)]
     if not eligible(run, c):
         return None
     precompute(run, [c], start)
     pushed = getattr(run, "_pushed", None) or {}
-    return pushed.get((str(c), start))
+    return pushed.get((text(c), start))
 
 
 def _series(run: "_Run", m, tbl: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -614,7 +614,7 @@ class _Run:
         calls: dict[str, Call] = {}
         for f in stmt.fields:
             for c in _calls_in(f.expr):
-                calls.setdefault(str(c), c)
+                calls.setdefault(ast.text(c), c)
         aux = self.aux_refs()
         selector = len(calls) == 1 and all(c.name in SELECTORS for c in calls.values())
         results: dict[str, Points] = {}

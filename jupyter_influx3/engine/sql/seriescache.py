@@ -127,6 +127,13 @@ class SeriesTable:
         """Row indices of series ``sids`` (ascending) with lo <= time <= hi, in table order."""
         if len(sids) == 0:
             return np.zeros(0, np.int64)
+        if len(sids) == 1:
+            # one series (a host's dashboard query): one range, no running-index arithmetic
+            s, e = int(self.offsets[sids[0]]), int(self.offsets[sids[0] + 1])
+            t = self.time[s:e]
+            first = s + int(np.searchsorted(t, lo, "left")) if lo is not None else s
+            last = s + int(np.searchsorted(t, hi, "right")) if hi is not None else e
+            return np.arange(first, max(first, last), dtype=np.int64)
         starts, ends = self.offsets[sids], self.offsets[sids + 1]
         if lo is not None or hi is not None:
             starts, ends = starts.copy(), ends.copy()
