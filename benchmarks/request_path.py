@@ -4,6 +4,7 @@ tornado server answering `/ping` in the same run (the floor of a tornado server 
     python3 benchmarks/request_path.py                  # ~30 s
     python3 benchmarks/request_path.py --n 3000 --rounds 5
     python3 benchmarks/request_path.py --profile query  # + cProfile of the server for that request
+                                                        # (ping, select1, query, influxql)
 
 One keep-alive client connection sends requests one after another (no overlap), so wall time per
 request is the round trip: client + loopback + server. The server's own CPU per request (user +
@@ -102,7 +103,7 @@ def main() -> int:
     p.add_argument("--n", type=int, default=2000, help="requests per round and kind")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--profile", choices=("ping", "query", "select1"), default=None)
+    p.add_argument("--profile", choices=("ping", "query", "select1", "influxql"), default=None)
     p.add_argument("--json", default=None, metavar="FILE")
     args = p.parse_args()
 
@@ -124,9 +125,12 @@ def main() -> int:
                 {"db": "b", "q": "SELECT 1", "format": "json"}), ours.pid),
             "influx3 tiny query": (port, "/api/v3/query_sql?" + urllib.parse.urlencode(
                 {"db": "b", "q": "SELECT v FROM t WHERE host = 'a'", "format": "json"}), ours.pid),
+            "influx3 InfluxQL tiny": (port, "/query?" + urllib.parse.urlencode(
+                {"db": "b", "q": "SELECT v FROM t WHERE host = 'a'", "epoch": "ns"}), ours.pid),
         }
         if args.profile:
-            name = {"ping": "influx3 /ping", "query": "influx3 tiny query", "select1": "influx3 SELECT 1"}[args.profile]
+            name = {"ping": "influx3 /ping", "query": "influx3 tiny query", "select1": "influx3 SELECT 1",
+                    "influxql": "influx3 InfluxQL tiny"}[args.profile]
             kinds = {k: v for k, v in kinds.items() if k in (name, "bare tornado /ping")}
         results: dict[str, list] = {k: [] for k in kinds}
         load = os.getloadavg()[0]
@@ -146,13 +150,17 @@ def main() -> int:
     floor_cpu = statistics.median(c for _, c in results["bare tornado /ping"])
     summary = {}
     print(f"\nload average (1 min) ~{load:.1f}; {args.rounds} rounds x {args.n} requests; workers {args.workers}")
-    print(f"{'request':<22} {'wall µs':>9} {'server CPU µs':>14} {'wall / bare':>12} {'CPU / bare':>11}")
+    print(f"{'request':<22} {'wall µs':>9} {'server CPU µs':>14} {'CPU - bare µs':>14} {'wall / bare':>12} "
+          f"{'CPU / bare':>11}")
     for name, vals in results.items():
         wall = statistics.median(w for w, _ in vals)
         cpu = statistics.median(c for _, c in vals)
+        # the server overhead: CPU per request above what the bare tornado server spends on /ping
         summary[name] = {"wall_us": round(wall, 1), "server_cpu_us": round(cpu, 1),
+                         "overhead_cpu_us": round(cpu - floor_cpu, 1),
                          "wall_ratio": round(wall / floor_wall, 2), "cpu_ratio": round(cpu / floor_cpu, 2)}
-        print(f"{name:<22} {wall:>9.0f} {cpu:>14.0f} {wall / floor_wall:>12.2f} {cpu / floor_cpu:>11.2f}")
+        print(f"{name:<22} {wall:>9.0f} {cpu:>14.0f} {cpu - floor_cpu:>14.0f} {wall / floor_wall:>12.2f} "
+              f"{cpu / floor_cpu:>11.2f}")
     if profile_out is not None and profile_out.exists():
         st = pstats.Stats(str(profile_out))
         st.sort_stats("tottime").print_stats(30)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import logging
 import os
 import time
 import uuid
@@ -29,7 +30,7 @@ from typing import Any, Callable, Optional
 
 import tornado.web
 from tornado.ioloop import IOLoop
-from tornado.log import app_log
+from tornado.log import access_log, app_log
 
 from ..engine import errors
 from . import DEFAULT_MAX_REQUEST_BYTES, cors, serialize
@@ -279,6 +280,14 @@ class ApiHandler(tornado.web.RequestHandler):
         from .auth import authenticate_request  # late: auth imports this module
 
         authenticate_request(self)
+
+    def _log(self) -> None:
+        # Tornado builds the access line (the redacted URL, the duration) before the logger says
+        # whether it wants it; `influx3 serve` keeps tornado.access at ERROR, so most never print.
+        status = self.get_status()
+        level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+        if "log_function" in self.settings or access_log.isEnabledFor(level):
+            super()._log()
 
     def _request_summary(self) -> str:
         # Tornado's access log and error lines print the URL: never with a token in it (p=).
