@@ -9,11 +9,14 @@ limit for the server, `engine/concurrency.SharedQuerySlots`). Everything else is
 through the data directory: a read first picks up what the other nodes acknowledged, and work that
 must happen once (schedules, WAL triggers, compaction, adopting a dead node's WAL) runs under a lease.
 
-The supervisor: prints the listening line once every worker is ready; restarts a worker that dies
-(same node id, so it replays its own WAL: nothing acknowledged is lost, nothing applied twice);
+The supervisor: starts worker 0 first (it opens the data directory alone: recovery, and a bad
+setting is reported once), then the others; prints the listening line once every worker is ready;
+restarts a worker that dies (same node id, so it replays its own WAL: nothing acknowledged is lost,
+nothing applied twice); leaves a worker stopped by a node stop stopped (and exits once all are);
 forwards SIGTERM/SIGINT to every worker and waits for their final snapshots. Workers die with it
 (``PR_SET_PDEATHSIG``) if it is killed. A worker that fails before it ever became ready (bad flags,
-data directory in use) stops the whole server with its exit code.
+data directory in use) stops the whole server with its exit code, unless its node was only busy
+for a moment (`NODE_BUSY_EXIT`: a sibling adopting its WAL after a crash of the whole group).
 
 Owns: worker processes and the runtime directory. Must not: open the data directory itself.
 """
@@ -39,6 +42,10 @@ READY_TIMEOUT = 120.0
 RESTART_DELAY, RESTART_DELAY_MAX = 0.2, 10.0
 #: how long SIGTERM may take before the workers are killed
 STOP_TIMEOUT = 90.0
+#: a worker's exit code when its node id is held by another process (tried again while starting)
+NODE_BUSY_EXIT = 75   # EX_TEMPFAIL
+#: a worker that exits with NODE_BUSY_EXIT while starting is started again this many times
+START_RETRIES = 4
 
 
 def worker_node_id(node_id: str, index: int) -> str:
@@ -54,13 +61,15 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 class Worker:
-    def __init__(self, index: int, argv: list[str], fds: list[int], env: dict):
-        self.index, self.argv, self.fds, self.env = index, argv, fds, env
+    def __init__(self, index: int, node_id: str, argv: list[str], fds: list[int], env: dict):
+        self.index, self.node_id, self.fds, self.env = index, node_id, fds, env
+        self.argv = [*argv, "--node-id", node_id]   # after the user's flags: argparse's last one wins
         self.proc: Optional[subprocess.Popen] = None
         self.ready_r: Optional[int] = None
         self.ready = False          # has it ever become ready (first start)
         self.delay = RESTART_DELAY
         self.started_at = 0.0
+        self.start_failures = 0
 
     def start(self) -> None:
         r, w = os.pipe()
@@ -77,7 +86,7 @@ class Worker:
             self.ready_r = None
 
 
-def run(argv: Sequence[str], n: int, node_id: str, sockets: list, url: str) -> int:
+def run(argv: Sequence[str], n: int, node_id: str, sockets: list, url: str, data_dir: str = "") -> int:
     """Run `n` workers of `influx3 serve <argv>` on `sockets` until SIGTERM/SIGINT; the exit code."""
     runtime = tempfile.mkdtemp(prefix="influx3-workers-")
     os.makedirs(os.path.join(runtime, "metrics"))
@@ -86,27 +95,25 @@ def run(argv: Sequence[str], n: int, node_id: str, sockets: list, url: str) -> i
     fds = [s.fileno() for s in sockets]
     for s in sockets:
         os.set_inheritable(s.fileno(), True)
-    workers = [Worker(i, [*argv, "--workers", str(n), "--node-id", worker_node_id(node_id, i)], fds, env)
-               for i in range(n)]
+    workers = [Worker(i, worker_node_id(node_id, i), [*argv, "--workers", str(n)], fds, env) for i in range(n)]
     stopping = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.append(True))
     try:
-        for w in workers:
-            w.start()
-        code = _wait_ready(workers, stopping)
-        if code is not None:
-            return code
-        print(f"influx3: listening on {url} ({n} workers)", file=sys.stderr, flush=True)
+        for group in (workers[:1], workers[1:]):
+            for w in group:
+                w.start()
+            code = _wait_ready(group, stopping)
+            if code is not None:
+                return code
+        nodes = f"nodes {worker_node_id(node_id, 0)} to {worker_node_id(node_id, n - 1)}"
+        print(f"influx3: listening on {url} (data dir {data_dir}; {n} workers, {nodes})", file=sys.stderr, flush=True)
         return _supervise(workers, stopping)
     finally:
         _stop_all(workers)
         for w in workers:
             w.close_pipe()
         shutil.rmtree(runtime, ignore_errors=True)
-
-
-START_RETRIES = 4   # a worker that exits while starting is started again this many times
 
 
 def _wait_ready(workers: list[Worker], stopping: list) -> Optional[int]:
@@ -121,14 +128,14 @@ def _wait_ready(workers: list[Worker], stopping: list) -> Optional[int]:
             if _read_ready(w):
                 w.ready = True
             elif w.proc.poll() is not None:
-                print(f"influx3: worker {w.index} exited with {w.proc.returncode} while starting",
-                      file=sys.stderr, flush=True)
-                # After a crash of the whole group, a sibling starting first may be persisting this
-                # worker's WAL under its node lock for a moment ("node id ... in use"): try again
-                # a few times before giving up on the server.
-                w.start_failures = getattr(w, "start_failures", 0) + 1
-                if w.start_failures > START_RETRIES:
-                    return w.proc.returncode or 1
+                code = w.proc.returncode
+                # After a crash of the whole group, a sibling started first may be persisting this
+                # worker's WAL under its node lock for a moment: try again a few times.
+                w.start_failures += 1
+                if code != NODE_BUSY_EXIT or w.start_failures > START_RETRIES:
+                    print(f"influx3: worker {w.index} exited with {code} while starting",
+                          file=sys.stderr, flush=True)
+                    return code or 1
                 w.close_pipe()
                 time.sleep(0.5 * w.start_failures)
                 w.start()
@@ -165,6 +172,10 @@ def _supervise(workers: list[Worker], stopping: list) -> int:
             code = w.proc.returncode
             if code == 0:   # a node stop drained it: it stays stopped
                 finished.add(w.index)
+                left = len(workers) - len(finished)
+                print(f"influx3: worker {w.index} (node {w.node_id}) stopped (node stop); "
+                      + (f"{left} of {len(workers)} workers serve" if left else "every worker has stopped"),
+                      file=sys.stderr, flush=True)
                 continue
             print(f"influx3: worker {w.index} died ({_describe(code)}); restarting it",
                   file=sys.stderr, flush=True)

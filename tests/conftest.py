@@ -1,122 +1,19 @@
-"""Shared fixtures: a real `influx3 serve` subprocess on a free port of 127.0.0.1."""
+"""Shared fixtures: a real `influx3 serve` subprocess on a free port of 127.0.0.1 (see influx3_servers.py)."""
 
 from __future__ import annotations
 
 import itertools
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-import requests
 
-_LISTENING = re.compile(r"listening on (http://\S+)")
-
-
-# Settings a developer's shell may carry that would change what a test server does: a test says
-# what it wants with flags instead.
-_SERVER_SETTINGS = ("INFLUX3_ALLOWED_HOSTS", "INFLUX3_CORS_ORIGINS", "INFLUX3_TOKEN", "INFLUX3_USER_AUTH_TYPE",
-                    "INFLUX3_HOST", "INFLUXDB3_PLUGIN_DIR", "INFLUXDB3_PLUGIN_REPO", "PLUGIN_DIR",
-                    "PROMETHEUS_MULTIPROC_DIR")
-
-
-def server_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in _SERVER_SETTINGS}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-class Influx3Server:
-    """One `influx3 serve` process on `data_dir`; `restart()` keeps the directory and flags.
-
-    Started with `--without-auth` unless `auth=True` (the server's default is auth on; the suites
-    about other things than auth talk to it without tokens).
-    """
-
-    def __init__(self, data_dir: Path, *flags: str, node_id: str = "test-node", auth: bool = False):
-        self.data_dir = Path(data_dir)
-        self.flags = list(flags)
-        if not auth and "--without-auth" not in self.flags:
-            self.flags.append("--without-auth")
-        self.node_id = node_id
-        self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
-        self.proc: subprocess.Popen | None = None
-        self.url = ""
-
-    def start(self, timeout: float = 60.0) -> "Influx3Server":
-        log = open(self.log_path, "ab")
-        offset = log.tell()
-        cmd = [sys.executable, "-m", "jupyter_influx3", "serve", "--data-dir", str(self.data_dir),
-               "--http-bind", "127.0.0.1:0", "--node-id", self.node_id, *self.flags]
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=server_env())
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"influx3 serve exited with {self.proc.returncode}:\n{self.log()}")
-            match = _LISTENING.search(self.log()[offset:])
-            if match:
-                self.url = match.group(1)
-                try:
-                    # 401: up, with auth on and no token given.
-                    if requests.get(self.url + "/health", timeout=5).status_code in (200, 401):
-                        return self
-                except requests.ConnectionError:
-                    pass
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError(f"influx3 serve did not become healthy in {timeout}s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
-        """Ask the server to stop with `sig`; return its exit code (killed if it hangs)."""
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        code = self.proc.returncode
-        self.proc = None
-        return code
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
-    def restart(self) -> "Influx3Server":
-        code = self.stop()
-        assert code == 0, f"server exited with {code} on SIGTERM:\n{self.log()}"
-        return self.start()
-
-
-def _server_factory(make_dir):
-    servers: list[Influx3Server] = []
-
-    def start(*flags: str, data_dir: Path | None = None, auth: bool = False) -> Influx3Server:
-        server = Influx3Server(data_dir or make_dir(), *flags, auth=auth)
-        servers.append(server)
-        return server.start()
-
-    return start, servers
+from influx3_servers import TEST_WORKERS, Influx3Server, server_env, server_factory  # noqa: F401 - re-exported
 
 
 @pytest.fixture
 def start_influx3(tmp_path):
     """Factory: `start_influx3(*flags, data_dir=None, auth=False)` starts a server, killed at teardown."""
     dirs = itertools.count()
-    start, servers = _server_factory(lambda: tmp_path / f"data{next(dirs)}")
+    start, servers = server_factory(lambda: tmp_path / f"data{next(dirs)}")
     yield start
     for server in servers:
         server.kill()
@@ -125,7 +22,7 @@ def start_influx3(tmp_path):
 @pytest.fixture(scope="session")
 def start_influx3_session(tmp_path_factory):
     """Like `start_influx3`, for servers shared by the whole session (stopped with SIGTERM)."""
-    start, servers = _server_factory(lambda: tmp_path_factory.mktemp("influx3") / "data")
+    start, servers = server_factory(lambda: tmp_path_factory.mktemp("influx3") / "data")
     yield start
     for server in servers:
         server.stop()
