@@ -500,26 +500,24 @@ class Engine:
             return added
 
     def _persist_buffer(self, node: str, buf: Buffer, upto: int) -> list[FileMeta]:
+        # DuckDB only merges rows that share tags and time; a connection costs 20-50 ms, so dedup_sort
+        # opens one only then (a snapshot, or a compaction pass every 2 s, usually needs none)
         added = []
-        con = duckdb.connect()
-        try:
-            self.catalog.refresh()
-            for db_id, table_id in buf.keys():
-                t = buf.upto((db_id, table_id), upto)
-                d = self.catalog.db_by_id(db_id)
-                schema = d.tables.get(table_id) if d else None
-                cut = max(schema.truncated_seq, self.catalog.restore_cut) if schema is not None else 0
-                if t is not None and cut:
-                    t = t.filter(pc.greater(t.column(SEQ_COLUMN), cut))
-                if t is not None and schema is not None:   # rows of row-delete requests are not kept
-                    t = drop_deleted(self.catalog, db_id, table_id, t)
-                if t is None or not t.num_rows or schema is None:
-                    continue  # hard-deleted since it was written: nothing to keep
-                t = persist.dedup_sort(con, t)
-                name = f"{upto:010d}-{uuid.uuid4().hex[:8]}"
-                added += persist.write_parquet(self.data_dir, node, db_id, table_id, t, name)
-        finally:
-            con.close()
+        self.catalog.refresh()
+        for db_id, table_id in buf.keys():
+            t = buf.upto((db_id, table_id), upto)
+            d = self.catalog.db_by_id(db_id)
+            schema = d.tables.get(table_id) if d else None
+            cut = max(schema.truncated_seq, self.catalog.restore_cut) if schema is not None else 0
+            if t is not None and cut:
+                t = t.filter(pc.greater(t.column(SEQ_COLUMN), cut))
+            if t is not None and schema is not None:   # rows of row-delete requests are not kept
+                t = drop_deleted(self.catalog, db_id, table_id, t)
+            if t is None or not t.num_rows or schema is None:
+                continue  # hard-deleted since it was written: nothing to keep
+            t = persist.dedup_sort(None, t)
+            name = f"{upto:010d}-{uuid.uuid4().hex[:8]}"
+            added += persist.write_parquet(self.data_dir, node, db_id, table_id, t, name)
         return added
 
     def compact(self) -> int:
@@ -547,23 +545,19 @@ class Engine:
         apply_row_deletes(self)   # files holding rows of pending row deletes are rewritten first
         merged = 0
         self.index.refresh()
-        con = duckdb.connect()
-        try:
-            for group in persist.compact_groups(self.index, self.compaction_min_files):
-                t = persist.dedup_sort(con, persist.read_files(group, self.data_dir))
-                name = f"c{group[-1].max_seq}-{uuid.uuid4().hex[:8]}"
-                indexed = fileindex.columns_for(self.catalog, group[0].db, group[0].table)
-                if indexed:   # laid out by the file index's columns, in small row groups
-                    t = fileindex.layout(t, indexed)
-                added = persist.write_parquet(self.data_dir, self.node_id, group[0].db, group[0].table, t, name,
-                                              fileindex.ROW_GROUP_ROWS if indexed else persist.ROW_GROUP_ROWS,
-                                              fileindex.Pieces(indexed) if indexed else None)
-                self._publish(added, [f.path for f in group], grace_s=self._RETIRE_GRACE_S)
-                sources_replaced(self, (group[0].db, group[0].table), [], [f.path for f in group],
-                                 [f.path for f in added])
-                merged += 1
-        finally:
-            con.close()
+        for group in persist.compact_groups(self.index, self.compaction_min_files):
+            t = persist.dedup_sort(None, persist.read_files(group, self.data_dir))
+            name = f"c{group[-1].max_seq}-{uuid.uuid4().hex[:8]}"
+            indexed = fileindex.columns_for(self.catalog, group[0].db, group[0].table)
+            if indexed:   # laid out by the file index's columns, in small row groups
+                t = fileindex.layout(t, indexed)
+            added = persist.write_parquet(self.data_dir, self.node_id, group[0].db, group[0].table, t, name,
+                                          fileindex.ROW_GROUP_ROWS if indexed else persist.ROW_GROUP_ROWS,
+                                          fileindex.Pieces(indexed) if indexed else None)
+            self._publish(added, [f.path for f in group], grace_s=self._RETIRE_GRACE_S)
+            sources_replaced(self, (group[0].db, group[0].table), [], [f.path for f in group],
+                             [f.path for f in added])
+            merged += 1
         self._delete_retired()
         return merged
 

@@ -263,9 +263,17 @@ def snapshot_dir(data_dir: Path, node_id: str) -> Path:
 
 
 def next_manifest_seq(data_dir: Path, node_id: str) -> int:
-    d = snapshot_dir(data_dir, node_id)
-    seqs = [int(p.stem) for p in d.glob("*.json") if p.stem.isdigit()] if d.exists() else []
-    return max(seqs, default=0) + 1
+    """The highest manifest number in the node's folder + 1 (a listing: costs what the history does)."""
+    try:
+        names = os.listdir(snapshot_dir(data_dir, node_id))
+    except FileNotFoundError:
+        return 1
+    return max((int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit()), default=0) + 1
+
+
+#: (data dir, node) -> the number of the last manifest this process wrote there
+_last_written: dict[tuple[str, str], int] = {}
+_last_lock = threading.Lock()
 
 
 def write_manifest(data_dir: Path, node_id: str, *, wal_upto: int | None, added: list[FileMeta],
@@ -275,13 +283,25 @@ def write_manifest(data_dir: Path, node_id: str, *, wal_upto: int | None, added:
     d.mkdir(parents=True, exist_ok=True)
     body = json.dumps({"node": node_id, "wal_upto": wal_upto, "added": [asdict(f) for f in added],
                        "removed": removed, **(extra or {})}).encode()
-    while True:
+    # The number after the last one we wrote, without listing a folder that grows by one manifest
+    # per snapshot; a name taken meanwhile (another thread or process) means a listing, as at first,
+    # so names stay 1, 2, 3… without gaps (FileIndex.refresh relies on it).
+    key = (str(data_dir), node_id)
+    with _last_lock:
+        last = _last_written.get(key)
+    if last is not None and (d / f"{last:020d}.json").exists():   # (the folder may have been replaced)
+        seq = last + 1
+    else:
         seq = next_manifest_seq(data_dir, node_id)
+    while True:
         try:
             write_file_exclusive(d / f"{seq:020d}.json", body)
-            return seq
         except FileExistsError:
+            seq = max(seq + 1, next_manifest_seq(data_dir, node_id))
             continue
+        with _last_lock:
+            _last_written[key] = max(seq, _last_written.get(key, 0))
+        return seq
 
 
 class FileIndex:

@@ -46,7 +46,8 @@ def test_a_manifest_out_of_sequence_is_found_by_the_periodic_whole_listing(tmp_p
     assert meta(1).path in index.files              # not listed yet
     index.FULL_SCAN_S = 0.0
     assert index.refresh() and meta(1).path not in index.files and index.wal_persisted["a"] == 5
-    write_manifest(tmp_path, "a", wal_upto=6, added=[meta(6)], removed=[])   # numbered 6: after the gap
+    persist._last_written.clear()                   # a writer started after the gap numbers after it
+    assert write_manifest(tmp_path, "a", wal_upto=6, added=[meta(6)], removed=[]) == 6
     index.FULL_SCAN_S = 3600.0
     assert index.refresh() and meta(6).path in index.files
 
@@ -74,3 +75,30 @@ def test_a_reader_node_sees_every_snapshot_of_a_writer_node_with_many_manifests(
     finally:
         reader.close()
         writer.close()
+
+
+def test_writing_a_manifest_after_a_long_history_does_not_list_the_folder(tmp_path, monkeypatch):
+    for i in range(1, 51):
+        assert write_manifest(tmp_path, "a", wal_upto=i, added=[], removed=[]) == i
+    calls = listings(monkeypatch)
+    assert write_manifest(tmp_path, "a", wal_upto=51, added=[], removed=[]) == 51
+    assert not calls
+
+
+def test_a_manifest_number_taken_by_another_writer_is_not_overwritten_nor_skipped(tmp_path):
+    assert write_manifest(tmp_path, "a", wal_upto=1, added=[], removed=[]) == 1
+    other = persist.snapshot_dir(tmp_path, "a") / f"{2:020d}.json"   # another process took number 2
+    other.write_text('{"node": "a", "wal_upto": 2, "added": [], "removed": []}')
+    assert write_manifest(tmp_path, "a", wal_upto=3, added=[], removed=[]) == 3
+    assert '"wal_upto": 2' in other.read_text()
+    index = FileIndex(tmp_path)
+    index.refresh()
+    assert index.wal_persisted["a"] == 3
+
+
+def test_manifests_of_a_folder_emptied_and_used_again_start_at_one(tmp_path):
+    assert write_manifest(tmp_path, "a", wal_upto=1, added=[], removed=[]) == 1
+    assert write_manifest(tmp_path, "a", wal_upto=2, added=[], removed=[]) == 2
+    for p in persist.snapshot_dir(tmp_path, "a").iterdir():
+        p.unlink()
+    assert write_manifest(tmp_path, "a", wal_upto=3, added=[], removed=[]) == 1
