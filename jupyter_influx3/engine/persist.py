@@ -403,6 +403,7 @@ class FileIndex:
             for p in m["removed"]:
                 self.retired.add(p)
                 self.files.pop(p, None)
+                self._epoch_of.pop(p, None)   # a retired file never comes back: no need to keep it
             if m.get("wal_upto") is not None:
                 self.wal_persisted[node] = max(self.wal_persisted.get(node, 0), m["wal_upto"])
 
