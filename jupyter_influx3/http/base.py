@@ -204,6 +204,17 @@ def runs_inline(key: Any) -> bool:
     return last is not None and last < INLINE_MS
 
 
+def _slot_free(engine: Any) -> bool:
+    """Whether a query slot (the concurrency limit, engine/concurrency.py) is free right now. A call
+    run on the IOLoop must never wait for one: the slots may be held by answers still streaming,
+    and only the IOLoop can finish those (a deadlock). In the pool a query waits, under its timeout."""
+    from ..engine.concurrency import slots_for
+
+    slots = slots_for(engine)
+    limit = slots.limit
+    return limit is None or slots.running < limit
+
+
 def _remember_cost(key: Any, ms: float) -> None:
     _RUN_COSTS[key] = ms
     _RUN_COSTS.move_to_end(key)
@@ -393,7 +404,8 @@ class ApiHandler(tornado.web.RequestHandler):
                 took.append((time.perf_counter() - t0) * 1000)
 
         try:
-            return timed() if runs_inline(key) else await self.run_query(timed)
+            inline = runs_inline(key) and _slot_free(self.context.engine)
+            return timed() if inline else await self.run_query(timed)
         finally:
             if took:
                 _remember_cost(key, took[0])
