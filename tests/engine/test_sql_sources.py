@@ -289,6 +289,50 @@ def test_a_query_sees_what_another_node_acknowledged(tmp_path):
         b.close()
 
 
+def _two_workers(tmp_path):
+    """Two nodes taking turns at writing the same hosts' hours (as `serve --workers 2` does)."""
+    a = Engine(tmp_path / "d", node_id="w0", background=False)
+    b = Engine(tmp_path / "d", node_id="w1", background=False)
+    for h in range(24):
+        t = T0 + h * 3600 * 10**9
+        (a if h % 2 else b).write_lp("db", "\n".join(f"cpu,host={host} v={h} {t}" for host in HOSTS), "ns")
+    return a, b
+
+
+@pytest.mark.parametrize("persisted", ["one node", "both nodes"])
+def test_nodes_whose_files_and_buffers_cover_the_same_hours_but_not_the_same_rows_need_no_dedup(tmp_path, persisted):
+    a, b = _two_workers(tmp_path)
+    try:
+        a.snapshot()
+        if persisted == "both nodes":
+            b.snapshot()
+        for e in (a, b):
+            got = e.sql("db", "SELECT host, count(*) AS n, sum(v) AS s FROM cpu GROUP BY host ORDER BY host").to_pylist()
+            assert got == [{"host": h, "n": 24, "s": sum(range(24))} for h in HOSTS]
+            assert e.last_query_telemetry["deduplicated_tables"] == []
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("persisted", ["one node", "both nodes"])
+def test_a_row_in_another_nodes_file_written_again_is_deduplicated(tmp_path, persisted):
+    a, b = _two_workers(tmp_path)
+    try:
+        a.snapshot()                                     # holds host b's hour 5
+        b.write_lp("db", f"cpu,host=b v=-1 {T0 + 5 * 3600 * 10**9}", "ns")
+        if persisted == "both nodes":
+            b.snapshot()
+        q = "SELECT host, count(*) AS n, sum(v) AS s FROM cpu GROUP BY host ORDER BY host"
+        for e in (a, b):
+            got = e.sql("db", q).to_pylist()
+            assert got[1] == {"host": "b", "n": 24, "s": sum(range(24)) - 5 - 1}
+            assert e.last_query_telemetry["deduplicated_tables"] == ["cpu"]
+    finally:
+        a.close()
+        b.close()
+
+
 # ---- a model check: whatever the writes and snapshots, the answer is the last non-null values -----
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 

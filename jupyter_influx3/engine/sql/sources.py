@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +41,8 @@ class ChunkStats:
     nbytes: int
     series: np.ndarray | None = None   # sorted distinct hashes of the series keys present
     columns: frozenset = frozenset()   # the batch's column names (read per query: not from its schema)
+    keys: np.ndarray | None = None     # sorted 64-bit hashes of each row's (series key, time)
+    shares: dict = field(default_factory=dict)   # file path -> whether a row of the file has a key of ours
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
@@ -63,37 +66,115 @@ def _value_hashes(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return words[idx], idx != len(col.dictionary)
 
 
-def compute_stats(batch: pa.RecordBatch, key_columns: list[str]) -> ChunkStats:
-    """Time range, key uniqueness and series of one batch.
+def _key_hashes(data, key_columns: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times, per-row series hashes, sorted per-row (series key, time) hashes) of a batch or table.
 
     A series hash XORs one term per non-null tag (name and value), so a tag that is null and a tag
     the batch does not have (it did not exist yet) hash alike — as the GROUP BY that deduplicates
-    treats them — and the hash does not depend on which tags the table has gained since."""
-    times = batch.column("time").cast(pa.int64()).to_numpy(zero_copy_only=False)
-    n = len(times)
-    columns = frozenset(batch.schema.names)
-    if n == 0:
-        return ChunkStats(0, -1, True, 0, batch.nbytes, np.zeros(0, np.uint64), columns)
+    treats them — and the hash does not depend on which tags the table has gained since. Equal
+    keys hash alike in every batch and file this process reads."""
+    times = data.column("time").cast(pa.int64()).to_numpy(zero_copy_only=False)
+    names = data.schema.names
     with np.errstate(over="ignore"):
-        series = np.zeros(n, dtype=np.uint64)
+        series = np.zeros(len(times), dtype=np.uint64)
         for name in key_columns:
-            if name in batch.schema.names:
-                values, valid = _value_hashes(batch.column(name))
+            if name in names:
+                values, valid = _value_hashes(data.column(name))
                 term = _mix(values ^ np.uint64(hash(name) & 0xFFFFFFFFFFFFFFFF))
                 series ^= np.where(valid, term, np.uint64(0))
         series = _mix(series)
         h = _mix(series ^ _mix(times.astype(np.uint64)))
     h.sort()
+    return times, series, h
+
+
+def compute_stats(batch: pa.RecordBatch, key_columns: list[str]) -> ChunkStats:
+    """Time range, key uniqueness, series and key hashes of one batch."""
+    columns = frozenset(batch.schema.names)
+    if batch.num_rows == 0:
+        return ChunkStats(0, -1, True, 0, batch.nbytes, np.zeros(0, np.uint64), columns, np.zeros(0, np.uint64))
+    times, series, h = _key_hashes(batch, key_columns)
     unique = not bool((h[1:] == h[:-1]).any())   # a hash collision only costs a dedup
-    return ChunkStats(int(times.min()), int(times.max()), unique, n, batch.nbytes, np.unique(series), columns)
+    return ChunkStats(int(times.min()), int(times.max()), unique, len(times), batch.nbytes, np.unique(series),
+                      columns, h)
+
+
+def _share_keys(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two sorted hash arrays have a value in common (the smaller looked up in the larger)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(a):
+        return False
+    i = np.searchsorted(b, a)
+    i[i == len(b)] = len(b) - 1
+    return bool((b[i] == a).any())
+
+
+#: Parquet files whose key hashes are read to see whether they share rows with overlapping sources
+#: (bigger ones are deduplicated with every source they overlap), and the memory those hashes may hold
+KEYED_FILE_ROWS = 4_000_000
+FILE_KEYS_BYTES = 128 * 2**20
 
 
 class ChunkStatsCache:
-    """Stats of buffered batches, computed once per batch object (they are immutable)."""
+    """Stats of buffered batches, computed once per batch object (they are immutable), and the key
+    hashes of Parquet files (immutable too), kept while they fit in FILE_KEYS_BYTES."""
 
     def __init__(self):
         self._entries: dict[int, tuple[weakref.ref, ChunkStats]] = {}
         self._lock = threading.Lock()
+        self._file_keys: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._file_keys_bytes = 0
+        self._file_pairs: OrderedDict[tuple[str, str], bool] = OrderedDict()
+
+    def file_keys(self, data_dir, f: FileMeta, key_columns: list[str]) -> np.ndarray | None:
+        """The sorted (series key, time) hashes of `f`'s rows, or None for a file too big to key."""
+        if f.rows > KEYED_FILE_ROWS:
+            return None
+        with self._lock:
+            h = self._file_keys.get(f.path)
+            if h is not None:
+                self._file_keys.move_to_end(f.path)
+                return h
+        import pyarrow.parquet as pq
+        have = [c for c in key_columns if c in f.columns]
+        try:
+            data = pq.read_table(data_dir / f.path, columns=have + ["time"], read_dictionary=have)
+        except (OSError, pa.ArrowException):   # retired meanwhile: the query reports it, not us
+            return None
+        h = _key_hashes(data, key_columns)[2]
+        with self._lock:
+            if f.path not in self._file_keys:
+                self._file_keys[f.path] = h
+                self._file_keys_bytes += h.nbytes
+            while self._file_keys_bytes > FILE_KEYS_BYTES and len(self._file_keys) > 1:
+                _, old = self._file_keys.popitem(last=False)
+                self._file_keys_bytes -= old.nbytes
+        return h
+
+    def shares_keys(self, data_dir, a, b, key_columns: list[str]) -> bool:
+        """Whether sources `a` and `b` (a FileMeta or a buffered batch; not two batches) may hold
+        a row with the same (series key, time): True unless their key hashes have none in common."""
+        if isinstance(a, pa.RecordBatch):
+            a, b = b, a
+        if isinstance(b, pa.RecordBatch):
+            st = self.get(b, key_columns)
+            known = st.shares.get(a.path)
+            if known is None:
+                fk = self.file_keys(data_dir, a, key_columns)
+                known = st.shares[a.path] = fk is None or st.keys is None or _share_keys(fk, st.keys)
+            return known
+        pair = (a.path, b.path) if a.path < b.path else (b.path, a.path)
+        with self._lock:
+            known = self._file_pairs.get(pair)
+        if known is None:
+            ka, kb = self.file_keys(data_dir, a, key_columns), self.file_keys(data_dir, b, key_columns)
+            known = ka is None or kb is None or _share_keys(ka, kb)
+            with self._lock:
+                self._file_pairs[pair] = known
+                while len(self._file_pairs) > 10_000:
+                    self._file_pairs.popitem(last=False)
+        return known
 
     def get(self, batch: pa.RecordBatch, key_columns: list[str]) -> ChunkStats:
         k = id(batch)
@@ -151,13 +232,15 @@ class TableView:
     plain_chunks: list = field(default_factory=list)
 
 
-def _series_groups(cluster: list[tuple], stats_cache: "ChunkStatsCache", keys: list[str]) -> list[list[tuple]]:
-    """Split sources whose time ranges overlap into groups that may share a (series, time) key:
-    buffered batches with disjoint series never do. A Parquet file joins every other source."""
+def _series_groups(cluster: list[tuple], stats_cache: "ChunkStatsCache", keys: list[str],
+                   data_dir) -> list[list[tuple]]:
+    """Split sources whose time ranges overlap into groups that may share a (series, time) key.
+    Buffered batches share one only if their time ranges overlap and they have a series in
+    common. A Parquet file and a source it overlaps in time share one only if their key hashes
+    have a value in common (read once per file; a hash collision only costs a dedup) -- several
+    workers' snapshots and buffers cover the same hours but never the same rows -- and two
+    indexed pieces of one day never do when their ranges of a tag are disjoint."""
     if len(cluster) == 1:
-        return [cluster]
-    files = [src for src in cluster if src[3] == "f"]
-    if files and (len(files) < len(cluster) or not all(src[4].index for src in files)):
         return [cluster]
     parent = list(range(len(cluster)))
 
@@ -167,17 +250,37 @@ def _series_groups(cluster: list[tuple], stats_cache: "ChunkStatsCache", keys: l
             x = parent[x]
         return x
 
-    if files:   # a file index's pieces of one day: disjoint ranges of a tag are different series
-        for i in range(len(cluster)):
-            for j in range(i):
-                if find(i) != find(j) and not _disjoint_files(cluster[i][4], cluster[j][4], keys):
-                    parent[find(i)] = find(j)
-    owner: dict[int, int] = {}
-    for i, src in enumerate(cluster if not files else []):
-        for h in stats_cache.get(src[4], keys).series.tolist():
-            j = owner.setdefault(h, i)
-            if j != i:
-                parent[find(i)] = find(j)
+    def union(i: int, j: int) -> None:
+        parent[find(i)] = find(j)
+
+    # batches, in runs of overlapping time ranges (the cluster is sorted by start), by series
+    run: list[int] = []
+    run_end = None
+    chunks = [i for i, src in enumerate(cluster) if src[3] == "b"]
+    for n, i in enumerate(chunks + [None]):
+        if i is None or (run and cluster[i][0] > run_end):
+            owner: dict[int, int] = {}
+            for k in run if len(run) > 1 else []:
+                for h in stats_cache.get(cluster[k][4], keys).series.tolist():
+                    j = owner.setdefault(h, k)
+                    if j != k:
+                        union(k, j)
+            run, run_end = [], None
+        if i is not None:
+            run.append(i)
+            run_end = cluster[i][1] if run_end is None else max(run_end, cluster[i][1])
+    # files against every source they overlap
+    files = [i for i, src in enumerate(cluster) if src[3] == "f"]
+    for i in files:
+        for j in range(len(cluster)):
+            if j == i or (cluster[j][3] == "f" and j < i) or find(i) == find(j) \
+                    or cluster[j][1] < cluster[i][0] or cluster[j][0] > cluster[i][1]:
+                continue
+            a, b = cluster[i][4], cluster[j][4]
+            if cluster[j][3] == "f" and _disjoint_files(a, b, keys):
+                continue
+            if stats_cache.shares_keys(data_dir, a, b, keys):
+                union(i, j)
     groups: dict[int, list[tuple]] = {}
     for i, src in enumerate(cluster):
         groups.setdefault(find(i), []).append(src)
@@ -276,7 +379,7 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
         while j < len(sources) and sources[j][0] <= end:
             end = max(end, sources[j][1])
             j += 1
-        for group in _series_groups(sources[i:j], stats_cache, keys):
+        for group in _series_groups(sources[i:j], stats_cache, keys, engine.data_dir):
             if len(group) == 1 and group[0][2]:
                 (plain_files if group[0][3] == "f" else plain_chunks).append(group[0][4])
             else:
