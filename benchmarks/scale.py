@@ -268,6 +268,8 @@ def load_influx1(args, days: int) -> dict:
         rows += n
         if errors:
             break
+        if rows % 5_000_000 < n:
+            log(f"  InfluxDB 1.6.7: {rows:,} lines, {rows / (time.perf_counter() - t0):,.0f} lines/s")
     for _ in threads:
         q.put(None)
     for t in threads:
