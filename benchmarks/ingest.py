@@ -8,7 +8,7 @@ Parts (each can be switched off; see --help):
            and load the file with shared/bench/load.py (2 threads, 5,000-line batches) into
            /api/v3/write_lp?db=bench&precision=nanosecond. In the same run, start InfluxDB 1.6.7
            (shared/bench/influx1.sh start), recreate database `bench` and load the same file into
-           /write?db=bench. Prints both rates and the ratio (target: influx3 >= 3x InfluxDB 1.6.7),
+           /write?db=bench. Prints both rates and the ratio (target: influx3 >= 4x InfluxDB 1.6.7, issue 18),
            then checks the row counts on both.
   inproc   Engine.write_lp on 50K-line bodies of the same data, in this process (target: >= 500K
            lines/s). Also reports parse-only throughput so the cost of parsing can be told apart.
@@ -57,7 +57,7 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 GB = 10**9
 MiB = 2**20
-TARGET_RATIO = 3.0
+TARGET_RATIO = 4.0   # issue 18: with workers, >= 4x InfluxDB 1.6.7 in the same run
 TARGET_INPROC = 500_000
 TARGET_RSS = 1.5 * GB
 
@@ -101,6 +101,18 @@ def vm_hwm(pid: int) -> int | None:
     except OSError:
         pass
     return None
+
+
+def tree_hwm(pid: int) -> int | None:
+    """Peak RSS of a server, all its processes: the sum of each one's VmHWM (`serve --workers N`:
+    the supervisor and every worker). An upper bound of their peak together, as their peaks
+    need not coincide; the polled sum (RssPoller) is the lower bound."""
+    try:
+        pids = [pid] + [c.pid for c in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return vm_hwm(pid)
+    peaks = [vm_hwm(p) for p in pids]
+    return sum(x for x in peaks if x) or None
 
 
 class RssPoller:
@@ -155,7 +167,8 @@ class Server:
     #: flags every `influx3 serve` of the run gets (`--server-workers N` -> `--workers N`)
     extra_flags: list[str] = []
 
-    def __init__(self, data_dir: Path, node_id: str = "bench"):
+    def __init__(self, data_dir: Path, node_id: str = "bench", workers: int | None = None):
+        """`workers`: `--workers N` for this server (default: `extra_flags`, i.e. `--server-workers`)."""
         self.data_dir = data_dir
         self.node_id = node_id
         self.port = free_port()
@@ -165,16 +178,25 @@ class Server:
         cmd = [exe] if exe else [sys.executable, "-m", "jupyter_influx3"]
         self.cmd = cmd + ["serve", "--data-dir", str(data_dir), "--http-bind", f"127.0.0.1:{self.port}",
                           "--node-id", node_id] + _auth_flags(cmd) + list(self.extra_flags)
+        if workers is not None:   # (argparse: the last --workers wins)
+            self.cmd += ["--workers", str(workers)]
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> "Server":
         logf = open(self.log_path, "ab")
+        offset = logf.tell()
         self.proc = subprocess.Popen(self.cmd, stdout=logf, stderr=logf, stdin=subprocess.DEVNULL)
         logf.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"influx3 serve exited with {self.proc.returncode}:\n{self.log()}")
+            # With workers, the port answers as soon as the first one serves; a load started then
+            # would have all its connections on that worker. The supervisor prints "listening on"
+            # once every worker serves (a single process prints it when it listens).
+            if "listening on" not in self.log_path.read_bytes()[offset:].decode(errors="replace"):
+                time.sleep(0.1)
+                continue
             try:
                 if requests.get(self.url + "/health", timeout=2).status_code == 200:
                     return self
@@ -375,15 +397,20 @@ def influx1_recreate(db: str, nlines: int) -> str:
 
 
 # ---- parts -----------------------------------------------------------------------------------
-def _load_influx3(args, shared: Path, tmp: Path, data: Path, nlines: int, rep: int) -> dict:
+def _load_influx3(args, shared: Path, tmp: Path, data: Path, nlines: int, rep: int,
+                  workers: int | None = None) -> dict:
     r3: dict = {}
-    data_dir = tmp / f"influx3-http-{rep}"
-    srv = Server(data_dir).start()
+    data_dir = tmp / f"influx3-http-{rep}-w{workers or 'd'}"
+    srv = Server(data_dir, workers=workers).start()
     try:
-        log(f"influx3 serve pid {srv.proc.pid} on {srv.url}; loading {nlines:,} lines")
+        n = len(psutil.Process(srv.proc.pid).children())
+        log(f"influx3 serve pid {srv.proc.pid} ({n or 'no'} workers) on {srv.url}; loading {nlines:,} lines")
         url = f"{srv.url}/api/v3/write_lp?db=bench&precision=nanosecond"
         r3.update(run_load_py(shared, data, url, args.batch, args.workers, watch_pid=srv.proc.pid))
-        r3["server_peak_rss"] = vm_hwm(srv.proc.pid)
+        r3["server_peak_rss"] = tree_hwm(srv.proc.pid)   # every process of the server
+        r3["server_processes"] = 1 + n
+        if "server_cpu_s" in r3:
+            r3["server_cpu_s_per_1m_lines"] = round(r3["server_cpu_s"] / nlines * 1e6, 2)
     finally:
         code, secs = srv.stop()
     _stopped_and_counted(r3, code, secs, data_dir, nlines)
@@ -420,19 +447,25 @@ def _median_run(runs: list[dict]) -> dict:
 
 
 def part_http(args, shared: Path, tmp: Path, data: Path, nlines: int, results: dict) -> None:
-    """Alternates influx3 / InfluxDB 1.6.7 loads, `--repeat` times each; the median run is reported."""
+    """Alternates influx3 / InfluxDB 1.6.7 loads, `--repeat` times each; the median run is reported.
+    With `--server-workers N` (N > 1), each repeat also loads an `influx3 serve --workers 1`, for
+    the scaling from 1 to N workers (`--no-scaling` leaves it out)."""
     started = False
     if not args.no_influx1:
         started = influx1_start(shared)
-    runs3, runs1 = [], []
+    runs3, runs1, runs_one = [], [], []
+    scaling = bool(args.server_workers and args.server_workers > 1 and not args.no_scaling)
     try:
         for rep in range(args.repeat):
             results.setdefault("http_loadavg_per_repeat", []).append(round(os.getloadavg()[0], 2))
-            runs3.append(_load_influx3(args, shared, tmp, data, nlines, rep))
+            runs3.append(_load_influx3(args, shared, tmp, data, nlines, rep, args.server_workers))
             results["http_influx3"] = _median_run(runs3)
             if not args.no_influx1:
                 runs1.append(_load_influx1(args, shared, data, nlines))
                 results["http_influx1"] = _median_run(runs1)
+            if scaling:
+                runs_one.append(_load_influx3(args, shared, tmp, data, nlines, rep, 1))
+                results["http_influx3_1_worker"] = _median_run(runs_one)
     finally:
         if started and not args.keep_influx1:
             influx1_stop(shared)
@@ -441,6 +474,9 @@ def part_http(args, shared: Path, tmp: Path, data: Path, nlines: int, results: d
         pairs = sorted(round(a["lines_per_s"] / b["lines_per_s"], 2) for a, b in zip(runs3, runs1))
         results["http_ratio_per_repeat"] = [round(a["lines_per_s"] / b["lines_per_s"], 2) for a, b in zip(runs3, runs1)]
         results["http_ratio_median_of_pairs"] = pairs[(len(pairs) - 1) // 2]
+    if runs_one:
+        results["scaling"] = round(results["http_influx3"]["lines_per_s"] / results["http_influx3_1_worker"]["lines_per_s"], 2)
+        results["scaling_per_repeat"] = [round(a["lines_per_s"] / b["lines_per_s"], 2) for a, b in zip(runs3, runs_one)]
 
 
 def part_inproc(args, tmp: Path, data: Path, results: dict) -> None:
@@ -541,9 +577,8 @@ def rss_child(path: str, data_dir: str, body_lines: int) -> None:
                       "peak_rss_polled": poller.peak}))
 
 
-def part_rss(args, shared: Path, tmp: Path, results: dict) -> None:
-    data = tmp / f"cpu-{args.rss_hosts}x{args.rss_points}.lp"
-    nlines = generate(shared, args.rss_hosts, args.rss_points, data)
+def _rss_inproc(args, data: Path, nlines: int, tmp: Path, results: dict) -> None:
+    """--rss in process: streams the file into an Engine in a child process (its peak RSS)."""
     data_dir = tmp / "influx3-rss-inproc"
     log(f"in-process streaming ingest of {nlines:,} lines in a child process")
     out = subprocess.run([sys.executable, __file__, "--_rss-child", str(data), str(data_dir), str(args.body_lines)],
@@ -554,11 +589,18 @@ def part_rss(args, shared: Path, tmp: Path, results: dict) -> None:
     results["rss_inproc"] = r
     r["count"] = influx3_count(data_dir)
     r["count_ok"] = r["count"] == nlines
-    log(f"in-process 5M: peak RSS {r['peak_rss'] / MiB:,.0f} MiB (ingest {r['peak_rss_ingest'] / MiB:,.0f} MiB), "
+    log(f"in-process {nlines / 1e6:g}M: peak RSS {r['peak_rss'] / MiB:,.0f} MiB (ingest {r['peak_rss_ingest'] / MiB:,.0f} MiB), "
         f"{r['lines_per_s']:,} lines/s incl. reading the file ({r['write_lp_lines_per_s']:,} lines/s in write_lp), "
         f"count {r['count']:,}; per {args.body_lines:,}-line body: median {r['median_body_ms']} ms, "
         f"slowest {r['slowest_bodies_ms']} ms")
     shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def part_rss(args, shared: Path, tmp: Path, results: dict) -> None:
+    data = tmp / f"cpu-{args.rss_hosts}x{args.rss_points}.lp"
+    nlines = generate(shared, args.rss_hosts, args.rss_points, data)
+    if not args.no_rss_inproc:
+        _rss_inproc(args, data, nlines, tmp, results)
 
     if args.no_rss_http:
         data.unlink()
@@ -575,16 +617,18 @@ def part_rss(args, shared: Path, tmp: Path, results: dict) -> None:
         poller = RssPoller(srv.proc.pid, interval=0.02).__enter__()
         rh.update(stream_http(data, url, args.batch, args.workers))
         rh["server_cpu_s"] = round(_cpu_times(srv.proc.pid) - cpu0, 2)
-        rh["server_peak_rss_load"] = vm_hwm(srv.proc.pid)  # exact, up to the end of the load
+        rh["server_peak_rss_load"] = tree_hwm(srv.proc.pid)  # exact per process, up to the end of the load
+        rh["server_processes"] = 1 + len(psutil.Process(srv.proc.pid).children())
     finally:
         code, secs = srv.stop()  # its final snapshot to Parquet counts too, like close() in-process
         if poller:
             poller.__exit__()
-    # Peak over the load and the shutdown: VmHWM is exact until the load ends, polling covers the stop.
+    # Peak over the load and the shutdown: VmHWM is exact until the load ends (with workers, the sum of
+    # each process's peak), polling (the sum of every process's RSS) covers the stop.
     rh["server_peak_rss_polled"] = poller.peak
     rh["server_peak_rss"] = max(rh.get("server_peak_rss_load") or 0, poller.peak)
     _stopped_and_counted(rh, code, secs, data_dir, nlines)
-    log(f"HTTP 5M: server peak RSS {rh['server_peak_rss'] / MiB:,.0f} MiB, {rh['lines_per_s']:,} lines/s, "
+    log(f"HTTP {nlines / 1e6:g}M: server peak RSS {rh['server_peak_rss'] / MiB:,.0f} MiB, {rh['lines_per_s']:,} lines/s, "
         f"errors {rh['errors']}, count {rh['count']:,}")
     shutil.rmtree(data_dir, ignore_errors=True)
     data.unlink()
@@ -600,6 +644,11 @@ def _reps(r: dict) -> str:
     return f", median of {n}" if n > 1 else ""
 
 
+def _procs(r: dict) -> str:
+    n = r.get("server_processes", 1)
+    return "1 process" if n == 1 else f"{n} processes summed: supervisor + {n - 1} workers"
+
+
 def summary(results: dict) -> str:
     rows = []
 
@@ -610,8 +659,19 @@ def summary(results: dict) -> str:
     if h3 and "lines_per_s" in h3:
         add(f"HTTP influx3 serve ({h3['lines']:,} lines{_reps(h3)})", f"{h3['lines_per_s']:,} lines/s")
         add("  count after load", _cnt(h3), f"{h3['lines']:,}", h3.get("count_ok", False) and not h3["errors"])
+        if h3.get("server_cpu_s_per_1m_lines"):
+            add("  server CPU seconds per 1M lines (all processes)", f"{h3['server_cpu_s_per_1m_lines']:.2f}s")
         if h3.get("server_peak_rss"):
-            add("  server peak RSS", f"{h3['server_peak_rss'] / MiB:,.0f} MiB")
+            add(f"  server peak RSS ({_procs(h3)})", f"{h3['server_peak_rss'] / MiB:,.0f} MiB")
+    h1w = results.get("http_influx3_1_worker")
+    if h1w and "lines_per_s" in h1w:
+        add(f"HTTP influx3 serve --workers 1{_reps(h1w)}", f"{h1w['lines_per_s']:,} lines/s")
+        add("  count after load", _cnt(h1w), f"{h1w['lines']:,}", h1w.get("count_ok", False) and not h1w["errors"])
+        if h1w.get("server_cpu_s_per_1m_lines"):
+            add("  server CPU seconds per 1M lines", f"{h1w['server_cpu_s_per_1m_lines']:.2f}s")
+        add(f"scaling 1 -> {results['params'].get('server_workers')} workers (of medians)", f"{results['scaling']:.2f}x")
+        if len(results.get("scaling_per_repeat", [])) > 1:
+            add("  per repeat", " ".join(f"{x:.2f}x" for x in results["scaling_per_repeat"]))
     if h1 and "lines_per_s" in h1:
         add(f"HTTP InfluxDB {h1.get('version', '?')}{_reps(h1)}", f"{h1['lines_per_s']:,} lines/s")
         add("  count after load", _cnt(h1), f"{h1['lines']:,}", h1.get("count_ok", False) and not h1["errors"])
@@ -639,7 +699,7 @@ def summary(results: dict) -> str:
         add("  rate in write_lp (incl. snapshots)", f"{rs['write_lp_lines_per_s']:,} lines/s")
     rh = results.get("rss_http")
     if rh and rh.get("server_peak_rss"):
-        add(f"peak RSS influx3 serve, {rh['lines']:,} lines HTTP", f"{rh['server_peak_rss'] / MiB:,.0f} MiB",
+        add(f"peak RSS influx3 serve ({_procs(rh)}), {rh['lines']:,} lines HTTP", f"{rh['server_peak_rss'] / MiB:,.0f} MiB",
             f"< {TARGET_RSS / MiB:,.0f} MiB", rh["server_peak_rss"] < TARGET_RSS)
         add("  rate / count", f"{rh['lines_per_s']:,} lines/s / {_cnt(rh)}", "",
             rh.get("count_ok", False) and not rh["errors"])
@@ -761,6 +821,8 @@ def main() -> int:
                    help="HTTP loads per server, alternating influx3 / InfluxDB 1.6.7; median reported (1)")
     p.add_argument("--no-http", action="store_true", help="skip the HTTP comparison")
     p.add_argument("--no-influx1", action="store_true", help="skip InfluxDB 1.6.7 (no ratio)")
+    p.add_argument("--no-scaling", action="store_true",
+                   help="with --server-workers N > 1, skip the --workers 1 loads (no 1 -> N scaling)")
     p.add_argument("--influx1-db", default="bench", help="database on InfluxDB 1.6.7, dropped and recreated (bench)")
     p.add_argument("--no-inproc", action="store_true", help="skip the in-process Engine.write_lp run")
     p.add_argument("--profile", action="store_true", help="cProfile the in-process run (printed to stderr)")
@@ -768,6 +830,7 @@ def main() -> int:
     p.add_argument("--rss-hosts", type=int, default=1000, help="gen_cpu.py hosts for --rss (1000)")
     p.add_argument("--rss-points", type=int, default=5000, help="gen_cpu.py points per host for --rss (5000)")
     p.add_argument("--no-rss-http", action="store_true", help="with --rss, skip the server RSS over HTTP")
+    p.add_argument("--no-rss-inproc", action="store_true", help="with --rss, skip the in-process RSS child")
     p.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (data + data dirs)")
     args = p.parse_args()
     apply_server_args(args)
