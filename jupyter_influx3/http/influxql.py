@@ -22,6 +22,8 @@ creates or drops databases).
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import time
 from typing import Any, Optional
@@ -42,6 +44,8 @@ from .params import JsonBodyError, statement_params
 
 log = logging.getLogger(__name__)
 
+#: rows of an /api/v3/query_influxql answer encoded on the IOLoop (already in memory, quick to encode)
+INLINE_ROWS = 10_000
 V1_FIELDS = ("q", "db", "rp", "epoch", "pretty", "chunked", "chunk_size", "params", "u", "p")
 DEFAULT_CHUNK_SIZE = 10000
 
@@ -248,7 +252,9 @@ class QueryInfluxqlHandler(ApiHandler):
         ok = False
         try:
             table = await self._run(req)
-            await send_result(self, req.format, table.schema, table.to_batches())
+            # the answer is in memory: a small one is encoded here, without pool hand-offs
+            await send_result(self, req.format, table.schema, table.to_batches(),
+                              inline=table.num_rows < INLINE_ROWS)
             ok = True
         finally:
             metrics.record_query(self.context, "influxql", ok, time.perf_counter() - started)
@@ -262,6 +268,9 @@ class QueryInfluxqlHandler(ApiHandler):
         try:
             stmt, db = await self.parse_off_loop(req.q, api.prepare, ex, req.q, req.params, req.db)
             authorize_statement(self, stmt, db)
-            return await self.run_query(api.run, ex, stmt, db)
+            if writes(stmt):
+                return await self.run_query(api.run, ex, stmt, db)
+            key = ("v3", req.q, db, json.dumps(req.params, sort_keys=True, default=repr))
+            return await self.run_short(key, functools.partial(api.run, ex, stmt, db))
         except api.InfluxqlQueryError as e:
             raise ApiError(e.status, e.message, "json" if e.status == 404 else "plain") from None

@@ -15,6 +15,8 @@ before it can print (column widths) and is the one format built whole.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -216,9 +218,13 @@ async def run_query(handler: ApiHandler, req: QueryRequest, kind: str = "sql") -
     try:
         from ..engine.querylimits import limits_for
 
+        call = functools.partial(query_and_start, readable_check(handler), engine, req, req.format,
+                                 limits_for(engine).max_materialized_bytes)
         try:
-            result, begun = await handler.run_query(query_and_start, readable_check(handler), engine, req,
-                                                    req.format, limits_for(engine).max_materialized_bytes)
+            # a text whose last run was quick runs on the IOLoop: the hand-off to the pool and back
+            # costs more than such a query (base.ApiHandler.run_short)
+            key = (kind, req.db, req.q, json.dumps(req.params, sort_keys=True, default=repr), req.format)
+            result, begun = await handler.run_short(key, call)
         except Exception as exc:  # noqa: BLE001
             raise api_error(exc) from None
         rows = await send_result(handler, req.format, result.schema, result.reader,
