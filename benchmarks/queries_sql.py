@@ -146,14 +146,17 @@ def influxql_queries(shared: Path) -> dict[str, str]:
 
 
 # ---- timing --------------------------------------------------------------------------------
-def timed(fn, reps: int) -> tuple[list[float], object]:
-    """One warm-up call, then `reps` timed calls; returns (ms per call, last result)."""
+def timed(fn, reps: int, cpu: list | None = None) -> tuple[list[float], object]:
+    """One warm-up call, then `reps` timed calls; returns (ms per call, last result). With `cpu`,
+    this process's CPU ms per call (all threads: DuckDB's too) are appended to it."""
     res = fn()
     times = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = fn()
         times.append((time.perf_counter() - t0) * 1000)
+        if cpu is not None:
+            cpu.append((time.process_time() - c0) * 1000)
     return times, res
 
 
@@ -214,18 +217,22 @@ def run_state(state: str, queries: dict, names: list[str], srv: Server, data_dir
             s: dict = {}
             try:
                 raw_q = q["duckdb"].format(cpu=raw_table)
-                ms, tab = timed(lambda: con.sql(raw_q).to_arrow_table(), reps)
+                s["raw_cpu_ms"], s["inproc_cpu_ms"] = [], []
+                ms, tab = timed(lambda: con.sql(raw_q).to_arrow_table(), reps, s["raw_cpu_ms"])
                 s["raw_ms"], s["raw_rows"] = ms, tab.num_rows
                 iq = q["sql"].format(cpu="cpu")
-                ms, tab = timed(lambda: eng.sql("bench", iq), reps)
+                ms, tab = timed(lambda: eng.sql("bench", iq), reps, s["inproc_cpu_ms"])
                 s["inproc_ms"], s["inproc_rows"] = ms, tab.num_rows
+                s["deduplicated"] = bool(eng.last_query_telemetry.get("deduplicated_tables"))
                 path = sql_path(iq)
                 ms, (status, body) = timed(lambda: h.get(path), reps)
                 if status != 200:
                     raise RuntimeError(f"HTTP {status}: {body[:300]!r}")
                 s["http_ms"], s["http_rows"], s["http_bytes"] = ms, len(json.loads(body)), len(body)
                 log(f"{state:7s} {name:24s} raw {med(s['raw_ms']):8.1f} ms  in-process {med(s['inproc_ms']):8.1f} ms  "
-                    f"HTTP {med(s['http_ms']):8.1f} ms  rows {s['raw_rows']}/{s['inproc_rows']}/{s['http_rows']}")
+                    f"HTTP {med(s['http_ms']):8.1f} ms  rows {s['raw_rows']}/{s['inproc_rows']}/{s['http_rows']}  "
+                    f"CPU raw {med(s['raw_cpu_ms']):.1f} in-process {med(s['inproc_cpu_ms']):.1f} ms"
+                    + ("  (deduplicated)" if s["deduplicated"] else ""))
             except Exception as exc:
                 s["error"] = f"{type(exc).__name__}: {exc}"
                 log(f"{state:7s} {name:24s} FAILED: {s['error']}")
@@ -284,6 +291,7 @@ def verdicts(results: dict, names: list[str]) -> None:
         for st in ok_states:
             r[f"inproc_{st}_ms"] = med(r[st]["inproc_ms"])
             r[f"http_{st}_ms"] = med(r[st]["http_ms"])
+            r[f"cpu_ratio_{st}"] = round(med(r[st]["inproc_cpu_ms"]) / max(med(r[st]["raw_cpu_ms"]), 1e-3), 2)
         r["pass"] = len(ok_states) == 2 and all(r[f"inproc_{st}_ms"] <= r["target_ms"] for st in ok_states)
         rows = {(st, k): r[st][f"{k}_rows"] for st in ok_states for k in ("raw", "inproc", "http")}
         r["rows_ok"] = len(ok_states) == len(states) and len(set(rows.values())) == 1
@@ -297,7 +305,7 @@ def verdicts(results: dict, names: list[str]) -> None:
 
 def summary(results: dict, names: list[str]) -> str:
     head = ["query", "raw DuckDB ms", "influx3 buffer ms", "influx3 parquet ms", "target ms", "result",
-            "rows (=raw)", "HTTP buffer ms", "HTTP parquet ms", "InfluxDB 1.6.7 ms"]
+            "rows (=raw)", "CPU x raw buf/pq", "HTTP buffer ms", "HTTP parquet ms", "InfluxDB 1.6.7 ms"]
     rows = []
 
     def f(x):
@@ -311,6 +319,7 @@ def summary(results: dict, names: list[str]) -> str:
         rows.append([name, f(r["raw_ms"]), f(r.get("inproc_buffer_ms")), f(r.get("inproc_parquet_ms")),
                      f(r["target_ms"]), "PASS" if r["pass"] else "FAIL",
                      f"{r['raw_rows']:,} ok" if r["rows_ok"] else "MISMATCH",
+                     "/".join(f"{r[k]:.2f}" if k in r else "-" for k in ("cpu_ratio_buffer", "cpu_ratio_parquet")),
                      f(r.get("http_buffer_ms")), f(r.get("http_parquet_ms")),
                      f(r.get("influx1_ms")) + ("" if r.get("influx1_rows") is None else f" ({r['influx1_rows']:,} rows)")
                      if "influx1" in r else "-"])
@@ -395,6 +404,8 @@ def main() -> int:
     print(f"target: influx3 in-process median <= {TARGET_FACTOR:g} x raw DuckDB + {TARGET_SLACK_MS:g} ms in both "
           f"states; {sum(r['pass'] for r in done)}/{len(names)} PASS; row counts equal raw DuckDB's "
           f"(in-process and HTTP, both states): {sum(r['rows_ok'] for r in done)}/{len(names)}")
+    print("CPU x raw = in-process CPU time / raw DuckDB CPU time (this process, all threads; medians), "
+          "steadier than wall time on a busy machine")
     print(f"medians of {args.reps} runs after a warm-up; raw DuckDB = median of its runs in both states; "
           "HTTP = GET /api/v3/query_sql format=json round trip (for information); InfluxDB 1.6.7 = InfluxQL of "
           "shared/bench/queries.py via /query (its rows count GROUP BY time() empty bins too)")
