@@ -136,6 +136,8 @@ def escape_string_field(text: str) -> str:
 
 FIELD_TYPES = ("float", "int", "uint", "string", "bool")
 
+TAG_ARROW_TYPE = pa.dictionary(pa.int32(), pa.string())
+
 _ARROW_FIELD_TYPES = {
     "float": pa.float64(),
     "int": pa.int64(),
@@ -168,7 +170,9 @@ class TableRows:
     measurement: str
     line_numbers: np.ndarray  # int64, 1-based line number of each row
     time: pa.Array  # int64 nanoseconds (precision applied), no nulls
-    tags: dict[str, pa.StringArray]  # order of first appearance; nullable; len == num_rows
+    # order of first appearance; nullable; len == num_rows; dictionary-encoded (TAG_ARROW_TYPE: the
+    # dictionary holds each value once, and only values some row has)
+    tags: dict[str, pa.DictionaryArray]
     # key (field name, type in FIELD_TYPES); float64/int64/uint64/string/bool; nullable.  A name
     # written with two types gives two keys, each row non-null in at most one of them.
     fields: dict[tuple[str, str], pa.Array]
@@ -882,7 +886,9 @@ class _RowsBuilder:
 
     def finish(self) -> TableRows:
         n = len(self.line_numbers)
-        tags = {k: _scatter_py(n, rows, vals, pa.string()) for k, (rows, vals) in self.tags.items()}
+        tags = {
+            k: _scatter_py(n, rows, vals, pa.string()).dictionary_encode() for k, (rows, vals) in self.tags.items()
+        }
         fields = {
             key: _scatter_py(n, rows, vals, _ARROW_FIELD_TYPES[key[1]])
             for key, (rows, vals) in self.fields.items()
@@ -1975,14 +1981,19 @@ def _assemble_tags(sc, ser: _Series) -> dict:
     row_lid = np.searchsorted(us, sc)
     tags = {}
     for j in key_order.tolist():
-        idx = mat[row_lid, j]
-        if idx.min() >= 0:
-            col = ser.vals.take(pa.array(idx))
-        else:
-            col = ser.vals.take(pa.array(idx, mask=idx < 0))
-        if col.type != pa.string():
-            col = col.cast(pa.string())
-        tags[ser.key_names[uk[j]]] = col
+        # encoded once per distinct series (a body has few), then spread over the rows as indexes
+        sidx = mat[:, j]
+        has = sidx >= 0
+        enc = ser.vals.take(pa.array(sidx if has.all() else sidx[has])).dictionary_encode()
+        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+        if not has.all():
+            full = np.full(len(us), -1, dtype=np.int32)
+            full[has] = codes
+            codes = full
+        rc = codes[row_lid]
+        dictionary = enc.dictionary if enc.dictionary.type == pa.string() else enc.dictionary.cast(pa.string())
+        indices = pa.array(rc) if has.all() else pa.array(rc, mask=rc < 0)
+        tags[ser.key_names[uk[j]]] = pa.DictionaryArray.from_arrays(indices, dictionary)
     return tags
 
 
@@ -2082,7 +2093,7 @@ def _concat_tables(meas: str, parts) -> TableRows:
         measurement=meas,
         line_numbers=ln[order_np],
         time=pa.concat_arrays([p.time for p in parts]).take(order),
-        tags=merge("tags", lambda k: pa.string()),
+        tags=merge("tags", lambda k: TAG_ARROW_TYPE),
         fields=merge("fields", lambda k: _ARROW_FIELD_TYPES[k[1]]),
     )
 
@@ -2167,7 +2178,7 @@ def _concat_in_order(a: TableRows, b: TableRows) -> TableRows:
         measurement=a.measurement,
         line_numbers=np.concatenate([a.line_numbers, b.line_numbers]),
         time=pa.concat_arrays([a.time, b.time]),
-        tags=merge(a.tags, b.tags, lambda k: pa.string()),
+        tags=merge(a.tags, b.tags, lambda k: TAG_ARROW_TYPE),
         fields=merge(a.fields, b.fields, lambda k: _ARROW_FIELD_TYPES[k[1]]),
     )
 

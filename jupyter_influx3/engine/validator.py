@@ -174,7 +174,10 @@ def build_batch(tp: TablePlan, seq0: int) -> pa.RecordBatch | None:
     names, arrays = [], []
     for name in tp.tags:
         names.append(name)
-        arrays.append(pc.dictionary_encode(pick(rows.tags[name])).cast(TAG_TYPE))
+        tag = rows.tags[name]   # dictionary-encoded by the parser, each value once
+        if take is not None:    # (keep only values some accepted row has)
+            tag = pc.dictionary_encode(tag.take(take).dictionary_decode())
+        arrays.append(tag.cast(TAG_TYPE))
     for name, typ in tp.fields.items():
         names.append(name)
         arrays.append(pick(rows.fields[(name, typ)]).cast(ARROW_TYPES[typ]))

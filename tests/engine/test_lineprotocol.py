@@ -378,7 +378,7 @@ def test_result_arrays_have_the_documented_types():
     (t,) = res.tables
     assert isinstance(t.line_numbers, np.ndarray) and t.line_numbers.dtype == np.int64
     assert t.time.type == pa.int64() and t.time.null_count == 0
-    assert t.tags["t"].type == pa.string()
+    assert t.tags["t"].type == lp.TAG_ARROW_TYPE == pa.dictionary(pa.int32(), pa.string())
     assert {k: a.type for k, a in t.fields.items()} == {
         ("f", "float"): pa.float64(),
         ("i", "int"): pa.int64(),
@@ -387,6 +387,32 @@ def test_result_arrays_have_the_documented_types():
         ("b", "bool"): pa.bool_(),
     }
     assert t.num_rows == 1
+
+
+@pytest.mark.parametrize("n", [3, 400])  # (exact path, fast path)
+def test_tag_columns_are_dictionaries_holding_each_value_of_their_rows_once(n):
+    body = "".join(f"m,host=h{i % 3},dc={'x' if i % 2 else 'y'}{',rack=r' if i == 1 else ''} v={i} {i + 1}\n"
+                   for i in range(n))
+    res = run_both(body)
+    (t,) = res.tables
+    for key, arr in t.tags.items():
+        values = arr.dictionary.to_pylist()
+        assert len(values) == len(set(values)), key
+        assert set(values) == {v for v in arr.to_pylist() if v is not None}, key
+    assert t.tags["host"].to_pylist() == [f"h{i % 3}" for i in range(n)]
+    assert t.tags["rack"].to_pylist() == [("r" if i == 1 else None) for i in range(n)]
+
+
+def test_tags_of_fast_and_exact_lines_in_one_body_merge_into_one_dictionary_column():
+    # a line with an escape goes to the exact parser, the others stay on the fast path
+    lines = [f"m,host=h{i % 4} v={i} {i + 1}" for i in range(300)]
+    lines[7] = r"m,host=h\ 9 v=7 8"
+    res = run_both("\n".join(lines))
+    (t,) = res.tables
+    got = t.tags["host"]
+    assert got.type == lp.TAG_ARROW_TYPE
+    assert got.to_pylist() == [("h 9" if i == 7 else f"h{i % 4}") for i in range(300)]
+    assert sorted(got.dictionary.to_pylist()) == ["h 9", "h0", "h1", "h2", "h3"]
 
 
 def test_same_field_with_two_types_gives_two_columns_each_non_null_in_its_rows():
