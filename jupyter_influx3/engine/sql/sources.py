@@ -54,16 +54,17 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def _value_hashes(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row 64-bit hashes of the (tag) values, equal across batches for equal values, and the
-    per-row validity."""
+def _tag_terms(col: pa.Array, name: str) -> np.ndarray:
+    """Per-row 64-bit terms of one tag column: a mix of its name and value, equal across batches
+    for equal values, 0 where the tag is null. Mixed once per distinct value, then gathered."""
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     if not pa.types.is_dictionary(col.type):
         col = pc.dictionary_encode(col)
     words = np.array([hash(v) for v in col.dictionary.to_pylist()] + [0], dtype=np.int64).view(np.uint64)
-    idx = col.indices.fill_null(len(col.dictionary)).to_numpy(zero_copy_only=False)
-    return words[idx], idx != len(col.dictionary)
+    terms = _mix(words ^ np.uint64(hash(name) & 0xFFFFFFFFFFFFFFFF))
+    terms[-1] = 0
+    return terms[col.indices.fill_null(len(col.dictionary)).to_numpy(zero_copy_only=False)]
 
 
 def _key_hashes(data, key_columns: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -79,9 +80,7 @@ def _key_hashes(data, key_columns: list[str]) -> tuple[np.ndarray, np.ndarray, n
         series = np.zeros(len(times), dtype=np.uint64)
         for name in key_columns:
             if name in names:
-                values, valid = _value_hashes(data.column(name))
-                term = _mix(values ^ np.uint64(hash(name) & 0xFFFFFFFFFFFFFFFF))
-                series ^= np.where(valid, term, np.uint64(0))
+                series ^= _tag_terms(data.column(name), name)
         series = _mix(series)
         h = _mix(series ^ _mix(times.astype(np.uint64)))
     h.sort()
@@ -112,7 +111,7 @@ def _share_keys(a: np.ndarray, b: np.ndarray) -> bool:
 
 #: Parquet files whose key hashes are read to see whether they share rows with overlapping sources
 #: (bigger ones are deduplicated with every source they overlap), and the memory those hashes may hold
-KEYED_FILE_ROWS = 4_000_000
+KEYED_FILE_ROWS = 2_000_000
 FILE_KEYS_BYTES = 128 * 2**20
 
 
@@ -138,11 +137,13 @@ class ChunkStatsCache:
                 return h
         import pyarrow.parquet as pq
         have = [c for c in key_columns if c in f.columns]
-        try:
-            data = pq.read_table(data_dir / f.path, columns=have + ["time"], read_dictionary=have)
+        try:   # a slice at a time: the hashes, not the file's tag columns, are what stays in memory
+            with pq.ParquetFile(data_dir / f.path, read_dictionary=have) as pf:
+                parts = [_key_hashes(b, key_columns)[2]
+                         for b in pf.iter_batches(batch_size=1 << 18, columns=have + ["time"])]
         except (OSError, pa.ArrowException):   # retired meanwhile: the query reports it, not us
             return None
-        h = _key_hashes(data, key_columns)[2]
+        h = np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0] if parts else np.zeros(0, np.uint64)
         with self._lock:
             if f.path not in self._file_keys:
                 self._file_keys[f.path] = h
