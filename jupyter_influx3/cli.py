@@ -166,15 +166,8 @@ async def _serve(args: argparse.Namespace) -> int:
         from .engine.concurrency import QuerySlots
 
         engine.query_slots = QuerySlots(args.max_concurrent_queries)   # None: unlimited
-        if worker is not None:   # one limit for the whole server
-            from .engine.concurrency import SharedQuerySlots
-            from .supervisor import WORKERS_DIR_ENV
-
-            from .engine.sql.peerlog import PeerQueryLogs
-
-            shared = Path(os.environ[WORKERS_DIR_ENV])
-            engine.query_slots = SharedQuerySlots(shared / "slots", args.max_concurrent_queries)
-            engine.peer_query_logs = PeerQueryLogs(engine, shared / "queries")   # one system.queries
+        if worker is not None:
+            _share_with_workers(engine, args, users)
         app = make_app(engine, max_request_bytes=args.max_http_request_size, auth=auth,
                        cors_origins=args.cors_origins, allowed_hosts=_allowed_hosts(args))
         app.settings["influx3"].users = users
@@ -360,6 +353,23 @@ def _disable_authz(value: str) -> frozenset:
         return parse_disable_authz(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _share_with_workers(engine, args: argparse.Namespace, users) -> None:
+    """What the workers of `serve --workers N` share through the supervisor's runtime directory."""
+    from .engine.catalogsignal import CatalogSignal
+    from .engine.concurrency import SharedQuerySlots
+    from .engine.plugins.logs import LOGS
+    from .engine.sql.peerlog import PeerQueryLogs
+    from .supervisor import WORKERS_DIR_ENV
+
+    shared = Path(os.environ[WORKERS_DIR_ENV])
+    engine.query_slots = SharedQuerySlots(shared / "slots", args.max_concurrent_queries)   # one limit
+    engine.peer_query_logs = PeerQueryLogs(engine, shared / "queries")   # one system.queries
+    LOGS.share(shared / "plugin-logs", args.node_id)   # one system.processing_engine_logs
+    engine.catalog.signal = CatalogSignal(shared / "catalog.signal")   # a revoked token is revoked at once
+    if users:
+        users.throttle.share(shared / "logins.sqlite")   # failed logins counted for the server
 
 
 def _worker_spec(args: argparse.Namespace):

@@ -4,7 +4,6 @@ starts the same servers with `--workers 2`)."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import signal

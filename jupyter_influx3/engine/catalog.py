@@ -252,6 +252,8 @@ class Catalog:
         self.next_row_delete_seq = 1
         # file index columns (engine/admin/fileindex.py) by "<db_id>" or "<db_id>/<table_id>"
         self.file_indexes: dict[str, list] = {}
+        # the workers of one server: bumped after each commit, so theirs are seen at once (catalogsignal.py)
+        self.signal = None
         self._load_checkpoint()
         self.refresh()
         if not self.uuid:
@@ -390,6 +392,8 @@ class Catalog:
                 for op in ops:
                     self._apply(op)
                 self.seq += 1
+                if self.signal is not None:
+                    self.signal.bump()
                 if self.seq % CHECKPOINT_EVERY == 0:
                     self._write_checkpoint()
                     self._prune_logs()

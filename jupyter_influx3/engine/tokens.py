@@ -172,8 +172,14 @@ def _refresh(catalog: Catalog) -> None:
 
 
 def refresh_if_stale(catalog: Catalog) -> bool:
-    """Pick up other nodes' catalog commits if this catalog has not for :data:`MAX_STALENESS_S`
-    (shared by token and user lookups). True if it refreshed now."""
+    """Pick up other nodes' catalog commits if this catalog has not for :data:`MAX_STALENESS_S`,
+    or at once when a worker of this server committed (`catalog.signal`, see catalogsignal.py);
+    shared by token and user lookups. True if it refreshed now."""
+    signal = getattr(catalog, "signal", None)
+    if signal is not None and (seq := signal.pending()) is not None:
+        _refresh(catalog)
+        signal.seen = seq
+        return True
     if time.monotonic() - _last_refresh.get(catalog, float("-inf")) > MAX_STALENESS_S:
         _refresh(catalog)
         return True

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import site
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timezone
@@ -109,9 +107,7 @@ class ProcessingEngine:
         self._saved_env = {k: os.environ.get(k) for k in wanted}  # restored by close()
         os.environ.update(wanted)
         self._our_env = wanted
-        sp = packages.site_packages(self.loader.plugin_dir)
-        if sp.is_dir() and str(sp) not in sys.path:
-            site.addsitedir(str(sp))
+        packages.make_importable(self.loader.plugin_dir)
 
     def _spawn(self, fn, name: str) -> None:
         t = threading.Thread(target=fn, name=f"influx3-plugins-{name}", daemon=True)
@@ -291,6 +287,8 @@ class ProcessingEngine:
                             cancel, self.cache)
 
             def get_fn():
+                if self.loader.plugin_dir is not None:   # what a sibling worker installed meanwhile
+                    packages.make_importable(self.loader.plugin_dir)
                 return self.loader.load(trig.plugin_filename).entry(entry)
 
             res = call_plugin(get_fn, make_args(api), logs, start_line)
@@ -464,6 +462,8 @@ class ProcessingEngine:
     # ---- dry runs (plugin_test) --------------------------------------------------------------
     def _dry_run(self, filename: str, database: str, entry: str, make_args, start_line: str,
                  cache_name: str | None) -> tuple[list[str], dict, list[str], object]:
+        if self.loader.plugin_dir is not None:
+            packages.make_importable(self.loader.plugin_dir)
         plugin = self.loader.load(filename)  # a missing file is a 500, not an entry in `errors`
         logs = LogCollector("plugin_test")
         sink = WriteSink(self.engine, dry_run=True)

@@ -8,6 +8,9 @@ Owns creating that environment and running the installer. Package specifications
 
 from __future__ import annotations
 
+import fcntl
+import importlib
+import os
 import shutil
 import site
 import subprocess
@@ -80,7 +83,7 @@ def install(plugin_dir: Path, manager: str, *, packages: list[str] | None = None
         args = ["-r", str(path)]
     else:
         args = _check_specs(packages)
-    with _lock:
+    with _lock, _install_lock(Path(plugin_dir)):
         py = _python(Path(plugin_dir))
         if manager == "uv":
             uv = shutil.which("uv")
@@ -97,7 +100,38 @@ def install(plugin_dir: Path, manager: str, *, packages: list[str] | None = None
         if res.returncode != 0:
             tail = (res.stderr or res.stdout).strip().splitlines()[-20:]
             raise InstallFailed("Failed to install packages: " + "\n".join(tail))
-    sp = site_packages(Path(plugin_dir))
-    if sp.is_dir() and str(sp) not in sys.path:
-        site.addsitedir(str(sp))  # importable by the next plugin call, no restart
+    make_importable(Path(plugin_dir))  # importable by the next plugin call, no restart
     return res.stdout
+
+
+class _install_lock:
+    """One installer at a time in the environment, across the workers of a server too."""
+
+    def __init__(self, plugin_dir: Path):
+        self.path = venv_dir(plugin_dir).with_name(".venv.lock")
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+
+
+_seen: dict[str, int] = {}
+
+
+def make_importable(plugin_dir: Path) -> None:
+    """The environment's packages, those another process (a sibling worker) installed since the
+    last call included, importable by the next plugin import: one stat when nothing changed."""
+    sp = site_packages(Path(plugin_dir))
+    try:
+        mtime = sp.stat().st_mtime_ns
+    except FileNotFoundError:
+        return
+    if _seen.get(str(sp)) == mtime:
+        return
+    _seen[str(sp)] = mtime
+    if str(sp) not in sys.path:
+        site.addsitedir(str(sp))
+    importlib.invalidate_caches()

@@ -1,6 +1,7 @@
 """Login throttling: failed logins slow down further attempts, per user name and per client address.
 
-Owns the counters only (in memory, per process, bounded); it never sees a password. After
+Owns the counters only (in memory, bounded; or, for the workers of one server, `share`d in a
+SQLite file they all open, so N workers give no more attempts than one); it never sees a password. After
 `max_failures` failures within `window_s`, a key is locked for `base_delay_s`, doubling with each
 further failure up to `max_delay_s`. A locked key is refused *before* the password is checked, so
 a locked account gives no oracle. A success clears the user's counter but not the address's (an
@@ -10,6 +11,7 @@ attacker cannot reset their address by logging in to an account of their own).
 from __future__ import annotations
 
 import collections
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -60,18 +62,20 @@ class Throttle:
                 return None
             return entry.locked_until - now
 
+    def _after_failure(self, entry: Optional[_Entry], now: float) -> _Entry:
+        if entry is None or now - entry.first_at > self.window_s:
+            entry = _Entry(first_at=now)
+        entry.failures += 1
+        if entry.failures >= self.max_failures:
+            extra = entry.failures - self.max_failures
+            delay = self.max_delay_s if extra > 30 else min(self.base_delay_s * 2 ** extra, self.max_delay_s)
+            entry.locked_until = now + delay
+        return entry
+
     def failed(self, key: str) -> None:
         now = self.clock()
         with self._lock:
-            entry = self._entries.pop(key, None)
-            if entry is None or now - entry.first_at > self.window_s:
-                entry = _Entry(first_at=now)
-            entry.failures += 1
-            if entry.failures >= self.max_failures:
-                extra = entry.failures - self.max_failures
-                delay = self.max_delay_s if extra > 30 else min(self.base_delay_s * 2 ** extra, self.max_delay_s)
-                entry.locked_until = now + delay
-            self._entries[key] = entry
+            self._entries[key] = self._after_failure(self._entries.pop(key, None), now)
             while len(self._entries) > MAX_KEYS:
                 self._entries.popitem(last=False)
 
@@ -80,12 +84,57 @@ class Throttle:
             self._entries.pop(key, None)
 
 
+class SharedThrottle(Throttle):
+    """A `Throttle` whose counters are rows of a SQLite file (table `kind`) that several processes
+    open. Its clock must be one they share (time.monotonic is the machine's on Linux)."""
+
+    def __init__(self, path, kind: str, max_failures: int, **kwargs):
+        super().__init__(max_failures, **kwargs)
+        self._table = f"throttle_{kind}"
+        self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute(f"CREATE TABLE IF NOT EXISTS {self._table} (key TEXT PRIMARY KEY, failures INTEGER, "
+                         "first_at REAL, locked_until REAL)")
+
+    def retry_after(self, key: str) -> Optional[float]:
+        now = self.clock()
+        with self._lock:
+            row = self._db.execute(f"SELECT locked_until FROM {self._table} WHERE key = ?", (key,)).fetchone()
+        return None if row is None or row[0] <= now else row[0] - now
+
+    def failed(self, key: str) -> None:
+        now = self.clock()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")   # one worker at a time counts a failure
+            try:
+                row = self._db.execute(f"SELECT failures, first_at, locked_until FROM {self._table} WHERE key = ?",
+                                       (key,)).fetchone()
+                e = self._after_failure(_Entry(*row) if row else None, now)
+                self._db.execute(f"INSERT OR REPLACE INTO {self._table} VALUES (?, ?, ?, ?)",
+                                 (key, e.failures, e.first_at, e.locked_until))
+                self._db.execute(f"DELETE FROM {self._table} WHERE key IN (SELECT key FROM {self._table} "
+                                 f"ORDER BY first_at DESC LIMIT -1 OFFSET {MAX_KEYS})")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._db.execute(f"DELETE FROM {self._table} WHERE key = ?", (key,))
+
+
 class LoginThrottle:
     """Both throttles of the login path: per user name and per client address."""
 
     def __init__(self, max_user_failures: int = 5, max_address_failures: int = 50, **kwargs):
         self.users = Throttle(max_user_failures, **kwargs)
         self.addresses = Throttle(max_address_failures, **kwargs)
+        self._kwargs = kwargs
+
+    def share(self, path) -> None:
+        """Count in the SQLite file `path`, with the other processes of one server."""
+        self.users = SharedThrottle(path, "user", self.users.max_failures, **self._kwargs)
+        self.addresses = SharedThrottle(path, "address", self.addresses.max_failures, **self._kwargs)
 
     def check(self, username: str, address: Optional[str]) -> None:
         """Raise :class:`Throttled` when either key is locked."""

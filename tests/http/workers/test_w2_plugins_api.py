@@ -1,0 +1,6 @@
+"""tests/http/test_plugins_api.py against `influx3 serve --workers 2` (see conftest.py)."""
+
+import test_plugins_api
+from workers_suites import rerun
+
+globals().update(rerun(test_plugins_api))
