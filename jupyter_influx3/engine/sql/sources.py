@@ -258,7 +258,7 @@ def _series_groups(cluster: list[tuple], stats_cache: "ChunkStatsCache", keys: l
     run: list[int] = []
     run_end = None
     chunks = [i for i, src in enumerate(cluster) if src[3] == "b"]
-    for n, i in enumerate(chunks + [None]):
+    for i in chunks + [None]:
         if i is None or (run and cluster[i][0] > run_end):
             owner: dict[int, int] = {}
             for k in run if len(run) > 1 else []:
