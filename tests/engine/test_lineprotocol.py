@@ -403,6 +403,20 @@ def test_tag_columns_are_dictionaries_holding_each_value_of_their_rows_once(n):
     assert t.tags["rack"].to_pylist() == [("r" if i == 1 else None) for i in range(n)]
 
 
+def test_bodies_with_the_same_series_parse_alike_whatever_came_before():
+    # (the fast path reuses the parsed series keys of a recent body with the same ones)
+    series = [f"cpu,host=h{i},dc=d{i % 2}" for i in range(200)]
+    first = run_both("\n".join(f"{k} v={i} {i + 1}" for i, k in enumerate(series)))
+    again = run_both("\n".join(f"{k} w={i}i {i + 5}" for i, k in enumerate(series)))
+    bad = run_both("\n".join(f"{k} v=oops {i + 1}" if i == 3 else f"{k} v={i} {i + 1}" for i, k in enumerate(series)))
+    for res in (first, again):
+        (t,) = res.tables
+        assert t.tags["host"].to_pylist() == [f"h{i}" for i in range(200)]
+        assert t.tags["dc"].to_pylist() == [f"d{i % 2}" for i in range(200)]
+    assert [e.line_number for e in bad.errors] == [4]
+    assert bad.tables[0].tags["host"].to_pylist() == [f"h{i}" for i in range(200) if i != 3]
+
+
 def test_tags_of_fast_and_exact_lines_in_one_body_merge_into_one_dictionary_column():
     # a line with an escape goes to the exact parser, the others stay on the fast path
     lines = [f"m,host=h{i % 4} v={i} {i + 1}" for i in range(300)]
