@@ -81,3 +81,47 @@ def test_a_from_without_database_needs_one_on_every_run(engine):
     # a FROM naming its database needs no default, run after run
     for _ in range(2):
         assert not list(ex.execute('SELECT v FROM "db"."autogen"."cpu"'))[0].error
+
+
+def test_a_field_added_between_runs_is_in_the_next_answer(engine):
+    ex = _load(engine)
+    q = "SELECT * FROM cpu WHERE time >= 0 AND time < 100s"
+    assert list(ex.execute(q, database="db"))[0].series[0].columns == ["time", "host", "v"]
+    engine.write_lp("db", "cpu,host=a v=2,w=3i 2000000000\n", precision="nanosecond")
+    assert list(ex.execute(q, database="db"))[0].series[0].columns == ["time", "host", "v", "w"]
+
+
+def test_a_lowered_bucket_limit_refuses_the_next_run_of_a_kept_plan(engine):
+    ex = _load(engine)
+    assert not list(ex.execute(SELECT, database="db"))[0].error
+    engine.query_limits = QueryLimits(max_select_buckets=5)
+    assert "max-select-buckets limit exceeded: (10/5)" in list(ex.execute(SELECT, database="db"))[0].error
+
+
+def test_only_plans_that_do_not_depend_on_the_time_are_kept(engine):
+    ex = _load(engine)
+    for text in ("SELECT max(v) FROM cpu WHERE time > now() - 1h GROUP BY time(10s)",
+                 "SELECT max(v) FROM cpu WHERE time >= now() - 1d GROUP BY time(1h)",
+                 "SELECT max(v) FROM cpu GROUP BY time(1h)",   # from the data, to now
+                 "SELECT max(v) FROM (SELECT v FROM cpu) WHERE time >= 0 AND time < 10s GROUP BY time(10s)"):
+        for _ in range(2):
+            assert not list(ex.execute(text, database="db"))[0].error
+    assert not ex._plans
+    list(ex.execute(SELECT, database="db"))
+    stmt = ex.parse(SELECT).statements[0]
+    (tree, _version, kept), = ex._plans.values()
+    assert tree is stmt
+    first, second = ex._plan(stmt, "db", None, 1), ex._plan(stmt, "db", None, 2)
+    # each run gets a plan of its own (runs change fields of theirs), equal to the kept one
+    assert first is not kept and second is not first and first.columns is not kept.columns
+    assert (first.start, first.end, first.columns) == (kept.start, kept.end, kept.columns)
+
+
+def test_a_database_recreated_with_other_columns_is_planned_again(engine):
+    ex = _load(engine)
+    q = "SELECT * FROM cpu WHERE time >= 0 AND time < 100s"
+    assert list(ex.execute(q, database="db"))[0].series[0].columns == ["time", "host", "v"]
+    engine.delete_database("db")
+    engine.create_database("db")
+    engine.write_lp("db", "cpu,region=x u=1 1000000000\n", precision="nanosecond")
+    assert list(ex.execute(q, database="db"))[0].series[0].columns == ["time", "region", "u"]

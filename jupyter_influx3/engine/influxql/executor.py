@@ -19,6 +19,7 @@ maps a v1 retention policy to such a database), else database ``db``.
 from __future__ import annotations
 
 import collections
+import copy
 import dataclasses
 import json
 import logging
@@ -149,6 +150,32 @@ def _names_measurement_without_db(stmt) -> bool:
     return found
 
 
+#: plans kept per executor (see Executor._plan)
+PLANS_KEPT = 256
+
+
+def _time_free_plan(stmt: SelectStatement, p, now: int) -> bool:
+    """Whether the plan of ``stmt`` is the same whenever it is made (for the same catalog): no
+    ``now()`` anywhere, no end of the time range that defaulted to now, no subquery (their plans
+    are changed while they run)."""
+    memo = stmt.__dict__
+    calls_now = memo.get("_calls_now")
+    if calls_now is None:
+        calls_now = memo["_calls_now"] = any(isinstance(n, ast.Call) and n.name.lower() == "now"
+                                             for n in ast.walk(stmt))
+    if calls_now or p.end == now or p.start == now:
+        return False
+    return all(src.subquery is None for src in p.sources)
+
+
+def _run_copy(p):
+    """A plan of one's own to run: a run sets fields of its plan for a while (``start``), and the
+    lists end up in the answer."""
+    q = copy.copy(p)
+    q.columns, q.dimensions = list(p.columns), list(p.dimensions)
+    return q
+
+
 #: recent parses: (text, params) -> (the limits the text was checked against, its tree)
 _PARSED: "collections.OrderedDict[tuple, tuple]" = collections.OrderedDict()
 _PARSED_LOCK = threading.Lock()
@@ -163,6 +190,9 @@ class Executor:
         self.dialect = dialect  # "v1": InfluxDB 1.x answers (/query); "v3": InfluxDB 3's (query_influxql)
         # None: the engine's limit (querylimits.py), checked on bounded ranges only
         self.max_select_buckets = max_select_buckets
+        #: (id(tree), db, rp) -> (tree, (catalog, its seq, bucket limit), plan): see _plan
+        self._plans: "collections.OrderedDict[tuple, tuple]" = collections.OrderedDict()
+        self._plans_lock = threading.Lock()
         self.db_not_found = db_not_found
 
     # -- entry points ----------------------------------------------------------------------------
@@ -372,11 +402,33 @@ class Executor:
         # made, so planning need not look at the catalog files a second time
         scanner = Scanner(self.engine, now)
         try:
-            p = self.prepare(stmt, database, rp, now, refreshed=True)
+            p = self._plan(stmt, database, rp, now)
         except BaseException:
             scanner.close()
             raise
         return self.run_prepared(p, now, scanner)
+
+    def _plan(self, stmt: SelectStatement, database, rp, now):
+        """``prepare``, or a copy of the plan made for the same tree, defaults and catalog when
+        planning did not depend on the time (dashboards send the same text again and again)."""
+        from ..querylimits import limits_for
+
+        cat = self.engine.catalog
+        version = (id(cat), cat.seq, limits_for(self.engine).max_select_buckets)
+        key = (id(stmt), database, rp)
+        with self._plans_lock:
+            hit = self._plans.get(key)
+        if hit is not None and hit[0] is stmt and hit[1] == version:
+            return _run_copy(hit[2])
+        p = self.prepare(stmt, database, rp, now, refreshed=True)
+        if _time_free_plan(stmt, p, now):
+            with self._plans_lock:
+                self._plans[key] = (stmt, version, p)   # the tree is kept: its id stays its own
+                self._plans.move_to_end(key)
+                while len(self._plans) > PLANS_KEPT:
+                    self._plans.popitem(last=False)
+            return _run_copy(p)
+        return p
 
     def run_prepared(self, p, now, scanner: Optional[Scanner] = None) -> list[Series]:
         """The series of a prepared SELECT (read through ``scanner``, else a new one)."""
