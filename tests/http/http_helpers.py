@@ -166,15 +166,18 @@ def serving(app):
         thread.join(30)
 
 
-# A WAL plugin that writes one `seen` row per `src` row it sees, tagged with the id and the process
-# that ran it: counting `seen` rows tells whether each write reached the trigger exactly once.
+# A WAL plugin that writes one `seen` row per `src` row it sees, tagged with the id, the process
+# that ran it and the delivery (so a second delivery of a row is a row of its own, not the same
+# series and time again): counting `seen` rows tells whether each write reached the trigger once.
 COUNT = textwrap.dedent('''
     import os
+    import uuid
     def process_writes(influxdb3_local, table_batches, args=None):
+        delivery = uuid.uuid4().hex
         for b in table_batches:
             if b["table_name"] != "src":
                 continue
             for row in b["rows"]:
                 influxdb3_local.write(LineBuilder("seen").tag("id", str(row["id"])).tag("pid", str(os.getpid()))
-                                      .int64_field("n", 1).time_ns(row["time"]))
+                                      .tag("delivery", delivery).int64_field("n", 1).time_ns(row["time"]))
 ''')

@@ -9,6 +9,10 @@ has nothing left to drain but its WAL, which is adopted (persisted) by the node 
 request. `state`: ``running`` (its lock is held), ``stopping`` (asked, still up), ``stopped``
 (marker, lock free) or ``unknown`` (gone without a stop).
 
+The workers of ``influx3 serve --workers N --node-id X`` are the nodes ``X-w0`` … ``X-w<N-1>``:
+stopping ``X`` stops every one of them (and ``X`` itself, if there is such a node), so the node id a
+user gave the server stops the server; stopping one worker's node stops that worker only.
+
 Owns the markers and their meaning; does not exit any process itself.
 """
 
@@ -42,21 +46,36 @@ def state(engine, node: str) -> str:
     return "stopped" if (d / STOPPED).exists() else "unknown"
 
 
+def _workers_of(names: list[str], node_id: str) -> list[str]:
+    """The worker nodes of a server started with `--node-id node_id` (``<node_id>-w<i>``)."""
+    prefix = node_id + "-w"
+    return [n for n in names if n.startswith(prefix) and n[len(prefix):].isdigit()]
+
+
 def stop(engine, node_id: str) -> dict:
-    """Stop `node_id` (see the module docstring); returns ``{"node_id", "state"}``."""
-    if not isinstance(node_id, str) or node_id not in node_dirs(engine):
+    """Stop `node_id`, or every worker of the server of that node id (see the module docstring);
+    returns ``{"node_id", "state"}``: "stopping" while any of them is still up."""
+    names = node_dirs(engine) if isinstance(node_id, str) else []
+    targets = ([node_id] if node_id in names else []) + _workers_of(names, node_id)
+    if not targets:
         raise AdminError(404, f"node not found: {node_id}")
+    # this node last: once it stops itself its server begins to shut down
+    states = [_stop_one(engine, n) for n in sorted(targets, key=lambda n: n == engine.node_id)]
+    return {"node_id": node_id, "state": "stopping" if "stopping" in states else "stopped"}
+
+
+def _stop_one(engine, node_id: str) -> str:
     d = engine.data_dir / node_id
     if node_id == engine.node_id:
         stop_self(engine)
-        return {"node_id": node_id, "state": "stopping"}
+        return "stopping"
     current = state(engine, node_id)
     if current in ("running", "stopping"):
         write_file_atomic(d / STOP, str(time.time_ns()).encode())
-        return {"node_id": node_id, "state": "stopping"}
+        return "stopping"
     engine.adopt_dead_nodes()       # its unpersisted writes go to Parquet first
     write_file_atomic(d / STOPPED, str(time.time_ns()).encode())
-    return {"node_id": node_id, "state": "stopped"}
+    return "stopped"
 
 
 def stop_self(engine) -> None:
