@@ -315,6 +315,7 @@ class FileIndex:
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
         self.files: dict[str, FileMeta] = {}
+        self._tables: dict[tuple[int, int], _TableFiles] = {}   # the same files by table, then by day
         self.retired: set[str] = set()
         self.wal_persisted: dict[str, int] = {}     # node -> WAL seq persisted up to
         self._seen: dict[str, set[str]] = {}        # node -> manifest names applied
@@ -393,16 +394,16 @@ class FileIndex:
             if restore and restore["epoch"] > self.epoch:
                 self.epoch, self.cut = restore["epoch"], restore["cut"]
                 for p in [p for p, f in self.files.items() if self._stale(p, f.max_seq)]:
-                    del self.files[p]
+                    self._drop(p)
             epoch = m.get("epoch", 0)
             for f in m["added"]:
                 if f["path"] not in self.retired:
                     self._epoch_of[f["path"]] = epoch
                     if not self._stale(f["path"], f["max_seq"]):
-                        self.files[f["path"]] = FileMeta(**f)
+                        self._add(FileMeta(**f))
             for p in m["removed"]:
                 self.retired.add(p)
-                self.files.pop(p, None)
+                self._drop(p)
                 self._epoch_of.pop(p, None)   # a retired file never comes back: no need to keep it
             if m.get("wal_upto") is not None:
                 self.wal_persisted[node] = max(self.wal_persisted.get(node, 0), m["wal_upto"])
@@ -410,13 +411,81 @@ class FileIndex:
     def _stale(self, path: str, max_seq: int) -> bool:
         return self._epoch_of.get(path, 0) < self.epoch and max_seq <= self.cut
 
-    def for_table(self, db_id: int, table_id: int) -> list[FileMeta]:
+    def _add(self, f: FileMeta) -> None:
+        self._drop(f.path)
+        self.files[f.path] = f
+        self._tables.setdefault((f.db, f.table), _TableFiles()).add(f)
+
+    def _drop(self, path: str) -> None:
+        f = self.files.pop(path, None)
+        if f is not None:
+            self._tables[(f.db, f.table)].drop(f)
+
+    def for_table(self, db_id: int, table_id: int, lo: int | None = None, hi: int | None = None) -> list[FileMeta]:
+        """The table's live files; with `lo`/`hi` (ns, None = open) only those whose time range meets
+        [lo, hi], found by day rather than by looking at every file of the table."""
         with self.lock:
-            return [f for f in self.files.values() if f.db == db_id and f.table == table_id]
+            t = self._tables.get((db_id, table_id))
+            return [] if t is None else t.overlapping(lo, hi)
+
+    def table_totals(self, db_id: int, table_id: int) -> tuple[int, int]:
+        """(live files, their row groups) of one table, kept as files come and go."""
+        with self.lock:
+            t = self._tables.get((db_id, table_id))
+            return (0, 0) if t is None else (len(t.paths), t.row_groups)
 
     def all(self) -> list[FileMeta]:
         with self.lock:
             return list(self.files.values())
+
+
+def row_groups_of(f: FileMeta) -> int:
+    return f.row_groups or max(1, -(-f.rows // ROW_GROUP_ROWS))
+
+
+class _TableFiles:
+    """One table's live files by UTC day, so a query over an hour of a year of data looks at the
+    files of that day, not at every file (a file holds one day: write_parquet cuts rows by day; one
+    whose times span days, which no writer makes, is looked at by every query)."""
+
+    def __init__(self):
+        self.paths: dict[str, FileMeta] = {}
+        self.by_day: dict[int, dict[str, FileMeta]] = {}
+        self.spanning: dict[str, FileMeta] = {}
+        self.row_groups = 0
+
+    def _bucket(self, f: FileMeta) -> dict[str, FileMeta]:
+        day = f.min_time // DAY_NS
+        if f.max_time // DAY_NS != day:
+            return self.spanning
+        return self.by_day.setdefault(day, {})
+
+    def add(self, f: FileMeta) -> None:
+        self.paths[f.path] = f
+        self._bucket(f)[f.path] = f
+        self.row_groups += row_groups_of(f)
+
+    def drop(self, f: FileMeta) -> None:
+        del self.paths[f.path]
+        bucket = self._bucket(f)
+        del bucket[f.path]
+        if not bucket and bucket is not self.spanning:
+            del self.by_day[f.min_time // DAY_NS]
+        self.row_groups -= row_groups_of(f)
+
+    def overlapping(self, lo: int | None, hi: int | None) -> list[FileMeta]:
+        if lo is None and hi is None:
+            return list(self.paths.values())
+        first = None if lo is None else lo // DAY_NS
+        last = None if hi is None else hi // DAY_NS
+        if first is not None and last is not None and last - first + 1 < len(self.by_day):
+            days = [d for d in range(first, last + 1) if d in self.by_day]
+        else:
+            days = [d for d in self.by_day if (first is None or d >= first) and (last is None or d <= last)]
+        out = [f for d in days for f in self.by_day[d].values()]
+        out += [f for f in self.spanning.values()
+                if (lo is None or f.max_time >= lo) and (hi is None or f.min_time <= hi)]
+        return out
 
 
 def read_files(files: list[FileMeta], data_dir: Path) -> pa.Table:
@@ -424,8 +493,15 @@ def read_files(files: list[FileMeta], data_dir: Path) -> pa.Table:
     return pa.concat_tables(tables, promote_options="permissive")
 
 
-def compact_groups(index: FileIndex, min_files: int = 4) -> list[list[FileMeta]]:
-    """Groups of files of one table and one day worth merging (enough small files)."""
+#: rows one compaction merges at most (it holds them all in memory, sorted: ~0.5 KB per TSBS row at
+#: the peak); any two small files fit, more are left to the next round
+COMPACT_MAX_ROWS = 2 * ROW_GROUP_ROWS
+
+
+def compact_groups(index: FileIndex, min_files: int = 4, max_rows: int | None = None) -> list[list[FileMeta]]:
+    """Groups of files of one table and one day worth merging (enough small files): the oldest
+    small files, up to `max_rows` (COMPACT_MAX_ROWS) rows in all."""
+    max_rows = COMPACT_MAX_ROWS if max_rows is None else max_rows
     groups: dict[tuple[int, int, int], list[FileMeta]] = {}
     for f in index.all():
         groups.setdefault((f.db, f.table, f.day), []).append(f)
@@ -434,5 +510,12 @@ def compact_groups(index: FileIndex, min_files: int = 4) -> list[list[FileMeta]]
         # a file index's pieces are small by design (engine/admin/fileindex.py): merged once
         small = [f for f in files if f.rows < ROW_GROUP_ROWS and not f.index]
         if len(small) >= min_files:
-            out.append(sorted(small, key=lambda f: f.min_seq))
+            group, rows = [], 0
+            for f in sorted(small, key=lambda f: f.min_seq):
+                if group and rows + f.rows > max_rows:
+                    break
+                group.append(f)
+                rows += f.rows
+            if len(group) >= 2:
+                out.append(group)
     return out

@@ -131,3 +131,20 @@ def test_compaction_merges_small_files_and_keeps_answers(engine):
     fresh = Engine(engine.data_dir, node_id="other", background=False)
     assert rows(fresh, "db", "m") == before
     fresh.close()
+
+
+def test_one_compaction_merges_no_more_rows_than_its_cap_oldest_files_first(engine, monkeypatch):
+    from jupyter_influx3.engine import persist
+
+    monkeypatch.setattr(persist, "COMPACT_MAX_ROWS", 6)   # three of the 2-row files below
+    for i in range(5):
+        engine.write_lp("db", f"m,h=x v={i} {i}\nm,h=y v={i} {i}".encode(), "ns")
+        engine.snapshot()
+    before = rows(engine, "db", "m")
+    oldest = sorted(engine.index.all(), key=lambda f: f.min_seq)
+    assert engine.compact() == 1
+    after = engine.index.all()
+    assert sorted(f.rows for f in after) == [2, 2, 6]   # the three oldest merged, two left
+    assert {f.path for f in oldest[3:]} <= {f.path for f in after}
+    assert rows(engine, "db", "m") == before
+    assert engine.compact() == 0   # 3 small files left: fewer than compaction_min_files
