@@ -102,3 +102,64 @@ def test_manifests_of_a_folder_emptied_and_used_again_start_at_one(tmp_path):
     for p in persist.snapshot_dir(tmp_path, "a").iterdir():
         p.unlink()
     assert write_manifest(tmp_path, "a", wal_upto=3, added=[], removed=[]) == 1
+
+
+DAY = persist.DAY_NS
+
+
+def day_file(i: int, day: int, first: int = 0, last: int = DAY - 1, table: int = 0) -> FileMeta:
+    return FileMeta(f"a/f{i}.parquet", 0, table, day, day * DAY + first, day * DAY + last, 10, 10, i, i, ["time"],
+                    row_groups=2)
+
+
+def test_files_of_a_time_range_are_found_by_day_including_a_file_spanning_days(tmp_path):
+    index = FileIndex(tmp_path)
+    files = [day_file(d, d) for d in range(0, 400)] + [day_file(1000, 10, 0, 3 * DAY)]   # the last spans 4 days
+    files.append(day_file(2000, 5, table=1))                                            # another table
+    index.apply("a", {"added": [f.__dict__ for f in files], "removed": [], "wal_upto": None})
+
+    def paths(lo, hi):
+        return sorted(f.path for f in index.for_table(0, 0, lo, hi))
+
+    assert paths(200 * DAY + 5, 200 * DAY + 9) == ["a/f200.parquet"]
+    assert paths(201 * DAY, 201 * DAY) == ["a/f201.parquet"]                 # bounds are inclusive
+    assert paths(201 * DAY - 1, 201 * DAY) == ["a/f200.parquet", "a/f201.parquet"]
+    assert paths(12 * DAY, 12 * DAY + 1) == ["a/f1000.parquet", "a/f12.parquet"]
+    assert paths(398 * DAY, None) == ["a/f398.parquet", "a/f399.parquet"]
+    assert paths(None, DAY - 1) == ["a/f0.parquet"]
+    assert len(paths(None, None)) == 401 and paths(-5 * DAY, -1) == []
+    assert index.table_totals(0, 0) == (401, 802) and index.table_totals(0, 1) == (1, 2)
+    index.apply("a", {"added": [], "removed": ["a/f200.parquet", "a/f1000.parquet"], "wal_upto": None})
+    assert paths(200 * DAY, 200 * DAY + 1) == [] and paths(12 * DAY, 12 * DAY + 1) == ["a/f12.parquet"]
+    assert index.table_totals(0, 0) == (399, 798)
+
+
+def test_a_query_over_an_hour_reads_the_files_of_that_day_and_answers_like_a_full_scan(tmp_path):
+    e = Engine(tmp_path, node_id="n", background=False, compaction_min_files=2)
+    try:
+        hour = 3600 * 10**9
+        for day in range(6):
+            for half in range(2):   # two snapshots per day, merged by compaction
+                rows = [f"m,k={k} v={day * 100 + half * 10 + k}i {day * DAY + half * 12 * hour + k * hour}"
+                        for k in range(3)]
+                e.write_lp("db", "\n".join(rows), "ns")
+                e.snapshot()
+        assert e.index.table_totals(*_ids(e)) == (12, 12)
+        e.compact()
+        assert e.index.table_totals(*_ids(e)) == (6, 6)
+        lo, hi = 3 * DAY + hour, 3 * DAY + 2 * hour
+        q = f"SELECT k, v FROM m WHERE time >= {lo} AND time < {hi} ORDER BY k"
+        got = e.sql("db", q.replace(f"time >= {lo}", f"time >= to_timestamp({lo})")
+                    .replace(f"time < {hi}", f"time < to_timestamp({hi})")).to_pylist()
+        assert got == [{"k": "1", "v": 301}]
+        tel = e.last_query_telemetry
+        assert (tel["files_scanned"], tel["files_total"]) == (1, 6)
+        everything = e.sql("db", "SELECT k, v FROM m ORDER BY time").to_pylist()
+        assert len(everything) == 36 and e.last_query_telemetry["files_scanned"] == 6
+    finally:
+        e.close()
+
+
+def _ids(e):
+    d = e.catalog.db("db")
+    return d.id, d.table("m").id

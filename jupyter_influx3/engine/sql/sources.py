@@ -199,11 +199,13 @@ class ChunkStatsCache:
         return len(self._entries)
 
 
-def snapshot_sources(engine, db_id: int, table_id: int) -> tuple[list[FileMeta], list[pa.RecordBatch]]:
-    """The table's live Parquet files and buffered batches (of every node), as one consistent view."""
+def snapshot_sources(engine, db_id: int, table_id: int, lo: int | None = None,
+                     hi: int | None = None) -> tuple[list[FileMeta], list[pa.RecordBatch]]:
+    """The table's live Parquet files and buffered batches (of every node), as one consistent view;
+    with `lo`/`hi`, only the files of the days they span (persist.FileIndex.for_table)."""
     key = (db_id, table_id)
     with engine._view_lock:
-        files = engine.index.for_table(db_id, table_id)
+        files = engine.index.for_table(db_id, table_id, lo, hi)
         chunks: list[pa.RecordBatch] = []
         for buf in [engine.buffer] + [r.buffer for r in list(engine.replicas.values())]:
             with buf.lock:
@@ -357,9 +359,11 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
     retention = table.retention_ns or db.retention_ns
     cutoff = now_ns - retention if retention else None
     lo = lower if cutoff is None else (cutoff if lower is None else max(lower, cutoff))
-    files, chunks = snapshot_sources(engine, db.id, table.id)
+    # only the files of the queried days: a year of files is not looked at one by one per query
+    files, chunks = snapshot_sources(engine, db.id, table.id, lo, upper)
+    files_total, row_groups_total = engine.index.table_totals(db.id, table.id)
     keys = list(table.series_key)
-    view = TableView("", files_total=len(files), chunks_total=len(chunks), retention_cutoff=cutoff)
+    view = TableView("", files_total=files_total, chunks_total=len(chunks), retention_cutoff=cutoff)
 
     # (min, max, unique, kind, object)
     equal = {c: vs for c, vs in (equal or {}).items() if c in keys}   # a field's old value may be replaced
@@ -392,7 +396,7 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
     view.chunks_scanned = len(plain_chunks) + len(dd_chunks)
     view.rows_scanned = sum(f.rows for f in plain_files + dd_files) + sum(b.num_rows for b in plain_chunks + dd_chunks)
     view.bytes_scanned = sum(f.bytes for f in plain_files + dd_files) + chunk_bytes
-    view.row_groups_total = sum(_row_groups(f, {})[0] for f in files)
+    view.row_groups_total = row_groups_total
     view.row_groups_scanned = sum(_row_groups(f, equal)[1] for f in plain_files + dd_files)
     view.dedup = bool(dd_files or dd_chunks)
     view.plain_files, view.plain_chunks = plain_files, plain_chunks
