@@ -44,7 +44,9 @@ RESTART_DELAY, RESTART_DELAY_MAX = 0.2, 10.0
 STOP_TIMEOUT = 90.0
 #: a worker's exit code when its node id is held by another process (tried again while starting)
 NODE_BUSY_EXIT = 75   # EX_TEMPFAIL
-#: a worker that exits with NODE_BUSY_EXIT while starting is started again this many times
+#: worker 0, which starts alone, is started again this many times when its node id is busy (another
+#: server may run with it); the others, until READY_TIMEOUT: worker 0 may be persisting their WAL
+#: after a crash of the whole group, under their node lock, for as long as their WAL takes
 START_RETRIES = 4
 
 
@@ -129,15 +131,14 @@ def _wait_ready(workers: list[Worker], stopping: list) -> Optional[int]:
                 w.ready = True
             elif w.proc.poll() is not None:
                 code = w.proc.returncode
-                # After a crash of the whole group, a sibling started first may be persisting this
-                # worker's WAL under its node lock for a moment: try again a few times.
+                # its node id busy: see START_RETRIES
                 w.start_failures += 1
-                if code != NODE_BUSY_EXIT or w.start_failures > START_RETRIES:
+                if code != NODE_BUSY_EXIT or (w.index == 0 and w.start_failures > START_RETRIES):
                     print(f"influx3: worker {w.index} exited with {code} while starting",
                           file=sys.stderr, flush=True)
                     return code or 1
                 w.close_pipe()
-                time.sleep(0.5 * w.start_failures)
+                time.sleep(min(0.5 * w.start_failures, 2.0))
                 w.start()
         if time.monotonic() > deadline:
             print("influx3: workers did not become ready in time", file=sys.stderr, flush=True)

@@ -57,7 +57,7 @@ class Influx3Server:
         self.proc: subprocess.Popen | None = None
         self.url = ""
 
-    def start(self, timeout: float = 60.0) -> "Influx3Server":
+    def start(self, timeout: float = 120.0) -> "Influx3Server":   # a loaded machine, a long recovery
         log = open(self.log_path, "ab")
         offset = log.tell()
         cmd = [sys.executable, "-m", "jupyter_influx3", "serve", "--data-dir", str(self.data_dir),
@@ -84,7 +84,7 @@ class Influx3Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 90.0) -> int:
         """Ask the server to stop with `sig`; return its exit code (killed if it hangs)."""
         if self.proc is None:
             return 0

@@ -44,6 +44,9 @@ def run_round(server, seed: int) -> dict:
     stop = threading.Event()
     threads = [threading.Thread(target=_client, args=(server.url, k, acked, stop, seed)) for k in range(CLIENTS)]
     [t.start() for t in threads]
+    deadline = time.monotonic() + 60   # a loaded machine may take a while to answer the first write
+    while not acked and time.monotonic() < deadline:
+        time.sleep(0.01)
     time.sleep(rnd.uniform(0.3, 1.5))
     server.kill()
     stop.set()
