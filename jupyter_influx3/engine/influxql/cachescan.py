@@ -250,7 +250,11 @@ class CachedTable:
         if base is None:
             # frames of the same rows share their series and time arrays: the select layer reuses
             # what it derives from them (orders, windows) across the calls of a statement
-            uniq, sid = np.unique(rsid, return_inverse=True)
+            if len(self.sids) == 1:
+                # one series (a host's query): nothing to sort out
+                uniq, sid = self.sids[:1] if len(rsid) else self.sids[:0], np.zeros(len(rsid), np.int64)
+            else:
+                uniq, sid = np.unique(rsid, return_inverse=True)
             base = self._frames[id(idx)] = (idx, [st.series[i] for i in uniq.tolist()],
                                             [st.keys[i] for i in uniq.tolist()],
                                             sid.reshape(-1).astype(np.int64), st.time[idx])

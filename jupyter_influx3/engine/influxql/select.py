@@ -94,6 +94,17 @@ class Points:
         return Points(z, z.copy(), Vec.nulls(0, kind), [Vec.nulls(0) for _ in range(naux)])
 
 
+def _grid_union(grid: np.ndarray, times: np.ndarray, interval: int, asc: bool) -> np.ndarray:
+    """``np.union1d(grid, times)`` for a regular grid (every ``interval`` from its first window):
+    the grid itself (sorted ascending) when every time is one of its windows, as aggregated points
+    are, without sorting the two together."""
+    lo, hi = (int(grid[0]), int(grid[-1])) if asc else (int(grid[-1]), int(grid[0]))
+    if len(times) and int(times.min()) >= lo and int(times.max()) <= hi \
+            and not ((times - np.int64(lo)) % np.int64(interval)).any():
+        return grid if asc else grid[::-1]
+    return np.union1d(grid, times)
+
+
 def _segments(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Start indices of runs of equal key tuples (rows already sorted by them), and a run id per
     row."""
@@ -1046,7 +1057,8 @@ class _Run:
                     last = e_lim if e_lim != MIN_TIME else int(window_start(int(times[-1]), interval, offset))
                     grid = np.arange(first, last - 1, -interval, dtype=np.int64) if first >= last else np.zeros(0, np.int64)
             # points falling outside the grid are kept as they come (1.x emits them)
-            union = np.union1d(grid, times) if len(grid) else times
+            union = _grid_union(grid, times, interval, asc) if len(grid) and not tz else \
+                np.union1d(grid, times) if len(grid) else times
             if not asc:
                 union = union[::-1]
             tt = times if asc else times[::-1]
