@@ -3,6 +3,7 @@ tornado server answering `/ping` in the same run (the floor of a tornado server 
 
     python3 benchmarks/request_path.py                  # ~30 s
     python3 benchmarks/request_path.py --n 3000 --rounds 5
+    python3 benchmarks/request_path.py --baseline /tmp/old   # A/B: also a server of the package in /tmp/old
     python3 benchmarks/request_path.py --profile query  # + cProfile of the server for that request
                                                         # (ping, select1, query, influxql)
 
@@ -89,13 +90,19 @@ def measure(port: int, path: str, n: int, pid: int) -> tuple[float, float]:
     return wall / n * 1e6, cpu / n * 1e6
 
 
-def start_influx3(data_dir: Path, port: int, profile_out: Path | None, workers: int) -> subprocess.Popen:
+def start_influx3(data_dir: Path, port: int, profile_out: Path | None, workers: int,
+                  source: str | None = None) -> subprocess.Popen:
+    """`influx3 serve` of this checkout, or (`source`) of the package under another directory."""
+    env, cwd = None, None
+    if source is not None:
+        # the other package first on the path; run from a directory that holds no package
+        env, cwd = dict(os.environ, PYTHONPATH=source), tempfile.gettempdir()
     cmd = [sys.executable]
     if profile_out is not None:
         cmd += ["-m", "cProfile", "-o", str(profile_out)]
     cmd += ["-m", "jupyter_influx3", "serve", "--data-dir", str(data_dir), "--http-bind", f"127.0.0.1:{port}",
             "--node-id", "bench", "--without-auth", "--workers", str(workers)]
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
 
 
 def main() -> int:
@@ -105,6 +112,9 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--profile", choices=("ping", "query", "select1", "influxql"), default=None)
     p.add_argument("--json", default=None, metavar="FILE")
+    p.add_argument("--baseline", default=None, metavar="DIR",
+                   help="also time a server of the jupyter_influx3 package under DIR (e.g. `git archive <rev> "
+                        "jupyter_influx3 | tar -x -C DIR`), alternating with this checkout's: an A/B in one run")
     args = p.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="influx3-reqpath-"))
@@ -112,36 +122,45 @@ def main() -> int:
     profile_out = tmp / "server.prof" if args.profile else None
     ours = start_influx3(tmp / "data", port, profile_out, args.workers)
     ref = subprocess.Popen([sys.executable, "-c", BARE_TORNADO, str(ref_port)], stdout=subprocess.DEVNULL)
+    servers = {"influx3": (port, ours)}
+    if args.baseline:
+        base_port = free_port()
+        servers["baseline"] = (base_port, start_influx3(tmp / "baseline-data", base_port, None, args.workers,
+                                                        os.path.abspath(args.baseline)))
     try:
-        wait_up(port, "/ping", ours)
         wait_up(ref_port, "/ping", ref)
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        c.request("POST", "/api/v3/write_lp?db=b", body=b"t,host=a v=1 1\nt,host=b v=2 2\n")
-        assert c.getresponse().read() is not None
-        kinds = {
-            "bare tornado /ping": (ref_port, "/ping", ref.pid),
-            "influx3 /ping": (port, "/ping", ours.pid),
-            "influx3 SELECT 1": (port, "/api/v3/query_sql?" + urllib.parse.urlencode(
-                {"db": "b", "q": "SELECT 1", "format": "json"}), ours.pid),
-            "influx3 tiny query": (port, "/api/v3/query_sql?" + urllib.parse.urlencode(
-                {"db": "b", "q": "SELECT v FROM t WHERE host = 'a'", "format": "json"}), ours.pid),
-            "influx3 InfluxQL tiny": (port, "/query?" + urllib.parse.urlencode(
-                {"db": "b", "q": "SELECT v FROM t WHERE host = 'a'", "epoch": "ns"}), ours.pid),
-        }
+        kinds = {"bare tornado /ping": (ref_port, "/ping", ref.pid)}
+        for label, (prt, proc) in servers.items():
+            wait_up(prt, "/ping", proc)
+            c = http.client.HTTPConnection("127.0.0.1", prt, timeout=30)
+            c.request("POST", "/api/v3/write_lp?db=b", body=b"t,host=a v=1 1\nt,host=b v=2 2\n")
+            assert c.getresponse().read() is not None
+            kinds.update({
+                f"{label} /ping": (prt, "/ping", proc.pid),
+                f"{label} SELECT 1": (prt, "/api/v3/query_sql?" + urllib.parse.urlencode(
+                    {"db": "b", "q": "SELECT 1", "format": "json"}), proc.pid),
+                f"{label} tiny query": (prt, "/api/v3/query_sql?" + urllib.parse.urlencode(
+                    {"db": "b", "q": "SELECT v FROM t WHERE host = 'a'", "format": "json"}), proc.pid),
+                f"{label} InfluxQL tiny": (prt, "/query?" + urllib.parse.urlencode(
+                    {"db": "b", "q": "SELECT v FROM t WHERE host = 'a'", "epoch": "ns"}), proc.pid),
+            })
         if args.profile:
             name = {"ping": "influx3 /ping", "query": "influx3 tiny query", "select1": "influx3 SELECT 1",
                     "influxql": "influx3 InfluxQL tiny"}[args.profile]
             kinds = {k: v for k, v in kinds.items() if k in (name, "bare tornado /ping")}
         results: dict[str, list] = {k: [] for k in kinds}
         load = os.getloadavg()[0]
-        for _ in range(args.rounds):
-            for name, (prt, path, pid) in kinds.items():
+        for r in range(args.rounds):
+            # with a baseline, its requests and ours take turns going first
+            order = list(kinds.items()) if r % 2 == 0 else list(kinds.items())[::-1]
+            for name, (prt, path, pid) in order:
                 results[name].append(measure(prt, path, args.n, pid))
         load = (load + os.getloadavg()[0]) / 2
     finally:
-        for proc in (ours, ref):
+        procs = [ref] + [proc for _, proc in servers.values()]
+        for proc in procs:
             proc.send_signal(signal.SIGTERM)
-        for proc in (ours, ref):
+        for proc in procs:
             try:
                 proc.wait(60)
             except subprocess.TimeoutExpired:
@@ -150,7 +169,7 @@ def main() -> int:
     floor_cpu = statistics.median(c for _, c in results["bare tornado /ping"])
     summary = {}
     print(f"\nload average (1 min) ~{load:.1f}; {args.rounds} rounds x {args.n} requests; workers {args.workers}")
-    print(f"{'request':<22} {'wall µs':>9} {'server CPU µs':>14} {'CPU - bare µs':>14} {'wall / bare':>12} "
+    print(f"{'request':<24} {'wall µs':>9} {'server CPU µs':>14} {'CPU - bare µs':>14} {'wall / bare':>12} "
           f"{'CPU / bare':>11}")
     for name, vals in results.items():
         wall = statistics.median(w for w, _ in vals)
@@ -159,7 +178,7 @@ def main() -> int:
         summary[name] = {"wall_us": round(wall, 1), "server_cpu_us": round(cpu, 1),
                          "overhead_cpu_us": round(cpu - floor_cpu, 1),
                          "wall_ratio": round(wall / floor_wall, 2), "cpu_ratio": round(cpu / floor_cpu, 2)}
-        print(f"{name:<22} {wall:>9.0f} {cpu:>14.0f} {cpu - floor_cpu:>14.0f} {wall / floor_wall:>12.2f} "
+        print(f"{name:<24} {wall:>9.0f} {cpu:>14.0f} {cpu - floor_cpu:>14.0f} {wall / floor_wall:>12.2f} "
               f"{cpu / floor_cpu:>11.2f}")
     if profile_out is not None and profile_out.exists():
         st = pstats.Stats(str(profile_out))
