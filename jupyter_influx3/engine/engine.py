@@ -546,20 +546,24 @@ class Engine:
         merged = 0
         self.index.refresh()
         for group in persist.compact_groups(self.index, self.compaction_min_files):
-            t = persist.dedup_sort(None, persist.read_files(group, self.data_dir))
-            name = f"c{group[-1].max_seq}-{uuid.uuid4().hex[:8]}"
-            indexed = fileindex.columns_for(self.catalog, group[0].db, group[0].table)
-            if indexed:   # laid out by the file index's columns, in small row groups
-                t = fileindex.layout(t, indexed)
-            added = persist.write_parquet(self.data_dir, self.node_id, group[0].db, group[0].table, t, name,
-                                          fileindex.ROW_GROUP_ROWS if indexed else persist.ROW_GROUP_ROWS,
-                                          fileindex.Pieces(indexed) if indexed else None)
-            self._publish(added, [f.path for f in group], grace_s=self._RETIRE_GRACE_S)
-            sources_replaced(self, (group[0].db, group[0].table), [], [f.path for f in group],
-                             [f.path for f in added])
-            merged += 1
+            with self._snapshot_lock:   # never beside a snapshot: both hold their rows in memory at once
+                merged += self._compact_group(group)
         self._delete_retired()
         return merged
+
+    def _compact_group(self, group: list[FileMeta]) -> int:
+        t = persist.dedup_sort(None, persist.read_files(group, self.data_dir))
+        name = f"c{group[-1].max_seq}-{uuid.uuid4().hex[:8]}"
+        indexed = fileindex.columns_for(self.catalog, group[0].db, group[0].table)
+        if indexed:   # laid out by the file index's columns, in small row groups
+            t = fileindex.layout(t, indexed)
+        added = persist.write_parquet(self.data_dir, self.node_id, group[0].db, group[0].table, t, name,
+                                      fileindex.ROW_GROUP_ROWS if indexed else persist.ROW_GROUP_ROWS,
+                                      fileindex.Pieces(indexed) if indexed else None)
+        self._publish(added, [f.path for f in group], grace_s=self._RETIRE_GRACE_S)
+        sources_replaced(self, (group[0].db, group[0].table), [], [f.path for f in group],
+                         [f.path for f in added])
+        return 1
 
     def _purge(self) -> int:
         now = time.time_ns()

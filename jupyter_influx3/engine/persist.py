@@ -494,8 +494,8 @@ def read_files(files: list[FileMeta], data_dir: Path) -> pa.Table:
 
 
 #: rows one compaction merges at most (it holds them all in memory, sorted: ~0.5 KB per TSBS row at
-#: the peak); any two small files fit, more are left to the next round
-COMPACT_MAX_ROWS = 2 * ROW_GROUP_ROWS
+#: the peak), beyond its first two files (so any small files merge in the end); the rest wait
+COMPACT_MAX_ROWS = ROW_GROUP_ROWS
 
 
 def compact_groups(index: FileIndex, min_files: int = 4, max_rows: int | None = None) -> list[list[FileMeta]]:
@@ -512,7 +512,7 @@ def compact_groups(index: FileIndex, min_files: int = 4, max_rows: int | None = 
         if len(small) >= min_files:
             group, rows = [], 0
             for f in sorted(small, key=lambda f: f.min_seq):
-                if group and rows + f.rows > max_rows:
+                if len(group) >= 2 and rows + f.rows > max_rows:
                     break
                 group.append(f)
                 rows += f.rows
