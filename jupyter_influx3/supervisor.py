@@ -171,10 +171,10 @@ def _supervise(workers: list[Worker], stopping: list) -> int:
             if w.index in finished or w.proc.poll() is None:
                 continue
             code = w.proc.returncode
-            if code == 0:   # a node stop drained it: it stays stopped
+            if code == 0:   # drained on purpose (a node stop, a SIGTERM of its own): it stays stopped
                 finished.add(w.index)
                 left = len(workers) - len(finished)
-                print(f"influx3: worker {w.index} (node {w.node_id}) stopped (node stop); "
+                print(f"influx3: worker {w.index} (node {w.node_id}) stopped on request; "
                       + (f"{left} of {len(workers)} workers serve" if left else "every worker has stopped"),
                       file=sys.stderr, flush=True)
                 continue

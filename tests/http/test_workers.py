@@ -201,7 +201,7 @@ def test_a_node_stop_of_one_worker_stops_it_only_and_the_other_serves_everything
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and "1 of 2 workers serve" not in server.log():
         time.sleep(0.1)
-    assert "worker 1 (node test-node-w1) stopped (node stop); 1 of 2 workers serve" in server.log()
+    assert "worker 1 (node test-node-w1) stopped on request; 1 of 2 workers serve" in server.log()
     assert len(workers_of(server)) == 1 and server.proc.poll() is None   # not restarted, server up
     for i in range(2, 8):   # new connections: all to the worker left
         written(server.url, "wstop", f"t v={i} {i}")
