@@ -208,3 +208,23 @@ def test_a_node_stop_of_one_worker_stops_it_only_and_the_other_serves_everything
         assert sql(server.url, "wstop", "SELECT count(*) AS n FROM t") == [{"n": i}]
     states = {r["node_id"]: r["state"] for r in sql(server.url, "_internal", "SELECT node_id, state FROM system.nodes")}
     assert states == {"test-node-w0": "running", "test-node-w1": "stopped"}
+
+
+def test_system_queries_of_other_workers_are_filtered_by_the_callers_databases_too(start_influx3):
+    server = start_influx3("--workers", "2", auth=True)
+    admin = create_admin(server.url)
+    reader = resource_token(server.url, admin, [db_perm(["pub"], "read", "write")])
+    for db in ("pub", "priv"):
+        r = requests.post(server.url + "/api/v3/write_lp", params={"db": db}, data="t v=1 1", headers=bearer(admin),
+                          timeout=30)
+        assert r.status_code == 204, r.text
+    for i in range(6):   # new connections: both workers run some
+        sql(server.url, "priv", f"SELECT v FROM t WHERE v <> {1000 + i} -- secret{i}", bearer(admin))
+        sql(server.url, "pub", f"SELECT v FROM t WHERE v <> {2000 + i} -- mine{i}", bearer(reader))
+    time.sleep(1.0)   # a worker publishes its log every 0.25 s
+    for _ in range(4):
+        texts = [r["query_text"] for r in sql(server.url, "pub", "SELECT query_text FROM system.queries", bearer(reader))]
+        assert not [t for t in texts if "secret" in t]
+        assert all(any(f"mine{i}" in t for t in texts) for i in range(6)), texts
+        texts = [r["query_text"] for r in sql(server.url, "pub", "SELECT query_text FROM system.queries", bearer(admin))]
+        assert all(any(f"secret{i}" in t for t in texts) for i in range(6)), texts
