@@ -404,7 +404,8 @@ def _load_influx3(args, shared: Path, tmp: Path, data: Path, nlines: int, rep: i
     srv = Server(data_dir, workers=workers).start()
     try:
         n = len(psutil.Process(srv.proc.pid).children())
-        log(f"influx3 serve pid {srv.proc.pid} ({n or 'no'} workers) on {srv.url}; loading {nlines:,} lines")
+        shape = f"{n} workers" if n else "one process"
+        log(f"influx3 serve pid {srv.proc.pid} ({shape}) on {srv.url}; loading {nlines:,} lines")
         url = f"{srv.url}/api/v3/write_lp?db=bench&precision=nanosecond"
         r3.update(run_load_py(shared, data, url, args.batch, args.workers, watch_pid=srv.proc.pid))
         r3["server_peak_rss"] = tree_hwm(srv.proc.pid)   # every process of the server

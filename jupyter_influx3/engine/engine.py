@@ -33,6 +33,7 @@ from .admin.deletes import apply_pending as apply_row_deletes, drop_deleted
 from .concurrency import SlotStream, slots_for
 from .catalog import Catalog, Limits, validate_db_name
 from .lineprotocol import LineError
+from .malloc import release_free_memory
 from .persist import FileIndex, FileMeta, quote
 from .validator import SEQ_COLUMN, Plan, accepted_lines, build_batch, plan_write
 from .sql.seriescache import sources_replaced
@@ -497,7 +498,8 @@ class Engine:
                 if seq <= closed:
                     self._retire_wal_file(self.node_id, seq, path)
             self._last_snapshot = time.monotonic()
-            return added
+        release_free_memory()
+        return added
 
     def _persist_buffer(self, node: str, buf: Buffer, upto: int) -> list[FileMeta]:
         # DuckDB only merges rows that share tags and time; a connection costs 20-50 ms, so dedup_sort
@@ -548,6 +550,7 @@ class Engine:
         for group in persist.compact_groups(self.index, self.compaction_min_files):
             with self._snapshot_lock:   # never beside a snapshot: both hold their rows in memory at once
                 merged += self._compact_group(group)
+            release_free_memory()
         self._delete_retired()
         return merged
 

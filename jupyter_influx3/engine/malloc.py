@@ -1,7 +1,8 @@
 """glibc malloc settings for a process that works on large numpy temporaries.
 
 Owns one process-wide side effect, applied once by whoever first needs it (a large line-protocol
-parse, the first series-cache copy); does nothing else.
+parse, the first series-cache copy), and handing freed memory back after a big job
+(:func:`release_free_memory`); does nothing else.
 """
 
 from __future__ import annotations
@@ -38,5 +39,21 @@ def tune_malloc_once() -> None:
         libc.gnu_get_libc_version  # glibc only (musl has no mallopt tunables)
         libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
         libc.mallopt(-1, 128 << 20)  # M_TRIM_THRESHOLD
+    except Exception:  # pragma: no cover - best effort
+        pass
+
+
+def release_free_memory() -> None:
+    """Give the memory freed by a big job (a snapshot, a compaction) back to the OS: Arrow's
+    allocator (mimalloc) keeps it in the heap of the thread that freed it, where the next job, on
+    another thread, cannot reuse it, so the peaks of jobs on different threads would add up."""
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            ctypes.CDLL(None).malloc_trim(0)
     except Exception:  # pragma: no cover - best effort
         pass

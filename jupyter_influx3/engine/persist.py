@@ -493,8 +493,9 @@ def read_files(files: list[FileMeta], data_dir: Path) -> pa.Table:
     return pa.concat_tables(tables, promote_options="permissive")
 
 
-#: rows one compaction merges at most (it holds them all in memory, sorted: ~0.5 KB per TSBS row at
-#: the peak), beyond its first two files (so any small files merge in the end); the rest wait
+#: rows one compaction merges at most (it holds them all in memory, sorted: ~0.4 KB per TSBS row at
+#: the peak); the rest wait for the next round. Files of half as many rows or more are left as they
+#: are, so any two candidates fit.
 COMPACT_MAX_ROWS = ROW_GROUP_ROWS
 
 
@@ -508,11 +509,11 @@ def compact_groups(index: FileIndex, min_files: int = 4, max_rows: int | None = 
     out = []
     for files in groups.values():
         # a file index's pieces are small by design (engine/admin/fileindex.py): merged once
-        small = [f for f in files if f.rows < ROW_GROUP_ROWS and not f.index]
+        small = [f for f in files if 2 * f.rows < max_rows and not f.index]
         if len(small) >= min_files:
             group, rows = [], 0
             for f in sorted(small, key=lambda f: f.min_seq):
-                if len(group) >= 2 and rows + f.rows > max_rows:
+                if rows + f.rows > max_rows:
                     break
                 group.append(f)
                 rows += f.rows

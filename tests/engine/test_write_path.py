@@ -150,14 +150,12 @@ def test_one_compaction_merges_no_more_rows_than_its_cap_oldest_files_first(engi
     assert engine.compact() == 0   # 3 small files left: fewer than compaction_min_files
 
 
-def test_a_compaction_merges_two_small_files_even_when_they_exceed_its_cap(engine, monkeypatch):
+def test_files_of_half_the_compaction_cap_or_more_are_left_as_they_are(engine, monkeypatch):
     from jupyter_influx3.engine import persist
 
-    monkeypatch.setattr(persist, "COMPACT_MAX_ROWS", 1)
-    for i in range(4):
+    monkeypatch.setattr(persist, "COMPACT_MAX_ROWS", 4)   # the 2-row files below are not small then
+    for i in range(5):
         engine.write_lp("db", f"m,h=x v={i} {i}\nm,h=y v={i} {i}".encode(), "ns")
         engine.snapshot()
-    before = rows(engine, "db", "m")
-    assert engine.compact() == 1
-    assert sorted(f.rows for f in engine.index.all()) == [2, 2, 4]
-    assert rows(engine, "db", "m") == before
+    assert engine.compact() == 0
+    assert sorted(f.rows for f in engine.index.all()) == [2, 2, 2, 2, 2]
