@@ -979,11 +979,14 @@ class _Run:
             # segments: (group, window) in output order
             key_w = win if p.ascending else -win
             order = np.lexsort((np.arange(len(pts)), key_w, rank[pts.gid]))
-            win = win[order]
-            starts, _seg = _segments([pts.gid[order], win])
+            if (order[1:] > order[:-1]).all():
+                order = None   # already in output order (one series, time ascending): no copies
+            else:
+                win = win[order]
+            starts, _seg = _segments([pts.gid if order is None else pts.gid[order], win])
             got = self._derived[key] = (order, win, starts, pts.time, pts.gid)
         order, win, starts = got[:3]
-        return _reduce(name, c, pts.take(order), win, starts, self)
+        return _reduce(name, c, pts if order is None else pts.take(order), win, starts, self)
 
     def interval_points(self, pts: Points) -> Points:
         """1.x's interval iterator: the time of each point becomes its window's start (0 for the
