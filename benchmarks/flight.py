@@ -72,22 +72,32 @@ def load(data_dir: Path, rows: int, body_lines: int = 100_000) -> float:
 
 
 class PeakRss:
-    """Peak RSS of a process while the `with` block runs (psutil polling)."""
+    """Peak RSS of a process and its children (the workers of `influx3 serve`, one per core by
+    default) while the `with` block runs (psutil polling, summed)."""
 
     def __init__(self, pid: int):
         self.proc = psutil.Process(pid)
         self.peak = 0
         self._done = threading.Event()
 
+    def _rss(self) -> int:
+        total = 0
+        for p in [self.proc, *self.proc.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:   # a worker that just exited
+                pass
+        return total
+
     def __enter__(self):
-        self.peak = self.proc.memory_info().rss
+        self.peak = self._rss()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
         return self
 
     def _watch(self):
         while not self._done.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
+            self.peak = max(self.peak, self._rss())
             time.sleep(0.01)
 
     def __exit__(self, *exc):
