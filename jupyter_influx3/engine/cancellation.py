@@ -7,8 +7,8 @@ InfluxQL scanner opens while a scope is active is attached to it (:func:`attach_
 client that went away, a server shutting down. Python work between DuckDB calls stops at the next
 :meth:`QueryScope.check`.
 
-Does not own timers or threads (the adapter arms the deadline with its own event loop) and knows
-nothing of HTTP.
+Adapters with an event loop arm a deadline with it; for the others one daemon thread here cancels
+scopes at their deadline (`watch`) and rings an :class:`Alarm` (`alarm`). Knows nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -112,6 +112,17 @@ class QueryScope:
         if cancelled:
             raise self.error()
 
+    def adopt(self, other: "QueryScope") -> None:
+        """Take over `other`'s cursors (work begun under a scope of its own goes on under this one:
+        its timeout and cancellation now reach those cursors)."""
+        with other._lock:
+            cursors, other._cursors = other._cursors, []
+        with self._lock:
+            self._cursors.extend(cursors)
+            cancelled = self.reason is not None
+        if cancelled:
+            self.interrupt()
+
     @contextlib.contextmanager
     def active(self) -> Iterator["QueryScope"]:
         """Make this the current thread's query scope (cursors opened inside attach to it)."""
@@ -122,6 +133,31 @@ class QueryScope:
             yield self
         finally:
             _current.scope = previous
+
+
+class Alarm:
+    """Interrupts a scope's DuckDB work once, at a time set by :func:`alarm`, unless disarmed first:
+    a bound on work an adapter runs where it must not block for long (an HTTP server's IOLoop). The
+    scope is not cancelled: the caller runs the work again elsewhere, under its own deadline."""
+
+    def __init__(self, scope: QueryScope):
+        self._scope = scope
+        self._lock = threading.Lock()
+        self._state: Optional[str] = None   # None (armed), "fired" or "disarmed"
+
+    def fire(self) -> None:
+        with self._lock:
+            if self._state is not None:
+                return
+            self._state = "fired"
+        self._scope.interrupt()
+
+    def disarm(self) -> bool:
+        """Stop the alarm; True when it had already fired (the work may have been interrupted)."""
+        with self._lock:
+            if self._state is None:
+                self._state = "disarmed"
+            return self._state == "fired"
 
 
 class _Deadlines:
@@ -138,6 +174,9 @@ class _Deadlines:
         """Cancel `scope` at its deadline."""
         if scope.deadline is not None:
             self._push(scope.deadline, scope, -1)
+
+    def ring(self, alarm: Alarm, after_s: float) -> None:
+        self._push(time.monotonic() + after_s, alarm, -2)
 
     def repeat(self, scope: QueryScope) -> None:
         """Interrupt a cancelled scope's cursors again and again (0.05 s, 0.1 s, … then every
@@ -161,6 +200,9 @@ class _Deadlines:
                     scope = ref()
                     if scope is None:
                         continue
+                    if attempt == -2:   # an Alarm
+                        scope.fire()
+                        continue
                     if attempt < 0:  # a deadline (cancel() schedules the repeats; _cv is re-entrant)
                         if not scope.cancelled:
                             scope.cancel(TIMEOUT)
@@ -178,6 +220,13 @@ _deadlines = _Deadlines()
 def watch(scope: QueryScope) -> None:
     """Cancel `scope` (TIMEOUT) when its deadline passes, from a thread of our own."""
     _deadlines.watch(scope)
+
+
+def alarm(scope: QueryScope, after_s: float) -> Alarm:
+    """An :class:`Alarm` that interrupts `scope`'s DuckDB work `after_s` seconds from now."""
+    ring = Alarm(scope)
+    _deadlines.ring(ring, after_s)
+    return ring
 
 
 def current() -> Optional[QueryScope]:

@@ -193,6 +193,8 @@ def decode_utf8(body: bytes) -> str:
 
 #: calls that last took less than this (ms) run on the IOLoop (see ApiHandler.run_short)
 INLINE_MS = 5.0
+#: an inline call still running after this long (s) is interrupted and run again in the pool
+INLINE_LIMIT_S = 0.05
 _RUN_COSTS: "collections.OrderedDict[Any, float]" = collections.OrderedDict()
 #: statements up to this long are parsed on the IOLoop (see ApiHandler.parse_off_loop)
 INLINE_PARSE_CHARS = 2048
@@ -388,12 +390,18 @@ class ApiHandler(tornado.web.RequestHandler):
         querypool.stop(self, DISCONNECT)
         super().on_connection_close()
 
-    async def run_short(self, key: Any, fn: Callable[[], Any]) -> Any:
-        """Run ``fn`` like :meth:`run_blocking`, but on the IOLoop itself when the last run under
+    async def run_short(self, key: Any, fn: Callable[[], Any],
+                        discard: Optional[Callable[[Any], None]] = None) -> Any:
+        """Run ``fn`` like :meth:`run_query`, but on the IOLoop itself when the last run under
         ``key`` (the same query text, say) took under ``INLINE_MS``: handing a call to a worker
-        thread and back costs ~0.4 ms, more than a query answered from memory.  A run that turns
-        out slow (the data changed) only sends the next one back to the pool.  The cost is the
-        call's own time, wherever it ran (a wait for a pool thread is not the query's)."""
+        thread and back costs ~0.4 ms, more than a query answered from memory.  The cost is the
+        call's own time, wherever it ran (a wait for a pool thread is not the query's).
+
+        A quick text can turn slow (the data grew: think of a cross join over a table that was
+        empty), and on the IOLoop nothing else is answered meanwhile, so an inline run has an
+        alarm: after ``INLINE_LIMIT_S`` its DuckDB work is interrupted, its answer (if it got one
+        anyway) goes to ``discard``, and the call runs again in the pool under the request's
+        deadline. Only reads run here, so running again is safe."""
         took = []
 
         def timed() -> Any:
@@ -404,11 +412,36 @@ class ApiHandler(tornado.web.RequestHandler):
                 took.append((time.perf_counter() - t0) * 1000)
 
         try:
-            inline = runs_inline(key) and _slot_free(self.context.engine)
-            return timed() if inline else await self.run_query(timed)
+            if runs_inline(key) and _slot_free(self.context.engine):
+                done, result = self._run_inline(timed, discard)
+                if done:
+                    return result
+                took.clear()
+            return await self.run_query(timed)
         finally:
             if took:
                 _remember_cost(key, took[0])
+
+    def _run_inline(self, fn: Callable[[], Any], discard: Optional[Callable[[Any], None]]) -> tuple[bool, Any]:
+        """(True, fn()) run on the IOLoop, or (False, None) when the alarm cut it short."""
+        from . import querypool
+        from ..engine import cancellation
+
+        probe = cancellation.QueryScope()   # its own cursors: the alarm must not reach a rerun's
+        ring = cancellation.alarm(probe, INLINE_LIMIT_S)
+        try:
+            with probe.active():
+                result = fn()
+        except Exception:
+            if ring.disarm():
+                return False, None
+            raise
+        if ring.disarm():
+            if discard is not None:
+                discard(result)
+            return False, None
+        querypool.scope_for(self).adopt(probe)   # streaming the rest stays under the deadline
+        return True, result
 
     # ---- responses -----------------------------------------------------------------------------
 

@@ -224,7 +224,7 @@ async def run_query(handler: ApiHandler, req: QueryRequest, kind: str = "sql") -
             # a text whose last run was quick runs on the IOLoop: the hand-off to the pool and back
             # costs more than such a query (base.ApiHandler.run_short)
             key = (kind, req.db, req.q, json.dumps(req.params, sort_keys=True, default=repr), req.format)
-            result, begun = await handler.run_short(key, call)
+            result, begun = await handler.run_short(key, call, discard=lambda started: _close(started[0]))
         except Exception as exc:  # noqa: BLE001
             raise api_error(exc) from None
         rows = await send_result(handler, req.format, result.schema, result.reader,
