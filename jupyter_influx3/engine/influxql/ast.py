@@ -28,9 +28,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Iterator, Optional, Union
+from typing import TYPE_CHECKING, Iterator, Optional, Union
 
 from .lexer import OPERATORS, Tok, format_duration, quote_ident, quote_string
+
+if TYPE_CHECKING:   # regex imports this module; the name is only for the annotation
+    from .regex import Re2Pattern
 
 __all__ = [
     # enums
@@ -407,7 +410,7 @@ class RegexLiteral(Literal):
     def __str__(self) -> str:
         return "/" + self.pattern.replace("/", "\\/") + "/"
 
-    def compile(self) -> "Re2Pattern":
+    def compile(self) -> Re2Pattern:
         from .regex import compile_re2
 
         return compile_re2(self.pattern)
