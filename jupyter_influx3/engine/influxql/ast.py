@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Iterator, Optional, Union
 
 from .lexer import OPERATORS, Tok, format_duration, quote_ident, quote_string
 
-if TYPE_CHECKING:   # regex imports this module; the name is only for the annotation
+if TYPE_CHECKING:   # RE2 loads on the first regex compiled (compile below), not with the parser
     from .regex import Re2Pattern
 
 __all__ = [
