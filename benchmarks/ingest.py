@@ -397,9 +397,27 @@ def influx1_recreate(db: str, nlines: int) -> str:
 
 
 # ---- parts -----------------------------------------------------------------------------------
+def wait_idle(pid: int | None, busy_pct: float = 10.0, timeout: float = 20.0) -> float:
+    """Waits until process `pid` uses under `busy_pct` % of a CPU over half a second (InfluxDB 1.6.7
+    compacts for seconds after a load, which would slow the load after it); the seconds waited."""
+    t0 = time.monotonic()
+    if not pid:
+        return 0.0
+    try:
+        proc = psutil.Process(pid)
+        proc.cpu_percent(None)
+        while time.monotonic() - t0 < timeout:
+            time.sleep(0.5)
+            if proc.cpu_percent(None) < busy_pct:
+                break
+    except psutil.Error:
+        pass
+    return round(time.monotonic() - t0, 1)
+
+
 def _load_influx3(args, shared: Path, tmp: Path, data: Path, nlines: int, rep: int,
                   workers: int | None = None) -> dict:
-    r3: dict = {}
+    r3: dict = {"waited_for_influxd_s": wait_idle(influx1_pid()) if not args.no_influx1 else 0.0}
     data_dir = tmp / f"influx3-http-{rep}-w{workers or 'd'}"
     srv = Server(data_dir, workers=workers).start()
     try:
@@ -424,6 +442,7 @@ def _load_influx3(args, shared: Path, tmp: Path, data: Path, nlines: int, rep: i
 def _load_influx1(args, shared: Path, data: Path, nlines: int) -> dict:
     r1: dict = {"version": influx1_recreate(args.influx1_db, nlines)}
     pid = influx1_pid()
+    r1["waited_for_influxd_s"] = wait_idle(pid)   # (dropping the database has it busy too)
     r1.update(run_load_py(shared, data, f"{INFLUX1}/write?db={args.influx1_db}", args.batch, args.workers,
                           watch_pid=pid))
     r1["server_peak_rss"] = vm_hwm(pid) if pid else None  # since influxd started, not just this load
