@@ -133,6 +133,7 @@ def test_named_admin_duplicate_is_409(url, admin, name):
     ({"json": {"token_name": "frac", "expiry_secs": 1.5}}, 400, None),
 ])
 def test_named_admin_bad_requests(url, admin, kwargs, status, text):
+    kwargs = dict(kwargs)   # the parameters are shared with the re-run against two workers (tests/http/workers)
     headers = {**bearer(admin), **kwargs.pop("headers", {})}
     r = requests.post(f"{url}/api/v3/configure/token/named_admin", headers=headers, timeout=30, **kwargs)
     assert r.status_code == status, r.text
