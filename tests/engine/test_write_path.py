@@ -159,3 +159,19 @@ def test_files_of_half_the_compaction_cap_or_more_are_left_as_they_are(engine, m
         engine.snapshot()
     assert engine.compact() == 0
     assert sorted(f.rows for f in engine.index.all()) == [2, 2, 2, 2, 2]
+
+
+def test_a_large_snapshot_is_written_in_row_groups_duckdb_can_scan_in_parallel(engine):
+    import pyarrow.parquet as pq
+
+    from jupyter_influx3.engine import persist
+
+    n = 300_005   # a snapshot of 300K rows (serve takes them at 500K) is scanned by more than one thread
+    body = "".join(f"cpu,host=h{i % 7} v={i}i {i}\n" for i in range(n)).encode()
+    assert engine.write_lp("db", body, "ns").lines_written == n
+    [meta] = engine.snapshot()
+    path = os.path.join(engine.data_dir, meta.path)
+    groups = pq.ParquetFile(path).metadata.num_row_groups
+    assert groups >= 2 and groups == meta.row_groups == persist.row_groups_of(meta)
+    assert engine.sql("db", "SELECT count(*) AS n, sum(v) AS s FROM cpu").to_pylist() == \
+        [{"n": n, "s": n * (n - 1) // 2}]

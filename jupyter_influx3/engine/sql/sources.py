@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..persist import ROW_GROUP_ROWS, FileMeta, quote
+from ..persist import FileMeta, quote, row_groups_of
 from ..validator import SEQ_COLUMN
 from ..admin.deletes import sql_hidden
 from ..admin import fileindex
@@ -303,7 +303,7 @@ def _index_admits(f: FileMeta, equal: dict[str, set[str]]) -> bool:
 
 def _row_groups(f: FileMeta, equal: dict[str, set[str]]) -> tuple[int, int]:
     """(row groups of the file, those whose statistics admit `equal`: the ones DuckDB reads)."""
-    total = f.row_groups or max(1, -(-f.rows // ROW_GROUP_ROWS))
+    total = row_groups_of(f)
     cols = [c for c in equal if f.index and c in f.index]
     if not cols:
         return total, total
