@@ -6,24 +6,12 @@ import itertools
 
 import pytest
 
-from jupyter_influx3.engine import Engine
+from http_helpers import shared_server_fixtures
 
 _names = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def server(start_influx3_session):
-    """The server shared by the session. Tests use databases of their own, hence the higher
-    database limit (limits themselves are tested on servers of their own)."""
-    return start_influx3_session("--max-databases", "1000")
-
-
-@pytest.fixture(scope="session")
-def reader(server) -> Engine:
-    """A second node on the shared server's data directory, to read back what the server wrote."""
-    eng = Engine(server.data_dir, node_id="test-reader")
-    yield eng
-    eng.close()
+server, reader = shared_server_fixtures()   # the session's shared server and a second node on it
 
 
 @pytest.fixture

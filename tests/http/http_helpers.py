@@ -93,6 +93,30 @@ def resource_token(url: str, admin: str, perms: list, expiry_secs=None, name=Non
     return r.json()["token"]
 
 
+def shared_server_fixtures():
+    """Session-scoped fixtures `server` (the session's shared server, on whatever
+    `start_influx3_session` the conftest defining them sees) and `reader` (a second node on its data
+    directory). tests/http/conftest.py and the re-run against two workers (tests/http/workers) each
+    need definitions of their own, since pytest keeps one value per definition:
+
+        server, reader = shared_server_fixtures()
+    """
+
+    @pytest.fixture(scope="session")
+    def server(start_influx3_session):
+        # tests use databases of their own, hence the higher database limit (limits themselves are
+        # tested on servers of their own)
+        return start_influx3_session("--max-databases", "1000")
+
+    @pytest.fixture(scope="session")
+    def reader(server) -> Engine:
+        eng = Engine(server.data_dir, node_id="test-reader")
+        yield eng
+        eng.close()
+
+    return server, reader
+
+
 def auth_server_fixtures():
     """Module-scoped fixtures `srv`, `url` and `admin` (its operator token) for a server with auth
     on that is the calling module's own, so that no other module's tokens or databases meet its

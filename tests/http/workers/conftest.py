@@ -14,7 +14,7 @@ import itertools
 import pytest
 
 from influx3_servers import server_factory
-from jupyter_influx3.engine import Engine
+from http_helpers import shared_server_fixtures
 
 WORKERS = "2"
 
@@ -36,14 +36,5 @@ def start_influx3_session(tmp_path_factory):
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def server(start_influx3_session):
-    return start_influx3_session("--max-databases", "1000")
-
-
-@pytest.fixture(scope="session")
-def reader(server) -> Engine:
-    eng = Engine(server.data_dir, node_id="test-reader")
-    yield eng
-    eng.close()
+server, reader = shared_server_fixtures()
 
