@@ -4,20 +4,12 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
-from pathlib import Path
-
-import pytest
 
 from jupyter_influx3.engine import lineprotocol
+from official_plugins import PLUGINS, T0, needs_checkout
 
-PLUGINS = os.environ.get("JUPYTER_INFLUX3_PLUGINS_DIR")
-pytestmark = pytest.mark.skipif(
-    not PLUGINS or not Path(PLUGINS, "influxdata").is_dir(),
-    reason="JUPYTER_INFLUX3_PLUGINS_DIR is not set to a checkout of influxdata/influxdb3_plugins (ab59f956); "
-           "the official plugins are not part of this project")
-T0 = 1704067200000000000
+pytestmark = needs_checkout
 
 
 def _rows(lines: list[str]) -> list[dict]:

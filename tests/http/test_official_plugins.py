@@ -5,7 +5,6 @@ it these tests skip, saying so."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -14,13 +13,9 @@ import pytest
 import requests
 
 from http_helpers import written
+from official_plugins import PLUGINS, T0, needs_checkout
 
-PLUGINS = os.environ.get("JUPYTER_INFLUX3_PLUGINS_DIR")
-pytestmark = pytest.mark.skipif(
-    not PLUGINS or not Path(PLUGINS, "influxdata").is_dir(),
-    reason="JUPYTER_INFLUX3_PLUGINS_DIR is not set to a checkout of influxdata/influxdb3_plugins (ab59f956); "
-           "the official plugins are not part of this project")
-T0 = 1704067200000000000
+pytestmark = needs_checkout
 
 
 @pytest.fixture(scope="module")
