@@ -549,12 +549,13 @@ class Engine:
         self.index.refresh()
         for group in persist.compact_groups(self.index, self.compaction_min_files):
             with self._snapshot_lock:   # never beside a snapshot: both hold their rows in memory at once
-                merged += self._compact_group(group)
+                self._compact_group(group)
+            merged += 1
             release_free_memory()
         self._delete_retired()
         return merged
 
-    def _compact_group(self, group: list[FileMeta]) -> int:
+    def _compact_group(self, group: list[FileMeta]) -> None:
         t = persist.dedup_sort(None, persist.read_files(group, self.data_dir))
         name = f"c{group[-1].max_seq}-{uuid.uuid4().hex[:8]}"
         indexed = fileindex.columns_for(self.catalog, group[0].db, group[0].table)
@@ -566,7 +567,6 @@ class Engine:
         self._publish(added, [f.path for f in group], grace_s=self._RETIRE_GRACE_S)
         sources_replaced(self, (group[0].db, group[0].table), [], [f.path for f in group],
                          [f.path for f in added])
-        return 1
 
     def _purge(self) -> int:
         now = time.time_ns()

@@ -504,10 +504,10 @@ def read_files(files: list[FileMeta], data_dir: Path) -> pa.Table:
 COMPACT_MAX_ROWS = 500_000
 
 
-def compact_groups(index: FileIndex, min_files: int = 4, max_rows: int | None = None) -> list[list[FileMeta]]:
+def compact_groups(index: FileIndex, min_files: int = 4) -> list[list[FileMeta]]:
     """Groups of files of one table and one day worth merging (enough small files): the oldest
-    small files, up to `max_rows` (COMPACT_MAX_ROWS) rows in all."""
-    max_rows = COMPACT_MAX_ROWS if max_rows is None else max_rows
+    small files, up to COMPACT_MAX_ROWS rows in all."""
+    max_rows = COMPACT_MAX_ROWS
     groups: dict[tuple[int, int, int], list[FileMeta]] = {}
     for f in index.all():
         groups.setdefault((f.db, f.table, f.day), []).append(f)
