@@ -28,6 +28,8 @@ from pathlib import Path
 
 from tornado.ioloop import IOLoop, PeriodicCallback
 
+from ..engine.fsutil import write_file_exclusive
+
 #: how long a busier worker leaves a new connection to its idler siblings
 DEFER_S = 0.1
 #: how often a worker republishes its count anyway (it also does on every accept and close)
@@ -68,18 +70,14 @@ class ConnectionBoard:
 
 
 def _create_once(path: Path, n: int) -> None:
-    """The file with every slot NOT_SERVING (a worker still starting takes no connection), made
-    whole under a temporary name and linked into place, so no worker ever maps a short one."""
+    """The file with every slot NOT_SERVING (a worker still starting takes no connection), created
+    whole (write_file_exclusive), so no worker ever maps a short one."""
     if path.exists():
         return
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(_SLOT.pack(NOT_SERVING) * n)
     try:
-        os.link(tmp, path)
+        write_file_exclusive(path, _SLOT.pack(NOT_SERVING) * n)
     except FileExistsError:   # a sibling was first
         pass
-    finally:
-        tmp.unlink()
 
 
 class BalancedAcceptor:

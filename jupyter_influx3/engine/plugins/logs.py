@@ -19,6 +19,8 @@ import time
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
+from ..fsutil import write_file_atomic
+
 log = logging.getLogger("jupyter_influx3.plugins")
 
 MAX_LINES = 10_000
@@ -66,9 +68,7 @@ class LogStore:
         self._file_chars += len(text)
         if self._file_lines > 2 * self._max_lines or self._file_chars > 2 * self._max_chars:
             path = Path(self._file.name)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text("".join(json.dumps(astuple(x)) + "\n" for x in self._lines), encoding="utf-8")
-            os.replace(tmp, path)
+            write_file_atomic(path, "".join(json.dumps(astuple(x)) + "\n" for x in self._lines).encode())
             self._file.close()
             self._file = open(path, "a", encoding="utf-8")
             self._file_lines, self._file_chars = len(self._lines), self._chars
