@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
 from .lexer import OPERATORS, Tok, format_duration, quote_ident, quote_string
 
@@ -1257,19 +1257,25 @@ def _children(n: Node) -> Iterator[Node]:
                 yield v
 
 
-def text(node: Node) -> str:
-    """``str(node)``, worked out once per node: trees are immutable and parsed trees are reused
-    (the executor keeps recent ones), while the planner, the pushdown and the query log ask for
-    the same texts on every run."""
-    memo = getattr(node, "__dict__", None)
-    if memo is None:
-        return str(node)
-    t = memo.get("_text")
-    if t is None:
+def memo(node: Node, name: str, compute: Callable[[], object]):
+    """``compute()``, worked out once per node and kept on it as `name`: trees are immutable and
+    parsed trees are reused (the executor keeps recent ones), while the planner, the pushdown and
+    the query log ask the same questions of them on every run."""
+    kept = getattr(node, "__dict__", None)
+    if kept is None:
+        return compute()
+    try:
+        return kept[name]
+    except KeyError:
         # into the instance dict directly (a frozen dataclass refuses setattr); the memo is no
         # field, so equality, hashing and repr ignore it
-        t = memo["_text"] = str(node)
-    return t
+        value = kept[name] = compute()
+        return value
+
+
+def text(node: Node) -> str:
+    """``str(node)``, worked out once per node (see `memo`)."""
+    return memo(node, "_text", lambda: str(node))
 
 
 def walk(node: Node) -> Iterator[Node]:

@@ -142,12 +142,8 @@ PARSED_KEPT = 512
 def _names_measurement_without_db(stmt) -> bool:
     """Whether a FROM in ``stmt`` names a measurement without its database (kept on the tree:
     the answer never changes, and the walk over the whole tree would run on every query)."""
-    memo = stmt.__dict__
-    found = memo.get("_bare_measurement")
-    if found is None:
-        found = memo["_bare_measurement"] = any(isinstance(n, Measurement) and not n.database
-                                                for n in ast.walk(stmt))
-    return found
+    return ast.memo(stmt, "_bare_measurement",
+                    lambda: any(isinstance(n, Measurement) and not n.database for n in ast.walk(stmt)))
 
 
 #: plans kept per executor (see Executor._plan)
@@ -158,11 +154,8 @@ def _time_free_plan(stmt: SelectStatement, p, now: int) -> bool:
     """Whether the plan of ``stmt`` is the same whenever it is made (for the same catalog): no
     ``now()`` anywhere, no end of the time range that defaulted to now, no subquery (their plans
     are changed while they run)."""
-    memo = stmt.__dict__
-    calls_now = memo.get("_calls_now")
-    if calls_now is None:
-        calls_now = memo["_calls_now"] = any(isinstance(n, ast.Call) and n.name.lower() == "now"
-                                             for n in ast.walk(stmt))
+    calls_now = ast.memo(stmt, "_calls_now",
+                         lambda: any(isinstance(n, ast.Call) and n.name.lower() == "now" for n in ast.walk(stmt)))
     if calls_now or p.end == now or p.start == now:
         return False
     return all(src.subquery is None for src in p.sources)
