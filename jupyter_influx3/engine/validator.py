@@ -19,13 +19,13 @@ import pyarrow.compute as pc
 
 from . import errors
 from .catalog import IOX_TYPE_NAMES, Catalog, Table
-from .lineprotocol import LineError, ParseResult, TableRows
+from .lineprotocol import TAG_ARROW_TYPE, LineError, ParseResult, TableRows
 
 ARROW_TYPES = {
     "float": pa.float64(), "int": pa.int64(), "uint": pa.uint64(), "string": pa.string(),
     "bool": pa.bool_(),
 }
-TAG_TYPE = pa.dictionary(pa.int32(), pa.string())
+TAG_TYPE = TAG_ARROW_TYPE   # a tag column is stored as the parser makes it
 TIME_TYPE = pa.timestamp("ns")
 SEQ_COLUMN = "__seq"
 
