@@ -357,7 +357,7 @@ def _disable_authz(value: str) -> frozenset:
 
 def _share_with_workers(engine, args: argparse.Namespace, users) -> None:
     """What the workers of `serve --workers N` share through the supervisor's runtime directory."""
-    from .engine.catalogsignal import CatalogSignal
+    from .engine.changesignal import ChangeSignal
     from .engine.concurrency import SharedQuerySlots
     from .engine.plugins.logs import LOGS
     from .engine.sql.peerlog import PeerQueryLogs
@@ -367,7 +367,7 @@ def _share_with_workers(engine, args: argparse.Namespace, users) -> None:
     engine.query_slots = SharedQuerySlots(shared / "slots", args.max_concurrent_queries)   # one limit
     engine.peer_query_logs = PeerQueryLogs(engine, shared / "queries")   # one system.queries
     LOGS.share(shared / "plugin-logs", args.node_id)   # one system.processing_engine_logs
-    engine.catalog.signal = CatalogSignal(shared / "catalog.signal")   # a revoked token is revoked at once
+    engine.catalog.signal = ChangeSignal(shared / "catalog.signal")   # a revoked token is revoked at once
     if users:
         users.throttle.share(shared / "logins.sqlite")   # failed logins counted for the server
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import errors
+from .changesignal import DATA_SIGNAL_FILE, open_signal
 from .fsutil import write_file_atomic, write_file_exclusive
 
 INTERNAL_DB = "_internal"
@@ -252,8 +253,10 @@ class Catalog:
         self.next_row_delete_seq = 1
         # file index columns (engine/admin/fileindex.py) by "<db_id>" or "<db_id>/<table_id>"
         self.file_indexes: dict[str, list] = {}
-        # the workers of one server: bumped after each commit, so theirs are seen at once (catalogsignal.py)
+        # the workers of one server: bumped after each commit, so theirs are seen at once (changesignal.py)
         self.signal = None
+        # the data directory's signal (changesignal.py): every node bumps it after each commit
+        self.data_signal = open_signal(Path(data_dir) / DATA_SIGNAL_FILE)
         self._load_checkpoint()
         self.refresh()
         if not self.uuid:
@@ -354,6 +357,10 @@ class Catalog:
     def _write_checkpoint(self) -> None:
         write_file_atomic(self.root / "checkpoint.json", json.dumps(self.state()).encode())
 
+    def close(self) -> None:
+        if self.data_signal is not None:
+            self.data_signal.close()
+
     def refresh(self) -> bool:
         """Apply log files other nodes committed since we last looked. True if anything changed."""
         with self._lock:
@@ -392,8 +399,9 @@ class Catalog:
                 for op in ops:
                     self._apply(op)
                 self.seq += 1
-                if self.signal is not None:
-                    self.signal.bump()
+                for signal in (self.signal, self.data_signal):
+                    if signal is not None:
+                        signal.bump()
                 if self.seq % CHECKPOINT_EVERY == 0:
                     self._write_checkpoint()
                     self._prune_logs()

@@ -44,6 +44,9 @@ from .wal import WalWriter, list_wal_files, read_records, recover_file
 log = logging.getLogger(__name__)
 
 NODE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+#: the longest `refresh` trusts the data signal without reading the other nodes' files (a writer
+#: that does not announce, e.g. on another machine sharing the directory, is seen this late)
+REFRESH_MAX_AGE_S = 1.0
 
 
 @dataclass
@@ -104,6 +107,7 @@ class Engine:
         self._view_lock = threading.RLock()       # makes "files + buffers" a consistent view
         self._refresh_lock = threading.Lock()     # one refresh at a time (WAL tail, then manifests)
         self._seq = 0
+        self._refreshed_at, self._refreshed_t = None, 0.0   # the data signal at the last full refresh
         self._pending_deletes: list[tuple[float, str]] = []
         self._inflight: dict[int, int] = {}       # WAL file seq -> writes appended, not yet buffered
         self._inflight_cv = threading.Condition()
@@ -184,9 +188,9 @@ class Engine:
         upto = files[-1][0]
         if buf.rows:
             added = self._persist_buffer(node, buf, upto)
-            persist.write_manifest(self.data_dir, node, wal_upto=upto, added=added, removed=[])
+            self._write_manifest(node, wal_upto=upto, added=added, removed=[])
         elif upto > persisted:
-            persist.write_manifest(self.data_dir, node, wal_upto=upto, added=[], removed=[])
+            self._write_manifest(node, wal_upto=upto, added=[], removed=[])
         self.index.refresh()
         for seq, path in files:
             self._retire_wal_file(node, seq, path)
@@ -247,6 +251,7 @@ class Engine:
             self._delete_retired(everything=True)
         finally:
             self.wal.close()
+            self.catalog.close()
             self._closed = True
             os.close(self._lock_fd)
             try:
@@ -440,6 +445,7 @@ class Engine:
             token = self.wal.append(walcodec.encode(batches))
             with self._inflight_cv:
                 self._inflight[token[0]] = self._inflight.get(token[0], 0) + 1
+        self._announce()   # before the write is acknowledged: read-your-writes on any node
         try:
             if not no_sync:
                 self.wal.sync(token)
@@ -486,7 +492,7 @@ class Engine:
                 self._inflight.pop(closed, None)
             added = self._persist_buffer(self.node_id, self.buffer, closed)
             m = {"added": [f.__dict__ for f in added], "removed": [], "wal_upto": closed}
-            persist.write_manifest(self.data_dir, self.node_id, wal_upto=closed, added=added, removed=[])
+            self._write_manifest(self.node_id, wal_upto=closed, added=added, removed=[])
             with self._view_lock:
                 moved = {key: [b for seq, b in tb.chunks if seq <= closed] for key, tb in self.buffer.tables.items()}
                 self.index.apply(self.node_id, m)
@@ -589,10 +595,20 @@ class Engine:
         self._delete_retired()
         return len(gone)
 
+    def _write_manifest(self, node: str, **manifest) -> None:
+        persist.write_manifest(self.data_dir, node, **manifest)
+        self._announce()
+
+    def _announce(self) -> None:
+        """After a commit other nodes must see (a WAL record, a manifest): their next refresh
+        reads the files again (changesignal.py; catalog commits announce themselves)."""
+        if self.catalog.data_signal is not None:
+            self.catalog.data_signal.bump()
+
     def _publish(self, added: list[FileMeta], removed: list[str], grace_s: float) -> None:
         """Record a change of the file set in a manifest, then make it ours; delete removed files later."""
         epoch = {"epoch": self.index.epoch}   # merged files of a restore's data stay live after it
-        persist.write_manifest(self.data_dir, self.node_id, wal_upto=None, added=added, removed=removed,
+        self._write_manifest(self.node_id, wal_upto=None, added=added, removed=removed,
                                extra=epoch)
         with self._view_lock:
             self.index.apply(self.node_id, {"added": [f.__dict__ for f in added], "removed": removed,
@@ -613,30 +629,43 @@ class Engine:
 
 
     # ---- seeing other nodes ----------------------------------------------------------------
-    def refresh(self) -> None:
+    def refresh(self, force: bool = False) -> None:
         """Pick up what other nodes have committed: catalog, WAL records, then manifests.
 
         WAL first, manifests second: a node writes its manifest before deleting WAL files, so a
         record we could not read any more is always covered by a manifest we read afterwards.
+
+        Every node announces its commits on the data directory's signal (changesignal.py), so when
+        none was announced since the last look, and that look is younger than `REFRESH_MAX_AGE_S`,
+        the files are not read again (`force`: read them anyway).
         """
         with self._refresh_lock:
-            # what the caches had of each node before this tail: a node may have persisted (and
-            # deleted from its WAL) writes older than the records we are about to read
-            fed = {n: r.fed_seq for n, r in self.replicas.items()}
-            self.catalog.refresh()
-            self._follow_restore()
-            for node_dir in self._other_node_dirs():
-                self._tail_node(node_dir)
-            with self._view_lock:
-                self.index.refresh()
-                for node, rep in self.replicas.items():
-                    upto = self.index.wal_persisted.get(node, 0)
-                    rep.buffer.drop_upto(upto)
-                    for seq in [s for s in rep.offsets if s <= upto]:
-                        del rep.offsets[seq]
-            # writes another node persisted before we read them from its WAL reach the caches here
-            self.caches.catch_up(fed)
+            signal = self.catalog.data_signal
+            # read before the files: a commit announced while we read them makes the next look a full one
+            seen = signal.value() if signal is not None else None
+            if force or seen is None or seen != self._refreshed_at \
+                    or time.monotonic() - self._refreshed_t > REFRESH_MAX_AGE_S:
+                self._read_other_nodes()
+                self._refreshed_at, self._refreshed_t = seen, time.monotonic()
         self.caches.sync()
+
+    def _read_other_nodes(self) -> None:
+        # what the caches had of each node before this tail: a node may have persisted (and
+        # deleted from its WAL) writes older than the records we are about to read
+        fed = {n: r.fed_seq for n, r in self.replicas.items()}
+        self.catalog.refresh()
+        self._follow_restore()
+        for node_dir in self._other_node_dirs():
+            self._tail_node(node_dir)
+        with self._view_lock:
+            self.index.refresh()
+            for node, rep in self.replicas.items():
+                upto = self.index.wal_persisted.get(node, 0)
+                rep.buffer.drop_upto(upto)
+                for seq in [s for s in rep.offsets if s <= upto]:
+                    del rep.offsets[seq]
+        # writes another node persisted before we read them from its WAL reach the caches here
+        self.caches.catch_up(fed)
 
     def _tail_node(self, node_dir: Path) -> None:
         node = node_dir.name

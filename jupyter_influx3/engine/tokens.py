@@ -173,7 +173,7 @@ def _refresh(catalog: Catalog) -> None:
 
 def refresh_if_stale(catalog: Catalog) -> bool:
     """Pick up other nodes' catalog commits if this catalog has not for :data:`MAX_STALENESS_S`,
-    or at once when a worker of this server committed (`catalog.signal`, see catalogsignal.py);
+    or at once when a worker of this server committed (`catalog.signal`, see changesignal.py);
     shared by token and user lookups. True if it refreshed now."""
     signal = getattr(catalog, "signal", None)
     if signal is not None and (seq := signal.pending()) is not None:

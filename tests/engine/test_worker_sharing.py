@@ -10,7 +10,7 @@ import pytest
 
 from jupyter_influx3.engine import tokens as T
 from jupyter_influx3.engine.catalog import Catalog
-from jupyter_influx3.engine.catalogsignal import CatalogSignal
+from jupyter_influx3.engine.changesignal import ChangeSignal
 from jupyter_influx3.engine.plugins.logs import LogStore
 from jupyter_influx3.engine.users.throttle import LoginThrottle, Throttled
 
@@ -18,7 +18,7 @@ from jupyter_influx3.engine.users.throttle import LoginThrottle, Throttled
 def test_a_token_deleted_through_one_worker_is_refused_by_another_at_once(tmp_path, monkeypatch):
     monkeypatch.setattr(T, "MAX_STALENESS_S", 3600.0)   # only the signal can make the other worker look
     a, b = Catalog(tmp_path / "d"), Catalog(tmp_path / "d")
-    a.signal, b.signal = CatalogSignal(tmp_path / "sig"), CatalogSignal(tmp_path / "sig")
+    a.signal, b.signal = ChangeSignal(tmp_path / "sig"), ChangeSignal(tmp_path / "sig")
     issued = T.create_named_admin_token(a, "ops")
     assert T.lookup(b, issued.token) is not None        # unknown to b: it refreshes, and knows it
     assert T.lookup(b, issued.token) is not None

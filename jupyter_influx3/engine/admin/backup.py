@@ -168,7 +168,7 @@ class Backups:
             # This node's buffer goes to Parquet; other nodes' acknowledged writes are read from
             # their WAL: a consistent view of every acknowledged write, files and rows.
             eng.snapshot()
-            eng.refresh()
+            eng.refresh(force=True)
             with eng._view_lock:
                 files = eng.index.all()
                 pending = {node: {key: [b for _, b in tb.chunks] for key, tb in rep.buffer.tables.items()}

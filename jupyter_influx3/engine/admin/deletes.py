@@ -110,7 +110,7 @@ def create(engine, db: str, table: str, *, min_time=None, max_time=None, all_tim
                  "at_seq": max(time.time_ns(), engine._seq), "disposition": PENDING}]
 
     done = cat.transact(ops)
-    engine.refresh()
+    engine.refresh(force=True)
     return response(engine, cat.row_deletes[done[0]["sequence"]])
 
 
@@ -127,7 +127,7 @@ def abort(engine, seq: int, reason: str) -> dict:
                  "changes": {"disposition": ABORTED, "aborted_at": int(time.time()), "abort_reason": reason}}]
 
     cat.transact(ops)
-    engine.refresh()
+    engine.refresh(force=True)
     return response(engine, cat.row_deletes[seq])
 
 

@@ -31,13 +31,13 @@ def _day(n: int) -> str:
 
 
 def databases(engine) -> list[str]:
-    engine.refresh()
+    engine.refresh(force=True)
     have = {f.db for f in engine.index.all()}
     return sorted(d.name for d in engine.catalog.live_databases() if d.id in have)
 
 
 def _db(engine, db: str):
-    engine.refresh()
+    engine.refresh(force=True)
     d = engine.catalog.db(db)
     if d is None or d.deleted:
         raise AdminError(404, f"database not found: {db}")

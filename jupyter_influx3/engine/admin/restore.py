@@ -190,7 +190,7 @@ def restore_chain(engine, chain: list[dict], backups_root: Path, record: dict, s
         raise RuntimeError(f"the catalog of backup {last['name']} does not match its checksum")
     state = json.loads(catalog_path.read_bytes())
     with lease(engine, closing):
-        engine.refresh()
+        engine.refresh(force=True)
         epoch = max(engine.catalog.restore_epoch, engine.index.epoch) + 1
         record.update(epoch=epoch, copied=[], catalog_backup=last["name"])
         save(record)
@@ -215,7 +215,7 @@ def restore_chain(engine, chain: list[dict], backups_root: Path, record: dict, s
         persist.write_manifest(engine.data_dir, engine.node_id, wal_upto=None, added=added, removed=old,
                                extra={"epoch": epoch, "restore": {"epoch": epoch, "cut": cut}})
         _commit(engine, epoch, cut, state, last["name"], security=security)
-        engine.refresh()
+        engine.refresh(force=True)
         engine._pending_deletes += [(time.monotonic() + RETIRE_GRACE_S, p) for p in old]
     return record
 
