@@ -185,11 +185,15 @@ class _Deadlines:
 
     def _push(self, when: float, scope: QueryScope, attempt: int) -> None:
         with self._cv:
-            heapq.heappush(self._heap, (when, next(self._seq), weakref.ref(scope), attempt))
+            entry = (when, next(self._seq), weakref.ref(scope), attempt)
+            heapq.heappush(self._heap, entry)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="influx3-query-deadlines", daemon=True)
                 self._thread.start()
-            self._cv.notify()
+            # the thread sleeps until the earliest entry: only a new earliest one must wake it (an
+            # inline query arms a 50 ms alarm per request; waking the thread for each costs a switch)
+            if self._heap[0] is entry:
+                self._cv.notify()
 
     def _run(self) -> None:
         with self._cv:
