@@ -32,6 +32,10 @@ _FLIP = {Op.EQ: Op.EQ, Op.NEQ: Op.NEQ, Op.LT: Op.GT, Op.LTE: Op.GTE, Op.GT: Op.L
 _SHARD_ZERO = 62135596800000000000  # 0001-01-01 in ns before the epoch: 1.x numbers shards from there
 
 
+#: conditions whose matching series are kept per copy of a table
+SIDS_KEPT = 256
+
+
 class Unsupported(Exception):
     """The condition or read is not one this module answers; read through DuckDB instead."""
 
@@ -63,10 +67,31 @@ class CachedTable:
         self._counts: dict[tuple, int] = {}
         self._spans: dict[tuple, np.ndarray] = {}   # rows_of per time bounds (counted, then read)
         self._frames: dict[int, tuple] = {}
-        if cond is not None:
-            self._check(cond)
-        self.sids = np.flatnonzero(self._eval(cond, None, None)) if cond is not None else \
-            np.arange(len(st.series), dtype=np.int64)
+        self.sids = self._matching_series()
+
+    def _matching_series(self) -> np.ndarray:
+        """The series the condition's tag terms allow.  They depend on the copy and the
+        condition's text only (the copy's columns are the table's, whose types never change), so
+        they are worked out once per copy, like 1.x's series index answers a tag filter."""
+        cond = self.cond
+        if cond is None:
+            return np.arange(len(self.st.series), dtype=np.int64)
+        memo = self.st.derived
+        key = ("sids", ast.text(cond))
+        sids = memo.get(key)
+        if sids is None:
+            try:
+                self._check(cond)
+                sids = np.flatnonzero(self._eval(cond, None, None))
+                sids.flags.writeable = False   # shared by every reader of the copy
+            except Unsupported:
+                sids = False
+            if len(memo) >= SIDS_KEPT:
+                memo.clear()
+            memo[key] = sids
+        if sids is False:
+            raise Unsupported("condition")
+        return sids
 
     # -- the condition ------------------------------------------------------------------------
     def _operand(self, e):

@@ -233,7 +233,7 @@ class Executor:
             if authorize is not None:
                 authorize(stmt)
             yield self.execute_statement(stmt, i, database=database, retention_policy=retention_policy,
-                                         now_ns=now, log_text=log_text if log_text is not None else str(stmt))
+                                         now_ns=now, log_text=log_text if log_text is not None else ast.text(stmt))
 
     def execute_statement(self, stmt: ast.Statement, statement_id: int = 0, *, database: Optional[str] = None,
                           retention_policy: Optional[str] = None, now_ns: Optional[int] = None,

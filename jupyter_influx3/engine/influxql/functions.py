@@ -129,6 +129,8 @@ def concat(vecs: Sequence[Vec]) -> Vec:
     vecs = [v for v in vecs if v is not None]
     if not vecs:
         return Vec.nulls(0)
+    if len(vecs) == 1 and vecs[0].kind != "null":
+        return vecs[0]   # one part (one measurement): nothing to join or unify, no copy
     kinds = {v.kind for v in vecs if v.kind != "null"}
     if not kinds:
         return Vec.nulls(sum(len(v) for v in vecs))

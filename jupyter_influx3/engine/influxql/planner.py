@@ -120,19 +120,26 @@ class PreparedSelect:
 
     @property
     def is_raw(self) -> bool:
-        return not any(isinstance(n, Call) and n.name not in MATH_FUNCTIONS
-                       for f in self.stmt.fields for n in ast.walk(f))
+        # kept on the (immutable) statement: asked on every run of a reused plan
+        return ast.memo(self.stmt, "_is_raw", lambda: not any(
+            isinstance(n, Call) and n.name not in MATH_FUNCTIONS for f in self.stmt.fields for n in ast.walk(f)))
 
     def ref_type(self, ref: VarRef) -> Optional[str]:
-        return self.types.get(id(ref), _explicit(ref))
+        try:
+            return self.types[id(ref)]
+        except KeyError:
+            return _explicit(ref)
+
+
+_EXPLICIT = {"float": "float", "integer": "integer", "unsigned": "unsigned", "string": "string",
+             "boolean": "boolean", "tag": "tag", "field": "field"}
 
 
 def _explicit(ref: VarRef) -> Optional[str]:
     t = ref.type
     if t is None:
         return None
-    return {"float": "float", "integer": "integer", "unsigned": "unsigned", "string": "string",
-            "boolean": "boolean", "tag": "tag", "field": "field"}[t.value]
+    return _EXPLICIT[t.value]
 
 
 @dataclass

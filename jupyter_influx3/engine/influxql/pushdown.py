@@ -58,7 +58,13 @@ def precompute(run: "_Run", calls: list[Call], start: int) -> None:
         return
     p = run.p
     lo, hi = max(start, p.read_start), p.end
+    pushed = getattr(run, "_pushed", None)
+    if pushed is None:
+        pushed = run._pushed = {}
     if _few_cached_rows(run, lo, hi):
+        # the points are read instead: said once for every call, not asked again per call
+        for c in calls:
+            pushed[(text(c), start)] = None
         return
     per_call: dict[str, list] = {text(c): [] for c in calls}
     for m in run.measurements():
@@ -97,9 +103,6 @@ def precompute(run: "_Run", calls: list[Call], start: int) -> None:
             if col is None or col[0] == "tag":
                 continue
             per_call[text(c)].append((ser, tbl, index[col[1]]))
-    pushed = getattr(run, "_pushed", None)
-    if pushed is None:
-        pushed = run._pushed = {}
     for c in calls:
         pushed[(text(c), start)] = _combine(run, c, per_call[text(c)])
 

@@ -378,16 +378,16 @@ class _Run:
         seen: dict[str, VarRef] = {}
         for f in self.p.stmt.fields:
             for n in _refs_outside_calls(f.expr):
-                key = str(n)
+                key = ast.text(n)
                 if key not in seen:
                     seen[key] = n
         for f in self.p.stmt.fields:
             e = f.expr
             if isinstance(e, Call) and e.name in ("top", "bottom"):
                 for a in e.args[1:-1]:
-                    if isinstance(a, VarRef) and str(a) not in seen:
-                        seen[str(a)] = a
-        return sorted(seen.values(), key=lambda r: (r.name, str(r)))
+                    if isinstance(a, VarRef) and ast.text(a) not in seen:
+                        seen[ast.text(a)] = a
+        return sorted(seen.values(), key=lambda r: (r.name, ast.text(r)))
 
     def raw_points(self, refs: list[VarRef], driver: Optional[VarRef] = None, drop_null_driver: bool = True):
         """Rows for the references over all sources: (name, gid, sid, shard, time, [Vec per ref]),
@@ -436,15 +436,25 @@ class _Run:
                 vecs = []
                 for r, t in zip(refs, types):
                     vecs.append(self._ref_vec(fr, m, r, t))
-                gids = self._gids_for_frame(fr)
-                sd = self.shard_dur(m)
-                shard = (fr.time + np.int64(ZERO_TO_EPOCH % sd)) // np.int64(sd)
+                gids, sids, shard = self._frame_rows(fr, m, sid_base)
                 dvec = None
                 if driver is not None:
                     dvec = self._ref_vec(fr, m, driver, p.ref_type(driver))
-                parts.append((m.name, gids, fr.sid + sid_base, shard, fr.time, vecs, dvec, fr.keys))
+                parts.append((m.name, gids, sids, shard, fr.time, vecs, dvec, fr.keys))
                 sid_base += len(fr.series)
         return parts
+
+    def _frame_rows(self, fr: Frame, m: MeasurementInfo, sid_base: int) -> tuple:
+        """(group, numbered series, shard) of each row of ``fr``; frames of the same rows (the
+        series cache hands every field of a statement the same series and time arrays) share them."""
+        key = ("rows", id(fr.series), id(fr.sid), id(fr.time), sid_base, id(m))
+        got = self._derived.get(key)
+        if got is None or got[3] is not fr.time or got[4] is not fr.sid or got[5] is not fr.series:
+            sd = self.shard_dur(m)
+            shard = (fr.time + np.int64(ZERO_TO_EPOCH % sd)) // np.int64(sd)
+            got = self._derived[key] = (self._gids_for_frame(fr), fr.sid + sid_base, shard,
+                                        fr.time, fr.sid, fr.series)   # keeps the ids alive
+        return got[:3]
 
     def _gids_for_frame(self, fr: Frame) -> np.ndarray:
         sg = np.array([self.groups.id_for(fr.name, {d: s.get(d, "") for d in self.dims}) for s in fr.series],
@@ -567,12 +577,12 @@ class _Run:
         if keep is not None:
             gid, time = gid[keep], time[keep]
             vecs = [v.filter(keep) for v in vecs]
-        env_map = {str(r): v for r, v in zip(refs, vecs)}
+        env_map = {ast.text(r): v for r, v in zip(refs, vecs)}
         n = len(time)
 
         def env(node):
             if isinstance(node, VarRef):
-                v = env_map.get(str(node))
+                v = env_map.get(ast.text(node))
                 if v is None:
                     return Vec.nulls(n)
                 if node.type is not None and node.type.value in ("float", "integer", "unsigned"):
@@ -591,8 +601,8 @@ class _Run:
             return None
         keys = []
         for f in reversed(p.stmt.fields):
-            if isinstance(f.expr, VarRef) and p.ref_type(f.expr) == "tag" and str(f.expr) in env_vals:
-                keys.append(_null_last_codes(env_vals[str(f.expr)]))
+            if isinstance(f.expr, VarRef) and p.ref_type(f.expr) == "tag" and ast.text(f.expr) in env_vals:
+                keys.append(_null_last_codes(env_vals[ast.text(f.expr)]))
         if not keys:
             return None
         run = np.concatenate([[0], np.cumsum(~same)])
@@ -606,8 +616,8 @@ class _Run:
         tag_refs = []
         for f in p.stmt.fields:
             if isinstance(f.expr, VarRef) and p.ref_type(f.expr) == "tag":
-                tag_refs.append(str(f.expr))
-        by_ref = {str(r): v for r, v in zip(refs, vecs)}
+                tag_refs.append(ast.text(f.expr))
+        by_ref = {ast.text(r): v for r, v in zip(refs, vecs)}
         for name in reversed(list(dict.fromkeys(tag_refs))):
             v = by_ref.get(name)
             if v is None:
@@ -708,7 +718,7 @@ class _Run:
             gid, time = pts.gid, pts.time
             env_vals = {keys[0]: pts.value}
             for r, a in zip(aux, pts.aux):
-                env_vals[str(r)] = a
+                env_vals[ast.text(r)] = a
             return self._emit(gid, time, env_vals, aux)
         # general: merge k sorted streams
         streams = []
@@ -721,7 +731,7 @@ class _Run:
             base = streams[0][2]
             env_vals = {k: pts.value for k, _r, pts in streams}
             for r, a in zip(aux, base.aux):
-                env_vals[str(r)] = a
+                env_vals[ast.text(r)] = a
             return self._emit(base.gid, base.time, env_vals, aux)
         # build union of (rank, time) rows, walking each stream
         heads = [0] * len(streams)
@@ -791,7 +801,7 @@ class _Run:
             env_vals[k] = Vec(v.kind, data, valid)
             for r, a in zip(aux, pts.aux):
                 av = a.take(safe) if len(pts) else Vec.nulls(n)
-                env_vals.setdefault(str(r), Vec(av.kind, av.data, av.valid & have))
+                env_vals.setdefault(ast.text(r), Vec(av.kind, av.data, av.valid & have))
         return self._emit(gid, time, env_vals, aux)
 
     def _emit(self, gid, time, env_vals: dict, aux) -> list[SeriesData]:
@@ -804,7 +814,7 @@ class _Run:
                 env_vals = {k: v.take(order) for k, v in env_vals.items()}
 
         def env(node):
-            key = str(node)
+            key = ast.text(node)
             v = env_vals.get(key)
             if v is None:
                 return Vec.nulls(n)
@@ -898,11 +908,23 @@ class _Run:
             if key is not None:
                 self._derived[key] = got + ([x[4] for x in parts], [x[7] for x in parts])  # keeps the ids alive
         order, gid, time, sid, shard = got[:5]
+        if order is None:
+            return Points(gid, time, value, auxv, sid, shard)
         return Points(gid, time, value.take(order), [a.take(order) for a in auxv], sid, shard)
 
     def _order_points(self, parts, auxv, aux, ordered: bool, asc: bool, ascending, any_order: bool) -> tuple:
-        """(order, and group, time, series and shard in that order) of the rows of ``parts``."""
+        """(order, and group, time, series and shard in that order) of the rows of ``parts``;
+        order None: the rows are in that order already."""
         p = self.p
+        if len(parts) == 1 and isinstance(parts[0][7], list):
+            # one series of a read (rows by series, then time): every merge below keeps its
+            # points in time order, or reverses them under DESC
+            _n, gid, sid, shard, time = parts[0][:5]
+            if len(time) and (sid == sid[0]).all() and (time[1:] > time[:-1]).all():
+                if asc:
+                    return (None, gid, time, sid, shard)
+                order = np.arange(len(time) - 1, -1, -1)
+                return (order, gid[order], time[order], sid[order], shard[order])
         gid = np.concatenate([x[1] for x in parts])
         sid = np.concatenate([x[2] for x in parts])
         shard = np.concatenate([x[3] for x in parts])
@@ -978,12 +1000,16 @@ class _Run:
             rank = self.rank()
             # segments: (group, window) in output order
             key_w = win if p.ascending else -win
-            order = np.lexsort((np.arange(len(pts)), key_w, rank[pts.gid]))
-            if (order[1:] > order[:-1]).all():
-                order = None   # already in output order (one series, time ascending): no copies
+            gid = pts.gid
+            if gid[0] == gid[-1] and (gid == gid[0]).all() and (key_w[1:] >= key_w[:-1]).all():
+                order = None   # one group, windows in output order: the sort below keeps it as is
             else:
-                win = win[order]
-            starts, _seg = _segments([pts.gid if order is None else pts.gid[order], win])
+                order = np.lexsort((np.arange(len(pts)), key_w, rank[gid]))
+                if (order[1:] > order[:-1]).all():
+                    order = None   # already in output order (one series, time ascending): no copies
+                else:
+                    win = win[order]
+            starts, _seg = _segments([gid if order is None else gid[order], win])
             got = self._derived[key] = (order, win, starts, pts.time, pts.gid)
         order, win, starts = got[:3]
         return _reduce(name, c, pts if order is None else pts.take(order), win, starts, self)
@@ -1273,8 +1299,8 @@ class _Run:
             # max/min per (group, window, tag argument values)
             arg_vecs = []
             for a in tag_args:
-                key = str(a)
-                idx = [i for i, r in enumerate(all_aux) if str(r) == key]
+                key = ast.text(a)
+                idx = [i for i, r in enumerate(all_aux) if ast.text(r) == key]
                 arg_vecs.append(pts.aux[idx[0]] if idx else Vec.nulls(len(pts)))
             codes = []
             for v in arg_vecs:
@@ -1937,6 +1963,12 @@ def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray
     if name in ("min", "max", "first", "last"):
         if name in ("min", "max") and kind == "string":
             raise ExecError(f"unsupported {name} iterator type: *query.stringInterruptIterator")
+        if name in ("min", "max") and run.p.interval and not run.p.location and not pts.aux and (
+                kind == "integer" or (kind == "float" and not np.isnan(vals).any())):
+            # the interval iterator replaces the selected point's time by its window's start and
+            # nothing else of the point is kept: the extreme value is the answer
+            fn = np.maximum if name == "max" else np.minimum
+            return Points(gid, zero_t, Vec(kind, fn.reduceat(vals, starts), ones))
         if kind in ("float", "integer", "unsigned"):
             sel = _select_vectorized(name, kind, vals, times, starts, n)
         else:

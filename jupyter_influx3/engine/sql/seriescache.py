@@ -115,6 +115,9 @@ class SeriesTable:
     columns: dict[str, Column] = field(default_factory=dict)   # fields, per row
     tag_values: dict[str, np.ndarray] = field(default_factory=dict)  # tag -> value per series ('' if missing)
     nbytes: int = 0
+    #: what readers derive from these rows alone (the series a WHERE's tag terms select), kept
+    #: as long as the copy is
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
     _row_sid: Optional[np.ndarray] = None
     _all: Optional[np.ndarray] = None
     _range: Optional[tuple[int, int]] = None
