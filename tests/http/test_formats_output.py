@@ -198,6 +198,15 @@ def test_many_floats_vectorized_equal_per_value():
     assert serialize.json_values(arr).to_pylist() == [serialize.lexical_float(v) for v in values]
 
 
+def test_a_short_float_column_is_printed_like_the_same_values_in_a_long_one():
+    values = [0.1, -0.0, 1e-7, 1e21, 123456789.125, float("nan"), float("inf"), 5e-324, 2.0, None] * 3
+    short = pa.array(values[: serialize.SMALL_FLOAT_COLUMN])
+    long = pa.array(values * 10)
+    assert len(long) > serialize.SMALL_FLOAT_COLUMN >= len(short)
+    assert serialize.json_values(short).to_pylist() == serialize.json_values(long).to_pylist()[: len(short)]
+    assert serialize.display_strings(short).to_pylist() == serialize.display_strings(long).to_pylist()[: len(short)]
+
+
 @pytest.mark.parametrize(
     "nanos, text",
     [
