@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 
 import duckdb
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -80,6 +81,16 @@ def test_the_duckdb_instance_of_a_database_cannot_open_other_files(eng, files, t
     with pytest.raises(duckdb.Error):   # and the wall cannot be taken down by SQL
         con.execute("SET GLOBAL enable_external_access = true")
     assert con.execute(f"SELECT count(*) FROM read_parquet('{files['a_parquet']}')").fetchone()[0] == 2
+
+
+def test_the_duckdb_instance_of_a_database_cannot_read_python_variables_by_name(eng):
+    con = service_for(eng)._db_connection(eng.catalog.db("a"))
+    # a local of the frame that runs the statement: DuckDB's Python replacement scan would read it,
+    # but not with external access off
+    secret_table = pa.table({"pw": [4242.5]})
+    with pytest.raises(duckdb.CatalogException):
+        con.execute("SELECT * FROM secret_table").fetchall()
+    assert secret_table.num_rows == 1
 
 
 # ---- the fuzz ------------------------------------------------------------------------------------

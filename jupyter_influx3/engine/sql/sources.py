@@ -115,13 +115,19 @@ KEYED_FILE_ROWS = 2_000_000
 FILE_KEYS_BYTES = 128 * 2**20
 
 
+#: sets of buffered batches whose one Arrow table is kept (see ChunkStatsCache.one_table)
+TABLES_KEPT = 64
+
+
 class ChunkStatsCache:
-    """Stats of buffered batches, computed once per batch object (they are immutable), and the key
-    hashes of Parquet files (immutable too), kept while they fit in FILE_KEYS_BYTES."""
+    """Stats of buffered batches, computed once per batch object (they are immutable), the key
+    hashes of Parquet files (immutable too), kept while they fit in FILE_KEYS_BYTES, and the one
+    Arrow table of each recently read set of batches."""
 
     def __init__(self):
         self._entries: dict[int, tuple[weakref.ref, ChunkStats]] = {}
         self._lock = threading.Lock()
+        self._tables: OrderedDict[tuple, tuple[list, pa.Table, "_Alive"]] = OrderedDict()
         self._file_keys: OrderedDict[str, np.ndarray] = OrderedDict()
         self._file_keys_bytes = 0
         self._file_pairs: OrderedDict[tuple[str, str], bool] = OrderedDict()
@@ -177,6 +183,24 @@ class ChunkStatsCache:
                     self._file_pairs.popitem(last=False)
         return known
 
+    def one_table(self, batches: list[pa.RecordBatch]) -> tuple[pa.Table, "_Alive"]:
+        """The batches as one table: the same object for the same batches while they live, so a
+        cursor that registered it for an earlier query need not register it again; and whether
+        the batches still live (a snapshot dropped them: the table is a persisted buffer's)."""
+        key = tuple(map(id, batches))
+        with self._lock:
+            e = self._tables.get(key)
+            if e is not None and all(r() is b for r, b in zip(e[0], batches)):
+                self._tables.move_to_end(key)
+                return e[1], e[2]
+        refs = [weakref.ref(b) for b in batches]
+        entry = (refs, _one_table(batches), _Alive(refs))
+        with self._lock:
+            self._tables[key] = entry
+            while len(self._tables) > TABLES_KEPT:
+                self._tables.popitem(last=False)
+        return entry[1], entry[2]
+
     def get(self, batch: pa.RecordBatch, key_columns: list[str]) -> ChunkStats:
         k = id(batch)
         with self._lock:
@@ -197,6 +221,19 @@ class ChunkStatsCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class _Alive:
+    """Whether the first and the last of a set of batches still live. A buffer drops batches
+    oldest first (a snapshot persisted them), so once the set is stale the first one is gone."""
+
+    __slots__ = ("first", "last")
+
+    def __init__(self, refs: list):
+        self.first, self.last = refs[0], refs[-1]
+
+    def __call__(self) -> bool:
+        return self.first() is not None and self.last() is not None
 
 
 def snapshot_sources(engine, db_id: int, table_id: int, lo: int | None = None,
@@ -233,6 +270,8 @@ class TableView:
     plain_files: list = field(default_factory=list)    # sources read as they are (no dedup)
     hides_rows: bool = False   # row deletes filter the sources: read `sql`, not the plain sources
     plain_chunks: list = field(default_factory=list)
+    unused_names: tuple = ()   # registration names of this read that `registrations` does not use
+    alive: dict = field(default_factory=dict)   # name -> () -> whether its batches are the buffer's
 
 
 def _series_groups(cluster: list[tuple], stats_cache: "ChunkStatsCache", keys: list[str],
@@ -416,7 +455,7 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
 
     def register(batches: list[pa.RecordBatch], tag: str) -> str:
         name = f"{prefix}_{tag}"
-        view.registrations[name] = _one_table(batches)
+        view.registrations[name], view.alive[name] = stats_cache.one_table(batches)
         return name
 
     def names(batches: list[pa.RecordBatch]) -> set[str]:
@@ -455,6 +494,7 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
         parts.append(f"SELECT {', '.join(group + agg)} FROM ({union}) GROUP BY {', '.join(group)}")
         present |= have & set(cols)
 
+    view.unused_names = tuple(n for n in (f"{prefix}_plain", f"{prefix}_dedup") if n not in view.registrations)
     select = ", ".join(quote(c) if c in present else _typed_null(c, kinds[c]) for c in cols)
     if not parts:
         view.sql = f"SELECT {select} WHERE false"

@@ -1,0 +1,65 @@
+"""SQL queries reuse the cursors of their database's DuckDB instance and the Arrow tables registered
+on them (runner._CursorPool): answers follow every write and snapshot, and an interrupt meant for a
+query that has ended never reaches the next query on its cursor."""
+
+import gc
+import threading
+import time
+
+from jupyter_influx3.engine import Engine
+from jupyter_influx3.engine.cancellation import TIMEOUT, QueryScope
+from jupyter_influx3.engine.sql.runner import service_for
+
+
+def _idle(e, db):
+    return service_for(e)._instances[e.catalog.db(db).id][1]._idle
+
+
+def test_each_query_reads_the_buffer_as_it_is_after_every_write(tmp_path):
+    e = Engine(tmp_path, node_id="n", background=False)
+    e.write_lp("db", "m,host=a v=1 1", "ns")
+    q = "SELECT host, v FROM m ORDER BY host"
+    assert e.sql("db", q).to_pylist() == [{"host": "a", "v": 1.0}]
+    assert e.sql("db", q).to_pylist() == [{"host": "a", "v": 1.0}]     # the same batches: reused
+    e.write_lp("db", "m,host=b v=2 1", "ns")
+    assert e.sql("db", q).to_pylist() == [{"host": "a", "v": 1.0}, {"host": "b", "v": 2.0}]
+    e.write_lp("db", "m,host=a v=3 1", "ns")                              # the same key: deduplicated
+    assert e.sql("db", q).to_pylist() == [{"host": "a", "v": 3.0}, {"host": "b", "v": 2.0}]
+    e.snapshot()
+    assert e.sql("db", q).to_pylist() == [{"host": "a", "v": 3.0}, {"host": "b", "v": 2.0}]
+    assert len(_idle(e, "db")) == 1      # one query at a time: one cursor, given back each time
+    e.close()
+
+
+def test_an_idle_cursor_lets_go_of_the_buffer_a_snapshot_persisted(tmp_path):
+    e = Engine(tmp_path, node_id="n", background=False)
+    e.write_lp("db", "m,host=a v=1 1", "ns")
+    e.sql("db", "SELECT * FROM m")
+    [pooled] = _idle(e, "db")
+    assert any(n.endswith("_plain") for n in pooled.registered)
+    e.snapshot()
+    gc.collect()
+    e.sql("db", "SELECT 1")          # reads no table, but leases the cursor
+    assert not any(n.endswith("_plain") for n in pooled.registered)
+    e.close()
+
+
+def test_an_interrupt_of_an_ended_query_does_not_reach_the_next_query_on_its_cursor(tmp_path):
+    e = Engine(tmp_path, node_id="n", background=False)
+    e.write_lp("db", "\n".join(f"m,t={i % 100} v={i} {i}" for i in range(20_000)), "ns")
+    scope = QueryScope()
+    with scope.active():
+        assert e.sql("db", "SELECT count(*) AS c FROM m").column("c")[0].as_py() == 20_000
+    assert len(_idle(e, "db")) == 1   # its cursor is the one the next query gets
+    out: list = []
+    # 4e8 pairs: long enough for many interrupts, seconds at most
+    slow = threading.Thread(target=lambda: out.append(
+        e.sql("db", "SELECT count(*) AS c FROM m a, m b WHERE a.v + b.v = 7").column("c")[0].as_py()))
+    slow.start()
+    scope.cancel(TIMEOUT)      # interrupts the ended query's cursors now and again every 50 ms
+    while slow.is_alive():
+        scope.interrupt()
+        time.sleep(0.005)
+    slow.join()
+    assert out == [8]
+    e.close()
