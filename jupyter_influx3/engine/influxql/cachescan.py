@@ -32,8 +32,8 @@ _FLIP = {Op.EQ: Op.EQ, Op.NEQ: Op.NEQ, Op.LT: Op.GT, Op.LTE: Op.GTE, Op.GT: Op.L
 _SHARD_ZERO = 62135596800000000000  # 0001-01-01 in ns before the epoch: 1.x numbers shards from there
 
 
-#: conditions whose matching series are kept per copy of a table
-SIDS_KEPT = 256
+#: what is kept per copy of a table about the conditions read from it (see CachedTable._remember)
+DERIVED_KEPT = 512
 
 
 class Unsupported(Exception):
@@ -67,31 +67,68 @@ class CachedTable:
         self._counts: dict[tuple, int] = {}
         self._spans: dict[tuple, np.ndarray] = {}   # rows_of per time bounds (counted, then read)
         self._frames: dict[int, tuple] = {}
-        self.sids = self._matching_series()
+        #: the series the condition allows; whether its field terms must be evaluated per row
+        self.sids, self._per_row = self._matching_series()
 
-    def _matching_series(self) -> np.ndarray:
-        """The series the condition's tag terms allow.  They depend on the copy and the
-        condition's text only (the copy's columns are the table's, whose types never change), so
-        they are worked out once per copy, like 1.x's series index answers a tag filter."""
+    def _matching_series(self) -> tuple[np.ndarray, bool]:
+        """The series the condition's tag terms allow, and whether it has field terms to check
+        row by row.  Both depend on the copy and the condition's text only (the copy's columns
+        are the table's, whose types never change): they are worked out once per copy, like
+        1.x's series index answers a tag filter."""
         cond = self.cond
         if cond is None:
-            return np.arange(len(self.st.series), dtype=np.int64)
+            return np.arange(len(self.st.series), dtype=np.int64), False
         memo = self.st.derived
         key = ("sids", ast.text(cond))
-        sids = memo.get(key)
-        if sids is None:
+        got = memo.get(key)
+        if got is None:
             try:
                 self._check(cond)
                 sids = np.flatnonzero(self._eval(cond, None, None))
                 sids.flags.writeable = False   # shared by every reader of the copy
+                got = (sids, self._has_field_terms(cond))
             except Unsupported:
-                sids = False
-            if len(memo) >= SIDS_KEPT:
-                memo.clear()
-            memo[key] = sids
-        if sids is False:
+                got = False
+            self._remember(key, got)
+        if got is False:
             raise Unsupported("condition")
-        return sids
+        return got
+
+    def _series_eval(self, e) -> np.ndarray:
+        """``e`` (tag terms only) per series of the copy, worked out once per copy."""
+        key = ("series", ast.text(e))
+        got = self.st.derived.get(key)
+        if got is None:
+            got = self._eval(e, None, None)
+            got.flags.writeable = False
+            self._remember(key, got)
+        return got
+
+    def _has_field_terms(self, e) -> bool:
+        """Whether an operand of the (checked) condition is a field: without one, the series
+        decide and every row of a matching series passes."""
+        key = ("field terms", ast.text(e))   # per copy: a name may be a tag in one table, a field in another
+        got = self.st.derived.get(key)
+        if got is None:
+            got = self._remember(key, self._field_terms(e))
+        return got
+
+    def _remember(self, key, value):
+        """Keep ``value`` with the copy (a bounded memo: conditions come and go)."""
+        memo = self.st.derived
+        if len(memo) >= DERIVED_KEPT:
+            memo.clear()
+        memo[key] = value
+        return value
+
+    def _field_terms(self, e) -> bool:
+        if isinstance(e, ParenExpr):
+            return self._field_terms(e.expr)
+        if e.op in (Op.AND, Op.OR):
+            return self._field_terms(e.lhs) or self._field_terms(e.rhs)
+        if e.op in (Op.EQREGEX, Op.NEQREGEX):
+            return self._operand(e.lhs)[0] == "field"
+        return self._operand(e.lhs)[0] == "field" or self._operand(e.rhs)[0] == "field"
 
     # -- the condition ------------------------------------------------------------------------
     def _operand(self, e):
@@ -171,6 +208,9 @@ class CachedTable:
         n = len(self.st.series) if idx is None else len(idx)
         if isinstance(e, ParenExpr):
             return self._eval(e.expr, idx, rsid)
+        if idx is not None and not self._has_field_terms(e):
+            # tags only: the series' answers, spread over their rows (no string compares per row)
+            return self._series_eval(e)[rsid]
         if e.op is Op.AND:
             return self._eval(e.lhs, idx, rsid) & self._eval(e.rhs, idx, rsid)
         if e.op is Op.OR:
@@ -257,13 +297,14 @@ class CachedTable:
         if lo_q is None and hi_q is None and self.cond is None and len(self.sids) == len(st.series):
             return st.all_rows(), st.sid_of_rows()      # the whole table: no copies
         idx = self._span(lo_q, hi_q)
-        lens = np.diff(st.offsets)[self.sids]
-        if lo_q is None and hi_q is None:
-            rsid = np.repeat(self.sids, lens)
+        if len(self.sids) == 1:
+            rsid = np.full(len(idx), self.sids[0], np.int64)
+        elif lo_q is None and hi_q is None:
+            rsid = np.repeat(self.sids, np.diff(st.offsets)[self.sids])
         else:
             rsid = st.sid_of_rows()[idx] if len(idx) > 4 * len(self.sids) else \
                 self.sids[np.searchsorted(st.offsets[self.sids + 1], idx, "right")]
-        if self.cond is not None and len(idx):
+        if self._per_row and len(idx):
             keep = self._eval(self.cond, idx, rsid)
             idx, rsid = idx[keep], rsid[keep]
         return idx, rsid

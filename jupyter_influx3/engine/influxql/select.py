@@ -105,6 +105,28 @@ def _grid_union(grid: np.ndarray, times: np.ndarray, interval: int, asc: bool) -
     return np.union1d(grid, times)
 
 
+def _starts(keys: list[np.ndarray]) -> np.ndarray:
+    """Start indices of runs of equal key tuples (rows already sorted by them)."""
+    n = len(keys[0]) if keys else 0
+    if n == 0:
+        return np.zeros(0, np.int64)
+    change = np.empty(n, bool)
+    change[0] = True
+    change[1:] = keys[0][1:] != keys[0][:-1]
+    for k in keys[1:]:
+        change[1:] |= k[1:] != k[:-1]
+    return np.flatnonzero(change)
+
+
+def _one_series(parts: list) -> bool:
+    """Whether ``raw_points`` read the points of one stored series (a frame's rows are by series,
+    then time), with distinct times: then 1.x's merges and sorts all leave them in time order."""
+    if len(parts) != 1 or not isinstance(parts[0][7], list):
+        return False   # several measurements, or a subquery's rows
+    sid, time = parts[0][2], parts[0][4]
+    return len(time) > 0 and bool((sid == sid[0]).all()) and bool((time[1:] > time[:-1]).all())
+
+
 def _segments(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Start indices of runs of equal key tuples (rows already sorted by them), and a run id per
     row."""
@@ -375,6 +397,10 @@ class _Run:
 
     def aux_refs(self) -> list[VarRef]:
         """The field references outside of calls, sorted like 1.x sorts opt.Aux."""
+        # the statement's alone: kept on it for the next run of a reused plan
+        return list(ast.memo(self.p.stmt, "_aux_refs", self._aux_refs))
+
+    def _aux_refs(self) -> tuple:
         seen: dict[str, VarRef] = {}
         for f in self.p.stmt.fields:
             for n in _refs_outside_calls(f.expr):
@@ -387,7 +413,7 @@ class _Run:
                 for a in e.args[1:-1]:
                     if isinstance(a, VarRef) and ast.text(a) not in seen:
                         seen[ast.text(a)] = a
-        return sorted(seen.values(), key=lambda r: (r.name, ast.text(r)))
+        return tuple(sorted(seen.values(), key=lambda r: (r.name, ast.text(r))))
 
     def raw_points(self, refs: list[VarRef], driver: Optional[VarRef] = None, drop_null_driver: bool = True):
         """Rows for the references over all sources: (name, gid, sid, shard, time, [Vec per ref]),
@@ -553,12 +579,18 @@ class _Run:
         parts = self.raw_points(refs)
         if not parts:
             return []
-        gid = np.concatenate([x[1] for x in parts])
-        sid = np.concatenate([x[2] for x in parts])
-        shard = np.concatenate([x[3] for x in parts])
-        time = np.concatenate([x[4] for x in parts])
+        if len(parts) == 1:
+            gid, sid, shard, time = parts[0][1:5]
+        else:
+            gid = np.concatenate([x[1] for x in parts])
+            sid = np.concatenate([x[2] for x in parts])
+            shard = np.concatenate([x[3] for x in parts])
+            time = np.concatenate([x[4] for x in parts])
         vecs = [concat([x[5][i] for x in parts]) for i in range(len(refs))]
-        if self.v3:
+        if _one_series(parts):
+            # every order below is the time order for one series' points
+            order = None if p.ascending else np.arange(len(time) - 1, -1, -1)
+        elif self.v3:
             order = self._v3_raw_order(refs, gid, sid, time, vecs)
         else:
             seq = _subquery_seq(parts, p.ascending)
@@ -570,8 +602,9 @@ class _Run:
                 heap_refs, heap_vecs = [refs[i] for i in keep], [vecs[i] for i in keep]
             order = merge_order(gid, sid, shard, time, self.rank(), p.ascending,
                                 _heap_aux(heap_refs, heap_vecs, p), seq)
-        gid, time = gid[order], time[order]
-        vecs = [v.take(order) for v in vecs]
+        if order is not None:
+            gid, time = gid[order], time[order]
+            vecs = [v.take(order) for v in vecs]
         # limit / offset per output series
         keep = _limit_mask(gid, p.stmt.limit, p.stmt.offset)
         if keep is not None:
@@ -916,15 +949,13 @@ class _Run:
         """(order, and group, time, series and shard in that order) of the rows of ``parts``;
         order None: the rows are in that order already."""
         p = self.p
-        if len(parts) == 1 and isinstance(parts[0][7], list):
-            # one series of a read (rows by series, then time): every merge below keeps its
-            # points in time order, or reverses them under DESC
+        if _one_series(parts):
+            # every merge below keeps one series' points in time order, or reverses them
             _n, gid, sid, shard, time = parts[0][:5]
-            if len(time) and (sid == sid[0]).all() and (time[1:] > time[:-1]).all():
-                if asc:
-                    return (None, gid, time, sid, shard)
-                order = np.arange(len(time) - 1, -1, -1)
-                return (order, gid[order], time[order], sid[order], shard[order])
+            if asc:
+                return (None, gid, time, sid, shard)
+            order = np.arange(len(time) - 1, -1, -1)
+            return (order, gid[order], time[order], sid[order], shard[order])
         gid = np.concatenate([x[1] for x in parts])
         sid = np.concatenate([x[2] for x in parts])
         shard = np.concatenate([x[3] for x in parts])
@@ -1009,7 +1040,7 @@ class _Run:
                     order = None   # already in output order (one series, time ascending): no copies
                 else:
                     win = win[order]
-            starts, _seg = _segments([gid if order is None else gid[order], win])
+            starts = _starts([gid if order is None else gid[order], win])
             got = self._derived[key] = (order, win, starts, pts.time, pts.gid)
         order, win, starts = got[:3]
         return _reduce(name, c, pts if order is None else pts.take(order), win, starts, self)
@@ -1063,11 +1094,11 @@ class _Run:
         """(group, time, index into ``pts`` or -1) of every row the fill iterator emits."""
         p = self.p
         interval, offset, tz, asc = p.interval, p.offset, p.location, p.ascending
-        starts, _ = _segments([pts.gid])
-        ends = np.append(starts[1:], len(pts))
+        starts = _starts([pts.gid]).tolist()
+        ends = starts[1:] + [len(pts)]
         out_gid, out_time, out_idx = [], [], []
         budget = _PointBudget(self.scanner.engine)
-        for s, e in zip(starts.tolist(), ends.tolist()):
+        for s, e in zip(starts, ends):
             g = int(pts.gid[s])
             times = pts.time[s:e]
             budget.take(s_lim, e_lim, times, interval, offset, asc)
@@ -1101,6 +1132,8 @@ class _Run:
             out_gid.append(np.full(len(union), g, np.int64))
             out_time.append(np.asarray(union, np.int64))
             out_idx.append(np.asarray(at, np.int64))
+        if len(out_gid) == 1:
+            return out_gid[0], out_time[0], out_idx[0]
         return np.concatenate(out_gid), np.concatenate(out_time), np.concatenate(out_idx)
 
     def _filled(self, pts: Points, fill, fill_value, kind: str, interval: int, out_gid, out_time, idx, have, safe,
@@ -1187,7 +1220,7 @@ class _Run:
         order = np.lexsort((np.arange(len(pts)), key_w, rank[pts.gid]))
         gid, tm, w = pts.gid[order], pts.time[order], win[order]
         vals = pts.value.take(order)
-        starts, _ = _segments([gid, w])
+        starts = _starts([gid, w])
         ends = np.append(starts[1:], len(gid))
         for s, e in zip(starts.tolist(), ends.tolist()):
             first: dict = {}
@@ -1220,7 +1253,7 @@ class _Run:
         if kind not in ("float", "integer", "unsigned"):
             raise ExecError(f"unsupported integral iterator type: *query.{_iter_type(kind)}InterruptIterator")
         out_g, out_t, out_v = [], [], []
-        starts, _ = _segments([pts.gid])
+        starts = _starts([pts.gid])
         ends = np.append(starts[1:], len(pts))
         interval, offset, tz = p.interval, p.offset, p.location
         asc = p.ascending
@@ -1311,7 +1344,7 @@ class _Run:
             sel = []
             gid_o, win_o = pts.gid[order], win[order]
             codes_o = [cd[order] for cd in codes]
-            starts, _ = _segments([gid_o, win_o] + codes_o)
+            starts = _starts([gid_o, win_o] + codes_o)
             ends = np.append(starts[1:], len(order))
             vals = pts.value.data[order]
             times = pts.time[order]
@@ -1365,7 +1398,7 @@ class _Run:
         if len(pts) == 0:
             return pts
         win = self.windows(pts.time)
-        starts, _ = _segments([pts.gid, win])
+        starts = _starts([pts.gid, win])
         ends = np.append(starts[1:], len(pts))
         rng = np.random.default_rng()
         out = []
@@ -1393,7 +1426,7 @@ class _Run:
         if kind not in ("float", "integer", "unsigned") and name != "elapsed":
             raise ExecError(f"unsupported {name} iterator type: *query.{_iter_type(kind)}InterruptIterator")
         out_g, out_t, out_v = [], [], []
-        starts, _ = _segments([inp.gid])
+        starts = _starts([inp.gid])
         ends = np.append(starts[1:], len(inp))
         asc = p.ascending
         out_kind = "float"
@@ -1436,7 +1469,7 @@ class _Run:
         kind = inp.value.kind
         if kind not in ("float", "integer"):
             raise ExecError(f"unsupported {c.name} iterator type: *query.{_iter_type(kind)}InterruptIterator")
-        starts, _ = _segments([inp.gid])
+        starts = _starts([inp.gid])
         ends = np.append(starts[1:], len(inp))
         for s, e in zip(starts.tolist(), ends.tolist()):
             g = int(inp.gid[s])
@@ -1657,7 +1690,7 @@ def merge_order(gid, sid, shard, time, rank, ascending: bool, aux: Optional[list
     base = np.lexsort((key_t if seq is None else seq, key_sid, key_sh, r))
     # within (group, shard): if times are unique, the time order is the answer
     rb, shb, tb, sb = r[base], key_sh[base], key_t[base], sid[base]
-    starts, _ = _segments([rb, shb])
+    starts = _starts([rb, shb])
     ends = np.append(starts[1:], n)
     out = []
     for s, e in zip(starts.tolist(), ends.tolist()):
@@ -1723,12 +1756,12 @@ def go_merge_order(gid, sid, shard, time, rank, win, ascending: bool) -> np.ndar
     kw = key_w.tolist()
     # per (shard, group): merge the series runs
     per_group: dict[int, list[list[int]]] = {}
-    starts, _ = _segments([sh_b, r_b])
+    starts = _starts([sh_b, r_b])
     ends = np.append(starts[1:], n)
     for s0, e0 in zip(starts.tolist(), ends.tolist()):
         seg = base[s0:e0]
         sids = sid_b[s0:e0]
-        sub, _ = _segments([sids])
+        sub = _starts([sids])
         sub_e = np.append(sub[1:], len(seg))
         runs = [seg[a:b].tolist() for a, b in zip(sub.tolist(), sub_e.tolist())]
         merged = _go_merge_runs(runs, kw) if len(runs) > 1 else runs[0]
@@ -1765,7 +1798,7 @@ def _go_heap_merge(sids: np.ndarray, times: np.ndarray, aux: Optional[list] = No
     """Positions in emission order of a Go container/heap merge of per-series sorted runs (the
     runs appear consecutively in ``sids``/``times``, series in iterator order).  Ordered by time
     only; equal times come out as Go's heap happens to pop them."""
-    starts, _ = _segments([sids])
+    starts = _starts([sids])
     ends = np.append(starts[1:], len(sids))
     tl = times.tolist()
     heads = starts.tolist()
@@ -1909,7 +1942,7 @@ def _split_series(groups: Groups, gid, time, cols: list[Vec], ascending: bool) -
     n = len(time)
     if n == 0:
         return out
-    starts, _ = _segments([gid])
+    starts = _starts([gid])
     ends = np.append(starts[1:], n)
     for s, e in zip(starts.tolist(), ends.tolist()):
         g = int(gid[s])
@@ -1926,7 +1959,7 @@ def _split_series(groups: Groups, gid, time, cols: list[Vec], ascending: bool) -
 def _count_points(d: Points, win: np.ndarray) -> Points:
     if len(d) == 0:
         return Points.empty("integer")
-    starts, _ = _segments([d.gid, win])
+    starts = _starts([d.gid, win])
     counts = np.diff(np.append(starts, len(d)))
     return Points(d.gid[starts], np.full(len(starts), MIN_TIME, np.int64) if True else None,
                   Vec("integer", counts.astype(np.int64), np.ones(len(starts), bool)))
@@ -2203,11 +2236,11 @@ def _partial_combine_sum(pts: Points, starts, ends, asc: bool = True) -> np.ndar
         o = np.lexsort((np.arange(e - s), sid if asc else -sid, shard if asc else -shard))
         v = vals[s:e][o]
         so, sho = sid[o], shard[o]
-        pst, _ = _segments([sho, so])
+        pst = _starts([sho, so])
         partial = seq_sum_fast(v, pst)
         psh = sho[pst]
         total = 0.0
-        shard_starts, _ = _segments([psh])
+        shard_starts = _starts([psh])
         sh_ends = np.append(shard_starts[1:], len(psh))
         for a, b in zip(shard_starts.tolist(), sh_ends.tolist()):
             st = 0.0
@@ -2229,7 +2262,7 @@ def _partial_combine_mean(pts: Points, starts, ends, asc: bool = True) -> np.nda
         o = np.lexsort((np.arange(e - s), sid if asc else -sid, shard if asc else -shard))
         v = vals[s:e][o]
         so, sho = sid[o], shard[o]
-        pst, _ = _segments([sho, so])
+        pst = _starts([sho, so])
         pend = np.append(pst[1:], len(v))
         counts = (pend - pst).tolist()
         if kind == "float":
