@@ -251,6 +251,18 @@ def test_rows_older_than_the_retention_period_are_invisible(engine):
     assert engine.sql("ret", "SELECT v FROM cpu").to_pylist() == [{"v": 2.0}]
 
 
+def test_retention_and_a_row_delete_both_filter_a_table_read_from_one_source(engine):
+    engine.catalog.create_database("rd", retention_ns=3600 * 10**9)
+    now = time.time_ns()
+    engine.write_lp("rd", f"cpu,host=a v=1 {now - 2 * 3600 * 10**9}\ncpu,host=a v=2 {now - 60 * 10**9}\n"
+                          f"cpu,host=b v=3 {now - 60 * 10**9}", "ns")
+    engine.admin.create_row_delete("rd", "cpu", all_time=True, predicate="host = 'b'")
+    q = "SELECT host, v FROM cpu"
+    assert engine.sql("rd", q).to_pylist() == [{"host": "a", "v": 2.0}]    # one buffered batch
+    engine.snapshot()
+    assert engine.sql("rd", q).to_pylist() == [{"host": "a", "v": 2.0}]    # one Parquet file
+
+
 def test_a_table_retention_period_overrides_the_database_one(engine):
     now = time.time_ns()
     engine.write_lp("db", f"cpu v=1 {now - 2 * 3600 * 10**9}\ncpu v=2 {now - 60 * 10**9}\n"

@@ -14,6 +14,7 @@ the cursor only while the query that attached it holds the lease.
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import re
 import threading
@@ -89,7 +90,14 @@ def _normalize_type(t: pa.DataType) -> pa.DataType:
 
 
 def _target_schema(schema: pa.Schema, overrides: dict[str, pa.DataType]) -> pa.Schema:
-    return pa.schema([pa.field(f.name, overrides.get(f.name) or _normalize_type(f.type), f.nullable)
+    return _target_schema_of(schema, tuple(overrides.items()))
+
+
+@functools.lru_cache(maxsize=512)
+def _target_schema_of(schema: pa.Schema, overrides: tuple) -> pa.Schema:
+    """The result schema of a DuckDB schema (the same few come back query after query)."""
+    over = dict(overrides)
+    return pa.schema([pa.field(f.name, over.get(f.name) or _normalize_type(f.type), f.nullable)
                       for f in schema])
 
 

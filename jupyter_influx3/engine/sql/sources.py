@@ -461,18 +461,20 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
     def names(batches: list[pa.RecordBatch]) -> set[str]:
         return set().union(*{stats_cache.get(b, keys).columns for b in batches})
 
+    plain: list[tuple[str, str]] = []   # (what a plain part reads, its row-delete filter)
     if plain_files:
         have = sorted({c for f in plain_files for c in f.columns} & set(cols))
         same = all(set(f.columns) == set(plain_files[0].columns) for f in plain_files)
         paths = [str(data_dir / f.path) for f in plain_files]
-        parts.append(f"SELECT {', '.join(quote(c) for c in have)} FROM {_parquet_scan(paths, same)}"
-                     + kept({c for f in plain_files for c in f.columns}))
+        plain.append((_parquet_scan(paths, same), kept({c for f in plain_files for c in f.columns})))
+        parts.append(f"SELECT {', '.join(quote(c) for c in have)} FROM {plain[-1][0]}{plain[-1][1]}")
         present.update(have)
     if plain_chunks:
         name = register(plain_chunks, "plain")
         in_chunks = names(plain_chunks)
         have = sorted(in_chunks & set(cols))
-        parts.append(f"SELECT {', '.join(quote(c) for c in have)} FROM {quote(name)}" + kept(in_chunks))
+        plain.append((quote(name), kept(in_chunks)))
+        parts.append(f"SELECT {', '.join(quote(c) for c in have)} FROM {plain[-1][0]}{plain[-1][1]}")
         present.update(have)
     if dd_files or dd_chunks:
         inner = []
@@ -499,9 +501,15 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
     if not parts:
         view.sql = f"SELECT {select} WHERE false"
         return view
+    aged = cutoff is not None and any(s[0] < cutoff for s in sources)
+    if len(parts) == 1 and len(plain) == 1:
+        # one plain source: read it directly (a subquery level less for DuckDB to plan, ~0.05 ms)
+        source, hide = plain[0]
+        age = f'"time" >= {ns_literal_sql(cutoff)}' if aged else ""
+        where = f"{hide} AND {age}" if hide and age else hide or (f" WHERE {age}" if age else "")
+        view.sql = f"SELECT {select} FROM {source}{where}"
+        return view
     body = parts[0] if len(parts) == 1 else " UNION ALL BY NAME ".join(f"({p})" for p in parts)
-    where = ""
-    if cutoff is not None and any(s[0] < cutoff for s in sources):
-        where = f' WHERE "time" >= {ns_literal_sql(cutoff)}'
+    where = f' WHERE "time" >= {ns_literal_sql(cutoff)}' if aged else ""
     view.sql = f"SELECT {select} FROM ({body}){where}"
     return view

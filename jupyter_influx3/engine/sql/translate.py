@@ -118,6 +118,8 @@ class Translation:
 
 
 def substitute_now(sql: str, now_ns: int) -> str:
+    if NOW_MARKER not in sql:   # most queries: no now() to format
+        return sql
     from .timeparse import format_ns
     return sql.replace(NOW_MARKER, format_ns(now_ns))
 
