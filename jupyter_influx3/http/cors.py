@@ -27,6 +27,7 @@ stays in ``auth.py``).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Iterable, Optional
@@ -134,10 +135,16 @@ def host_allowed(allowed: Optional[tuple[str, ...]], host_header: str) -> bool:
     elif host.count(":") == 1:
         host = host.split(":", 1)[0]
     host = host.rstrip(".")
-    ip = _ip(host)
-    if ip is not None and ip.is_loopback:
+    return _is_loopback(host) or host in allowed
+
+
+@functools.lru_cache(maxsize=256)
+def _is_loopback(host: str) -> bool:
+    # every request asks about the same few names; parsing an address costs ~10 µs
+    if host in LOOPBACK_NAMES:
         return True
-    return host in LOOPBACK_NAMES or host in allowed
+    ip = _ip(host)
+    return ip is not None and ip.is_loopback
 
 
 def host_refusal_message(host_header: str) -> str:
