@@ -281,7 +281,7 @@ class CachedTable:
         if got is None:
             got = self._rows[key] = self._where(lo, hi)
         idx, rsid = got
-        if any_of is not None:
+        if any_of is not None and not any(self._all_valid(c) for c in any_of):
             keep = np.zeros(len(idx), bool)
             for c in any_of:
                 col = self.st.columns.get(c)
@@ -309,6 +309,15 @@ class CachedTable:
             idx, rsid = idx[keep], rsid[keep]
         return idx, rsid
 
+    def _all_valid(self, c: str) -> bool:
+        """Whether field ``c`` has a value in every row of the copy (kept per copy)."""
+        key = ("all valid", c)
+        got = self.st.derived.get(key)
+        if got is None:
+            col = self.st.columns.get(c)
+            got = self._remember(key, col is not None and bool(col.valid.all()))
+        return got
+
     def frame(self, fields: list[tuple[str, str]], idx: np.ndarray, rsid: np.ndarray) -> Frame:
         """The :class:`Frame` the DuckDB read gives for these rows and ``fields`` ([(column, kind)])."""
         st = self.st
@@ -321,10 +330,14 @@ class CachedTable:
                 uniq, sid = self.sids[:1] if len(rsid) else self.sids[:0], np.zeros(len(rsid), np.int64)
             else:
                 uniq, sid = np.unique(rsid, return_inverse=True)
+            # consecutive rows (one series' time range) are read as views of the copy
+            span = slice(int(idx[0]), int(idx[-1]) + 1) if len(idx) and int(idx[-1]) - int(idx[0]) + 1 == len(idx) \
+                else idx
             base = self._frames[id(idx)] = (idx, [st.series[i] for i in uniq.tolist()],
                                             [st.keys[i] for i in uniq.tolist()],
-                                            sid.reshape(-1).astype(np.int64), st.time[idx])
+                                            sid.reshape(-1).astype(np.int64), _gather(st.time, span), span)
         fr = Frame(self.m.name, base[1], base[2], base[3], base[4])
+        span = base[5]
         for c, kind in fields:
             if c in fr.cols:
                 continue
@@ -336,7 +349,7 @@ class CachedTable:
             col = st.columns.get(c)
             if col is None or _KIND[col.kind] != kind:
                 raise Unsupported(f"field {c} as {kind}")
-            fr.cols[c] = Vec(kind, col.data[idx], col.valid[idx])
+            fr.cols[c] = Vec(kind, _gather(col.data, span), _gather(col.valid, span))
         return fr
 
     def _take(self, arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -445,6 +458,14 @@ class CachedTable:
                     red = fn.reduceat(np.where(v, data, fill), starts) if n else np.zeros(0, data.dtype)
                     out[f"__{i}_{a}"] = pa.array(red, mask=~has)
         return pa.table(out)
+
+
+def _gather(arr: np.ndarray, rows) -> np.ndarray:
+    """``arr[rows]``: a copy for an index array, a read-only view of the copy for a slice."""
+    out = arr[rows]
+    if isinstance(rows, slice):
+        out.flags.writeable = False
+    return out
 
 
 def _extreme(dtype, largest: bool):

@@ -118,6 +118,10 @@ def _starts(keys: list[np.ndarray]) -> np.ndarray:
     return np.flatnonzero(change)
 
 
+def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
+    return a is b or (len(a) == len(b) and np.array_equal(a, b))
+
+
 def _one_series(parts: list) -> bool:
     """Whether ``raw_points`` read the points of one stored series (a frame's rows are by series,
     then time), with distinct times: then 1.x's merges and sorts all leave them in time order."""
@@ -260,6 +264,19 @@ class _Run:
         # what the calls of this statement derive from the same rows (orders, window segments,
         # fill grids), keyed by the identity or bytes of those rows
         self._derived: dict = {}
+
+    def shared(self, name, inputs: tuple, compute):
+        """``compute()``, worked out once per run for the same ``inputs`` (arrays, by identity):
+        the calls of a statement over the same rows hand each other their derived arrays, so
+        that the next stage finds its inputs by identity as well.  What is shared is never
+        written to."""
+        key = (name,) + tuple(id(a) for a in inputs)
+        got = self._derived.get(key)
+        if got is not None and all(a is b for a, b in zip(got[1], inputs)):
+            return got[0]
+        value = compute()
+        self._derived[key] = (value, inputs)   # the inputs are kept: their ids stay theirs
+        return value
 
     def rank(self) -> np.ndarray:
         """rank[gid]: output position of each series; InfluxDB 3 keeps them ascending under DESC."""
@@ -754,18 +771,19 @@ class _Run:
                 env_vals[ast.text(r)] = a
             return self._emit(gid, time, env_vals, aux)
         # general: merge k sorted streams
+        # every call with points at the same (group, time) rows (shared arrays when the calls
+        # read the same rows): the rows are those
+        first = results[keys[0]]
+        if all(_same_array(results[k].gid, first.gid) and _same_array(results[k].time, first.time)
+               for k in keys[1:]):
+            env_vals = {k: results[k].value for k in keys}
+            for r, a in zip(aux, first.aux):
+                env_vals[ast.text(r)] = a
+            return self._emit(first.gid, first.time, env_vals, aux)
         streams = []
         for k in keys:
             pts = results[k]
             streams.append((k, rank[pts.gid] if len(pts) else pts.gid, pts))
-        same = all(len(s[2]) == len(streams[0][2]) for s in streams) and all(
-            np.array_equal(s[1], streams[0][1]) and np.array_equal(s[2].time, streams[0][2].time) for s in streams)
-        if same:
-            base = streams[0][2]
-            env_vals = {k: pts.value for k, _r, pts in streams}
-            for r, a in zip(aux, base.aux):
-                env_vals[ast.text(r)] = a
-            return self._emit(base.gid, base.time, env_vals, aux)
         # build union of (rank, time) rows, walking each stream
         heads = [0] * len(streams)
         out_gid, out_time = [], []
@@ -1051,12 +1069,15 @@ class _Run:
         p = self.p
         if len(pts) == 0:
             return pts
-        if p.interval:
-            t = window_starts(pts.time, p.interval, p.offset, p.location)
-        else:
-            t = np.full(len(pts), p.start, np.int64)
-        t = np.where(t == MIN_TIME, 0, t)
-        return Points(pts.gid, t, pts.value, pts.aux)
+
+        def times():
+            if p.interval:
+                t = window_starts(pts.time, p.interval, p.offset, p.location)
+            else:
+                t = np.full(len(pts), p.start, np.int64)
+            return np.where(t == MIN_TIME, 0, t)
+
+        return Points(pts.gid, self.shared(("interval", p.start), (pts.time,), times), pts.value, pts.aux)
 
     def fill(self, pts: Points, c: Call, start: int) -> Points:
         """1.x's fill iterator over the windows [window(start), window(end)] of each group."""
@@ -1066,28 +1087,32 @@ class _Run:
         if fill is FillOption.NULL and c.name == "count":
             fill, fill_value = FillOption.NUMBER, 0
         interval, offset, tz = p.interval, p.offset, p.location
-        asc = p.ascending
-        if asc:
-            s_lim = window_start(start, interval, offset, tz) if start > MIN_TIME else MIN_TIME
-            e_lim = window_start(p.end, interval, offset, tz)
-        else:
-            s_lim = window_start(p.end, interval, offset, tz)
-            e_lim = window_start(start, interval, offset, tz) if start > MIN_TIME else MIN_TIME
         if len(pts) == 0:
             return pts
         kind = pts.value.kind
-        # the calls of a statement mostly have points in the same windows: the grid is shared
-        key = ("fill", start, pts.gid.tobytes(), pts.time.tobytes()) if len(pts) <= 100_000 else None
-        grid = self._derived.get(key) if key is not None else None
-        if grid is None:
-            grid = self._fill_grid(pts, s_lim, e_lim)
-            if key is not None:
-                self._derived[key] = grid
-        out_gid, out_time, idx = grid
-        have = idx >= 0
-        safe = np.where(have, idx, 0)
+
+        def grid():
+            # the calls of a statement mostly have points in the same windows: the grid is
+            # shared by the arrays' identity (see _reduce), else by their contents
+            key = ("fill", start, pts.gid.tobytes(), pts.time.tobytes()) if len(pts) <= 100_000 else None
+            got = self._derived.get(key) if key is not None else None
+            if got is None:
+                if p.ascending:
+                    s_lim = window_start(start, interval, offset, tz) if start > MIN_TIME else MIN_TIME
+                    e_lim = window_start(p.end, interval, offset, tz)
+                else:
+                    s_lim = window_start(p.end, interval, offset, tz)
+                    e_lim = window_start(start, interval, offset, tz) if start > MIN_TIME else MIN_TIME
+                out_gid, out_time, at = self._fill_grid(pts, s_lim, e_lim)
+                found = at >= 0
+                got = (out_gid, out_time, at, found, np.where(found, at, 0))
+                if key is not None:
+                    self._derived[key] = got
+            return got
+
+        out_gid, out_time, idx, have, safe = self.shared(("fill", start), (pts.gid, pts.time), grid)
         v = pts.value.take(safe)
-        data, valid = v.data.copy(), v.valid & have
+        data, valid = v.data, v.valid & have   # take's own copies: _filled may write to them
         return self._filled(pts, fill, fill_value, kind, interval, out_gid, out_time, idx, have, safe, data, valid)
 
     def _fill_grid(self, pts: Points, s_lim: int, e_lim: int) -> tuple:
@@ -1203,7 +1228,7 @@ class _Run:
                 d[~a.valid] = fa
                 filled.append(Vec(a.kind if a.kind != "null" else "float", d, np.ones(len(d), bool)))
             aux = filled
-        return Points(np.array(out_gid, np.int64), np.array(out_time, np.int64), Vec(kind, data, valid), aux)
+        return Points(np.asarray(out_gid, np.int64), np.asarray(out_time, np.int64), Vec(kind, data, valid), aux)
 
     # -- special calls -------------------------------------------------------------------------
 
@@ -1968,15 +1993,25 @@ def _count_points(d: Points, win: np.ndarray) -> Points:
 def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray, run: _Run) -> Points:
     """One (or zero) point per segment (group, window)."""
     n = len(pts)
-    ends = np.append(starts[1:], n)
-    gid = pts.gid[starts]
     kind = pts.value.kind
     vals = pts.value.data
     times = pts.time
-    # aggregates report the window's start (1.x's reduce iterator sets ZeroTime to it)
-    zero_t = win[starts].copy() if run.p.interval else np.full(len(starts), run.p.start, np.int64)
+    p_start, interval = run.p.start, run.p.interval
+
+    def base():
+        # aggregates report the window's start (1.x's reduce iterator sets ZeroTime to it)
+        zt = win[starts] if interval else np.full(len(starts), p_start, np.int64)
+        return pts.gid[starts], zt, np.ones(len(starts), bool)
+
+    gid, zero_t, ones = run.shared(("reduce", p_start), (pts.gid, win, starts), base)
+    if name in ("min", "max") and interval and not run.p.location and not pts.aux and (
+            kind == "integer" or (kind == "float" and not np.isnan(vals).any())):
+        # the interval iterator replaces the selected point's time by its window's start and
+        # nothing else of the point is kept: the extreme value is the answer
+        fn = np.maximum if name == "max" else np.minimum
+        return Points(gid, zero_t, Vec(kind, fn.reduceat(vals, starts), ones))
+    ends = np.append(starts[1:], n)
     lengths = ends - starts
-    ones = np.ones(len(starts), bool)
     if name == "count":
         return Points(gid, zero_t, Vec("integer", lengths.astype(np.int64), ones))
     if name == "sum":
@@ -1996,12 +2031,6 @@ def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray
     if name in ("min", "max", "first", "last"):
         if name in ("min", "max") and kind == "string":
             raise ExecError(f"unsupported {name} iterator type: *query.stringInterruptIterator")
-        if name in ("min", "max") and run.p.interval and not run.p.location and not pts.aux and (
-                kind == "integer" or (kind == "float" and not np.isnan(vals).any())):
-            # the interval iterator replaces the selected point's time by its window's start and
-            # nothing else of the point is kept: the extreme value is the answer
-            fn = np.maximum if name == "max" else np.minimum
-            return Points(gid, zero_t, Vec(kind, fn.reduceat(vals, starts), ones))
         if kind in ("float", "integer", "unsigned"):
             sel = _select_vectorized(name, kind, vals, times, starts, n)
         else:
