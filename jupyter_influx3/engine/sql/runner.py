@@ -30,11 +30,12 @@ from .. import errors as engine_errors
 from ..cancellation import QueryCancelled, attach_cursor
 from ..persist import quote
 from . import system
+from .constant import MAX_ROWS as CONSTANT_MAX_ROWS, ConstantResults, consistent_functions
 from .errors import (SqlError, SqlExecutionError, SqlPlanningError, SqlSchemaError, SqlSyntaxError,
                      StatementRejected)
 from .functions import MACROS
 from .sources import ChunkStatsCache, build_view, table_equalities
-from .translate import Context, Translation, param_signature, substitute_now, translate
+from .translate import NOW_MARKER, Context, Translation, param_signature, substitute_now, translate
 
 BATCH_ROWS = 122_880
 QUERY_LOG_SIZE = 1000
@@ -261,11 +262,12 @@ def _submit(cursor, sql: str, values: dict | None):
 class _Stream:
     """Iterates DuckDB's Arrow batches in InfluxDB's types; finishes the log entry at the end."""
 
-    def __init__(self, service: "SqlService", cursor: _Lease, reader, schema: pa.Schema, entry: QueryLogEntry,
-                 telemetry: dict, names: dict[str, str], started: float):
+    def __init__(self, service: "SqlService", cursor: _Lease | None, reader, schema: pa.Schema,
+                 entry: QueryLogEntry, telemetry: dict, names: dict[str, str], started: float, keep=None):
         self.service, self.cursor, self.src, self.schema = service, cursor, reader, schema
         self.entry, self.telemetry, self.names, self.started = entry, telemetry, names, started
         self.cast = reader.schema != schema
+        self.keep, self.kept = keep, []   # keep(batches): the whole answer, once read to the end
         self.rows = 0
         self.exec_started = time.perf_counter()
         self.done = False
@@ -297,6 +299,10 @@ class _Stream:
             raise
         if self.cast:
             batch = _cast_batch(batch, self.schema)
+        if self.keep is not None:
+            self.kept.append(batch)
+            if self.rows + batch.num_rows > CONSTANT_MAX_ROWS:
+                self.keep, self.kept = None, []
         self.rows += batch.num_rows
         self.telemetry["rows_returned"] = self.rows
         return batch
@@ -305,10 +311,14 @@ class _Stream:
         if self.done:
             return
         self.done = True
-        self.service._track(self.cursor, False)
-        if not ok:   # DuckDB may still hold the rest of the result: the cursor is not reused
-            self.src = None
-        self.cursor.end(reuse=ok)
+        if self.cursor is not None:
+            self.service._track(self.cursor, False)
+            if not ok:   # DuckDB may still hold the rest of the result: the cursor is not reused
+                self.src = None
+            self.cursor.end(reuse=ok)
+        if ok and self.keep is not None:
+            self.keep(self.kept)
+        self.keep = self.kept = None
         now = time.perf_counter()
         e = self.entry
         e.execute_duration = int((now - self.exec_started) * 1e9)
@@ -370,6 +380,7 @@ class SqlService:
         self._setup_lock = threading.Lock()
         self._ready = False
         self._blocked: frozenset = frozenset()
+        self._constants: ConstantResults | None = None
         self._running: set = set()   # cursors of queries not finished yet (see interrupt_all)
         self._starting: set = set()  # queries still planning, with no cursor yet
         self._stopped_starting: set = set()   # of those, the ones interrupt_all stopped
@@ -441,6 +452,7 @@ class SqlService:
                     self._blocked = frozenset(r[0].lower() for r in con.execute(
                         "SELECT DISTINCT function_name FROM duckdb_functions() "
                         "WHERE function_type IN ('table', 'table_macro')").fetchall())
+                    self._constants = ConstantResults(consistent_functions(con))
                     root = str(self.engine.data_dir).rstrip("/") + "/"
                     self._configure(con, [root], self.engine.node_dir / "duckdb-tmp" / "engine")
                     self._ready = True
@@ -501,6 +513,12 @@ class SqlService:
             tr = self._translate(db, query[explain.end():] if explain else query, params)
             names.update({k: u.name for k, u in tr.uses.items()})
             sql, values = tr.bind(params, issue)
+            # a text without table or now(): the answer of its first run may be kept
+            constant = (not explain and not tr.uses and NOW_MARKER not in tr.sql
+                        and self._constants.cacheable(sql, values))
+            kept = self._constants.get(sql) if constant else None
+            if kept is not None:
+                return self._answer_kept(kept, entry, telemetry, names, started)
             lease = self._db_pool(db).lease()
             self._track(lease, True)
             self._started(ticket, lease)
@@ -533,19 +551,32 @@ class SqlService:
             with self._running_lock:   # a query that failed before it had a lease
                 self._starting.discard(ticket)
                 self._stopped_starting.discard(ticket)
-        planned = time.perf_counter()
-        entry.plan_duration = int((planned - started) * 1e9)
-        entry.permit_duration = 0
-        entry.phase = "planned"
-        telemetry["planning_ms"] = (planned - started) * 1e3
+        self._planned(entry, telemetry, started)
         overrides = dict(tr.output_types)
         if any(u.kind == "system" and u.name == "queries" for u in tr.uses.values()):
             for f in reader.schema:
                 if pa.types.is_interval(f.type) and f.name.endswith("_duration") and f.name not in overrides:
                     overrides[f.name] = pa.duration("ns")
         schema = _target_schema(reader.schema, overrides)
-        stream = _Stream(self, lease, reader, schema, entry, telemetry, names, started)
+        keep = functools.partial(self._constants.put, sql, schema) if constant else None
+        stream = _Stream(self, lease, reader, schema, entry, telemetry, names, started, keep)
         return QueryResult(schema, stream, telemetry)
+
+    @staticmethod
+    def _planned(entry: QueryLogEntry, telemetry: dict, started: float) -> None:
+        planned = time.perf_counter()
+        entry.plan_duration = int((planned - started) * 1e9)
+        entry.permit_duration = 0
+        entry.phase = "planned"
+        telemetry["planning_ms"] = (planned - started) * 1e3
+
+    def _answer_kept(self, kept: tuple, entry: QueryLogEntry, telemetry: dict, names: dict,
+                     started: float) -> QueryResult:
+        """A constant query's answer from its first run (see constant.py); logged like any query."""
+        schema, batches = kept
+        self._planned(entry, telemetry, started)
+        reader = pa.RecordBatchReader.from_batches(schema, batches)
+        return QueryResult(schema, _Stream(self, None, reader, schema, entry, telemetry, names, started), telemetry)
 
     def _fail(self, entry: QueryLogEntry, lease: _Lease | None, error: BaseException, started: float,
               cancelled: bool = False) -> None:
