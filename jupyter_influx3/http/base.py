@@ -191,6 +191,13 @@ def decode_utf8(body: bytes) -> str:
         raise ApiError(400, errors.InvalidBody.not_utf8(exc).message) from None
 
 
+#: the reads of a request with a body (a 5,000-line write arrives in a few callbacks, not ~25)
+BODY_READ_BYTES = 1 << 20
+#: the reads of a connection otherwise (`influx3 serve`): tornado zeroes a buffer this size per read
+HEADER_READ_BYTES = 1 << 16
+#: methods whose requests carry a body
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
 #: calls that last took less than this (ms) run on the IOLoop (see ApiHandler.run_short)
 INLINE_MS = 5.0
 #: an inline call still running after this long (s) is interrupted and run again in the pool
@@ -267,6 +274,10 @@ class ApiHandler(tornado.web.RequestHandler):
         connection = self.request.connection
         if hasattr(connection, "set_max_body_size"):
             connection.set_max_body_size(STREAM_CEILING_BYTES)
+        stream = getattr(connection, "stream", None)
+        if self.request.method in BODY_METHODS and stream is not None and stream.read_chunk_size < BODY_READ_BYTES:
+            self._header_reads = stream.read_chunk_size   # back to it when the request is done
+            stream.read_chunk_size = BODY_READ_BYTES
         self.check_cross_origin()
         if self.request.method == "OPTIONS":
             return  # CORS preflight is answered before authentication
@@ -324,6 +335,10 @@ class ApiHandler(tornado.web.RequestHandler):
 
         querypool.release(self)
         observe_request(self)
+        reads = getattr(self, "_header_reads", None)
+        stream = getattr(self.request.connection, "stream", None)
+        if reads is not None and stream is not None:
+            stream.read_chunk_size = reads
 
     def options(self, *args: Any, **kwargs: Any) -> None:
         self.set_status(204)

@@ -100,3 +100,18 @@ def test_signal_stops_the_server_cleanly(start_influx3, sig):
     assert "Traceback" not in log
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{srv.url}/health", timeout=2)
+
+
+def test_big_writes_and_small_queries_share_one_keep_alive_connection(url, db):
+    # a request with a body is read in 1 MiB pieces, the others 64 KiB: the size switches back and
+    # forth on one connection without losing or mixing bytes
+    lines = 40_000   # ~2.3 MB
+    body = "\n".join(f"m,host=h{i % 50} v={i}i {1_700_000_000_000_000_000 + i}" for i in range(lines))
+    with requests.Session() as s:
+        for round_ in range(2):
+            r = s.post(f"{url}/api/v3/write_lp", params={"db": db}, data=body.encode())
+            assert r.status_code == 204, r.text
+            r = s.get(f"{url}/ping")
+            assert r.status_code == 200 and r.json()["version"]
+            r = s.get(f"{url}/api/v3/query_sql", params={"db": db, "q": "SELECT count(*) AS n, sum(v) AS s FROM m"})
+            assert r.json() == [{"n": lines, "s": sum(range(lines))}]   # the same rows again: no duplicates
