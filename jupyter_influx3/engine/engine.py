@@ -197,12 +197,7 @@ class Engine:
         log.info("adopted dead node %s: persisted %d rows", node, buf.rows)
 
     def _other_node_dirs(self) -> list[Path]:
-        out = []
-        for e in os.scandir(self.data_dir):
-            if e.is_dir() and e.name not in persist.NOT_NODES and e.name != self.node_id \
-                    and not e.name.startswith("."):
-                out.append(Path(e.path))
-        return out
+        return [self.data_dir / n for n in persist.node_names(self.data_dir) if n != self.node_id]
 
     def _start(self, fn, interval: float) -> None:
         def loop():

@@ -40,6 +40,13 @@ LEGACY_ROW_GROUP_ROWS = 1_000_000
 #: Top-level folders of a data dir that are not nodes (no node may take these ids, and nothing
 #: under them is ever read as a node's WAL, manifests or Parquet files).
 NOT_NODES = frozenset({"catalog", "backups", "admin"})
+
+
+def node_names(data_dir) -> list[str]:
+    """The nodes that have (or had) a folder in `data_dir`: its folders but the catalog's, the
+    admin ones and hidden ones."""
+    return [e.name for e in os.scandir(data_dir)
+            if e.is_dir() and e.name not in NOT_NODES and not e.name.startswith(".")]
 _WRITERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="influx3-parquet")
 
 
@@ -346,7 +353,7 @@ class FileIndex:
         copied by hand)."""
         changed = False
         try:
-            nodes = [e.name for e in os.scandir(self.data_dir) if e.is_dir() and e.name not in NOT_NODES]
+            nodes = node_names(self.data_dir)
         except FileNotFoundError:
             return False
         now = time.monotonic()

@@ -29,8 +29,7 @@ STOP, STOPPED = "STOP", "STOPPED"
 
 
 def node_dirs(engine) -> list[str]:
-    return sorted(e.name for e in os.scandir(engine.data_dir)
-                  if e.is_dir() and e.name not in persist.NOT_NODES and not e.name.startswith("."))
+    return sorted(persist.node_names(engine.data_dir))
 
 
 def state(engine, node: str) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import pyarrow as pa
 
 from .. import walcodec
 from ..fsutil import write_file_atomic
+from ..persist import node_names
 from ..wal import HEADER, list_wal_files, read_records
 from .spec import parse_spec
 
@@ -53,8 +53,7 @@ def load_positions(data_dir: Path) -> dict[str, tuple[int, int]] | None:
 
 
 def _node_dirs(data_dir: Path) -> list[Path]:
-    return [Path(e.path) for e in os.scandir(data_dir)
-            if e.is_dir() and e.name != "catalog" and not e.name.startswith(".")]
+    return [data_dir / n for n in node_names(data_dir)]
 
 
 def wal_ends(data_dir: Path) -> dict[str, list[int]]:
