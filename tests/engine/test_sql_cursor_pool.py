@@ -41,6 +41,7 @@ def test_an_idle_cursor_lets_go_of_the_buffer_a_snapshot_persisted(tmp_path):
     gc.collect()
     e.sql("db", "SELECT 1")          # reads no table, but leases the cursor
     assert not any(n.endswith("_plain") for n in pooled.registered)
+    assert len(service_for(e).stats._tables) == 0   # nor is the batches' one table kept elsewhere
     e.close()
 
 

@@ -126,7 +126,7 @@ class ChunkStatsCache:
 
     def __init__(self):
         self._entries: dict[int, tuple[weakref.ref, ChunkStats]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()   # re-entrant: a batch may die (a weakref callback) under it
         self._tables: OrderedDict[tuple, tuple[list, pa.Table, "_Alive"]] = OrderedDict()
         self._file_keys: OrderedDict[str, np.ndarray] = OrderedDict()
         self._file_keys_bytes = 0
@@ -193,7 +193,14 @@ class ChunkStatsCache:
             if e is not None and all(r() is b for r, b in zip(e[0], batches)):
                 self._tables.move_to_end(key)
                 return e[1], e[2]
-        refs = [weakref.ref(b) for b in batches]
+
+        def gone(ref, key=key):   # the oldest batch went (persisted): so does the table's memory
+            with self._lock:
+                cur = self._tables.get(key)
+                if cur is not None and cur[0][0] is ref:
+                    del self._tables[key]
+
+        refs = [weakref.ref(batches[0], gone)] + [weakref.ref(b) for b in batches[1:]]
         entry = (refs, _one_table(batches), _Alive(refs))
         with self._lock:
             self._tables[key] = entry
