@@ -32,6 +32,9 @@ from typing import Any, Callable, Iterator, Optional
 from .. import cancellation
 from .. import errors as engine_errors
 from ..concurrency import slots_for
+from ..querylimits import check_statement, limits_for
+from ..sql import service_for
+from ..sql.runner import QueryLogEntry
 from . import ast
 from .ast import BinaryExpr, Measurement, ParenExpr, SelectStatement, VarRef
 from .condition import ConditionError, condition_expr, has_time_expr
@@ -194,7 +197,6 @@ class Executor:
         """Parse ``text`` (raises :class:`ParseError`); the trees of recent texts are kept
         (nodes are immutable), as dashboards send the same query text again and again. A text
         past the engine's size or structure limits (querylimits.py) is refused unparsed."""
-        from ..querylimits import check_statement, limits_for
 
         limits = limits_for(self.engine)
         try:
@@ -260,8 +262,6 @@ class Executor:
 
     def _log_start(self, stmt, database, text):
         try:
-            from ..sql import service_for
-            from ..sql.runner import QueryLogEntry
             svc = service_for(self.engine)
             entry = QueryLogEntry(str(uuid.uuid4()), time.time_ns(), "influxql", text or ast.text(stmt),
                                   database or "")
@@ -404,7 +404,6 @@ class Executor:
     def _plan(self, stmt: SelectStatement, database, rp, now):
         """``prepare``, or a copy of the plan made for the same tree, defaults and catalog when
         planning did not depend on the time (dashboards send the same text again and again)."""
-        from ..querylimits import limits_for
 
         cat = self.engine.catalog
         version = (id(cat), cat.seq, limits_for(self.engine).max_select_buckets)
@@ -462,7 +461,6 @@ class Executor:
         if not configured:
             # the engine's default guards explicit ranges (time(1ns) over a year); an open-ended
             # range is bounded by max-select-point instead of being silently shortened
-            from ..querylimits import limits_for
             n = limits_for(self.engine).max_select_buckets
         if n <= 0 or p.is_raw or not p.interval:
             return
@@ -479,7 +477,6 @@ class Executor:
             p.read_start = max(p.read_start, last - p.interval * (n - 1))
 
     def _to_series(self, p, rows: list[SeriesData]) -> list[Series]:
-        from ..querylimits import limits_for
 
         # the answer becomes Python values (~5x its arrays): 1.x's max-select-point bounds it first
         limit = limits_for(self.engine).max_select_points

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from .ast import Call, VarRef, text
+from .cachescan import Unsupported
 from .functions import Vec
 from ..sql.seriescache import distinct_series
 
@@ -112,7 +113,6 @@ def _cached_partials(run: "_Run", m, spec, lo: int, hi: int) -> Optional[pa.Tabl
     cached = run.cached(m)
     if cached is None:
         return None
-    from .cachescan import Unsupported
     try:
         return cached.partials(spec, lo, hi, run.p.interval, run.p.offset, run.shard_dur(m))
     except Unsupported:

@@ -33,7 +33,10 @@ from .ast import BinaryExpr, Call, Distinct, FillOption, ParenExpr, VarRef
 from .functions import (MATH_FUNCTIONS, MIN_TIME, Vec, binary, cast_field, concat, holt_winters, math_call,
                         nan_to_null, seq_sum_fast, ta_state, window_end, window_start, window_starts)
 from .planner import SELECTORS, MeasurementInfo, PreparedSelect
+from .cachescan import Unsupported
 from .goheap import Heap
+from .pushdown import aggregate_partials, precompute
+from ..querylimits import limits_for
 from .scan import Frame, Scanner, condition_sql
 
 __all__ = ["SeriesData", "run_select", "ExecError"]
@@ -270,12 +273,12 @@ class _Run:
         the calls of a statement over the same rows hand each other their derived arrays, so
         that the next stage finds its inputs by identity as well.  What is shared is never
         written to."""
-        key = (name,) + tuple(id(a) for a in inputs)
+        key = (name, *map(id, inputs))
         got = self._derived.get(key)
-        if got is not None and all(a is b for a, b in zip(got[1], inputs)):
-            return got[0]
+        if got is not None:
+            return got[0]   # the inputs are kept with it: an id found is still theirs
         value = compute()
-        self._derived[key] = (value, inputs)   # the inputs are kept: their ids stay theirs
+        self._derived[key] = (value, inputs)
         return value
 
     def rank(self) -> np.ndarray:
@@ -364,7 +367,6 @@ class _Run:
         cached = self.cached(m)
         if cached is None:
             return None
-        from .cachescan import Unsupported
         try:
             return cached.read(fields, lo, hi, any_of, limit)
         except Unsupported:
@@ -691,7 +693,6 @@ class _Run:
         results: dict[str, Points] = {}
         call_list = list(calls.items())
         if not (selector and aux):
-            from .pushdown import precompute
             precompute(self, [c for _, c in call_list], p.start)
             self._prefetch_edges([c for _, c in call_list])
         for key, c in call_list:
@@ -741,7 +742,6 @@ class _Run:
         cached = self.cached(m)
         if cached is None:
             return None
-        from .cachescan import Unsupported
         try:
             return cached.edge_rows(fields, 2, asc, sd, lo, hi)
         except Unsupported:
@@ -1011,7 +1011,6 @@ class _Run:
         if not isinstance(arg, VarRef):
             raise ExecError(f"expected field argument in {name}()")
         if not aux:
-            from .pushdown import aggregate_partials
             pushed = aggregate_partials(self, c, start)
             if pushed is not None:
                 return pushed
@@ -1119,6 +1118,10 @@ class _Run:
         """(group, time, index into ``pts`` or -1) of every row the fill iterator emits."""
         p = self.p
         interval, offset, tz, asc = p.interval, p.offset, p.location, p.ascending
+        if not tz and s_lim != MIN_TIME and e_lim != MIN_TIME:
+            got = self._regular_fill_grid(pts, s_lim, e_lim)
+            if got is not None:
+                return got
         starts = _starts([pts.gid]).tolist()
         ends = starts[1:] + [len(pts)]
         out_gid, out_time, out_idx = [], [], []
@@ -1160,6 +1163,35 @@ class _Run:
         if len(out_gid) == 1:
             return out_gid[0], out_time[0], out_idx[0]
         return np.concatenate(out_gid), np.concatenate(out_time), np.concatenate(out_idx)
+
+    def _regular_fill_grid(self, pts: Points, s_lim: int, e_lim: int) -> Optional[tuple]:
+        """What :meth:`_fill_grid` gives when the range is bounded and every point is at one of
+        its windows, in order (aggregated points are): every group has the same windows, built
+        for all groups at once.  None otherwise."""
+        step = self.p.interval if self.p.ascending else -self.p.interval
+        m = (e_lim - s_lim) // step + 1
+        if m <= 0:
+            return None
+        t = pts.time
+        rel = t - np.int64(s_lim)
+        slot = rel // np.int64(step)
+        if (slot < 0).any() or (slot >= m).any() or (rel % np.int64(step)).any():
+            return None
+        starts = _starts([pts.gid])
+        n, groups = len(t), len(starts)
+        new_group = np.zeros(n, bool)
+        new_group[starts] = True
+        if ((slot[1:] <= slot[:-1]) & ~new_group[1:]).any():
+            return None   # not one point per window in order: the general path decides
+        lens = np.diff(np.append(starts, n))
+        _PointBudget(self.scanner.engine).take_groups(m, lens)
+        group_of = np.cumsum(new_group) - 1
+        at = np.full(groups * m, -1, np.int64)
+        at[group_of * m + slot] = np.arange(n, dtype=np.int64)
+        grid = np.arange(m, dtype=np.int64) * np.int64(step) + np.int64(s_lim)
+        if groups == 1:
+            return np.full(m, pts.gid[0], np.int64), grid, at
+        return np.repeat(pts.gid[starts], m), np.tile(grid, groups), at
 
     def _filled(self, pts: Points, fill, fill_value, kind: str, interval: int, out_gid, out_time, idx, have, safe,
                 data, valid) -> Points:
@@ -1613,10 +1645,21 @@ class _PointBudget:
     rows per series)."""
 
     def __init__(self, engine):
-        from ..querylimits import limits_for
 
         self.limit = limits_for(engine).max_select_points
         self.used = 0
+
+    def take_groups(self, windows: int, points: np.ndarray) -> None:
+        """:meth:`take` for groups that each have ``windows`` windows (a bounded range) and
+        ``points[i]`` points: the same running count, the same error at the same group."""
+        if not self.limit or windows <= 0:
+            return
+        used = self.used + np.cumsum(points + windows)
+        over = np.flatnonzero(used > self.limit)
+        if len(over):
+            self.used = int(used[over[0]])
+            raise ExecError(f"max-select-point limit exceeed: ({self.used}/{self.limit})")
+        self.used = int(used[-1]) if len(used) else self.used
 
     def take(self, s_lim: int, e_lim: int, times: np.ndarray, interval: int, offset: int, asc: bool) -> None:
         if not self.limit or not len(times) or interval <= 0:
@@ -2004,12 +2047,10 @@ def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray
         return pts.gid[starts], zt, np.ones(len(starts), bool)
 
     gid, zero_t, ones = run.shared(("reduce", p_start), (pts.gid, win, starts), base)
-    if name in ("min", "max") and interval and not run.p.location and not pts.aux and (
-            kind == "integer" or (kind == "float" and not np.isnan(vals).any())):
-        # the interval iterator replaces the selected point's time by its window's start and
-        # nothing else of the point is kept: the extreme value is the answer
-        fn = np.maximum if name == "max" else np.minimum
-        return Points(gid, zero_t, Vec(kind, fn.reduceat(vals, starts), ones))
+    if name in ("min", "max") and interval and not run.p.location and not pts.aux:
+        got = _window_extremes(name, pts.value, starts, gid, zero_t, ones)
+        if got is not None:
+            return got
     ends = np.append(starts[1:], n)
     lengths = ends - starts
     if name == "count":
@@ -2122,6 +2163,18 @@ def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray
         res = pts.take(np.array(sel, np.int64))
         return Points(res.gid, res.time, res.value, res.aux)
     raise ExecError(f"unsupported call: {name}")
+
+
+def _window_extremes(name: str, value: Vec, starts, gid, zero_t, ones) -> Optional[Points]:
+    """min()/max() per window under GROUP BY time() without other selected fields: the interval
+    iterator then replaces the selected point's time by its window's start and keeps nothing else
+    of the point, so the extreme value is the whole answer.  None where the general selection
+    may keep another value: NaN, and unsigned values (compared there as floats)."""
+    kind, vals = value.kind, value.data
+    if not (kind == "integer" or (kind == "float" and not np.isnan(vals).any())):
+        return None
+    fn = np.maximum if name == "max" else np.minimum
+    return Points(gid, zero_t, Vec(kind, fn.reduceat(vals, starts), ones))
 
 
 def _select_vectorized(name: str, kind: str, vals, times, starts, n: int) -> np.ndarray:
