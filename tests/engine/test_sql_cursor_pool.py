@@ -6,13 +6,15 @@ import gc
 import threading
 import time
 
+import duckdb
+
 from jupyter_influx3.engine import Engine
 from jupyter_influx3.engine.cancellation import TIMEOUT, QueryScope
 from jupyter_influx3.engine.sql.runner import service_for
 
 
-def _idle(e, db):
-    return service_for(e)._instances[e.catalog.db(db).id][1]._idle
+def _idle(e, db, small=True):
+    return service_for(e)._instances[(e.catalog.db(db).id, small)][1]._idle
 
 
 def test_each_query_reads_the_buffer_as_it_is_after_every_write(tmp_path):
@@ -47,13 +49,13 @@ def test_an_idle_cursor_lets_go_of_the_buffer_a_snapshot_persisted(tmp_path):
 
 def test_an_interrupt_of_an_ended_query_does_not_reach_the_next_query_on_its_cursor(tmp_path):
     e = Engine(tmp_path, node_id="n", background=False)
-    e.write_lp("db", "\n".join(f"m,t={i % 100} v={i} {i}" for i in range(20_000)), "ns")
+    e.write_lp("db", "\n".join(f"m,t={i % 100} v={i} {i}" for i in range(10_000)), "ns")
     scope = QueryScope()
     with scope.active():
-        assert e.sql("db", "SELECT count(*) AS c FROM m").column("c")[0].as_py() == 20_000
+        assert e.sql("db", "SELECT count(*) AS c FROM m").column("c")[0].as_py() == 10_000
     assert len(_idle(e, "db")) == 1   # its cursor is the one the next query gets
     out: list = []
-    # 4e8 pairs: long enough for many interrupts, seconds at most
+    # 1e8 pairs (20,000 rows read: the same single-threaded instance): many interrupts, seconds at most
     slow = threading.Thread(target=lambda: out.append(
         e.sql("db", "SELECT count(*) AS c FROM m a, m b WHERE a.v + b.v = 7").column("c")[0].as_py()))
     slow.start()
@@ -63,4 +65,22 @@ def test_an_interrupt_of_an_ended_query_does_not_reach_the_next_query_on_its_cur
         time.sleep(0.005)
     slow.join()
     assert out == [8]
+    e.close()
+
+
+def test_a_query_reading_few_rows_runs_on_one_duckdb_thread_and_one_reading_many_on_all(tmp_path, monkeypatch):
+    from jupyter_influx3.engine.sql import runner
+    e = Engine(tmp_path, node_id="n", background=False)
+    e.write_lp("db", "\n".join(f"m,t={i % 10} v={i} {i}" for i in range(100)), "ns")
+    db = e.catalog.db("db")
+    service = service_for(e)
+    assert e.sql("db", "SELECT count(*) AS c FROM m").to_pylist() == [{"c": 100}]
+    assert (db.id, False) not in service._instances
+    monkeypatch.setattr(runner, "SMALL_QUERY_ROWS", 99)
+    assert e.sql("db", "SELECT count(*) AS c FROM m").to_pylist() == [{"c": 100}]
+    small, big = service._db_connection(db, small=True), service._db_connection(db)
+    assert small.execute("SELECT current_setting('threads')").fetchone()[0] == 1
+    assert big.execute("SELECT current_setting('threads')").fetchone()[0] == \
+        duckdb.connect().execute("SELECT current_setting('threads')").fetchone()[0]
+    assert len(_idle(e, "db", small=True)) == 1 and len(_idle(e, "db", small=False)) == 1
     e.close()

@@ -72,9 +72,10 @@ def test_check_relations_refuses_any_name_that_is_not_generated():
     check_relations('WITH "__gf_x" AS (SELECT 1) SELECT * FROM "__gf_x"', {})
 
 
+@pytest.mark.parametrize("small", [False, True])
 @pytest.mark.parametrize("target", ["b_parquet", "catalog"])
-def test_the_duckdb_instance_of_a_database_cannot_open_other_files(eng, files, target):
-    con = service_for(eng)._db_connection(eng.catalog.db("a"))
+def test_the_duckdb_instance_of_a_database_cannot_open_other_files(eng, files, target, small):
+    con = service_for(eng)._db_connection(eng.catalog.db("a"), small=small)
     reader = "read_parquet" if target.endswith("parquet") else "read_text"
     with pytest.raises(duckdb.PermissionException):
         con.execute(f"SELECT * FROM {reader}('{files[target]}')").fetchall()
@@ -83,8 +84,9 @@ def test_the_duckdb_instance_of_a_database_cannot_open_other_files(eng, files, t
     assert con.execute(f"SELECT count(*) FROM read_parquet('{files['a_parquet']}')").fetchone()[0] == 2
 
 
-def test_the_duckdb_instance_of_a_database_cannot_read_python_variables_by_name(eng):
-    con = service_for(eng)._db_connection(eng.catalog.db("a"))
+@pytest.mark.parametrize("small", [False, True])
+def test_the_duckdb_instance_of_a_database_cannot_read_python_variables_by_name(eng, small):
+    con = service_for(eng)._db_connection(eng.catalog.db("a"), small=small)
     # a local of the frame that runs the statement: DuckDB's Python replacement scan would read it,
     # but not with external access off
     secret_table = pa.table({"pw": [4242.5]})

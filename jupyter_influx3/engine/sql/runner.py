@@ -4,7 +4,8 @@ One `SqlService` per engine owns the DuckDB setup (macros, UTC, integer division
 outside the data directory, locked configuration), the query log behind `system.queries`, the
 telemetry of the last query and the per-batch statistics cache.
 
-A query leases a cursor of its database's DuckDB instance from a small pool and gives it back when
+A query leases a cursor of one of its database's two DuckDB instances (one DuckDB thread for queries
+reading few rows, every core for the others) from a small pool and gives it back when
 its result is exhausted (a query that fails, is cancelled or abandoned closes its cursor instead).
 A pooled cursor keeps the Arrow tables registered on it, so a query reading the same buffered
 batches as the one before does not pay DuckDB's registration (~0.35 ms) again; an interrupt reaches
@@ -40,8 +41,11 @@ from .translate import NOW_MARKER, Context, Translation, param_signature, substi
 BATCH_ROWS = 122_880
 QUERY_LOG_SIZE = 1000
 TRANSLATION_CACHE_SIZE = 256
-MAX_DB_INSTANCES = 16   # DuckDB instances kept for user SQL, one per database recently queried
+MAX_DB_INSTANCES = 32   # DuckDB instances kept for user SQL, two per database recently queried
 IDLE_CURSORS = 8        # cursors an instance keeps for the next queries
+#: a query whose tables' reads hold at most this many rows runs on its database's single-threaded
+#: DuckDB instance: DuckDB's scheduling for more threads costs a small query ~0.05-0.1 ms
+SMALL_QUERY_ROWS = 32_768
 REGISTERED_PER_CURSOR = 16   # Arrow tables a pooled cursor keeps registered (least recently used go)
 
 
@@ -385,7 +389,7 @@ class SqlService:
         self._starting: set = set()  # queries still planning, with no cursor yet
         self._stopped_starting: set = set()   # of those, the ones interrupt_all stopped
         self._running_lock = threading.Lock()
-        self._instances: collections.OrderedDict = collections.OrderedDict()   # db id -> (nodes, pool)
+        self._instances: collections.OrderedDict = collections.OrderedDict()   # (db id, small) -> (nodes, pool)
 
     def _track(self, cursor, running: bool) -> None:
         with self._running_lock:
@@ -418,7 +422,7 @@ class SqlService:
             raise SqlExecutionError("INTERRUPT Error: Interrupted!")
 
     # -- DuckDB setup
-    def _configure(self, con, allowed: list[str], tmp: Path) -> None:
+    def _configure(self, con, allowed: list[str], tmp: Path, threads: int | None = None) -> None:
         """Macros, InfluxDB's semantics, the memory limit, then the file wall: DuckDB may open only
         files under `allowed`, and nothing a query says can change that (configuration locked)."""
         for m in MACROS:
@@ -433,6 +437,8 @@ class SqlService:
         con.execute("SET GLOBAL enable_external_access = false")
         con.execute("SET GLOBAL autoinstall_known_extensions = false")
         con.execute("SET GLOBAL autoload_known_extensions = false")
+        if threads:
+            con.execute(f"SET GLOBAL threads = {int(threads)}")
         con.execute("SET GLOBAL lock_configuration = true")
 
     def memory_limit(self) -> int:
@@ -458,31 +464,34 @@ class SqlService:
                     self._ready = True
         return con
 
-    def _db_connection(self, db):
+    def _db_connection(self, db, small: bool = False):
         """A DuckDB instance for the user SQL of one database: it may open that database's Parquet
         directories (under every node) and nothing else, so even a query the translator let through
-        by mistake cannot read another database, the catalog or a WAL. Rebuilt when a node appears."""
-        return self._db_pool(db).con
+        by mistake cannot read another database, the catalog or a WAL. Rebuilt when a node appears.
+        `small`: the database's single-threaded instance, for queries reading few rows."""
+        return self._db_pool(db, small).con
 
-    def _db_pool(self, db) -> _CursorPool:
-        """The cursor pool of the database's DuckDB instance (see `_db_connection`)."""
+    def _db_pool(self, db, small: bool = False) -> _CursorPool:
+        """The cursor pool of one of the database's DuckDB instances (see `_db_connection`)."""
         if not self._ready:
             self._connection()
         eng = self.engine
         nodes = frozenset([eng.node_id, *eng.replicas])
+        key = (db.id, small)
         with self._setup_lock:
-            inst = self._instances.get(db.id)
+            inst = self._instances.get(key)
             if inst is not None and inst[0] == nodes:
-                self._instances.move_to_end(db.id)
+                self._instances.move_to_end(key)
                 return inst[1]
         root = str(eng.data_dir).rstrip("/")
         allowed = sorted(f"{root}/{n}/dbs/{db.id}/" for n in nodes)
         con = duckdb.connect()
-        self._configure(con, allowed, eng.node_dir / "duckdb-tmp" / str(db.id))
+        self._configure(con, allowed, eng.node_dir / "duckdb-tmp" / (f"{db.id}-small" if small else str(db.id)),
+                        threads=1 if small else None)
         pool = _CursorPool(con)
         with self._setup_lock:
-            self._instances[db.id] = (nodes, pool)
-            self._instances.move_to_end(db.id)
+            self._instances[key] = (nodes, pool)
+            self._instances.move_to_end(key)
             while len(self._instances) > MAX_DB_INSTANCES:
                 self._instances.popitem(last=False)   # dropped, not closed: running cursors keep it
         return pool
@@ -519,10 +528,18 @@ class SqlService:
             kept = self._constants.get(sql) if constant else None
             if kept is not None:
                 return self._answer_kept(kept, entry, telemetry, names, started)
-            lease = self._db_pool(db).lease()
+            lease = self._db_pool(db, small=True).lease()
             self._track(lease, True)
+            views = self._views(lease, db, tr, values, issue, telemetry, entry)
+            if sum(v.rows_scanned for _, v in views) > SMALL_QUERY_ROWS:
+                # many rows to read: the instance that runs a query on every core
+                self._track(lease, False)
+                lease.end(reuse=True)
+                lease = None
+                lease = self._db_pool(db).lease()
+                self._track(lease, True)
             self._started(ticket, lease)
-            sql = self._register(lease, db, tr, sql, values, issue, telemetry, entry)
+            sql = self._register(lease, db, tr, sql, views, issue)
             if explain:
                 # DataFusion's EXPLAIN answers (plan_type, plan); this is DuckDB's plan of the translation
                 analyze = "ANALYZE " if explain.group(1) else ""
@@ -614,24 +631,19 @@ class SqlService:
         return Context(resolve, set(system.system_tables_for(db)), set(system.INFO_TABLES),
                        set(system.table_functions()), self._blocked)
 
-    def _register(self, lease: _Lease, db, tr: Translation, sql: str, values: dict, now_ns: int, telemetry: dict,
-                  entry: QueryLogEntry) -> str:
-        """Register what the query reads on its cursor; returns `sql` with each user table's read inlined."""
-        ranges = self._evaluate_bounds(lease.cursor, tr, values, now_ns)
+    def _views(self, lease: _Lease, db, tr: Translation, values: dict, now_ns: int, telemetry: dict,
+               entry: QueryLogEntry) -> list[tuple[str, object]]:
+        """(key, TableView) of each user table the query reads, in the telemetry; `lease`'s cursor
+        evaluates the time bounds."""
+        ranges = self._evaluate_bounds(lease.cursor, tr, values, now_ns) if tr.bounds else {}
         files = 0
-        reads: list[tuple[str, str]] = []
-        dedup = False
+        views = []
         for key, use in tr.uses.items():
             if use.kind == "iox":
                 lo, hi = ranges.get(key, (None, None))
                 view = build_view(self.engine, db, use.table, lo, hi, now_ns, self.stats, key,
                                   table_equalities(tr.equalities.get(key), use.table))
-                for name in view.unused_names:   # what an earlier query read under this name
-                    lease.pooled.unregister(name)
-                for name, tbl in view.registrations.items():
-                    lease.register(name, tbl, view.alive.get(name))
-                reads.append((key, view.sql))
-                dedup |= view.dedup
+                views.append((key, view))
                 files += view.files_scanned
                 telemetry["files_total"] += view.files_total
                 telemetry["files_scanned"] += view.files_scanned
@@ -647,19 +659,29 @@ class SqlService:
                     "rows_read": view.rows_scanned, "bytes_read": view.bytes_scanned, "deduplicated": view.dedup,
                     "retention_cutoff": view.retention_cutoff, "row_groups_total": view.row_groups_total,
                     "row_groups_scanned": view.row_groups_scanned})
-            elif use.kind == "system":
+        entry.parquet_files = files
+        entry.partitions = len(views)
+        return views
+
+    def _register(self, lease: _Lease, db, tr: Translation, sql: str, views: list, now_ns: int) -> str:
+        """Register what the query reads on its cursor; returns `sql` with each user table's read inlined."""
+        for key, view in views:
+            for name in view.unused_names:   # what an earlier query read under this name
+                lease.pooled.unregister(name)
+            for name, tbl in view.registrations.items():
+                lease.register(name, tbl, view.alive.get(name))
+        for key, use in tr.uses.items():
+            if use.kind == "system":
                 lease.register(key, system.build_system_table(use.name, self.engine, db))
             elif use.kind == "info":
                 lease.register(key, system.build_info_table(use.name, self.engine, db))
             elif use.kind == "func":
                 fn = system.table_functions()[use.name]
                 lease.register(key, fn(self.engine, db, use.args))
-        entry.parquet_files = files
-        entry.partitions = len([u for u in tr.uses.values() if u.kind == "iox"])
-        if dedup and tr.sql_one_read is not None:
+        if tr.sql_one_read is not None and any(view.dedup for _, view in views):
             sql = substitute_now(tr.sql_one_read, now_ns)
-        for key, text in reads:
-            sql = sql.replace(quote(key), f"({text})")
+        for key, view in views:
+            sql = sql.replace(quote(key), f"({view.sql})")
         return sql
 
     @staticmethod
