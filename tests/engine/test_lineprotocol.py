@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from jupyter_influx3.engine import lineprotocol as lp
+from jupyter_influx3.engine.lineprotocol import halves
 
 from test_lineprotocol_conformance import canonical, points, run_both
 
@@ -519,15 +520,15 @@ def _tsbs(n_lines: int) -> str:
 
 
 def test_large_body_is_parsed_in_two_halves_that_join_exactly():
-    body = "mem,host=a free=1i 1\n" + _tsbs(lp._PARALLEL_MIN_LINES + 100)
+    body = "mem,host=a free=1i 1\n" + _tsbs(halves._PARALLEL_MIN_LINES + 100)
     body += "cpu,hostname=x,zone=z usage_user=1.5,extra=t 5\ndisk,dev=sda used=3u -1\ncpu,hostname=y usage_user=2i bad\n"
-    assert lp._halving_point(body.encode()) is not None
+    assert halves._halving_point(body.encode()) is not None
     fast = lp.parse_fast(body, "ns", D)
     assert fast is not None
     assert canonical(fast) == canonical(lp.parse_exact(body, "ns", D))
     assert [t.measurement for t in fast.tables] == ["mem", "cpu", "disk"]
     cpu = fast.tables[1]
-    assert cpu.num_rows == lp._PARALLEL_MIN_LINES + 101
+    assert cpu.num_rows == halves._PARALLEL_MIN_LINES + 101
     assert list(cpu.tags) == ["hostname", "region", "rack", "zone"]
     assert list(cpu.fields)[-2:] == [("usage_user", "float"), ("extra", "bool")]
     assert [e.line_number for e in fast.errors] == [fast.num_lines]
@@ -539,12 +540,12 @@ def test_large_body_with_string_fields_is_parsed_in_two_halves_that_join_exactly
     lines = [
         f'weather,station=s{rnd.integers(0, 100)} temp={rnd.integers(-200, 400) / 10},'
         f'status="{["ok", "warn"][i % 2]}",note="{notes[i % 5]}",code={i % 7}i {1_700_000_000_000_000_000 + i}'
-        for i in range(lp._PARALLEL_MIN_LINES + 100)
+        for i in range(halves._PARALLEL_MIN_LINES + 100)
     ]
     lines[5] = 'weather,station=s1 status="a"b"" 5'  # (even quote count) trailing content
     lines[-3] = 'procstat,host=h cmdline="/usr/bin/x --a=1, --b",pid=7i,status="running"'
     body = "\n".join(lines) + "\n"
-    assert lp._halving_point(body.encode()) is not None
+    assert halves._halving_point(body.encode()) is not None
     fast = lp.parse_fast(body, "ns", D)
     assert fast is not None
     assert canonical(fast) == canonical(lp.parse_exact(body, "ns", D))
@@ -555,7 +556,7 @@ def test_large_body_with_string_fields_is_parsed_in_two_halves_that_join_exactly
 def test_concurrent_parses_share_the_helper_thread_safely():
     from concurrent.futures import ThreadPoolExecutor
 
-    bodies = [_tsbs(lp._PARALLEL_MIN_LINES + 50 * i) for i in range(4)]
+    bodies = [_tsbs(halves._PARALLEL_MIN_LINES + 50 * i) for i in range(4)]
     expected = [canonical(lp.parse_fast(b, "ns", D)) for b in bodies]
     with ThreadPoolExecutor(4) as ex:
         got = list(ex.map(lambda b: canonical(lp.parse_fast(b, "ns", D)), bodies * 2))

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_influx3.engine import lineprotocol as lp
+from jupyter_influx3.engine.lineprotocol import precision as lp_precision
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CASES = json.loads((DATA / "lp_cases.json").read_text())
@@ -256,7 +257,7 @@ def test_vector(case):
         return
     res = run_both(body, precision, default_ns)
     pts = points(res)
-    default_time = lp._default_time(lp.normalize_precision(precision), default_ns)
+    default_time = lp_precision._default_time(lp.normalize_precision(precision), default_ns)
 
     if deviation == "rejected":
         assert res.errors, "we reject this line (see DEVIATIONS)"

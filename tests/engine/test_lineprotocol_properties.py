@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from test_lineprotocol_conformance import canonical, points
 
 from jupyter_influx3.engine import lineprotocol as lp
+from jupyter_influx3.engine.lineprotocol import exact
+from jupyter_influx3.engine.lineprotocol.errors import _LPError
 
 I64 = (-(2**63), 2**63 - 1)
 DEFAULT_NS = 1_700_000_000_987_654_321
@@ -288,11 +290,11 @@ LINE_CHARS = st.sampled_from(list('mft,= "#-.0129iuTeE\\x') + ["\t", "é"])
 def test_the_exact_parsers_shortcut_agrees_with_the_full_grammar(line):
     """parse_exact first tries a shortcut for plain lines; whatever it accepts must be exactly
     what the full grammar gives (and it must accept nothing the grammar rejects)."""
-    r = lp._parse_line_simple(line)
+    r = exact._parse_line_simple(line)
     if r is None:
         return
     try:
-        full = lp._parse_line(line)
-    except lp._LPError as e:
+        full = exact._parse_line(line)
+    except _LPError as e:
         raise AssertionError(f"shortcut accepted a line the grammar rejects: {e}") from None
     assert repr(r) == repr(full)
