@@ -249,6 +249,8 @@ class Engine:
             self.catalog.close()
             self._closed = True
             os.close(self._lock_fd)
+            if "_sql_service" in self.__dict__:
+                self._sql_service.close()   # user SQL's DuckDB instances and their idle cursors
             try:
                 self._db.close()
             except duckdb.Error:   # busy with a query being interrupted: the process is ending anyway

@@ -7,6 +7,7 @@ import threading
 import time
 
 import duckdb
+import pytest
 
 from jupyter_influx3.engine import Engine
 from jupyter_influx3.engine.cancellation import TIMEOUT, QueryScope
@@ -84,3 +85,15 @@ def test_a_query_reading_few_rows_runs_on_one_duckdb_thread_and_one_reading_many
         duckdb.connect().execute("SELECT current_setting('threads')").fetchone()[0]
     assert len(_idle(e, "db", small=True)) == 1 and len(_idle(e, "db", small=False)) == 1
     e.close()
+
+
+def test_closing_the_engine_closes_the_duckdb_instances_of_user_sql_and_their_idle_cursors(tmp_path):
+    e = Engine(tmp_path, node_id="n", background=False)
+    e.write_lp("db", "m,host=a v=1 1", "ns")
+    e.sql("db", "SELECT * FROM m")
+    con = service_for(e)._db_connection(e.catalog.db("db"), small=True)
+    [pooled] = _idle(e, "db")
+    e.close()
+    for c in (con, pooled.cursor):
+        with pytest.raises(duckdb.ConnectionException):
+            c.execute("SELECT 1")

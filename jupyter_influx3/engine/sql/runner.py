@@ -201,6 +201,7 @@ class _CursorPool:
         self.con = con
         self._idle: list[_PooledCursor] = []
         self._lock = threading.Lock()
+        self.closed = False
 
     def lease(self) -> "_Lease":
         with self._lock:
@@ -213,10 +214,20 @@ class _CursorPool:
 
     def give_back(self, pooled: _PooledCursor) -> None:
         with self._lock:
-            if len(self._idle) < IDLE_CURSORS:
+            if len(self._idle) < IDLE_CURSORS and not self.closed:
                 self._idle.append(pooled)
                 return
         pooled.cursor.close()
+
+    def close(self) -> None:
+        """Close the idle cursors and the instance's own connection (a query still running keeps
+        its cursor, and with it the instance, until it ends)."""
+        with self._lock:
+            self.closed = True
+            idle, self._idle = self._idle, []
+        for pooled in idle:
+            pooled.cursor.close()
+        self.con.close()
 
 
 class _Lease:
@@ -727,6 +738,17 @@ class SqlService:
 
     def query_log(self) -> list[QueryLogEntry]:
         return list(self.log)
+
+    def close(self) -> None:
+        """Close the DuckDB instances of user SQL (the engine is closing)."""
+        with self._setup_lock:
+            pools = [pool for _, pool in self._instances.values()]
+            self._instances.clear()
+        for pool in pools:
+            try:
+                pool.close()
+            except duckdb.Error:   # busy with a query being interrupted
+                pass
 
 
 _services_lock = threading.Lock()
