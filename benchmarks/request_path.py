@@ -11,6 +11,11 @@ One keep-alive client connection sends requests one after another (no overlap), 
 request is the round trip: client + loopback + server. The server's own CPU per request (user +
 system from psutil, divided by requests) depends less on what else the machine runs. Medians over
 `--rounds`; the requests of different kinds alternate round by round. Contacts 127.0.0.1 only.
+
+The server overhead of a query is what the server spends on it besides the query itself: its CPU
+per request, less the floor (the bare tornado `/ping`), less the engine's CPU for the same statement
+in process (`engine` column: a second node on the server's data directory runs `Engine.query_sql`
+and reads the answer, or `Executor.execute`, `--n` times, timed with `time.process_time`).
 """
 
 from __future__ import annotations
@@ -90,6 +95,36 @@ def measure(port: int, path: str, n: int, pid: int) -> tuple[float, float]:
     return wall / n * 1e6, cpu / n * 1e6
 
 
+def engine_cpu_us(data_dir: Path, kinds: dict, n: int) -> dict:
+    """CPU µs per call of each query kind's engine work, in this process (a second node)."""
+    from jupyter_influx3.engine import Engine
+    from jupyter_influx3.engine.influxql.executor import Executor
+
+    eng = Engine(data_dir, node_id="bench-inproc", background=False)
+    ex = Executor(eng)
+    out = {}
+    try:
+        for name, (_, path, _) in kinds.items():
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+            if "q" not in query:
+                continue
+            db, q = query["db"][0], query["q"][0]
+            if path.startswith("/query"):
+                def call():
+                    return list(ex.execute(q, database=db))
+            else:
+                def call():
+                    return eng.query_sql(db, q).to_table()
+            call()
+            t0 = time.process_time()
+            for _ in range(n):
+                call()
+            out[name] = (time.process_time() - t0) / n * 1e6
+    finally:
+        eng.close()
+    return out
+
+
 def start_influx3(data_dir: Path, port: int, profile_out: Path | None, workers: int,
                   source: str | None = None) -> subprocess.Popen:
     """`influx3 serve` of this checkout, or (`source`) of the package under another directory."""
@@ -156,6 +191,7 @@ def main() -> int:
             for name, (prt, path, pid) in order:
                 results[name].append(measure(prt, path, args.n, pid))
         load = (load + os.getloadavg()[0]) / 2
+        engine_us = engine_cpu_us(tmp / "data", {k: v for k, v in kinds.items() if k.startswith("influx3 ")}, args.n)
     finally:
         procs = [ref] + [proc for _, proc in servers.values()]
         for proc in procs:
@@ -170,16 +206,19 @@ def main() -> int:
     summary = {}
     print(f"\nload average (1 min) ~{load:.1f}; {args.rounds} rounds x {args.n} requests; workers {args.workers}")
     print(f"{'request':<24} {'wall µs':>9} {'server CPU µs':>14} {'CPU - bare µs':>14} {'wall / bare':>12} "
-          f"{'CPU / bare':>11}")
+          f"{'CPU / bare':>11} {'engine µs':>10} {'overhead µs':>12}")
     for name, vals in results.items():
         wall = statistics.median(w for w, _ in vals)
         cpu = statistics.median(c for _, c in vals)
         # the server overhead: CPU per request above what the bare tornado server spends on /ping
+        # the server overhead: CPU per request above the bare tornado's /ping and the engine's own work
+        eng = engine_us.get(name, 0.0)
         summary[name] = {"wall_us": round(wall, 1), "server_cpu_us": round(cpu, 1),
-                         "overhead_cpu_us": round(cpu - floor_cpu, 1),
+                         "above_bare_cpu_us": round(cpu - floor_cpu, 1), "engine_cpu_us": round(eng, 1),
+                         "overhead_cpu_us": round(cpu - floor_cpu - eng, 1),
                          "wall_ratio": round(wall / floor_wall, 2), "cpu_ratio": round(cpu / floor_cpu, 2)}
         print(f"{name:<24} {wall:>9.0f} {cpu:>14.0f} {cpu - floor_cpu:>14.0f} {wall / floor_wall:>12.2f} "
-              f"{cpu / floor_cpu:>11.2f}")
+              f"{cpu / floor_cpu:>11.2f} {eng:>10.0f} {cpu - floor_cpu - eng:>12.0f}")
     if profile_out is not None and profile_out.exists():
         st = pstats.Stats(str(profile_out))
         st.sort_stats("tottime").print_stats(30)
