@@ -117,6 +117,9 @@ class PreparedSelect:
     now_ns: int = 0
     #: lower bound of the rows read (max-select-buckets may raise it above ``start``)
     read_start: int = MIN_TIME
+    #: what runs work out from the plan alone (see select._Run.from_plan); shared by the copies
+    #: a reused plan is run as, never by a plan made with dataclasses.replace (a new dict)
+    memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def is_raw(self) -> bool:

@@ -34,6 +34,11 @@ _AGGS = {"count": ["count"], "sum": ["count", "sum"], "mean": ["count", "sum"], 
 
 
 def eligible(run: "_Run", c: Call) -> bool:
+    """Whether ``c``'s partials can be computed (a question about the plan: kept with it)."""
+    return run.from_plan("pushdown eligible", (c,), lambda: _eligible(run, c))
+
+
+def _eligible(run: "_Run", c: Call) -> bool:
     p = run.p
     if c.name not in PUSHED or len(c.args) != 1 or not isinstance(c.args[0], VarRef):
         return False

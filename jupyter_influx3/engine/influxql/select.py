@@ -47,6 +47,10 @@ HOUR = 3600 * 10**9
 ZERO_TO_EPOCH = 62135596800 * 10**9
 
 
+#: answers kept per plan about its nodes (see _Run.from_plan)
+PLAN_MEMO_KEPT = 512
+
+
 class ExecError(ValueError):
     """An error 1.x reports while executing a statement."""
 
@@ -268,6 +272,20 @@ class _Run:
         # fill grids), keyed by the identity or bytes of those rows
         self._derived: dict = {}
 
+    def from_plan(self, name: str, nodes: tuple, compute):
+        """``compute()`` for a question about the plan and ``nodes`` (its tree's nodes, by
+        identity) alone: kept with the plan, so the next run of a reused plan finds it."""
+        memo = self.p.memo
+        key = (name, *map(id, nodes))
+        got = memo.get(key)
+        if got is not None and all(a is b for a, b in zip(got[1], nodes)):
+            return got[0]
+        value = compute()
+        if len(memo) >= PLAN_MEMO_KEPT:
+            memo.clear()   # nodes made while running (a Distinct's call) come and go
+        memo[key] = (value, nodes)
+        return value
+
     def shared(self, name, inputs: tuple, compute):
         """``compute()``, worked out once per run for the same ``inputs`` (arrays, by identity):
         the calls of a statement over the same rows hand each other their derived arrays, so
@@ -448,33 +466,10 @@ class _Run:
                 sid_base += 1_000_000
                 continue
             for m in s.measurements:
-                types = [p.ref_type(r) for r in refs]
-                cols = []
-                real = []
-                for r, t in zip(refs, types):
-                    c = self.column_for(m, r, t)
-                    if c is None or c[0] == "tag":
-                        continue
-                    if t not in (None, "field") and t != c[0]:
-                        # 1.x casts numeric fields to the requested numeric type, else no cursor
-                        if not (t in ("float", "integer", "unsigned") and c[0] in ("float", "integer", "unsigned")):
-                            continue
-                    cols.append((c[1], c[0]))
-                    real.append(c[1])
-                if driver is not None:
-                    dt = p.ref_type(driver)
-                    dc = self.column_for(m, driver, dt)
-                    if dc is None or dc[0] == "tag":
-                        continue
-                    if dt not in (None, "field") and dt != dc[0] and not (
-                            dt in ("float", "integer", "unsigned") and dc[0] in ("float", "integer", "unsigned")):
-                        continue
-                    cols.append((dc[1], dc[0]))
-                    any_of = [dc[1]]
-                else:
-                    any_of = real
-                    if not real:
-                        continue
+                types, cols, any_of = self.from_plan("columns", (m, driver, *refs),
+                                                     lambda: self._columns(m, refs, driver))
+                if cols is None:
+                    continue
                 fr = self.read(m, cols, any_of, lo, hi)
                 if len(fr) == 0:
                     continue
@@ -488,6 +483,37 @@ class _Run:
                 parts.append((m.name, gids, sids, shard, fr.time, vecs, dvec, fr.keys))
                 sid_base += len(fr.series)
         return parts
+
+    def _columns(self, m: MeasurementInfo, refs: list[VarRef], driver: Optional[VarRef]) -> tuple:
+        """(type of each ref, [(column, kind)] to read from ``m``, the columns one of which a row
+        must have); the columns None when ``m`` has nothing to read."""
+        p = self.p
+        types = [p.ref_type(r) for r in refs]
+        cols = []
+        real = []
+        for r, t in zip(refs, types):
+            c = self.column_for(m, r, t)
+            if c is None or c[0] == "tag":
+                continue
+            if t not in (None, "field") and t != c[0]:
+                # 1.x casts numeric fields to the requested numeric type, else no cursor
+                if not (t in ("float", "integer", "unsigned") and c[0] in ("float", "integer", "unsigned")):
+                    continue
+            cols.append((c[1], c[0]))
+            real.append(c[1])
+        if driver is not None:
+            dt = p.ref_type(driver)
+            dc = self.column_for(m, driver, dt)
+            if dc is None or dc[0] == "tag":
+                return types, None, None
+            if dt not in (None, "field") and dt != dc[0] and not (
+                    dt in ("float", "integer", "unsigned") and dc[0] in ("float", "integer", "unsigned")):
+                return types, None, None
+            cols.append((dc[1], dc[0]))
+            return types, cols, [dc[1]]
+        if not real:
+            return types, None, None
+        return types, cols, real
 
     def _frame_rows(self, fr: Frame, m: MeasurementInfo, sid_base: int) -> tuple:
         """(group, numbered series, shard) of each row of ``fr``; frames of the same rows (the
@@ -681,22 +707,26 @@ class _Run:
 
     # -- aggregates ----------------------------------------------------------------------------
 
+    def _calls(self) -> tuple:
+        """(key, call, its driver's type) of each distinct call of the statement."""
+        calls: dict[str, Call] = {}
+        for f in self.p.stmt.fields:
+            for c in _calls_in(f.expr):
+                calls.setdefault(ast.text(c), c)
+        return tuple((k, c, _driver_type(c, self.p)) for k, c in calls.items())
+
     def run_aggregate(self) -> list[SeriesData]:
         p = self.p
         stmt = p.stmt
-        calls: dict[str, Call] = {}
-        for f in stmt.fields:
-            for c in _calls_in(f.expr):
-                calls.setdefault(ast.text(c), c)
+        calls = self.from_plan("calls", (), self._calls)
         aux = self.aux_refs()
-        selector = len(calls) == 1 and all(c.name in SELECTORS for c in calls.values())
+        selector = len(calls) == 1 and calls[0][1].name in SELECTORS
         results: dict[str, Points] = {}
-        call_list = list(calls.items())
+        call_list = [(k, c) for k, c, _t in calls]
         if not (selector and aux):
             precompute(self, [c for _, c in call_list], p.start)
             self._prefetch_edges([c for _, c in call_list])
-        for key, c in call_list:
-            driver_type = _driver_type(c, p)
+        for key, c, driver_type in calls:
             if driver_type is None:
                 continue
             pts = self.eval_call(c, aux, selector, top=True)
@@ -1172,12 +1202,22 @@ class _Run:
         m = (e_lim - s_lim) // step + 1
         if m <= 0:
             return None
-        t = pts.time
+        t, gid = pts.time, pts.gid
         rel = t - np.int64(s_lim)
         slot = rel // np.int64(step)
+        if gid[0] == gid[-1]:
+            # one group (its points are contiguous): in order, the first and last slots bound them
+            n = len(t)
+            if (n > 1 and not (slot[1:] > slot[:-1]).all()) or slot[0] < 0 or slot[-1] >= m \
+                    or (rel % np.int64(step)).any():
+                return None
+            _PointBudget(self.scanner.engine).take_groups(m, [n])
+            at = np.full(m, -1, np.int64)
+            at[slot] = np.arange(n, dtype=np.int64)
+            return np.full(m, gid[0], np.int64), np.arange(m, dtype=np.int64) * np.int64(step) + np.int64(s_lim), at
         if (slot < 0).any() or (slot >= m).any() or (rel % np.int64(step)).any():
             return None
-        starts = _starts([pts.gid])
+        starts = _starts([gid])
         n, groups = len(t), len(starts)
         new_group = np.zeros(n, bool)
         new_group[starts] = True
@@ -1189,9 +1229,7 @@ class _Run:
         at = np.full(groups * m, -1, np.int64)
         at[group_of * m + slot] = np.arange(n, dtype=np.int64)
         grid = np.arange(m, dtype=np.int64) * np.int64(step) + np.int64(s_lim)
-        if groups == 1:
-            return np.full(m, pts.gid[0], np.int64), grid, at
-        return np.repeat(pts.gid[starts], m), np.tile(grid, groups), at
+        return np.repeat(gid[starts], m), np.tile(grid, groups), at
 
     def _filled(self, pts: Points, fill, fill_value, kind: str, interval: int, out_gid, out_time, idx, have, safe,
                 data, valid) -> Points:
@@ -1649,12 +1687,17 @@ class _PointBudget:
         self.limit = limits_for(engine).max_select_points
         self.used = 0
 
-    def take_groups(self, windows: int, points: np.ndarray) -> None:
+    def take_groups(self, windows: int, points) -> None:
         """:meth:`take` for groups that each have ``windows`` windows (a bounded range) and
         ``points[i]`` points: the same running count, the same error at the same group."""
         if not self.limit or windows <= 0:
             return
-        used = self.used + np.cumsum(points + windows)
+        if len(points) == 1:
+            self.used += windows + int(points[0])
+            if self.used > self.limit:
+                raise ExecError(f"max-select-point limit exceeed: ({self.used}/{self.limit})")
+            return
+        used = self.used + np.cumsum(np.asarray(points) + windows)
         over = np.flatnonzero(used > self.limit)
         if len(over):
             self.used = int(used[over[0]])
