@@ -41,14 +41,20 @@ def test_every_announced_commit_is_seen_by_the_next_query_on_another_node(nodes,
     assert "other" in {d.name for d in b.catalog.databases.values()}
 
 
-def test_a_writer_that_does_not_announce_is_seen_within_the_refresh_age(nodes, monkeypatch):
+def write_unannounced(a, b, monkeypatch) -> None:
+    """b has read a's first row; a then writes a second one without announcing it (a node on
+    another machine sharing the directory)."""
     monkeypatch.setattr(engine_module, "REFRESH_MAX_AGE_S", 3600.0)
-    a, b = nodes
     a.write_lp("db", b"m,k=1 v=1i 1", "ns")
     assert count(b) == 1
     a.catalog.data_signal.close()
-    a.catalog.data_signal = None                      # a node on another machine sharing the directory
+    a.catalog.data_signal = None
     a.write_lp("db", b"m,k=2 v=2i 2", "ns")
+
+
+def test_a_writer_that_does_not_announce_is_seen_within_the_refresh_age(nodes, monkeypatch):
+    a, b = nodes
+    write_unannounced(a, b, monkeypatch)
     assert count(b) == 1                              # nothing announced: b did not read a's files
     monkeypatch.setattr(engine_module, "REFRESH_MAX_AGE_S", 0.05)
     time.sleep(0.1)
@@ -56,13 +62,8 @@ def test_a_writer_that_does_not_announce_is_seen_within_the_refresh_age(nodes, m
 
 
 def test_a_forced_refresh_reads_every_node_whatever_the_signal_says(nodes, monkeypatch):
-    monkeypatch.setattr(engine_module, "REFRESH_MAX_AGE_S", 3600.0)
     a, b = nodes
-    a.write_lp("db", b"m,k=1 v=1i 1", "ns")
-    assert count(b) == 1
-    a.catalog.data_signal.close()
-    a.catalog.data_signal = None
-    a.write_lp("db", b"m,k=2 v=2i 2", "ns")
+    write_unannounced(a, b, monkeypatch)
     b.refresh(force=True)
     assert count(b) == 2
 
