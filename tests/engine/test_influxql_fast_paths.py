@@ -186,3 +186,17 @@ def test_a_name_that_is_a_tag_in_one_measurement_and_a_field_in_another(engine):
     scanned = [[(s.name, s.values) for s in r.series] for q in qs for r in ex.execute(q, database="db", now_ns=NOW)]
     assert cached == scanned
     assert cached[0] == [("m1", [[S * 10**9, 1.0]]), ("m2", [[(S + 2) * 10**9, 3.0]])]
+
+
+def test_what_a_reused_plan_kept_is_worked_out_again_for_a_new_catalog(engine):
+    """The calls' drivers, the pushdown's eligibility and the columns read are kept with a plan:
+    a field written after the plan was made (a new catalog) is read by the next run."""
+    ex = Executor(engine)
+    q = f"SELECT max(w), max(u) FROM cpu WHERE host = 'a' AND {W} GROUP BY time(10m)"
+    [r] = ex.execute(q, database="db", now_ns=NOW)
+    [r] = ex.execute(q, database="db", now_ns=NOW)      # the kept plan
+    assert r.series[0].columns == ["time", "max", "max_1"]
+    assert {row[1] for row in r.series[0].values} == {None}
+    assert not engine.write_lp("db", f"cpu,host=a,dc=x w=7i {S + 5}", "s").errors
+    [r] = ex.execute(q, database="db", now_ns=NOW)
+    assert r.series[0].values[0][1] == 7
