@@ -126,6 +126,25 @@ def _cast_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(cols, schema=schema)
 
 
+_NOW_RELATIVE = re.compile(r"CAST\('" + re.escape(NOW_MARKER) + r"' AS TIMESTAMP_NS\)"
+                           r"(?: ([+-]) INTERVAL '(\d{1,12})' (MICROSECOND|MILLISECOND|SECOND|MINUTE|HOUR|DAY|WEEK)S?)?")
+_UNIT_NS = {"MICROSECOND": 1_000, "MILLISECOND": 1_000_000, "SECOND": 10**9, "MINUTE": 60 * 10**9,
+            "HOUR": 3600 * 10**9, "DAY": 86_400 * 10**9, "WEEK": 7 * 86_400 * 10**9}
+
+
+def now_relative_ns(text: str, now_ns: int) -> int | None:
+    """The value of a translated time bound `now()` or `now() ± INTERVAL 'n' unit` (a fixed unit:
+    not months or years) in ns, as DuckDB computes it over TIMESTAMP_NS; None for any other text."""
+    m = _NOW_RELATIVE.fullmatch(text)
+    if m is None:
+        return None
+    if m.group(1) is None:
+        return now_ns
+    delta = int(m.group(2)) * _UNIT_NS[m.group(3)]
+    v = now_ns + delta if m.group(1) == "+" else now_ns - delta
+    return v if -2**63 < v < 2**63 else None
+
+
 _LINE_CTX = re.compile(r"\n\s*LINE \d+:.*", re.S)
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(ANALYZE\s+)?(?:VERBOSE\s+)?", re.I)
 
@@ -701,6 +720,11 @@ class SqlService:
         texts = sorted({b[1] for occs in tr.bounds.values() for lo, hi in occs for b, _ in (lo or []) + (hi or [])
                         if isinstance(b, tuple) and b[0] == "sql"})
         values: dict[object, int | None] = {}
+        for t in texts:   # now() ± a fixed interval, the usual dashboard bound: no DuckDB statement
+            v = now_relative_ns(t, now_ns)
+            if v is not None:
+                values[("sql", t)] = v
+        texts = [t for t in texts if ("sql", t) not in values]
         if texts:
             used = sorted({m for t in texts for m in re.findall(r"\$(\w+)", t)})
             bound = {k: params[k] for k in used if k in params}
@@ -708,9 +732,9 @@ class SqlService:
                                         for t in texts)
             try:
                 row = cursor.execute(sql, bound or None).fetchall()[0]
-                values = {("sql", t): v for t, v in zip(texts, row)}
+                values.update({("sql", t): v for t, v in zip(texts, row)})
             except duckdb.Error:
-                values = {}
+                pass
 
         def value(bound):
             b, adjust = bound
