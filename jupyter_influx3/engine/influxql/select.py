@@ -523,14 +523,15 @@ class _Run:
         if got is None or got[3] is not fr.time or got[4] is not fr.sid or got[5] is not fr.series:
             sd = self.shard_dur(m)
             shard = (fr.time + np.int64(ZERO_TO_EPOCH % sd)) // np.int64(sd)
-            got = self._derived[key] = (self._gids_for_frame(fr), fr.sid + sid_base, shard,
+            got = self._derived[key] = (self._gids_for_frame(fr), fr.sid + sid_base if sid_base else fr.sid, shard,
                                         fr.time, fr.sid, fr.series)   # keeps the ids alive
         return got[:3]
 
     def _gids_for_frame(self, fr: Frame) -> np.ndarray:
-        sg = np.array([self.groups.id_for(fr.name, {d: s.get(d, "") for d in self.dims}) for s in fr.series],
-                      dtype=np.int64)
-        return sg[fr.sid] if len(fr.sid) else np.zeros(0, np.int64)
+        sg = [self.groups.id_for(fr.name, {d: s.get(d, "") for d in self.dims}) for s in fr.series]
+        if len(sg) == 1:
+            return np.full(len(fr.sid), sg[0], np.int64)
+        return np.array(sg, dtype=np.int64)[fr.sid] if len(fr.sid) else np.zeros(0, np.int64)
 
     def _ref_vec(self, fr: Frame, m: MeasurementInfo, r: VarRef, t: Optional[str]) -> Vec:
         n = len(fr)
@@ -631,7 +632,7 @@ class _Run:
             sid = np.concatenate([x[2] for x in parts])
             shard = np.concatenate([x[3] for x in parts])
             time = np.concatenate([x[4] for x in parts])
-        vecs = [concat([x[5][i] for x in parts]) for i in range(len(refs))]
+        vecs = list(parts[0][5]) if len(parts) == 1 else [concat([x[5][i] for x in parts]) for i in range(len(refs))]
         if _one_series(parts):
             # every order below is the time order for one series' points
             order = None if p.ascending else np.arange(len(time) - 1, -1, -1)
@@ -976,8 +977,11 @@ class _Run:
             kind = p.ref_type(ref)
             return Points.empty(kind if kind in ("float", "integer", "unsigned", "string", "boolean") else "float",
                                 len(aux))
-        value = concat([x[6] for x in parts])
-        auxv = [concat([x[5][i] for x in parts]) for i in range(len(aux))]
+        if len(parts) == 1:
+            value, auxv = parts[0][6], list(parts[0][5])
+        else:
+            value = concat([x[6] for x in parts])
+            auxv = [concat([x[5][i] for x in parts]) for i in range(len(aux))]
         asc = p.ascending if ascending is None else ascending
         # calls over the same rows (several fields of one series, all set) share the order
         key = None
@@ -2087,6 +2091,10 @@ def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray
     def base():
         # aggregates report the window's start (1.x's reduce iterator sets ZeroTime to it)
         zt = win[starts] if interval else np.full(len(starts), p_start, np.int64)
+        if not interval or not run.p.location:
+            # and the interval iterator gives a window's start its own window's start: said
+            # here, it need not work it out again for every call (see interval_points)
+            run.shared(("interval", p_start), (zt,), lambda: np.where(zt == MIN_TIME, 0, zt))
         return pts.gid[starts], zt, np.ones(len(starts), bool)
 
     gid, zero_t, ones = run.shared(("reduce", p_start), (pts.gid, win, starts), base)
