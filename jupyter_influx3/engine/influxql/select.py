@@ -2057,9 +2057,12 @@ def _split_series(groups: Groups, gid, time, cols: list[Vec], ascending: bool) -
     n = len(time)
     if n == 0:
         return out
-    starts = _starts([gid])
-    ends = np.append(starts[1:], n)
-    for s, e in zip(starts.tolist(), ends.tolist()):
+    if gid[0] == gid[-1] and (gid == gid[0]).all():
+        bounds = [(0, n)]   # one series (the runs below would be one)
+    else:
+        starts = _starts([gid]).tolist()
+        bounds = zip(starts, starts[1:] + [n])
+    for s, e in bounds:
         g = int(gid[s])
         key = groups.keys[g]
         tags = groups.tags_of(g) if groups.dims else {}
