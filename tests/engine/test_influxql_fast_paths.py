@@ -5,6 +5,7 @@ data with gaps, ties across series, points in several shards and both numeric ki
 
 * one stored series read in time order (no merge of series iterators, no copies);
 * min()/max() under GROUP BY time() reduced to values (the window start replaces the point's time);
+* first()/last() of points with distinct times: a segment's first or last point;
 * the fill grid of a bounded range built for all groups at once;
 * a WHERE's tag terms answered per series of the series-cache copy (no per-row evaluation).
 
@@ -68,6 +69,10 @@ QUERIES = [
     f"SELECT derivative(mean(u), 1m) FROM cpu WHERE host = 'a' AND {W} GROUP BY time(1m) ORDER BY time DESC",
     f"SELECT cumulative_sum(n), moving_average(u, 3) FROM cpu WHERE host = 'a' AND {W}",
     f"SELECT median(u), percentile(n, 90), stddev(u), mode(n) FROM cpu WHERE host = 'a' AND {W} GROUP BY time(3m)",
+    f"SELECT first(u), last(n) FROM cpu WHERE host = 'a' AND {W} GROUP BY time(1m) ORDER BY time DESC",
+    f"SELECT first(u), last(u) FROM cpu WHERE {W} GROUP BY time(2m)",                 # ties: a and b
+    f"SELECT last(u), n FROM cpu WHERE host = 'a' AND {W} GROUP BY time(5m)",
+    "SELECT first(u), last(n) FROM cpu WHERE host = 'a'",
     f"SELECT u, n FROM cpu WHERE host = 'a' AND {W}",
     f"SELECT u, n, host FROM cpu WHERE host = 'a' AND u > 3 AND {W} ORDER BY time DESC LIMIT 9",
     f"SELECT * FROM cpu WHERE host = 'c'",
@@ -101,6 +106,7 @@ def _counted(fn, answered, hits: list):
 SHORT_CUTS = {
     "one series": (select, "_one_series", lambda parts: False, bool),
     "window extremes": (select, "_window_extremes", lambda *a: None, lambda got: got is not None),
+    "edge points": (select, "_edge_points", lambda *a: None, lambda got: got is not None),
     "regular fill grid": (select._Run, "_regular_fill_grid", lambda self, *a: None, lambda got: got is not None),
     "tag terms per series": (cachescan.CachedTable, "_has_field_terms", lambda self, e: True,
                              lambda got: not got),

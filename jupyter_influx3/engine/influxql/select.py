@@ -2126,7 +2126,10 @@ def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray
     if name in ("min", "max", "first", "last"):
         if name in ("min", "max") and kind == "string":
             raise ExecError(f"unsupported {name} iterator type: *query.stringInterruptIterator")
-        if kind in ("float", "integer", "unsigned"):
+        sel = _edge_points(name, times, starts, ends) if name in ("first", "last") else None
+        if sel is not None:
+            pass
+        elif kind in ("float", "integer", "unsigned"):
             sel = _select_vectorized(name, kind, vals, times, starts, n)
         else:
             sel = []
@@ -2217,6 +2220,22 @@ def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray
         res = pts.take(np.array(sel, np.int64))
         return Points(res.gid, res.time, res.value, res.aux)
     raise ExecError(f"unsupported call: {name}")
+
+
+def _edge_points(name: str, times: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Optional[np.ndarray]:
+    """The point first()/last() keep in each segment when no two of its points share a time (one
+    series' points): the earliest or the latest, the first or the last of a segment whose times
+    all rise (or all fall).  None when times tie or go both ways (the value then decides)."""
+    if len(times) < 2:
+        return starts if len(times) else None
+    inner = np.ones(len(times) - 1, bool)
+    inner[starts[1:] - 1] = False          # the step from one segment into the next
+    step = times[1:] - times[:-1]
+    if ((step > 0) | ~inner).all():
+        return starts if name == "first" else ends - 1
+    if ((step < 0) | ~inner).all():
+        return ends - 1 if name == "first" else starts
+    return None
 
 
 def _window_extremes(name: str, value: Vec, starts, gid, zero_t, ones) -> Optional[Points]:
