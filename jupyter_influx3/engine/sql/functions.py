@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pyarrow as pa
+from sqlglot import exp
 
 _INT_TYPES = "('TINYINT','SMALLINT','INTEGER','BIGINT','HUGEINT','UTINYINT','USMALLINT','UINTEGER','UBIGINT','UHUGEINT')"
 _FLOAT_TYPES = "('FLOAT','DOUBLE')"
@@ -118,3 +119,22 @@ def arrow_cast_target(type_name: str) -> tuple[str, pa.DataType, str | None] | N
         key = getattr(pa, m.group(1).lower())()
         return "VARCHAR", pa.dictionary(key, pa.string()), None
     return None
+
+
+_FIXED_UNIT_NS = {"MICROSECOND": 1_000, "MILLISECOND": 1_000_000, "SECOND": 10**9, "MINUTE": 60 * 10**9,
+                  "HOUR": 3600 * 10**9, "DAY": 86_400 * 10**9, "WEEK": 7 * 86_400 * 10**9}
+
+
+def interval_ns(e: exp.Expression) -> exp.Expression:
+    """The ns width of a date_bin interval: a constant for `INTERVAL 'n' unit` of a fixed-length
+    unit (what DuckDB's influx_interval_ns gives it, without the macro and casts DuckDB would
+    bind for every query, ~0.2 ms), else the influx_interval_ns call."""
+    n, unit = e.args.get("this"), e.args.get("unit")
+    if isinstance(e, exp.Interval) and isinstance(n, exp.Literal) and n.is_string and unit is not None \
+            and re.fullmatch(r"-?\d{1,12}", n.this):
+        name = unit.name.upper()
+        per = _FIXED_UNIT_NS.get(name[:-1] if name.endswith("S") else name)
+        if per is not None:
+            return exp.Literal.number(int(n.this) * per)
+    return exp.Anonymous(this="influx_interval_ns",
+                          expressions=[exp.Cast(this=e.copy(), to=exp.DataType.build("INTERVAL"))])

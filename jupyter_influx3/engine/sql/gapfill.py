@@ -23,6 +23,7 @@ from sqlglot import exp
 
 from .bounds import time_bounds
 from .errors import SqlPlanningError
+from .functions import interval_ns
 
 _GAPFILL = "date_bin_gapfill"
 
@@ -102,8 +103,7 @@ def rewrite(select: exp.Select) -> exp.Expression:
         ns = exp.Anonymous(this="epoch_ns", expressions=[as_ts(b)])
         upper_parts.append(exp.Add(this=ns, expression=exp.Literal.number(1)) if inclusive else ns)
     upper = upper_parts[0] if len(upper_parts) == 1 else exp.Least(this=upper_parts[0], expressions=upper_parts[1:])
-    width = exp.Anonymous(this="influx_interval_ns",
-                          expressions=[exp.Cast(this=interval.copy(), to=exp.DataType.build("INTERVAL"))])
+    width = interval_ns(interval)
     first_bin = exp.Anonymous(this="epoch_ns", expressions=[date_bin(lower)])
 
     # classify the projections

@@ -30,7 +30,7 @@ from .bounds import equalities, is_time_column as _is_time_column, time_bounds
 from .dialect import InfluxSQL
 from .errors import (MissingParameter, SqlPlanningError, SqlSyntaxError, StatementRejected,
                      TableNotFoundError)
-from .functions import COLUMN_TYPES, arrow_cast_target
+from .functions import COLUMN_TYPES, arrow_cast_target, interval_ns
 from .timeparse import parse_rfc3339_ns
 
 DUCK = "duckdb"
@@ -623,7 +623,7 @@ class _Rewriter:
         if name == "date_bin":
             if len(args) not in (2, 3):
                 raise SqlPlanningError("date_bin expects 2 or 3 arguments")
-            width = _call("influx_interval_ns", exp.Cast(this=args[0], to=exp.DataType.build("INTERVAL")))
+            width = interval_ns(args[0])
             origin: exp.Expression = exp.Literal.number(0)
             if len(args) == 3:
                 o = args[2]
