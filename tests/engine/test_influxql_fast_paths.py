@@ -6,6 +6,7 @@ data with gaps, ties across series, points in several shards and both numeric ki
 * one stored series read in time order (no merge of series iterators, no copies);
 * min()/max() under GROUP BY time() reduced to values (the window start replaces the point's time);
 * first()/last() of points with distinct times: a segment's first or last point;
+* sum()/mean() of windows with one series and shard each: one partial per window, all at once;
 * the fill grid of a bounded range built for all groups at once;
 * a WHERE's tag terms answered per series of the series-cache copy (no per-row evaluation).
 
@@ -38,6 +39,8 @@ def _lines() -> str:
             out.append(f"cpu,host=b,dc=x u={(i * 7) % 13 - 2.5},n={(i * 11) % 7}i {t}")  # ties with a
     for d in range(0, 16, 3):                 # host c: one point every 3 days (several shards)
         out.append(f"cpu,host=c,dc=y u={d * 1.5},n={d}i {S + d * 86400}")
+    for k in range(4):                        # host z: negative zeros (their sum keeps the sign)
+        out.append(f"cpu,host=z,dc=y u=-0,n=0i {S + k * 10}")
     return "\n".join(out)
 
 
@@ -73,6 +76,11 @@ QUERIES = [
     f"SELECT first(u), last(u) FROM cpu WHERE {W} GROUP BY time(2m)",                 # ties: a and b
     f"SELECT last(u), n FROM cpu WHERE host = 'a' AND {W} GROUP BY time(5m)",
     "SELECT first(u), last(n) FROM cpu WHERE host = 'a'",
+    f"SELECT sum(u), mean(u), mean(n), sum(n) FROM cpu WHERE host = 'a' AND {W} GROUP BY time(1m)",
+    f"SELECT sum(u), mean(u) FROM cpu WHERE {W} GROUP BY time(1m)",                   # a and b in one group
+    f"SELECT sum(u), mean(u) FROM cpu WHERE {W} GROUP BY time(30s), host fill(none)",  # many short windows
+    f"SELECT sum(u), mean(u), mean(n) FROM cpu WHERE host = 'c' GROUP BY time(4d)",    # windows across shards
+    f"SELECT sum(u), mean(u) FROM cpu WHERE host = 'z' AND {W} GROUP BY time(20s)",
     f"SELECT u, n FROM cpu WHERE host = 'a' AND {W}",
     f"SELECT u, n, host FROM cpu WHERE host = 'a' AND u > 3 AND {W} ORDER BY time DESC LIMIT 9",
     f"SELECT * FROM cpu WHERE host = 'c'",
@@ -87,7 +95,8 @@ def _answers(ex: Executor) -> list:
     out = []
     for q in QUERIES:
         for r in ex.execute(q, database="db", now_ns=NOW):
-            out.append((q, r.error, [(s.name, s.tags, s.columns, s.values) for s in r.series]))
+            # repr: 1 and 1.0, 0.0 and -0.0 differ
+            out.append((q, r.error, repr([(s.name, s.tags, s.columns, s.values) for s in r.series])))
     return out
 
 
@@ -107,6 +116,7 @@ SHORT_CUTS = {
     "one series": (select, "_one_series", lambda parts: False, bool),
     "window extremes": (select, "_window_extremes", lambda *a: None, lambda got: got is not None),
     "edge points": (select, "_edge_points", lambda *a: None, lambda got: got is not None),
+    "one partial per segment": (select, "_one_run_segments", lambda *a: False, bool),
     "regular fill grid": (select._Run, "_regular_fill_grid", lambda self, *a: None, lambda got: got is not None),
     "tag terms per series": (cachescan.CachedTable, "_has_field_terms", lambda self, e: True,
                              lambda got: not got),

@@ -2379,10 +2379,40 @@ def _partial_keys(pts: Points, s: int, e: int):
     return sid, shard
 
 
+def _one_run_segments(pts: Points, starts: np.ndarray) -> bool:
+    """Whether every segment's points are of one series and one shard: 1.x's partials of a
+    segment are then one, and combining them changes nothing."""
+    n = len(pts)
+    if n < 2:
+        return True
+    inner = np.ones(n - 1, bool)
+    inner[starts[1:] - 1] = False          # the step from one segment into the next
+    for a in (pts.sid, pts.shard):
+        if a is not None and ((a[1:] != a[:-1]) & inner).any():
+            return False
+    return True
+
+
+def _running_totals(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Each segment's float values added left to right from its first (np.cumsum's order)."""
+    lengths = ends - starts
+    if len(starts) <= 64 or int(lengths.max()) > 4 * len(starts):
+        return np.array([np.cumsum(values[s:e])[-1] for s, e in zip(starts.tolist(), ends.tolist())],
+                        np.float64)
+    acc = values[starts].astype(np.float64)
+    active = np.arange(len(starts))
+    for k in range(1, int(lengths.max())):
+        active = active[lengths[active] > k]
+        acc[active] += values[starts[active] + k]
+    return acc
+
+
 def _partial_combine_sum(pts: Points, starts, ends, asc: bool = True) -> np.ndarray:
     """Float sums as 1.x forms them: per series (in time order), per shard, then added."""
-    out = np.empty(len(starts), np.float64)
     vals = pts.value.data
+    if _one_run_segments(pts, starts):
+        return _running_totals(vals, starts, ends)
+    out = np.empty(len(starts), np.float64)
     for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
         sid, shard = _partial_keys(pts, s, e)
         if (sid == sid[0]).all():
@@ -2409,9 +2439,24 @@ def _partial_combine_sum(pts: Points, starts, ends, asc: bool = True) -> np.ndar
 def _partial_combine_mean(pts: Points, starts, ends, asc: bool = True) -> np.ndarray:
     """Means as 1.x forms them: per series mean, combined per shard weighted by count, then across
     shards."""
-    out = np.empty(len(starts), np.float64)
     vals = pts.value.data
     kind = pts.value.kind
+    if _one_run_segments(pts, starts):
+        # one partial per segment: the steps below, for all segments at once (same float steps)
+        counts = ends - starts
+        if kind == "float":
+            sums = _running_totals(vals, starts, ends)
+        else:
+            with np.errstate(over="ignore"):
+                sums = np.add.reduceat(vals.astype(np.int64) if kind == "integer" else vals, starts).astype(np.float64)
+        c = counts.astype(np.float64)
+        two = counts >= 2
+        m = sums / c
+        # the accumulators below start at 0.0 (0.0 + -0.0 is 0.0)
+        shard_mean = (0.0 + np.where(two, m * c, m)) / c
+        res = (0.0 + np.where(two, shard_mean * c, shard_mean)) / c
+        return np.where(two, (res * c) / c, res)
+    out = np.empty(len(starts), np.float64)
     for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
         sid, shard = _partial_keys(pts, s, e)
         o = np.lexsort((np.arange(e - s), sid if asc else -sid, shard if asc else -shard))
