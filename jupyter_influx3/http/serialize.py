@@ -258,6 +258,8 @@ def _float32_value(x: float) -> float:
 
 #: float columns up to this long are printed value by value (see _float_strings)
 SMALL_FLOAT_COLUMN = 32
+#: JSON batches up to this many rows are joined in Python (see JsonLinesWriter._short_rows)
+SHORT_BATCH_ROWS = 32
 
 
 def _float_strings(arr: pa.Array, style: Callable[[float], str]) -> pa.Array:
@@ -582,8 +584,24 @@ class JsonLinesWriter(ResultWriter):
         opened = pc.binary_replace_slice(joined, start=0, stop=1, replacement=self.row_prefix)
         return _affix(opened, suffix=self.row_suffix)
 
-    def _encode(self, batch: pa.RecordBatch) -> bytes:
+    def _short_rows(self, batch: pa.RecordBatch) -> bytes:
+        """The rows of a short batch, as `_row_objects` writes them, joined in Python: each Arrow
+        compute call there costs ~5 µs whatever the length (the answer of a small query)."""
+        keys = ["," + json.dumps(name, ensure_ascii=False) + ":" for name in batch.schema.names]
+        columns = [json_values(col).to_pylist() for col in batch.columns]
+        rows = []
+        for i in range(batch.num_rows):
+            members = "".join(key + col[i] for key, col in zip(keys, columns) if col[i] is not None)
+            rows.append(self.row_prefix + members[1:] + self.row_suffix)
+        return "".join(rows).encode("utf-8")
+
+    def _rows(self, batch: pa.RecordBatch) -> bytes:
+        if batch.num_rows <= SHORT_BATCH_ROWS:
+            return self._short_rows(batch)
         return _concat(self._row_objects(batch))
+
+    def _encode(self, batch: pa.RecordBatch) -> bytes:
+        return self._rows(batch)
 
 
 class JsonWriter(JsonLinesWriter):
@@ -597,7 +615,7 @@ class JsonWriter(JsonLinesWriter):
         self.started = False
 
     def _encode(self, batch: pa.RecordBatch) -> bytes:
-        data = _concat(self._row_objects(batch))
+        data = self._rows(batch)
         if not self.started:
             self.started = True
             data = b"[" + data[1:]

@@ -343,3 +343,26 @@ def test_v1_json_rows_by_orjson_are_the_general_paths_text(epoch, monkeypatch):
     assert serialize._v1_values_fast(series, epoch) is not None        # the orjson path was taken
     monkeypatch.setattr(serialize, "_orjson", None)
     assert serialize.v1_json([StatementResult(0, [series])], epoch) == fast
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_short_batches_are_written_like_the_same_rows_in_one_long_batch(fmt):
+    n = 3 * serialize.SHORT_BATCH_ROWS + 5
+    table = pa.table({
+        "time": pa.array([1_700_000_000_123_456_789 + i for i in range(n)], pa.timestamp("ns")),
+        "host": pa.array([f"h\"{i % 3}\\ é\n" for i in range(n)]).dictionary_encode(),
+        "i": pa.array([None if i % 7 == 0 else i - 50 for i in range(n)], pa.int64()),
+        "f": pa.array([None if i % 5 == 0 else i / 3 for i in range(n)], pa.float64()),
+        "b": pa.array([None if i % 4 == 0 else i % 2 == 0 for i in range(n)]),
+        "s": pa.array([None if i % 2 else f"x{i}" for i in range(n)]),
+        "l": pa.array([[i, None] for i in range(n)]),
+    })
+    empty_rows = pa.table({"i": pa.array([None] * n, pa.int64())})   # rows with no member at all
+    for t in (table, empty_rows):
+        batch = t.combine_chunks().to_batches()[0]
+        long = serialize.result_writer(fmt, t.schema)
+        short = serialize.result_writer(fmt, t.schema)
+        assert batch.num_rows > serialize.SHORT_BATCH_ROWS
+        whole = long.write(batch) + long.finish()
+        pieces = b"".join(short.write(batch.slice(i, 10)) for i in range(0, n, 10)) + short.finish()
+        assert pieces == whole
