@@ -216,3 +216,18 @@ def test_what_a_reused_plan_kept_is_worked_out_again_for_a_new_catalog(engine):
     assert not engine.write_lp("db", f"cpu,host=a,dc=x w=7i {S + 5}", "s").errors
     [r] = ex.execute(q, database="db", now_ns=NOW)
     assert r.series[0].values[0][1] == 7
+
+
+@pytest.mark.parametrize("grid", ["regular", "general"])
+@pytest.mark.parametrize("order", ["", " ORDER BY time DESC"])
+def test_a_fill_over_months_has_every_window_up_to_the_end(engine, monkeypatch, grid, order):
+    """1.x fills [window(start), window(end)]; over months in ns, np.arange (which counts in
+    floats) dropped the last, empty window (checked against InfluxDB 1.6.7: it answers it)."""
+    if grid == "general":
+        monkeypatch.setattr(select._Run, "_regular_fill_grid", lambda self, *a: None)
+    lo, hi, step = S - 200 * 86400, S + 86400, 600     # 28,945 windows: past 2**53 ns / 10m, floats lose the +1
+    q = f"SELECT mean(u) FROM cpu WHERE host = 'a' AND time >= {lo}s AND time <= {hi}s GROUP BY time(10m) fill(null)"
+    [r] = Executor(engine).execute(q + order, database="db", now_ns=NOW)
+    times = [row[0] for row in r.series[0].values]
+    expected = list(range(lo // step * step * 10**9, hi * 10**9 + 1, step * 10**9))
+    assert times == (expected[::-1] if order else expected)

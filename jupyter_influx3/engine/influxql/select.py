@@ -1170,14 +1170,11 @@ class _Run:
                 if asc:
                     first = s_lim if s_lim != MIN_TIME else int(window_start(int(times[0]), interval, offset))
                     last = e_lim
-                    if last < first:
-                        grid = np.zeros(0, np.int64)
-                    else:
-                        grid = np.arange(first, last + 1, interval, dtype=np.int64)
+                    grid = _window_grid(first, last, interval)
                 else:
                     first = s_lim
                     last = e_lim if e_lim != MIN_TIME else int(window_start(int(times[-1]), interval, offset))
-                    grid = np.arange(first, last - 1, -interval, dtype=np.int64) if first >= last else np.zeros(0, np.int64)
+                    grid = _window_grid(first, last, -interval)
             # points falling outside the grid are kept as they come (1.x emits them)
             union = _grid_union(grid, times, interval, asc) if len(grid) and not tz else \
                 np.union1d(grid, times) if len(grid) else times
@@ -1718,6 +1715,15 @@ class _PointBudget:
         self.used += max(0, (hi - lo) // interval + 1) + len(times)
         if self.used > self.limit:
             raise ExecError(f"max-select-point limit exceeed: ({self.used}/{self.limit})")
+
+
+def _window_grid(first: int, last: int, step: int) -> np.ndarray:
+    """``first``, ``first + step``, ... up to ``last`` included, counted in integers
+    (np.arange counts in floats: over a range of months in ns it drops the last window)."""
+    m = (last - first) // step + 1
+    if m <= 0:
+        return np.zeros(0, np.int64)
+    return np.arange(m, dtype=np.int64) * np.int64(step) + np.int64(first)
 
 
 def _fill_grid_tz(s_lim, e_lim, times, interval, offset, tz, asc) -> np.ndarray:
