@@ -801,7 +801,6 @@ class _Run:
             for r, a in zip(aux, pts.aux):
                 env_vals[ast.text(r)] = a
             return self._emit(gid, time, env_vals, aux)
-        # general: merge k sorted streams
         # every call with points at the same (group, time) rows (shared arrays when the calls
         # read the same rows): the rows are those
         first = results[keys[0]]
@@ -811,6 +810,7 @@ class _Run:
             for r, a in zip(aux, first.aux):
                 env_vals[ast.text(r)] = a
             return self._emit(first.gid, first.time, env_vals, aux)
+        # general: merge k sorted streams
         streams = []
         for k in keys:
             pts = results[k]
@@ -1684,7 +1684,6 @@ class _PointBudget:
     rows per series)."""
 
     def __init__(self, engine):
-
         self.limit = limits_for(engine).max_select_points
         self.used = 0
 
@@ -2133,15 +2132,11 @@ def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray
         if name in ("min", "max") and kind == "string":
             raise ExecError(f"unsupported {name} iterator type: *query.stringInterruptIterator")
         sel = _edge_points(name, times, starts, ends) if name in ("first", "last") else None
-        if sel is not None:
-            pass
-        elif kind in ("float", "integer", "unsigned"):
+        if sel is None and kind in ("float", "integer", "unsigned"):
             sel = _select_vectorized(name, kind, vals, times, starts, n)
-        else:
-            sel = []
-            for s, e in zip(starts.tolist(), ends.tolist()):
-                sel.append(_select_point(name, kind, vals, times, s, e))
-            sel = np.array(sel, np.int64)
+        elif sel is None:
+            sel = np.array([_select_point(name, kind, vals, times, s, e)
+                            for s, e in zip(starts.tolist(), ends.tolist())], np.int64)
         res = pts.take(sel)
         return Points(res.gid, res.time, res.value, res.aux)
     if name == "spread":
