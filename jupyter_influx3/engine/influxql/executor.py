@@ -197,7 +197,6 @@ class Executor:
         """Parse ``text`` (raises :class:`ParseError`); the trees of recent texts are kept
         (nodes are immutable), as dashboards send the same query text again and again. A text
         past the engine's size or structure limits (querylimits.py) is refused unparsed."""
-
         limits = limits_for(self.engine)
         try:
             key = (text, json.dumps(params, sort_keys=True, default=repr) if params else None)
@@ -404,7 +403,6 @@ class Executor:
     def _plan(self, stmt: SelectStatement, database, rp, now):
         """``prepare``, or a copy of the plan made for the same tree, defaults and catalog when
         planning did not depend on the time (dashboards send the same text again and again)."""
-
         cat = self.engine.catalog
         version = (id(cat), cat.seq, limits_for(self.engine).max_select_buckets)
         key = (id(stmt), database, rp)
@@ -477,7 +475,6 @@ class Executor:
             p.read_start = max(p.read_start, last - p.interval * (n - 1))
 
     def _to_series(self, p, rows: list[SeriesData]) -> list[Series]:
-
         # the answer becomes Python values (~5x its arrays): 1.x's max-select-point bounds it first
         limit = limits_for(self.engine).max_select_points
         points = sum(len(s.time) for s in rows)
