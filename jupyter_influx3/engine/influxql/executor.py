@@ -484,10 +484,10 @@ class Executor:
         columns = p.columns
         has_dims = bool(p.dimensions)
         for s in rows:
-            cols = [s.time.tolist()] + [c.to_list() for c in s.cols]
+            # the arrays as they are: the flat table reads them, /query's JSON makes lists of them
             ks = ["time"] + [_kind_name(c) for c in s.cols]
             out.append(Series(s.name, columns, tags=dict(s.tags) if has_dims else None, time_index=0,
-                              kinds=ks, location=p.location, col_data=cols))
+                              kinds=ks, location=p.location, arrays=(s.time, list(s.cols))))
         return out
 
     # -- SHOW ------------------------------------------------------------------------------------

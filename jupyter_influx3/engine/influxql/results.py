@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator, Optional
 
+import numpy as np
 import pyarrow as pa
 
 __all__ = ["Series", "StatementResult", "chunk_results", "v1_document", "format_time_rfc3339",
@@ -32,17 +33,19 @@ EPOCH_UNITS = {"ns": 1, "n": 1, "u": 1_000, "µ": 1_000, "us": 1_000, "ms": 1_00
 
 class Series:
     """One 1.x series: ``name``, ``tags``, ``columns`` and rows.  The rows are kept as given
-    (``values``, row lists) or as columns (``col_data``, one list per column, what the SELECT
-    engine produces); each form is built from the other on first use."""
+    (``values``, row lists) or as columns (``col_data``, one list per column), or as the SELECT
+    engine's arrays (``arrays``: the time, then one ``functions.Vec`` per other column); each form
+    is built from the others on first use (the flat table reads the arrays without any)."""
 
     def __init__(self, name: Optional[str], columns: list[str], values: Optional[list[list]] = None,
                  tags: Optional[dict] = None, partial: bool = False, time_index: Optional[int] = 0,
                  kinds: Optional[list] = None, location: Optional[str] = None,
-                 col_data: Optional[list[list]] = None):
+                 col_data: Optional[list[list]] = None, arrays: Optional[tuple] = None):
         self.name = name
         self.columns = columns
         self._values = values
         self._cols = col_data
+        self.arrays = arrays if values is None and col_data is None else None
         self.tags = tags
         self.partial = partial
         #: index of the time column in ``columns`` (values there are ns integers), or None
@@ -55,24 +58,31 @@ class Series:
     @property
     def values(self) -> list[list]:
         if self._values is None:
-            self._values = [list(r) for r in zip(*self._cols)] if self._cols else []
+            cols = self.col_data
+            self._values = [list(r) for r in zip(*cols)] if cols else []
         return self._values
 
     @values.setter
     def values(self, rows: list[list]) -> None:
-        self._values, self._cols = rows, None
+        self._values, self._cols, self.arrays = rows, None, None
 
     @property
     def col_data(self) -> list[list]:
         """The rows as columns."""
         if self._cols is None:
-            rows = self._values or []
-            self._cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in self.columns]
+            if self._values is None and self.arrays is not None:
+                time, vecs = self.arrays
+                self._cols = [time.tolist()] + [v.to_list() for v in vecs]
+            else:
+                rows = self._values or []
+                self._cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in self.columns]
         return self._cols
 
     def __len__(self) -> int:
         if self._values is not None:
             return len(self._values)
+        if self._cols is None and self.arrays is not None:
+            return len(self.arrays[0])
         return len(self._cols[0]) if self._cols else 0
 
     def __eq__(self, other) -> bool:
@@ -263,6 +273,9 @@ def flat_table(result: StatementResult, group_tags: Optional[list[str]] = None) 
     has_time = first.time_index is not None
     tag_keys = list(group_tags if group_tags is not None else sorted({k for s in series for k in (s.tags or {})}))
     value_cols = [c for i, c in enumerate(first.columns) if i != first.time_index]
+    if has_time and first.time_index == 0 and all(
+            s.arrays is not None and s.kinds == first.kinds and s.time_index == 0 for s in series):
+        return _flat_from_arrays(series, tag_keys, value_cols)
     kinds = first.kinds
     col_kinds: dict[str, Optional[str]] = {}
     if kinds:
@@ -273,19 +286,22 @@ def flat_table(result: StatementResult, group_tags: Optional[list[str]] = None) 
     tag_vals: dict[str, list] = {k: [] for k in tag_keys}
     vals: dict[int, list] = {i: [] for i in range(len(value_cols))}
     for s in series:
-        for row in s.values:
-            meas.append(s.name or "")
-            if has_time:
-                times.append(row[s.time_index])
-            for k in tag_keys:
-                v = (s.tags or {}).get(k)
-                tag_vals[k].append(v if v else None)
-            j = 0
-            for i, v in enumerate(row):
-                if i == s.time_index:
-                    continue
-                vals[j].append(v)
-                j += 1
+        # column by column (the SELECT's series hold columns): a row loop costs ~1 us per cell
+        n = len(s)
+        if not n:
+            continue
+        meas.extend([s.name or ""] * n)
+        for k in tag_keys:
+            v = (s.tags or {}).get(k)
+            tag_vals[k].extend([v if v else None] * n)
+        j = 0
+        for i, col in enumerate(s.col_data):
+            if i == s.time_index:
+                if has_time:
+                    times.extend(col)
+                continue
+            vals[j].extend(col)
+            j += 1
     arrays, names = [pa.array(meas, pa.dictionary(pa.int32(), pa.string()))], ["iox::measurement"]
     if has_time:
         arrays.append(pa.array(times, pa.timestamp("ns")))
@@ -300,6 +316,49 @@ def flat_table(result: StatementResult, group_tags: Optional[list[str]] = None) 
         arrays.append(_arrow_column(vals[j], kind))
         names.append(c)
     return pa.table(arrays, names=_dedupe(names))
+
+
+def _flat_from_arrays(series: list[Series], tag_keys: list[str], value_cols: list[str]) -> pa.Table:
+    """:func:`flat_table` from the SELECT's arrays (no Python value per cell): the same table."""
+    lens = [len(s) for s in series]
+    meas: list = []
+    for s, n in zip(series, lens):
+        meas.extend([s.name or ""] * n)
+    arrays = [pa.array(meas, pa.dictionary(pa.int32(), pa.string()))]
+    times = [s.arrays[0] for s in series]
+    arrays.append(pa.array(times[0] if len(times) == 1 else np.concatenate(times), pa.timestamp("ns")))
+    names = ["iox::measurement", "time"]
+    for k in tag_keys:
+        if k in value_cols:
+            continue
+        vals: list = []
+        for s, n in zip(series, lens):
+            v = (s.tags or {}).get(k)
+            vals.extend([v if v else None] * n)
+        arrays.append(pa.array(vals, pa.dictionary(pa.int32(), pa.string())))
+        names.append(k)
+    for j, c in enumerate(value_cols):
+        vecs = [s.arrays[1][j] for s in series]
+        arrays.append(_arrow_from_vecs(vecs, series[0].kinds[j + 1]))
+        names.append(c)
+    return pa.table(arrays, names=_dedupe(names))
+
+
+_NUMPY_ARROW = {"float": pa.float64(), "integer": pa.int64(), "unsigned": pa.uint64(), "boolean": pa.bool_(),
+                "string": pa.string()}
+
+
+def _arrow_from_vecs(vecs: list, kind: Optional[str]) -> pa.Array:
+    """One column of the flat table from the series' Vecs, as :func:`_arrow_column` makes it from
+    their values."""
+    if kind in _NUMPY_ARROW and all(v.kind == kind for v in vecs):
+        data = vecs[0].data if len(vecs) == 1 else np.concatenate([v.data for v in vecs])
+        valid = vecs[0].valid if len(vecs) == 1 else np.concatenate([v.valid for v in vecs])
+        try:
+            return pa.array(data, _NUMPY_ARROW[kind], mask=None if valid.all() else ~valid)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+            pass
+    return _arrow_column([x for v in vecs for x in v.to_list()], kind)
 
 
 def _dedupe(names: list[str]) -> list[str]:
