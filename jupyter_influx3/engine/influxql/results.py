@@ -73,6 +73,7 @@ class Series:
             if self._values is None and self.arrays is not None:
                 time, vecs = self.arrays
                 self._cols = [time.tolist()] + [v.to_list() for v in vecs]
+                self.arrays = None   # the lists answer from now on (a big answer is not held twice)
             else:
                 rows = self._values or []
                 self._cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in self.columns]
