@@ -305,9 +305,10 @@ class Scanner:
         except Exception:  # noqa: BLE001 - best effort
             pass
 
-    def cached(self, m, cond, column_type):
+    def cached(self, m, cond, column_type, lo: Optional[int] = None, hi: Optional[int] = None):
         """A :class:`.cachescan.CachedTable` answering reads of ``m`` under ``cond`` from the
-        series cache, or None (no valid copy yet, or a condition it does not evaluate)."""
+        series cache, or None (no valid copy yet, or a condition it does not evaluate). The rows
+        read lie within [lo, hi] (ns, inclusive; None: open)."""
         from ..sql.seriescache import cache_for
         from .cachescan import CachedTable, Unsupported
 

@@ -335,7 +335,8 @@ class _Run:
         """Reads of ``m`` from the series cache (see cachescan.py), or None: read through DuckDB."""
         key = id(m)
         if key not in self._cached:
-            self._cached[key] = self.scanner.cached(m, self.p.condition, self.column_types(m))
+            self._cached[key] = self.scanner.cached(m, self.p.condition, self.column_types(m),
+                                                    self.p.read_start, self.p.end)
         return self._cached[key]
 
     def column_types(self, m: MeasurementInfo):
