@@ -994,6 +994,9 @@ _json_str = getattr(json.encoder, "c_encode_basestring", None) or json.encoder.e
 
 _PLAIN_KINDS = {"integer", "unsigned", "string", "boolean", "tag"}
 _PLAIN_TYPES = {int, str, bool, type(None)}
+#: kinds of the InfluxQL engine's arrays (influxql/functions.Vec: "a column of values of one
+#: kind") whose lists hold only ints, bools, strs and None (the first array, the time, holds ints)
+_TYPED_VEC_KINDS = {"integer", "unsigned", "boolean", "null", "string"}
 
 
 def _v1_values_fast(s: Any, epoch: Optional[str]) -> Optional[str]:
@@ -1003,12 +1006,16 @@ def _v1_values_fast(s: Any, epoch: Optional[str]) -> Optional[str]:
     if _orjson is None or not epoch:
         return None
     kinds = getattr(s, "kinds", None)
+    # columns still held as the engine's arrays are of a known Python type once listed: no need
+    # to look at each value (that look costs more than the encoding: ~160 µs for 9,000 values)
+    arrays = getattr(s, "arrays", None)
+    typed = [True] + [v.kind in _TYPED_VEC_KINDS for v in arrays[1]] if arrays is not None else []
     cols = s.col_data
     if not kinds or len(kinds) != len(cols):
         return None
     out = list(cols)
     for i, (k, col) in enumerate(zip(kinds, cols)):
-        if not set(map(type, col)) <= _PLAIN_TYPES:
+        if not (i < len(typed) and typed[i]) and not set(map(type, col)) <= _PLAIN_TYPES:
             return None
         if i == s.time_index:
             if epoch != "ns":

@@ -345,6 +345,42 @@ def test_v1_json_rows_by_orjson_are_the_general_paths_text(epoch, monkeypatch):
     assert serialize.v1_json([StatementResult(0, [series])], epoch) == fast
 
 
+@pytest.mark.parametrize("epoch", ["ns", "ms"])
+def test_v1_json_of_the_engines_arrays_is_the_general_paths_text(epoch, monkeypatch):
+    """A series still held as the engine's arrays skips the look at each value's type: the text is
+    still the general encoder's, and a float column still goes to Go's float formatting."""
+    import numpy as np
+
+    from jupyter_influx3.engine.influxql.functions import Vec
+    from jupyter_influx3.engine.influxql.results import Series, StatementResult
+
+    n = 40
+    valid = np.array([i % 6 != 0 for i in range(n)])
+    vecs = [Vec("integer", np.arange(n, dtype=np.int64) - 20, valid),
+            Vec("unsigned", np.arange(n, dtype=np.uint64) + np.uint64(2**63), valid),
+            Vec("string", np.array([f'h"{i}\u00e9' for i in range(n)], dtype=object), valid),
+            Vec("boolean", np.arange(n) % 2 == 0, valid),
+            Vec.nulls(n)]
+    kinds = ["time", "integer", "unsigned", "string", "boolean", "null"]
+    columns = ["time", "i", "u", "s", "b", "z"]
+
+    def texts(extra=()):
+        def make():
+            time = np.arange(n, dtype=np.int64) * 10**9 + 1_700_000_000 * 10**9
+            return Series("m", columns + [c for c, _ in extra], time_index=0, kinds=kinds + [k for _, k in extra],
+                          arrays=(time, vecs + [v for _, v in extra]))
+        fast = serialize.v1_json([StatementResult(0, [make()])], epoch)
+        with monkeypatch.context() as m:
+            m.setattr(serialize, "_orjson", None)
+            return fast, serialize.v1_json([StatementResult(0, [make()])], epoch)
+
+    fast, general = texts()
+    assert fast == general
+    floats = Vec("float", np.array([1e16, 0.1] * (n // 2)), valid)
+    fast, general = texts((("f", floats),))
+    assert fast == general and serialize.go_float(1e16).encode() in fast
+
+
 @pytest.mark.parametrize("fmt", ["json", "jsonl"])
 def test_short_batches_are_written_like_the_same_rows_in_one_long_batch(fmt):
     n = 3 * serialize.SHORT_BATCH_ROWS + 5
