@@ -267,11 +267,11 @@ def _float_strings(arr: pa.Array, style: Callable[[float], str]) -> pa.Array:
     if pa.types.is_float32(arr.type) or pa.types.is_float16(arr.type):
         values = [None if v is None else style(_float32_value(v)) for v in arr.cast(pa.float64()).to_pylist()]
         return pa.array(values, pa.string())
-    arr = arr.cast(pa.float64())
     if len(arr) <= SMALL_FLOAT_COLUMN:
-        # each Arrow compute call below costs ~5 µs whatever the length: a short column (the
-        # answer of a small query) is cheaper value by value, with the same texts
-        return pa.array([None if v is None else style(v) for v in arr.to_pylist()], pa.string())
+        # each Arrow call below (the cast too) costs ~5-20 µs whatever the length: a short column
+        # (the answer of a small query) is cheaper value by value, with the same texts
+        return pa.array([None if v is None else style(float(v)) for v in arr.to_pylist()], pa.string())
+    arr = arr.cast(pa.float64())
     # Arrow's own cast prints the same shortest digits as Rust for 1e-5 <= |x| < 1e10, only
     # without the ".0" of an integral value; everything else (exponents, nan, inf, tiny values)
     # is rendered in Python.
