@@ -31,8 +31,8 @@ DATA_SIGNAL_FILE = ".changes"
 
 
 class ChangeSignal:
-    def __init__(self, path: os.PathLike):
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    def __init__(self, path: os.PathLike, mode: int = 0o600):
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, mode)
         if os.fstat(self._fd).st_size < _COUNTER.size:
             os.ftruncate(self._fd, _COUNTER.size)
         self._map = mmap.mmap(self._fd, _COUNTER.size)
@@ -69,9 +69,11 @@ def _release(mapped: mmap.mmap, fd: int) -> None:
 
 
 def open_signal(path: os.PathLike) -> ChangeSignal | None:
-    """The signal at `path`, or None where it cannot be made (a read-only directory, a file system
-    without shared memory maps): callers then refresh every time, as without it."""
+    """The data directory's signal at `path` (its mode left to the umask, like the directory's
+    other files), or None where it cannot be opened for writing (a read-only directory, another
+    user's file, a file system without shared memory maps): that node then reads the files at
+    every refresh, and its own commits reach the others within `REFRESH_MAX_AGE_S`."""
     try:
-        return ChangeSignal(path)
+        return ChangeSignal(path, 0o666)
     except (OSError, ValueError):
         return None
