@@ -106,17 +106,21 @@ def _str_source(out: _FieldSets, SF, hi: int):
     return None if SF is None else (_Src(SF.buffers()[2], hi), out)
 
 
+def _field_bytes(out: _FieldSets, F, SF):
+    """The field sets' offsets and bytes (up to the last set's end), as a source of values and
+    of words, and the string-field source of both field-set paths."""
+    fo, fd = _offsets_data(F)
+    hi = int(fo[-1])
+    fd = fd[:hi]
+    return fo, fd, _Src(F.buffers()[2], hi), _str_source(out, SF, hi), _Words(fd)
+
+
 def _field_sets_by_template(out: _FieldSets, F, M: int, SF=None):
     """Field sets shaped like the first line's: only the commas need finding.  For a line with
     the template's number of commas, the bytes at the start of each field must be the
     template key followed by `=` -- checked for all lines at once by dictionary-encoding the
     concatenation of those byte ranges.  Returns the lines left for the general path."""
-    fo, fd = _offsets_data(F)
-    hi = int(fo[-1])
-    fd = fd[:hi]
-    fsrc = _Src(F.buffers()[2], hi)
-    strs = _str_source(out, SF, hi)
-    words = _Words(fd)
+    fo, fd, fsrc, strs, words = _field_bytes(out, F, SF)
     commas = np.flatnonzero(np.equal(fd, 44, out=_scratch_bool(len(fd))))
     cidx = ncom = None
     pending = np.arange(M)
@@ -186,12 +190,7 @@ def _field_sets_by_template(out: _FieldSets, F, M: int, SF=None):
 def _field_sets_by_separators(out: _FieldSets, F, line_map, SF=None):
     """General field-set parse: find every `=` and `,`, group lines by key sequence."""
     M = len(F)
-    fo, fd = _offsets_data(F)
-    hi = int(fo[-1])
-    fd = fd[:hi]
-    fsrc = _Src(F.buffers()[2], hi)
-    strs = _str_source(out, SF, hi)
-    words = _Words(fd)
+    fo, fd, fsrc, strs, words = _field_bytes(out, F, SF)
     m1 = np.equal(fd, 44, out=_scratch_bool(len(fd)))
     m1 |= fd == 61
     seps = np.flatnonzero(m1)
