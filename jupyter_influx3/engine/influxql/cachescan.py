@@ -11,6 +11,10 @@ Only conditions whose every term is a plain comparison of a tag, field or litera
 semantics :func:`.scan.condition_sql` gives them in SQL (a missing tag is ``''``, a comparison
 with a missing field or of mismatched types is false).  Anything else -- arithmetic, calls,
 casts, unsigned fields -- raises :class:`Unsupported` and the caller reads through DuckDB.
+
+A table too big to copy whole is copied by UTC day (see ``sql/seriescache.py``): a copy of one
+day answers only reads whose time range lies within that day (:class:`CachedDays` picks the day
+per read); any other read raises :class:`Unsupported` and goes through DuckDB.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from . import ast
 from .ast import BinaryExpr, Op, ParenExpr, VarRef
 from .functions import MAX_TIME, MIN_TIME, Vec
 from .regex import compile_re2
+from ..sql.seriescache import day_of
 from .scan import Frame
 
 _KIND = {"float": "float", "int": "integer", "uint": "unsigned", "string": "string", "bool": "boolean"}
@@ -34,6 +39,8 @@ _SHARD_ZERO = 62135596800000000000  # 0001-01-01 in ns before the epoch: 1.x num
 
 #: what is kept per copy of a table about the conditions read from it (see CachedTable._remember)
 DERIVED_KEPT = 512
+#: the candidate rows said of a read a copy cannot answer (more than any read from memory takes)
+NOT_HERE = 1 << 62
 
 
 class Unsupported(Exception):
@@ -67,6 +74,8 @@ class CachedTable:
         self._counts: dict[tuple, int] = {}
         self._spans: dict[tuple, np.ndarray] = {}   # rows_of per time bounds (counted, then read)
         self._frames: dict[int, tuple] = {}
+        #: a copy of one day's rows: [first, last] ns of the reads it may answer
+        self.span = st.span
         #: the series the condition allows; whether its field terms must be evaluated per row
         self.sids, self._per_row = self._matching_series()
 
@@ -246,6 +255,18 @@ class CachedTable:
         return out if va is None else out & va
 
     # -- rows ---------------------------------------------------------------------------------
+    def covers(self, lo: int, hi: int) -> bool:
+        """Whether every row a read within [lo, hi] may return is in the copy (always, for a copy
+        of the whole table; for a copy of one day, when the read lies within that day)."""
+        if self.span is None:
+            return True
+        lo_q = _low(lo, self.cutoff)
+        return lo_q is not None and hi < MAX_TIME and self.span[0] <= lo_q and hi <= self.span[1]
+
+    def _within(self, lo: int, hi: int) -> None:
+        if not self.covers(lo, hi):
+            raise Unsupported("a read outside the copy's day")
+
     def _bounds(self, lo: int, hi: int) -> tuple[Optional[int], Optional[int]]:
         """The time bounds that cut rows (None where every row is inside)."""
         lo_q = None if lo <= MIN_TIME else lo
@@ -255,7 +276,10 @@ class CachedTable:
         return (None if lo_q is not None and lo_q <= tmin else lo_q), (None if hi >= MAX_TIME or hi >= tmax else hi)
 
     def candidate_rows(self, lo: int, hi: int) -> int:
-        """How many rows the tag terms and time range leave (before the field terms)."""
+        """How many rows the tag terms and time range leave (before the field terms); NOT_HERE
+        for a range the copy does not cover."""
+        if not self.covers(lo, hi):
+            return NOT_HERE
         n = self._counts.get((lo, hi))
         if n is None:
             lo_q, hi_q = self._bounds(lo, hi)
@@ -365,6 +389,7 @@ class CachedTable:
         return vals
 
     def read(self, fields, lo: int, hi: int, any_of=None, per_series=None) -> Frame:
+        self._within(lo, hi)
         for c, kind in fields:
             if kind != "tag" and c not in self.st.columns:
                 raise Unsupported(f"field {c}")
@@ -377,6 +402,7 @@ class CachedTable:
 
     def edge_rows(self, fields, n: int, ascending: bool, shard_dur: int, lo: int, hi: int) -> dict[str, Frame]:
         """Per field, each series' first (or last) ``n`` points per shard (see ``Scanner.edge_rows``)."""
+        self._within(lo, hi)
         for c, _kind in fields:
             if c not in self.st.columns:
                 raise Unsupported(f"field {c}")
@@ -405,6 +431,7 @@ class CachedTable:
         raise :class:`Unsupported` and are read through DuckDB."""
         import pyarrow as pa
 
+        self._within(lo, hi)
         for c, kind, aggs in fields:
             if c not in self.st.columns or kind not in ("integer", "unsigned", "float") or \
                     not set(aggs) <= {"count", "sum", "minv", "maxv"} or ("sum" in aggs and kind == "float"):
@@ -458,6 +485,62 @@ class CachedTable:
                     red = fn.reduceat(np.where(v, data, fill), starts) if n else np.zeros(0, data.dtype)
                     out[f"__{i}_{a}"] = pa.array(red, mask=~has)
         return pa.table(out)
+
+
+class CachedDays:
+    """Reads of a table too big to copy whole, each answered from the copy of the UTC day it lies
+    in (``get(lo, hi)``: the series cache's copy for that range, or None), with the interface of
+    :class:`CachedTable`.  A read spanning days, or of a day without a copy yet, raises
+    :class:`Unsupported` (or counts NOT_HERE candidate rows)."""
+
+    def __init__(self, get: Callable, m, cond, ct: Callable, cutoff: Optional[int], first=None):
+        self._get = get
+        self.m, self.cond, self.ct, self.cutoff = m, cond, ct, cutoff
+        self._days: dict[int, Optional[CachedTable]] = {}
+        if first is not None:
+            self._days[day_of(*first.span)] = self._open(first)
+
+    def _open(self, st) -> Optional[CachedTable]:
+        try:
+            return CachedTable(st, self.m, self.cond, self.ct, self.cutoff)
+        except Unsupported:
+            return None
+
+    def _table(self, lo: int, hi: int) -> CachedTable:
+        lo_q = _low(lo, self.cutoff)
+        day = day_of(lo_q, None if hi >= MAX_TIME else hi)
+        if day is None:
+            raise Unsupported("a read spanning days")
+        if day not in self._days:
+            st = self._get(lo_q, hi)
+            self._days[day] = None if st is None else self._open(st)
+        got = self._days[day]
+        if got is None:
+            raise Unsupported("no copy of the day")
+        return got
+
+    def candidate_rows(self, lo: int, hi: int) -> int:
+        try:
+            return self._table(lo, hi).candidate_rows(lo, hi)
+        except Unsupported:
+            return NOT_HERE
+
+    def read(self, fields, lo: int, hi: int, any_of=None, per_series=None) -> Frame:
+        return self._table(lo, hi).read(fields, lo, hi, any_of, per_series)
+
+    def edge_rows(self, fields, n: int, ascending: bool, shard_dur: int, lo: int, hi: int) -> dict[str, Frame]:
+        return self._table(lo, hi).edge_rows(fields, n, ascending, shard_dur, lo, hi)
+
+    def partials(self, fields, lo: int, hi: int, interval: int, offset: int, shard_dur: int):
+        return self._table(lo, hi).partials(fields, lo, hi, interval, offset, shard_dur)
+
+
+def _low(lo: int, cutoff: Optional[int]) -> Optional[int]:
+    """The first time a read from ``lo`` returns (retention cuts older rows); None: unbounded."""
+    lo_q = None if lo <= MIN_TIME else lo
+    if cutoff is not None:
+        lo_q = cutoff if lo_q is None else max(lo_q, cutoff)
+    return lo_q
 
 
 def _gather(arr: np.ndarray, rows) -> np.ndarray:

@@ -310,16 +310,23 @@ class Scanner:
         series cache, or None (no valid copy yet, or a condition it does not evaluate). The rows
         read lie within [lo, hi] (ns, inclusive; None: open)."""
         from ..sql.seriescache import cache_for
-        from .cachescan import CachedTable, Unsupported
+        from .cachescan import CachedDays, CachedTable, Unsupported
 
-        st = cache_for(self.engine).get(m.database, m.table, self.now_ns)
-        if st is None:
+        cache = cache_for(self.engine)
+        db, table, now = m.database, m.table, self.now_ns
+        st = cache.get(db, table, now, lo, hi)
+        retention = table.retention_ns or db.retention_ns
+        cutoff = now - retention if retention else None
+        if st is not None and st.span is None:
+            try:
+                return CachedTable(st, m, cond, column_type, cutoff)
+            except Unsupported:
+                return None
+        if st is None and not cache.by_day(db, table):
             return None
-        retention = m.table.retention_ns or m.database.retention_ns
-        try:
-            return CachedTable(st, m, cond, column_type, self.now_ns - retention if retention else None)
-        except Unsupported:
-            return None
+        # too big to copy whole: each read uses the copy of the day it lies in (the bounds given
+        # may be open -- a statement's reads are narrower -- or reach past the day)
+        return CachedDays(lambda a, b: cache.get(db, table, now, a, b), m, cond, column_type, cutoff, st)
 
     def view(self, m, lo: Optional[int], hi: Optional[int]) -> str:
         """A SQL expression (subquery) reading table ``m`` within [lo, hi]."""

@@ -12,8 +12,13 @@ touches only those rows.
 the buffered batches of every node, its columns) are the ones it was built from.  A table that
 changes is rebuilt when read again -- in the reader's thread the first time (small tables) and
 in a background thread otherwise, never more often than keeps rebuilding under ~10% of the time.
-Readers fall back to the DuckDB scan whenever no valid copy exists.  Tables over the memory
-budget are never copied.
+Readers fall back to the DuckDB scan whenever no valid copy exists.
+
+A table too big to copy whole (a year of data) is copied by UTC day instead: a read whose time
+range lies within one day gets a copy of that day's rows only, valid while that day's sources (its
+Parquet files -- the file index is by day, a file never spans days -- and the buffered batches
+holding rows of the day) are the ones it was built from.  Whole and day copies share the budget,
+the oldest-built is evicted first, and a whole copy is preferred whenever the table fits.
 
 Owns nothing on disk; does not translate queries (see ``influxql/cachescan.py`` for the reader).
 """
@@ -31,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..malloc import tune_malloc_once
+from ..persist import DAY_NS
 from ..admin.deletes import version as deletes_version
 from .sources import build_view, snapshot_sources
 
@@ -41,6 +47,20 @@ _NAME_ESCAPE = str.maketrans({",": "\\,", " ": "\\ "})
 SYNC_BUILD_ROWS = 1_000_000
 #: a rebuild waits this many times the last build's duration after it (bounds the overhead)
 REBUILD_SPACING = 10.0
+
+
+def day_of(lo: Optional[int], hi: Optional[int]) -> Optional[int]:
+    """The UTC day (days since the epoch) holding all of [lo, hi] (ns, inclusive), or None when
+    the range is open, empty or spans days."""
+    if lo is None or hi is None or hi < lo:
+        return None
+    day = lo // DAY_NS
+    return day if hi // DAY_NS == day else None
+
+
+def day_bounds(day: int) -> tuple[int, int]:
+    """[first, last] ns of a UTC day."""
+    return day * DAY_NS, (day + 1) * DAY_NS - 1
 
 
 def series_key(name: str, tags: dict) -> str:
@@ -115,6 +135,9 @@ class SeriesTable:
     columns: dict[str, Column] = field(default_factory=dict)   # fields, per row
     tag_values: dict[str, np.ndarray] = field(default_factory=dict)  # tag -> value per series ('' if missing)
     nbytes: int = 0
+    #: [first, last] ns of the rows it was taken from (one UTC day); None: the whole table.  A
+    #: reader may only use it for reads within these bounds
+    span: Optional[tuple[int, int]] = None
     #: what readers derive from these rows alone (the series a WHERE's tag terms select), kept
     #: as long as the copy is
     derived: dict = field(default_factory=dict, repr=False, compare=False)
@@ -199,9 +222,11 @@ def _decode(arr: pa.ChunkedArray, kind: str) -> Column:
     return Column(kind, *arrow_to_numpy(arr, _DTYPES.get(kind)))
 
 
-def _read_plain(engine, view, cols: list[str], tags: list[str], kinds: dict) -> pa.Table:
-    """The view's rows when no source needs deduplicating: Parquet read by pyarrow (tags stay
-    dictionary-encoded, several times faster than through DuckDB) and the buffered batches."""
+def _read_plain(engine, view, cols: list[str], tags: list[str], kinds: dict,
+                lo: Optional[int] = None, hi: Optional[int] = None) -> pa.Table:
+    """The view's rows (within [lo, hi] when given) when no source needs deduplicating: Parquet
+    read by pyarrow (tags stay dictionary-encoded, several times faster than through DuckDB) and
+    the buffered batches."""
     import pyarrow.parquet as pq
 
     parts = []
@@ -226,9 +251,18 @@ def _read_plain(engine, view, cols: list[str], tags: list[str], kinds: dict) -> 
         typ = pieces[0].type if pieces else (pa.string() if c in tags else _ARROW.get(kinds.get(c), pa.int64()))
         out[c] = pa.chunked_array(pieces, type=typ) if n else pa.chunked_array([], type=typ)
     tbl = pa.table(out).unify_dictionaries()
-    if view.retention_cutoff is not None and n:
+    low = lo if view.retention_cutoff is None else \
+        (view.retention_cutoff if lo is None else max(lo, view.retention_cutoff))
+    if (low is not None or hi is not None) and n:
+        # a buffered batch may hold rows of other days than the copy's
         t = np.asarray(tbl.column("time").cast(pa.int64()).combine_chunks())
-        tbl = tbl.filter(pa.array(t >= view.retention_cutoff))
+        keep = np.ones(n, bool)
+        if low is not None:
+            keep &= t >= low
+        if hi is not None:
+            keep &= t <= hi
+        if not keep.all():
+            tbl = tbl.filter(pa.array(keep))
     return tbl
 
 
@@ -236,16 +270,18 @@ _ARROW = {"float": pa.float64(), "int": pa.int64(), "uint": pa.uint64(), "string
           "bool": pa.bool_(), "tag": pa.string()}
 
 
-def build_series_table(engine, db, table, cursor, now_ns: int) -> SeriesTable:
-    """Read the whole table through its deduplicated view and sort it by series key, then time."""
+def build_series_table(engine, db, table, cursor, now_ns: int, lo: Optional[int] = None,
+                       hi: Optional[int] = None) -> SeriesTable:
+    """Read the table (its rows within [lo, hi], given both, else all of them) through its
+    deduplicated view and sort it by series key, then time."""
     # reads of the copy allocate column-sized temporaries: without this, a process that never
     # parsed a large write (a reader node, a restarted server) pays page faults on each of them
     tune_malloc_once()
-    view = build_view(engine, db, table, None, None, now_ns, _stats(engine), f"__sc{table.id}")
+    view = build_view(engine, db, table, lo, hi, now_ns, _stats(engine), f"__sc{table.id}")
     tags = list(table.series_key)
     cols = [c for c in table.column_names_sorted() if c != "time"]
     if not view.dedup and not view.hides_rows:
-        tbl = _read_plain(engine, view, cols, tags, {c: table.columns[c].type for c in cols})
+        tbl = _read_plain(engine, view, cols, tags, {c: table.columns[c].type for c in cols}, lo, hi)
         n = tbl.num_rows
         times = np.asarray(tbl.column("time").cast(pa.int64()).combine_chunks(), dtype=np.int64) if n \
             else np.zeros(0, np.int64)
@@ -253,7 +289,9 @@ def build_series_table(engine, db, table, cursor, now_ns: int) -> SeriesTable:
         for name, reg in view.registrations.items():
             cursor.register(name, reg)
         select = ", ".join(['epoch_ns("time") AS "__t"'] + ['"' + c.replace('"', '""') + '"' for c in cols])
-        tbl = cursor.sql(f"SELECT {select} FROM ({view.sql})").to_arrow_table()
+        # the view's sources are those meeting [lo, hi]; their rows outside it are cut here
+        within = f' WHERE "__t" BETWEEN {int(lo)} AND {int(hi)}' if lo is not None else ""
+        tbl = cursor.sql(f"SELECT * FROM (SELECT {select} FROM ({view.sql})){within}").to_arrow_table()
         for name in view.registrations:
             try:
                 cursor.unregister(name)
@@ -266,7 +304,7 @@ def build_series_table(engine, db, table, cursor, now_ns: int) -> SeriesTable:
     sid = sid[perm]
     offsets = np.zeros(len(series) + 1, np.int64)
     np.cumsum(np.bincount(sid, minlength=len(series)), out=offsets[1:])
-    st = SeriesTable(table.name, tags, series, keys, offsets, times[perm])
+    st = SeriesTable(table.name, tags, series, keys, offsets, times[perm], span=None if lo is None else (lo, hi))
     take = pa.array(perm)
     for c in cols:
         if c in tags:
@@ -293,10 +331,20 @@ class _Entry:
     table: Optional[SeriesTable]
     built_at: float = 0.0
     took: float = 0.0
+    #: the copy came out over the whole budget (not kept): the table is read by day instead
+    too_big: bool = False
+    rows: int = 0                     # the rows ``sig`` names (at most)
+    #: the copy was dropped for room: it may be built again (after the rebuild spacing)
+    evicted: bool = False
+
+
+#: entries kept at most (a copy evicted for room leaves a small entry behind; one per day read)
+MAX_ENTRIES = 4096
 
 
 class SeriesCache:
-    """One :class:`SeriesTable` per (database, table), kept while the table's sources stay the same."""
+    """One :class:`SeriesTable` per (database, table) -- or per (database, table, UTC day) for a
+    table too big to copy whole --, kept while its sources stay the same."""
 
     def __init__(self, engine, budget_bytes: int):
         self.engine = engine
@@ -304,72 +352,165 @@ class SeriesCache:
         self._entries: dict[tuple, _Entry] = {}
         self._building: set[tuple] = set()
         self._lock = threading.Lock()
+        #: (db id, table id) -> what the table's size looked like when it was found too big to
+        #: copy whole (see _size_token): while it looks the same, it is read by day
+        self._too_big: dict[tuple, tuple] = {}
         self.builds = 0
+        self.day_builds = 0   # of ``builds``, copies of one day
+        self.hits = 0         # reads given a copy (whole or of a day)
 
-    def _signature(self, db, table) -> tuple[tuple, list, int]:
-        """(what a copy is valid for, the buffered batches it names, the table's row count)."""
-        files, chunks = snapshot_sources(self.engine, db.id, table.id)
+    def _signature(self, db, table, lo: Optional[int] = None, hi: Optional[int] = None) -> tuple[tuple, list, int]:
+        """(what a copy is valid for, the buffered batches it names, the rows it would hold at
+        most); with [lo, hi], for a copy of the rows within those bounds: only the files and
+        buffered batches that hold such rows count (a batch's rows in the share of its time range
+        within the bounds: an estimate)."""
+        files, chunks = snapshot_sources(self.engine, db.id, table.id, lo, hi)
+        buffered = sum(b.num_rows for b in chunks)
+        if lo is not None:
+            stats, keys = _stats(self.engine), list(table.series_key)
+            spans = [(b, stats.get(b, keys)) for b in chunks]
+            chunks = [b for b, st in spans if _meets(st, lo, hi)]
+            # a batch may hold rows of several days: count its share of the bounds
+            buffered = sum(b.num_rows * (min(hi, st.max_time) - max(lo, st.min_time) + 1)
+                           // (st.max_time - st.min_time + 1) for b, st in spans if _meets(st, lo, hi))
         sig = ((tuple(table.column_names_sorted()), table.retention_ns or db.retention_ns, table.truncated_seq,
                 deletes_version(self.engine.catalog, db.id, table.id)),
                tuple(sorted(f.path for f in files)), tuple(id(b) for b in chunks))
-        return sig, chunks, sum(f.rows for f in files) + sum(b.num_rows for b in chunks)
+        return sig, chunks, sum(f.rows for f in files) + buffered
+
+    def _size_token(self, db, table) -> tuple:
+        """Changes whenever the table's row count may have gone down (files gone or merged, row
+        deletes, a truncation, new columns): a table found too big stays too big while it does not."""
+        return (self.engine.index.table_totals(db.id, table.id), len(table.columns), table.truncated_seq,
+                deletes_version(self.engine.catalog, db.id, table.id))
 
     def sources_replaced(self, key: tuple, chunks: list, removed_paths: list[str], added_paths: list[str]) -> None:
         """A snapshot or compaction rewrote buffered ``chunks`` and Parquet files ``removed_paths``
         of table ``key`` as ``added_paths`` with the same rows: a copy built from the old sources
-        stays valid under the new ones (without this, every snapshot would cost a rebuild)."""
+        stays valid under the new ones (without this, every snapshot would cost a rebuild).  A
+        copy of one day follows the files and batches of that day (``added_paths`` must be in the
+        file index already, as the engine publishes them before telling us)."""
         with self._lock:
-            e = self._entries.get(key)
-            if e is None:
+            targets = [k for k in self._entries if k[:2] == key]
+            if not targets:
                 return
-            schema, files, ids = e.sig
-            if schema[2]:
-                return  # a truncated table's snapshot drops rows the buffer still shows
-            gone = {id(b) for b in chunks}
-            if not gone <= set(ids) or not set(removed_paths) <= set(files) or \
-                    not all(r() is not None for r, i in zip(e.refs, ids) if i in gone):
-                return
-            keep = [k for k, i in enumerate(ids) if i not in gone]
-            new_files = tuple(sorted((set(files) - set(removed_paths)) | set(added_paths)))
-            e.sig = (schema, new_files, tuple(ids[k] for k in keep))
-            e.refs = [e.refs[k] for k in keep]
+            files = self.engine.index.files
+            added = {p: files.get(p) for p in added_paths}
+            for k in targets:
+                if len(k) == 2:
+                    self._replace_whole(self._entries[k], chunks, removed_paths, added_paths)
+                else:
+                    self._replace_day(k, self._entries[k], chunks, removed_paths, added)
+
+    @staticmethod
+    def _replace_whole(e: _Entry, chunks: list, removed_paths: list[str], added_paths: list[str]) -> None:
+        schema, files, ids = e.sig
+        if schema[2]:
+            return  # a truncated table's snapshot drops rows the buffer still shows
+        gone = {id(b) for b in chunks}
+        if not gone <= set(ids) or not set(removed_paths) <= set(files) or \
+                not all(r() is not None for r, i in zip(e.refs, ids) if i in gone):
+            return
+        _moved(e, gone, set(removed_paths), added_paths)
+
+    def _replace_day(self, key: tuple, e: _Entry, chunks: list, removed_paths: list[str], added: dict) -> None:
+        schema, files, ids = e.sig
+        if schema[2]:
+            return
+        lo, hi = day_bounds(key[2])
+        have, removed = set(ids), set(removed_paths)
+        gone = {id(b) for b in chunks if id(b) in have}
+        if any(id(b) not in have for b in chunks if self._chunk_meets(key, b, lo, hi)):
+            return   # rows of the day the copy has not seen moved to files: it is stale
+        if not all(r() is not None for r, i in zip(e.refs, ids) if i in gone):
+            return
+        mine = removed & set(files)
+        if mine != removed and (mine or any(f is None or _meets(f, lo, hi) for f in added.values())):
+            # files of the day the copy did not read were merged (or files of other days with
+            # the day's): it is stale, or the change is not one day's; it is rebuilt when read
+            return
+        here = [p for p, f in added.items() if f is None or _meets(f, lo, hi)]
+        if not gone and not mine:
+            return   # another day's change (or new rows of this one: the signature no longer matches)
+        if any(added[p] is None for p in here):
+            return       # a file the index does not know: cannot tell its day
+        _moved(e, gone, mine, here)
+
+    def _chunk_meets(self, key: tuple, b, lo: int, hi: int) -> bool:
+        d = self.engine.catalog.db_by_id(key[0])
+        t = d.tables.get(key[1]) if d is not None else None
+        if t is None:
+            return True
+        return _meets(_stats(self.engine).get(b, list(t.series_key)), lo, hi)
 
     @staticmethod
     def _alive(entry: _Entry, chunks: list) -> bool:
         return len(entry.refs) == len(chunks) and all(r() is b for r, b in zip(entry.refs, chunks))
 
-    def get(self, db, table, now_ns: int) -> Optional[SeriesTable]:
+    def get(self, db, table, now_ns: int, lo: Optional[int] = None, hi: Optional[int] = None) -> Optional[SeriesTable]:
         """The table's rows in series order, or None when no valid copy is at hand (one is then
-        built, now or in the background, for the next read)."""
+        built, now or in the background, for the next read).  A table too big to copy whole is
+        copied by UTC day: when [lo, hi] (ns, inclusive; None: open) lies within one day, the
+        copy of that day's rows (``SeriesTable.span``), which only serves reads within the day."""
         if self.budget <= 0:
             return None
-        key = (db.id, table.id)
-        sig, chunks, rows = self._signature(db, table)
+        whole = (db.id, table.id)
+        known = self._too_big.get(whole)
+        if known is None or known != self._size_token(db, table):
+            st, fits = self._get(whole, db, table, now_ns, None, None)
+            if fits:
+                self._too_big.pop(whole, None)
+                return st
+            with self._lock:
+                self._too_big[whole] = self._size_token(db, table)
+                e = self._entries.get(whole)
+                if e is not None and e.table is not None:
+                    del self._entries[whole]   # a copy from when the table was smaller
+        day = day_of(lo, hi)
+        if day is None:
+            return None
+        return self._get(whole + (day,), db, table, now_ns, *day_bounds(day))[0]
+
+    def by_day(self, db, table) -> bool:
+        """Whether the table was last found too big to copy whole (see :meth:`get`)."""
+        return (db.id, table.id) in self._too_big
+
+    def _get(self, key, db, table, now_ns, lo, hi) -> tuple[Optional[SeriesTable], bool]:
+        """(the copy of ``key``, or None; whether such a copy fits the budget)."""
+        sig, chunks, rows = self._signature(db, table, lo, hi)
+        fits = rows * 8 * (len(table.columns) + 1) <= self.budget // 2
         with self._lock:
             e = self._entries.get(key)
             if e is not None and e.sig == sig and self._alive(e, chunks):
-                return e.table
+                if e.too_big:
+                    return None, False
+                if not e.evicted:
+                    if e.table is not None:
+                        self.hits += 1
+                    return e.table, True
+            if e is not None and e.too_big and rows >= e.rows:
+                return None, False   # it only grew since its copy came out too big
+            if not fits:
+                return None, False
             if key in self._building:
-                return None
+                return None, True
             if e is not None and time.monotonic() - e.built_at < REBUILD_SPACING * e.took:
-                return None
-            if rows * 8 * (len(table.columns) + 1) > self.budget // 2:
-                return None
+                return None, True
             self._building.add(key)
         if e is None and rows <= SYNC_BUILD_ROWS:
-            return self._build(key, db, table, sig, chunks, now_ns)
-        threading.Thread(target=self._build, args=(key, db, table, sig, chunks, now_ns),
+            return self._build(key, db, table, sig, chunks, rows, now_ns, lo, hi), True
+        threading.Thread(target=self._build, args=(key, db, table, sig, chunks, rows, now_ns, lo, hi),
                          name="series-cache", daemon=True).start()
-        return None
+        return None, True
 
-    def _build(self, key, db, table, sig, chunks, now_ns) -> Optional[SeriesTable]:
+    def _build(self, key, db, table, sig, chunks, rows, now_ns, lo=None, hi=None) -> Optional[SeriesTable]:
         from .runner import service_for
         t0 = time.monotonic()
         st = None
         try:
             cursor = service_for(self.engine)._connection().cursor()
             try:
-                st = build_series_table(self.engine, db, table, cursor, now_ns)
+                st = build_series_table(self.engine, db, table, cursor, now_ns, lo, hi)
             finally:
                 cursor.close()
         except Exception:  # noqa: BLE001 - a cache: the reader falls back to the scan
@@ -377,24 +518,29 @@ class SeriesCache:
         took = time.monotonic() - t0
         with self._lock:
             self._building.discard(key)
-            if st is not None and st.nbytes > self.budget:
+            too_big = st is not None and st.nbytes > self.budget
+            if too_big:
                 st = None
-            self._entries[key] = _Entry(sig, [weakref.ref(b) for b in chunks], st, time.monotonic(), took)
+            self._entries[key] = _Entry(sig, [weakref.ref(b) for b in chunks], st, time.monotonic(), took,
+                                        too_big, rows)
             self._forget_deleted()
             self._evict(keep=key)
             self.builds += 1
+            self.day_builds += len(key) > 2
         return st
 
     def _forget_deleted(self) -> None:
         """Drop the copies of tables that were deleted (or whose database was)."""
         cat = self.engine.catalog
-        for db_id, table_id in list(self._entries):
-            d = cat.db_by_id(db_id)
-            t = d.tables.get(table_id) if d is not None else None
+        for k in list(self._entries):
+            d = cat.db_by_id(k[0])
+            t = d.tables.get(k[1]) if d is not None else None
             if d is None or d.deleted or t is None or t.deleted:
-                del self._entries[(db_id, table_id)]
+                del self._entries[k]
+                self._too_big.pop(k[:2], None)
 
     def _evict(self, keep) -> None:
+        """Drop copies, oldest-built first, until the kept ones fit the budget."""
         total = sum(e.table.nbytes for e in self._entries.values() if e.table is not None)
         for k in sorted(self._entries, key=lambda k: self._entries[k].built_at):
             if total <= self.budget:
@@ -402,11 +548,30 @@ class SeriesCache:
             e = self._entries[k]
             if k != keep and e.table is not None:
                 total -= e.table.nbytes
-                e.table = None
+                e.table, e.evicted = None, True
+        if len(self._entries) > MAX_ENTRIES:
+            for k in sorted((k for k, e in self._entries.items() if e.table is None and k != keep),
+                            key=lambda k: self._entries[k].built_at)[:len(self._entries) - MAX_ENTRIES]:
+                del self._entries[k]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._too_big.clear()
+
+
+def _meets(x, lo: int, hi: int) -> bool:
+    """Whether a file's or a batch's [min_time, max_time] meets [lo, hi]."""
+    return x.max_time >= lo and x.min_time <= hi
+
+
+def _moved(e: _Entry, gone: set, removed: set, added: list[str]) -> None:
+    """Rewrite ``e``'s signature for its batches ``gone`` and files ``removed`` having become
+    files ``added``, with the same rows."""
+    schema, files, ids = e.sig
+    keep = [k for k, i in enumerate(ids) if i not in gone]
+    e.sig = (schema, tuple(sorted((set(files) - removed) | set(added))), tuple(ids[k] for k in keep))
+    e.refs = [e.refs[k] for k in keep]
 
 
 def default_budget() -> int:
