@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jupyter_influx3.engine.influxql import cachescan, select
+from jupyter_influx3.engine.influxql import cachescan, raw, reducers, select
 from jupyter_influx3.engine.influxql.executor import Executor
 from jupyter_influx3.engine.querylimits import QueryLimits
 from jupyter_influx3.engine.sql.seriescache import cache_for
@@ -113,10 +113,10 @@ def _counted(fn, answered, hits: list):
 
 
 SHORT_CUTS = {
-    "one series": (select, "_one_series", lambda parts: False, bool),
-    "window extremes": (select, "_window_extremes", lambda *a: None, lambda got: got is not None),
-    "edge points": (select, "_edge_points", lambda *a: None, lambda got: got is not None),
-    "one partial per segment": (select, "_one_run_segments", lambda *a: False, bool),
+    "one series": (raw, "_one_series", lambda parts: False, bool),
+    "window extremes": (reducers, "_window_extremes", lambda *a: None, lambda got: got is not None),
+    "edge points": (reducers, "_edge_points", lambda *a: None, lambda got: got is not None),
+    "one partial per segment": (reducers, "_one_run_segments", lambda *a: False, bool),
     "regular fill grid": (select._Run, "_regular_fill_grid", lambda self, *a: None, lambda got: got is not None),
     "tag terms per series": (cachescan.CachedTable, "_has_field_terms", lambda self, e: True,
                              lambda got: not got),

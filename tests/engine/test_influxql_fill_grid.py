@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jupyter_influx3.engine.influxql.select import _grid_union
+from jupyter_influx3.engine.influxql.fill import _grid_union
 
 
 @pytest.mark.parametrize("asc", [True, False])

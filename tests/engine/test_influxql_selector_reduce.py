@@ -3,17 +3,17 @@
 import numpy as np
 import pytest
 
-from jupyter_influx3.engine.influxql import select
+from jupyter_influx3.engine.influxql import reducers
 
 
 def _by_sort(name, kind, vals, times, starts, n):
     # the sort-based pick alone (the reduction disabled for this call)
-    orig = select._select_by_reduce
-    select._select_by_reduce = lambda *a: None
+    orig = reducers._select_by_reduce
+    reducers._select_by_reduce = lambda *a: None
     try:
-        return select._select_vectorized(name, kind, vals, times, starts, n)
+        return reducers._select_vectorized(name, kind, vals, times, starts, n)
     finally:
-        select._select_by_reduce = orig
+        reducers._select_by_reduce = orig
 
 
 @pytest.mark.parametrize("name", ["min", "max", "first", "last"])
@@ -30,7 +30,7 @@ def test_reduction_picks_the_rows_the_sort_picks(name, kind):
         times = rng.integers(0, 5, n).astype(np.int64)
         cuts = np.unique(rng.integers(1, n, int(rng.integers(0, 5)))) if n > 1 else np.zeros(0, np.int64)
         starts = np.concatenate([[0], cuts]).astype(np.int64)
-        fast = select._select_by_reduce(name, kind, vals, times, starts, n)
+        fast = reducers._select_by_reduce(name, kind, vals, times, starts, n)
         assert fast is not None
         assert fast.tolist() == _by_sort(name, kind, vals, times, starts, n).tolist(), (vals, times, starts)
 
@@ -38,5 +38,5 @@ def test_reduction_picks_the_rows_the_sort_picks(name, kind):
 def test_nan_and_unsigned_take_the_sort():
     v = np.array([1.0, np.nan, 2.0])
     t = np.arange(3, dtype=np.int64)
-    assert select._select_by_reduce("max", "float", v, t, np.array([0]), 3) is None
-    assert select._select_by_reduce("max", "unsigned", np.array([1, 3, 2], np.uint64), t, np.array([0]), 3) is None
+    assert reducers._select_by_reduce("max", "float", v, t, np.array([0]), 3) is None
+    assert reducers._select_by_reduce("max", "unsigned", np.array([1, 3, 2], np.uint64), t, np.array([0]), 3) is None

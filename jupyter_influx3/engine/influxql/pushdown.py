@@ -21,10 +21,11 @@ import pyarrow as pa
 from .ast import Call, VarRef, text
 from .cachescan import Unsupported
 from .functions import Vec
+from .points import Points
 from ..sql.seriescache import distinct_series
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .select import Points, _Run
+    from .select import _Run
 
 PUSHED = {"count", "sum", "mean", "min", "max", "first", "last", "spread"}
 _NUMERIC = ("float", "integer", "unsigned")
@@ -164,8 +165,6 @@ def _series(run: "_Run", m, tbl: pa.Table) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def _combine(run: "_Run", c: Call, parts: list) -> "Points":
-    from .select import Points
-
     p = run.p
     name = c.name
     kind = p.ref_type(c.args[0])
