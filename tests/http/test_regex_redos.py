@@ -121,7 +121,7 @@ def test_field_value_regex_on_v1_query(srv, data):
 
 
 def test_regex_in_select_expression_over_rows(srv, data):
-    # A regex comparison as a field expression is evaluated row by row in Python (select.py).
+    # A regex comparison as a field expression is evaluated row by row in Python (influxql/expr.py).
     q = f"SELECT value FROM cpu WHERE host =~ /{EVIL}/ OR note =~ /^b$/"
     series, waits, n = while_health_polled(srv.url, lambda: v1(srv.url, data, q))
     check_health(waits, n)

@@ -236,9 +236,6 @@ class _Aggregates:
 
     # -- calls ---------------------------------------------------------------------------------
 
-    def opt_window(self, start: int) -> tuple[int, int]:
-        return start, self.p.end
-
     def eval_call(self, c: Call, aux: list[VarRef], selector: bool, top: bool = False,
                   start: Optional[int] = None) -> Points:
         """Points of a call, after 1.x's interval and fill iterators."""
