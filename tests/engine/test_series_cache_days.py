@@ -216,3 +216,26 @@ def test_the_day_copies_of_a_deleted_table_are_dropped(engine):
     _answers(ex, f"SELECT count(v) FROM other WHERE {DAY1}")   # another table's build looks around
     db = engine.catalog.db("db")
     assert list(cache_for(engine)._entries) == [(db.id, db.table("other").id)]
+
+
+def test_retention_applies_to_a_day_copy(tmp_path):
+    eng = Engine(tmp_path / "d", node_id="n1", background=False, series_cache_bytes=200_000)
+    try:
+        eng.create_table("db", "cpu", ["host", "region"], [("usage", "float64"), ("n", "int64")],
+                         retention_period="36h")
+        assert not eng.write_lp("db", _lines(range(3), HOSTS).replace(',s="a"', "").replace(',s="b"', "")
+                                .replace(",ok=true", "").replace(",ok=false", ""), "s").errors
+        now = (D1 + 18 * 3600) * 10**9 + 36 * 3600 * 10**9        # rows before D1 18:00 have expired
+        ex = Executor(eng)
+        qs = [f"SELECT count(usage), min(n) FROM cpu WHERE {DAY1} GROUP BY host",
+              f"SELECT count(usage) FROM cpu WHERE time >= {D1 + 12 * 3600}s AND time < {D1 + 20 * 3600}s "
+              "GROUP BY time(1h), host"]
+        run = lambda q: json.dumps([(r.error, [(s.tags, s.values) for s in r.series])
+                                    for r in ex.execute(q, database="db", now_ns=now)])
+        got = [run(q) for q in qs]
+        assert cache_for(eng).day_builds == 1 and cache_for(eng).hits == 1
+        assert json.loads(got[0])[0][1][0][1][0][1] == 72          # 18:00 .. 23:55 every 5 minutes
+        cache_for(eng).budget = 0
+        assert [run(q) for q in qs] == got
+    finally:
+        eng.close()
