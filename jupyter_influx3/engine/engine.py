@@ -188,9 +188,9 @@ class Engine:
         upto = files[-1][0]
         if buf.rows:
             added = self._persist_buffer(node, buf, upto)
-            self._write_manifest(node, wal_upto=upto, added=added, removed=[])
+            self.write_manifest(node, wal_upto=upto, added=added, removed=[])
         elif upto > persisted:
-            self._write_manifest(node, wal_upto=upto, added=[], removed=[])
+            self.write_manifest(node, wal_upto=upto, added=[], removed=[])
         self.index.refresh()
         for seq, path in files:
             self._retire_wal_file(node, seq, path)
@@ -489,7 +489,7 @@ class Engine:
                 self._inflight.pop(closed, None)
             added = self._persist_buffer(self.node_id, self.buffer, closed)
             m = {"added": [f.__dict__ for f in added], "removed": [], "wal_upto": closed}
-            self._write_manifest(self.node_id, wal_upto=closed, added=added, removed=[])
+            self.write_manifest(self.node_id, wal_upto=closed, added=added, removed=[])
             with self._view_lock:
                 moved = {key: [b for seq, b in tb.chunks if seq <= closed] for key, tb in self.buffer.tables.items()}
                 self.index.apply(self.node_id, m)
@@ -592,7 +592,8 @@ class Engine:
         self._delete_retired()
         return len(gone)
 
-    def _write_manifest(self, node: str, **manifest) -> None:
+    def write_manifest(self, node: str, **manifest) -> None:
+        """`persist.write_manifest` for `node`, announced to the other nodes."""
         persist.write_manifest(self.data_dir, node, **manifest)
         self._announce()
 
@@ -605,8 +606,7 @@ class Engine:
     def _publish(self, added: list[FileMeta], removed: list[str], grace_s: float) -> None:
         """Record a change of the file set in a manifest, then make it ours; delete removed files later."""
         epoch = {"epoch": self.index.epoch}   # merged files of a restore's data stay live after it
-        self._write_manifest(self.node_id, wal_upto=None, added=added, removed=removed,
-                               extra=epoch)
+        self.write_manifest(self.node_id, wal_upto=None, added=added, removed=removed, extra=epoch)
         with self._view_lock:
             self.index.apply(self.node_id, {"added": [f.__dict__ for f in added], "removed": removed,
                                             "wal_upto": None, **epoch})

@@ -40,6 +40,7 @@ LEGACY_ROW_GROUP_ROWS = 1_000_000
 #: Top-level folders of a data dir that are not nodes (no node may take these ids, and nothing
 #: under them is ever read as a node's WAL, manifests or Parquet files).
 NOT_NODES = frozenset({"catalog", "backups", "admin"})
+_WRITERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="influx3-parquet")
 
 
 def node_names(data_dir) -> list[str]:
@@ -47,7 +48,6 @@ def node_names(data_dir) -> list[str]:
     admin ones and hidden ones."""
     return [e.name for e in os.scandir(data_dir)
             if e.is_dir() and e.name not in NOT_NODES and not e.name.startswith(".")]
-_WRITERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="influx3-parquet")
 
 
 @dataclass

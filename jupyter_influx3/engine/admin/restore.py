@@ -212,8 +212,8 @@ def restore_chain(engine, chain: list[dict], backups_root: Path, record: dict, s
         cut = max(time.time_ns(), engine._seq)
         record.update(cut=cut, phase="published")
         save(record)
-        persist.write_manifest(engine.data_dir, engine.node_id, wal_upto=None, added=added, removed=old,
-                               extra={"epoch": epoch, "restore": {"epoch": epoch, "cut": cut}})
+        engine.write_manifest(engine.node_id, wal_upto=None, added=added, removed=old,
+                              extra={"epoch": epoch, "restore": {"epoch": epoch, "cut": cut}})
         _commit(engine, epoch, cut, state, last["name"], security=security)
         engine.refresh(force=True)
         engine._pending_deletes += [(time.monotonic() + RETIRE_GRACE_S, p) for p in old]
