@@ -42,6 +42,10 @@ OTHER_PATH = "other"
 _lock = threading.Lock()
 
 
+#: labelled children a `Metrics` keeps at most (see `Metrics.child`)
+CHILDREN_KEPT = 1024
+
+
 class Metrics:
     """The counters and histograms of one mounted route table."""
 
@@ -66,12 +70,15 @@ class Metrics:
 
     def child(self, metric: Any, *values: str) -> Any:
         """`metric.labels(*values)`, kept: prometheus_client checks and locks on every `labels()`
-        (~5 µs, and every request counts in three series); the label sets are few (routes,
-        statuses, query kinds, databases)."""
+        (~5 µs, and every request counts in three series). The label sets in use are few (routes,
+        statuses, query kinds, databases), but a client can send any method name: past
+        `CHILDREN_KEPT` sets the children are not kept here (prometheus_client keeps its own)."""
         key = (id(metric), values)
         found = self._children.get(key)
         if found is None:
-            found = self._children[key] = metric.labels(*values)
+            found = metric.labels(*values)
+            if len(self._children) < CHILDREN_KEPT:
+                self._children[key] = found
         return found
 
     def render(self) -> bytes:
