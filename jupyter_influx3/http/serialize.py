@@ -256,10 +256,10 @@ def _float32_value(x: float) -> float:
     return x
 
 
-#: float columns up to this long are printed value by value (see _float_strings)
-SMALL_FLOAT_COLUMN = 32
-#: JSON batches up to this many rows are joined in Python (see JsonLinesWriter._short_rows)
-SHORT_BATCH_ROWS = 32
+#: columns and batches up to this long are printed value by value in Python (each Arrow compute
+#: call costs ~5-20 µs whatever the length: the answer of a small query); see _float_strings and
+#: JsonLinesWriter._short_rows
+SHORT_LENGTH = 32
 
 
 def _float_strings(arr: pa.Array, style: Callable[[float], str]) -> pa.Array:
@@ -267,9 +267,7 @@ def _float_strings(arr: pa.Array, style: Callable[[float], str]) -> pa.Array:
     if pa.types.is_float32(arr.type) or pa.types.is_float16(arr.type):
         values = [None if v is None else style(_float32_value(v)) for v in arr.cast(pa.float64()).to_pylist()]
         return pa.array(values, pa.string())
-    if len(arr) <= SMALL_FLOAT_COLUMN:
-        # each Arrow call below (the cast too) costs ~5-20 µs whatever the length: a short column
-        # (the answer of a small query) is cheaper value by value, with the same texts
+    if len(arr) <= SHORT_LENGTH:   # the same texts as below, without Arrow's cast and calls
         return pa.array([None if v is None else style(float(v)) for v in arr.to_pylist()], pa.string())
     arr = arr.cast(pa.float64())
     # Arrow's own cast prints the same shortest digits as Rust for 1e-5 <= |x| < 1e10, only
@@ -585,8 +583,8 @@ class JsonLinesWriter(ResultWriter):
         return _affix(opened, suffix=self.row_suffix)
 
     def _short_rows(self, batch: pa.RecordBatch) -> bytes:
-        """The rows of a short batch, as `_row_objects` writes them, joined in Python: each Arrow
-        compute call there costs ~5 µs whatever the length (the answer of a small query)."""
+        """The rows of a short batch, as `_row_objects` writes them, joined in Python (see
+        SHORT_LENGTH)."""
         keys = ["," + json.dumps(name, ensure_ascii=False) + ":" for name in batch.schema.names]
         columns = [json_values(col).to_pylist() for col in batch.columns]
         rows = []
@@ -595,13 +593,10 @@ class JsonLinesWriter(ResultWriter):
             rows.append(self.row_prefix + members[1:] + self.row_suffix)
         return "".join(rows).encode("utf-8")
 
-    def _rows(self, batch: pa.RecordBatch) -> bytes:
-        if batch.num_rows <= SHORT_BATCH_ROWS:
+    def _encode(self, batch: pa.RecordBatch) -> bytes:
+        if batch.num_rows <= SHORT_LENGTH:
             return self._short_rows(batch)
         return _concat(self._row_objects(batch))
-
-    def _encode(self, batch: pa.RecordBatch) -> bytes:
-        return self._rows(batch)
 
 
 class JsonWriter(JsonLinesWriter):
@@ -615,7 +610,7 @@ class JsonWriter(JsonLinesWriter):
         self.started = False
 
     def _encode(self, batch: pa.RecordBatch) -> bytes:
-        data = self._rows(batch)
+        data = super()._encode(batch)
         if not self.started:
             self.started = True
             data = b"[" + data[1:]

@@ -200,9 +200,9 @@ def test_many_floats_vectorized_equal_per_value():
 
 def test_a_short_float_column_is_printed_like_the_same_values_in_a_long_one():
     values = [0.1, -0.0, 1e-7, 1e21, 123456789.125, float("nan"), float("inf"), 5e-324, 2.0, None] * 3
-    short = pa.array(values[: serialize.SMALL_FLOAT_COLUMN])
+    short = pa.array(values[: serialize.SHORT_LENGTH])
     long = pa.array(values * 10)
-    assert len(long) > serialize.SMALL_FLOAT_COLUMN >= len(short)
+    assert len(long) > serialize.SHORT_LENGTH >= len(short)
     assert serialize.json_values(short).to_pylist() == serialize.json_values(long).to_pylist()[: len(short)]
     assert serialize.display_strings(short).to_pylist() == serialize.display_strings(long).to_pylist()[: len(short)]
 
@@ -383,7 +383,7 @@ def test_v1_json_of_the_engines_arrays_is_the_general_paths_text(epoch, monkeypa
 
 @pytest.mark.parametrize("fmt", ["json", "jsonl"])
 def test_short_batches_are_written_like_the_same_rows_in_one_long_batch(fmt):
-    n = 3 * serialize.SHORT_BATCH_ROWS + 5
+    n = 3 * serialize.SHORT_LENGTH + 5
     table = pa.table({
         "time": pa.array([1_700_000_000_123_456_789 + i for i in range(n)], pa.timestamp("ns")),
         "host": pa.array([f"h\"{i % 3}\\ é\n" for i in range(n)]).dictionary_encode(),
@@ -398,7 +398,7 @@ def test_short_batches_are_written_like_the_same_rows_in_one_long_batch(fmt):
         batch = t.combine_chunks().to_batches()[0]
         long = serialize.result_writer(fmt, t.schema)
         short = serialize.result_writer(fmt, t.schema)
-        assert batch.num_rows > serialize.SHORT_BATCH_ROWS
+        assert batch.num_rows > serialize.SHORT_LENGTH
         whole = long.write(batch) + long.finish()
         pieces = b"".join(short.write(batch.slice(i, 10)) for i in range(0, n, 10)) + short.finish()
         assert pieces == whole
