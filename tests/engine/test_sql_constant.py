@@ -30,6 +30,15 @@ def test_a_query_of_a_volatile_function_runs_every_time(e, q):
     assert e.sql("db", q).to_pylist() != e.sql("db", q).to_pylist()
 
 
+@pytest.mark.parametrize("word", ["current_time", "localtimestamp", "localtime", "current_date", "current_timestamp"])
+def test_a_special_value_function_without_parentheses_runs_every_time(e, word):
+    q = f"SELECT {word} AS x"
+    e.sql("db", q)
+    assert service_for(e)._constants.get(f"SELECT {word} AS x") is None
+    assert not calls_only(f"SELECT {word.upper()} AS x", frozenset())
+    assert calls_only(f'SELECT 1 AS "{word}"', frozenset())      # a quoted name is only a name
+
+
 def test_a_query_of_a_table_runs_every_time(e):
     q = "SELECT count(*) AS n FROM m"
     before = e.sql("db", q).to_pylist()[0]["n"]

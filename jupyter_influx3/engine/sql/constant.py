@@ -30,6 +30,13 @@ _SYNTAX = frozenset({
     "offset", "order", "group", "having", "ilike", "lateral",
 })
 
+#: SQL's special value functions, called without parentheses (DuckDB parses them as calls of the
+#: clock or the session): `SELECT current_time` changes from run to run
+_SPECIAL_VALUES = frozenset({
+    "current_date", "current_time", "current_timestamp", "localtime", "localtimestamp", "current_user",
+    "session_user", "user", "current_role", "current_catalog", "current_schema",
+})
+
 _TOKEN = re.compile(r"""'(?:[^']|'')*'|"((?:[^"]|"")*)"|([A-Za-z_][A-Za-z0-9_$]*)""")
 
 
@@ -42,14 +49,17 @@ def consistent_functions(con) -> frozenset:
 
 
 def calls_only(sql: str, allowed: frozenset) -> bool:
-    """Whether every name followed by "(" in `sql` is SQL syntax or in `allowed`. False for text the
-    scan cannot read for sure: comments, dollar quotes, placeholders, an unclosed quote."""
+    """Whether every name followed by "(" in `sql` is SQL syntax or in `allowed`, and no unquoted
+    name is a special value function (`current_time`). False for text the scan cannot read for
+    sure: comments, dollar quotes, placeholders, an unclosed quote."""
     if "--" in sql or "/*" in sql or "$" in sql or "?" in sql or sql.count("'") % 2 or sql.count('"') % 2:
         return False
     for m in _TOKEN.finditer(sql):
         if m.group(0)[0] == "'":
             continue
         name = m.group(1) if m.group(1) is not None else m.group(2)
+        if m.group(2) is not None and name.lower() in _SPECIAL_VALUES:
+            return False
         rest = sql[m.end():].lstrip()
         if rest.startswith("(") and name.lower() not in _SYNTAX and name.lower() not in allowed:
             return False
