@@ -26,7 +26,7 @@ import threading
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 
 from .base import ApiHandler
@@ -87,9 +87,10 @@ class Metrics:
             # `influx3 serve --workers N`: every worker's counters live in files there; one view of
             # the server is their sum (caches are the same in every worker: this worker's are shown)
             registry = CollectorRegistry(auto_describe=True)
-            multiprocess.MultiProcessCollector(registry, path=directory)
-            if self.cache_collector is not None:
-                registry.register(self.cache_collector)
+            counted = list(multiprocess.MultiProcessCollector(None, path=directory).collect())
+            if self.cache_collector is not None:   # this worker's caches: the same in every worker
+                counted += list(self.cache_collector.collect())
+            registry.register(_Families(counted + _declared_only(self.registry, counted)))
             return generate_latest(registry) + b"# EOF\n"
         return generate_latest(_WithoutCreated(self.registry)) + b"# EOF\n"
 
@@ -105,6 +106,24 @@ class _WithoutCreated:
         for metric in self.registry.collect():
             metric.samples = [s for s in metric.samples if not s.name.endswith("_created")]
             yield metric
+
+
+class _Families:
+    """Families already collected, as a collector."""
+
+    def __init__(self, families: list):
+        self.families = families
+
+    def collect(self):
+        return iter(self.families)
+
+
+def _declared_only(registry: CollectorRegistry, counted: list) -> list:
+    """This worker's families that no worker has a sample of yet, without samples: the
+    multiprocess files hold only what was counted, and a scraper must see every family (its HELP
+    and TYPE) from the first scrape, as with one process."""
+    have = {family.name for family in counted}
+    return [Metric(f.name, f.documentation, f.type) for f in registry.collect() if f.name not in have]
 
 
 class _CacheCollector:
@@ -161,6 +180,11 @@ def record_query(context: Any, kind: str, ok: bool, seconds: float) -> None:
 _route_paths: dict[type, list[str]] = {}
 
 
+#: the method names request metrics count by name; any other is counted as OTHER_METHOD
+COUNTED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+
+
 def route_path(handler: ApiHandler) -> str:
     """The route-table path a request was served by (mount prefix removed), else ``other``."""
     cls = type(handler)
@@ -186,7 +210,11 @@ def observe_request(handler: ApiHandler) -> None:
         return
     m = metrics_for(context)
     path = route_path(handler)
-    method = handler.request.method or ""
+    method = handler.request.method
+    if method not in COUNTED_METHODS:
+        # any token is a method name to HTTP: counted apart, every invented one would be a series
+        # of its own that /metrics keeps forever (`curl -X FOO1`, `-X FOO2`, ... grows it unbounded)
+        method = OTHER_METHOD
     m.child(m.http_requests, method, path, str(handler.get_status())).inc()
     m.child(m.http_duration, method, path).observe(handler.request.request_time())
 

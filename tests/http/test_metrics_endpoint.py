@@ -94,3 +94,19 @@ def test_two_apps_in_one_process_have_their_own_registries(tmp_path):
         assert b'db="x"' not in second.render()
     finally:
         engine.close()
+
+
+def test_invented_method_names_share_one_label_so_metrics_stay_bounded(url):
+    before = scrape(url)
+    for i in range(5):
+        assert requests.request(f"FOO{i}", f"{url}/ping", timeout=30).status_code in (401, 404)
+    requests.request("DELETE", f"{url}/ping", timeout=30)
+    after = scrape(url)
+    methods = {dict(labels).get("method") for (name, labels) in after if name == "http_requests_total"}
+    assert not any(m.startswith("FOO") for m in methods if m)
+    counted = sum(v for (name, labels), v in after.items()
+                  if name == "http_requests_total" and dict(labels).get("method") == "other")
+    counted_before = sum(v for (name, labels), v in before.items()
+                         if name == "http_requests_total" and dict(labels).get("method") == "other")
+    assert counted - counted_before == 5
+    assert "DELETE" in methods   # a real method keeps its name
