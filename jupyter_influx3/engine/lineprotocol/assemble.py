@@ -40,11 +40,50 @@ def _assemble(acc, line_no_c, t_ns, scode, ser: _Series, fl: _FieldSets):
 
 
 def _assemble_tags(sc, ser: _Series) -> dict:
-    us, first_row = np.unique(sc, return_index=True)
+    """Tag columns of one table's rows, whose series codes are ``sc``."""
+    nU = len(ser.ok)
+    if _every_series_in_code_order(sc, nU):
+        # The usual body: this table's rows hold every series of the body, met in code order,
+        # so the layout is the one of all the series (kept with them: the next body with the
+        # same series needs only the gathers below).
+        layout = ser.tag_layout
+        if layout is None:
+            layout = ser.tag_layout = _tag_layout(ser, np.arange(nU), np.arange(nU))
+        row_lid = sc
+    else:
+        us, first_row = np.unique(sc, return_index=True)
+        layout = _tag_layout(ser, us, first_row)
+        row_lid = np.searchsorted(us, sc)
+    names, codes, dictionaries, complete = layout
+    if not names:
+        return {}
+    rows = np.take(codes, row_lid, axis=1)  # (keys x rows), each row contiguous
+    tags = {}
+    for j, name in enumerate(names):
+        rc = rows[j]
+        indices = pa.array(rc) if complete[j] else pa.array(rc, mask=rc < 0)
+        tags[name] = pa.DictionaryArray.from_arrays(indices, dictionaries[j])
+    return tags
+
+
+def _every_series_in_code_order(sc, nU: int) -> bool:
+    """Whether the codes ``sc`` hold every code below nU, each first met after all smaller ones
+    (series codes number series in order of first appearance among all candidate lines)."""
+    if not len(sc) or sc[0] != 0:
+        return False
+    seen = np.maximum.accumulate(sc)
+    return int(seen[-1]) == nU - 1 and bool((sc[1:] <= seen[:-1] + 1).all())
+
+
+def _tag_layout(ser: _Series, us, first_row):
+    """How the series ``us`` (sorted codes; first met at rows ``first_row``) fill tag columns:
+    (key names in order of first appearance, int32 codes (keys x series; -1: no such tag),
+    one dictionary per key holding each value of those series once, whether every series has
+    the key)."""
     counts = ser.poff[us + 1] - ser.poff[us]
     pidx = _ranges(ser.poff[us], counts)
     if not len(pidx):
-        return {}
+        return [], np.zeros((0, len(us)), dtype=np.int32), [], []
     plid = np.repeat(np.arange(len(us)), counts)
     pk = ser.kcode[pidx]
     uk, lk = np.unique(pk, return_inverse=True)
@@ -53,23 +92,18 @@ def _assemble_tags(sc, ser: _Series) -> dict:
     key_order = np.argsort(firstpos)  # local key indexes by first appearance
     mat = np.full((len(us), len(uk)), -1, dtype=np.int64)
     mat[plid, lk] = pidx
-    row_lid = np.searchsorted(us, sc)
-    tags = {}
-    for j in key_order.tolist():
+    names, dictionaries, complete = [], [], []
+    codes = np.full((len(key_order), len(us)), -1, dtype=np.int32)
+    for i, j in enumerate(key_order.tolist()):
         # encoded once per distinct series (a body has few), then spread over the rows as indexes
         sidx = mat[:, j]
         has = sidx >= 0
         enc = ser.vals.take(pa.array(sidx if has.all() else sidx[has])).dictionary_encode()
-        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32)
-        if not has.all():
-            full = np.full(len(us), -1, dtype=np.int32)
-            full[has] = codes
-            codes = full
-        rc = codes[row_lid]
-        dictionary = enc.dictionary if enc.dictionary.type == pa.string() else enc.dictionary.cast(pa.string())
-        indices = pa.array(rc) if has.all() else pa.array(rc, mask=rc < 0)
-        tags[ser.key_names[uk[j]]] = pa.DictionaryArray.from_arrays(indices, dictionary)
-    return tags
+        codes[i, has] = enc.indices.to_numpy(zero_copy_only=False)
+        names.append(ser.key_names[uk[j]])
+        dictionaries.append(enc.dictionary if enc.dictionary.type == pa.string() else enc.dictionary.cast(pa.string()))
+        complete.append(bool(has.all()))
+    return names, codes, dictionaries, complete
 
 
 def _assemble_fields(rows, fl: _FieldSets) -> dict:

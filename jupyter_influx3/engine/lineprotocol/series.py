@@ -3,7 +3,8 @@
 Owns splitting the distinct series keys of a body column-wise into measurement and tags, with
 their validity (empty or oversized names, tag pieces without ``=``, duplicate tag keys), and a
 small cache of them for clients that send batch after batch of the same series.  A
-:class:`_Series` is shared between threads, so it must never be changed once made.
+:class:`_Series` is shared between threads, so it must never be changed once made (except
+``tag_layout``, a memo that ``assemble.py`` fills with the same value whichever thread does).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class _Series:
         self.mcode = menc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         self.meas_names = menc.dictionary.to_pylist()
         self.ok = ok
+        self.tag_layout = None  # how all these series fill tag columns (assemble._tag_layout)
 
 
 _SERIES_CACHE: dict = {}  # bytes of a body's distinct series keys -> their _Series
