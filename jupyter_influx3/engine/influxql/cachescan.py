@@ -59,25 +59,65 @@ def _literal(e) -> tuple[str, object]:
     raise Unsupported(type(e).__name__)
 
 
-class CachedTable:
-    """One measurement's series-ordered rows and the statement's WHERE over them."""
+#: entries a reader's memo keeps per kind (time ranges and row sets come and go with now())
+READER_MEMO_KEPT = 64
 
-    def __init__(self, st, m, cond, ct: Callable, cutoff: Optional[int]):
+
+class _ReaderMemo:
+    """What readers of one copy work out for one measurement and WHERE of a plan alone (the rows
+    of a time range, the series and time arrays of frames over them), kept with the copy
+    (``SeriesTable.derived``) so that the next run of the plan finds it; a run also hands its
+    frames' arrays to the select layer by identity, which keys what it derives from them on
+    that.  Nothing in it refers to the copy object (arrays of it only), so it goes with the copy."""
+
+    __slots__ = ("m", "cond", "rows", "counts", "spans", "frames")
+
+    def __init__(self, m, cond):
+        self.m, self.cond = m, cond
+        self.rows: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self.counts: dict[tuple, int] = {}
+        self.spans: dict[tuple, np.ndarray] = {}   # rows_of per time bounds (counted, then read)
+        self.frames: dict[int, tuple] = {}
+
+
+def _put(d: dict, key, value):
+    """``d[key] = value`` in a memo of at most READER_MEMO_KEPT entries."""
+    if len(d) >= READER_MEMO_KEPT:
+        d.clear()
+    d[key] = value
+    return value
+
+
+class CachedTable:
+    """One measurement's series-ordered rows and the statement's WHERE over them.
+
+    ``memo_key``: what identifies the measurement, WHERE and retention cut-off among the readers
+    of the copy; with it, what this reader works out from the copy alone is kept with the copy
+    for the next reader of the same key (:class:`_ReaderMemo`).  Rows picked by a WHERE's field
+    terms depend on the values: they are worked out again by every reader."""
+
+    def __init__(self, st, m, cond, ct: Callable, cutoff: Optional[int], memo_key: Optional[tuple] = None):
         self.st = st
         self.m = m
         self.cond = cond
         self.ct = ct
         self.cutoff = cutoff
         self._regex: dict[str, object] = {}
-        self._tagvals: dict[str, np.ndarray] = {}
-        self._rows: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-        self._counts: dict[tuple, int] = {}
-        self._spans: dict[tuple, np.ndarray] = {}   # rows_of per time bounds (counted, then read)
-        self._frames: dict[int, tuple] = {}
         #: a copy of one day's rows: [first, last] ns of the reads it may answer
         self.span = st.span
         #: the series the condition allows; whether its field terms must be evaluated per row
         self.sids, self._per_row = self._matching_series()
+        memo = None
+        if memo_key is not None and not self._per_row:
+            got = st.derived.get(memo_key)
+            if isinstance(got, _ReaderMemo) and got.m is m and got.cond is cond:
+                memo = got
+            else:
+                memo = self._remember(memo_key, _ReaderMemo(m, cond))
+        #: whether this reader's rows and frames are the ones the next reader of the key gets
+        self.reusable = memo is not None
+        memo = memo or _ReaderMemo(m, cond)
+        self._rows, self._counts, self._spans, self._frames = memo.rows, memo.counts, memo.spans, memo.frames
 
     def _matching_series(self) -> tuple[np.ndarray, bool]:
         """The series the condition's tag terms allow, and whether it has field terms to check
@@ -286,7 +326,7 @@ class CachedTable:
             st = self.st
             n = int((st.offsets[self.sids + 1] - st.offsets[self.sids]).sum()) if lo_q is None and hi_q is None \
                 else len(self._span(lo_q, hi_q))
-            self._counts[(lo, hi)] = n
+            _put(self._counts, (lo, hi), n)
         return n
 
     def _span(self, lo_q: Optional[int], hi_q: Optional[int]) -> np.ndarray:
@@ -294,7 +334,7 @@ class CachedTable:
         them (candidate_rows) and the read then takes the same rows."""
         idx = self._spans.get((lo_q, hi_q))
         if idx is None:
-            idx = self._spans[(lo_q, hi_q)] = self.st.rows_of(self.sids, lo_q, hi_q)
+            idx = _put(self._spans, (lo_q, hi_q), self.st.rows_of(self.sids, lo_q, hi_q))
         return idx
 
     def rows(self, lo: int, hi: int, any_of: Optional[list[str]] = None) -> tuple[np.ndarray, np.ndarray]:
@@ -303,7 +343,7 @@ class CachedTable:
         key = (lo, hi)
         got = self._rows.get(key)
         if got is None:
-            got = self._rows[key] = self._where(lo, hi)
+            got = _put(self._rows, key, self._where(lo, hi))
         idx, rsid = got
         if any_of is not None and not any(self._all_valid(c) for c in any_of):
             keep = np.zeros(len(idx), bool)
@@ -357,9 +397,9 @@ class CachedTable:
             # consecutive rows (one series' time range) are read as views of the copy
             span = slice(int(idx[0]), int(idx[-1]) + 1) if len(idx) and int(idx[-1]) - int(idx[0]) + 1 == len(idx) \
                 else idx
-            base = self._frames[id(idx)] = (idx, [st.series[i] for i in uniq.tolist()],
-                                            [st.keys[i] for i in uniq.tolist()],
-                                            sid.reshape(-1).astype(np.int64), _gather(st.time, span), span)
+            base = _put(self._frames, id(idx), (idx, [st.series[i] for i in uniq.tolist()],
+                                                [st.keys[i] for i in uniq.tolist()],
+                                                sid.reshape(-1).astype(np.int64), _gather(st.time, span), span))
         fr = Frame(self.m.name, base[1], base[2], base[3], base[4])
         span = base[5]
         for c, kind in fields:
@@ -381,11 +421,14 @@ class CachedTable:
         return arr if idx is self.st._all else arr[idx]
 
     def _tag_column(self, t: str) -> np.ndarray:
-        vals = self._tagvals.get(t)
+        """A tag's value per series of the copy, None where missing (kept per copy)."""
+        key = ("tag column", t)
+        vals = self.st.derived.get(key)
         if vals is None:
             vals = self.st.tag_values[t].copy()
             vals[vals == ""] = None
-            self._tagvals[t] = vals
+            vals.flags.writeable = False   # shared by every reader of the copy
+            self._remember(key, vals)
         return vals
 
     def read(self, fields, lo: int, hi: int, any_of=None, per_series=None) -> Frame:

@@ -305,10 +305,13 @@ class Scanner:
         except Exception:  # noqa: BLE001 - best effort
             pass
 
-    def cached(self, m, cond, column_type, lo: Optional[int] = None, hi: Optional[int] = None):
+    def cached(self, m, cond, column_type, lo: Optional[int] = None, hi: Optional[int] = None,
+               types_key=None):
         """A :class:`.cachescan.CachedTable` answering reads of ``m`` under ``cond`` from the
         series cache, or None (no valid copy yet, or a condition it does not evaluate). The rows
-        read lie within [lo, hi] (ns, inclusive; None: open)."""
+        read lie within [lo, hi] (ns, inclusive; None: open).  ``types_key``: what ``column_type``
+        depends on besides ``m`` (None: unknown -- nothing is kept with the copy for the next
+        reader)."""
         from ..sql.seriescache import cache_for
         from .cachescan import CachedDays, CachedTable, Unsupported
 
@@ -318,8 +321,13 @@ class Scanner:
         retention = table.retention_ns or db.retention_ns
         cutoff = now - retention if retention else None
         if st is not None and st.span is None:
+            if cutoff is not None and cutoff <= st.time_range()[0]:
+                # the cut-off removes no row of the copy: the same reads as without one (and
+                # what a reader keeps with the copy does not change with every now)
+                cutoff = None
+            key = None if types_key is None else ("reader", id(m), id(cond), types_key, cutoff)
             try:
-                return CachedTable(st, m, cond, column_type, cutoff)
+                return CachedTable(st, m, cond, column_type, cutoff, key)
             except Unsupported:
                 return None
         if st is None and not cache.by_day(db, table):

@@ -37,7 +37,7 @@ import numpy as np
 from . import ast
 from .aggregate import _Aggregates
 from .ast import VarRef
-from .cachescan import Unsupported
+from .cachescan import DERIVED_KEPT, CachedTable, Unsupported
 from .errors import ExecError
 from .expr import eval_expr
 from .fill import _Fill
@@ -56,6 +56,23 @@ __all__ = ["SeriesData", "run_select", "ExecError"]
 
 #: answers kept per plan about its nodes (see _Run.from_plan)
 PLAN_MEMO_KEPT = 512
+#: a run's derived arrays are kept for the next run of its plan when its reads took at most
+#: this many rows and it derived at most this many (see _Run._keep_state)
+STATE_ROWS_KEPT = 100_000
+STATE_DERIVED_KEPT = 256
+
+
+class _RunState:
+    """What a run of a plan derived from the series-cache copy it read (the output series' ids,
+    orders, windows, fill grids: ``_Run.groups`` and ``_Run._derived``), kept with that copy for
+    the next run of the plan.  A run takes it out while it runs (runs of one plan at the same
+    time do not share it) and puts it back when done.  It holds the plan memo only to tell the
+    plan by identity, and nothing that refers back to the copy object, so it goes with the copy."""
+
+    __slots__ = ("memo", "groups", "derived")
+
+    def __init__(self, memo: dict, groups: Groups, derived: dict):
+        self.memo, self.groups, self.derived = memo, groups, derived
 
 
 # ---------------------------------------------------------------------------------------------
@@ -79,6 +96,10 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         # what the calls of this statement derive from the same rows (orders, window segments,
         # fill grids), keyed by the identity or bytes of those rows
         self._derived: dict = {}
+        self._given_groups = groups is not None
+        #: whether the plan ran before (its memo has answers): then its run state is worth keeping
+        self._rerun = bool(p.memo)
+        self._rows_read = 0
 
     def from_plan(self, name: str, nodes: tuple, compute):
         """``compute()`` for a question about the plan and ``nodes`` (its tree's nodes, by
@@ -95,10 +116,11 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         return value
 
     def shared(self, name, inputs: tuple, compute):
-        """``compute()``, worked out once per run for the same ``inputs`` (arrays, by identity):
-        the calls of a statement over the same rows hand each other their derived arrays, so
-        that the next stage finds its inputs by identity as well.  What is shared is never
-        written to."""
+        """``compute()``, worked out once for the same ``inputs`` (arrays, by identity): the calls
+        of a statement over the same rows hand each other their derived arrays, so that the next
+        stage finds its inputs by identity as well (and the next run of the plan over the same
+        series-cache copy, see _RunState).  What is shared is never written to, and is a function
+        of its inputs alone."""
         key = (name, *map(id, inputs))
         got = self._derived.get(key)
         if got is not None:
@@ -144,7 +166,7 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         key = id(m)
         if key not in self._cached:
             self._cached[key] = self.scanner.cached(m, self.p.condition, self.column_types(m),
-                                                    self.p.read_start, self.p.end)
+                                                    self.p.read_start, self.p.end, types_key=self.v3)
         return self._cached[key]
 
     def column_types(self, m: MeasurementInfo):
@@ -188,6 +210,7 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
             if fr is None:
                 fr = self.scanner.read(m, fields, lo, hi, self.cond_sql(m), any_of, per_series=limit)
             self._frames[key] = fr
+            self._rows_read += len(fr)
         return fr
 
     def _read_cached(self, m, fields, lo, hi, any_of, limit) -> Optional[Frame]:
@@ -216,11 +239,47 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
 
     def run(self) -> list[SeriesData]:
         p = self.p
+        home = self._take_state()
         if p.is_raw:
             out = self.run_raw()
         else:
             out = self.run_aggregate()
-        return self.apply_slimit(out)
+        out = self.apply_slimit(out)
+        if home is not None:
+            self._keep_state(home)
+        return out
+
+    # -- the state kept for the next run -------------------------------------------------------
+
+    def _take_state(self) -> Optional[dict]:
+        """For a plan whose last run kept its state: the ``derived`` memo of the series-cache copy
+        its one measurement is read from, and the state the last run kept there, now this run's
+        (same copy, same plan: the same series, rows and windows -- the values are read again).
+        None when nothing is to be kept (see _keep_state)."""
+        if self._given_groups or not self._rerun:
+            return None
+        ms = self.measurements()
+        if len(ms) != 1 or len(self.p.sources) != 1:
+            return None
+        reader = self.cached(ms[0])   # asked by every read of the run anyway
+        if not isinstance(reader, CachedTable) or not reader.reusable or reader.span is not None:
+            return None
+        home = reader.st.derived
+        got = home.pop(self._state_key(), None)   # one run at a time has it
+        if isinstance(got, _RunState) and got.memo is self.p.memo:
+            self.groups, self._derived = got.groups, got.derived
+        return home
+
+    def _state_key(self) -> tuple:
+        return ("run state", id(self.p.memo), self.v3)
+
+    def _keep_state(self, home: dict) -> None:
+        """Leave this run's state with the copy it read, when that is all it read (no DuckDB,
+        no subquery) and its rows were few: what it derived is a function of the copy and plan."""
+        if self.scanner._cursor is not None or self._sub_rows or self._rows_read > STATE_ROWS_KEPT \
+                or len(self._derived) > STATE_DERIVED_KEPT or len(home) >= DERIVED_KEPT:
+            return   # (a full memo of the copy is about to be cleared)
+        home[self._state_key()] = _RunState(self.p.memo, self.groups, self._derived)
 
     def apply_slimit(self, out: list[SeriesData]) -> list[SeriesData]:
         stmt = self.p.stmt
