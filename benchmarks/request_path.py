@@ -147,6 +147,7 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--profile", choices=("ping", "query", "select1", "influxql"), default=None)
     p.add_argument("--json", default=None, metavar="FILE")
+    p.add_argument("--profile-out", default=None, metavar="FILE", help="keep the server's cProfile data there")
     p.add_argument("--baseline", default=None, metavar="DIR",
                    help="also time a server of the jupyter_influx3 package under DIR (e.g. `git archive <rev> "
                         "jupyter_influx3 | tar -x -C DIR`), alternating with this checkout's: an A/B in one run")
@@ -222,6 +223,8 @@ def main() -> int:
     if profile_out is not None and profile_out.exists():
         st = pstats.Stats(str(profile_out))
         st.sort_stats("tottime").print_stats(30)
+        if args.profile_out:
+            shutil.copy(profile_out, args.profile_out)
     summary["loadavg"] = round(load, 2)
     print(json.dumps(summary))
     if args.json:

@@ -57,7 +57,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import unquote_plus
 
 from tornado import httputil
 
@@ -220,7 +220,7 @@ def token_from_header(value: str) -> str:
 def presented_token(handler: ApiHandler, path: str) -> Optional[str]:
     """The token a request presents, or None. Raises the 400 for a malformed header."""
     if path in P_PARAM_PATHS:
-        for key, value in parse_qsl(handler.request.query, keep_blank_values=True):
+        for key, value in handler.query_pairs():
             if key == "p":
                 return value
     values = handler.request.headers.get_list("Authorization")
@@ -238,15 +238,15 @@ def v1_database(db: str, rp: str) -> str:
     return db if rp in ("", "''", "autogen", "default") else f"{db}/{rp}"
 
 
-def _query_values(query: str, name: str) -> list[str]:
-    return [v for k, v in parse_qsl(query, keep_blank_values=True) if k == name]
+def _query_values(handler: ApiHandler, name: str) -> list[str]:
+    return [v for k, v in handler.query_pairs() if k == name]
 
 
 def url_databases(handler: ApiHandler, req: tuple) -> set[str]:
     param = req[1]
-    dbs = _query_values(handler.request.query, param)
+    dbs = _query_values(handler, param)
     if len(req) > 2:
-        rps = _query_values(handler.request.query, req[2]) or [""]
+        rps = _query_values(handler, req[2]) or [""]
         return {v1_database(d, r) for d in dbs for r in rps}
     return set(dbs)
 
@@ -286,8 +286,8 @@ def body_databases(handler: ApiHandler, req: tuple) -> set[str]:
             # Body values win over URL ones field by field, so pair each with the other's too.
             rps = [v.decode("utf-8", "replace") for v in args.get(req[2], [])]
             if dbs or rps:
-                dbs = dbs or _query_values(handler.request.query, param)
-                rps = rps or _query_values(handler.request.query, req[2]) or [""]
+                dbs = dbs or _query_values(handler, param)
+                rps = rps or _query_values(handler, req[2]) or [""]
                 found.update(v1_database(d, r) for d in dbs for r in rps)
         else:
             found.update(dbs)

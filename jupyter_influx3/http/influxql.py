@@ -27,7 +27,6 @@ import json
 import logging
 import time
 from typing import Any, Optional
-from urllib.parse import parse_qsl
 
 import pyarrow as pa
 from tornado import httputil
@@ -95,7 +94,7 @@ class V1QueryHandler(ApiHandler):
 
     def _params(self) -> dict[str, str]:
         found: dict[str, str] = {}
-        for k, v in parse_qsl(self.request.query, keep_blank_values=True):
+        for k, v in self.query_pairs():
             if k in V1_FIELDS and k not in found:
                 found[k] = v
         if self.request.method == "POST":

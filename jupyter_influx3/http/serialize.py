@@ -262,6 +262,15 @@ def _float32_value(x: float) -> float:
 SHORT_LENGTH = 32
 
 
+def _exact_strings(arr: pa.Array) -> pa.Array:
+    """Integer or boolean column -> its decimal / ``true``/``false`` texts; nulls stay null."""
+    if len(arr) > SHORT_LENGTH:
+        return pc.cast(arr, pa.string())
+    if pa.types.is_boolean(arr.type):
+        return pa.array([None if v is None else "true" if v else "false" for v in arr.to_pylist()], pa.string())
+    return pa.array([None if v is None else str(v) for v in arr.to_pylist()], pa.string())
+
+
 def _float_strings(arr: pa.Array, style: Callable[[float], str]) -> pa.Array:
     """Float column -> strings in `style` (ryu_float or lexical_float); nulls stay null."""
     if pa.types.is_float32(arr.type) or pa.types.is_float16(arr.type):
@@ -414,7 +423,9 @@ def display_strings(arr: pa.Array) -> pa.Array:
     t = arr.type
     if pa.types.is_string(t):
         return arr
-    if pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_decimal(t) or pa.types.is_date(t):
+    if pa.types.is_boolean(t) or pa.types.is_integer(t):
+        return _exact_strings(arr)
+    if pa.types.is_decimal(t) or pa.types.is_date(t):
         return pc.cast(arr, pa.string())
     if pa.types.is_floating(t):
         return _float_strings(arr, ryu_float)
@@ -435,7 +446,9 @@ def json_values(arr: pa.Array) -> pa.Array:
     t = arr.type
     if pa.types.is_string(t):
         return _json_quote(arr)
-    if pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_decimal(t):
+    if pa.types.is_boolean(t) or pa.types.is_integer(t):
+        return _exact_strings(arr)
+    if pa.types.is_decimal(t):
         return pc.cast(arr, pa.string())
     if pa.types.is_floating(t):
         return _float_strings(arr, lexical_float)

@@ -11,6 +11,7 @@ import io
 import math
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import requests
@@ -205,6 +206,22 @@ def test_a_short_float_column_is_printed_like_the_same_values_in_a_long_one():
     assert len(long) > serialize.SHORT_LENGTH >= len(short)
     assert serialize.json_values(short).to_pylist() == serialize.json_values(long).to_pylist()[: len(short)]
     assert serialize.display_strings(short).to_pylist() == serialize.display_strings(long).to_pylist()[: len(short)]
+
+
+@pytest.mark.parametrize("values, type_", [
+    ([0, -1, 2**63 - 1, -(2**63), None, 42], pa.int64()),
+    ([0, 255, None, 7], pa.uint8()),
+    ([2**64 - 1, None, 0], pa.uint64()),
+    ([-128, 127, None], pa.int8()),
+    ([True, False, None], pa.bool_()),
+])
+def test_a_short_integer_or_boolean_column_is_printed_like_arrows_cast(values, type_):
+    short = pa.array(values, type_)
+    long = pa.array(values * (serialize.SHORT_LENGTH // len(values) + 1), type_)
+    assert len(long) > serialize.SHORT_LENGTH >= len(short)
+    for render in (serialize.json_values, serialize.display_strings):
+        assert render(short).to_pylist() == render(long).to_pylist()[: len(short)]
+        assert render(short).to_pylist() == pc.cast(short, pa.string()).to_pylist()
 
 
 @pytest.mark.parametrize(

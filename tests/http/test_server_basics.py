@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import email.utils
 import signal
+import time
 import uuid
 
 import pytest
@@ -26,6 +28,16 @@ def test_ping_reports_version_build_and_request_id(url, method):
     assert set(body) == {"version", "revision", "process_id", "product_name"}
     assert body["version"] == jupyter_influx3.__version__
     assert uuid.UUID(body["process_id"])
+
+
+def test_answers_carry_the_current_date_and_no_server_fingerprint(url):
+    for path in ("/ping", "/no/such/path", "/api/v3/query_sql?db=x&q=SELECT%201"):
+        before = time.time()
+        r = requests.get(f"{url}{path}")
+        after = time.time()
+        assert "Server" not in r.headers, path   # no "TornadoServer/<version>" for attackers
+        sent = email.utils.parsedate_to_datetime(r.headers["Date"]).timestamp()
+        assert int(before) - 1 <= sent <= after, (path, r.headers["Date"])
 
 
 def test_ping_process_id_is_constant_and_request_id_is_not(url):
