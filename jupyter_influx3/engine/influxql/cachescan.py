@@ -117,6 +117,7 @@ class CachedTable:
         #: whether this reader's rows and frames are the ones the next reader of the key gets
         self.reusable = memo is not None
         memo = memo or _ReaderMemo(m, cond)
+        self.memo = memo
         self._rows, self._counts, self._spans, self._frames = memo.rows, memo.counts, memo.spans, memo.frames
 
     def _matching_series(self) -> tuple[np.ndarray, bool]:

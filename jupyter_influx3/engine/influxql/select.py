@@ -38,6 +38,7 @@ from . import ast
 from .aggregate import _Aggregates
 from .ast import VarRef
 from .cachescan import DERIVED_KEPT, CachedTable, Unsupported
+from ..querylimits import limits_for
 from .errors import ExecError
 from .expr import eval_expr
 from .fill import _Fill
@@ -69,10 +70,13 @@ class _RunState:
     time do not share it) and puts it back when done.  It holds the plan memo only to tell the
     plan by identity, and nothing that refers back to the copy object, so it goes with the copy."""
 
-    __slots__ = ("memo", "groups", "derived")
+    __slots__ = ("memo", "reader", "limit", "groups", "derived")
 
-    def __init__(self, memo: dict, groups: Groups, derived: dict):
-        self.memo, self.groups, self.derived = memo, groups, derived
+    def __init__(self, memo: dict, reader, limit: int, groups: Groups, derived: dict):
+        #: the plan's memo, the reader's memo (the same rows), the max-select-point limit the
+        #: kept fill grids were counted against
+        self.memo, self.reader, self.limit = memo, reader, limit
+        self.groups, self.derived = groups, derived
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,9 +270,13 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
             return None
         home = reader.st.derived
         got = home.pop(self._state_key(), None)   # one run at a time has it
-        if isinstance(got, _RunState) and got.memo is self.p.memo:
+        if isinstance(got, _RunState) and got.memo is self.p.memo and got.reader is reader.memo \
+                and got.limit == self._limit():
             self.groups, self._derived = got.groups, got.derived
         return home
+
+    def _limit(self) -> int:
+        return limits_for(self.scanner.engine).max_select_points
 
     def _state_key(self) -> tuple:
         return ("run state", id(self.p.memo), self.v3)
@@ -279,7 +287,8 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         if self.scanner._cursor is not None or self._sub_rows or self._rows_read > STATE_ROWS_KEPT \
                 or len(self._derived) > STATE_DERIVED_KEPT or len(home) >= DERIVED_KEPT:
             return   # (a full memo of the copy is about to be cleared)
-        home[self._state_key()] = _RunState(self.p.memo, self.groups, self._derived)
+        reader = self._cached.get(id(self.measurements()[0]))
+        home[self._state_key()] = _RunState(self.p.memo, reader.memo, self._limit(), self.groups, self._derived)
 
     def apply_slimit(self, out: list[SeriesData]) -> list[SeriesData]:
         stmt = self.p.stmt

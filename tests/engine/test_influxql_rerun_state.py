@@ -1,0 +1,179 @@
+"""A plan run again over the same series-cache copy reuses what its last run derived from that copy
+(output series ids, orders, windows, fill grids; the reader's rows and frames) and nothing else:
+
+* every rerun answers exactly what a run that kept nothing answers;
+* a write between two runs shows (a new copy, a new state);
+* a retention cut-off that moves into the rows, or a lower max-select-point limit, is applied on
+  the rerun as on a first run;
+* what a WHERE's field terms select is worked out again on every run (it depends on the values).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from jupyter_influx3.engine.influxql import select
+from jupyter_influx3.engine.sql import seriescache
+from jupyter_influx3.engine.influxql.executor import Executor
+from jupyter_influx3.engine.querylimits import QueryLimits
+from jupyter_influx3.engine.sql.seriescache import cache_for
+
+from test_influxql_fast_paths import NOW, QUERIES, S, W, _lines
+
+
+@pytest.fixture
+def engine(engine):
+    assert not engine.write_lp("db", _lines(), "s").errors
+    engine.snapshot()
+    assert not engine.write_lp("db", f"cpu,host=a,dc=x u=99.5,n=1i {S + 1210}", "s").errors  # buffer
+    return engine
+
+
+@pytest.fixture
+def adopted(monkeypatch) -> list:
+    """Counts the runs that started from a kept state."""
+    hits: list = []
+    take = select._Run._take_state
+
+    def counted(self):
+        home = take(self)
+        if self._derived:
+            hits.append(1)
+        return home
+
+    monkeypatch.setattr(select._Run, "_take_state", counted)
+    return hits
+
+
+def _answer(ex: Executor, q: str, now: int = NOW):
+    return [(r.error, repr([(s.name, s.tags, s.columns, s.values) for s in r.series]))
+            for r in ex.execute(q, database="db", now_ns=now)]
+
+
+def _fresh(engine, q: str, dialect: str, monkeypatch, now: int = NOW):
+    """The answer of a run that keeps and finds nothing."""
+    with monkeypatch.context() as mp:
+        mp.setattr(select._Run, "_take_state", lambda self: None)
+        return _answer(Executor(engine, dialect=dialect), q, now)
+
+
+@pytest.mark.parametrize("dialect", ["v1", "v3"])
+def test_reruns_answer_what_a_first_run_answers(engine, monkeypatch, adopted, dialect):
+    ex = Executor(engine, dialect=dialect)
+    runs = [[_answer(ex, q) for q in QUERIES] for _ in range(3)]
+    assert len(adopted) >= len(QUERIES) // 2      # most plans ran again from their kept state
+    assert cache_for(engine).builds == 1
+    for q, a, b, c in zip(QUERIES, *runs):
+        assert a == b == c == _fresh(engine, q, dialect, monkeypatch), q
+
+
+def _rebuilt(engine, ex, q, builds: int) -> None:
+    """Runs ``q`` until the series cache has made ``builds`` copies (a changed table is copied
+    again in the background; meanwhile it is read through DuckDB)."""
+    deadline = time.monotonic() + 10
+    while cache_for(engine).builds < builds:
+        assert time.monotonic() < deadline
+        _answer(ex, q)
+        time.sleep(0.01)
+
+
+def test_a_write_between_two_runs_shows(engine, monkeypatch, adopted):
+    monkeypatch.setattr(seriescache, "REBUILD_SPACING", 0.0)
+    ex = Executor(engine)
+    q = QUERIES[0]
+    first = _answer(ex, q)
+    assert _answer(ex, q) == first and _answer(ex, q) == first
+    assert adopted and cache_for(engine).builds == 1
+    assert not engine.write_lp("db", f"cpu,host=a,dc=x u=1000,n=1i {S + 601}", "s").errors
+    after = _answer(ex, q)
+    assert after != first and "1000" in after[0][1]
+    _rebuilt(engine, ex, q, 2)
+    n = len(adopted)
+    assert _answer(ex, q) == after and _answer(ex, q) == after   # from the new copy, with a state of its own
+    assert len(adopted) == n + 1
+
+
+def test_a_series_written_between_two_runs_gets_its_group(engine, monkeypatch, adopted):
+    monkeypatch.setattr(seriescache, "REBUILD_SPACING", 0.0)
+    ex = Executor(engine)
+    q = f"SELECT max(u) FROM cpu WHERE dc = 'x' AND {W} GROUP BY time(10m), host"
+    before = _answer(ex, q)
+    assert _answer(ex, q) == before and _answer(ex, q) == before and adopted
+    assert not engine.write_lp("db", f"cpu,host=aa,dc=x u=7,n=1i {S + 5}", "s").errors
+    after = _answer(ex, q)
+    assert "'aa'" in after[0][1] and "'aa'" not in before[0][1]
+    _rebuilt(engine, ex, q, 2)
+    assert _answer(ex, q) == after and _answer(ex, q) == after and _answer(ex, q) == after
+    assert after == _fresh(engine, q, "v1", monkeypatch)
+
+
+def test_a_retention_cut_off_moving_into_the_rows_applies_on_the_rerun(engine, monkeypatch, adopted):
+    engine.create_database("ret", "30d")
+    lines = "\n".join(f"m,host=a v={i} {S + i * 3600}" for i in range(48))
+    assert not engine.write_lp("ret", lines, "s").errors
+    ex = Executor(engine)
+    q = f"SELECT count(v) FROM m WHERE host = 'a' AND time >= {S}s AND time < {S + 48 * 3600}s GROUP BY time(6h)"
+    ans = {}
+    # 30 days after the data: nothing cut; then the cut-off walks through the two days of rows
+    for hours in (-1, -1, -1, 0, 0, 7, 7, 30, 30, 47):
+        now = (S + 30 * 86400 + hours * 3600 + 1) * 10**9
+        got = [r for r in ex.execute(q, database="ret", now_ns=now)]
+        ans[hours] = [(r.error, [s.values for s in r.series]) for r in got]
+        with monkeypatch.context() as mp:
+            mp.setattr(select._Run, "_take_state", lambda self: None)
+            fresh = [(r.error, [s.values for s in r.series])
+                     for r in Executor(engine).execute(q, database="ret", now_ns=now)]
+        assert ans[hours] == fresh, hours
+    assert adopted
+    counts = lambda h: [row[1] for series in ans[h][0][1] for row in series if row[1]]   # noqa: E731
+    assert [sum(counts(h)) for h in (-1, 0, 7, 30, 47)] == [48, 47, 40, 17, 0]
+
+
+def test_a_lower_point_limit_applies_on_the_rerun(engine, adopted):
+    ex = Executor(engine)
+    q = f"SELECT max(u) FROM cpu WHERE {W} GROUP BY time(10s), host fill(0)"
+    ok = _answer(ex, q)
+    assert _answer(ex, q) == ok and _answer(ex, q) == ok and ok[0][0] is None and adopted
+    engine.query_limits = QueryLimits(max_select_points=300)
+    [(error, _series)] = _answer(ex, q)
+    assert error is not None and error.startswith("max-select-point limit exceeed")
+
+
+def test_field_terms_are_evaluated_on_every_run(engine, monkeypatch, adopted):
+    from jupyter_influx3.engine.influxql import cachescan
+    evaluated: list = []
+    where = cachescan.CachedTable._where
+
+    def counted(self, lo, hi):
+        evaluated.append(self._per_row)
+        return where(self, lo, hi)
+
+    monkeypatch.setattr(cachescan.CachedTable, "_where", counted)
+    ex = Executor(engine)
+    q = f"SELECT u, n FROM cpu WHERE host = 'a' AND u > 3 AND {W}"
+    answers = [_answer(ex, q) for _ in range(3)]
+    assert answers[0] == answers[1] == answers[2]
+    assert evaluated == [True, True, True]
+    evaluated.clear()
+    q = f"SELECT u, n FROM cpu WHERE host = 'a' AND {W}"
+    for _ in range(3):
+        _answer(ex, q)
+    assert evaluated == [False]     # tag terms only: the rows are the copy's, found once
+
+
+def test_reruns_leave_the_series_cache_copy_as_it_was(engine):
+    import numpy as np
+    ex = Executor(engine)
+    db = engine.catalog.db("db")
+    _answer(ex, QUERIES[0])
+    st = cache_for(engine).get(db, next(t for t in db.live_tables() if t.name == "cpu"), NOW)
+    before = {c: (col.data.copy(), col.valid.copy()) for c, col in st.columns.items()}
+    times = st.time.copy()
+    for _ in range(3):
+        for q in QUERIES:
+            _answer(ex, q)
+    assert np.array_equal(st.time, times)
+    for c, col in st.columns.items():
+        assert np.array_equal(col.data, before[c][0]) and np.array_equal(col.valid, before[c][1]), c
