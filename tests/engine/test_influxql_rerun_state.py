@@ -177,3 +177,20 @@ def test_reruns_leave_the_series_cache_copy_as_it_was(engine):
     assert np.array_equal(st.time, times)
     for c, col in st.columns.items():
         assert np.array_equal(col.data, before[c][0]) and np.array_equal(col.valid, before[c][1]), c
+
+
+def test_states_kept_with_a_copy_stay_within_their_byte_budget(engine, monkeypatch, adopted):
+    ex = Executor(engine)
+    q = QUERIES[0]
+    for _ in range(3):
+        first = _answer(ex, q)
+    assert adopted
+    adopted.clear()
+    # a budget below one state of this plan: nothing is kept any more, the answers stay
+    monkeypatch.setattr(select, "STATE_BYTES_KEPT", 10)
+    for _ in range(3):
+        assert _answer(ex, q) == first
+    assert len(adopted) == 1      # the state kept before; none after it
+    db = engine.catalog.db("db")
+    st = cache_for(engine).get(db, next(t for t in db.live_tables() if t.name == "cpu"), NOW)
+    assert st.derived.get(select._STATE_BYTES) == 0     # the state given back was counted out

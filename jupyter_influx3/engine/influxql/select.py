@@ -58,9 +58,14 @@ __all__ = ["SeriesData", "run_select", "ExecError"]
 #: answers kept per plan about its nodes (see _Run.from_plan)
 PLAN_MEMO_KEPT = 512
 #: a run's derived arrays are kept for the next run of its plan when its reads took at most
-#: this many rows and it derived at most this many (see _Run._keep_state)
+#: this many rows and it derived at most this many (see _Run._keep_state) ...
 STATE_ROWS_KEPT = 100_000
 STATE_DERIVED_KEPT = 256
+#: ... and the states kept with one copy hold about this many bytes at most (counted as
+#: STATE_ROW_BYTES per row read: frames of several series are copies, orders and ids per row)
+STATE_BYTES_KEPT = 64 << 20
+STATE_ROW_BYTES = 48
+_STATE_BYTES = ("run state bytes",)
 
 
 class _RunState:
@@ -70,13 +75,14 @@ class _RunState:
     time do not share it) and puts it back when done.  It holds the plan memo only to tell the
     plan by identity, and nothing that refers back to the copy object, so it goes with the copy."""
 
-    __slots__ = ("memo", "reader", "limit", "groups", "derived")
+    __slots__ = ("memo", "reader", "limit", "groups", "derived", "frames", "nbytes")
 
-    def __init__(self, memo: dict, reader, limit: int, groups: Groups, derived: dict):
+    def __init__(self, memo: dict, reader, limit: int, groups: Groups, derived: dict, frames: dict, nbytes: int):
         #: the plan's memo, the reader's memo (the same rows), the max-select-point limit the
         #: kept fill grids were counted against
         self.memo, self.reader, self.limit = memo, reader, limit
-        self.groups, self.derived = groups, derived
+        #: and the run's: series ids, what it derived, the frames it read (of the copy), its size
+        self.groups, self.derived, self.frames, self.nbytes = groups, derived, frames, nbytes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,7 +220,7 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
             if fr is None:
                 fr = self.scanner.read(m, fields, lo, hi, self.cond_sql(m), any_of, per_series=limit)
             self._frames[key] = fr
-            self._rows_read += len(fr)
+        self._rows_read += len(fr)
         return fr
 
     def _read_cached(self, m, fields, lo, hi, any_of, limit) -> Optional[Frame]:
@@ -270,9 +276,11 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
             return None
         home = reader.st.derived
         got = home.pop(self._state_key(), None)   # one run at a time has it
-        if isinstance(got, _RunState) and got.memo is self.p.memo and got.reader is reader.memo \
-                and got.limit == self._limit():
-            self.groups, self._derived = got.groups, got.derived
+        if not isinstance(got, _RunState):
+            return home
+        home[_STATE_BYTES] = max(0, home.get(_STATE_BYTES, 0) - got.nbytes)
+        if got.memo is self.p.memo and got.reader is reader.memo and got.limit == self._limit():
+            self.groups, self._derived, self._frames = got.groups, got.derived, got.frames
         return home
 
     def _limit(self) -> int:
@@ -284,11 +292,15 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
     def _keep_state(self, home: dict) -> None:
         """Leave this run's state with the copy it read, when that is all it read (no DuckDB,
         no subquery) and its rows were few: what it derived is a function of the copy and plan."""
+        nbytes = self._rows_read * STATE_ROW_BYTES
         if self.scanner._cursor is not None or self._sub_rows or self._rows_read > STATE_ROWS_KEPT \
-                or len(self._derived) > STATE_DERIVED_KEPT or len(home) >= DERIVED_KEPT:
+                or len(self._derived) > STATE_DERIVED_KEPT or len(home) >= DERIVED_KEPT - 1 \
+                or home.get(_STATE_BYTES, 0) + nbytes > STATE_BYTES_KEPT:
             return   # (a full memo of the copy is about to be cleared)
         reader = self._cached.get(id(self.measurements()[0]))
-        home[self._state_key()] = _RunState(self.p.memo, reader.memo, self._limit(), self.groups, self._derived)
+        home[_STATE_BYTES] = home.get(_STATE_BYTES, 0) + nbytes
+        home[self._state_key()] = _RunState(self.p.memo, reader.memo, self._limit(), self.groups, self._derived,
+                                             self._frames, nbytes)
 
     def apply_slimit(self, out: list[SeriesData]) -> list[SeriesData]:
         stmt = self.p.stmt
