@@ -119,9 +119,9 @@ def _mask_quoted(b):
     return mb
 
 
-def _parse_fast_bytes(data, precision: str, default_ns: int, backslashes: bool = False):
+def _parse_fast_bytes(data, precision: str, default_ns: int, backslashes: bool = False, quotes: bool = True):
     """The vectorised parse of ``data`` (bytes or a memoryview of them; validated UTF-8), or
-    None when it declines.  ``backslashes``: whether the body may contain one.
+    None when it declines.  ``backslashes``, ``quotes``: whether the body may contain one.
 
     Lines with a backslash are handed whole to the exact line parser.  That is right only
     when they are logical lines of their own, which is ensured by declining bodies with a
@@ -147,7 +147,7 @@ def _parse_fast_bytes(data, precision: str, default_ns: int, backslashes: bool =
             bs = None
     src = _Src(pa.py_buffer(data), N)
     strsrc = None
-    mb = _mask_quoted(b)
+    mb = _mask_quoted(b) if quotes else b
     if mb is None:
         return None
     if mb is not b:  # string fields: parse the masked copy, cut string values from the body
@@ -289,17 +289,18 @@ def parse_fast(body, precision: str = "auto", default_time_ns: int | None = None
     precision = normalize_precision(precision)
     data = _as_bytes(body)
     bsl = b"\\" in data
+    quotes = b'"' in data  # (memchr: no numpy pass over a body without string fields)
     if len(data) >= 1 << 22:
         tune_malloc_once()
     default_ns = _default_time(precision, default_time_ns)
     cut = _halving_point(data)
     if cut is not None:
         view = memoryview(data)
-        second = _in_helper(_parse_fast_bytes, view[cut:], precision, default_ns, bsl)
+        second = _in_helper(_parse_fast_bytes, view[cut:], precision, default_ns, bsl, quotes)
         if second is not None:
-            first = _parse_fast_bytes(view[:cut], precision, default_ns, bsl)
+            first = _parse_fast_bytes(view[:cut], precision, default_ns, bsl, quotes)
             rest = second.result()
             if first is None or rest is None:
                 return None
             return _join_halves(data, cut, first, rest)
-    return _parse_fast_bytes(data, precision, default_ns, bsl)
+    return _parse_fast_bytes(data, precision, default_ns, bsl, quotes)
