@@ -1275,6 +1275,11 @@ def memo(node: Node, name: str, compute: Callable[[], object]):
 
 def text(node: Node) -> str:
     """``str(node)``, worked out once per node (see `memo`)."""
+    kept = getattr(node, "__dict__", None)
+    if kept is not None:
+        got = kept.get("_text")   # asked dozens of times per run: no closure for a kept text
+        if got is not None:
+            return got
     return memo(node, "_text", lambda: str(node))
 
 

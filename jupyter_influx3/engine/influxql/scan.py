@@ -27,7 +27,8 @@ import pyarrow.compute as pc
 
 from . import ast
 from .ast import BinaryExpr, Call, Op, ParenExpr, VarRef
-from ..sql.seriescache import arrow_to_numpy, distinct_series, series_key
+from ..sql.runner import service_for
+from ..sql.seriescache import arrow_to_numpy, cache_for, distinct_series, series_key
 from .functions import MIN_TIME, MAX_TIME, Vec
 
 __all__ = ["Frame", "Scanner", "series_key", "condition_sql"]
@@ -272,14 +273,25 @@ _KIND_OF = {"float": "float", "int": "integer", "uint": "unsigned", "string": "s
             "tag": "tag"}
 
 
+_READERS: Optional[tuple] = None
+
+
+def _readers() -> tuple:
+    """(CachedDays, CachedTable, Unsupported) of .cachescan, which imports this module: imported
+    on first use, then kept (an import statement costs a microsecond or two per read)."""
+    global _READERS
+    if _READERS is None:
+        from .cachescan import CachedDays, CachedTable, Unsupported
+        _READERS = (CachedDays, CachedTable, Unsupported)
+    return _READERS
+
+
 class Scanner:
     """One DuckDB cursor and the table views registered on it, for one statement."""
 
     _ids = itertools.count()
 
     def __init__(self, engine, now_ns: int):
-        from ..sql import service_for
-
         self.engine = engine
         self.now_ns = now_ns
         self.service = service_for(engine)
@@ -312,9 +324,7 @@ class Scanner:
         read lie within [lo, hi] (ns, inclusive; None: open).  ``types_key``: what ``column_type``
         depends on besides ``m`` (None: unknown -- nothing is kept with the copy for the next
         reader)."""
-        from ..sql.seriescache import cache_for
-        from .cachescan import CachedDays, CachedTable, Unsupported
-
+        CachedDays, CachedTable, Unsupported = _readers()
         cache = cache_for(self.engine)
         db, table, now = m.database, m.table, self.now_ns
         st = cache.get(db, table, now, lo, hi)

@@ -586,6 +586,9 @@ def default_budget() -> int:
 
 def cache_for(engine) -> SeriesCache:
     """The engine's series cache (budget: ``engine.series_cache_bytes``, else :func:`default_budget`)."""
+    c = engine.__dict__.get("_series_cache")
+    if c is not None:
+        return c   # asked by every InfluxQL read
     from .runner import per_engine
 
     def make() -> SeriesCache:
