@@ -19,14 +19,13 @@ maps a v1 retention policy to such a database), else database ``db``.
 from __future__ import annotations
 
 import collections
-import copy
 import dataclasses
 import json
 import logging
+import os
 import re
 import threading
 import time
-import uuid
 from typing import Any, Callable, Iterator, Optional
 
 from .. import cancellation
@@ -166,10 +165,21 @@ def _time_free_plan(stmt: SelectStatement, p, now: int) -> bool:
 
 def _run_copy(p):
     """A plan of one's own to run: a run sets fields of its plan for a while (``start``), and the
-    lists end up in the answer."""
-    q = copy.copy(p)
+    lists end up in the answer.  (copy.copy's reduce protocol costs a few microseconds a run.)"""
+    q = object.__new__(type(p))
+    q.__dict__.update(p.__dict__)
     q.columns, q.dimensions = list(p.columns), list(p.dimensions)
     return q
+
+
+def _query_id() -> str:
+    """A random (version 4) UUID for the query log, as ``str(uuid.uuid4())`` gives it, in a third
+    of its time."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 #: recent parses: (text, params) -> (the limits the text was checked against, its tree)
@@ -262,7 +272,7 @@ class Executor:
     def _log_start(self, stmt, database, text):
         try:
             svc = service_for(self.engine)
-            entry = QueryLogEntry(str(uuid.uuid4()), time.time_ns(), "influxql", text or ast.text(stmt),
+            entry = QueryLogEntry(_query_id(), time.time_ns(), "influxql", text or ast.text(stmt),
                                   database or "")
             entry._t0 = time.perf_counter()
             svc.log.append(entry)

@@ -358,6 +358,7 @@ class SeriesCache:
         self.builds = 0
         self.day_builds = 0   # of ``builds``, copies of one day
         self.hits = 0         # reads given a copy (whole or of a day)
+        self._names: dict[int, tuple] = {}   # see _column_names
 
     def _signature(self, db, table, lo: Optional[int] = None, hi: Optional[int] = None) -> tuple[tuple, list, int]:
         """(what a copy is valid for, the buffered batches it names, the rows it would hold at
@@ -373,10 +374,22 @@ class SeriesCache:
             # a batch may hold rows of several days: count its share of the bounds
             buffered = sum(b.num_rows * (min(hi, st.max_time) - max(lo, st.min_time) + 1)
                            // (st.max_time - st.min_time + 1) for b, st in spans if _meets(st, lo, hi))
-        sig = ((tuple(table.column_names_sorted()), table.retention_ns or db.retention_ns, table.truncated_seq,
-                deletes_version(self.engine.catalog, db.id, table.id)),
-               tuple(sorted(f.path for f in files)), tuple(id(b) for b in chunks))
-        return sig, chunks, sum(f.rows for f in files) + buffered
+        cat = self.engine.catalog
+        sig = ((self._column_names(table), table.retention_ns or db.retention_ns, table.truncated_seq,
+                deletes_version(cat, db.id, table.id) if cat.row_deletes else ()),
+               tuple(sorted([f.path for f in files])), tuple([id(b) for b in chunks]))
+        return sig, chunks, sum([f.rows for f in files]) + buffered
+
+    def _column_names(self, table) -> tuple:
+        """The table's column names, sorted (asked on every read: kept while the table object
+        and its column count stay; a table's columns are only ever added)."""
+        got = self._names.get(id(table))
+        if got is None or got[0] is not table or got[1] != len(table.columns):
+            names = tuple(table.column_names_sorted())
+            if len(self._names) >= MAX_ENTRIES:
+                self._names.clear()
+            self._names[id(table)] = got = (table, len(table.columns), names)   # the table: its id stays its own
+        return got[2]
 
     def _size_token(self, db, table) -> tuple:
         """Changes whenever the table's row count may have gone down (files gone or merged, row
