@@ -439,7 +439,7 @@ class Engine:
             if not batches:
                 return
             self._seq = next_seq - 1
-            token = self.wal.append(walcodec.encode(batches))
+            token = self.wal.append(walcodec.encode_parts(batches))
             with self._inflight_cv:
                 self._inflight[token[0]] = self._inflight.get(token[0], 0) + 1
         self._announce()   # before the write is acknowledged: read-your-writes on any node

@@ -14,9 +14,13 @@ import logging
 import os
 import struct
 import threading
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
+
+try:  # the same CRC-32 as zlib's, computed with SIMD: ~10x faster on a write's MBs of records
+    from zlib_ng.zlib_ng import crc32
+except ImportError:  # pragma: no cover - a platform without a zlib-ng wheel
+    from zlib import crc32
 
 from . import errors
 from .fsutil import fsync_dir
@@ -44,7 +48,16 @@ def list_wal_files(wal_dir: Path) -> list[tuple[int, Path]]:
 
 
 def frame(payload: bytes) -> bytes:
-    return HEADER.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload
+    return HEADER.pack(MAGIC, len(payload), crc32(payload)) + payload
+
+
+def frame_parts(parts) -> list:
+    """``frame(b"".join(parts))`` as a list of buffers (header first), without joining them."""
+    crc = length = 0
+    for p in parts:
+        crc = crc32(p, crc)
+        length += memoryview(p).nbytes
+    return [HEADER.pack(MAGIC, length, crc), *parts]
 
 
 @dataclass
@@ -66,7 +79,7 @@ def read_records(path: Path, offset: int = 0) -> ReadResult:
             break
         magic, length, crc = HEADER.unpack_from(data, pos)
         start, stop = pos + HEADER.size, pos + HEADER.size + length
-        if magic != MAGIC or stop > n or zlib.crc32(data[start:stop]) != crc:
+        if magic != MAGIC or stop > n or crc32(data[start:stop]) != crc:
             break
         payloads.append(data[start:stop])
         pos = stop
@@ -104,10 +117,24 @@ def _is_torn_tail(path: Path, bad_at: int) -> bool:
         if len(data) - pos >= HEADER.size:
             _, length, crc = HEADER.unpack_from(data, pos)
             body = data[pos + HEADER.size: pos + HEADER.size + length]
-            if len(body) == length and zlib.crc32(body) == crc:
+            if len(body) == length and crc32(body) == crc:
                 return False
         pos = data.find(MAGIC, pos + 1)
     return True
+
+
+def _write_all(fd: int, bufs: list) -> int:
+    """Write the buffers one after the other (writev; a short write goes on where it stopped)."""
+    views = [memoryview(b).cast("B") for b in bufs]
+    total = sum(v.nbytes for v in views)
+    while views:
+        n = os.writev(fd, views[:1024])  # (IOV_MAX)
+        while views and n >= views[0].nbytes:
+            n -= views[0].nbytes
+            views.pop(0)
+        if n:
+            views[0] = views[0][n:]
+    return total
 
 
 class WalWriter:
@@ -138,22 +165,22 @@ class WalWriter:
     def bytes_written(self) -> int:
         return self._written
 
-    def append(self, payload: bytes) -> tuple[int, int]:
-        """Write one record (not yet durable). Returns a token for `sync`: (file seq, end offset)."""
-        rec = frame(payload)
+    def append(self, payload) -> tuple[int, int]:
+        """Write one record (not yet durable). Returns a token for `sync`: (file seq, end offset).
+
+        ``payload`` is bytes, or a list of buffers whose concatenation is the payload (written
+        with one writev, never joined in memory)."""
+        bufs = frame_parts(payload if isinstance(payload, list) else [payload])
         with self._append_lock:
             if self._failed is not None:
                 raise errors.WalError(f"write-ahead log is unusable after an earlier failure: {self._failed}")
             try:
-                view = memoryview(rec)
-                while view:
-                    n = os.write(self._fd, view)
-                    view = view[n:]
+                size = _write_all(self._fd, bufs)
             except OSError as e:
                 self._fail(e)
                 raise errors.WalError(f"write-ahead log append failed: {e}") from e
             with self._cond:
-                self._written += len(rec)
+                self._written += size
                 return self.seq, self._written
 
     def sync(self, token: tuple[int, int]) -> None:

@@ -16,6 +16,12 @@ _LEN = struct.Struct("<I")
 
 
 def encode(tables: list[tuple[int, int, pa.RecordBatch]]) -> bytes:
+    return b"".join(encode_parts(tables))
+
+
+def encode_parts(tables: list[tuple[int, int, pa.RecordBatch]]) -> list:
+    """The payload of ``encode`` as a list of buffers to write one after the other (the Arrow
+    IPC streams are not copied into one bytes object)."""
     parts, index = [], []
     for db_id, table_id, batch in tables:
         sink = pa.BufferOutputStream()
@@ -25,7 +31,7 @@ def encode(tables: list[tuple[int, int, pa.RecordBatch]]) -> bytes:
         parts.append(buf)
         index.append([db_id, table_id, buf.size])
     head = json.dumps(index).encode()
-    return b"".join([_LEN.pack(len(head)), head, *(p.to_pybytes() for p in parts)])
+    return [_LEN.pack(len(head)) + head, *parts]
 
 
 def decode(payload: bytes) -> list[tuple[int, int, pa.RecordBatch]]:

@@ -113,3 +113,54 @@ def test_rotate_starts_a_new_numbered_file(tmp_path):
     w.sync(w.append(b"b"))
     w.close()
     assert [s for s, _ in list_wal_files(tmp_path)] == [7, 8]
+
+
+def test_a_record_given_as_buffers_is_written_exactly_like_the_joined_bytes(tmp_path):
+    import pyarrow as pa
+
+    from jupyter_influx3.engine.wal import frame
+
+    parts = [b"head", pa.py_buffer(b"arrow-ipc" * 1000), memoryview(b""), bytearray(b"tail")]
+    joined = b"".join(bytes(p) for p in parts)
+    a, b = WalWriter(tmp_path / "a", 1), WalWriter(tmp_path / "b", 1)
+    a.sync(a.append(joined))
+    b.sync(b.append(parts))
+    a.close()
+    b.close()
+    [(_s, pa_path)], [(_t, pb_path)] = list_wal_files(tmp_path / "a"), list_wal_files(tmp_path / "b")
+    assert pb_path.read_bytes() == pa_path.read_bytes() == frame(joined)
+    assert read_records(pb_path).payloads == [joined]
+
+
+def test_short_writes_of_a_record_go_on_where_they_stopped(tmp_path, monkeypatch):
+    import os
+
+    real = os.writev
+
+    def short_writev(fd, bufs):  # a disk that takes at most 7 bytes per call
+        return real(fd, [b"".join(bytes(x) for x in bufs)[:7]])
+
+    monkeypatch.setattr(os, "writev", short_writev)
+    w = WalWriter(tmp_path, 1)
+    parts = [b"abc", b"defghijklmnop", b"", b"q" * 50]
+    token = w.append(parts)
+    w.sync(token)
+    w.close()
+    path = list_wal_files(tmp_path)[0][1]
+    assert token[1] == path.stat().st_size == HEADER.size + 66
+    assert read_records(path).payloads == [b"".join(parts)]
+
+
+def test_wal_payload_parts_join_to_the_encoded_payload_and_decode_back():
+    import pyarrow as pa
+
+    from jupyter_influx3.engine import walcodec
+
+    t1 = pa.record_batch({"a": pa.array([1, 2, 3]), "t": pa.array(["x", "y", None]).dictionary_encode()})
+    t2 = pa.record_batch({"f": pa.array([1.5, None])})
+    tables = [(1, 2, t1), (1, 3, t2)]
+    payload = b"".join(bytes(p) for p in walcodec.encode_parts(tables))
+    assert payload == walcodec.encode(tables)
+    assert [(d, t, b.to_pydict()) for d, t, b in walcodec.decode(payload)] == [
+        (d, t, b.to_pydict()) for d, t, b in tables
+    ]
