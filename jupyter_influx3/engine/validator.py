@@ -50,9 +50,16 @@ class Plan:
 
 def _first_row(arr: pa.Array) -> int:
     """Index of the first non-null value (or len if none)."""
+    if arr.null_count == 0:
+        return 0  # (the usual column: no Arrow kernel call)
     valid = arr.is_valid()
     idx = pc.index(valid, True).as_py()
     return len(arr) if idx is None or idx < 0 else idx
+
+
+def _present(arr: pa.Array) -> np.ndarray:
+    """Bool mask of the rows where ``arr`` has a value."""
+    return np.asarray(arr.is_valid().to_numpy(zero_copy_only=False))
 
 
 def _reject(tp: TablePlan, mask: np.ndarray, message: str) -> None:
@@ -128,16 +135,15 @@ def _plan_columns(tp: TablePlan, existing: dict[str, str], db_id: int, next_col:
     candidates.sort(key=lambda c: (c[0], c[1]))
     new_cols: list[tuple[str, str]] = []
     for _, _, name, typ, arr in candidates:
-        present = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False))
         have = existing.get(name)
         if have is None:
             is_tag = typ == "tag"
             if n_user + 1 > limits.max_columns_per_table:
-                _reject(tp, present, "Update to schema would exceed number of columns per table limit "
+                _reject(tp, _present(arr), "Update to schema would exceed number of columns per table limit "
                                      f"of {limits.max_columns_per_table} columns")
                 continue
             if is_tag and n_tags + 1 > limits.max_tag_columns:
-                _reject(tp, present, "Update to schema would exceed number of tag columns per table limit "
+                _reject(tp, _present(arr), "Update to schema would exceed number of tag columns per table limit "
                                      f"of {limits.max_tag_columns} columns")
                 continue
             existing[name] = typ
@@ -146,7 +152,7 @@ def _plan_columns(tp: TablePlan, existing: dict[str, str], db_id: int, next_col:
             new_cols.append((name, typ))
             have = typ
         if have != typ:
-            _reject(tp, present, f"invalid column type for column '{name}', expected "
+            _reject(tp, _present(arr), f"invalid column type for column '{name}', expected "
                                  f"{IOX_TYPE_NAMES[have]}, got {IOX_TYPE_NAMES[typ]}")
             continue
         if typ == "tag":

@@ -175,3 +175,12 @@ def test_a_large_snapshot_is_written_in_row_groups_duckdb_can_scan_in_parallel(e
     assert groups >= 2 and groups == meta.row_groups == persist.row_groups_of(meta)
     assert engine.sql("db", "SELECT count(*) AS n, sum(v) AS s FROM cpu").to_pylist() == \
         [{"n": n, "s": n * (n - 1) // 2}]
+
+
+def test_a_type_conflict_rejects_only_the_rows_that_carry_the_column(engine):
+    engine.write_lp("db", b"m,h=a f=1i 1", "ns")
+    res = engine.write_lp("db", b"m,h=b f=2i 2\nm,h=c g=1 3\nm,h=d f=2.5 4\nm,h=e g=2,f=3i 5", "ns")
+    assert [e.line_number for e in res.errors] == [3]
+    assert res.lines_written == 3
+    rows = engine.sql("db", "SELECT h, f, g FROM m ORDER BY time").to_pylist()
+    assert [(r["h"], r["f"], r["g"]) for r in rows] == [("a", 1, None), ("b", 2, None), ("c", None, 1.0), ("e", 3, 2.0)]
