@@ -6,6 +6,7 @@ Must not compute calls.
 
 from __future__ import annotations
 
+import operator
 from typing import Optional
 
 import numpy as np
@@ -312,7 +313,18 @@ class _Raw:
     def field_points(self, ref: VarRef, aux: list[VarRef], start: int, ordered: bool = True,
                      ascending: Optional[bool] = None, any_order: bool = False) -> Points:
         """Raw points of a field per output group, time-ordered within each group (1.x's sorted
-        merge of the series iterators)."""
+        merge of the series iterators).  The same points for the same reads: kept with what the run
+        derives (the calls of a statement, and the next run over the same copy, see _RunState)."""
+        key = ("points", id(ref), start, ordered, ascending, any_order, self._per_series, *map(id, aux))
+        got = self._derived.get(key)
+        if got is not None and got[1] is ref and len(got[2]) == len(aux) and all(map(operator.is_, got[2], aux)):
+            return got[0]
+        pts = self._field_points(ref, aux, start, ordered, ascending, any_order)
+        self._derived[key] = (pts, ref, tuple(aux))   # the nodes: their ids stay theirs
+        return pts
+
+    def _field_points(self, ref: VarRef, aux: list[VarRef], start: int, ordered: bool, ascending: Optional[bool],
+                      any_order: bool) -> Points:
         p = self.p
         saved = p.start
         try:

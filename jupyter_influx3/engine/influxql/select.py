@@ -75,14 +75,16 @@ class _RunState:
     time do not share it) and puts it back when done.  It holds the plan memo only to tell the
     plan by identity, and nothing that refers back to the copy object, so it goes with the copy."""
 
-    __slots__ = ("memo", "reader", "limit", "groups", "derived", "frames", "nbytes")
+    __slots__ = ("memo", "reader", "limit", "groups", "derived", "frames", "rows", "nbytes")
 
-    def __init__(self, memo: dict, reader, limit: int, groups: Groups, derived: dict, frames: dict, nbytes: int):
+    def __init__(self, memo: dict, reader, limit: int, groups: Groups, derived: dict, frames: dict, rows: int,
+                 nbytes: int):
         #: the plan's memo, the reader's memo (the same rows), the max-select-point limit the
         #: kept fill grids were counted against
         self.memo, self.reader, self.limit = memo, reader, limit
-        #: and the run's: series ids, what it derived, the frames it read (of the copy), its size
-        self.groups, self.derived, self.frames, self.nbytes = groups, derived, frames, nbytes
+        #: and the runs': series ids, what they derived, the frames they read (of the copy), the
+        #: rows of those frames, the bytes this state is counted as
+        self.groups, self.derived, self.frames, self.rows, self.nbytes = groups, derived, frames, rows, nbytes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,7 +222,7 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
             if fr is None:
                 fr = self.scanner.read(m, fields, lo, hi, self.cond_sql(m), any_of, per_series=limit)
             self._frames[key] = fr
-        self._rows_read += len(fr)
+            self._rows_read += len(fr)
         return fr
 
     def _read_cached(self, m, fields, lo, hi, any_of, limit) -> Optional[Frame]:
@@ -281,6 +283,7 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         home[_STATE_BYTES] = max(0, home.get(_STATE_BYTES, 0) - got.nbytes)
         if got.memo is self.p.memo and got.reader is reader.memo and got.limit == self._limit():
             self.groups, self._derived, self._frames = got.groups, got.derived, got.frames
+            self._rows_read = got.rows   # frames found are not read again: counted once
         return home
 
     def _limit(self) -> int:
@@ -300,7 +303,7 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         reader = self._cached.get(id(self.measurements()[0]))
         home[_STATE_BYTES] = home.get(_STATE_BYTES, 0) + nbytes
         home[self._state_key()] = _RunState(self.p.memo, reader.memo, self._limit(), self.groups, self._derived,
-                                             self._frames, nbytes)
+                                             self._frames, self._rows_read, nbytes)
 
     def apply_slimit(self, out: list[SeriesData]) -> list[SeriesData]:
         stmt = self.p.stmt
