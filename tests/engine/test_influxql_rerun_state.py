@@ -160,7 +160,26 @@ def test_field_terms_are_evaluated_on_every_run(engine, monkeypatch, adopted):
     q = f"SELECT u, n FROM cpu WHERE host = 'a' AND {W}"
     for _ in range(3):
         _answer(ex, q)
-    assert evaluated == [False]     # tag terms only: the rows are the copy's, found once
+    assert evaluated == [False, False]   # tag terms only: the rows are kept from the second run on
+
+
+def test_plans_made_for_every_run_leave_nothing_with_the_copy(engine):
+    from jupyter_influx3.engine.influxql import cachescan
+    ex = Executor(engine)
+    # a range relative to now(): the plan is made again for every run (and now moves)
+    q = "SELECT max(u) FROM cpu WHERE host = 'a' AND time > now() - 30d GROUP BY time(10m)"
+    answers = {_answer(ex, q, NOW + k)[0] for k in range(20)}
+    assert len(answers) == 1 and "99.5" in next(iter(answers))[1]
+    db = engine.catalog.db("db")
+    st = cache_for(engine).get(db, next(t for t in db.live_tables() if t.name == "cpu"), NOW)
+    kept = [k for k, v in st.derived.items()
+            if isinstance(v, (cachescan._ReaderMemo, select._RunState)) or k == select._STATE_BYTES]
+    assert kept == []
+    for _ in range(3):
+        _answer(ex, QUERIES[0])       # a plan run again: its reader and state are kept
+    kinds = sorted(type(v).__name__ for v in st.derived.values() if isinstance(v, (cachescan._ReaderMemo,
+                                                                                   select._RunState)))
+    assert kinds == ["_ReaderMemo", "_RunState"]
 
 
 def test_reruns_leave_the_series_cache_copy_as_it_was(engine):

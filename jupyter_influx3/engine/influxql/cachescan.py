@@ -92,9 +92,9 @@ class CachedTable:
     """One measurement's series-ordered rows and the statement's WHERE over them.
 
     ``memo_key``: what identifies the measurement, WHERE and retention cut-off among the readers
-    of the copy; with it, what this reader works out from the copy alone is kept with the copy
-    for the next reader of the same key (:class:`_ReaderMemo`).  Rows picked by a WHERE's field
-    terms depend on the values: they are worked out again by every reader."""
+    of the copy.  With it, a reader starts from what the reader of the same key left with the copy
+    (:class:`_ReaderMemo`, see :meth:`publish`).  Rows picked by a WHERE's field terms depend on
+    the values: they are worked out again by every reader, and nothing is left with the copy."""
 
     def __init__(self, st, m, cond, ct: Callable, cutoff: Optional[int], memo_key: Optional[tuple] = None):
         self.st = st
@@ -107,18 +107,20 @@ class CachedTable:
         self.span = st.span
         #: the series the condition allows; whether its field terms must be evaluated per row
         self.sids, self._per_row = self._matching_series()
-        memo = None
-        if memo_key is not None and not self._per_row:
-            got = st.derived.get(memo_key)
-            if isinstance(got, _ReaderMemo) and got.m is m and got.cond is cond:
-                memo = got
-            else:
-                memo = self._remember(memo_key, _ReaderMemo(m, cond))
-        #: whether this reader's rows and frames are the ones the next reader of the key gets
-        self.reusable = memo is not None
-        memo = memo or _ReaderMemo(m, cond)
-        self.memo = memo
-        self._rows, self._counts, self._spans, self._frames = memo.rows, memo.counts, memo.spans, memo.frames
+        #: whether what this reader works out may be left with the copy for the next reader
+        self.reusable = memo_key is not None and not self._per_row
+        self._memo_key = memo_key
+        got = st.derived.get(memo_key) if self.reusable else None
+        if not (isinstance(got, _ReaderMemo) and got.m is m and got.cond is cond):
+            got = _ReaderMemo(m, cond)
+        self.memo = got
+        self._rows, self._counts, self._spans, self._frames = got.rows, got.counts, got.spans, got.frames
+
+    def publish(self) -> None:
+        """Leave this reader's memo with the copy for the next reader of its key (its caller
+        bounds the size: a run whose reads were few)."""
+        if self.reusable and self.st.derived.get(self._memo_key) is not self.memo:
+            self._remember(self._memo_key, self.memo)
 
     def _matching_series(self) -> tuple[np.ndarray, bool]:
         """The series the condition's tag terms allow, and whether it has field terms to check

@@ -178,7 +178,8 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         key = id(m)
         if key not in self._cached:
             self._cached[key] = self.scanner.cached(m, self.p.condition, self.column_types(m),
-                                                    self.p.read_start, self.p.end, types_key=self.v3)
+                                                    self.p.read_start, self.p.end,
+                                                    types_key=self.v3 if self._rerun else None)
         return self._cached[key]
 
     def column_types(self, m: MeasurementInfo):
@@ -301,6 +302,7 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
                 or home.get(_STATE_BYTES, 0) + nbytes > STATE_BYTES_KEPT:
             return   # (a full memo of the copy is about to be cleared)
         reader = self._cached.get(id(self.measurements()[0]))
+        reader.publish()
         home[_STATE_BYTES] = home.get(_STATE_BYTES, 0) + nbytes
         home[self._state_key()] = _RunState(self.p.memo, reader.memo, self._limit(), self.groups, self._derived,
                                              self._frames, self._rows_read, nbytes)
