@@ -144,8 +144,10 @@ class _Raw:
             return Vec.nulls(n, t if t in ("float", "integer", "unsigned", "string", "boolean") else "null")
         kind, col = c
         if kind == "tag":
-            vals = np.array([s.get(col) for s in fr.series] + [None], dtype=object)
-            has = np.array([v is not None and v != "" for v in vals], dtype=bool)   # per series, not per row
+            per_series = [s.get(col) for s in fr.series]
+            vals = np.array(per_series + [None], dtype=object)
+            # per series, not per row (a list, not the object array: a fifth of the time)
+            has = np.array([v is not None and v != "" for v in per_series] + [False], dtype=bool)
             data = vals[fr.sid] if n else np.zeros(0, object)
             valid = has[fr.sid] if n else np.zeros(0, bool)
             return Vec("string", data, valid)
