@@ -160,17 +160,7 @@ class _Fill:
                 data[~have] = fv
                 valid = valid | ~have
         elif fill is FillOption.PREVIOUS:
-            gids = np.array(out_gid, np.int64)
-            prev_g, prev = None, None
-            for i in range(len(idx)):
-                if gids[i] != prev_g:
-                    prev_g, prev = gids[i], None
-                if have[i]:
-                    prev = (data[i], valid[i]) if valid[i] else prev
-                    if not valid[i]:
-                        prev = None
-                elif prev is not None:
-                    data[i], valid[i] = prev
+            _fill_previous(np.asarray(out_gid, np.int64), have, data, valid)
         elif fill is FillOption.LINEAR:
             gids = np.array(out_gid, np.int64)
             times_all = np.array(out_time, np.int64)
@@ -219,6 +209,25 @@ class _Fill:
                 filled.append(Vec(a.kind if a.kind != "null" else "float", d, np.ones(len(d), bool)))
             aux = filled
         return Points(np.asarray(out_gid, np.int64), np.asarray(out_time, np.int64), Vec(kind, data, valid), aux)
+
+
+def _fill_previous(gids: np.ndarray, have: np.ndarray, data: np.ndarray, valid: np.ndarray) -> None:
+    """fill(previous) in place: a row without a point (``~have``) takes the value of the last row
+    of its group that had one, when that value is not null (rows sorted by group)."""
+    n = len(gids)
+    if n == 0 or have.all():
+        return
+    rows = np.arange(n)
+    # the last row with a point at or before each row, and the first row of each row's group
+    last = np.maximum.accumulate(np.where(have, rows, -1))
+    new_group = np.ones(n, bool)
+    new_group[1:] = gids[1:] != gids[:-1]
+    first = np.maximum.accumulate(np.where(new_group, rows, 0))
+    src = np.maximum(last, 0)
+    take = ~have & (last >= first) & valid[src]
+    if take.any():
+        data[take] = data[src[take]]
+        valid[take] = True
 
 
 def _cast_fill(v, kind: str, v3: bool = False):
