@@ -62,7 +62,8 @@ def _assemble_tags(sc, ser: _Series) -> dict:
     for j, name in enumerate(names):
         rc = rows[j]
         indices = pa.array(rc) if complete[j] else pa.array(rc, mask=rc < 0)
-        tags[name] = pa.DictionaryArray.from_arrays(indices, dictionaries[j])
+        # (safe=False: every code was made by encoding this dictionary)
+        tags[name] = pa.DictionaryArray.from_arrays(indices, dictionaries[j], safe=False)
     return tags
 
 
