@@ -18,7 +18,7 @@ from .expr import _calls_in
 from .fill import _cast_fill
 from .functions import MIN_TIME, Vec, window_starts
 from .planner import SELECTORS, PreparedSelect
-from .points import Points, _apply_limit, _same_array, _starts
+from .points import Points, _apply_limit, _same_array, _starts, frozen
 from .pushdown import aggregate_partials, precompute
 from .reducers import _count_points, _reduce
 from .series import SeriesData, _split_series
@@ -348,7 +348,7 @@ class _Aggregates:
                 else:
                     win = win[order]
             starts = _starts([gid if order is None else gid[order], win])
-            got = self._derived[key] = (order, win, starts, pts.time, pts.gid)
+            got = self._derived[key] = frozen((order, win, starts)) + (pts.time, pts.gid)
         order, win, starts = got[:3]
         return _reduce(name, c, pts if order is None else pts.take(order), win, starts, self)
 

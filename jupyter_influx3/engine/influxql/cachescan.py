@@ -590,10 +590,9 @@ def _low(lo: int, cutoff: Optional[int]) -> Optional[int]:
 
 
 def _gather(arr: np.ndarray, rows) -> np.ndarray:
-    """``arr[rows]``: a copy for an index array, a read-only view of the copy for a slice."""
+    """``arr[rows]``, read-only: a copy for an index array, a view of the copy for a slice."""
     out = arr[rows]
-    if isinstance(rows, slice):
-        out.flags.writeable = False
+    out.flags.writeable = False   # a frame's columns may be kept for the next run over the copy
     return out
 
 

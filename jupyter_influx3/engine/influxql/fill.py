@@ -13,7 +13,7 @@ import numpy as np
 from .ast import Call, FillOption
 from .errors import ExecError
 from .functions import MIN_TIME, Vec, window_start
-from .points import Points, _starts
+from .points import Points, _starts, frozen
 from ..querylimits import limits_for
 
 
@@ -57,12 +57,17 @@ class _Fill:
                     e_lim = window_start(start, interval, offset, tz) if start > MIN_TIME else MIN_TIME
                 out_gid, out_time, at = self._fill_grid(pts, s_lim, e_lim)
                 found = at >= 0
-                got = (out_gid, out_time, at, found, np.where(found, at, 0))
+                # every window has its point, in order: nothing to fill (rows and order as they are)
+                same = len(at) == len(pts) and bool(found.all()) and bool((at == np.arange(len(at))).all())
+                got = frozen((out_gid, out_time, at, found, np.where(found, at, 0), same))
                 if key is not None:
                     self._derived[key] = got
             return got
 
-        out_gid, out_time, idx, have, safe = self.shared(("fill", start), (pts.gid, pts.time), grid)
+        out_gid, out_time, idx, have, safe, same = self.shared(("fill", start), (pts.gid, pts.time), grid)
+        if same and not pts.aux:
+            # what every fill below gives when no window lacks a point (the values as they are)
+            return Points(np.asarray(out_gid, np.int64), np.asarray(out_time, np.int64), pts.value, [])
         v = pts.value.take(safe)
         data, valid = v.data, v.valid & have   # take's own copies: _filled may write to them
         return self._filled(pts, fill, fill_value, kind, interval, out_gid, out_time, idx, have, safe, data, valid)

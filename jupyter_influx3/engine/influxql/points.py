@@ -61,6 +61,23 @@ class Points:
         return Points(z, z.copy(), Vec.nulls(0, kind), [Vec.nulls(0) for _ in range(naux)])
 
 
+def frozen(value):
+    """``value`` with its arrays made read-only (arrays, Vecs, Points, and tuples or lists of
+    them): what the stages of a run share, and the next run over the same copy finds, must never
+    be written to -- a write raises instead of changing another answer."""
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif isinstance(value, Vec):
+        frozen(value.data)
+        frozen(value.valid)
+    elif isinstance(value, Points):
+        frozen((value.gid, value.time, value.value, value.aux, value.sid, value.shard))
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            frozen(v)
+    return value
+
+
 def _starts(keys: list[np.ndarray]) -> np.ndarray:
     """Start indices of runs of equal key tuples (rows already sorted by them)."""
     n = len(keys[0]) if keys else 0

@@ -17,7 +17,7 @@ from .expr import _refs_outside_calls, eval_expr
 from .functions import Vec, cast_field, concat, window_starts
 from .mergeorder import _heap_aux, _subquery_seq, go_merge_order, merge_order
 from .planner import MeasurementInfo, PreparedSelect
-from .points import ZERO_TO_EPOCH, Points, _limit_mask
+from .points import ZERO_TO_EPOCH, Points, _limit_mask, frozen
 from .scan import Frame
 from .series import SeriesData, _split_series
 
@@ -127,8 +127,8 @@ class _Raw:
         if got is None or got[3] is not fr.time or got[4] is not fr.sid or got[5] is not fr.series:
             sd = self.shard_dur(m)
             shard = (fr.time + np.int64(ZERO_TO_EPOCH % sd)) // np.int64(sd)
-            got = self._derived[key] = (self._gids_for_frame(fr), fr.sid + sid_base if sid_base else fr.sid, shard,
-                                        fr.time, fr.sid, fr.series)   # keeps the ids alive
+            got = self._derived[key] = frozen((self._gids_for_frame(fr), fr.sid + sid_base if sid_base else fr.sid,
+                                               shard)) + (fr.time, fr.sid, fr.series)   # keeps the ids alive
         return got[:3]
 
     def _gids_for_frame(self, fr: Frame) -> np.ndarray:
@@ -322,7 +322,7 @@ class _Raw:
         if got is not None and got[1] is ref and len(got[2]) == len(aux) and all(map(operator.is_, got[2], aux)):
             return got[0]
         pts = self._field_points(ref, aux, start, ordered, ascending, any_order)
-        self._derived[key] = (pts, ref, tuple(aux))   # the nodes: their ids stay theirs
+        self._derived[key] = (frozen(pts), ref, tuple(aux))   # the nodes: their ids stay theirs
         return pts
 
     def _field_points(self, ref: VarRef, aux: list[VarRef], start: int, ordered: bool, ascending: Optional[bool],
@@ -352,7 +352,7 @@ class _Raw:
         if got is None:
             got = self._order_points(parts, auxv, aux, ordered, asc, ascending, any_order)
             if key is not None:
-                self._derived[key] = got + ([x[4] for x in parts], [x[7] for x in parts])  # keeps the ids alive
+                self._derived[key] = frozen(got) + ([x[4] for x in parts], [x[7] for x in parts])  # keeps the ids alive
         order, gid, time, sid, shard = got[:5]
         if order is None:
             return Points(gid, time, value, auxv, sid, shard)

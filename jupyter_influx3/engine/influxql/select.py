@@ -44,7 +44,7 @@ from .expr import eval_expr
 from .fill import _Fill
 from .functions import Vec, nan_to_null
 from .planner import MeasurementInfo, PreparedSelect
-from .points import shard_duration
+from .points import frozen, shard_duration
 from .raw import _Raw
 from .scan import Frame, Scanner, condition_sql
 from .series import Groups, SeriesData
@@ -137,7 +137,7 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         got = self._derived.get(key)
         if got is not None:
             return got[0]   # the inputs are kept with it: an id found is still theirs
-        value = compute()
+        value = frozen(compute())
         self._derived[key] = (value, inputs)
         return value
 
