@@ -159,7 +159,8 @@ def _parse_fast_bytes(data, precision: str, default_ns: int, backslashes: bool =
     low = np.flatnonzero(np.less_equal(b, 32, out=_scratch_bool(N)))  # newlines, spaces, controls
     lowb = b[low]
     sp = low[lowb == 32]
-    nl = low[lowb == 10]
+    knl = np.flatnonzero(lowb == 10)  # (indexes into low)
+    nl = low[knl]
     other_ctl = low[lowb < 32] if len(nl) + len(sp) != len(low) else None
     ends = nl if b[-1] == 10 else np.append(nl, N)
     starts = np.empty_like(ends)
@@ -182,8 +183,16 @@ def _parse_fast_bytes(data, precision: str, default_ns: int, backslashes: bool =
     cand = nonempty & ~comment & ~irregular
 
     # ---- sections: series, fields, timestamp (one or two single spaces)
-    si = np.searchsorted(sp, starts)
-    nsp = np.searchsorted(sp, ends) - si
+    if other_ctl is None:  # low holds spaces and newlines only: count the spaces by index
+        kend = knl if len(knl) == L else np.append(knl, len(low))
+        kfirst = np.empty_like(kend)
+        kfirst[0] = 0
+        kfirst[1:] = kend[:-1] + 1
+        si = kfirst - np.arange(L)  # spaces before each line: entries of low before it, less its newlines
+        nsp = kend - kfirst
+    else:
+        si = np.searchsorted(sp, starts)
+        nsp = np.searchsorted(sp, ends) - si
     ci = np.flatnonzero(cand & ((nsp == 1) | (nsp == 2)))
     to_exact = cand.copy()  # candidate lines the vectorised checks do not accept
     M = len(ci)
