@@ -213,3 +213,32 @@ def test_states_kept_with_a_copy_stay_within_their_byte_budget(engine, monkeypat
     db = engine.catalog.db("db")
     st = cache_for(engine).get(db, next(t for t in db.live_tables() if t.name == "cpu"), NOW)
     assert st.derived.get(select._STATE_BYTES) == 0     # the state given back was counted out
+
+
+def test_what_a_kept_state_holds_cannot_be_written(engine):
+    import numpy as np
+    from jupyter_influx3.engine.influxql.functions import Vec
+    from jupyter_influx3.engine.influxql.points import Points
+    ex = Executor(engine)
+    for q in QUERIES[:3]:
+        for _ in range(2):
+            _answer(ex, q)
+    db = engine.catalog.db("db")
+    st = cache_for(engine).get(db, next(t for t in db.live_tables() if t.name == "cpu"), NOW)
+    states = [v for v in st.derived.values() if isinstance(v, select._RunState)]
+    assert len(states) == 3
+
+    def arrays(x):
+        if isinstance(x, np.ndarray):
+            yield x
+        elif isinstance(x, Vec):
+            yield from (x.data, x.valid)
+        elif isinstance(x, Points):
+            yield from arrays((x.gid, x.time, x.value, x.aux, x.sid, x.shard))
+        elif isinstance(x, (tuple, list)):
+            for y in x:
+                yield from arrays(y)
+
+    found = [a for s in states for v in s.derived.values() for a in arrays(v)]
+    found += [a for s in states for fr in s.frames.values() for v in fr.cols.values() for a in arrays(v)]
+    assert len(found) > 20 and not any(a.flags.writeable for a in found)

@@ -131,8 +131,11 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         """``compute()``, worked out once for the same ``inputs`` (arrays, by identity): the calls
         of a statement over the same rows hand each other their derived arrays, so that the next
         stage finds its inputs by identity as well (and the next run of the plan over the same
-        series-cache copy, see _RunState).  What is shared is never written to, and is a function
-        of its inputs alone."""
+        series-cache copy, see _RunState).  What is shared is never written to (it is made
+        read-only), and is a function of its inputs alone.  Inputs that are not shared themselves
+        (writable: a selector's points, made by each run) are nobody else's: nothing is kept."""
+        if any(a.flags.writeable for a in inputs):
+            return compute()
         key = (name, *map(id, inputs))
         got = self._derived.get(key)
         if got is not None:
