@@ -107,19 +107,21 @@ class CachedTable:
         self.span = st.span
         #: the series the condition allows; whether its field terms must be evaluated per row
         self.sids, self._per_row = self._matching_series()
-        #: whether what this reader works out may be left with the copy for the next reader
+        #: whether the rows and frames this reader works out are the next reader's (field terms:
+        #: the values pick the rows -- only the candidate rows before them are kept)
         self.reusable = memo_key is not None and not self._per_row
         self._memo_key = memo_key
-        got = st.derived.get(memo_key) if self.reusable else None
+        got = st.derived.get(memo_key) if memo_key is not None else None
         if not (isinstance(got, _ReaderMemo) and got.m is m and got.cond is cond):
             got = _ReaderMemo(m, cond)
         self.memo = got
-        self._rows, self._counts, self._spans, self._frames = got.rows, got.counts, got.spans, got.frames
+        self._counts, self._spans = got.counts, got.spans
+        self._rows, self._frames = (got.rows, got.frames) if self.reusable else ({}, {})
 
     def publish(self) -> None:
         """Leave this reader's memo with the copy for the next reader of its key (its caller
         bounds the size: a run whose reads were few)."""
-        if self.reusable and self.st.derived.get(self._memo_key) is not self.memo:
+        if self._memo_key is not None and self.st.derived.get(self._memo_key) is not self.memo:
             self._remember(self._memo_key, self.memo)
 
     def _matching_series(self) -> tuple[np.ndarray, bool]:
@@ -240,9 +242,9 @@ class CachedTable:
 
     def _values(self, op, idx, rsid):
         """(kind, data, valid) of an operand: per series when ``idx`` is None (a field is then
-        unknown: data None), else per row."""
+        unknown: data None), else per row (``idx``: the rows, an index array or a slice)."""
         src, kind, x = op
-        n = len(self.st.series) if idx is None else len(idx)
+        n = len(self.st.series) if idx is None else len(rsid)
         if src == "tag":
             vals = self.st.tag_values[x]
             return kind, (vals if idx is None else vals[rsid]), None
@@ -256,8 +258,9 @@ class CachedTable:
         return "null", None, np.zeros(n, bool)
 
     def _eval(self, e, idx, rsid) -> np.ndarray:
-        """The condition per series (idx None: True unless the tags alone make it false) or per row."""
-        n = len(self.st.series) if idx is None else len(idx)
+        """The condition per series (idx None: True unless the tags alone make it false) or per row
+        (``idx``: the rows, an index array or a slice; ``rsid``: their series)."""
+        n = len(self.st.series) if idx is None else len(rsid)
         if isinstance(e, ParenExpr):
             return self._eval(e.expr, idx, rsid)
         if idx is not None and not self._has_field_terms(e):
@@ -372,7 +375,9 @@ class CachedTable:
             rsid = st.sid_of_rows()[idx] if len(idx) > 4 * len(self.sids) else \
                 self.sids[np.searchsorted(st.offsets[self.sids + 1], idx, "right")]
         if self._per_row and len(idx):
-            keep = self._eval(self.cond, idx, rsid)
+            # one series' time range is consecutive rows: its values are read as views, not gathered
+            rows = slice(int(idx[0]), int(idx[-1]) + 1) if int(idx[-1]) - int(idx[0]) + 1 == len(idx) else idx
+            keep = self._eval(self.cond, rows, rsid)
             idx, rsid = idx[keep], rsid[keep]
         return idx, rsid
 

@@ -14,7 +14,7 @@ import numpy as np
 from . import ast
 from .ast import Call, VarRef
 from .expr import _refs_outside_calls, eval_expr
-from .functions import Vec, cast_field, concat, window_starts
+from .functions import Vec, cast_field, concat, nan_to_null, window_starts
 from .mergeorder import _heap_aux, _subquery_seq, go_merge_order, merge_order
 from .planner import MeasurementInfo, PreparedSelect
 from .points import ZERO_TO_EPOCH, Points, _limit_mask, frozen
@@ -275,8 +275,14 @@ class _Raw:
                 return v
             return Vec.nulls(n)
 
-        cols = [self.eval(f.expr, env, n) for f in p.stmt.fields]
+        plain = self.from_plan("plain fields", tuple(refs), lambda: _plain_fields(p.stmt.fields, refs))
+        cols = [self.eval(f.expr, env, n) if i is None else self._plain(vecs[i])
+                for f, i in zip(p.stmt.fields, plain)]
         return _split_series(self.groups, gid, time, cols, p.ascending)
+
+    def _plain(self, v: Vec) -> Vec:
+        """What ``eval`` gives for a reference to ``v`` (no cast)."""
+        return v if self.v3 else nan_to_null(v)
 
     def _v3_tie_order(self, gid, time, env_vals: dict) -> Optional[np.ndarray]:
         """Rows sharing a series and a time (top/bottom) ordered by the selected tag columns."""
@@ -385,6 +391,18 @@ class _Raw:
             # 1.x's (unsorted) merge iterators: series within a tag set, then shards
             order = go_merge_order(gid, sid, shard, time, rank, self.windows(time), asc)
         return (order, gid[order], time[order], sid[order], shard[order])
+
+
+def _plain_fields(fields, refs: list[VarRef]) -> tuple:
+    """Per field of the statement, the index in ``refs`` of the column it is (a reference without a
+    numeric cast, whose value the raw rows hold as is), else None (evaluated)."""
+    at = {ast.text(r): i for i, r in enumerate(refs)}   # the last of equal texts, as the env's map
+    out = []
+    for f in fields:
+        e = f.expr
+        plain = isinstance(e, VarRef) and not (e.type is not None and e.type.value in ("float", "integer", "unsigned"))
+        out.append(at.get(ast.text(e)) if plain else None)
+    return tuple(out)
 
 
 def _null_last_codes(v: Vec) -> np.ndarray:

@@ -30,6 +30,7 @@ and nothing in these modules imports tornado, IPython or Flight.
 
 from __future__ import annotations
 
+import operator
 from typing import Optional
 
 import numpy as np
@@ -119,7 +120,7 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         memo = self.p.memo
         key = (name, *map(id, nodes))
         got = memo.get(key)
-        if got is not None and all(a is b for a, b in zip(got[1], nodes)):
+        if got is not None and all(map(operator.is_, got[1], nodes)):
             return got[0]
         value = compute()
         if len(memo) >= PLAN_MEMO_KEPT:
@@ -278,9 +279,11 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         if len(ms) != 1 or len(self.p.sources) != 1:
             return None
         reader = self.cached(ms[0])   # asked by every read of the run anyway
-        if not isinstance(reader, CachedTable) or not reader.reusable or reader.span is not None:
+        if not isinstance(reader, CachedTable) or reader.span is not None:
             return None
         home = reader.st.derived
+        if not reader.reusable:
+            return home   # rows picked by values: only the reader's candidate rows are kept
         got = home.pop(self._state_key(), None)   # one run at a time has it
         if not isinstance(got, _RunState):
             return home
@@ -306,6 +309,8 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
             return   # (a full memo of the copy is about to be cleared)
         reader = self._cached.get(id(self.measurements()[0]))
         reader.publish()
+        if not reader.reusable:
+            return
         home[_STATE_BYTES] = home.get(_STATE_BYTES, 0) + nbytes
         home[self._state_key()] = _RunState(self.p.memo, reader.memo, self._limit(), self.groups, self._derived,
                                              self._frames, self._rows_read, nbytes)
