@@ -110,6 +110,10 @@ def _tag_layout(ser: _Series, us, first_row):
 def _assemble_fields(rows, fl: _FieldSets) -> dict:
     """Field columns for the candidate lines ``rows`` (one table, sorted)."""
     n = len(rows)
+    if len(fl.groups) == 1 and len(fl.groups[0].lines) == n:
+        fields = _one_group_fields(fl)
+        if fields is not None:
+            return fields
     cols: dict = {}  # (key id, type) -> [first (row, pos), pieces]
     for g, sel in _split_groups(fl.gid[rows], np.arange(n)):
         grp = fl.groups[g]
@@ -142,6 +146,24 @@ def _assemble_fields(rows, fl: _FieldSets) -> dict:
     for (kid, tt), (_first, pieces) in sorted(cols.items(), key=lambda kv: kv[1][0]):
         col = _full_column(n, pieces, _NP_FIELD_DTYPES[tt])
         if tt == _FT_STRING:  # (indexes -> values; nulls stay null)
+            col = fl.strings().take(col)
+        fields[(names[kid], FIELD_TYPES[tt])] = col
+    return fields
+
+
+def _one_group_fields(fl: _FieldSets):
+    """Field columns when the table's rows are exactly the lines of the one field group (every
+    accepted line has a group, so they are) and each field has one type in them -- the usual
+    batch: columns in field order, no nulls -- else None."""
+    grp = fl.groups[0]
+    t0 = grp.ftype[0]
+    if not (grp.ftype == t0).all():
+        return None
+    names = list(fl.key_id)
+    fields = {}
+    for f, (kid, tt) in enumerate(zip(grp.keys, t0.tolist())):
+        col = pa.array(grp.values[tt][:, f])
+        if tt == _FT_STRING:  # (indexes -> values)
             col = fl.strings().take(col)
         fields[(names[kid], FIELD_TYPES[tt])] = col
     return fields
