@@ -477,7 +477,9 @@ class CachedTable:
 
     def partials(self, fields, lo: int, hi: int, interval: int, offset: int, shard_dur: int):
         """``Scanner.partials`` from the copy: per (series, window, shard) the count, integer sum,
-        min and max value of each field ([(column, kind, aggs)]), as the same Arrow table.  The
+        min and max value of each field ([(column, kind, aggs)]), as the same Arrow table -- but
+        for the tag columns: the series of each row is the copy's (``__sid``, an index into the
+        copy's series, which are in series key order), given with them: ``(table, series)``.  The
         aggregates that depend on point order or time (float sums, first/last, selectors' times)
         raise :class:`Unsupported` and are read through DuckDB."""
         import pyarrow as pa
@@ -508,11 +510,7 @@ class CachedTable:
         if n:
             brk[1:] = (rsid[1:] != rsid[:-1]) | (win[1:] != win[:-1]) | (shard[1:] != shard[:-1])
         starts = np.flatnonzero(brk)
-        gsid = rsid[starts]
-        out = {}
-        for tcol in self.m.tags:
-            vals = self._tag_column(tcol) if tcol in self.st.tag_values else np.full(len(self.st.series), None, object)
-            out[tcol] = pa.array(vals[gsid].tolist(), pa.string())
+        out = {"__sid": pa.array(rsid[starts], pa.int64())}   # tag strings per row cost more than the rest
         out["__win"] = pa.array(win[starts], pa.int64())
         out["__shard"] = pa.array(shard[starts], pa.int64())
         for i, ((c, kind, aggs), v) in enumerate(zip(fields, valid)):
@@ -535,7 +533,7 @@ class CachedTable:
                     fill = _extreme(data.dtype, a == "minv")
                     red = fn.reduceat(np.where(v, data, fill), starts) if n else np.zeros(0, data.dtype)
                     out[f"__{i}_{a}"] = pa.array(red, mask=~has)
-        return pa.table(out)
+        return pa.table(out), self.st.series
 
 
 class CachedDays:

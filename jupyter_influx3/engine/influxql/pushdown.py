@@ -93,7 +93,7 @@ def precompute(run: "_Run", calls: list[Call], start: int) -> None:
         if not fields:
             continue
         spec = [(col, kind, sorted(aggs)) for col, (kind, aggs) in fields.items()]
-        tbl = _cached_partials(run, m, spec, lo, hi)
+        tbl, series = _cached_partials(run, m, spec, lo, hi)
         if tbl is None:
             try:
                 tbl = run.scanner.partials(m, spec, lo, hi, run.cond_sql(m), p.interval, p.offset, run.shard_dur(m),
@@ -103,7 +103,7 @@ def precompute(run: "_Run", calls: list[Call], start: int) -> None:
         run.scanner.rows_read += tbl.num_rows
         if not tbl.num_rows:
             continue
-        ser = _series(run, m, tbl)
+        ser = _series(run, m, tbl, series)
         index = {col: i for i, (col, _k, _a) in enumerate(spec)}
         for c in calls:
             col = run.column_for(m, c.args[0], p.ref_type(c.args[0]))
@@ -114,15 +114,16 @@ def precompute(run: "_Run", calls: list[Call], start: int) -> None:
         pushed[(text(c), start)] = _combine(run, c, per_call[text(c)])
 
 
-def _cached_partials(run: "_Run", m, spec, lo: int, hi: int) -> Optional[pa.Table]:
-    """The partials from the series cache (numpy), or None: compute them in DuckDB."""
+def _cached_partials(run: "_Run", m, spec, lo: int, hi: int) -> tuple[Optional[pa.Table], Optional[list]]:
+    """The partials from the series cache (numpy) and the copy's series their ``__sid`` numbers,
+    or (None, None): compute them in DuckDB."""
     cached = run.cached(m)
     if cached is None:
-        return None
+        return None, None
     try:
         return cached.partials(spec, lo, hi, run.p.interval, run.p.offset, run.shard_dur(m))
     except Unsupported:
-        return None
+        return None, None
 
 
 #: up to this many rows in the series cache, reading the points beats DuckDB's partials
@@ -154,10 +155,18 @@ def aggregate_partials(run: "_Run", c: Call, start: int) -> Optional["Points"]:
     return pushed.get((text(c), start))
 
 
-def _series(run: "_Run", m, tbl: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per partial row: group id, series rank (series key order), shard, window."""
-    tag_cols = [t for t in m.tags if t in tbl.column_names]
-    sid, series, _keys = distinct_series(m.name, [(t, tbl.column(t)) for t in tag_cols], tbl.num_rows)
+def _series(run: "_Run", m, tbl: pa.Table, copy_series: Optional[list] = None) -> tuple[np.ndarray, np.ndarray,
+                                                                                          np.ndarray, np.ndarray]:
+    """Per partial row: group id, series rank (series key order), shard, window.  The rows of
+    DuckDB's partials name their series by tag columns; those of a series-cache copy by the
+    copy's series (``__sid`` into ``copy_series``, which are in key order already)."""
+    if copy_series is not None:
+        uniq, sid = np.unique(np.asarray(tbl.column("__sid").to_numpy(), dtype=np.int64), return_inverse=True)
+        sid = sid.reshape(-1).astype(np.int64)
+        series = [copy_series[i] for i in uniq.tolist()]
+    else:
+        tag_cols = [t for t in m.tags if t in tbl.column_names]
+        sid, series, _keys = distinct_series(m.name, [(t, tbl.column(t)) for t in tag_cols], tbl.num_rows)
     gids = np.array([run.groups.id_for(m.name, {d: t.get(d, "") for d in run.dims}) for t in series], np.int64)
     shard = np.asarray(tbl.column("__shard").to_numpy(), dtype=np.int64)
     win = np.asarray(tbl.column("__win").to_numpy(), dtype=np.int64)
