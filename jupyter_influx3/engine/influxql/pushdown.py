@@ -178,57 +178,43 @@ def _combine(run: "_Run", c: Call, parts: list) -> "Points":
     name = c.name
     kind = p.ref_type(c.args[0])
     out_kind = {"count": "integer", "mean": "float"}.get(name, kind)
-    gid_l, sid_l, shard_l, win_l, cols = [], [], [], [], {}
-    sid_base = 0
-    for (gids, sids, shards, wins), tbl, i in parts:
+    keeps = []
+    for _ser, tbl, i in parts:
         if f"__{i}_count" in tbl.column_names:
             keep = np.asarray(tbl.column(f"__{i}_count").to_numpy(), dtype=np.int64) > 0
         else:
             present = [tbl.column(f"__{i}_{a}") for a in ("minv", "maxv") if f"__{i}_{a}" in tbl.column_names]
             keep = np.asarray(present[0].is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-        if not keep.any():
+        keeps.append(keep)
+    rows = _combined_rows(run, [x[0] for x in parts], keeps)
+    if rows is None:
+        return Points.empty(out_kind, 0)
+    idxs, order, shard, starts, ends, out_gid, zero_t, ones = rows
+    cols: dict[str, list] = {}
+    for (_ser, tbl, i), idx in zip(parts, idxs):
+        if idx is None:
             continue
-        idx = np.flatnonzero(keep)
-        gid_l.append(gids[idx])
-        sid_l.append(sids[idx] + sid_base)
-        sid_base += int(sids.max()) + 1 if len(sids) else 0
-        shard_l.append(shards[idx])
-        win_l.append(wins[idx])
-        take = pa.array(idx)
         for a in _AGGS[name] + (["sumf"] if kind == "float" and name in ("sum", "mean") else []) + ["minv", "maxv"]:
             colname = f"__{i}_{a}"
             if colname in tbl.column_names:
-                cols.setdefault(a, []).append(tbl.column(colname).take(take))
-    if not gid_l:
-        return Points.empty(out_kind, 0)
-    gid = np.concatenate(gid_l)
-    sid = np.concatenate(sid_l)
-    shard = np.concatenate(shard_l)
-    win = np.concatenate(win_l)
-    asc = p.ascending
-    grank = run.rank()
-    order = np.lexsort((sid if asc else -sid, shard if asc else -shard, win if asc else -win, grank[gid]))
-    gid, shard, win = gid[order], shard[order], win[order]
-    seg = np.ones(len(gid), bool)
-    seg[1:] = (gid[1:] != gid[:-1]) | (win[1:] != win[:-1])
-    starts = np.flatnonzero(seg)
-    ends = np.append(starts[1:], len(gid))
-    out_gid = gid[starts]
-    zero_t = win[starts].copy() if p.interval else np.full(len(starts), p.start, np.int64)
-    ones = np.ones(len(starts), bool)
-    take = pa.array(order)
+                cols.setdefault(a, []).append(tbl.column(colname) if idx is True else tbl.column(colname).take(idx))
 
     def column(a: str) -> pa.ChunkedArray:
         chunks = [ch for x in cols[a] for ch in x.chunks]
-        return pa.chunked_array(chunks, type=cols[a][0].type).take(take)
+        return pa.chunked_array(chunks, type=cols[a][0].type).take(pa.array(order))
+
+    def values(a: str) -> np.ndarray:
+        """``column(a).to_numpy()`` for a column of numbers, taken in numpy (no Arrow take)."""
+        got = [x.to_numpy() for x in cols[a]]
+        return (got[0] if len(got) == 1 else np.concatenate(got))[order]
 
     if name == "count":
-        counts = np.asarray(column("count").to_numpy(), dtype=np.int64)
+        counts = np.asarray(values("count"), dtype=np.int64)
         return Points(out_gid, zero_t, Vec("integer", np.add.reduceat(counts, starts), ones))
     if name in ("sum", "mean"):
-        counts = np.asarray(column("count").to_numpy(), dtype=np.int64)
+        counts = np.asarray(values("count"), dtype=np.int64)
         if kind == "float":
-            sums = np.asarray(column("sumf").to_numpy(), dtype=np.float64)
+            sums = np.asarray(values("sumf"), dtype=np.float64)
         else:
             raw = column("sum").to_pylist()
             sums = np.array([_wrap(int(x)) for x in raw], np.int64) if kind == "integer" else \
@@ -247,12 +233,12 @@ def _combine(run: "_Run", c: Call, parts: list) -> "Points":
         return Points(out_gid, zero_t, Vec("float", res, ones))
     plain = "minv" in cols or "maxv" in cols
     if plain and name in ("min", "max"):
-        v = _plain_values(column(name + "v"), kind)
+        v = np.asarray(values(name + "v"), dtype=_DTYPE[kind])
         res = np.minimum.reduceat(v, starts) if name == "min" else np.maximum.reduceat(v, starts)
         return Points(out_gid, zero_t, Vec(kind, res, ones))
     if name == "spread":
-        mn = _plain_values(column("minv"), kind) if plain else _struct_values(column("min"), kind)
-        mx = _plain_values(column("maxv"), kind) if plain else _struct_values(column("max"), kind)
+        mn = np.asarray(values("minv"), dtype=_DTYPE[kind]) if plain else _struct_values(column("min"), kind)
+        mx = np.asarray(values("maxv"), dtype=_DTYPE[kind]) if plain else _struct_values(column("max"), kind)
         with np.errstate(over="ignore"):
             res = np.maximum.reduceat(mx, starts) - np.minimum.reduceat(mn, starts)
         return Points(out_gid, zero_t, Vec(kind, res, ones))
@@ -266,6 +252,61 @@ def _combine(run: "_Run", c: Call, parts: list) -> "Points":
         vals = -vals  # stored negated so that min() prefers the larger value
     sel = _best(name, vals, times, starts, ends)
     return Points(out_gid, times[sel], Vec(kind, vals[sel], ones))
+
+
+def _combined_rows(run: "_Run", sers: list, keeps: list) -> Optional[tuple]:
+    """The rows of the partials of a call, in 1.x's combine order: per part the rows kept (an
+    index array, True for all, None for none), the order, shards, (group, window) segments, and
+    each segment's group, time and validity.  Calls over the same partials with the same rows
+    kept share them (worked out once per run)."""
+    asc = run.p.ascending
+    key = (asc, tuple((id(ser[0]), None if keep.all() else keep.tobytes()) for ser, keep in zip(sers, keeps)))
+    memo = getattr(run, "_combined", None)
+    if memo is None:
+        memo = run._combined = {}
+    got = memo.get(key)
+    if got is not None:
+        return got[0]
+    idxs, gid_l, sid_l, shard_l, win_l = [], [], [], [], []
+    sid_base = 0
+    for (gids, sids, shards, wins), keep in zip(sers, keeps):
+        if not keep.any():
+            idxs.append(None)
+            continue
+        if keep.all():
+            idxs.append(True)
+            gid_l.append(gids)
+            sid_l.append(sids + sid_base if sid_base else sids)
+            shard_l.append(shards)
+            win_l.append(wins)
+        else:
+            idx = np.flatnonzero(keep)
+            idxs.append(pa.array(idx))
+            gid_l.append(gids[idx])
+            sid_l.append(sids[idx] + sid_base)
+            shard_l.append(shards[idx])
+            win_l.append(wins[idx])
+        sid_base += int(sids.max()) + 1 if len(sids) else 0
+    if not gid_l:
+        memo[key] = (None, sers)
+        return None
+    gid = np.concatenate(gid_l)
+    sid = np.concatenate(sid_l)
+    shard = np.concatenate(shard_l)
+    win = np.concatenate(win_l)
+    order = np.lexsort((sid if asc else -sid, shard if asc else -shard, win if asc else -win, run.rank()[gid]))
+    gid, shard, win = gid[order], shard[order], win[order]
+    seg = np.ones(len(gid), bool)
+    seg[1:] = (gid[1:] != gid[:-1]) | (win[1:] != win[:-1])
+    starts = np.flatnonzero(seg)
+    ends = np.append(starts[1:], len(gid))
+    zero_t = win[starts].copy() if run.p.interval else np.full(len(starts), run.p.start, np.int64)
+    got = (idxs, order, shard, starts, ends, gid[starts], zero_t, np.ones(len(starts), bool))
+    memo[key] = (got, sers)   # the partials: their ids stay theirs for the run
+    return got
+
+
+_DTYPE = {"float": np.float64, "integer": np.int64, "unsigned": np.uint64}
 
 
 def _best(name: str, vals: np.ndarray, times: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -300,11 +341,6 @@ def _wrap(v: int) -> int:
 
 def _struct_values(st: pa.ChunkedArray, kind: str) -> np.ndarray:
     arr = pa.chunked_array([ch.field("v") for ch in st.chunks])
-    dtype = {"float": np.float64, "integer": np.int64, "unsigned": np.uint64}[kind]
-    return np.asarray(arr.to_numpy(), dtype=dtype)
-
-
-def _plain_values(arr: pa.ChunkedArray, kind: str) -> np.ndarray:
     dtype = {"float": np.float64, "integer": np.int64, "unsigned": np.uint64}[kind]
     return np.asarray(arr.to_numpy(), dtype=dtype)
 
