@@ -178,6 +178,7 @@ async def _serve(args: argparse.Namespace) -> int:
         # A connection that has not sent a whole header (slowloris, or idle keep-alive) within the
         # idle timeout is closed, and so is one whose body does not arrive within the body timeout.
         server, flight_server = shared_port_server(app, engine, auth=auth.enabled, chunk_size=BODY_READ_BYTES,
+                                                   llhttp=True,
                                                    idle_connection_timeout=args.http_idle_timeout,
                                                    body_timeout=args.http_body_timeout)
         # ...but a connection reads its requests' headers 64 KiB at a time: tornado allocates a

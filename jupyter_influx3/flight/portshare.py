@@ -10,6 +10,9 @@ loopback port; any other connection is tornado's as usual, with no extra hop.
 The relay runs in two threads per gRPC connection with blocking sockets (they release the GIL
 while waiting or copying), so a large Flight result never competes with the HTTP IOLoop.
 
+An HTTP connection goes to tornado's ``HTTP1ServerConnection``, or with ``llhttp=True`` (what
+``influx3 serve`` uses) to `http/connection.py`.
+
 Owns: sniffing and relaying connections. Must not: look inside gRPC or HTTP beyond the preface.
 """
 
@@ -51,12 +54,23 @@ class SharedPortHTTPServer(tornado.httpserver.HTTPServer):
     Set :attr:`grpc_target` after construction; None serves HTTP only."""
 
     grpc_target: Optional[tuple[str, int]] = None
+    #: HTTP/1.1 connections served by `http/connection.py` (llhttp) instead of tornado's own
+    llhttp = False
 
     def handle_stream(self, stream, address) -> None:
         if self.grpc_target is None:
-            super().handle_stream(stream, address)
+            self._http(stream, address)
             return
         asyncio.ensure_future(self._sniff(stream, address))
+
+    def _http(self, stream, address) -> None:
+        if not self.llhttp:
+            super().handle_stream(stream, address)
+            return
+        from ..http.connection import serve_socket
+
+        sock, stream.socket = stream.socket, None   # the IOStream never read: the socket is ours
+        serve_socket(self, sock, address)
 
     async def _sniff(self, stream, address) -> None:
         sock = stream.socket
@@ -77,7 +91,7 @@ class SharedPortHTTPServer(tornado.httpserver.HTTPServer):
             stream.close()
             return
         if kind == "http":
-            super().handle_stream(stream, address)
+            self._http(stream, address)
             return
         if not _relays.acquire(blocking=False):
             log.warning("more than %d gRPC connections at once; closing a new one", MAX_RELAYS)
@@ -167,7 +181,9 @@ def shared_port_server(app, engine, *, auth: bool = True, **http_kwargs):
     """``(http_server, flight_server)``: an HTTP server for `app` that also answers gRPC by relaying
     it to a new Flight server of `engine` on a loopback port. Without ``pyarrow.flight`` (a pyarrow
     built without it) the HTTP server is plain and the Flight server None."""
+    llhttp = http_kwargs.pop("llhttp", False)
     server = SharedPortHTTPServer(app, **http_kwargs)
+    server.llhttp = llhttp
     try:
         from .server import FlightServer
 

@@ -93,6 +93,9 @@ class BalancedAcceptor:
         self._deferred: dict[int, object] = {}  # fd -> pending call_later handle
         self._stopped = False
         self._publisher = PeriodicCallback(self._publish, PUBLISH_MS)
+        # a connection of `http/connection.py` says when it closes (its socket may wait for a
+        # GC cycle to be let go, and the count must drop now: a sibling decides on it)
+        server.on_connection_closed = self._publish
 
     def add_sockets(self, sockets: list[socket.socket]) -> None:
         for sock in sockets:
