@@ -70,7 +70,7 @@ class _ReaderMemo:
     frames' arrays to the select layer by identity, which keys what it derives from them on
     that.  Nothing in it refers to the copy object (arrays of it only), so it goes with the copy."""
 
-    __slots__ = ("m", "cond", "rows", "counts", "spans", "frames")
+    __slots__ = ("m", "cond", "rows", "counts", "spans", "frames", "layouts")
 
     def __init__(self, m, cond):
         self.m, self.cond = m, cond
@@ -78,6 +78,7 @@ class _ReaderMemo:
         self.counts: dict[tuple, int] = {}
         self.spans: dict[tuple, np.ndarray] = {}   # rows_of per time bounds (counted, then read)
         self.frames: dict[int, tuple] = {}
+        self.layouts: dict[tuple, tuple] = {}    # the segments of partials per rows (see _full_partials)
 
 
 def _put(d: dict, key, value):
@@ -117,6 +118,7 @@ class CachedTable:
         self.memo = got
         self._counts, self._spans = got.counts, got.spans
         self._rows, self._frames = (got.rows, got.frames) if self.reusable else ({}, {})
+        self._layouts = got.layouts if self.reusable else {}
 
     def publish(self) -> None:
         """Leave this reader's memo with the copy for the next reader of its key (its caller
@@ -490,6 +492,8 @@ class CachedTable:
                     not set(aggs) <= {"count", "sum", "minv", "maxv"} or ("sum" in aggs and kind == "float"):
                 raise Unsupported(f"partials {c} {aggs}")
         idx, rsid = self.rows(lo, hi)
+        if all(self._all_valid(c) for c, _k, _a in fields):
+            return self._full_partials(fields, idx, rsid, interval, offset, shard_dur), self.st.series
         valid = [self._take(self.st.columns[c].valid, idx) for c, _k, _a in fields]
         if len(fields) > 1:
             keep = np.logical_or.reduce(valid)
@@ -534,6 +538,57 @@ class CachedTable:
                     red = fn.reduceat(np.where(v, data, fill), starts) if n else np.zeros(0, data.dtype)
                     out[f"__{i}_{a}"] = pa.array(red, mask=~has)
         return pa.table(out), self.st.series
+
+    def _full_partials(self, fields, idx, rsid, interval: int, offset: int, shard_dur: int):
+        """:meth:`partials` when every field has a value in every row of the copy: no row is
+        dropped, so the (series, window, shard) segments depend on the rows alone -- worked out
+        once per rows and kept with the reader's memo -- and each segment's count is its length."""
+        import pyarrow as pa
+
+        key = ("partials", id(idx), interval, offset, shard_dur)
+        got = self._layouts.get(key)
+        if got is None or got[0] is not idx:
+            got = _put(self._layouts, key, (idx,) + self._segments(idx, rsid, interval, offset, shard_dur))
+        _idx, n, starts, counts, head = got
+        out = dict(head)
+        for i, (c, kind, aggs) in enumerate(fields):
+            data = self._take(self.st.columns[c].data, idx)
+            for a in aggs:
+                if a == "count":
+                    out[f"__{i}_count"] = pa.array(counts, pa.int64())
+                elif a == "sum":
+                    with np.errstate(over="ignore"):
+                        sums = np.add.reduceat(data, starts) if n else np.zeros(0, data.dtype)
+                    out[f"__{i}_sum"] = pa.array(sums)
+                else:
+                    if kind == "float" and np.isnan(data).any():
+                        raise Unsupported("NaN")
+                    fn = np.minimum if a == "minv" else np.maximum
+                    red = fn.reduceat(data, starts) if n else np.zeros(0, data.dtype)
+                    out[f"__{i}_{a}"] = pa.array(red, mask=np.zeros(len(red), bool))
+        return pa.table(out)
+
+    def _segments(self, idx, rsid, interval: int, offset: int, shard_dur: int) -> tuple:
+        """(rows, segment starts, their lengths, the ``__sid``/``__win``/``__shard`` columns) of
+        the partials of rows ``idx`` (of series ``rsid``)."""
+        import pyarrow as pa
+
+        t = self._take(self.st.time, idx)
+        n = len(idx)
+        zero = _SHARD_ZERO % shard_dur if shard_dur else 0
+        if n and int(t.min()) + zero < 0:
+            raise Unsupported("times before the first shard")  # DuckDB's // truncates there
+        win = (t - offset) - ((t - offset) % interval + interval) % interval + offset if interval \
+            else np.zeros(n, np.int64)
+        shard = (t + zero) // shard_dur if shard_dur else np.zeros(n, np.int64)
+        brk = np.ones(n, bool)
+        if n:
+            brk[1:] = (rsid[1:] != rsid[:-1]) | (win[1:] != win[:-1]) | (shard[1:] != shard[:-1])
+        starts = np.flatnonzero(brk)
+        counts = np.diff(np.append(starts, n)).astype(np.int64)
+        head = (("__sid", pa.array(rsid[starts], pa.int64())), ("__win", pa.array(win[starts], pa.int64())),
+                ("__shard", pa.array(shard[starts], pa.int64())))
+        return n, frozen_array(starts), frozen_array(counts), head
 
 
 class CachedDays:
@@ -590,6 +645,11 @@ def _low(lo: int, cutoff: Optional[int]) -> Optional[int]:
     if cutoff is not None:
         lo_q = cutoff if lo_q is None else max(lo_q, cutoff)
     return lo_q
+
+
+def frozen_array(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 def _gather(arr: np.ndarray, rows) -> np.ndarray:
