@@ -127,7 +127,7 @@ def test_a_record_given_as_buffers_is_written_exactly_like_the_joined_bytes(tmp_
     b.sync(b.append(parts))
     a.close()
     b.close()
-    [(_s, pa_path)], [(_t, pb_path)] = list_wal_files(tmp_path / "a"), list_wal_files(tmp_path / "b")
+    pa_path, pb_path = (list_wal_files(tmp_path / d)[0][1] for d in ("a", "b"))
     assert pb_path.read_bytes() == pa_path.read_bytes() == frame(joined)
     assert read_records(pb_path).payloads == [joined]
 
