@@ -242,3 +242,21 @@ def test_what_a_kept_state_holds_cannot_be_written(engine):
     found = [a for s in states for v in s.derived.values() for a in arrays(v)]
     found += [a for s in states for fr in s.frames.values() for v in fr.cols.values() for a in arrays(v)]
     assert len(found) > 20 and not any(a.flags.writeable for a in found)
+
+
+def test_a_plan_over_several_series_moves_from_partials_to_points_with_the_same_answers(engine, monkeypatch):
+    from jupyter_influx3.engine.influxql import pushdown
+    monkeypatch.setattr(pushdown, "MERGED_POINTS_MAX", 0)   # the small data set counts as many rows
+    partials, reads = [], []
+    cached_partials, read = pushdown._cached_partials, select._Run.read
+    monkeypatch.setattr(pushdown, "_cached_partials", lambda *a: partials.append(1) or cached_partials(*a))
+    monkeypatch.setattr(select._Run, "read", lambda self, *a: reads.append(1) or read(self, *a))
+    ex = Executor(engine)
+    q = f"SELECT max(u), min(n), count(u) FROM cpu WHERE (host = 'a' OR host = 'b') AND {W} GROUP BY time(1m)"
+    first = _answer(ex, q)
+    assert partials and not reads          # a plan's first run: the copy's partials
+    partials.clear()
+    for _ in range(3):
+        assert _answer(ex, q) == first    # run again: the points, their merge order kept
+    assert reads and not partials
+    assert first[0][0] is None and first[0][1].count("[") > 40

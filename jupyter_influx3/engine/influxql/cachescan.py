@@ -141,7 +141,7 @@ class CachedTable:
             try:
                 self._check(cond)
                 sids = np.flatnonzero(self._eval(cond, None, None))
-                sids.flags.writeable = False   # shared by every reader of the copy
+                sids.setflags(write=False)   # shared by every reader of the copy
                 got = (sids, self._has_field_terms(cond))
             except Unsupported:
                 got = False
@@ -156,7 +156,7 @@ class CachedTable:
         got = self.st.derived.get(key)
         if got is None:
             got = self._eval(e, None, None)
-            got.flags.writeable = False
+            got.setflags(write=False)
             self._remember(key, got)
         return got
 
@@ -337,6 +337,10 @@ class CachedTable:
             _put(self._counts, (lo, hi), n)
         return n
 
+    def candidate_series(self, lo: int, hi: int) -> int:
+        """How many series the tag terms leave (some may have no row within [lo, hi])."""
+        return len(self.sids) if self.covers(lo, hi) else NOT_HERE
+
     def _span(self, lo_q: Optional[int], hi_q: Optional[int]) -> np.ndarray:
         """``rows_of`` the matching series within the bounds, worked out once: the pushdown counts
         them (candidate_rows) and the read then takes the same rows."""
@@ -437,7 +441,7 @@ class CachedTable:
         if vals is None:
             vals = self.st.tag_values[t].copy()
             vals[vals == ""] = None
-            vals.flags.writeable = False   # shared by every reader of the copy
+            vals.setflags(write=False)   # shared by every reader of the copy
             self._remember(key, vals)
         return vals
 
@@ -629,6 +633,12 @@ class CachedDays:
         except Unsupported:
             return NOT_HERE
 
+    def candidate_series(self, lo: int, hi: int) -> int:
+        try:
+            return self._table(lo, hi).candidate_series(lo, hi)
+        except Unsupported:
+            return NOT_HERE
+
     def read(self, fields, lo: int, hi: int, any_of=None, per_series=None) -> Frame:
         return self._table(lo, hi).read(fields, lo, hi, any_of, per_series)
 
@@ -648,14 +658,14 @@ def _low(lo: int, cutoff: Optional[int]) -> Optional[int]:
 
 
 def frozen_array(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
+    a.setflags(write=False)
     return a
 
 
 def _gather(arr: np.ndarray, rows) -> np.ndarray:
     """``arr[rows]``, read-only: a copy for an index array, a view of the copy for a slice."""
     out = arr[rows]
-    out.flags.writeable = False   # a frame's columns may be kept for the next run over the copy
+    out.setflags(write=False)   # a frame's columns may be kept for the next run over the copy
     return out
 
 

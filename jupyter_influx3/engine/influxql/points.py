@@ -65,16 +65,23 @@ def frozen(value):
     """``value`` with its arrays made read-only (arrays, Vecs, Points, and tuples or lists of
     them): what the stages of a run share, and the next run over the same copy finds, must never
     be written to -- a write raises instead of changing another answer."""
-    if isinstance(value, np.ndarray):
-        value.flags.writeable = False
-    elif isinstance(value, Vec):
-        frozen(value.data)
-        frozen(value.valid)
-    elif isinstance(value, Points):
-        frozen((value.gid, value.time, value.value, value.aux, value.sid, value.shard))
-    elif isinstance(value, (tuple, list)):
+    t = type(value)
+    if t is np.ndarray:
+        value.setflags(write=False)   # (a third of the time of flags.writeable = False)
+    elif t is tuple or t is list:
         for v in value:
-            frozen(v)
+            tv = type(v)
+            if tv is np.ndarray:
+                v.setflags(write=False)
+            elif tv is tuple or tv is list or tv is Vec or tv is Points or isinstance(v, np.ndarray):
+                frozen(v)
+    elif t is Vec:
+        value.data.setflags(write=False)
+        value.valid.setflags(write=False)
+    elif t is Points:
+        frozen((value.gid, value.time, value.value, value.aux, value.sid, value.shard))
+    elif isinstance(value, np.ndarray):
+        value.setflags(write=False)
     return value
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from .ast import Call
 from .errors import ExecError, _iter_type
 from .functions import MIN_TIME, Vec, seq_sum_fast
-from .points import Points, _starts
+from .points import Points, _starts, frozen
 
 if TYPE_CHECKING:  # pragma: no cover
     from .select import _Run
@@ -44,7 +44,8 @@ def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray
 
     def base():
         # aggregates report the window's start (1.x's reduce iterator sets ZeroTime to it)
-        zt = win[starts] if interval else np.full(len(starts), p_start, np.int64)
+        # read-only: shared (below) keeps what is worked out from shared arrays only
+        zt = frozen(win[starts] if interval else np.full(len(starts), p_start, np.int64))
         if not interval or not run.p.location:
             # and the interval iterator gives a window's start its own window's start: said
             # here, it need not work it out again for every call (see interval_points)
