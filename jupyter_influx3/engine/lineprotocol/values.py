@@ -266,7 +266,12 @@ def _parse_values(src: "_Src", words: _Words, vs, ve, strs=None):
     unknown forms, {type: values}, ok).  ``strs`` is (source of the unmasked bytes, the
     _FieldSets that collects string values) when the body has string fields."""
     nf = len(vs)
-    ftype = _TYPE_BY_LAST_BYTE.take(words.d.take(ve - 1))
+    end = ve - 1
+    last = words.d.take(end)
+    if (last == 105).all():  # every value ends in `i` (the usual batch): all integers, no type pass
+        v, ok = _parse_decimal(words, vs, end, True)
+        return np.full(nf, _FT_INT, dtype=np.int8), {_FT_INT: v}, ok
+    ftype = _TYPE_BY_LAST_BYTE.take(last)
     ok = ftype >= 0
     values = {}
     for tt in (_FT_INT, _FT_UINT, _FT_FLOAT, _FT_BOOL, _FT_STRING):
