@@ -503,6 +503,19 @@ def test_fast_path_hands_unusual_lines_to_the_exact_parser_in_order():
     assert points(exact)[2]["tags"] == {"a,b": "c"}  # tag keys may contain commas (InfluxDB 3)
 
 
+@pytest.mark.parametrize("shape", ["m,h=a f={v},g={v} {t}", "m f={v} {t}", "m,h=b f={v},g={v},x={v}"])
+def test_bodies_whose_values_all_end_in_i_match_the_exact_parser(shape):
+    # (every value ending in `i` takes the all-integer shortcut of the fast path)
+    values = ["0i", "-0i", "7i", "0007i", "-12i", "9223372036854775807i", "-9223372036854775808i",
+              "9223372036854775808i", "-9223372036854775809i", "1.5i", "i", "-i", "+1i", "1e3i", "12345678901234567i"]
+    body = "\n".join(shape.format(v=v, t=i + 1) for i, v in enumerate(values * 3))
+    fast = lp.parse_fast(body, "ns", D)
+    assert fast is not None
+    exact = run_both(body)
+    assert [e.line_number % len(values) for e in exact.errors][:6] == [8, 9, 10, 11, 12, 13]
+    assert exact.tables[0].fields[("f", "int")].to_pylist()[:7] == [0, 0, 7, 7, -12, 2**63 - 1, -(2**63)]
+
+
 def test_fast_path_many_field_key_sequences_are_declined_and_parse_still_works():
     body = "\n".join(f"m f{i}=1,g{i % 7}=2 {i}" for i in range(300))
     assert lp.parse_fast(body) is None
