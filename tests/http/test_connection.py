@@ -75,6 +75,16 @@ def host(url: str) -> str:
     return url.rsplit("/", 1)[-1]
 
 
+def answered_then_closed(url: str, data: bytes) -> tuple[int, dict]:
+    """Sends `data` on a new connection: the status and headers of the one answer, which the
+    server must follow by closing the connection."""
+    with connect(url) as sock:
+        sock.sendall(data)
+        status, headers, _ = read_answer(sock, bytearray())
+        assert closed(sock)
+    return status, headers
+
+
 def test_pipelined_requests_are_answered_in_order_on_one_connection(url, db):
     requests.post(f"{url}/api/v3/write_lp", params={"db": db}, data="cpu v=1 1\ncpu v=2 2\n", timeout=30)
     q = f"/api/v3/query_sql?db={db}&q=SELECT%20count(*)%20AS%20n%20FROM%20cpu&format=json"
@@ -98,18 +108,13 @@ def test_a_keep_alive_connection_serves_many_requests(url):
 
 
 def test_connection_close_is_honoured_and_announced(url):
-    with connect(url) as sock:
-        sock.sendall(f"GET /ping HTTP/1.1\r\nHost: {host(url)}\r\nConnection: close\r\n\r\n".encode())
-        status, headers, _ = read_answer(sock, bytearray())
-        assert status == 200 and headers["connection"] == "close"
-        assert closed(sock)
+    status, headers = answered_then_closed(
+        url, f"GET /ping HTTP/1.1\r\nHost: {host(url)}\r\nConnection: close\r\n\r\n".encode())
+    assert status == 200 and headers["connection"] == "close"
 
 
 def test_http_1_0_closes_unless_keep_alive_is_asked_for(url):
-    with connect(url) as sock:
-        sock.sendall(b"GET /ping HTTP/1.0\r\n\r\n")
-        assert read_answer(sock, bytearray())[0] == 200
-        assert closed(sock)
+    assert answered_then_closed(url, b"GET /ping HTTP/1.0\r\n\r\n")[0] == 200
     with connect(url) as sock:
         buf = bytearray()
         for _ in range(2):
@@ -153,11 +158,7 @@ def test_expect_100_continue_gets_the_interim_answer_before_the_body_is_sent(url
     "FOO /ping HTTP/1.1\r\nHost: HOST\r\n\r\n",   # a method HTTP does not define
 ])
 def test_ambiguous_or_malformed_requests_are_refused_and_the_connection_closed(url, head):
-    with connect(url) as sock:
-        sock.sendall(head.replace("HOST", host(url)).encode("latin1") + b"cpu v=1 1\n")
-        status, headers, _ = read_answer(sock, bytearray())
-        assert status == 400
-        assert closed(sock)
+    assert answered_then_closed(url, head.replace("HOST", host(url)).encode("latin1") + b"cpu v=1 1\n")[0] == 400
     assert requests.get(f"{url}/api/v3/configure/database?format=json", timeout=30).ok
     assert "smuggle" not in requests.get(f"{url}/api/v3/configure/database?format=json", timeout=30).text
 
@@ -185,18 +186,13 @@ def test_a_request_head_over_64_kib_is_refused_with_431(url):
 
 
 def test_a_missing_host_header_on_http_1_1_is_refused(url):
-    with connect(url) as sock:
-        sock.sendall(b"GET /ping HTTP/1.1\r\n\r\n")
-        assert read_answer(sock, bytearray())[0] == 400
-        assert closed(sock)
+    assert answered_then_closed(url, b"GET /ping HTTP/1.1\r\n\r\n")[0] == 400
 
 
 def test_an_upgrade_request_is_answered_as_plain_http_then_closed(url):
-    with connect(url) as sock:
-        sock.sendall(f"GET /ping HTTP/1.1\r\nHost: {host(url)}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
-                     "\x81\x85garbage-after-the-head".encode())
-        assert read_answer(sock, bytearray())[0] == 200
-        assert closed(sock)
+    data = (f"GET /ping HTTP/1.1\r\nHost: {host(url)}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+            "\x81\x85garbage-after-the-head").encode()
+    assert answered_then_closed(url, data)[0] == 200
 
 
 def test_head_answers_carry_no_body(url):
