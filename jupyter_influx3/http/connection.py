@@ -445,20 +445,20 @@ class _Request(httputil.HTTPConnection):
         version = self.head.start_line.version
         method = self.head.start_line.method
         code = start_line.code
-        self.chunked = (version == "HTTP/1.1" and method != "HEAD" and code not in (204, 304)
-                        and not 100 <= code < 200 and "Content-Length" not in headers)
+        bodiless = method == "HEAD" or code in (204, 304) or 100 <= code < 200
+        self.chunked = version == "HTTP/1.1" and not bodiless and "Content-Length" not in headers
+        if method == "HEAD" or code == 304:
+            self.remaining = 0
+        elif "Content-Length" in headers:
+            self.remaining = int(headers["Content-Length"])
+        elif not self.chunked and not bodiless:
+            self.keep_alive = False   # an HTTP/1.0 answer of unknown length ends with the connection
         if version == "HTTP/1.1" and not self.keep_alive:
             headers["Connection"] = "close"
         elif version == "HTTP/1.0" and self.keep_alive:
             headers["Connection"] = "Keep-Alive"
         if self.chunked:
             headers["Transfer-Encoding"] = "chunked"
-        if method == "HEAD" or code == 304:
-            self.remaining = 0
-        elif "Content-Length" in headers:
-            self.remaining = int(headers["Content-Length"])
-        elif not self.chunked and code not in (204, 304) and not 100 <= code < 200:
-            self.keep_alive = False   # the body ends where the connection does
         pairs = list(headers.get_all())
         fields = "\0".join([start_line.reason, *(part for pair in pairs for part in pair)])
         if "\r" in fields or "\n" in fields:   # a header of its own, or an answer of its own

@@ -223,3 +223,12 @@ def test_an_answer_is_sent_before_a_large_body_is_read_and_the_connection_then_c
             pass
         status, _, body = read_answer(sock, bytearray())
         assert status == 413 and b"max request size" in body
+
+
+def test_an_http_1_0_answer_of_unknown_length_ends_with_the_connection_not_keep_alive(url, db):
+    requests.post(f"{url}/api/v3/write_lp", params={"db": db}, data="cpu v=1 1\n", timeout=30)
+    q = f"/query?db={db}&q=SELECT%20*%20FROM%20cpu&chunked=true"   # streamed: no Content-Length
+    status, headers = answered_then_closed(url, f"GET {q} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n".encode())
+    assert status == 200
+    assert "content-length" not in headers and "transfer-encoding" not in headers
+    assert headers.get("connection", "").lower() != "keep-alive"
