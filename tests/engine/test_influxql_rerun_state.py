@@ -160,7 +160,7 @@ def test_field_terms_are_evaluated_on_every_run(engine, monkeypatch, adopted):
     q = f"SELECT u, n FROM cpu WHERE host = 'a' AND {W}"
     for _ in range(3):
         _answer(ex, q)
-    assert evaluated == [False, False]   # tag terms only: the rows are kept from the second run on
+    assert evaluated == [False]   # tag terms only: the rows are the copy's, kept from the first run
 
 
 def test_plans_made_for_every_run_leave_nothing_with_the_copy(engine):
@@ -244,19 +244,21 @@ def test_what_a_kept_state_holds_cannot_be_written(engine):
     assert len(found) > 20 and not any(a.flags.writeable for a in found)
 
 
-def test_a_plan_over_several_series_moves_from_partials_to_points_with_the_same_answers(engine, monkeypatch):
-    from jupyter_influx3.engine.influxql import pushdown
+def test_several_series_are_read_as_points_by_a_kept_plan_and_as_partials_otherwise(engine, monkeypatch):
+    from jupyter_influx3.engine.influxql import executor, pushdown
     monkeypatch.setattr(pushdown, "MERGED_POINTS_MAX", 0)   # the small data set counts as many rows
     partials, reads = [], []
     cached_partials, read = pushdown._cached_partials, select._Run.read
     monkeypatch.setattr(pushdown, "_cached_partials", lambda *a: partials.append(1) or cached_partials(*a))
     monkeypatch.setattr(select._Run, "read", lambda self, *a: reads.append(1) or read(self, *a))
-    ex = Executor(engine)
     q = f"SELECT max(u), min(n), count(u) FROM cpu WHERE (host = 'a' OR host = 'b') AND {W} GROUP BY time(1m)"
-    first = _answer(ex, q)
-    assert partials and not reads          # a plan's first run: the copy's partials
-    partials.clear()
-    for _ in range(3):
-        assert _answer(ex, q) == first    # run again: the points, their merge order kept
+    ex = Executor(engine)
+    kept = [_answer(ex, q) for _ in range(3)]   # a plan kept for the next runs: the points (merge order kept)
     assert reads and not partials
-    assert first[0][0] is None and first[0][1].count("[") > 40
+    reads.clear()
+    with monkeypatch.context() as mp:
+        mp.setattr(executor, "_time_free_plan", lambda *a: False)   # a plan made for every run
+        made = [_answer(Executor(engine), q) for _ in range(2)]
+    assert partials and not reads         # the copy's partials
+    assert kept[0] == kept[1] == kept[2] == made[0] == made[1]
+    assert kept[0][0][0] is None and kept[0][0][1].count("[") > 40

@@ -42,7 +42,7 @@ from .parser import ParseError, parse_query
 from .planner import CATALOG_TYPES, MeasurementInfo, PlanContext, PlanError, prepare_select
 from .results import Series, StatementResult
 from .scan import Scanner, series_key
-from .select import ExecError, SeriesData, eval_expr, run_select
+from .select import KEPT_PLAN, ExecError, SeriesData, eval_expr, run_select
 
 __all__ = ["Executor", "StatementError", "statement_databases", "DatabaseNotFoundError"]
 
@@ -422,6 +422,8 @@ class Executor:
             return _run_copy(hit[2])
         p = self.prepare(stmt, database, rp, now, refreshed=True)
         if _time_free_plan(stmt, p, now):
+            # a plan kept for the next runs: its runs keep what they derive (see select._Run)
+            p.memo[KEPT_PLAN] = True
             with self._plans_lock:
                 self._plans[key] = (stmt, version, p)   # the tree is kept: its id stays its own
                 self._plans.move_to_end(key)

@@ -58,6 +58,8 @@ __all__ = ["SeriesData", "run_select", "ExecError"]
 
 #: answers kept per plan about its nodes (see _Run.from_plan)
 PLAN_MEMO_KEPT = 512
+#: the mark an executor leaves in the memo of a plan it keeps for the next runs of its text
+KEPT_PLAN = ("kept plan",)
 #: a run's derived arrays are kept for the next run of its plan when its reads took at most
 #: this many rows and it derived at most this many (see _Run._keep_state) ...
 STATE_ROWS_KEPT = 100_000
@@ -110,7 +112,8 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         # fill grids), keyed by the identity or bytes of those rows
         self._derived: dict = {}
         self._given_groups = groups is not None
-        #: whether the plan ran before (its memo has answers): then its run state is worth keeping
+        #: whether the plan runs again (its executor keeps it, or it ran before: its memo has
+        #: answers): then what its run derives is worth keeping
         self._rerun = bool(p.memo)
         self._rows_read = 0
 
