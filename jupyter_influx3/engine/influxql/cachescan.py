@@ -15,6 +15,11 @@ casts, unsigned fields -- raises :class:`Unsupported` and the caller reads throu
 A table too big to copy whole is copied by UTC day (see ``sql/seriescache.py``): a copy of one
 day answers only reads whose time range lies within that day (:class:`CachedDays` picks the day
 per read); any other read raises :class:`Unsupported` and goes through DuckDB.
+
+What a reader works out from the copy alone (the series a WHERE allows, the rows of a time range,
+frames' series and time arrays, the segments of partials) may be kept with the copy
+(``SeriesTable.derived``, :class:`_ReaderMemo`) for the next run of the same plan; rows picked by
+a WHERE's field terms, and every value, are worked out by each read.
 """
 
 from __future__ import annotations

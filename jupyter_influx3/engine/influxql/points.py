@@ -3,8 +3,9 @@
 Owns :class:`Points` (rows of several output series: group, time, value, the auxiliary values a
 selector carries and, for raw points, their series and shard), the shard a time falls in as 1.x
 numbers shards (:func:`shard_duration`), the runs of equal keys in sorted rows (``_starts``,
-``_segments``) and LIMIT/OFFSET per series over them.  Must not read data or know about calls or
-the run; it imports no other module of the SELECT.
+``_segments``) and LIMIT/OFFSET per series over them, and making what stages share read-only
+(:func:`frozen`). Must not read data or know about calls or the run; it imports no other module
+of the SELECT.
 """
 
 from __future__ import annotations

@@ -20,12 +20,13 @@ The result is a list of :class:`SeriesData` (name, tags, time, one :class:`~.fun
 column) in 1.x's output order.
 
 This module owns :func:`run_select` and the run of one statement (:class:`_Run`: its state, the
-answers it keeps with a reused plan, its sources and subqueries).  The stages of the run are
-mixins, one module a noun: :mod:`.raw` (reading and ordering raw points, raw queries),
+answers it keeps with a reused plan, its sources and subqueries) and what a run leaves with the
+series-cache copy it read for the next run of its plan (:class:`_RunState`). The stages of the
+run are mixins, one module a noun: :mod:`.raw` (reading and ordering raw points, raw queries),
 :mod:`.aggregate` (calls and their merge into rows), :mod:`.fill`, :mod:`.specialcalls`,
 :mod:`.transform`; the functions they share are in :mod:`.points`, :mod:`.series`, :mod:`.expr`,
-:mod:`.mergeorder`, :mod:`.reducers` and :mod:`.errors`.  It must not hold a stage's logic itself,
-and nothing in these modules imports tornado, IPython or Flight.
+:mod:`.mergeorder`, :mod:`.reducers` and :mod:`.errors`. It must not hold a stage's logic
+itself, and nothing in these modules imports tornado, IPython or Flight.
 """
 
 from __future__ import annotations
@@ -35,11 +36,11 @@ from typing import Optional
 
 import numpy as np
 
+from ..querylimits import limits_for
 from . import ast
 from .aggregate import _Aggregates
 from .ast import VarRef
 from .cachescan import DERIVED_KEPT, CachedTable, Unsupported
-from ..querylimits import limits_for
 from .errors import ExecError
 from .expr import eval_expr
 from .fill import _Fill
