@@ -276,12 +276,14 @@ class _Raw:
             return Vec.nulls(n)
 
         plain = self.from_plan("plain fields", tuple(refs), lambda: _plain_fields(p.stmt.fields, refs))
-        cols = [self.eval(f.expr, env, n) if i is None else self._plain(vecs[i])
-                for f, i in zip(p.stmt.fields, plain)]
+        cols = [self.eval(f.expr, env, n) if i is None else self._plain(vecs[i], cast)
+                for f, (i, cast) in zip(p.stmt.fields, plain)]
         return _split_series(self.groups, gid, time, cols, p.ascending)
 
-    def _plain(self, v: Vec) -> Vec:
-        """What ``eval`` gives for a reference to ``v`` (no cast)."""
+    def _plain(self, v: Vec, cast: Optional[str]) -> Vec:
+        """What ``eval`` gives for a reference to ``v`` (with its numeric ``::type`` cast)."""
+        if cast is not None:
+            v = cast_field(v, cast)
         return v if self.v3 else nan_to_null(v)
 
     def _v3_tie_order(self, gid, time, env_vals: dict) -> Optional[np.ndarray]:
@@ -394,14 +396,17 @@ class _Raw:
 
 
 def _plain_fields(fields, refs: list[VarRef]) -> tuple:
-    """Per field of the statement, the index in ``refs`` of the column it is (a reference without a
-    numeric cast, whose value the raw rows hold as is), else None (evaluated)."""
+    """Per field of the statement that is a reference to a column of the raw rows: (the index in
+    ``refs`` of that column, its numeric ``::type`` cast or None); (None, None) for the others
+    (evaluated: expressions, references to nothing read)."""
     at = {ast.text(r): i for i, r in enumerate(refs)}   # the last of equal texts, as the env's map
     out = []
     for f in fields:
         e = f.expr
-        plain = isinstance(e, VarRef) and not (e.type is not None and e.type.value in ("float", "integer", "unsigned"))
-        out.append(at.get(ast.text(e)) if plain else None)
+        i = at.get(ast.text(e)) if isinstance(e, VarRef) else None
+        cast = e.type.value if i is not None and e.type is not None \
+            and e.type.value in ("float", "integer", "unsigned") else None
+        out.append((i, cast))
     return tuple(out)
 
 
