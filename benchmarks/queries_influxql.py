@@ -11,7 +11,8 @@ Steps:
      only, load the same file into /write?db=bench_influxql.
   3. Buffer state (data only in the server's WAL/buffer, right after the load): for every query,
      GET /query?db=...&q=...&epoch=ns on both servers over one keep-alive connection each: a
-     warm-up, then --reps timed runs alternating between the two (so both see the same machine
+     warm-up (--warmup runs each, 1 by default), then --reps timed runs alternating between the
+     two (so both see the same machine
      load); median of the whole round trip including reading the body.  The JSON answers must be
      equal (parsed; the bodies are compared byte for byte too, for information).
   4. Parquet state: SIGTERM the server (it snapshots its buffer to Parquet), restart it on the
@@ -60,7 +61,8 @@ def shape(body: bytes) -> dict:
     return {"series": len(series), "rows": sum(len(s.get("values", [])) for s in series)}
 
 
-def run_state(state: str, names: list[str], influxql: dict, srv: Server, reps: int, results: dict) -> None:
+def run_state(state: str, names: list[str], influxql: dict, srv: Server, reps: int, results: dict,
+              warmup: int = 1) -> None:
     h3, h1 = Http(srv.url), Http(INFLUX1)
     log(f"--- state {state}; load average {os.getloadavg()[0]:.2f}")
     try:
@@ -69,8 +71,9 @@ def run_state(state: str, names: list[str], influxql: dict, srv: Server, reps: i
             p3, p1 = query_path("bench", q), query_path(DB1, q)
             s: dict = {}
             try:
-                st3, b3 = h3.get(p3)  # warm-up
-                st1, b1 = h1.get(p1)
+                for _ in range(warmup):
+                    st3, b3 = h3.get(p3)
+                    st1, b1 = h1.get(p1)
                 if st3 != 200 or st1 != 200:
                     raise RuntimeError(f"HTTP influx3 {st3} {b3[:200]!r} / 1.6.7 {st1} {b1[:200]!r}")
                 t3, t1 = [], []
@@ -168,12 +171,17 @@ def geomeans(results: dict, names: list[str]) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--reps", type=int, default=5, help="timed runs per query and server, after one warm-up (5)")
+    p.add_argument("--reps", type=int, default=5, help="timed runs per query and server, after the warm-up (5)")
+    p.add_argument("--warmup", type=int, default=1,
+                   help="untimed runs per query and server first (1); a Python server specialises its code over "
+                        "its first few requests, which a long TSBS run amortises and 5 timed runs do not")
     p.add_argument("--queries", default="", help="comma-separated subset (default: all ten)")
     add_tsbs_args(p)
     p.add_argument("--keep-tmp", action="store_true", help="keep the temp dir")
     args = p.parse_args()
     ingest.apply_server_args(args)
+    if args.warmup < 1:
+        p.error("--warmup must be at least 1 (the warm-up also checks both servers answer)")
 
     shared = shared_dir()
     influxql = influxql_queries(shared)
@@ -198,12 +206,12 @@ def main() -> int:
         # running in the background during the buffer state slowed its small queries 2-10x)
         Server.extra_flags = [*Server.extra_flags, "--snapshot-rows", str(2 * nlines)]
         srv = serve_loaded(args, shared, data, nlines, tmp / "influx3", results)
-        run_state("buffer", names, influxql, srv, args.reps, results)
+        run_state("buffer", names, influxql, srv, args.reps, results, args.warmup)
         results["buffer_state_parquet_files"] = len(list((tmp / "influx3").rglob("*.parquet")))
         if results["buffer_state_parquet_files"]:
             log(f"warning: {results['buffer_state_parquet_files']} Parquet files in the buffer state")
         srv = restart_after_sigterm(srv, results)
-        run_state("parquet", names, influxql, srv, args.reps, results)
+        run_state("parquet", names, influxql, srv, args.reps, results, args.warmup)
         results["in_process_ms"] = {}
         run_in_process(tmp / "influx3", names, influxql, args.reps, results)
     except Exception as exc:
