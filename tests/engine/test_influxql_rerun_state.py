@@ -262,3 +262,30 @@ def test_several_series_are_read_as_points_by_a_kept_plan_and_as_partials_otherw
     assert partials and not reads         # the copy's partials
     assert kept[0] == kept[1] == kept[2] == made[0] == made[1]
     assert kept[0][0][0] is None and kept[0][0][1].count("[") > 40
+
+
+def test_runs_of_one_plan_at_the_same_time_answer_alike(engine):
+    import sys
+    import threading
+    ex = Executor(engine)
+    qs = QUERIES[:6]
+    want = {q: _answer(ex, q) for q in qs}
+    bad: list = []
+
+    def worker(k: int) -> None:
+        for i in range(30):
+            q = qs[(i + k) % len(qs)]
+            if _answer(ex, q) != want[q]:
+                bad.append(q)
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)   # threads switch in the middle of runs
+    try:
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(before)
+    assert bad == []
