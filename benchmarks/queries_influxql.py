@@ -12,8 +12,8 @@ Steps:
   3. Buffer state (data only in the server's WAL/buffer, right after the load): for every query,
      GET /query?db=...&q=...&epoch=ns on both servers over one keep-alive connection each: a
      warm-up (--warmup runs each, 1 by default), then --reps timed runs alternating between the
-     two (so both see the same machine
-     load); median of the whole round trip including reading the body.  The JSON answers must be
+     two (so both see the same machine load); median of the whole round trip including reading
+     the body.  The JSON answers must be
      equal (parsed; the bodies are compared byte for byte too, for information).
   4. Parquet state: SIGTERM the server (it snapshots its buffer to Parquet), restart it on the
      same data dir, and time the same again (InfluxDB 1.6.7 is timed again next to it).
