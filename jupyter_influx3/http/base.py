@@ -296,6 +296,9 @@ class ApiHandler(tornado.web.RequestHandler):
     def compute_etag(self) -> None:
         return None  # API answers are never conditional (no 304 for a repeated ping or query)
 
+    def check_etag_header(self) -> bool:
+        return False  # (so If-None-Match is not even parsed)
+
     def flush(self, include_footers: bool = False):
         if not self._headers_written and self.get_status() < 400:
             origin = self.request.headers.get("Origin")

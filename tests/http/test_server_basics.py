@@ -40,6 +40,14 @@ def test_answers_carry_the_current_date_and_no_server_fingerprint(url):
         assert int(before) - 1 <= sent <= after, (path, r.headers["Date"])
 
 
+def test_if_none_match_never_turns_an_answer_into_a_304(url, db):
+    assert requests.post(f"{url}/api/v3/write_lp", params={"db": db}, data="m v=1 1").status_code == 204
+    for headers in ({"If-None-Match": "*"}, {"If-None-Match": '"x", W/"y"'}):
+        r = requests.get(f"{url}/api/v3/query_sql", params={"db": db, "q": "SELECT v FROM m"}, headers=headers)
+        assert r.status_code == 200 and r.json() == [{"v": 1.0}]
+        assert "Etag" not in r.headers
+
+
 def test_ping_process_id_is_constant_and_request_id_is_not(url):
     first, second = requests.get(f"{url}/ping"), requests.get(f"{url}/ping")
     assert first.json()["process_id"] == second.json()["process_id"]
