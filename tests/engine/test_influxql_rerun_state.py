@@ -212,7 +212,11 @@ def test_states_kept_with_a_copy_stay_within_their_byte_budget(engine, monkeypat
     assert len(adopted) == 1      # the state kept before; none after it
     db = engine.catalog.db("db")
     st = cache_for(engine).get(db, next(t for t in db.live_tables() if t.name == "cpu"), NOW)
-    assert st.derived.get(select._STATE_BYTES) == 0     # the state given back was counted out
+    # the state given back was counted out; what stays counted is the reader's memo kept with the copy
+    from jupyter_influx3.engine.influxql import cachescan
+    own = {id(st._all), id(st._row_sid), id(st.time)}
+    readers = [v.nbytes(own) for v in st.derived.values() if isinstance(v, cachescan._ReaderMemo)]
+    assert len(readers) == 1 and st.derived.get(select._STATE_BYTES) == readers[0] > 0
 
 
 def test_what_a_kept_state_holds_cannot_be_written(engine):
@@ -289,3 +293,16 @@ def test_runs_of_one_plan_at_the_same_time_answer_alike(engine):
     finally:
         sys.setswitchinterval(before)
     assert bad == []
+
+
+def test_nothing_is_kept_with_a_copy_beyond_the_budget(engine, monkeypatch):
+    from jupyter_influx3.engine.influxql import cachescan, pushdown
+    monkeypatch.setattr(select, "STATE_BYTES_KEPT", 100)
+    monkeypatch.setattr(pushdown, "CACHED_POINTS_MAX", -1)   # partials: no frames, the reader's rows and segments
+    ex = Executor(engine)
+    q = f"SELECT sum(n), max(u) FROM cpu WHERE (host = 'a' OR host = 'b') AND {W} GROUP BY time(1m)"
+    answers = [_answer(ex, q) for _ in range(3)]
+    assert answers[0] == answers[1] == answers[2]
+    db = engine.catalog.db("db")
+    st = cache_for(engine).get(db, next(t for t in db.live_tables() if t.name == "cpu"), NOW)
+    assert not [v for v in st.derived.values() if isinstance(v, (cachescan._ReaderMemo, select._RunState))]

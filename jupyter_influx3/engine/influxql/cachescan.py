@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 import numpy as np
+import pyarrow as pa
 
 from . import ast
 from .ast import BinaryExpr, Op, ParenExpr, VarRef
@@ -85,6 +86,25 @@ class _ReaderMemo:
         self.frames: dict[int, tuple] = {}
         self.layouts: dict[tuple, tuple] = {}    # the segments of partials per rows (see _full_partials)
 
+    def nbytes(self, own: set) -> int:
+        """The bytes of the arrays it holds beyond the copy's (``own``: ids of the copy's arrays;
+        views of the copy hold none of their own)."""
+        total = 0
+        for d in (self.rows, self.spans, self.frames, self.layouts):
+            for v in d.values():
+                total += _held(v, own)
+        return total
+
+
+def _held(v, own: set) -> int:
+    if isinstance(v, np.ndarray):
+        return 0 if v.base is not None or id(v) in own else v.nbytes
+    if isinstance(v, (tuple, list)):
+        return sum(_held(x, own) for x in v if isinstance(x, (np.ndarray, tuple, list, pa.Array)))
+    if isinstance(v, pa.Array):
+        return v.nbytes
+    return 0
+
 
 def _put(d: dict, key, value):
     """``d[key] = value`` in a memo of at most READER_MEMO_KEPT entries."""
@@ -125,9 +145,17 @@ class CachedTable:
         self._rows, self._frames = (got.rows, got.frames) if self.reusable else ({}, {})
         self._layouts = got.layouts if self.reusable else {}
 
+    def unpublished_bytes(self) -> int:
+        """What :meth:`publish` would add to what is kept with the copy (bytes; 0 when the memo is
+        the copy's already)."""
+        if self._memo_key is None or self.st.derived.get(self._memo_key) is self.memo:
+            return 0
+        st = self.st
+        return self.memo.nbytes({id(st._all), id(st._row_sid), id(st.time)})
+
     def publish(self) -> None:
         """Leave this reader's memo with the copy for the next reader of its key (its caller
-        bounds the size: a run whose reads were few)."""
+        bounds the size, see unpublished_bytes)."""
         if self._memo_key is not None and self.st.derived.get(self._memo_key) is not self.memo:
             self._remember(self._memo_key, self.memo)
 
@@ -493,8 +521,6 @@ class CachedTable:
         copy's series, which are in series key order), given with them: ``(table, series)``.  The
         aggregates that depend on point order or time (float sums, first/last, selectors' times)
         raise :class:`Unsupported` and are read through DuckDB."""
-        import pyarrow as pa
-
         self._within(lo, hi)
         for c, kind, aggs in fields:
             if c not in self.st.columns or kind not in ("integer", "unsigned", "float") or \
@@ -552,8 +578,6 @@ class CachedTable:
         """:meth:`partials` when every field has a value in every row of the copy: no row is
         dropped, so the (series, window, shard) segments depend on the rows alone -- worked out
         once per rows and kept with the reader's memo -- and each segment's count is its length."""
-        import pyarrow as pa
-
         key = ("partials", id(idx), interval, offset, shard_dur)
         got = self._layouts.get(key)
         if got is None or got[0] is not idx:
@@ -580,8 +604,6 @@ class CachedTable:
     def _segments(self, idx, rsid, interval: int, offset: int, shard_dur: int) -> tuple:
         """(rows, segment starts, their lengths, the ``__sid``/``__win``/``__shard`` columns) of
         the partials of rows ``idx`` (of series ``rsid``)."""
-        import pyarrow as pa
-
         t = self._take(self.st.time, idx)
         n = len(idx)
         zero = _SHARD_ZERO % shard_dur if shard_dur else 0

@@ -306,16 +306,18 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
     def _keep_state(self, home: dict) -> None:
         """Leave this run's state with the copy it read, when that is all it read (no DuckDB,
         no subquery) and its rows were few: what it derived is a function of the copy and plan."""
-        nbytes = self._rows_read * STATE_ROW_BYTES
+        reader = self._cached.get(id(self.measurements()[0]))
+        nbytes = self._rows_read * STATE_ROW_BYTES if reader.reusable else 0
+        added = reader.unpublished_bytes()   # the reader's rows and segments, kept once per plan
         if self.scanner._cursor is not None or self._sub_rows or self._rows_read > STATE_ROWS_KEPT \
                 or len(self._derived) > STATE_DERIVED_KEPT or len(home) >= DERIVED_KEPT - 1 \
-                or home.get(_STATE_BYTES, 0) + nbytes > STATE_BYTES_KEPT:
+                or home.get(_STATE_BYTES, 0) + nbytes + added > STATE_BYTES_KEPT:
             return   # (a full memo of the copy is about to be cleared)
-        reader = self._cached.get(id(self.measurements()[0]))
         reader.publish()
+        home[_STATE_BYTES] = home.get(_STATE_BYTES, 0) + added
         if not reader.reusable:
             return
-        home[_STATE_BYTES] = home.get(_STATE_BYTES, 0) + nbytes
+        home[_STATE_BYTES] += nbytes
         home[self._state_key()] = _RunState(self.p.memo, reader.memo, self._limit(), self.groups, self._derived,
                                              self._frames, self._rows_read, nbytes)
 
