@@ -306,3 +306,17 @@ def test_nothing_is_kept_with_a_copy_beyond_the_budget(engine, monkeypatch):
     db = engine.catalog.db("db")
     st = cache_for(engine).get(db, next(t for t in db.live_tables() if t.name == "cpu"), NOW)
     assert not [v for v in st.derived.values() if isinstance(v, (cachescan._ReaderMemo, select._RunState))]
+
+
+def test_rows_made_for_one_read_are_not_kept_with_the_copy(engine):
+    from jupyter_influx3.engine.influxql import cachescan
+    ex = Executor(engine)
+    # first()/last() of several fields without GROUP BY time(): each series' edge points, read
+    # for every run (rows made for that read)
+    q = "SELECT first(u), first(n), last(u), last(n) FROM cpu WHERE host = 'a' OR host = 'c'"
+    answers = [_answer(ex, q) for _ in range(8)]
+    assert all(a == answers[0] for a in answers) and answers[0][0][0] is None
+    db = engine.catalog.db("db")
+    st = cache_for(engine).get(db, next(t for t in db.live_tables() if t.name == "cpu"), NOW)
+    memos = [v for v in st.derived.values() if isinstance(v, cachescan._ReaderMemo)]
+    assert memos and all(len(m.frames) <= 2 for m in memos)

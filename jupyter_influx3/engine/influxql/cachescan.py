@@ -144,6 +144,7 @@ class CachedTable:
         self._counts, self._spans = got.counts, got.spans
         self._rows, self._frames = (got.rows, got.frames) if self.reusable else ({}, {})
         self._layouts = got.layouts if self.reusable else {}
+        self._run_frames: dict[int, tuple] = {}
 
     def unpublished_bytes(self) -> int:
         """What :meth:`publish` would add to what is kept with the copy (bytes; 0 when the memo is
@@ -432,7 +433,11 @@ class CachedTable:
     def frame(self, fields: list[tuple[str, str]], idx: np.ndarray, rsid: np.ndarray) -> Frame:
         """The :class:`Frame` the DuckDB read gives for these rows and ``fields`` ([(column, kind)])."""
         st = self.st
-        base = self._frames.get(id(idx))
+        # rows the memo holds (a read's rows) keep their frames with it; rows made for this read
+        # (one series' edge points, rows with one of some fields set) are this run's alone
+        kept = idx is st._all or any(idx is r[0] for r in self._rows.values())
+        frames = self._frames if kept else self._run_frames
+        base = frames.get(id(idx))
         if base is None:
             # frames of the same rows share their series and time arrays: the select layer reuses
             # what it derives from them (orders, windows) across the calls of a statement
@@ -444,7 +449,7 @@ class CachedTable:
             # consecutive rows (one series' time range) are read as views of the copy
             span = slice(int(idx[0]), int(idx[-1]) + 1) if len(idx) and int(idx[-1]) - int(idx[0]) + 1 == len(idx) \
                 else idx
-            base = _put(self._frames, id(idx), (idx, [st.series[i] for i in uniq.tolist()],
+            base = _put(frames, id(idx), (idx, [st.series[i] for i in uniq.tolist()],
                                                 [st.keys[i] for i in uniq.tolist()],
                                                 sid.reshape(-1).astype(np.int64), _gather(st.time, span), span))
         fr = Frame(self.m.name, base[1], base[2], base[3], base[4])
