@@ -633,24 +633,39 @@ class CachedDays:
     :class:`CachedTable`.  A read spanning days, or of a day without a copy yet, raises
     :class:`Unsupported` (or counts NOT_HERE candidate rows)."""
 
-    def __init__(self, get: Callable, m, cond, ct: Callable, cutoff: Optional[int], first=None):
+    def __init__(self, get: Callable, reader_of: Callable, cutoff: Optional[int], first=None):
         self._get = get
-        self.m, self.cond, self.ct, self.cutoff = m, cond, ct, cutoff
+        self._reader_of = reader_of   # a day's copy -> its CachedTable
+        self.cutoff = cutoff
         self._days: dict[int, Optional[CachedTable]] = {}
+        #: the days reads asked for (a run state is kept only for a run that read one day)
+        self.read_days: set[int] = set()
         if first is not None:
             self._days[day_of(*first.span)] = self._open(first)
 
     def _open(self, st) -> Optional[CachedTable]:
         try:
-            return CachedTable(st, self.m, self.cond, self.ct, self.cutoff)
+            return self._reader_of(st)
         except Unsupported:
             return None
+
+    def table_for(self, lo: int, hi: int) -> Optional[CachedTable]:
+        """The reader of the day copy that reads within [lo, hi] use, or None (no such day);
+        not counted in ``read_days``."""
+        days = set(self.read_days)
+        try:
+            return self._table(lo, hi)
+        except Unsupported:
+            return None
+        finally:
+            self.read_days = days
 
     def _table(self, lo: int, hi: int) -> CachedTable:
         lo_q = _low(lo, self.cutoff)
         day = day_of(lo_q, None if hi >= MAX_TIME else hi)
         if day is None:
             raise Unsupported("a read spanning days")
+        self.read_days.add(day)
         if day not in self._days:
             st = self._get(lo_q, hi)
             self._days[day] = None if st is None else self._open(st)

@@ -330,21 +330,26 @@ class Scanner:
         st = cache.get(db, table, now, lo, hi)
         retention = table.retention_ns or db.retention_ns
         cutoff = now - retention if retention else None
-        if st is not None and st.span is None:
-            if cutoff is not None and cutoff <= st.time_range()[0]:
+        def reader_of(st):
+            """A CachedTable of copy ``st`` (whole or of one day), keyed for the next reader."""
+            cut = cutoff
+            if cut is not None and cut <= st.time_range()[0]:
                 # the cut-off removes no row of the copy: the same reads as without one (and
                 # what a reader keeps with the copy does not change with every now)
-                cutoff = None
-            key = None if types_key is None else ("reader", id(m), id(cond), types_key, cutoff)
+                cut = None
+            key = None if types_key is None else ("reader", id(m), id(cond), types_key, cut)
+            return CachedTable(st, m, cond, column_type, cut, key)
+
+        if st is not None and st.span is None:
             try:
-                return CachedTable(st, m, cond, column_type, cutoff, key)
+                return reader_of(st)
             except Unsupported:
                 return None
         if st is None and not cache.by_day(db, table):
             return None
         # too big to copy whole: each read uses the copy of the day it lies in (the bounds given
         # may be open -- a statement's reads are narrower -- or reach past the day)
-        return CachedDays(lambda a, b: cache.get(db, table, now, a, b), m, cond, column_type, cutoff, st)
+        return CachedDays(lambda a, b: cache.get(db, table, now, a, b), reader_of, cutoff, st)
 
     def view(self, m, lo: Optional[int], hi: Optional[int]) -> str:
         """A SQL expression (subquery) reading table ``m`` within [lo, hi]."""

@@ -40,7 +40,7 @@ from ..querylimits import limits_for
 from . import ast
 from .aggregate import _Aggregates
 from .ast import VarRef
-from .cachescan import DERIVED_KEPT, CachedTable, Unsupported
+from .cachescan import DERIVED_KEPT, CachedDays, CachedTable, Unsupported, day_of
 from .errors import ExecError
 from .expr import eval_expr
 from .fill import _Fill
@@ -282,8 +282,8 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         ms = self.measurements()
         if len(ms) != 1 or len(self.p.sources) != 1:
             return None
-        reader = self.cached(ms[0])   # asked by every read of the run anyway
-        if not isinstance(reader, CachedTable) or reader.span is not None:
+        reader = self._state_reader(ms[0])
+        if reader is None:
             return None
         home = reader.st.derived
         if not reader.reusable:
@@ -297,6 +297,18 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
             self._rows_read = got.rows   # frames found are not read again: counted once
         return home
 
+    def _state_reader(self, m, read: bool = False) -> Optional[CachedTable]:
+        """The reader of the one copy this run reads ``m`` from (whole, or the day copy of the
+        statement's range, which every read of it lies in), or None; with `read`, also None when
+        the run's reads asked for another day too (a kept state must come from one copy)."""
+        reader = self.cached(m)   # asked by every read of the run anyway
+        if isinstance(reader, CachedDays):
+            days = reader
+            reader = days.table_for(max(self.p.start, self.p.read_start), self.p.end)
+            if read and reader is not None and days.read_days != {day_of(*reader.span)}:
+                return None
+        return reader if isinstance(reader, CachedTable) else None
+
     def _limit(self) -> int:
         return limits_for(self.scanner.engine).max_select_points
 
@@ -306,7 +318,9 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
     def _keep_state(self, home: dict) -> None:
         """Leave this run's state with the copy it read, when that is all it read (no DuckDB,
         no subquery) and its rows were few: what it derived is a function of the copy and plan."""
-        reader = self._cached.get(id(self.measurements()[0]))
+        reader = self._state_reader(self.measurements()[0], read=True)
+        if reader is None:
+            return
         nbytes = self._rows_read * STATE_ROW_BYTES if reader.reusable else 0
         added = reader.unpublished_bytes()   # the reader's rows and segments, kept once per plan
         if self.scanner._cursor is not None or self._sub_rows or self._rows_read > STATE_ROWS_KEPT \
