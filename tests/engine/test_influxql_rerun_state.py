@@ -20,15 +20,10 @@ from jupyter_influx3.engine.influxql.executor import Executor
 from jupyter_influx3.engine.querylimits import QueryLimits
 from jupyter_influx3.engine.sql.seriescache import cache_for
 
-from test_influxql_fast_paths import NOW, QUERIES, S, W, _lines
+import test_influxql_fast_paths
+from test_influxql_fast_paths import NOW, QUERIES, S, W
 
-
-@pytest.fixture
-def engine(engine):
-    assert not engine.write_lp("db", _lines(), "s").errors
-    engine.snapshot()
-    assert not engine.write_lp("db", f"cpu,host=a,dc=x u=99.5,n=1i {S + 1210}", "s").errors  # buffer
-    return engine
+engine = test_influxql_fast_paths.engine   # the same data, written and snapshotted the same way
 
 
 @pytest.fixture

@@ -241,48 +241,50 @@ def test_retention_applies_to_a_day_copy(tmp_path):
         eng.close()
 
 
-def test_a_plan_run_again_over_a_day_copy_keeps_its_state_and_answers_as_a_first_run(engine, monkeypatch):
+@pytest.fixture
+def adopted(monkeypatch) -> list:
+    """Whether each run started from a kept state."""
     from jupyter_influx3.engine.influxql import select
 
-    adopted = []
+    runs: list = []
     take = select._Run._take_state
 
     def counted(self):
         home = take(self)
-        adopted.append(bool(self._derived))
+        runs.append(bool(self._derived))
         return home
 
+    monkeypatch.setattr(select._Run, "_take_state", counted)
+    return runs
+
+
+def _first_run(engine, q: str, monkeypatch) -> str:
+    """The answer of a run that keeps and finds nothing."""
+    from jupyter_influx3.engine.influxql import select
+
+    with monkeypatch.context() as mp:
+        mp.setattr(select._Run, "_take_state", lambda self: None)
+        return _answers(Executor(engine), q)
+
+
+def test_a_plan_run_again_over_a_day_copy_keeps_its_state_and_answers_as_a_first_run(engine, monkeypatch, adopted):
     ex = Executor(engine)
     q = QUERIES[0]   # one host, one hour of day 1, GROUP BY time(5m)
-    first = _answers(ex, q)
-    monkeypatch.setattr(select._Run, "_take_state", counted)
-    again = [_answers(ex, q) for _ in range(3)]
+    first = _first_run(engine, q, monkeypatch)
+    again = [_answers(ex, q) for _ in range(4)]
     assert cache_for(engine).day_builds == 1 and cache_for(engine).builds == 1
     assert adopted[-1], "a rerun over the day copy did not start from the kept state"
-    assert again == [first] * 3
+    assert again == [first] * 4
     # a write into that day makes a new day copy: the rerun sees it
     assert not engine.write_lp("db", f"cpu,host=a,region=east usage=1234.5 {H12 + 60}", "s").errors
     changed = _answers(ex, q)
     assert changed != first and "1234.5" in changed
-    monkeypatch.setattr(select._Run, "_take_state", lambda self: None)
-    assert changed == _answers(Executor(engine), q)
+    assert changed == _first_run(engine, q, monkeypatch)
 
 
-def test_a_plan_whose_reads_leave_the_day_keeps_nothing_with_the_day_copy(engine, monkeypatch):
-    from jupyter_influx3.engine.influxql import select
-
-    adopted = []
-    take = select._Run._take_state
-
-    def counted(self):
-        home = take(self)
-        adopted.append(bool(self._derived))
-        return home
-
-    monkeypatch.setattr(select._Run, "_take_state", counted)
+def test_a_plan_whose_reads_leave_the_day_keeps_nothing_with_the_day_copy(engine, monkeypatch, adopted):
     ex = Executor(engine)
     q = QUERIES[-1]   # derivative: it reads the hour before the range, on the previous day
     answers = {_answers(ex, q) for _ in range(4)}
     assert not any(adopted)
-    monkeypatch.setattr(select._Run, "_take_state", lambda self: None)
-    assert answers == {_answers(Executor(engine), q)}
+    assert answers == {_first_run(engine, q, monkeypatch)}

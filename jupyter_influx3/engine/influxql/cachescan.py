@@ -542,21 +542,8 @@ class CachedTable:
                 valid = [v[keep] for v in valid]
         elif fields and not valid[0].all():
             idx, rsid, valid = idx[valid[0]], rsid[valid[0]], [valid[0][valid[0]]]
-        t = self._take(self.st.time, idx)
-        n = len(idx)
-        zero = _SHARD_ZERO % shard_dur if shard_dur else 0
-        if n and int(t.min()) + zero < 0:
-            raise Unsupported("times before the first shard")  # DuckDB's // truncates there
-        win = (t - offset) - ((t - offset) % interval + interval) % interval + offset if interval \
-            else np.zeros(n, np.int64)
-        shard = (t + zero) // shard_dur if shard_dur else np.zeros(n, np.int64)
-        brk = np.ones(n, bool)
-        if n:
-            brk[1:] = (rsid[1:] != rsid[:-1]) | (win[1:] != win[:-1]) | (shard[1:] != shard[:-1])
-        starts = np.flatnonzero(brk)
-        out = {"__sid": pa.array(rsid[starts], pa.int64())}   # tag strings per row cost more than the rest
-        out["__win"] = pa.array(win[starts], pa.int64())
-        out["__shard"] = pa.array(shard[starts], pa.int64())
+        n, starts, _lengths, head = self._segments(idx, rsid, interval, offset, shard_dur)
+        out = dict(head)   # the copy's series ids: tag strings per row cost more than the rest
         for i, ((c, kind, aggs), v) in enumerate(zip(fields, valid)):
             col = self.st.columns[c]
             data = self._take(col.data, idx)
