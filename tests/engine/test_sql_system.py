@@ -4,6 +4,7 @@ import pyarrow as pa
 import pytest
 
 from jupyter_influx3.engine import errors
+from jupyter_influx3.engine.influxql.executor import Executor
 from jupyter_influx3.engine.sql import register_system_table, register_table_function, unregister
 
 INFO_VIEWS = ["tables", "views", "columns", "df_settings", "schemata", "routines", "parameters"]
@@ -61,6 +62,19 @@ def test_information_schema_schemata_and_tables(foo):
                                                     "ORDER BY 1").to_pylist()] == ["information_schema", "iox", "system"]
     n = foo.sql("foo", "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'iox'").to_pylist()
     assert n == [{"n": 2}]
+
+
+def test_system_queries_ids_are_distinct_random_uuids(foo):
+    import uuid
+
+    for _ in range(20):
+        foo.sql("foo", "SELECT count(*) FROM cpu")
+    list(Executor(foo).execute("SELECT count(*) FROM cpu", database="foo"))
+    ids = [r["id"] for r in foo.sql("foo", "SELECT id FROM system.queries").to_pylist()]
+    assert len(ids) >= 21 and len(set(ids)) == len(ids)
+    for text in ids:
+        u = uuid.UUID(text)
+        assert (str(u), u.version, u.variant) == (text, 4, uuid.RFC_4122)
 
 
 def test_system_queries_is_a_log_of_recent_queries(foo):

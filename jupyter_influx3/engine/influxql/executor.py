@@ -22,7 +22,6 @@ import collections
 import dataclasses
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -33,7 +32,7 @@ from .. import errors as engine_errors
 from ..concurrency import slots_for
 from ..querylimits import check_statement, limits_for
 from ..sql import service_for
-from ..sql.runner import QueryLogEntry
+from ..sql.runner import QueryLogEntry, new_query_id
 from . import ast
 from .ast import BinaryExpr, Measurement, ParenExpr, SelectStatement, VarRef
 from .condition import ConditionError, condition_expr, has_time_expr
@@ -172,16 +171,6 @@ def _run_copy(p):
     return q
 
 
-def _query_id() -> str:
-    """A random (version 4) UUID for the query log, as ``str(uuid.uuid4())`` gives it, in a third
-    of its time."""
-    b = bytearray(os.urandom(16))
-    b[6] = (b[6] & 0x0F) | 0x40
-    b[8] = (b[8] & 0x3F) | 0x80
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
 #: recent parses: (text, params) -> (the limits the text was checked against, its tree)
 _PARSED: "collections.OrderedDict[tuple, tuple]" = collections.OrderedDict()
 _PARSED_LOCK = threading.Lock()
@@ -272,7 +261,7 @@ class Executor:
     def _log_start(self, stmt, database, text):
         try:
             svc = service_for(self.engine)
-            entry = QueryLogEntry(_query_id(), time.time_ns(), "influxql", text or ast.text(stmt),
+            entry = QueryLogEntry(new_query_id(), time.time_ns(), "influxql", text or ast.text(stmt),
                                   database or "")
             entry._t0 = time.perf_counter()
             svc.log.append(entry)

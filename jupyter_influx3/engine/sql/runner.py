@@ -20,7 +20,6 @@ import os
 import re
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +46,16 @@ IDLE_CURSORS = 8        # cursors an instance keeps for the next queries
 #: DuckDB instance: DuckDB's scheduling for more threads costs a small query ~0.05-0.1 ms
 SMALL_QUERY_ROWS = 32_768
 REGISTERED_PER_CURSOR = 16   # Arrow tables a pooled cursor keeps registered (least recently used go)
+
+
+def new_query_id() -> str:
+    """A random (version 4) UUID for the query log, as ``str(uuid.uuid4())`` gives it, in a third
+    of its time (every query makes one)."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @dataclass
@@ -535,7 +544,7 @@ class SqlService:
         db = eng.catalog.db(database)
         if db is None or db.deleted:
             raise engine_errors.DatabaseNotFound(database)
-        entry = QueryLogEntry(str(uuid.uuid4()), issue, query_type, log_text if log_text is not None else query,
+        entry = QueryLogEntry(new_query_id(), issue, query_type, log_text if log_text is not None else query,
                               database)
         self.log.append(entry)
         telemetry = {"query_id": entry.id, "database": database, "files_total": 0, "files_scanned": 0,
