@@ -210,7 +210,7 @@ def test_backup_while_4_writers_write_then_offline_restore(start_influx3, tmp_pa
     stop.set()
     for t in threads:
         t.join()
-    assert done["status"] == "completed"
+    assert done["status"] == "completed", done
     out = influx3("restore", "--backup", str(Path(server.data_dir) / "backups" / "busy"),
                   "--data-dir", str(tmp_path / "restored"))
     assert out.returncode == 0, out.stderr
