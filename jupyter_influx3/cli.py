@@ -103,7 +103,6 @@ async def _serve(args: argparse.Namespace) -> int:
     from .cli_caches import engine_options as cache_options
     from .engine.catalog import Limits
     from .flight.portshare import shared_port_server
-    from .http.base import BODY_READ_BYTES, HEADER_READ_BYTES
     from .http.routes import make_app
 
     limit_args = {
@@ -173,18 +172,13 @@ async def _serve(args: argparse.Namespace) -> int:
                        cors_origins=args.cors_origins, allowed_hosts=_allowed_hosts(args))
         app.settings["influx3"].users = users
         # The handlers stream bodies and enforce the request size themselves (so the 413 is ours).
-        # Bigger read chunks: a 5,000-line write arrives in a few callbacks instead of ~25.
+        # HTTP/1.1 is read by http/connection.py (llhttp), not by tornado's IOStream.
         # gRPC (Arrow Flight) on the same port: relayed to a Flight server on a loopback port.
         # A connection that has not sent a whole header (slowloris, or idle keep-alive) within the
         # idle timeout is closed, and so is one whose body does not arrive within the body timeout.
-        server, flight_server = shared_port_server(app, engine, auth=auth.enabled, chunk_size=BODY_READ_BYTES,
-                                                   llhttp=True,
+        server, flight_server = shared_port_server(app, engine, auth=auth.enabled, llhttp=True,
                                                    idle_connection_timeout=args.http_idle_timeout,
                                                    body_timeout=args.http_body_timeout)
-        # ...but a connection reads its requests' headers 64 KiB at a time: tornado allocates a
-        # zeroed buffer of the read size for every read, ~12 µs at 1 MiB (ApiHandler.prepare
-        # widens the reads of a request that has a body)
-        server.read_chunk_size = HEADER_READ_BYTES
         if worker is None:
             server.add_sockets(sockets)
         else:   # one connection at a time, left to an idler sibling when there is one

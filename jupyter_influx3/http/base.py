@@ -193,10 +193,9 @@ def decode_utf8(body: bytes) -> str:
         raise ApiError(400, errors.InvalidBody.not_utf8(exc).message) from None
 
 
-#: the reads of a request with a body (a 5,000-line write arrives in a few callbacks, not ~25)
+#: the reads of a request with a body on a tornado IOStream (Jupyter's port): a 5,000-line write
+#: arrives in a few callbacks, not ~25; `influx3 serve` reads with http/connection.py instead
 BODY_READ_BYTES = 1 << 20
-#: the reads of a connection otherwise (`influx3 serve`): tornado zeroes a buffer this size per read
-HEADER_READ_BYTES = 1 << 16
 #: methods whose requests carry a body
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 

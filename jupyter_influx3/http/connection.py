@@ -268,7 +268,7 @@ class ServerConnection(asyncio.Protocol):
         headers = httputil.HTTPHeaders()
         for name, value in head.headers:
             headers.add(name.decode("latin1"), value.decode("latin1"))
-        request = self.current = _Request(self, head, headers)
+        request = self.current = _Request(self, head)
         message = self.delegate.start_request(self, request)
         try:
             ready = message.headers_received(head.start_line, headers)
@@ -299,10 +299,9 @@ class ServerConnection(asyncio.Protocol):
                     request.abandon(message)
                     self.abort()
                     return False
-                if not request.finished:
-                    more = message.data_received(event[1])
-                    if more is not None:
-                        await more
+                more = message.data_received(event[1])
+                if more is not None:
+                    await more
             elif event[0] == "end":
                 break
             else:   # a parse error inside the body (or an upgrade): refused, if not answered yet
@@ -406,11 +405,10 @@ class _Request(httputil.HTTPConnection):
 
     stream = None   # no tornado IOStream underneath (http/base.py tunes one when there is)
 
-    def __init__(self, conn: ServerConnection, head: _Head, headers: httputil.HTTPHeaders):
+    def __init__(self, conn: ServerConnection, head: _Head):
         self.conn = conn
         self.context = conn.context
         self.head = head
-        self.request_headers = headers
         self.keep_alive = head.keep_alive
         self.max_body_size = conn.max_body_size
         self.close_callback: Optional[Callable[[], None]] = None
@@ -505,14 +503,14 @@ class _Request(httputil.HTTPConnection):
 
     def abandon(self, message: Any) -> None:
         """The request's body will not come (the connection closes): tell its handler."""
-        if not self.finished:
-            self.keep_alive = False
-            try:
-                message.on_connection_close()
-            except Exception:   # noqa: BLE001 - closing anyway
-                log.exception("on_connection_close failed")
-        if not self.finished:
-            self.connection_lost()
+        if self.finished:
+            return
+        self.keep_alive = False
+        try:
+            message.on_connection_close()
+        except Exception:   # noqa: BLE001 - closing anyway
+            log.exception("on_connection_close failed")
+        self.connection_lost()
 
     def connection_lost(self) -> None:
         callback, self.close_callback = self.close_callback, None
