@@ -26,7 +26,7 @@ import threading
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 
 from .base import ApiHandler
@@ -66,6 +66,9 @@ class Metrics:
         self.http_duration = Histogram(
             "http_request_duration_seconds", "Time to answer an HTTP request",
             ["method", "path"], buckets=LATENCY_BUCKETS, registry=r)
+        #: the families this node counts (the cache gauges are read when scraped, not counted)
+        self.counted = (self.write_lines, self.write_lines_rejected, self.write_bytes, self.queries,
+                        self.query_duration, self.http_requests, self.http_duration)
         self._children: dict[tuple, Any] = {}
 
     def child(self, metric: Any, *values: str) -> Any:
@@ -90,7 +93,7 @@ class Metrics:
             counted = list(multiprocess.MultiProcessCollector(None, path=directory).collect())
             if self.cache_collector is not None:   # this worker's caches: the same in every worker
                 counted += list(self.cache_collector.collect())
-            registry.register(_Families(counted + _declared_only(self.registry, counted)))
+            registry.register(_Families(counted + _declared_only(self.counted, counted)))
             return generate_latest(registry) + b"# EOF\n"
         return generate_latest(_WithoutCreated(self.registry)) + b"# EOF\n"
 
@@ -118,12 +121,12 @@ class _Families:
         return iter(self.families)
 
 
-def _declared_only(registry: CollectorRegistry, counted: list) -> list:
-    """This worker's families that no worker has a sample of yet, without samples: the
-    multiprocess files hold only what was counted, and a scraper must see every family (its HELP
-    and TYPE) from the first scrape, as with one process."""
+def _declared_only(metrics: tuple, counted: list) -> list:
+    """The families of `metrics` that no worker has a sample of yet, without samples
+    (``describe()``): the multiprocess files hold only what was counted, and a scraper must see
+    every family (its HELP and TYPE) from the first scrape, as with one process."""
     have = {family.name for family in counted}
-    return [Metric(f.name, f.documentation, f.type) for f in registry.collect() if f.name not in have]
+    return [f for m in metrics for f in m.describe() if f.name not in have]
 
 
 class _CacheCollector:
