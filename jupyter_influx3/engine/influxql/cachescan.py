@@ -639,20 +639,18 @@ class CachedDays:
     def table_for(self, lo: int, hi: int) -> Optional[CachedTable]:
         """The reader of the day copy that reads within [lo, hi] use, or None (no such day);
         not counted in ``read_days``."""
-        days = set(self.read_days)
         try:
-            return self._table(lo, hi)
+            return self._table(lo, hi, read=False)
         except Unsupported:
             return None
-        finally:
-            self.read_days = days
 
-    def _table(self, lo: int, hi: int) -> CachedTable:
+    def _table(self, lo: int, hi: int, read: bool = True) -> CachedTable:
         lo_q = _low(lo, self.cutoff)
         day = day_of(lo_q, None if hi >= MAX_TIME else hi)
         if day is None:
             raise Unsupported("a read spanning days")
-        self.read_days.add(day)
+        if read:
+            self.read_days.add(day)
         if day not in self._days:
             st = self._get(lo_q, hi)
             self._days[day] = None if st is None else self._open(st)
