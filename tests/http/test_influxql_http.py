@@ -6,6 +6,7 @@ CSV, epoch, bind parameters, form and raw bodies, statement errors, CREATE/DROP 
 from __future__ import annotations
 
 import io
+import time
 import json
 from urllib.parse import urlparse
 
@@ -346,6 +347,25 @@ def test_a_query_runs_on_the_ioloop_only_after_a_quick_run():
     assert base.runs_inline(key)
     base._remember_cost(key, base.INLINE_MS * 4)          # turned slow: back to the pool
     assert not base.runs_inline(key)
+
+
+def test_a_run_that_built_a_cache_is_costed_without_the_build():
+    """The first run of a text that built the series copy (a second, once) must not send its next
+    runs to the pool: the cost remembered is the run's own."""
+    from jupyter_influx3.engine import onetime
+    from jupyter_influx3.http import base
+
+    def first_run():
+        with onetime.counted():
+            time.sleep(0.05)          # the build
+        return "answer"
+
+    took: list = []
+    assert base.own_cost(first_run, took) == "answer"
+    assert len(took) == 1 and 0 <= took[0] < base.INLINE_MS
+    took.clear()
+    base.own_cost(lambda: time.sleep(0.05), took)   # slow on its own: counted in full
+    assert took[0] >= 50
 
 
 def test_v3_one_point_stddev_is_null_in_every_format(url, db):

@@ -35,6 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import onetime
 from ..malloc import tune_malloc_once
 from ..persist import DAY_NS
 from ..admin.deletes import version as deletes_version
@@ -511,7 +512,8 @@ class SeriesCache:
                 return None, True
             self._building.add(key)
         if e is None and rows <= SYNC_BUILD_ROWS:
-            return self._build(key, db, table, sig, chunks, rows, now_ns, lo, hi), True
+            with onetime.counted():   # the reader's next run will not pay it (http's run_short)
+                return self._build(key, db, table, sig, chunks, rows, now_ns, lo, hi), True
         threading.Thread(target=self._build, args=(key, db, table, sig, chunks, rows, now_ns, lo, hi),
                          name="series-cache", daemon=True).start()
         return None, True
