@@ -6,7 +6,12 @@ query's build of a series-ordered copy, which took a second once and will not be
 the data stays as it is. The code doing such work wraps it in :func:`counted`; the caller reads
 :func:`spent` before and after the call and takes the difference off the call's time.
 
-Owns one per-thread counter of seconds; knows nothing of what is built or who asks.
+A thread that must not be held up by such work at all (an event loop) runs its calls inside
+:func:`elsewhere`; code about to do one-time work asks :func:`here` and, if not, leaves the work to
+a background thread and answers without it.
+
+Owns one per-thread counter of seconds and one per-thread flag; knows nothing of what is built or
+who asks.
 """
 
 from __future__ import annotations
@@ -32,3 +37,19 @@ def counted() -> Iterator[None]:
         yield
     finally:
         _local.seconds = spent() + time.perf_counter() - t0
+
+
+def here() -> bool:
+    """Whether this thread may do one-time work itself (not inside :func:`elsewhere`)."""
+    return not getattr(_local, "elsewhere", False)
+
+
+@contextlib.contextmanager
+def elsewhere() -> Iterator[None]:
+    """One-time work the block asks for goes to a background thread, not this one."""
+    before = getattr(_local, "elsewhere", False)
+    _local.elsewhere = True
+    try:
+        yield
+    finally:
+        _local.elsewhere = before

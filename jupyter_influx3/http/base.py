@@ -498,7 +498,8 @@ class ApiHandler(tornado.web.RequestHandler):
         probe = cancellation.QueryScope()   # its own cursors: the alarm must not reach a rerun's
         ring = cancellation.alarm(probe, INLINE_LIMIT_S)
         try:
-            with probe.active():
+            # a series copy to build is built in the background: the IOLoop must not wait for it
+            with probe.active(), onetime.elsewhere():
                 result = fn()
         except Exception:
             if ring.disarm():

@@ -133,6 +133,27 @@ def test_building_the_copy_counts_as_one_time_work_of_the_reading_thread(engine)
     assert onetime.spent() == before
 
 
+def test_a_reader_that_must_not_wait_gets_the_scan_while_the_copy_builds_in_the_background(engine):
+    """An event loop reads inside onetime.elsewhere(): the first read is answered by the DuckDB
+    scan at once and the copy is built by another thread, for the reads after it."""
+    from jupyter_influx3.engine import onetime
+
+    ex = Executor(engine)
+    q = "SELECT max(usage), count(n) FROM cpu WHERE host = 'b' GROUP BY time(5m)"
+    before = onetime.spent()
+    with onetime.elsewhere():
+        assert not onetime.here()
+        first = _answers(ex, q)
+    assert onetime.here() and onetime.spent() == before
+    deadline = time.monotonic() + 30
+    while cache_for(engine).builds < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cache_for(engine).builds == 1
+    hits = cache_for(engine).hits
+    assert _answers(ex, q) == first
+    assert cache_for(engine).hits > hits   # answered from the copy built in the background
+
+
 @pytest.mark.parametrize("budget", [0, 4096], ids=["off", "table-over-budget"])
 def test_without_room_for_the_copy_reads_go_through_duckdb(tmp_path, budget):
     eng = Engine(tmp_path / "d", node_id="n1", background=False, series_cache_bytes=budget)

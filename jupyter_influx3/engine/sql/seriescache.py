@@ -10,8 +10,9 @@ touches only those rows.
 
 :class:`SeriesCache` keeps one per table, valid while the table's sources (its Parquet files,
 the buffered batches of every node, its columns) are the ones it was built from.  A table that
-changes is rebuilt when read again -- in the reader's thread the first time (small tables) and
-in a background thread otherwise, never more often than keeps rebuilding under ~10% of the time.
+changes is rebuilt when read again -- in the reader's thread the first time (small tables, and
+not on a thread that asked for ``onetime.elsewhere()``: an event loop) and in a background thread
+otherwise, never more often than keeps rebuilding under ~10% of the time.
 Readers fall back to the DuckDB scan whenever no valid copy exists.
 
 A table too big to copy whole (a year of data) is copied by UTC day instead: a read whose time
@@ -511,7 +512,7 @@ class SeriesCache:
             if e is not None and time.monotonic() - e.built_at < REBUILD_SPACING * e.took:
                 return None, True
             self._building.add(key)
-        if e is None and rows <= SYNC_BUILD_ROWS:
+        if e is None and rows <= SYNC_BUILD_ROWS and onetime.here():
             with onetime.counted():   # the reader's next run will not pay it (http's run_short)
                 return self._build(key, db, table, sig, chunks, rows, now_ns, lo, hi), True
         threading.Thread(target=self._build, args=(key, db, table, sig, chunks, rows, now_ns, lo, hi),
