@@ -2,7 +2,7 @@
 
 Owns one process-wide side effect, applied once by whoever first needs it (a large line-protocol
 parse, the first series-cache copy), and handing freed memory back after a big job
-(:func:`release_free_memory`); does nothing else.
+(:func:`release_arrow_pool`, :func:`trim_malloc`); does nothing else.
 """
 
 from __future__ import annotations
@@ -43,17 +43,27 @@ def tune_malloc_once() -> None:
         pass
 
 
-def release_free_memory() -> None:
-    """Give the memory freed by a big job (a snapshot, a compaction) back to the OS: Arrow's
-    allocator (mimalloc) keeps it in the heap of the thread that freed it, where the next job, on
-    another thread, cannot reuse it, so the peaks of jobs on different threads would add up."""
+def release_arrow_pool() -> None:
+    """Arrow's allocator (mimalloc) keeps freed memory in the heap of the thread that freed it,
+    where a job on another thread cannot reuse it, so the peaks of jobs on different threads would
+    add up; this hands it back to the OS. Pages handed back come back zeroed by the kernel when next
+    used, which costs a snapshot most of its CPU when done between snapshots of a steady load (the
+    engine waits for a quiet spell)."""
     try:
         import pyarrow as pa
 
         pa.default_memory_pool().release_unused()
-        if sys.platform.startswith("linux"):
-            import ctypes
+    except Exception:  # pragma: no cover - best effort
+        pass
 
-            ctypes.CDLL(None).malloc_trim(0)
+
+def trim_malloc() -> None:
+    """glibc's free heap (the parser's and queries' numpy temporaries) back to the OS."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
     except Exception:  # pragma: no cover - best effort
         pass
