@@ -32,12 +32,24 @@ class TableBuffer:
     rows: int = 0
     nbytes: int = 0
     _table: pa.Table | None = None
+    _batches: list[pa.RecordBatch] | None = None   # see batches()
 
     def add(self, wal_seq: int, batch: pa.RecordBatch) -> None:
         self.chunks.append((wal_seq, batch))
         self.rows += batch.num_rows
         self.nbytes += _size(batch)
         self._table = None
+        if self._batches is not None and batch.num_rows:
+            self._batches.append(batch)
+
+    def batches(self) -> list[pa.RecordBatch]:
+        """The batches that hold rows, oldest first: every query reads this list (its sources),
+        and a buffer of many small writes holds tens of thousands of them, so it is kept (appended
+        to by add(), rebuilt after a drop) rather than filtered from `chunks` per query. The
+        caller must not change it."""
+        if self._batches is None:
+            self._batches = [b for _, b in self.chunks if b.num_rows]
+        return self._batches
 
     def table(self) -> pa.Table | None:
         """All rows as one table; columns a batch lacks are null-filled."""
@@ -52,7 +64,7 @@ class TableBuffer:
             self.chunks = keep
             self.rows = sum(b.num_rows for _, b in keep)
             self.nbytes = sum(_size(b) for _, b in keep)
-            self._table = None
+            self._table = self._batches = None
 
     def drop_rows_upto(self, seq: int) -> None:
         """Forget rows whose write sequence (``__seq``) is <= `seq` (a restore rolled them back)."""
@@ -66,7 +78,7 @@ class TableBuffer:
         self.chunks = keep
         self.rows = sum(b.num_rows for _, b in keep)
         self.nbytes = sum(_size(b) for _, b in keep)
-        self._table = None
+        self._table = self._batches = None
 
     def upto(self, wal_seq: int) -> pa.Table | None:
         batches = [pa.Table.from_batches([b]) for s, b in self.chunks if s <= wal_seq]

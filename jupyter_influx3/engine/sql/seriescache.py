@@ -26,11 +26,12 @@ Owns nothing on disk; does not translate queries (see ``influxql/cachescan.py`` 
 
 from __future__ import annotations
 
+import operator
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -42,6 +43,8 @@ from ..persist import DAY_NS
 from ..admin.deletes import version as deletes_version
 from .sources import build_view, snapshot_sources
 
+_NUM_ROWS = operator.attrgetter("num_rows")
+_DEREF = weakref.ReferenceType.__call__
 _KEY_ESCAPE = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ "})
 _NAME_ESCAPE = str.maketrans({",": "\\,", " ": "\\ "})
 
@@ -362,25 +365,34 @@ class SeriesCache:
         self.hits = 0         # reads given a copy (whole or of a day)
         self._names: dict[int, tuple] = {}   # see _column_names
 
-    def _signature(self, db, table, lo: Optional[int] = None, hi: Optional[int] = None) -> tuple[tuple, list, int]:
-        """(what a copy is valid for, the buffered batches it names, the rows it would hold at
-        most); with [lo, hi], for a copy of the rows within those bounds: only the files and
-        buffered batches that hold such rows count (a batch's rows in the share of its time range
-        within the bounds: an estimate)."""
+    def _signature(self, db, table, lo: Optional[int] = None,
+                   hi: Optional[int] = None) -> tuple[tuple, list, Callable[[], int]]:
+        """(what a copy is valid for, the buffered batches it names, a function giving the rows it
+        would hold at most); with [lo, hi], for a copy of the rows within those bounds: only the
+        files and buffered batches that hold such rows count (a batch's rows in the share of its
+        time range within the bounds: an estimate). Every query asks, and a buffer of many small
+        writes holds tens of thousands of batches: the loops over them are C loops, and the rows
+        are only counted when no copy is at hand."""
         files, chunks = snapshot_sources(self.engine, db.id, table.id, lo, hi)
-        buffered = sum(b.num_rows for b in chunks)
-        if lo is not None:
+        if lo is None:
+            def rows() -> int:
+                return sum([f.rows for f in files]) + sum(map(_NUM_ROWS, chunks))
+        else:
             stats, keys = _stats(self.engine), list(table.series_key)
             spans = [(b, stats.get(b, keys)) for b in chunks]
             chunks = [b for b, st in spans if _meets(st, lo, hi)]
             # a batch may hold rows of several days: count its share of the bounds
             buffered = sum(b.num_rows * (min(hi, st.max_time) - max(lo, st.min_time) + 1)
                            // (st.max_time - st.min_time + 1) for b, st in spans if _meets(st, lo, hi))
+            day_rows = sum([f.rows for f in files]) + buffered
+
+            def rows() -> int:
+                return day_rows
         cat = self.engine.catalog
         sig = ((self._column_names(table), table.retention_ns or db.retention_ns, table.truncated_seq,
                 deletes_version(cat, db.id, table.id) if cat.row_deletes else ()),
-               tuple(sorted([f.path for f in files])), tuple([id(b) for b in chunks]))
-        return sig, chunks, sum([f.rows for f in files]) + buffered
+               tuple(sorted([f.path for f in files])), tuple(map(id, chunks)))
+        return sig, chunks, rows
 
     def _column_names(self, table) -> tuple:
         """The table's column names, sorted (asked on every read: kept while the table object
@@ -460,7 +472,7 @@ class SeriesCache:
 
     @staticmethod
     def _alive(entry: _Entry, chunks: list) -> bool:
-        return len(entry.refs) == len(chunks) and all(r() is b for r, b in zip(entry.refs, chunks))
+        return len(entry.refs) == len(chunks) and all(map(operator.is_, map(_DEREF, entry.refs), chunks))
 
     def get(self, db, table, now_ns: int, lo: Optional[int] = None, hi: Optional[int] = None) -> Optional[SeriesTable]:
         """The table's rows in series order, or None when no valid copy is at hand (one is then
@@ -490,19 +502,34 @@ class SeriesCache:
         """Whether the table was last found too big to copy whole (see :meth:`get`)."""
         return (db.id, table.id) in self._too_big
 
+    def _valid(self, key, sig, chunks) -> Optional[tuple[Optional[SeriesTable], bool]]:
+        """What _get answers when the entry of ``key`` is valid for ``sig``: its copy, or that it
+        is too big; None when there is no such entry (or its copy was evicted). Under the lock."""
+        e = self._entries.get(key)
+        if e is None or e.sig != sig or not self._alive(e, chunks):
+            return None
+        if e.too_big:
+            return None, False
+        if e.evicted:
+            return None
+        if e.table is not None:
+            self.hits += 1
+        return e.table, True
+
     def _get(self, key, db, table, now_ns, lo, hi) -> tuple[Optional[SeriesTable], bool]:
         """(the copy of ``key``, or None; whether such a copy fits the budget)."""
-        sig, chunks, rows = self._signature(db, table, lo, hi)
+        sig, chunks, count_rows = self._signature(db, table, lo, hi)
+        with self._lock:
+            answer = self._valid(key, sig, chunks)
+        if answer is not None:
+            return answer
+        rows = count_rows()
         fits = rows * 8 * (len(table.columns) + 1) <= self.budget // 2
         with self._lock:
+            answer = self._valid(key, sig, chunks)   # built meanwhile?
+            if answer is not None:
+                return answer
             e = self._entries.get(key)
-            if e is not None and e.sig == sig and self._alive(e, chunks):
-                if e.too_big:
-                    return None, False
-                if not e.evicted:
-                    if e.table is not None:
-                        self.hits += 1
-                    return e.table, True
             if e is not None and e.too_big and rows >= e.rows:
                 return None, False   # it only grew since its copy came out too big
             if not fits:

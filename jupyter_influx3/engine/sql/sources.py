@@ -255,7 +255,7 @@ def snapshot_sources(engine, db_id: int, table_id: int, lo: int | None = None,
             with buf.lock:
                 tb = buf.tables.get(key)
                 if tb is not None:
-                    chunks.extend(b for _, b in tb.chunks if b.num_rows)
+                    chunks.extend(tb.batches())
     return files, chunks
 
 
