@@ -241,7 +241,7 @@ class Engine:
         fresh pages the kernel zeroes, and that zeroing was most of a snapshot's CPU. So when a
         background thread ran it, that thread hands Arrow's pool back once none ran for
         RELEASE_QUIET_S (mimalloc keeps freed memory per thread: only its own thread can); any
-        other thread (a kernel's, a request's) at once. glibc's heap goes back at once. (One
+        other thread (a request's, close(), an engine without background threads) at once. glibc's heap goes back at once. (One
         worker, 500K-row loads 4 s apart: a snapshot's CPU 1.0-1.4 s -> 0.27 s when the previous
         one's memory is kept, RSS while loading ~330 -> ~500 MiB; 10M TSBS lines over 2 workers,
         benchmarks/ingest.py --rss, 3 A/B pairs: server CPU -9%, peak RSS unchanged at ~1.27 GB;
