@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -94,6 +95,15 @@ async def _watch_node_stop(engine, stop: asyncio.Event) -> None:
         if engine.stop_requested.is_set():
             stop.set()
         await asyncio.sleep(0.2)
+
+
+def settle_gc() -> None:
+    """Once the server is built: what exists now (modules, the engine, the route table: ~115K
+    objects) lives as long as the process, so it leaves the cyclic GC's sight (``gc.freeze``). A
+    full collection then walks only what requests leave behind: without it, one walked all of them,
+    a 50 ms pause every few thousand requests on this hardware."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _serve(args: argparse.Namespace) -> int:
@@ -201,6 +211,7 @@ async def _serve(args: argparse.Namespace) -> int:
             print(f"influx3: Arrow Flight / Flight SQL (gRPC) on the same port, grpc://{shown_host}:{bound[1]}",
                   file=sys.stderr, flush=True)
 
+        settle_gc()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
