@@ -545,25 +545,9 @@ class CachedTable:
         n, starts, _lengths, head = self._segments(idx, rsid, interval, offset, shard_dur)
         out = dict(head)   # the copy's series ids: tag strings per row cost more than the rest
         for i, ((c, kind, aggs), v) in enumerate(zip(fields, valid)):
-            col = self.st.columns[c]
-            data = self._take(col.data, idx)
+            data = self._take(self.st.columns[c].data, idx)
             counts = np.add.reduceat(v.astype(np.int64), starts) if n else np.zeros(0, np.int64)
-            has = counts > 0
-            for a in aggs:
-                if a == "count":
-                    out[f"__{i}_count"] = pa.array(counts, pa.int64())
-                elif a == "sum":
-                    with np.errstate(over="ignore"):
-                        sums = np.add.reduceat(np.where(v, data, 0).astype(data.dtype), starts) if n \
-                            else np.zeros(0, data.dtype)
-                    out[f"__{i}_sum"] = pa.array(sums)
-                else:
-                    fn = np.minimum if a == "minv" else np.maximum
-                    if kind == "float" and np.isnan(data[v]).any():
-                        raise Unsupported("NaN")
-                    fill = _extreme(data.dtype, a == "minv")
-                    red = fn.reduceat(np.where(v, data, fill), starts) if n else np.zeros(0, data.dtype)
-                    out[f"__{i}_{a}"] = pa.array(red, mask=~has)
+            _field_partials(out, i, kind, aggs, data, starts, counts, v)
         return pa.table(out), self.st.series
 
     def _full_partials(self, fields, idx, rsid, interval: int, offset: int, shard_dur: int):
@@ -574,23 +558,10 @@ class CachedTable:
         got = self._layouts.get(key)
         if got is None or got[0] is not idx:
             got = _put(self._layouts, key, (idx,) + self._segments(idx, rsid, interval, offset, shard_dur))
-        _idx, n, starts, counts, head = got
+        _idx, _n, starts, counts, head = got
         out = dict(head)
         for i, (c, kind, aggs) in enumerate(fields):
-            data = self._take(self.st.columns[c].data, idx)
-            for a in aggs:
-                if a == "count":
-                    out[f"__{i}_count"] = pa.array(counts, pa.int64())
-                elif a == "sum":
-                    with np.errstate(over="ignore"):
-                        sums = np.add.reduceat(data, starts) if n else np.zeros(0, data.dtype)
-                    out[f"__{i}_sum"] = pa.array(sums)
-                else:
-                    if kind == "float" and np.isnan(data).any():
-                        raise Unsupported("NaN")
-                    fn = np.minimum if a == "minv" else np.maximum
-                    red = fn.reduceat(data, starts) if n else np.zeros(0, data.dtype)
-                    out[f"__{i}_{a}"] = pa.array(red, mask=np.zeros(len(red), bool))
+            _field_partials(out, i, kind, aggs, self._take(self.st.columns[c].data, idx), starts, counts)
         return pa.table(out)
 
     def _segments(self, idx, rsid, interval: int, offset: int, shard_dur: int) -> tuple:
@@ -699,6 +670,29 @@ def _gather(arr: np.ndarray, rows) -> np.ndarray:
     out = arr[rows]
     out.setflags(write=False)   # a frame's columns may be kept for the next run over the copy
     return out
+
+
+def _field_partials(out: dict, i: int, kind: str, aggs, data: np.ndarray, starts: np.ndarray,
+                    counts: np.ndarray, valid: Optional[np.ndarray] = None) -> None:
+    """Into `out`: the partial aggregates `aggs` of field `i` (its values `data`) per segment
+    (`starts`, with `counts` values each); `valid`: which rows have a value (None: every row, when
+    nothing is masked)."""
+    n = len(data)
+    for a in aggs:
+        if a == "count":
+            out[f"__{i}_count"] = pa.array(counts, pa.int64())
+        elif a == "sum":
+            vals = data if valid is None else np.where(valid, data, 0).astype(data.dtype)
+            with np.errstate(over="ignore"):
+                sums = np.add.reduceat(vals, starts) if n else np.zeros(0, data.dtype)
+            out[f"__{i}_sum"] = pa.array(sums)
+        else:
+            fn = np.minimum if a == "minv" else np.maximum
+            if kind == "float" and np.isnan(data if valid is None else data[valid]).any():
+                raise Unsupported("NaN")
+            vals = data if valid is None else np.where(valid, data, _extreme(data.dtype, a == "minv"))
+            red = fn.reduceat(vals, starts) if n else np.zeros(0, data.dtype)
+            out[f"__{i}_{a}"] = pa.array(red, mask=counts == 0)
 
 
 def _extreme(dtype, largest: bool):
