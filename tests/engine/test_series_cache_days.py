@@ -241,23 +241,6 @@ def test_retention_applies_to_a_day_copy(tmp_path):
         eng.close()
 
 
-@pytest.fixture
-def adopted(monkeypatch) -> list:
-    """Whether each run started from a kept state."""
-    from jupyter_influx3.engine.influxql import select
-
-    runs: list = []
-    take = select._Run._take_state
-
-    def counted(self):
-        home = take(self)
-        runs.append(bool(self._derived))
-        return home
-
-    monkeypatch.setattr(select._Run, "_take_state", counted)
-    return runs
-
-
 def _first_run(engine, q: str, monkeypatch) -> str:
     """The answer of a run that keeps and finds nothing."""
     from jupyter_influx3.engine.influxql import select
