@@ -241,11 +241,11 @@ class Engine:
         fresh pages the kernel zeroes, and that zeroing was most of a snapshot's CPU. So when a
         background thread ran it, that thread hands Arrow's pool back once none ran for
         RELEASE_QUIET_S (mimalloc keeps freed memory per thread: only its own thread can); any
-        other thread (a request's, close(), an engine without background threads) at once. glibc's heap goes back at once. (One
-        worker, 500K-row loads 4 s apart: a snapshot's CPU 1.0-1.4 s -> 0.27 s when the previous
-        one's memory is kept, RSS while loading ~330 -> ~500 MiB; 10M TSBS lines over 2 workers,
-        benchmarks/ingest.py --rss, 3 A/B pairs: server CPU -9%, peak RSS unchanged at ~1.27 GB;
-        deferring glibc's heap too: 1,326-1,360 MiB.)"""
+        other thread (a request's, close(), an engine without background threads) at once.
+        glibc's heap goes back at once. (One worker, 500K-row loads 4 s apart: a snapshot's CPU
+        1.0-1.4 s -> 0.27 s when the previous one's memory is kept, RSS while loading ~330 ->
+        ~500 MiB; 10M TSBS lines over 2 workers, benchmarks/ingest.py --rss, 3 A/B pairs: server
+        CPU -9%, peak RSS unchanged at ~1.27 GB; deferring glibc's heap too: 1,326-1,360 MiB.)"""
         trim_malloc()
         if threading.current_thread() in self._threads:
             self._last_freed = time.monotonic()
