@@ -270,8 +270,15 @@ class ServerConnection(asyncio.Protocol):
             headers.add(name.decode("latin1"), value.decode("latin1"))
         request = self.current = _Request(self, head)
         message = self.delegate.start_request(self, request)
+        # A request without a body that is already whole (a GET, say) is read to its end at once:
+        # its handler then runs prepare(), its method and its answer in one step of the loop,
+        # instead of waking this task between them (two loop turns fewer per request)
+        whole = not head.expects_body and self._take_end(head)
         try:
             ready = message.headers_received(head.start_line, headers)
+            if whole:
+                request.read_done = True
+                message.finish()
             if ready is not None:
                 await ready   # the handler's prepare(): the body waits for it
         except httputil.HTTPInputError as exc:   # a Host header tornado refuses, say
@@ -279,6 +286,28 @@ class ServerConnection(asyncio.Protocol):
             self._write_raw(_BAD_REQUEST)
             self.close()
             return False
+        if not whole and not await self._read_body(head, headers, request, message):
+            return False
+        await request.done
+        if self.closed or not request.keep_alive:
+            self.close()
+            return False
+        self.current = None
+        self._arm(self.idle_timeout)
+        return True
+
+    def _take_end(self, head: _Head) -> bool:
+        """Whether the end of `head`'s request is the next event (taken off the queue if so)."""
+        events = self.events
+        if events and events[0][0] == "end" and events[0][1] is head:
+            events.popleft()
+            return True
+        return False
+
+    async def _read_body(self, head: _Head, headers: httputil.HTTPHeaders, request: "_Request",
+                         message: Any) -> bool:
+        """Hand the request's body to its handler, up to its end; whether the request was read
+        whole (else the connection is done)."""
         if head.expects_body and headers.get("Expect", "").lower() == "100-continue" and not request.started:
             self._write_raw(_CONTINUE)
         received = 0
@@ -312,12 +341,6 @@ class ServerConnection(asyncio.Protocol):
         self._arm(None)
         request.read_done = True
         message.finish()
-        await request.done
-        if self.closed or not request.keep_alive:
-            self.close()
-            return False
-        self.current = None
-        self._arm(self.idle_timeout)
         return True
 
     # ---- helpers -------------------------------------------------------------------------------

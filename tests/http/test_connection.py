@@ -232,3 +232,23 @@ def test_an_http_1_0_answer_of_unknown_length_ends_with_the_connection_not_keep_
     assert status == 200
     assert "content-length" not in headers and "transfer-encoding" not in headers
     assert headers.get("connection", "").lower() != "keep-alive"
+
+
+def test_bodiless_requests_refused_before_their_handler_runs_keep_the_connection(start_influx3):
+    # a GET is read whole before its handler starts: refusing it (no token) leaves nothing unread,
+    # so the connection serves the requests pipelined behind it
+    srv = start_influx3(auth=True)
+    with connect(srv.url) as sock:
+        sock.sendall((f"GET /query?db=x&q=SHOW%20DATABASES HTTP/1.1\r\nHost: {host(srv.url)}\r\n\r\n" * 3).encode())
+        buf = bytearray()
+        answers = [read_answer(sock, buf) for _ in range(3)]
+    assert [status for status, _, _ in answers] == [401, 401, 401]
+    assert all(headers.get("connection") != "close" for _, headers, _ in answers)
+
+
+def test_a_body_refused_before_it_is_read_still_closes_the_connection(start_influx3):
+    srv = start_influx3(auth=True)
+    status, headers = answered_then_closed(
+        srv.url, f"POST /api/v3/write_lp?db=x HTTP/1.1\r\nHost: {host(srv.url)}\r\nContent-Length: 10\r\n\r\n"
+                 "cpu v=1 1\n".encode())
+    assert status == 401
