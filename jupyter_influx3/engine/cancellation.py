@@ -112,6 +112,11 @@ class QueryScope:
         if cancelled:
             raise self.error()
 
+    def holds_cursors(self) -> bool:
+        """Whether DuckDB cursors are attached (work that a cancellation could still reach)."""
+        with self._lock:
+            return bool(self._cursors)
+
     def adopt(self, other: "QueryScope") -> None:
         """Take over `other`'s cursors (work begun under a scope of its own goes on under this one:
         its timeout and cancellation now reach those cursors)."""

@@ -509,7 +509,8 @@ class ApiHandler(tornado.web.RequestHandler):
             if discard is not None:
                 discard(result)
             return False, None
-        querypool.scope_for(self).adopt(probe)   # streaming the rest stays under the deadline
+        if probe.holds_cursors():   # an answer still streaming from DuckDB: under the deadline
+            querypool.scope_for(self).adopt(probe)
         return True, result
 
     # ---- responses -----------------------------------------------------------------------------

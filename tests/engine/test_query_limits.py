@@ -95,6 +95,22 @@ def test_cancelling_a_scope_interrupts_its_own_query_only(engine):
     assert not threads[1].is_alive()
 
 
+def test_a_scope_holds_cursors_only_once_a_query_read_through_duckdb(engine):
+    # (an HTTP request whose inline run opened none has nothing for its deadline to interrupt)
+    engine.write_lp("a", "cpu v=1 1\n", precision="nanosecond")
+    from jupyter_influx3.engine.influxql.executor import Executor
+
+    ex = Executor(engine)
+    cached, through_duckdb = cancellation.QueryScope(), cancellation.QueryScope()
+    with cached.active():
+        list(ex.execute("SHOW DATABASES"))
+    with through_duckdb.active():
+        result = engine.query_sql("a", "SELECT v FROM cpu")
+        result.to_table()
+    assert not cached.holds_cursors()
+    assert through_duckdb.holds_cursors()
+
+
 def test_a_scope_cancelled_before_its_query_starts_refuses_to_run(engine):
     scope = cancellation.QueryScope()
     scope.cancel(cancellation.SHUTDOWN)
