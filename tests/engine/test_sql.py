@@ -410,3 +410,15 @@ def test_an_error_raised_while_duckdb_streams_is_a_query_error(foo):
     with pytest.raises(errors.QueryError, match="Could not convert string 'x' to INT32"):
         foo.sql("foo", "SELECT CAST(CASE WHEN i > 2000000 THEN 'x' ELSE '1' END AS INT) AS v "
                        "FROM range(3000000) t(i)")
+
+
+def test_each_logged_query_gets_its_own_version_4_uuid(foo):
+    import uuid
+
+    for _ in range(50):
+        foo.query_sql("foo", "SELECT 1").to_table()
+    ids = [entry.id for entry in foo.query_log[-50:]]
+    assert len(set(ids)) == 50
+    for text in ids:
+        u = uuid.UUID(text)
+        assert str(u) == text and u.version == 4 and u.variant == uuid.RFC_4122
