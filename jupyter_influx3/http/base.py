@@ -34,7 +34,7 @@ from tornado import httputil
 from tornado.ioloop import IOLoop
 from tornado.log import access_log, app_log
 
-from ..engine import errors, onetime
+from ..engine import cancellation, errors, onetime
 from . import DEFAULT_MAX_REQUEST_BYTES, cors, serialize
 
 #: Largest body tornado lets us read (and drain) at all; past it tornado drops the connection.
@@ -80,6 +80,11 @@ class ServerContext:
     cors_origins: tuple = ()
     #: Host names answered besides the loopback ones (`http/cors.py`, DNS rebinding); None: any.
     allowed_hosts: Optional[tuple] = None
+
+    def __post_init__(self) -> None:
+        # the thread that rings the alarm of a query run on the IOLoop (ApiHandler.run_short):
+        # started here, not by the first such query, which would wait for a thread to start
+        cancellation.start_timer()
 
     @property
     def cluster_uuid(self) -> str:
@@ -222,6 +227,9 @@ def keep_nodelay(stream: Any) -> None:
     stream.set_nodelay(True)
     stream.set_nodelay = _nodelay_kept
 
+
+#: fields of a query string read at most (tornado's own limit): more is a 400
+MAX_QUERY_FIELDS = 1000
 
 #: calls that last took less than this (ms) run on the IOLoop (see ApiHandler.run_short)
 INLINE_MS = 5.0
@@ -403,7 +411,11 @@ class ApiHandler(tornado.web.RequestHandler):
         parsed once per request: authentication, authorization and the handler all read them."""
         pairs = self.__dict__.get("_query_pairs")
         if pairs is None:
-            pairs = self._query_pairs = parse_qsl(self.request.query, keep_blank_values=True)
+            try:
+                pairs = parse_qsl(self.request.query, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS)
+            except ValueError:   # (counted before anything is parsed: a 64 KiB "a&a&…" costs nothing)
+                raise ApiError(400, f"invalid query string: more than {MAX_QUERY_FIELDS} fields", "json") from None
+            self._query_pairs = pairs
         return pairs
 
     # ---- body ----------------------------------------------------------------------------------
@@ -459,9 +471,8 @@ class ApiHandler(tornado.web.RequestHandler):
     def on_connection_close(self) -> None:
         # The client went away: stop the query it asked for (DuckDB work is interrupted).
         from . import querypool
-        from ..engine.cancellation import DISCONNECT
 
-        querypool.stop(self, DISCONNECT)
+        querypool.stop(self, cancellation.DISCONNECT)
         super().on_connection_close()
 
     async def run_short(self, key: Any, fn: Callable[[], Any],
@@ -493,7 +504,6 @@ class ApiHandler(tornado.web.RequestHandler):
     def _run_inline(self, fn: Callable[[], Any], discard: Optional[Callable[[Any], None]]) -> tuple[bool, Any]:
         """(True, fn()) run on the IOLoop, or (False, None) when the alarm cut it short."""
         from . import querypool
-        from ..engine import cancellation
 
         probe = cancellation.QueryScope()   # its own cursors: the alarm must not reach a rerun's
         ring = cancellation.alarm(probe, INLINE_LIMIT_S)

@@ -78,3 +78,24 @@ def test_a_quick_text_that_turned_slow_is_cut_short_on_the_ioloop_and_runs_under
             assert requests.get(f"{base}/api/v3/query_sql", params=small, timeout=10).json() == [{"n": 3001}]
     finally:
         engine.close()
+
+
+def test_the_alarm_thread_runs_before_the_first_query_on_the_ioloop(tmp_path):
+    # starting a thread on the IOLoop held the first inline query up by 0.7-3.4 ms; a process of
+    # its own, where nothing else has started the thread yet
+    import subprocess
+    import sys
+
+    code = f"""
+import threading
+from jupyter_influx3.engine import Engine
+from jupyter_influx3.http.base import ServerContext
+engine = Engine({str(tmp_path / "data")!r}, node_id="n", background=False)
+before = any(t.name == "influx3-query-deadlines" for t in threading.enumerate())
+ServerContext(engine=engine)
+after = any(t.name == "influx3-query-deadlines" and t.is_alive() for t in threading.enumerate())
+engine.close()
+print(before, after)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["False", "True"], out.stderr
