@@ -17,7 +17,7 @@ from tornado import httputil
 from tornado.escape import parse_qs_bytes
 
 from . import DEFAULT_MAX_REQUEST_BYTES
-from .base import DefaultHandler, ServerContext
+from .base import MAX_QUERY_FIELDS, DefaultHandler, ServerContext
 from .caches import CACHE_ROUTES
 from .databases import DatabaseHandler, DatabaseRetentionHandler
 from .enterprise import ENTERPRISE_ROUTES
@@ -114,10 +114,6 @@ class _Routing(httputil.HTTPMessageDelegate):
     def on_connection_close(self) -> None:
         if self.delegate is not None:
             self.delegate.on_connection_close()
-
-
-#: fields tornado parses out of a query string at most (its default: more is a 400)
-MAX_QUERY_FIELDS = 1000
 
 
 class QueryArgsOnDemand(httputil.HTTPServerRequest):

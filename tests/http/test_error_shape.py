@@ -159,6 +159,17 @@ def test_unknown_query_parameters_are_ignored(url, db):
     assert r.status_code == 204
 
 
+@pytest.mark.parametrize("path", ["/query", "/api/v3/query_sql", "/api/v3/write_lp"])
+def test_a_query_string_of_more_than_1000_fields_is_400_json(url, path):
+    fields = "&".join(["db=x", "q=SELECT%201"] + [f"f{i}=" for i in range(1000)])
+    r = requests.get(f"{url}{path}?{fields}", timeout=30)
+    assert r.status_code == 400
+    assert r.json() == {"error": "invalid query string: more than 1000 fields"}
+    at_the_limit = requests.get(f"{url}{path}?" + "&".join(f"f{i}=" for i in range(998)) + "&db=x&q=SELECT%201",
+                                timeout=30)
+    assert b"invalid query string" not in at_the_limit.content
+
+
 def test_v1_without_query_string_is_400_no_db_destination(url):
     r = requests.post(f"{url}/write", data=b"cpu v=1")
     assert r.status_code == 400
