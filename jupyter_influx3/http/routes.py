@@ -116,6 +116,20 @@ class _Routing(httputil.HTTPMessageDelegate):
             self.delegate.on_connection_close()
 
 
+def _parsed_on_read(slot: str) -> property:
+    """A request attribute kept in `slot`, filled by the request's ``_parsed()`` on first read."""
+
+    def read(request: "QueryArgsOnDemand") -> dict:
+        if getattr(request, slot) is None:
+            request._parsed()
+        return getattr(request, slot)
+
+    def write(request: "QueryArgsOnDemand", value: dict) -> None:
+        setattr(request, slot, value)
+
+    return property(read, write)
+
+
 class QueryArgsOnDemand(httputil.HTTPServerRequest):
     """Tornado's request, whose query string is parsed into ``arguments`` and ``query_arguments``
     when something reads them, not for every request (a parse and a deep copy: ~8 µs, a tenth of
@@ -136,25 +150,8 @@ class QueryArgsOnDemand(httputil.HTTPServerRequest):
         self._arguments = parsed
         self._query_arguments = copy.deepcopy(parsed)
 
-    @property
-    def arguments(self) -> dict:
-        if self._arguments is None:
-            self._parsed()
-        return self._arguments
-
-    @arguments.setter
-    def arguments(self, value: dict) -> None:
-        self._arguments = value
-
-    @property
-    def query_arguments(self) -> dict:
-        if self._query_arguments is None:
-            self._parsed()
-        return self._query_arguments
-
-    @query_arguments.setter
-    def query_arguments(self, value: dict) -> None:
-        self._query_arguments = value
+    arguments = _parsed_on_read("_arguments")
+    query_arguments = _parsed_on_read("_query_arguments")
 
 
 #: a route pattern that is a plain path (no regular expression in it but the final "$")
