@@ -61,10 +61,7 @@ class TableBuffer:
     def drop_upto(self, wal_seq: int) -> None:
         keep = [(s, b) for s, b in self.chunks if s > wal_seq]
         if len(keep) != len(self.chunks):
-            self.chunks = keep
-            self.rows = sum(b.num_rows for _, b in keep)
-            self.nbytes = sum(_size(b) for _, b in keep)
-            self._table = self._batches = None
+            self._keep(keep)
 
     def drop_rows_upto(self, seq: int) -> None:
         """Forget rows whose write sequence (``__seq``) is <= `seq` (a restore rolled them back)."""
@@ -75,9 +72,13 @@ class TableBuffer:
                 keep.append((s, b))
             elif pc.max(col).as_py() > seq:
                 keep.append((s, b.filter(pc.greater(col, seq))))
-        self.chunks = keep
-        self.rows = sum(b.num_rows for _, b in keep)
-        self.nbytes = sum(_size(b) for _, b in keep)
+        self._keep(keep)
+
+    def _keep(self, chunks: list) -> None:
+        """Hold only `chunks` (after a drop): the counts follow, the kept views are rebuilt."""
+        self.chunks = chunks
+        self.rows = sum(b.num_rows for _, b in chunks)
+        self.nbytes = sum(_size(b) for _, b in chunks)
         self._table = self._batches = None
 
     def upto(self, wal_seq: int) -> pa.Table | None:
