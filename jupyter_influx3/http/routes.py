@@ -74,7 +74,7 @@ class _Application(tornado.web.Application):
         super().__init__(handlers, **settings)
         self._fixed: dict[str, tuple] = {}
         for pattern, handler, *kwargs in handlers:
-            path = pattern[:-1]   # without the "$"
+            path = pattern[:-1] if pattern.endswith("$") else pattern   # (tornado adds a missing "$")
             if _FIXED.fullmatch(path) and path not in self._fixed and _first_match(handlers, path) == pattern:
                 self._fixed[path] = (handler, kwargs[0] if kwargs else None)
 

@@ -62,6 +62,9 @@ def test_a_fixed_path_behind_a_pattern_that_matches_it_goes_to_the_pattern():
     app = _Application([("/a/(.+)$", First), ("/a/b$", Second), ("/c$", Second)])
     assert "/a/b" not in app._fixed and "/c" in app._fixed
     assert handler_of(app, "/a/b") is First and handler_of(app, "/c") is Second
+    plain = _Application([("/d", First), ("/d/e$", Second)])   # tornado ends "/d" with "$" itself
+    assert plain._fixed.keys() == {"/d", "/d/e"} and handler_of(plain, "/d") is First
+    assert handler_of(plain, "/d/e") is handler_of(tornado.web.Application([("/d", First), ("/d/e$", Second)]), "/d/e")
 
 
 def test_query_arguments_are_parsed_when_first_read():
