@@ -74,7 +74,7 @@ class _Application(tornado.web.Application):
         super().__init__(handlers, **settings)
         self._fixed: dict[str, tuple] = {}
         for pattern, handler, *kwargs in handlers:
-            path = pattern[:-1] if pattern.endswith("$") else pattern   # (tornado adds a missing "$")
+            path = _anchored(pattern)[:-1]
             if _FIXED.fullmatch(path) and path not in self._fixed and _first_match(handlers, path) == pattern:
                 self._fixed[path] = (handler, kwargs[0] if kwargs else None)
 
@@ -158,10 +158,15 @@ class QueryArgsOnDemand(httputil.HTTPServerRequest):
 _FIXED = re.compile(r"[A-Za-z0-9_/-]+")
 
 
+def _anchored(pattern: str) -> str:
+    """A route pattern as tornado matches it: ending in "$" (it adds one where missing)."""
+    return pattern if pattern.endswith("$") else pattern + "$"
+
+
 def _first_match(handlers: list, path: str) -> Optional[str]:
     """The pattern of the route tornado picks for `path` (the first whose expression matches)."""
     for pattern, *_ in handlers:
-        if re.match(pattern, path):
+        if re.match(_anchored(pattern), path):
             return pattern
     return None
 
