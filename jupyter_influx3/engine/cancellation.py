@@ -30,6 +30,12 @@ SHUTDOWN = "shutdown"
 _current = threading.local()
 #: how many times a cancelled query's cursors are interrupted again (about 10 minutes)
 REPEATS = 600
+#: how late the deadline thread may act on an entry. Every query run on the IOLoop arms an alarm
+#: (http/base.py), so a busy server pushes an entry per request; waking at each one's exact time
+#: woke the thread ~2 times per request (its own timer, then the lock the IOLoop held), each wake a
+#: switch on the core the clients run on. With the slack it wakes for a batch, at most ~100 times
+#: a second, and a deadline or alarm is acted on at most this much late.
+WAKE_SLACK_S = 0.01
 
 
 class QueryCancelled(QueryError):
@@ -225,7 +231,7 @@ class _Deadlines:
                     if attempt < REPEATS:
                         heapq.heappush(self._heap, (now + min(1.0, 0.05 * 2 ** attempt), next(self._seq), ref,
                                                     attempt + 1))
-                self._cv.wait(self._heap[0][0] - now if self._heap else None)
+                self._cv.wait(self._heap[0][0] - now + WAKE_SLACK_S if self._heap else None)
 
 
 _deadlines = _Deadlines()
