@@ -181,11 +181,16 @@ class Server:
         if workers is not None:   # (argparse: the last --workers wins)
             self.cmd += ["--workers", str(workers)]
         self.proc: subprocess.Popen | None = None
+        #: the environment and directory of the server process (None: this one's); an A/B run
+        #: serves another build with PYTHONPATH=<its checkout> from outside this one
+        self.env: dict | None = None
+        self.cwd: str | None = None
 
     def start(self, timeout: float = 60.0) -> "Server":
         logf = open(self.log_path, "ab")
         offset = logf.tell()
-        self.proc = subprocess.Popen(self.cmd, stdout=logf, stderr=logf, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(self.cmd, stdout=logf, stderr=logf, stdin=subprocess.DEVNULL, env=self.env,
+                                     cwd=self.cwd)
         logf.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -819,7 +824,9 @@ def restart_after_sigterm(srv: Server, results: dict) -> Server:
     code, secs = srv.stop()
     results["sigterm_stop"] = {"exit_code": code, "seconds": round(secs, 2)}
     log(f"influx3 serve stopped with SIGTERM in {secs:.1f}s (exit {code}); restarting on the same data dir")
-    return Server(srv.data_dir, srv.node_id).start()
+    again = Server(srv.data_dir, srv.node_id)
+    again.env, again.cwd = srv.env, srv.cwd
+    return again.start()
 
 
 def text_table(head: list[str], rows: list[list], left: set[int]) -> str:
