@@ -46,9 +46,8 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import (INFLUX1, Http, Server, add_tsbs_args, generate_tsbs, influx1_count,  # noqa: E402
-                    influx1_recreate, influx1_start, influx1_stop, log, med, record_failure, run_info, run_load_py,
-                    shared_dir, text_table)
+from ingest import (INFLUX1, Http, Server, add_tsbs_args, generate_tsbs, influx1_loaded,  # noqa: E402
+                    influx1_stop, log, med, record_failure, run_info, run_load_py, shared_dir, text_table)
 
 DB1 = "bench_caches"   # the database on InfluxDB 1.6.7 (other benchmarks use others)
 HOST = "host_42"
@@ -226,11 +225,7 @@ def main() -> int:
     try:
         data, nlines = generate_tsbs(args, shared, tmp)
         if not args.no_influx1:
-            started1 = influx1_start(shared)
-            results["influx1"] = {"version": influx1_recreate(DB1, nlines)}
-            results["influx1"]["load"] = run_load_py(shared, data, f"{INFLUX1}/write?db={DB1}", args.batch,
-                                                     args.workers)
-            results["influx1"]["count_ok"] = influx1_count(DB1) == nlines
+            started1 = influx1_loaded(args, shared, data, nlines, DB1, results)
         srv = ingest_cost(args, shared, tmp, data, results)
         latency(srv, args.reps, results, "loaded", not args.no_influx1)
         code, secs = srv.stop()

@@ -402,6 +402,22 @@ def influx1_recreate(db: str, nlines: int) -> str:
 
 
 # ---- parts -----------------------------------------------------------------------------------
+def influx1_loaded(args, shared: Path, data: Path, nlines: int, db: str, results: dict) -> bool:
+    """InfluxDB 1.6.7 started if it is not running, with the TSBS file `data` loaded into a fresh
+    database `db` (results["influx1"]: version, load, count_ok); returns whether this call started
+    the server (the caller stops it at the end). On a failure a server started here is stopped."""
+    started = influx1_start(shared)
+    try:
+        results["influx1"] = {"version": influx1_recreate(db, nlines)}
+        results["influx1"]["load"] = run_load_py(shared, data, f"{INFLUX1}/write?db={db}", args.batch, args.workers)
+        results["influx1"]["count_ok"] = influx1_count(db) == nlines
+    except BaseException:
+        if started:
+            influx1_stop(shared)
+        raise
+    return started
+
+
 def wait_idle(pid: int | None, busy_pct: float = 10.0, timeout: float = 20.0) -> float:
     """Waits until process `pid` uses under `busy_pct` % of a CPU over half a second (InfluxDB 1.6.7
     compacts for seconds after a load, which would slow the load after it); the seconds waited."""

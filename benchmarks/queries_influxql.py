@@ -40,9 +40,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ingest  # noqa: E402
-from ingest import (INFLUX1, Http, Server, add_tsbs_args, generate_tsbs, influx1_count,  # noqa: E402
-                    influx1_recreate, influx1_start, influx1_stop, log, med, record_failure, restart_after_sigterm,
-                    run_info, run_load_py, serve_loaded, shared_dir, text_table)
+from ingest import (INFLUX1, Http, Server, add_tsbs_args, generate_tsbs, influx1_loaded,  # noqa: E402
+                    influx1_stop, log, med, record_failure, restart_after_sigterm, run_info, serve_loaded,
+                    shared_dir, text_table)
 from queries_sql import influxql_queries  # noqa: E402
 
 DB1 = "bench_influxql"  # the database on InfluxDB 1.6.7 (other benchmarks use `bench` there)
@@ -198,10 +198,7 @@ def main() -> int:
     started1 = False
     try:
         data, nlines = generate_tsbs(args, shared, tmp)
-        started1 = influx1_start(shared)
-        results["influx1"] = {"version": influx1_recreate(DB1, nlines)}
-        results["influx1"]["load"] = run_load_py(shared, data, f"{INFLUX1}/write?db={DB1}", args.batch, args.workers)
-        results["influx1"]["count_ok"] = influx1_count(DB1) == nlines
+        started1 = influx1_loaded(args, shared, data, nlines, DB1, results)
         # the buffer state must be one: no snapshot of the loaded rows until SIGTERM (a snapshot
         # running in the background during the buffer state slowed its small queries 2-10x)
         Server.extra_flags = [*Server.extra_flags, "--snapshot-rows", str(2 * nlines)]

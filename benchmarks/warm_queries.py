@@ -37,9 +37,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ingest  # noqa: E402
-from ingest import (INFLUX1, Http, Server, add_tsbs_args, generate_tsbs, influx1_pid, influx1_recreate,  # noqa: E402
-                    influx1_start, influx1_stop, log, record_failure, restart_after_sigterm, run_info,
-                    run_load_py, shared_dir, text_table, wait_idle)
+from ingest import (INFLUX1, Http, Server, add_tsbs_args, generate_tsbs, influx1_loaded, influx1_pid,  # noqa: E402
+                    influx1_stop, log, record_failure, restart_after_sigterm, run_info, run_load_py, shared_dir,
+                    text_table, wait_idle)
 from queries_influxql import query_path  # noqa: E402
 from queries_sql import influxql_queries  # noqa: E402
 
@@ -152,9 +152,7 @@ def main() -> int:
     started1 = False
     try:
         data, nlines = generate_tsbs(args, shared, tmp)
-        started1 = influx1_start(shared)
-        results["influx1"] = {"version": influx1_recreate(DB1, nlines)}
-        results["influx1"]["load"] = run_load_py(shared, data, f"{INFLUX1}/write?db={DB1}", args.batch, args.workers)
+        started1 = influx1_loaded(args, shared, data, nlines, DB1, results)
         Server.extra_flags = [*Server.extra_flags, "--snapshot-rows", str(2 * nlines)]
         builds = {"influx3": None, **({"baseline": args.baseline} if args.baseline else {})}
         for key, src in builds.items():
