@@ -215,6 +215,40 @@ def test_disabling_a_trigger_interrupts_its_running_plugin_at_the_next_api_call(
         eng.close()
 
 
+def test_writes_wake_the_wal_reader_only_while_a_wal_trigger_exists(tmp_path):
+    """Without a WAL trigger the reader only keeps its place, at its polls (a round per write
+    doubled the CPU of many small writes); while one exists every write wakes it, so the trigger
+    gets its rows at once."""
+    from jupyter_influx3.engine import Engine
+    eng = Engine(tmp_path / "d", node_id="n1")
+    try:
+        pe = eng.configure_plugins(tmp_path / "plugins", run_triggers=False)   # no reader clears the wake
+        (pe.loader.plugin_dir / "noop.py").write_text(
+            "def process_writes(influxdb3_local, table_batches, args=None):\n    pass\n")
+        (pe.loader.plugin_dir / "tick.py").write_text(
+            "def process_scheduled_call(influxdb3_local, call_time, args=None):\n    pass\n")
+        eng.write_lp("db", "seed v=1", "ns")
+
+        def write_wakes(line: str) -> bool:
+            pe._wake.clear()
+            eng.write_lp("db", line, "ns")
+            return pe._wake.is_set()
+
+        pe.create_trigger("db", "tick", "tick.py", "every:1h")   # not a WAL trigger
+        assert not write_wakes("m v=1")
+        pe.create_trigger("db", "noop", "noop.py", "all_tables")
+        assert write_wakes("m v=2")
+        pe.disable_trigger("db", "noop")
+        assert not write_wakes("m v=3")
+        pe.enable_trigger("db", "noop")
+        assert write_wakes("m v=4")
+        pe.disable_trigger("db", "noop")
+        pe.delete_trigger("db", "noop")
+        assert not write_wakes("m v=5")
+    finally:
+        eng.close()
+
+
 def test_wal_files_stay_while_a_wal_trigger_has_not_read_them(tmp_path):
     from jupyter_influx3.engine import Engine
     eng = Engine(tmp_path / "d", node_id="n1")

@@ -86,6 +86,9 @@ class ProcessingEngine:
         self._cancel_lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        #: whether an enabled WAL trigger exists (as of the last WAL round or trigger change): only
+        #: then does a write wake the WAL reader (see wake())
+        self._wal_triggers = has_wal_triggers(engine.catalog)
         self._threads: list[threading.Thread] = []
         self.leader = False
         self._lease_fd = None
@@ -115,8 +118,19 @@ class ProcessingEngine:
         self._threads.append(t)
 
     def wake(self) -> None:
-        """A write was acknowledged on this node: the WAL reader looks now rather than at its next poll."""
-        self._wake.set()
+        """A write was acknowledged on this node: with a WAL trigger, the WAL reader looks now rather
+        than at its next poll. Without one it only keeps its place, at its polls: a round per write
+        (each reading the new records and saving the position) doubled the CPU of many small
+        writes."""
+        if self._wal_triggers:
+            self._wake.set()
+
+    def _triggers_changed(self, added: bool) -> None:
+        """A trigger was created, enabled, disabled or deleted: writes wake the WAL reader while a
+        WAL trigger exists, and one `added` has it look now."""
+        self._wal_triggers = has_wal_triggers(self.engine.catalog)
+        if added:
+            self._wake.set()
 
     def close(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -185,7 +199,7 @@ class ProcessingEngine:
 
         self.engine.catalog.transact(ops)
         self._fresh_cancel(db, name)
-        self._wake.set()
+        self._triggers_changed(added=True)
 
     def _trigger(self, cat, db: str, name: str):
         d = cat.db(db)
@@ -208,6 +222,7 @@ class ProcessingEngine:
         self.engine.catalog.transact(ops)
         self._cancel(db, trigger_name)
         self.cache.drop_namespace(self._namespace(db, trigger_name))
+        self._triggers_changed(added=False)
 
     def set_trigger_disabled(self, db: str, trigger_name: str, disabled: bool) -> None:
         self.loader.require_dir()
@@ -226,7 +241,7 @@ class ProcessingEngine:
             self._cancel(db, trigger_name)
         else:
             self._fresh_cancel(db, trigger_name)
-            self._wake.set()
+        self._triggers_changed(added=not disabled)
 
     def enable_trigger(self, db: str, trigger_name: str) -> None:
         self.set_trigger_disabled(db, trigger_name, False)
@@ -354,7 +369,8 @@ class ProcessingEngine:
         # the records written before a trigger existed are dropped by its `wal_from`.
         cat.refresh()
         self._reconcile()
-        if not decode and has_wal_triggers(cat):
+        self._wal_triggers = has_wal_triggers(cat)   # (another worker may have made one)
+        if not decode and self._wal_triggers:
             return   # a WAL trigger came while the records were passed over undecoded: read them again
         futures = []
         for db_id in rnd.grouped:
