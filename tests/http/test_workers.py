@@ -1,7 +1,8 @@
 """`influx3 serve --workers 2`: two node processes behind one port look like one server.
 
-Every request below opens a new connection (no session), so the kernel hands them to either worker;
-each worker writes its own WAL (`<node-id>-w<i>/wal`), which shows both were used."""
+Requests below open a new connection each (no session), so the kernel hands them to either worker,
+except where a test holds one open to steer the rest to the other worker. Each worker writes its own
+WAL (`<node-id>-w<i>/wal`), which shows both were used."""
 
 from __future__ import annotations
 
@@ -39,10 +40,24 @@ def srv(start_influx3_session):
 
 
 def test_every_write_is_seen_by_the_next_query_whichever_worker_answers(srv):
+    """Writes and queries alternate between the two workers. An idle server gives sequential new
+    connections to whichever worker wins the accept, often the same one every time; one keep-alive
+    connection held open makes its worker the busier one, so the balancer (http/balance.py) hands
+    every new connection to the other."""
     before = {w: wal_bytes(srv.data_dir, f"test-node-w{w}") for w in (0, 1)}
-    for i in range(1, ROUNDS + 1):
-        written(srv.url, "ryw", f"cpu,host=h{i} v={i} {i}")
-        assert sql(srv.url, "ryw", "SELECT count(*) AS n FROM cpu") == [{"n": i}]
+    count = "SELECT count(*) AS n FROM cpu"
+    with requests.Session() as held:
+        for i in range(1, ROUNDS + 1):
+            line = f"cpu,host=h{i} v={i} {i}"
+            if i % 2:   # written through the held connection, read through a new one
+                r = held.post(srv.url + "/api/v3/write_lp", params={"db": "ryw"}, data=line, timeout=30)
+                assert r.status_code == 204, r.text
+                assert sql(srv.url, "ryw", count) == [{"n": i}]
+            else:       # and the other way round
+                written(srv.url, "ryw", line)
+                r = held.post(srv.url + "/api/v3/query_sql", json={"db": "ryw", "q": count, "format": "json"},
+                              timeout=30)
+                assert r.status_code == 200 and r.json() == [{"n": i}], r.text
     grown = [w for w in (0, 1) if wal_bytes(srv.data_dir, f"test-node-w{w}") > before[w]]
     assert grown == [0, 1], "both workers should have taken writes"
 
@@ -167,8 +182,13 @@ def test_flight_on_the_shared_port_reads_what_either_worker_acknowledged(srv):
 def test_system_queries_lists_the_queries_of_every_worker(srv):
     written(srv.url, "sysq", "t v=1 1")
     marks = [f"mark{i}" for i in range(8)]
-    for m in marks:   # new connections: both workers answer some
-        sql(srv.url, "sysq", f"SELECT '{m}' AS m, count(*) FROM t")
+    with requests.Session() as held:   # its worker is the busier one: new connections go to the other
+        for i, m in enumerate(marks):
+            q = {"db": "sysq", "q": f"SELECT '{m}' AS m, count(*) FROM t", "format": "json"}
+            if i % 2:
+                assert held.post(srv.url + "/api/v3/query_sql", json=q, timeout=30).status_code == 200
+            else:
+                sql(srv.url, "sysq", q["q"])
     time.sleep(1.0)   # a worker publishes its log every 0.25 s
     for _ in range(4):
         texts = [r["query_text"] for r in sql(srv.url, "sysq", "SELECT query_text FROM system.queries")]
