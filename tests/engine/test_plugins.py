@@ -249,6 +249,38 @@ def test_writes_wake_the_wal_reader_only_while_a_wal_trigger_exists(tmp_path):
         eng.close()
 
 
+def test_a_stream_of_small_writes_reaches_a_wal_trigger_in_rounds_the_gap_apart(tmp_path):
+    """Writes arriving while the WAL reader waits out WAL_ROUND_GAP_S gather for its next round: a
+    write every 2 ms reaches the plugin in at most one call per gap (one call per write cost a
+    round's fixed CPU per write), every row exactly once."""
+    from jupyter_influx3.engine import Engine
+    from jupyter_influx3.engine.plugins.manager import WAL_ROUND_GAP_S
+    eng = Engine(tmp_path / "d", node_id="n1")
+    try:
+        pe = eng.configure_plugins(tmp_path / "plugins")
+        (pe.loader.plugin_dir / "calls.py").write_text(
+            "def process_writes(influxdb3_local, table_batches, args=None):\n"
+            "    seen = influxdb3_local.cache.get('seen', use_global=True) or []\n"
+            "    rows = [int(r['v']) for b in table_batches for r in b['rows']]\n"
+            "    influxdb3_local.cache.put('seen', seen + [rows], use_global=True)\n")
+        eng.write_lp("db", "seed v=1", "ns")
+        pe.create_trigger("db", "calls", "calls.py", "table:m")
+        assert _wait(lambda: pe.leader)
+        cache = PluginCache(pe.cache, "x")
+        n = 100
+        t0 = time.monotonic()
+        for i in range(n):
+            eng.write_lp("db", f"m v={i}i {i + 1}", "ns", no_sync=True)
+            time.sleep(0.002)
+        assert _wait(lambda: sum(map(len, cache.get("seen", use_global=True) or [])) >= n)
+        elapsed = time.monotonic() - t0
+        calls = cache.get("seen", use_global=True)
+        assert sorted(v for rows in calls for v in rows) == list(range(n))
+        assert len(calls) <= elapsed / WAL_ROUND_GAP_S + 2, (len(calls), elapsed)
+    finally:
+        eng.close()
+
+
 def test_wal_files_stay_while_a_wal_trigger_has_not_read_them(tmp_path):
     from jupyter_influx3.engine import Engine
     eng = Engine(tmp_path / "d", node_id="n1")

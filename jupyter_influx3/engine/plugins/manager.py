@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +40,11 @@ TRIGGER_TYPES = ("wal", "schedule", "request")
 _TYPE_NAMES = {"wal": "Wal", "schedule": "Schedule", "request": "Request"}
 TEST_CACHE_TTL_S = 30 * 60.0
 RETRY_MAX_SLEEP_S = 5.0
+#: the least time from the start of one WAL round to the next. A round has a fixed cost (~1.7 ms of
+#: CPU: the catalog, the WAL listing, the saved position), so under a stream of small writes one per
+#: write doubled their CPU; writes arriving meanwhile now gather for the next round. (InfluxDB 3
+#: hands its WAL triggers the writes of each WAL flush, every second by default.)
+WAL_ROUND_GAP_S = 0.01
 
 
 def _check_arguments(arguments) -> dict | None:
@@ -349,11 +355,13 @@ class ProcessingEngine:
         while not self._stop.is_set():
             self._wake.wait(self.poll_s)
             self._wake.clear()
+            started = time.monotonic()
             try:
                 self._wal_round(tail)
             except Exception:  # noqa: BLE001 - the loop must survive anything
                 log.exception("processing engine: WAL round failed")
                 self._stop.wait(1.0)
+            self._stop.wait(WAL_ROUND_GAP_S - (time.monotonic() - started))
 
     def _wal_round(self, tail: WalTail) -> None:
         cat = self.engine.catalog
