@@ -106,6 +106,24 @@ def pe(engine, tmp_path):
     p.close()
 
 
+@pytest.fixture
+def live(tmp_path):
+    """The processing engine of a node that runs its triggers (background threads on)."""
+    from jupyter_influx3.engine import Engine
+    eng = Engine(tmp_path / "d", node_id="n1")
+    try:
+        yield eng.configure_plugins(tmp_path / "plugins")
+    finally:
+        eng.close()
+
+
+def _triggered(pe, name: str, spec: str, code: str) -> None:
+    """Trigger `name` of database `db` (made here) running `code`, saved as `<name>.py`."""
+    (pe.loader.plugin_dir / f"{name}.py").write_text(code)
+    pe.engine.write_lp("db", "seed v=1", "ns")
+    pe.create_trigger("db", name, f"{name}.py", spec)
+
+
 def test_single_file_plugins_get_fresh_globals_each_call_and_linebuilder_is_a_builtin(pe, engine):
     (pe.loader.plugin_dir / "state.py").write_text(
         "counter = []\n"
@@ -168,138 +186,106 @@ def test_write_sync_applies_at_once_and_raises_on_a_bad_line(engine, tmp_path):
     assert engine.sql("db", "SELECT count(*) AS c FROM b").to_pylist() == [{"c": 1}]
 
 
-def test_each_wal_trigger_gets_its_own_row_dicts(tmp_path):
-    from jupyter_influx3.engine import Engine
-    eng = Engine(tmp_path / "d", node_id="n1")
-    try:
-        pe = eng.configure_plugins(tmp_path / "plugins")
-        code = ("def process_writes(influxdb3_local, table_batches, args=None):\n"
-                "    for b in table_batches:\n"
-                "        for row in b['rows']:\n"
-                "            row['temp'] = row['temp'] * 10\n"
-                "            influxdb3_local.write(LineBuilder('out_' + args['n']).float64_field('temp', row['temp']))\n")
-        (pe.loader.plugin_dir / "mut.py").write_text(code)
-        eng.write_lp("db", "seed v=1", "ns")
-        for n in ("a", "b"):
-            pe.create_trigger("db", n, "mut.py", "table:m", trigger_arguments={"n": n})
-        assert _wait(lambda: pe.leader)
-        eng.write_lp("db", "m temp=2 1", "ns")
-        got = _wait(lambda: _rows(eng, "SELECT temp FROM out_a") and _rows(eng, "SELECT temp FROM out_b"))
-        assert got and _rows(eng, "SELECT temp FROM out_a") == _rows(eng, "SELECT temp FROM out_b") == [{"temp": 20.0}]
-    finally:
-        eng.close()
+def test_each_wal_trigger_gets_its_own_row_dicts(live):
+    pe, eng = live, live.engine
+    code = ("def process_writes(influxdb3_local, table_batches, args=None):\n"
+            "    for b in table_batches:\n"
+            "        for row in b['rows']:\n"
+            "            row['temp'] = row['temp'] * 10\n"
+            "            influxdb3_local.write(LineBuilder('out_' + args['n']).float64_field('temp', row['temp']))\n")
+    (pe.loader.plugin_dir / "mut.py").write_text(code)
+    eng.write_lp("db", "seed v=1", "ns")
+    for n in ("a", "b"):
+        pe.create_trigger("db", n, "mut.py", "table:m", trigger_arguments={"n": n})
+    assert _wait(lambda: pe.leader)
+    eng.write_lp("db", "m temp=2 1", "ns")
+    got = _wait(lambda: _rows(eng, "SELECT temp FROM out_a") and _rows(eng, "SELECT temp FROM out_b"))
+    assert got and _rows(eng, "SELECT temp FROM out_a") == _rows(eng, "SELECT temp FROM out_b") == [{"temp": 20.0}]
 
 
-def test_disabling_a_trigger_interrupts_its_running_plugin_at_the_next_api_call(tmp_path):
-    from jupyter_influx3.engine import Engine
-    eng = Engine(tmp_path / "d", node_id="n1")
-    try:
-        pe = eng.configure_plugins(tmp_path / "plugins")
-        (pe.loader.plugin_dir / "loop.py").write_text(
-            "import time\n"
-            "def process_scheduled_call(influxdb3_local, call_time, args=None):\n"
-            "    try:\n"
-            "        while True:\n"
-            "            influxdb3_local.info('tick')\n"
-            "            time.sleep(0.02)\n"
-            "    except KeyboardInterrupt as e:\n"
-            "        influxdb3_local.cache.put('why', str(e), use_global=True)\n"
-            "        raise\n")
-        eng.write_lp("db", "seed v=1", "ns")
-        pe.create_trigger("db", "loop", "loop.py", "every:1s")
-        assert _wait(lambda: any(x.log_text == "tick" for x in pe.logs.lines("loop")))
-        pe.disable_trigger("db", "loop")
-        why = _wait(lambda: PluginCache(pe.cache, "x").get("why", use_global=True))
-        assert why == "influxdb3 is shutting down; aborting plugin execution"
-    finally:
-        eng.close()
+def test_disabling_a_trigger_interrupts_its_running_plugin_at_the_next_api_call(live):
+    pe = live
+    _triggered(pe, "loop", "every:1s",
+               "import time\n"
+               "def process_scheduled_call(influxdb3_local, call_time, args=None):\n"
+               "    try:\n"
+               "        while True:\n"
+               "            influxdb3_local.info('tick')\n"
+               "            time.sleep(0.02)\n"
+               "    except KeyboardInterrupt as e:\n"
+               "        influxdb3_local.cache.put('why', str(e), use_global=True)\n"
+               "        raise\n")
+    assert _wait(lambda: any(x.log_text == "tick" for x in pe.logs.lines("loop")))
+    pe.disable_trigger("db", "loop")
+    why = _wait(lambda: PluginCache(pe.cache, "x").get("why", use_global=True))
+    assert why == "influxdb3 is shutting down; aborting plugin execution"
 
 
-def test_writes_wake_the_wal_reader_only_while_a_wal_trigger_exists(tmp_path):
+def test_writes_wake_the_wal_reader_only_while_a_wal_trigger_exists(pe, engine):
     """Without a WAL trigger the reader only keeps its place, at its polls (a round per write
     doubled the CPU of many small writes); while one exists every write wakes it, so the trigger
     gets its rows at once."""
-    from jupyter_influx3.engine import Engine
-    eng = Engine(tmp_path / "d", node_id="n1")
-    try:
-        pe = eng.configure_plugins(tmp_path / "plugins", run_triggers=False)   # no reader clears the wake
-        (pe.loader.plugin_dir / "noop.py").write_text(
-            "def process_writes(influxdb3_local, table_batches, args=None):\n    pass\n")
-        (pe.loader.plugin_dir / "tick.py").write_text(
-            "def process_scheduled_call(influxdb3_local, call_time, args=None):\n    pass\n")
-        eng.write_lp("db", "seed v=1", "ns")
+    eng = engine   # background=False, and run_triggers=False: no reader clears the wake
+    (pe.loader.plugin_dir / "noop.py").write_text(
+        "def process_writes(influxdb3_local, table_batches, args=None):\n    pass\n")
+    (pe.loader.plugin_dir / "tick.py").write_text(
+        "def process_scheduled_call(influxdb3_local, call_time, args=None):\n    pass\n")
+    eng.write_lp("db", "seed v=1", "ns")
 
-        def write_wakes(line: str) -> bool:
-            pe._wake.clear()
-            eng.write_lp("db", line, "ns")
-            return pe._wake.is_set()
+    def write_wakes(line: str) -> bool:
+        pe._wake.clear()
+        eng.write_lp("db", line, "ns")
+        return pe._wake.is_set()
 
-        pe.create_trigger("db", "tick", "tick.py", "every:1h")   # not a WAL trigger
-        assert not write_wakes("m v=1")
-        pe.create_trigger("db", "noop", "noop.py", "all_tables")
-        assert write_wakes("m v=2")
-        pe.disable_trigger("db", "noop")
-        assert not write_wakes("m v=3")
-        pe.enable_trigger("db", "noop")
-        assert write_wakes("m v=4")
-        pe.disable_trigger("db", "noop")
-        pe.delete_trigger("db", "noop")
-        assert not write_wakes("m v=5")
-    finally:
-        eng.close()
+    pe.create_trigger("db", "tick", "tick.py", "every:1h")   # not a WAL trigger
+    assert not write_wakes("m v=1")
+    pe.create_trigger("db", "noop", "noop.py", "all_tables")
+    assert write_wakes("m v=2")
+    pe.disable_trigger("db", "noop")
+    assert not write_wakes("m v=3")
+    pe.enable_trigger("db", "noop")
+    assert write_wakes("m v=4")
+    pe.disable_trigger("db", "noop")
+    pe.delete_trigger("db", "noop")
+    assert not write_wakes("m v=5")
 
 
-def test_a_stream_of_small_writes_reaches_a_wal_trigger_in_rounds_the_gap_apart(tmp_path):
+def test_a_stream_of_small_writes_reaches_a_wal_trigger_in_rounds_the_gap_apart(live):
     """Writes arriving while the WAL reader waits out WAL_ROUND_GAP_S gather for its next round: a
     write every 2 ms reaches the plugin in at most one call per gap (one call per write cost a
     round's fixed CPU per write), every row exactly once."""
-    from jupyter_influx3.engine import Engine
     from jupyter_influx3.engine.plugins.manager import WAL_ROUND_GAP_S
-    eng = Engine(tmp_path / "d", node_id="n1")
-    try:
-        pe = eng.configure_plugins(tmp_path / "plugins")
-        (pe.loader.plugin_dir / "calls.py").write_text(
-            "def process_writes(influxdb3_local, table_batches, args=None):\n"
-            "    seen = influxdb3_local.cache.get('seen', use_global=True) or []\n"
-            "    rows = [int(r['v']) for b in table_batches for r in b['rows']]\n"
-            "    influxdb3_local.cache.put('seen', seen + [rows], use_global=True)\n")
-        eng.write_lp("db", "seed v=1", "ns")
-        pe.create_trigger("db", "calls", "calls.py", "table:m")
-        assert _wait(lambda: pe.leader)
-        cache = PluginCache(pe.cache, "x")
-        n = 100
-        t0 = time.monotonic()
-        for i in range(n):
-            eng.write_lp("db", f"m v={i}i {i + 1}", "ns", no_sync=True)
-            time.sleep(0.002)
-        assert _wait(lambda: sum(map(len, cache.get("seen", use_global=True) or [])) >= n)
-        elapsed = time.monotonic() - t0
-        calls = cache.get("seen", use_global=True)
-        assert sorted(v for rows in calls for v in rows) == list(range(n))
-        assert len(calls) <= elapsed / WAL_ROUND_GAP_S + 2, (len(calls), elapsed)
-    finally:
-        eng.close()
+    pe, eng = live, live.engine
+    _triggered(pe, "calls", "table:m",
+               "def process_writes(influxdb3_local, table_batches, args=None):\n"
+               "    seen = influxdb3_local.cache.get('seen', use_global=True) or []\n"
+               "    rows = [int(r['v']) for b in table_batches for r in b['rows']]\n"
+               "    influxdb3_local.cache.put('seen', seen + [rows], use_global=True)\n")
+    assert _wait(lambda: pe.leader)
+    cache = PluginCache(pe.cache, "x")
+    n = 100
+    t0 = time.monotonic()
+    for i in range(n):
+        eng.write_lp("db", f"m v={i}i {i + 1}", "ns", no_sync=True)
+        time.sleep(0.002)
+    assert _wait(lambda: sum(map(len, cache.get("seen", use_global=True) or [])) >= n)
+    elapsed = time.monotonic() - t0
+    calls = cache.get("seen", use_global=True)
+    assert sorted(v for rows in calls for v in rows) == list(range(n))
+    assert len(calls) <= elapsed / WAL_ROUND_GAP_S + 2, (len(calls), elapsed)
 
 
-def test_wal_files_stay_while_a_wal_trigger_has_not_read_them(tmp_path):
-    from jupyter_influx3.engine import Engine
-    eng = Engine(tmp_path / "d", node_id="n1")
-    try:
-        pe = eng.configure_plugins(tmp_path / "plugins")
-        (pe.loader.plugin_dir / "noop.py").write_text(
-            "def process_writes(influxdb3_local, table_batches, args=None):\n    pass\n")
-        eng.write_lp("db", "seed v=1", "ns")
-        pe.create_trigger("db", "noop", "noop.py", "all_tables")
-        assert _wait(lambda: load_positions(eng.data_dir) is not None)
-        assert wal_pinned(eng.data_dir, eng.catalog, "some-new-node", 1)  # not read yet: kept
-        old = time.time() - 25 * 3600  # no processing engine for a day: the pin lapses
-        os.utime(positions_path(eng.data_dir), (old, old))
-        assert not wal_pinned(eng.data_dir, eng.catalog, "some-new-node", 1)
-        os.utime(positions_path(eng.data_dir))
-        pe.disable_trigger("db", "noop")
-        assert not wal_pinned(eng.data_dir, eng.catalog, "some-new-node", 1)  # no WAL trigger: free
-    finally:
-        eng.close()
+def test_wal_files_stay_while_a_wal_trigger_has_not_read_them(live):
+    pe, eng = live, live.engine
+    _triggered(pe, "noop", "all_tables", "def process_writes(influxdb3_local, table_batches, args=None):\n    pass\n")
+    assert _wait(lambda: load_positions(eng.data_dir) is not None)
+    assert wal_pinned(eng.data_dir, eng.catalog, "some-new-node", 1)  # not read yet: kept
+    old = time.time() - 25 * 3600  # no processing engine for a day: the pin lapses
+    os.utime(positions_path(eng.data_dir), (old, old))
+    assert not wal_pinned(eng.data_dir, eng.catalog, "some-new-node", 1)
+    os.utime(positions_path(eng.data_dir))
+    pe.disable_trigger("db", "noop")
+    assert not wal_pinned(eng.data_dir, eng.catalog, "some-new-node", 1)  # no WAL trigger: free
 
 
 def test_trigger_names_and_arguments_are_validated(pe, engine):
