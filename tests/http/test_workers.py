@@ -19,11 +19,17 @@ from jupyter_influx3.engine.wal import read_records
 ROUNDS = 16
 
 
-def sql(url, db, q, headers=None):
-    r = requests.post(url + "/api/v3/query_sql", json={"db": db, "q": q, "format": "json"},
-                      headers=headers or {}, timeout=30)
+def sql(url, db, q, headers=None, via=requests):
+    """The query's rows; `via`: a held `requests.Session` instead of a new connection."""
+    r = via.post(url + "/api/v3/query_sql", json={"db": db, "q": q, "format": "json"},
+                 headers=headers or {}, timeout=30)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def write(url, db, body, via=requests):
+    r = via.post(url + "/api/v3/write_lp", params={"db": db}, data=body, timeout=30)
+    assert r.status_code == 204, r.text
 
 
 def wal_bytes(data_dir: Path, node: str) -> int:
@@ -48,16 +54,10 @@ def test_every_write_is_seen_by_the_next_query_whichever_worker_answers(srv):
     count = "SELECT count(*) AS n FROM cpu"
     with requests.Session() as held:
         for i in range(1, ROUNDS + 1):
-            line = f"cpu,host=h{i} v={i} {i}"
-            if i % 2:   # written through the held connection, read through a new one
-                r = held.post(srv.url + "/api/v3/write_lp", params={"db": "ryw"}, data=line, timeout=30)
-                assert r.status_code == 204, r.text
-                assert sql(srv.url, "ryw", count) == [{"n": i}]
-            else:       # and the other way round
-                written(srv.url, "ryw", line)
-                r = held.post(srv.url + "/api/v3/query_sql", json={"db": "ryw", "q": count, "format": "json"},
-                              timeout=30)
-                assert r.status_code == 200 and r.json() == [{"n": i}], r.text
+            # written through the held connection and read through a new one, then the other way round
+            by, then = (held, requests) if i % 2 else (requests, held)
+            write(srv.url, "ryw", f"cpu,host=h{i} v={i} {i}", via=by)
+            assert sql(srv.url, "ryw", count, via=then) == [{"n": i}]
     grown = [w for w in (0, 1) if wal_bytes(srv.data_dir, f"test-node-w{w}") > before[w]]
     assert grown == [0, 1], "both workers should have taken writes"
 
@@ -170,13 +170,14 @@ def test_flight_on_the_shared_port_reads_what_either_worker_acknowledged(srv):
 
     grpc_url = "grpc://" + srv.url.split("://", 1)[1]
     ticket = flight.Ticket(json.dumps({"database": "flightdb", "sql_query": "SELECT count(*) AS n FROM t"}).encode())
-    for i in range(1, 7):   # a new gRPC connection each time: either worker relays it to its Flight server
-        written(srv.url, "flightdb", f"t v={i} {i}")
-        client = flight.connect(grpc_url)
-        try:
-            assert client.do_get(ticket).read_all().to_pylist() == [{"n": i}]
-        finally:
-            client.close()
+    with requests.Session() as held:   # its worker is the busier one: new connections go to the other
+        for i in range(1, 7):   # a new gRPC connection each time, relayed to its worker's Flight server
+            write(srv.url, "flightdb", f"t v={i} {i}", via=held if i % 2 else requests)
+            client = flight.connect(grpc_url)
+            try:
+                assert client.do_get(ticket).read_all().to_pylist() == [{"n": i}]
+            finally:
+                client.close()
 
 
 def test_system_queries_lists_the_queries_of_every_worker(srv):
@@ -184,11 +185,7 @@ def test_system_queries_lists_the_queries_of_every_worker(srv):
     marks = [f"mark{i}" for i in range(8)]
     with requests.Session() as held:   # its worker is the busier one: new connections go to the other
         for i, m in enumerate(marks):
-            q = {"db": "sysq", "q": f"SELECT '{m}' AS m, count(*) FROM t", "format": "json"}
-            if i % 2:
-                assert held.post(srv.url + "/api/v3/query_sql", json=q, timeout=30).status_code == 200
-            else:
-                sql(srv.url, "sysq", q["q"])
+            sql(srv.url, "sysq", f"SELECT '{m}' AS m, count(*) FROM t", via=held if i % 2 else requests)
     time.sleep(1.0)   # a worker publishes its log every 0.25 s
     for _ in range(4):
         texts = [r["query_text"] for r in sql(srv.url, "sysq", "SELECT query_text FROM system.queries")]
@@ -244,13 +241,17 @@ def test_system_queries_of_other_workers_are_filtered_by_the_callers_databases_t
         r = requests.post(server.url + "/api/v3/write_lp", params={"db": db}, data="t v=1 1", headers=bearer(admin),
                           timeout=30)
         assert r.status_code == 204, r.text
-    for i in range(6):   # new connections: both workers run some
-        sql(server.url, "priv", f"SELECT v FROM t WHERE v <> {1000 + i} -- secret{i}", bearer(admin))
-        sql(server.url, "pub", f"SELECT v FROM t WHERE v <> {2000 + i} -- mine{i}", bearer(reader))
-    time.sleep(1.0)   # a worker publishes its log every 0.25 s
-    for _ in range(4):
-        texts = [r["query_text"] for r in sql(server.url, "pub", "SELECT query_text FROM system.queries", bearer(reader))]
-        assert not [t for t in texts if "secret" in t]
-        assert all(any(f"mine{i}" in t for t in texts) for i in range(6)), texts
-        texts = [r["query_text"] for r in sql(server.url, "pub", "SELECT query_text FROM system.queries", bearer(admin))]
-        assert all(any(f"secret{i}" in t for t in texts) for i in range(6)), texts
+    with requests.Session() as held:   # its worker runs the held queries; new connections go to the other
+        for i in range(6):
+            via = held if i % 2 else requests
+            sql(server.url, "priv", f"SELECT v FROM t WHERE v <> {1000 + i} -- secret{i}", bearer(admin), via=via)
+            sql(server.url, "pub", f"SELECT v FROM t WHERE v <> {2000 + i} -- mine{i}", bearer(reader), via=via)
+        time.sleep(1.0)   # a worker publishes its log every 0.25 s
+        for _ in range(4):   # (new connections: the worker that did not run the held queries)
+            texts = [r["query_text"] for r in sql(server.url, "pub", "SELECT query_text FROM system.queries",
+                                                  bearer(reader))]
+            assert not [t for t in texts if "secret" in t]
+            assert all(any(f"mine{i}" in t for t in texts) for i in range(6)), texts
+            texts = [r["query_text"] for r in sql(server.url, "pub", "SELECT query_text FROM system.queries",
+                                                  bearer(admin))]
+            assert all(any(f"secret{i}" in t for t in texts) for i in range(6)), texts
