@@ -139,7 +139,9 @@ class Engine:
             self._start(self._maintain_caches, 1.0)
             self._start(self._sync_loop, sync_interval_s)
             self._start(self._maintenance_loop, 2.0)
-            self._start(self._snapshot_when_wanted, 0.05)
+            # it sleeps until a write wants a snapshot (it polled every 50 ms: 20 wake-ups a second
+            # per node while idle), and wakes once a second to hand memory back (see _freed_memory)
+            self._start(self._snapshot_when_wanted, 1.0, wake=self._snapshot_wanted)
 
     # ---- node lifecycle ------------------------------------------------------------------
     @staticmethod
@@ -203,9 +205,17 @@ class Engine:
     def _other_node_dirs(self) -> list[Path]:
         return [self.data_dir / n for n in persist.node_names(self.data_dir) if n != self.node_id]
 
-    def _start(self, fn, interval: float) -> None:
+    def _start(self, fn, interval: float, wake: threading.Event | None = None) -> None:
+        """Runs `fn` in a daemon thread every `interval` s until close(); with `wake`, also as soon as
+        `wake` is set (the thread sleeps on it)."""
+        def waited() -> bool:   # whether to go on
+            if wake is None:
+                return not self._stop.wait(interval)
+            wake.wait(interval)
+            return not self._stop.is_set()
+
         def loop():
-            while not self._stop.wait(interval):
+            while waited():
                 try:
                     fn()
                 except Exception:  # a background hiccup must not kill the node
@@ -270,6 +280,7 @@ class Engine:
         if "_admin" in self.__dict__:
             self._admin.close()   # running backups/restores stop (and are marked failed)
         self._stop.set()
+        self._snapshot_wanted.set()   # its thread sleeps on this: it sees the stop at once
         for t in self._threads:
             t.join(timeout=30)
         try:

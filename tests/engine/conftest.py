@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from jupyter_influx3.engine import Engine
@@ -8,6 +10,21 @@ def engine(tmp_path):
     e = Engine(tmp_path / "data", node_id="n1", background=False)
     yield e
     e.close()
+
+
+@pytest.fixture
+def voluntary_switches():
+    """How many times a thread (by its native id) gave up its CPU so far: each sleep, wait or
+    blocking lock is one, so the count of a background thread is how often it woke. From /proc
+    (Linux: the test is skipped elsewhere)."""
+    if not os.path.isdir("/proc/self/task"):
+        pytest.skip("counts a thread's context switches in /proc (Linux)")
+
+    def count(native_id: int) -> int:
+        with open(f"/proc/self/task/{native_id}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches"))
+
+    return count
 
 
 

@@ -191,14 +191,7 @@ def test_a_stopped_influxql_query_runs_no_further_statement(engine):
             next(results)
 
 
-def _voluntary_switches(native_id: int) -> int:
-    with open(f"/proc/self/task/{native_id}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches"))
-
-
-@pytest.mark.skipif(not hasattr(threading, "get_native_id") or not __import__("os").path.isdir("/proc/self/task"),
-                    reason="counts the thread's context switches in /proc (Linux)")
-def test_the_deadline_thread_wakes_for_a_batch_of_alarms_not_for_each():
+def test_the_deadline_thread_wakes_for_a_batch_of_alarms_not_for_each(voluntary_switches):
     """A busy server arms an alarm per request run on the IOLoop; the thread acts on the ones due
     together (WAKE_SLACK_S), so 200 alarms due 1 ms apart cost it a few dozen wake-ups, not 200
     or more (one per alarm, and one more for the lock the arming thread held)."""
@@ -206,9 +199,9 @@ def test_the_deadline_thread_wakes_for_a_batch_of_alarms_not_for_each():
     thread = next(t for t in threading.enumerate() if t.name == "influx3-query-deadlines")
     scopes = [cancellation.QueryScope() for _ in range(200)]
     time.sleep(0.05)
-    before = _voluntary_switches(thread.native_id)
+    before = voluntary_switches(thread.native_id)
     alarms = [cancellation.alarm(scope, 0.02 + i * 0.001) for i, scope in enumerate(scopes)]   # 1 ms apart
     time.sleep(0.02 + 0.2 + cancellation.WAKE_SLACK_S + 0.1)
-    woke = _voluntary_switches(thread.native_id) - before
+    woke = voluntary_switches(thread.native_id) - before
     assert all(a.disarm() for a in alarms)   # every alarm rang
     assert woke < 100, woke
