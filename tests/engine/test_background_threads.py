@@ -6,14 +6,7 @@ import time
 from jupyter_influx3.engine import Engine
 
 
-def _wait(cond, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not cond() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return cond()
-
-
-def test_the_snapshot_thread_sleeps_until_a_write_wants_a_snapshot(tmp_path, voluntary_switches):
+def test_the_snapshot_thread_sleeps_until_a_write_wants_a_snapshot(tmp_path, voluntary_switches, eventually):
     """It polled every 50 ms (20 wake-ups a second per node, idle or not); now it sleeps on the
     request and wakes once a second to hand memory back."""
     eng = Engine(tmp_path / "d", node_id="n1", snapshot_rows=4)
@@ -25,7 +18,7 @@ def test_the_snapshot_thread_sleeps_until_a_write_wants_a_snapshot(tmp_path, vol
         assert voluntary_switches(thread.native_id) - before <= 4   # the old loop: ~20
         body = "\n".join(f"m,t=t{k} v=1 {k}" for k in range(4))   # 4 buffered rows: a snapshot is wanted
         assert not eng.write_lp("db", body, "s").errors
-        assert _wait(lambda: eng.buffer.rows == 0)                   # persisted by that thread
+        assert eventually(lambda: eng.buffer.rows == 0)                   # persisted by that thread
         assert eng.sql("db", "SELECT count(*) AS n FROM m").to_pylist() == [{"n": 4}]
     finally:
         eng.close()

@@ -17,14 +17,7 @@ def _spy_releases(monkeypatch) -> tuple[list, list]:
     return arrow, trims
 
 
-def _wait(cond, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not cond() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return cond()
-
-
-def test_background_snapshots_in_a_row_keep_arrows_memory_until_the_node_is_quiet(tmp_path, monkeypatch):
+def test_background_snapshots_in_a_row_keep_arrows_memory_until_the_node_is_quiet(tmp_path, monkeypatch, eventually):
     arrow, trims = _spy_releases(monkeypatch)
     monkeypatch.setattr(engine_module, "RELEASE_QUIET_S", 1.0)
     eng = Engine(tmp_path / "d", node_id="n1", snapshot_rows=4)
@@ -32,10 +25,10 @@ def test_background_snapshots_in_a_row_keep_arrows_memory_until_the_node_is_quie
         for i in range(3):   # 4 buffered rows: the snapshot thread persists them
             body = "\n".join(f"m,t=t{k} v={i} {i * 10 + k}" for k in range(4))
             assert not eng.write_lp("db", body, "s").errors
-            assert _wait(lambda: len(trims) == i + 1)
+            assert eventually(lambda: len(trims) == i + 1)
         last = time.monotonic()
         assert arrow == [] and len(trims) == 3                 # glibc's heap went back every time
-        assert _wait(lambda: len(arrow) == 1)
+        assert eventually(lambda: len(arrow) == 1)
         assert arrow[0] - last >= 1.0 - 0.1                    # once quiet
         time.sleep(1.5)
         assert len(arrow) == 1                                 # and once per quiet spell
