@@ -253,7 +253,7 @@ def run_load_py(shared: Path, path: Path, url: str, batch: int, workers: int,
     """shared/bench/load.py FILE URL BATCH WORKERS; parses its output. Watches RSS of `watch_pid`."""
     cmd = [sys.executable, str(shared / "bench" / "load.py"), str(path), url, str(batch), str(workers)]
     poller = RssPoller(watch_pid) if watch_pid else None
-    cpu0 = _cpu_times(watch_pid)
+    cpu0 = tree_cpu_s(watch_pid)
     if poller:
         poller.__enter__()
     try:
@@ -261,7 +261,7 @@ def run_load_py(shared: Path, path: Path, url: str, batch: int, workers: int,
     finally:
         if poller:
             poller.__exit__()
-    cpu1 = _cpu_times(watch_pid)
+    cpu1 = tree_cpu_s(watch_pid)
     if out.returncode != 0:
         raise RuntimeError(f"load.py failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
     log("  load.py: " + out.stdout.strip().replace("\n", "\n  load.py: "))
@@ -275,7 +275,8 @@ def run_load_py(shared: Path, path: Path, url: str, batch: int, workers: int,
     return res
 
 
-def _cpu_times(pid: int | None) -> float | None:
+def tree_cpu_s(pid: int | None) -> float | None:
+    """User + system seconds of `pid` and its children so far (None: no such process)."""
     if not pid:
         return None
     try:
@@ -654,10 +655,10 @@ def part_rss(args, shared: Path, tmp: Path, results: dict) -> None:
         log(f"HTTP streaming load of {nlines:,} lines into influx3 serve pid {srv.proc.pid}")
         poller = None
         url = f"{srv.url}/api/v3/write_lp?db=bench&precision=nanosecond"
-        cpu0 = _cpu_times(srv.proc.pid)
+        cpu0 = tree_cpu_s(srv.proc.pid)
         poller = RssPoller(srv.proc.pid, interval=0.02).__enter__()
         rh.update(stream_http(data, url, args.batch, args.workers))
-        rh["server_cpu_s"] = round(_cpu_times(srv.proc.pid) - cpu0, 2)
+        rh["server_cpu_s"] = round(tree_cpu_s(srv.proc.pid) - cpu0, 2)
         rh["server_peak_rss_load"] = tree_hwm(srv.proc.pid)  # exact per process, up to the end of the load
         rh["server_processes"] = 1 + len(psutil.Process(srv.proc.pid).children())
     finally:

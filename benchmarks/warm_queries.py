@@ -33,13 +33,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ingest  # noqa: E402
 from ingest import (INFLUX1, Http, Server, add_tsbs_args, generate_tsbs, influx1_loaded, influx1_pid,  # noqa: E402
                     influx1_stop, log, record_failure, restart_after_sigterm, run_info, run_load_py, shared_dir,
-                    text_table, wait_idle)
+                    text_table, tree_cpu_s, wait_idle)
 from queries_influxql import query_path  # noqa: E402
 from queries_sql import influxql_queries  # noqa: E402
 
@@ -48,22 +46,6 @@ DB1 = "bench_warm"   # the database on InfluxDB 1.6.7
 #: ~45 ms for count-all: 1,100 of them per round and state are minutes)
 DEFAULT_QUERIES = "single-groupby-1-1-1,cpu-max-all-1,high-cpu-1"
 UNTIMED = 100
-
-
-def tree_cpu(pid: int) -> float:
-    """User + system seconds of `pid` and its children (the workers of `--workers N`)."""
-    total = 0.0
-    try:
-        proc = psutil.Process(pid)
-        for p in [proc, *proc.children(recursive=True)]:
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system
-            except psutil.Error:
-                pass
-    except psutil.Error:
-        pass
-    return total
 
 
 def block(url: str, path: str, pid: int, n: int) -> tuple[float, float]:
@@ -75,12 +57,12 @@ def block(url: str, path: str, pid: int, n: int) -> tuple[float, float]:
             if status != 200:
                 raise RuntimeError(f"HTTP {status} from {url}: {body[:200]!r}")
         walls = []
-        cpu0 = tree_cpu(pid)
+        cpu0 = tree_cpu_s(pid)
         for _ in range(n):
             t0 = time.perf_counter()
             h.get(path)
             walls.append(time.perf_counter() - t0)
-        cpu = tree_cpu(pid) - cpu0
+        cpu = tree_cpu_s(pid) - cpu0
     finally:
         h.close()
     return statistics.median(walls) * 1e6, cpu / n * 1e6

@@ -34,14 +34,15 @@ def table_exists(engine: Engine, database: str, table: str) -> bool:
     return found is not None and not found.deleted and found.table(table) is not None
 
 
-def write_v3(base: str, database: str, body: bytes | str, **params) -> requests.Response:
+def write_v3(base: str, database: str, body: bytes | str, via=requests, **params) -> requests.Response:
+    """`via`: a held `requests.Session` instead of a new connection."""
     params = {"db": database, **params}
-    return requests.post(f"{base}/api/v3/write_lp", params=params, data=_bytes(body), timeout=30)
+    return via.post(f"{base}/api/v3/write_lp", params=params, data=_bytes(body), timeout=30)
 
 
-def written(base: str, database: str, body: bytes | str, **params) -> str:
+def written(base: str, database: str, body: bytes | str, via=requests, **params) -> str:
     """Writes `body` with /api/v3/write_lp, which must accept all of it; returns the database name."""
-    r = write_v3(base, database, body, **params)
+    r = write_v3(base, database, body, via=via, **params)
     assert r.status_code == 204, r.text
     return database
 

@@ -27,11 +27,6 @@ def sql(url, db, q, headers=None, via=requests):
     return r.json()
 
 
-def write(url, db, body, via=requests):
-    r = via.post(url + "/api/v3/write_lp", params={"db": db}, data=body, timeout=30)
-    assert r.status_code == 204, r.text
-
-
 def wal_bytes(data_dir: Path, node: str) -> int:
     return sum(p.stat().st_size for p in (data_dir / node / "wal").glob("*.wal"))
 
@@ -56,7 +51,7 @@ def test_every_write_is_seen_by_the_next_query_whichever_worker_answers(srv):
         for i in range(1, ROUNDS + 1):
             # written through the held connection and read through a new one, then the other way round
             by, then = (held, requests) if i % 2 else (requests, held)
-            write(srv.url, "ryw", f"cpu,host=h{i} v={i} {i}", via=by)
+            written(srv.url, "ryw", f"cpu,host=h{i} v={i} {i}", via=by)
             assert sql(srv.url, "ryw", count, via=then) == [{"n": i}]
     grown = [w for w in (0, 1) if wal_bytes(srv.data_dir, f"test-node-w{w}") > before[w]]
     assert grown == [0, 1], "both workers should have taken writes"
@@ -172,7 +167,7 @@ def test_flight_on_the_shared_port_reads_what_either_worker_acknowledged(srv):
     ticket = flight.Ticket(json.dumps({"database": "flightdb", "sql_query": "SELECT count(*) AS n FROM t"}).encode())
     with requests.Session() as held:   # its worker is the busier one: new connections go to the other
         for i in range(1, 7):   # a new gRPC connection each time, relayed to its worker's Flight server
-            write(srv.url, "flightdb", f"t v={i} {i}", via=held if i % 2 else requests)
+            written(srv.url, "flightdb", f"t v={i} {i}", via=held if i % 2 else requests)
             client = flight.connect(grpc_url)
             try:
                 assert client.do_get(ticket).read_all().to_pylist() == [{"n": i}]
