@@ -62,7 +62,7 @@ from urllib.parse import unquote_plus
 from tornado import httputil
 
 from ..engine import tokens as tokenlib
-from .base import ApiError, ApiHandler
+from .base import ApiError, ApiHandler, handler_class
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine.catalog import Token
@@ -158,7 +158,7 @@ def api_path(handler: ApiHandler) -> str:
     request path); for a path that is not in the table it is the request path itself.
     """
     path = handler.request.path
-    cls = type(handler)
+    cls = handler_class(handler)
     patterns = _route_patterns.get(cls)
     if patterns is None:
         from .routes import ROUTE_TABLE  # late: routes imports the handlers, which import base
@@ -380,7 +380,7 @@ def authenticate_request(handler: ApiHandler) -> None:
         if path.startswith(TOKEN_PATH_PREFIXES):
             raise ApiError(405, TOKEN_ENDPOINTS_DISABLED)
         return
-    cls = type(handler)
+    cls = handler_class(handler)
     method = handler.request.method or "GET"
     req = requirement(cls, method)
     if req[0] == "public" or path in settings.open_paths:

@@ -80,6 +80,8 @@ class ServerContext:
     cors_origins: tuple = ()
     #: Host names answered besides the loopback ones (`http/cors.py`, DNS rebinding); None: any.
     allowed_hosts: Optional[tuple] = None
+    #: Requests answered on the lean path (`http/lean.py`), not by a RequestHandler.
+    lean_answers: int = 0
 
     def __post_init__(self) -> None:
         # the thread that rings the alarm of a query run on the IOLoop (ApiHandler.run_short):
@@ -241,6 +243,19 @@ _RUN_COSTS: "collections.OrderedDict[Any, float]" = collections.OrderedDict()
 INLINE_PARSE_CHARS = 2048
 
 
+def access_logged(settings: dict, status: int) -> bool:
+    """Whether an answer with `status` makes an access-log line (an application ``log_function``,
+    or tornado.access enabled at its level: `influx3 serve` keeps it at ERROR)."""
+    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    return "log_function" in settings or access_log.isEnabledFor(level)
+
+
+def handler_class(handler: Any) -> type:
+    """The route-table class a request is served by: its handler's, or, for a request answered on
+    the lean path (http/lean.py: no RequestHandler is made), the ``route_class`` it names."""
+    return getattr(handler, "route_class", None) or type(handler)
+
+
 def runs_inline(key: Any) -> bool:
     """Whether the next call under ``key`` runs on the IOLoop (its last run was quick)."""
     last = _RUN_COSTS.get(key)
@@ -274,6 +289,54 @@ def _remember_cost(key: Any, ms: float) -> None:
     _RUN_COSTS.move_to_end(key)
     while len(_RUN_COSTS) > 1024:
         _RUN_COSTS.popitem(last=False)
+
+
+def try_inline(key: Any, fn: Callable[[], Any], engine: Any, discard: Optional[Callable[[Any], None]] = None,
+               adopt: Optional[Callable[[cancellation.QueryScope], None]] = None) -> tuple[bool, Any]:
+    """``(True, fn())`` run on the IOLoop, when the last run under `key` took under ``INLINE_MS``
+    and a query slot is free; else ``(False, None)``: the call belongs in the query pool. Handing a
+    call to a worker thread and back costs ~0.4 ms, more than a query answered from memory.
+
+    A quick text can turn slow (the data grew: think of a cross join over a table that was
+    empty), and on the IOLoop nothing else is answered meanwhile, so an inline run has an alarm:
+    after ``INLINE_LIMIT_S`` its DuckDB work is interrupted, its answer (if it got one anyway)
+    goes to `discard`, ``(False, None)`` is returned and the text is remembered as slow, so the
+    caller runs it again in the pool under the request's deadline. Only reads run here, so running
+    again is safe. DuckDB cursors the call leaves open (an answer still streaming) go to `adopt`,
+    the request's own scope, so its deadline reaches them."""
+    if not (runs_inline(key) and _slot_free(engine)):
+        return False, None
+    took: list[float] = []
+    rang = False
+    try:
+        done, result = _run_inline(functools.partial(own_cost, fn, took), discard, adopt)
+        rang = not done
+        return done, result
+    finally:
+        if took:   # (a call the alarm cut short counts as slow, whatever its own time)
+            _remember_cost(key, max(took[0], INLINE_LIMIT_S * 1000) if rang else took[0])
+
+
+def _run_inline(fn: Callable[[], Any], discard: Optional[Callable[[Any], None]],
+                adopt: Optional[Callable[[cancellation.QueryScope], None]]) -> tuple[bool, Any]:
+    """(True, fn()) run on the IOLoop, or (False, None) when the alarm cut it short."""
+    probe = cancellation.QueryScope()   # its own cursors: the alarm must not reach a rerun's
+    ring = cancellation.alarm(probe, INLINE_LIMIT_S)
+    try:
+        # a series copy to build is built in the background: the IOLoop must not wait for it
+        with probe.active(), onetime.elsewhere():
+            result = fn()
+    except Exception:
+        if ring.disarm():
+            return False, None
+        raise
+    if ring.disarm():
+        if discard is not None:
+            discard(result)
+        return False, None
+    if adopt is not None and probe.holds_cursors():
+        adopt(probe)
+    return True, result
 
 
 @tornado.web.stream_request_body
@@ -370,9 +433,7 @@ class ApiHandler(tornado.web.RequestHandler):
     def _log(self) -> None:
         # Tornado builds the access line (the redacted URL, the duration) before the logger says
         # whether it wants it; `influx3 serve` keeps tornado.access at ERROR, so most never print.
-        status = self.get_status()
-        level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
-        if "log_function" in self.settings or access_log.isEnabledFor(level):
+        if access_logged(self.settings, self.get_status()):
             super()._log()
 
     def _request_summary(self) -> str:
@@ -477,50 +538,20 @@ class ApiHandler(tornado.web.RequestHandler):
     async def run_short(self, key: Any, fn: Callable[[], Any],
                         discard: Optional[Callable[[Any], None]] = None) -> Any:
         """Run ``fn`` like :meth:`run_query`, but on the IOLoop itself when the last run under
-        ``key`` (the same query text, say) took under ``INLINE_MS``: handing a call to a worker
-        thread and back costs ~0.4 ms, more than a query answered from memory.  The cost is the
-        call's own time, wherever it ran (a wait for a pool thread is not the query's).
+        ``key`` (the same query text, say) was quick (:func:`try_inline`). The cost is the call's
+        own time, wherever it ran (a wait for a pool thread is not the query's)."""
+        from . import querypool
 
-        A quick text can turn slow (the data grew: think of a cross join over a table that was
-        empty), and on the IOLoop nothing else is answered meanwhile, so an inline run has an
-        alarm: after ``INLINE_LIMIT_S`` its DuckDB work is interrupted, its answer (if it got one
-        anyway) goes to ``discard``, and the call runs again in the pool under the request's
-        deadline. Only reads run here, so running again is safe."""
+        done, result = try_inline(key, fn, self.context.engine, discard,
+                                  lambda probe: querypool.scope_for(self).adopt(probe))
+        if done:
+            return result
         took: list[float] = []
-        timed = functools.partial(own_cost, fn, took)
-
         try:
-            if runs_inline(key) and _slot_free(self.context.engine):
-                done, result = self._run_inline(timed, discard)
-                if done:
-                    return result
-                took.clear()
-            return await self.run_query(timed)
+            return await self.run_query(functools.partial(own_cost, fn, took))
         finally:
             if took:
                 _remember_cost(key, took[0])
-
-    def _run_inline(self, fn: Callable[[], Any], discard: Optional[Callable[[Any], None]]) -> tuple[bool, Any]:
-        """(True, fn()) run on the IOLoop, or (False, None) when the alarm cut it short."""
-        from . import querypool
-
-        probe = cancellation.QueryScope()   # its own cursors: the alarm must not reach a rerun's
-        ring = cancellation.alarm(probe, INLINE_LIMIT_S)
-        try:
-            # a series copy to build is built in the background: the IOLoop must not wait for it
-            with probe.active(), onetime.elsewhere():
-                result = fn()
-        except Exception:
-            if ring.disarm():
-                return False, None
-            raise
-        if ring.disarm():
-            if discard is not None:
-                discard(result)
-            return False, None
-        if probe.holds_cursors():   # an answer still streaming from DuckDB: under the deadline
-            querypool.scope_for(self).adopt(probe)
-        return True, result
 
     # ---- responses -----------------------------------------------------------------------------
 

@@ -22,8 +22,12 @@ What it keeps from tornado's connection, on purpose:
 * a client that goes away cancels its request (``on_connection_close``); writes to a closed
   connection fail with ``StreamClosedError``.
 
+A request read whole without a body is first offered to the application's ``lean_answer`` (where
+it has one: http/lean.py answers a few small reads without tornado's per-request objects); the
+answer it returns, if any, is written as it is.
+
 Owns: the connection's bytes, framing and timers. Must not: route, authenticate or look at what a
-request asks for (tornado's ``Application`` and the handlers do).
+request asks for (tornado's ``Application``, the lean path and the handlers do).
 """
 
 from __future__ import annotations
@@ -86,6 +90,9 @@ class ServerConnection(asyncio.Protocol):
                  max_header_size: int = MAX_HEADER_BYTES,
                  on_close: Optional[Callable[["ServerConnection"], None]] = None):
         self.delegate = delegate
+        # the application's answerer of whole bodiless requests (http/lean.py), asked first
+        self.lean: Optional[Callable[[_Head, httputil.HTTPHeaders, str], Optional[bytes]]] = getattr(
+            getattr(delegate, "request_callback", None), "lean_answer", None)
         self.context = _Context(address)
         self.idle_timeout = idle_timeout
         self.body_timeout = body_timeout
@@ -268,12 +275,20 @@ class ServerConnection(asyncio.Protocol):
         headers = httputil.HTTPHeaders()
         for name, value in head.headers:
             headers.add(name.decode("latin1"), value.decode("latin1"))
-        request = self.current = _Request(self, head)
-        message = self.delegate.start_request(self, request)
         # A request without a body that is already whole (a GET, say) is read to its end at once:
         # its handler then runs prepare(), its method and its answer in one step of the loop,
         # instead of waking this task between them (two loop turns fewer per request)
         whole = not head.expects_body and self._take_end(head)
+        if whole and self.lean is not None:
+            answer = self.lean(head, headers, self.context.remote_ip)
+            if answer is not None:
+                self.write(answer)
+                if self.closed:
+                    return False
+                self._arm(self.idle_timeout)
+                return True
+        request = self.current = _Request(self, head)
+        message = self.delegate.start_request(self, request)
         try:
             ready = message.headers_received(head.start_line, headers)
             if whole:

@@ -66,21 +66,71 @@ def _forbidden() -> ApiError:
     return forbidden()
 
 
-def authorize_statement(handler: ApiHandler, stmt: ast.Statement, default_db: Optional[str]) -> None:
+def authorize_statement(handler: ApiHandler, stmt: ast.Statement, default_db: Optional[str],
+                        rp: Optional[str] = None) -> None:
     """403 unless the request may do what ``stmt`` needs (`engine/influxql/access.py`: read on
-    every database it names, write on a ``SELECT ... INTO`` target, admin for DDL)."""
+    every database it names, write on a ``SELECT ... INTO`` target, admin for DDL); `rp` is the
+    request's default retention policy."""
     from ..engine.influxql.access import statement_needs
     from .auth import authorize_db
 
     if getattr(handler, "auth_unrestricted", True):
         return
-    params = getattr(handler, "_params", None)
-    rp = (params() if callable(params) else {}).get("rp") or None
     needs = statement_needs(stmt, default_db, rp)
     if not needs:
         raise _forbidden()
     for name, action in needs:
         authorize_db(handler, name, action)
+
+
+def v1_fields(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """The /query parameters among a query string's pairs (the first of each wins)."""
+    found: dict[str, str] = {}
+    for k, v in pairs:
+        if k in V1_FIELDS and k not in found:
+            found[k] = v
+    return found
+
+
+def v1_format(accept: Optional[str]) -> str:
+    """The answer format an ``Accept`` header asks /query for (400 for one it cannot give)."""
+    if accept is None or accept in ("", "*/*", "application/json"):
+        return "json"
+    if accept in ("application/csv", "text/csv"):
+        return "csv"
+    if accept == "application/x-msgpack":
+        return "msgpack"
+    low = accept.lower()
+    if "application/csv" in low or "text/csv" in low:
+        return "csv"
+    if "application/json" in low or "*/*" in low or "text/html" in low:
+        return "json"
+    if "application/x-msgpack" in low:
+        return "msgpack"
+    raise ApiError(400, f"invalid mime type ({accept})", "json")
+
+
+def v1_run_key(fmt: str, q: str, db: Optional[str], rp: Optional[str], params: Optional[str]) -> tuple:
+    """What a /query request's last run cost is remembered under (http/base.py: run_short)."""
+    return (fmt, q, db, rp, params)
+
+
+def run_statement(ex: Executor, i: int, stmt: ast.Statement, db: Optional[str], rp: Optional[str],
+                  now: int, read_only: bool) -> StatementResult:
+    """Statement `i` of a /query request, with the warning 1.x adds to a read-only request's answer."""
+    res = ex.execute_statement(stmt, i, database=db, retention_policy=rp, now_ns=now)
+    warning = get_warning(stmt, db, rp) if read_only else None
+    if warning is not None:
+        res.messages.append(warning)
+    return res
+
+
+def json_answer(ex: Executor, query: ast.Query, db: Optional[str], rp: Optional[str], now: int,
+                read_only: bool, epoch: Optional[str], pretty: bool) -> bytes:
+    """A /query request's statements run and their JSON answer (not chunked)."""
+    results = [mark_long_series(run_statement(ex, i, stmt, db, rp, now, read_only), DEFAULT_CHUNK_SIZE)
+               for i, stmt in enumerate(query.statements)]
+    return serialize.v1_json(results, epoch, pretty)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -93,10 +143,7 @@ class V1QueryHandler(ApiHandler):
     required = ("db_read", "db")
 
     def _params(self) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for k, v in self.query_pairs():
-            if k in V1_FIELDS and k not in found:
-                found[k] = v
+        found = v1_fields(self.query_pairs())
         if self.request.method == "POST":
             body = self.read_body()
             ctype = self.request.headers.get("Content-Type", "")
@@ -115,21 +162,7 @@ class V1QueryHandler(ApiHandler):
         return found
 
     def _format(self) -> str:
-        accept = self.request.headers.get("Accept")
-        if accept is None or accept in ("", "*/*", "application/json"):
-            return "json"
-        if accept in ("application/csv", "text/csv"):
-            return "csv"
-        if accept == "application/x-msgpack":
-            return "msgpack"
-        low = accept.lower()
-        if "application/csv" in low or "text/csv" in low:
-            return "csv"
-        if "application/json" in low or "*/*" in low or "text/html" in low:
-            return "json"
-        if "application/x-msgpack" in low:
-            return "msgpack"
-        raise ApiError(400, f"invalid mime type ({accept})", "json")
+        return v1_format(self.request.headers.get("Accept"))
 
     def render_api_error(self, err: ApiError):
         if err.body is not None or err.status in (401, 403):
@@ -180,17 +213,12 @@ class V1QueryHandler(ApiHandler):
         except ParseError as e:
             raise ApiError(400, f"error parsing query: {e}", "json") from None
         for stmt in query.statements:
-            authorize_statement(self, stmt, db)
+            authorize_statement(self, stmt, db, rp)
         now = time.time_ns()
 
         read_only = self.request.method == "GET"
 
-        def run_one(i: int, stmt) -> StatementResult:
-            res = ex.execute_statement(stmt, i, database=db, retention_policy=rp, now_ns=now)
-            warning = get_warning(stmt, db, rp) if read_only else None
-            if warning is not None:
-                res.messages.append(warning)
-            return res
+        run_one = functools.partial(run_statement, ex, db=db, rp=rp, now=now, read_only=read_only)
 
         if fmt == "csv":
             writer = serialize.V1CsvWriter(epoch)
@@ -198,7 +226,7 @@ class V1QueryHandler(ApiHandler):
             def run_csv() -> bytes:
                 return b"".join(writer.write([run_one(i, stmt)]) for i, stmt in enumerate(query.statements))
 
-            body = await self._run(query, run_csv, ("csv", q, db, rp, p.get("params")))
+            body = await self._run(query, run_csv, v1_run_key("csv", q, db, rp, p.get("params")))
             self.set_status(200)
             self.set_header("Content-Type", serialize.V1_CSV_CONTENT_TYPE)
             self.finish(body)
@@ -218,14 +246,10 @@ class V1QueryHandler(ApiHandler):
             self.finish()
             return
 
-        def run_all() -> bytes:
-            # one trip to the worker thread for every statement and the JSON: a short query
-            # costs less than two thread hand-offs
-            results = [mark_long_series(run_one(i, stmt), DEFAULT_CHUNK_SIZE)
-                       for i, stmt in enumerate(query.statements)]
-            return serialize.v1_json(results, epoch, pretty)
-
-        self.finish(await self._run(query, run_all, ("json", q, db, rp, p.get("params"))))
+        # one trip to the worker thread for every statement and the JSON: a short query costs
+        # less than two thread hand-offs
+        run_all = functools.partial(json_answer, ex, query, db, rp, now, read_only, epoch, pretty)
+        self.finish(await self._run(query, run_all, v1_run_key("json", q, db, rp, p.get("params"))))
 
     async def _run(self, query, fn, key):
         # statements that only read may run on the IOLoop when they are known to be quick

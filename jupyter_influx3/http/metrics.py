@@ -29,7 +29,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, multiproces
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 
-from .base import ApiHandler
+from .base import ApiHandler, handler_class
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -190,7 +190,7 @@ OTHER_METHOD = "other"
 
 def route_path(handler: ApiHandler) -> str:
     """The route-table path a request was served by (mount prefix removed), else ``other``."""
-    cls = type(handler)
+    cls = handler_class(handler)
     paths = _route_paths.get(cls)
     if paths is None:
         from .routes import ROUTE_TABLE  # late: routes imports the handlers
@@ -211,15 +211,19 @@ def observe_request(handler: ApiHandler) -> None:
     context = getattr(handler, "context", None)
     if context is None:
         return
+    count_request(context, handler.request.method, route_path(handler), handler.get_status(),
+                  handler.request.request_time())
+
+
+def count_request(context: Any, method: str, path: str, status: int, seconds: float) -> None:
+    """Count one finished request to route `path` (http/lean.py's answers come here directly)."""
     m = metrics_for(context)
-    path = route_path(handler)
-    method = handler.request.method
     if method not in COUNTED_METHODS:
         # any token is a method name to HTTP: counted apart, every invented one would be a series
         # of its own that /metrics keeps forever (`curl -X FOO1`, `-X FOO2`, ... grows it unbounded)
         method = OTHER_METHOD
-    m.child(m.http_requests, method, path, str(handler.get_status())).inc()
-    m.child(m.http_duration, method, path).observe(handler.request.request_time())
+    m.child(m.http_requests, method, path, str(status)).inc()
+    m.child(m.http_duration, method, path).observe(seconds)
 
 
 class MetricsHandler(ApiHandler):

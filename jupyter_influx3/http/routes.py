@@ -16,7 +16,7 @@ import tornado.web
 from tornado import httputil
 from tornado.escape import parse_qs_bytes
 
-from . import DEFAULT_MAX_REQUEST_BYTES
+from . import DEFAULT_MAX_REQUEST_BYTES, lean
 from .base import MAX_QUERY_FIELDS, DefaultHandler, ServerContext
 from .caches import CACHE_ROUTES
 from .databases import DatabaseHandler, DatabaseRetentionHandler
@@ -77,6 +77,13 @@ class _Application(tornado.web.Application):
             path = _anchored(pattern)[:-1]
             if _FIXED.fullmatch(path) and path not in self._fixed and _first_match(handlers, path) == pattern:
                 self._fixed[path] = (handler, kwargs[0] if kwargs else None)
+        # http/lean.py answers some GET /query requests itself, where /query is that route's
+        self._lean = self._fixed.get("/query", (None,))[0] is lean.LeanRequest.route_class
+
+    def lean_answer(self, head: Any, headers: httputil.HTTPHeaders, remote_ip: str) -> Optional[bytes]:
+        """The whole answer to a request read whole without a body, when the lean path
+        (http/lean.py) gives one; None: route it as usual. `influx3 serve`'s connections ask."""
+        return lean.answer(self, head, headers, remote_ip) if self._lean else None
 
     def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection) -> "_Routing":
         return _Routing(self, request_conn, server_conn)

@@ -158,9 +158,10 @@ def auth_reader_fixture(node_id: str):
 
 
 @contextlib.contextmanager
-def serving(app):
+def serving(app, llhttp: bool = False):
     """Serve a tornado `app` (e.g. `make_app(engine)`) on a loopback port from a thread of this
-    process, so the test sees its log records (caplog); yields the base URL."""
+    process, so the test sees its log records (caplog); yields the base URL. With `llhttp`, over
+    `influx3 serve`'s own connections (http/connection.py) instead of tornado's."""
     import asyncio
     import threading
 
@@ -174,7 +175,13 @@ def serving(app):
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        server = tornado.httpserver.HTTPServer(app)
+        if llhttp:
+            from jupyter_influx3.flight.portshare import SharedPortHTTPServer
+
+            server = SharedPortHTTPServer(app)
+            server.llhttp = True
+        else:
+            server = tornado.httpserver.HTTPServer(app)
         server.add_sockets(sockets)
         started.set()
         loop.run_forever()

@@ -1,0 +1,237 @@
+"""The lean path (http/lean.py): `influx3 serve`'s connections answer small ``GET /query`` reads
+without tornado's RequestHandler. Every answer must be the full path's, byte for byte (the Date
+header aside), and every request it does not take, or refuses, must reach the full path.
+
+Two apps over one engine, each on `influx3 serve`'s own connections: one with the lean path, one
+without (``influx3_lean_path=False``). Each request goes to both, three times over a keep-alive
+connection (the first run of a text goes to the query pool; the next ones, known to be quick,
+run on the IOLoop, where the lean path can take them), and the answers are compared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+from urllib.parse import urlencode, urlparse
+
+import pytest
+
+from http_helpers import serving
+
+from jupyter_influx3.engine import Engine
+from jupyter_influx3.engine import tokens as tokenlib
+from jupyter_influx3.http.auth import AuthSettings
+from jupyter_influx3.http.routes import make_app
+
+LINES = "\n".join(f"cpu,host=h{i % 3},region=r{i % 2} usage={i * 1.5},n={i}i {i * 10**9}" for i in range(200)) + \
+    "\nmem,host=h0 used=12i 5000000000\n"
+
+
+class Pair:
+    """The same engine behind the lean path and behind the full path only."""
+
+    def __init__(self, lean_url: str, full_url: str, lean_context, full_context):
+        self.urls = {"lean": lean_url, "full": full_url}
+        self.context = lean_context
+        self.full_context = full_context
+        self.conns: dict = {}
+
+    def get(self, which: str, target: str, headers: dict | None = None, version: str = "HTTP/1.1"):
+        """(status, headers without Date, body) of one GET on a kept connection."""
+        conn = self.conns.get(which)
+        if conn is None:
+            u = urlparse(self.urls[which])
+            conn = self.conns[which] = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        if version == "HTTP/1.0":
+            conn._http_vsn, conn._http_vsn_str = 10, "HTTP/1.0"
+        conn.putrequest("GET", target, skip_host="Host" in (headers or {}), skip_accept_encoding=True)
+        for k, v in (headers or {}).items():
+            conn.putheader(k, v)
+        conn.endheaders()
+        r = conn.getresponse()
+        body = r.read()
+        kept = [(k, v) for k, v in r.getheaders() if k.lower() != "date"]
+        if r.will_close or version == "HTTP/1.0":
+            conn.close()
+            del self.conns[which]
+        return r.status, kept, body
+
+    def both(self, target: str, times: int = 3, **kw) -> list:
+        """Each answer of the lean server, after checking it is the full server's."""
+        out = []
+        for _ in range(times):
+            lean, full = self.get("lean", target, **kw), self.get("full", target, **kw)
+            assert lean == full, target
+            out.append(lean)
+        return out
+
+    def close(self):
+        for c in self.conns.values():
+            c.close()
+
+
+@contextlib.contextmanager
+def pair(tmp_path, auth: AuthSettings, **app_kw):
+    engine = Engine(str(tmp_path / "data"), node_id="n", background=False)
+    engine.write_lp("db1", LINES, precision="nanosecond")
+    engine.write_lp("db2", "secret,host=x v=42 1000\n", precision="nanosecond")
+    lean_app = make_app(engine, auth=auth, **app_kw)
+    full_app = make_app(engine, auth=auth, influx3_lean_path=False, **app_kw)
+    try:
+        with serving(lean_app, llhttp=True) as lean_url, serving(full_app, llhttp=True) as full_url:
+            p = Pair(lean_url, full_url, lean_app.settings["influx3"], full_app.settings["influx3"])
+            try:
+                yield engine, p
+            finally:
+                p.close()
+    finally:
+        engine.close()
+
+
+def q(**params) -> str:
+    return "/query?" + urlencode(params)
+
+
+READS = [
+    q(db="db1", q="SELECT max(usage) FROM cpu WHERE time >= 0s AND time < 100s GROUP BY time(10s)", epoch="ns"),
+    q(db="db1", q="SELECT usage, n FROM cpu WHERE host = 'h1' LIMIT 5"),
+    q(db="db1", q="SELECT mean(usage) FROM cpu GROUP BY host, region", epoch="ms"),
+    q(db="db1", q="SELECT * FROM cpu, mem WHERE time < 20s"),
+    q(db="db1", q="SELECT count(usage) FROM cpu; SELECT last(used) FROM mem"),
+    q(db="db1", q="SHOW MEASUREMENTS"),
+    q(db="db1", q="SHOW TAG VALUES FROM cpu WITH KEY = host"),
+    q(db="db1", q="SHOW FIELD KEYS"),
+    q(q="SHOW DATABASES"),
+    q(db="db1", q="SELECT usage FROM cpu WHERE host = 'h2' LIMIT 2", pretty="true"),
+    q(db="db1", rp="autogen", q="SELECT usage FROM cpu LIMIT 1"),
+    q(db="nope", q="SELECT * FROM cpu"),                  # an error inside a 200
+    q(db="db1", q="SELECT nosuchfield FROM cpu"),          # no series
+    q(db="db1", q="SELECT usage FROM db2..secret"),        # another database, named in FROM
+    q(db="db1", q="SELECT usage FROM cpu LIMIT 1", u="someone", p="ignored"),
+]
+
+
+@pytest.mark.parametrize("target", READS)
+def test_a_read_answered_on_the_lean_path_is_the_full_paths_answer(tmp_path, target):
+    with pair(tmp_path, AuthSettings(enabled=False)) as (_, p):
+        answers = p.both(target)
+        assert answers[-1][0] == 200
+        assert p.context.lean_answers >= 1, "the lean path answered none"
+        assert p.full_context.lean_answers == 0
+
+
+LEFT_TO_THE_FULL_PATH = [
+    ("chunked", q(db="db1", q="SELECT usage FROM cpu", chunked="true", chunk_size="50"), {}),
+    ("bind parameters", q(db="db1", q="SELECT usage FROM cpu WHERE host = $h", params='{"h":"h1"}'), {}),
+    ("csv", q(db="db1", q="SELECT usage FROM cpu LIMIT 3"), {"Accept": "application/csv"}),
+    ("a browser", q(db="db1", q="SELECT usage FROM cpu LIMIT 3"), {"Origin": "http://evil.example"}),
+    ("a parse error", q(db="db1", q="SELECT FROM WHERE"), {}),
+    ("an empty query", q(db="db1", q=" "), {}),
+    ("a write", q(db="db1", q="CREATE DATABASE made_by_get"), {}),
+    ("an unknown Accept", q(db="db1", q="SELECT usage FROM cpu LIMIT 3"), {"Accept": "image/png"}),
+    ("no query string", "/query", {}),
+    ("another path", "/query/", {}),
+]
+
+
+@pytest.mark.parametrize("why,target,headers", LEFT_TO_THE_FULL_PATH, ids=[c[0] for c in LEFT_TO_THE_FULL_PATH])
+def test_requests_the_lean_path_does_not_take_get_the_full_paths_answer(tmp_path, why, target, headers):
+    with pair(tmp_path, AuthSettings(enabled=False), cors_origins=("http://app.example",)) as (_, p):
+        p.both(target, headers=headers)
+        assert p.context.lean_answers == 0, why
+
+
+def test_http_1_0_and_a_host_not_allowed_go_the_full_path(tmp_path):
+    target = q(db="db1", q="SELECT usage FROM cpu LIMIT 3")
+    with pair(tmp_path, AuthSettings(enabled=False), allowed_hosts=("db.example",)) as (_, p):
+        answers = p.both(target, version="HTTP/1.0")
+        assert answers[-1][0] == 200
+        refused = p.both(target, headers={"Host": "attacker.example"})
+        assert refused[-1][0] == 403
+        assert p.context.lean_answers == 0
+        p.both(target, headers={"Host": "db.example"})
+        assert p.context.lean_answers >= 1
+
+
+def test_the_lean_path_authenticates_and_authorizes_like_the_full_path(tmp_path):
+    with pair(tmp_path, AuthSettings()) as (engine, p):
+        admin = tokenlib.create_admin_token(engine.catalog).token
+        reader = tokenlib.create_resource_token(engine.catalog, "reader", [
+            {"resource_type": "db", "resource_names": ["db1"], "actions": ["read"]}]).token
+        writer = tokenlib.create_resource_token(engine.catalog, "writer", [
+            {"resource_type": "db", "resource_names": ["db1"], "actions": ["write"]}]).token
+        read1 = q(db="db1", q="SELECT usage FROM cpu LIMIT 2")
+        cases = [
+            (read1, {}, 401),                                                    # no token
+            (read1, {"Authorization": "Token not-a-token"}, 401),
+            (read1, {"Authorization": "Bearer"}, 400),                           # malformed header
+            (read1, {"Authorization": f"Token {writer}"}, 403),                  # no read on db1
+            (q(db="db2", q="SELECT * FROM secret"), {"Authorization": f"Token {reader}"}, 403),
+            (q(db="db1", q="SELECT v FROM db2..secret"), {"Authorization": f"Token {reader}"}, 403),
+            (q(db="db1", q="SHOW DATABASES"), {"Authorization": f"Token {reader}"}, 403),  # admin only
+        ]
+        for target, headers, status in cases:
+            answers = p.both(target, headers=headers)
+            assert answers[-1][0] == status, (target, headers)
+        assert p.context.lean_answers == 0
+        before = p.context.lean_answers
+        for token in (reader, admin):
+            answers = p.both(read1, headers={"Authorization": f"Token {token}"})
+            assert answers[-1][0] == 200 and b'"usage"' in answers[-1][2]
+            answers = p.both(q(db="db1", q="SELECT usage FROM cpu LIMIT 2", p=token))   # v1 p= credential
+            assert answers[-1][0] == 200
+        assert p.context.lean_answers > before
+
+
+def test_lean_answers_are_counted_in_the_metrics(tmp_path):
+    with pair(tmp_path, AuthSettings(enabled=False)) as (_, p):
+        p.both(q(db="db1", q="SELECT usage FROM cpu LIMIT 1"), times=4)
+        assert p.context.lean_answers >= 2
+
+        def counts(which: str) -> list[str]:
+            body = p.get(which, "/metrics")[2].decode()
+            return [line for line in body.splitlines()
+                    if line.startswith(('http_requests_total{method="GET",path="/query"',
+                                        'influxdb3_queries_total{result="success",type="influxql"}'))]
+
+        assert counts("lean") == counts("full") and len(counts("lean")) == 2
+
+
+def raw(url: str, request: bytes) -> bytes:
+    """The bytes of a server's answer to one raw request (its Date header removed), read up to
+    its Content-Length or the connection's close."""
+    import re
+    import socket
+
+    u = urlparse(url)
+    with socket.create_connection((u.hostname, u.port), timeout=30) as s:
+        s.sendall(request)
+        got = b""
+        while True:
+            head, sep, body = got.partition(b"\r\n\r\n")
+            length = re.search(rb"Content-Length: (\d+)", head)
+            if sep and length and len(body) >= int(length.group(1)):
+                break
+            data = s.recv(65536)
+            if not data:
+                break
+            got += data
+    return re.sub(rb"Date: [^\r]*\r\n", b"", got)
+
+
+@pytest.mark.parametrize("hosts", [
+    [b"127.0.0.1", b"attacker.example"],   # two Host headers: 400, as tornado answers
+    [b"a,b"],                              # a comma (two hosts folded into one)
+    [],                                    # none (HTTP/1.1 requires one)
+    [b"[::1]:8086"],                       # an IPv6 literal: left to the full path
+    [b"bad host"],
+])
+def test_unusual_host_headers_get_the_full_paths_answer(tmp_path, hosts):
+    target = q(db="db1", q="SELECT usage FROM cpu LIMIT 1").encode()
+    head = b"GET " + target + b" HTTP/1.1\r\n" + b"".join(b"Host: " + h + b"\r\n" for h in hosts)
+    with pair(tmp_path, AuthSettings(enabled=False)) as (_, p):
+        p.both(q(db="db1", q="SELECT usage FROM cpu LIMIT 1"))   # known quick now
+        seen = p.context.lean_answers
+        request = head + b"\r\n"   # keep-alive: what the lean path would take
+        assert raw(p.urls["lean"], request) == raw(p.urls["full"], request)
+        assert p.context.lean_answers == seen
