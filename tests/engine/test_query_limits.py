@@ -205,3 +205,38 @@ def test_the_deadline_thread_wakes_for_a_batch_of_alarms_not_for_each(voluntary_
     woke = voluntary_switches(thread.native_id) - before
     assert all(a.disarm() for a in alarms)   # every alarm rang
     assert woke < 100, woke
+
+
+def test_quick_alarms_armed_and_disarmed_one_after_another_seldom_wake_the_thread(voluntary_switches):
+    """What a busy server does: each query run on the IOLoop arms an alarm and disarms it ~1 ms
+    later. Alarms are armed without the thread's lock and without waking it; when it wakes it
+    drops the ones already disarmed. So a second of that costs the thread a few dozen wake-ups,
+    not one per WAKE_SLACK_S (100, each then fighting the arming thread for the lock)."""
+    cancellation.start_timer()
+    thread = next(t for t in threading.enumerate() if t.name == "influx3-query-deadlines")
+    time.sleep(0.1)
+    before = voluntary_switches(thread.native_id)
+    armed = 0
+    t_end = time.monotonic() + 1.0
+    while time.monotonic() < t_end:
+        ring = cancellation.alarm(cancellation.QueryScope(), 0.05)
+        time.sleep(0.001)
+        assert not ring.disarm()
+        armed += 1
+    woke = voluntary_switches(thread.native_id) - before
+    assert armed > 300
+    assert woke < 60, woke
+
+
+def test_an_alarm_rings_on_time_while_the_thread_sleeps_until_a_far_deadline():
+    far = cancellation.QueryScope(timeout_s=300)
+    cancellation.watch(far)   # the thread now sleeps until this deadline...
+    time.sleep(0.05)
+    t0 = time.monotonic()
+    ring = cancellation.alarm(cancellation.QueryScope(), 0.05)   # ...and this one is due long before
+    while ring.armed and time.monotonic() - t0 < 5:
+        time.sleep(0.005)
+    rang_after = time.monotonic() - t0
+    assert ring.disarm()   # it rang
+    assert rang_after < 0.05 + cancellation.WAKE_SLACK_S + 0.1, rang_after
+    assert not far.cancelled
