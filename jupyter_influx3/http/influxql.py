@@ -26,18 +26,20 @@ import functools
 import json
 import logging
 import time
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 import pyarrow as pa
 from tornado import httputil
 from tornado.iostream import StreamClosedError
 
 from ..engine.influxql import ast
+from ..engine.influxql.access import statement_needs
 from ..engine.influxql.executor import Executor
 from ..engine.influxql.into import get_warning, writes
 from ..engine.influxql.parser import ParseError
 from ..engine.influxql.results import StatementResult, chunk_results, mark_long_series
 from . import metrics, querypool, serialize
+from .auth import authorize_db, forbidden
 from .base import ApiError, ApiHandler, decode_utf8
 from .params import JsonBodyError, statement_params
 
@@ -60,30 +62,21 @@ def executor_for(context: Any) -> Executor:
     return ex
 
 
-def _forbidden() -> ApiError:
-    from .auth import forbidden
-
-    return forbidden()
-
-
 def authorize_statement(handler: ApiHandler, stmt: ast.Statement, default_db: Optional[str],
                         rp: Optional[str] = None) -> None:
     """403 unless the request may do what ``stmt`` needs (`engine/influxql/access.py`: read on
     every database it names, write on a ``SELECT ... INTO`` target, admin for DDL); `rp` is the
     request's default retention policy."""
-    from ..engine.influxql.access import statement_needs
-    from .auth import authorize_db
-
     if getattr(handler, "auth_unrestricted", True):
         return
     needs = statement_needs(stmt, default_db, rp)
     if not needs:
-        raise _forbidden()
+        raise forbidden()
     for name, action in needs:
         authorize_db(handler, name, action)
 
 
-def v1_fields(pairs: list[tuple[str, str]]) -> dict[str, str]:
+def v1_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """The /query parameters among a query string's pairs (the first of each wins)."""
     found: dict[str, str] = {}
     for k, v in pairs:

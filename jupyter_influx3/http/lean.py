@@ -33,14 +33,15 @@ import logging
 import re
 import time
 from typing import Any, Optional
-from urllib.parse import parse_qsl
 
 from tornado import httputil
 
 from ..engine.influxql.into import writes
 from ..engine.influxql.parser import ParseError
 from . import cors, metrics, serialize
-from .base import INLINE_PARSE_CHARS, MAX_QUERY_FIELDS, ApiError, access_logged, http_date, try_inline
+from .auth import authenticate_request
+from .base import (INLINE_PARSE_CHARS, MAX_QUERY_FIELDS, ApiError, access_logged, http_date, query_pairs_of,
+                   try_inline)
 from .influxql import (V1QueryHandler, authorize_statement, executor_for, json_answer, v1_fields, v1_format,
                        v1_run_key)
 
@@ -68,12 +69,8 @@ class LeanRequest:
         self.auth_token: Any = None
         self.auth_unrestricted = False   # (fail closed until authentication says otherwise)
 
-    @functools.cached_property
-    def _pairs(self) -> list[tuple[str, str]]:
-        return parse_qsl(self.query, keep_blank_values=True)
-
-    def query_pairs(self) -> list[tuple[str, str]]:
-        return self._pairs
+    def query_pairs(self) -> tuple[tuple[str, str], ...]:
+        return query_pairs_of(self.query)
 
 
 def answer(app: Any, head: Any, headers: httputil.HTTPHeaders, remote_ip: str) -> Optional[bytes]:
@@ -104,8 +101,6 @@ def _answer(context: Any, target: str, headers: httputil.HTTPHeaders, remote_ip:
     if not _PLAIN_HOST.fullmatch(host) or not cors.host_allowed(context.allowed_hosts, host):
         return None
     req = LeanRequest(context, target, headers, remote_ip)
-    from .auth import authenticate_request  # late: auth imports base, as this module does
-
     authenticate_request(req)
     p = v1_fields(req.query_pairs())
     q = p.get("q", "")

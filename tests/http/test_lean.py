@@ -235,3 +235,15 @@ def test_unusual_host_headers_get_the_full_paths_answer(tmp_path, hosts):
         request = head + b"\r\n"   # keep-alive: what the lean path would take
         assert raw(p.urls["lean"], request) == raw(p.urls["full"], request)
         assert p.context.lean_answers == seen
+
+
+def test_a_query_string_with_a_credential_is_not_kept_parsed():
+    from jupyter_influx3.http import base
+
+    secret = "apiv3_" + "x" * 40
+    for query in (urlencode({"db": "a", "q": "SELECT 1", "p": secret}), "db=a&%70=" + secret):
+        pairs = base.query_pairs_of(query)
+        assert ("p", secret) in pairs
+        assert query not in base._QUERY_PARSES
+    kept = urlencode({"db": "a", "q": "SELECT 2"})
+    assert base.query_pairs_of(kept) is base.query_pairs_of(kept)   # parsed once
