@@ -24,7 +24,9 @@ What it keeps from tornado's connection, on purpose:
 
 A request read whole without a body is first offered to the application's ``lean_answer`` (where
 it has one: http/lean.py answers a few small reads without tornado's per-request objects); the
-answer it returns, if any, is written as it is.
+answer it returns, if any, is written as it is. When such a request is all that arrived on an idle
+connection, it is offered at once, as its bytes are read, not by the connection's task a turn of
+the loop later.
 
 Owns: the connection's bytes, framing and timers. Must not: route, authenticate or look at what a
 request asks for (tornado's ``Application``, the lean path and the handlers do).
@@ -69,11 +71,14 @@ class _Context:
 class _Head:
     """One request as the parser reads it: the head, then body events for the connection's task."""
 
-    __slots__ = ("url", "headers", "size", "start_line", "keep_alive", "expects_body", "complete")
+    __slots__ = ("url", "headers", "size", "start_line", "keep_alive", "expects_body", "complete", "parsed",
+                 "offered")
 
     def __init__(self) -> None:
         self.url = b""
         self.headers: list = []
+        self.parsed: Optional[httputil.HTTPHeaders] = None   # `headers` as tornado's, once made
+        self.offered = False   # to the lean path already
         self.size = 0
         self.start_line: Optional[httputil.RequestStartLine] = None
         self.keep_alive = False
@@ -112,6 +117,7 @@ class ServerConnection(asyncio.Protocol):
         self.writing_paused = False
         self.drained: list[Future] = []
         self.current: Optional[_Request] = None
+        self.feeding = False   # in the parser: events are handed to the task after it returns
         self.head: Optional[_Head] = None
         self.timer: Optional[asyncio.TimerHandle] = None
         self.task: Optional[asyncio.Task] = None
@@ -132,6 +138,7 @@ class ServerConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closed:
             return
+        self.feeding = True
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -146,6 +153,43 @@ class ServerConnection(asyncio.Protocol):
                 self.close()
         except httptools.HttpParserError as exc:
             self._refuse(_TOO_LARGE if isinstance(exc.__context__, _HeadTooLarge) else _BAD_REQUEST)
+        finally:
+            self.feeding = False
+        if self.events and not self._answered_now():
+            self._wake()
+
+    def _answered_now(self) -> bool:
+        """Whether the one request just read, whole and without a body, to an idle connection was
+        answered here by the lean path (no turn of the loop for the task to take it)."""
+        events = self.events
+        if self.lean is None or self.current is not None or len(events) != 2 or events[0][0] != "head":
+            return False
+        head = events[0][1]
+        if head.expects_body or events[1][0] != "end" or events[1][1] is not head:
+            return False
+        try:
+            headers = self._headers_of(head)
+        except httputil.HTTPInputError:
+            return False   # the task answers it
+        head.offered = True
+        answer = self.lean(head, headers, self.context.remote_ip)
+        if answer is None:
+            return False
+        self._taken(events.popleft())
+        events.popleft()
+        self.write(answer)
+        if not self.closed:
+            self._arm(self.idle_timeout)
+        return True
+
+    @staticmethod
+    def _headers_of(head: _Head) -> httputil.HTTPHeaders:
+        if head.parsed is None:
+            headers = httputil.HTTPHeaders()
+            for name, value in head.headers:
+                headers.add(name.decode("latin1"), value.decode("latin1"))
+            head.parsed = headers
+        return head.parsed
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
         self.closed = True
@@ -227,6 +271,10 @@ class ServerConnection(asyncio.Protocol):
 
     def _push(self, event: tuple) -> None:
         self.events.append(event)
+        if not self.feeding:
+            self._wake()
+
+    def _wake(self) -> None:
         if self.wakeup is not None and not self.wakeup.done():
             self.wakeup.set_result(None)
 
@@ -236,7 +284,10 @@ class ServerConnection(asyncio.Protocol):
                 return None
             self.wakeup = asyncio.get_running_loop().create_future()
             await self.wakeup
-        event = self.events.popleft()
+        return self._taken(self.events.popleft())
+
+    def _taken(self, event: tuple) -> tuple:
+        """`event`, taken off the queue: its bytes no longer count as buffered."""
         kind = event[0]
         if kind == "body" or kind == "head":
             self.buffered -= len(event[1]) if kind == "body" else event[1].size
@@ -272,14 +323,12 @@ class ServerConnection(asyncio.Protocol):
     async def _one(self, head: _Head) -> bool:
         """Serve the request whose head is `head`; whether the connection may serve another."""
         self._arm(self.body_timeout if head.expects_body else None)
-        headers = httputil.HTTPHeaders()
-        for name, value in head.headers:
-            headers.add(name.decode("latin1"), value.decode("latin1"))
+        headers = self._headers_of(head)
         # A request without a body that is already whole (a GET, say) is read to its end at once:
         # its handler then runs prepare(), its method and its answer in one step of the loop,
         # instead of waking this task between them (two loop turns fewer per request)
         whole = not head.expects_body and self._take_end(head)
-        if whole and self.lean is not None:
+        if whole and self.lean is not None and not head.offered:
             answer = self.lean(head, headers, self.context.remote_ip)
             if answer is not None:
                 self.write(answer)
