@@ -255,12 +255,14 @@ def query_pairs_of(query: str) -> tuple[tuple[str, str], ...]:
     server whose caches another process just used, and the same URL comes back. Never one holding
     a credential (v1's ``p=``): a token is not kept in memory past its request."""
     pairs = _QUERY_PARSES.get(query)
-    if pairs is None:
-        pairs = tuple(parse_qsl(query, keep_blank_values=True))
-        if len(query) <= 4096 and not any(k == "p" for k, _ in pairs):
-            _QUERY_PARSES[query] = pairs
-            if len(_QUERY_PARSES) > QUERY_PARSES_KEPT:
-                _QUERY_PARSES.popitem(last=False)
+    if pairs is not None:
+        _QUERY_PARSES.move_to_end(query)
+        return pairs
+    pairs = tuple(parse_qsl(query, keep_blank_values=True))
+    if len(query) <= 4096 and not any(k == "p" for k, _ in pairs):
+        _QUERY_PARSES[query] = pairs
+        if len(_QUERY_PARSES) > QUERY_PARSES_KEPT:
+            _QUERY_PARSES.popitem(last=False)
     return pairs
 
 
