@@ -5,15 +5,17 @@ Why: TSBS single-groupby-1-1-1 (one series, one hour, 61 rows) costs the engine 
 the full path makes tornado's request and ``RequestHandler``, their coroutines, header maps, the
 inline-run task and the answer's framing: 2-3 times the engine's cost in a fresh server process,
 where CPython has not specialised that code yet. In `benchmarks/queries_influxql.py` that made the
-query 0.75 ms against InfluxDB 1.6.7's 0.6 (benchmarks/README.md has this path's figures).
+query 0.75 ms against InfluxDB 1.6.7's 0.6; on this path it takes 0.55-0.65 (benchmarks/README.md).
 
 What it answers: a keep-alive HTTP/1.1 ``GET`` of exactly ``/query`` (the root mount of
 `influx3 serve`; the Jupyter extension serves through tornado's connection and never comes here),
-without a body or an ``Origin``, asking for JSON, not chunked and without bind parameters, whose
-statements only read, parse, are allowed to the request's credentials, and ran quickly the last
-time (``base.try_inline``: the same text runs on the IOLoop in the full path too). For anything
-else :func:`answer` returns None *before* doing anything, and the connection hands the request to
-tornado as always (the full path), which so keeps every refusal, error and other answer.
+without a body or an ``Origin``, with a plain ``Host``, asking for JSON, not chunked and without
+bind parameters, whose statements only read, parse, are allowed to the request's credentials, and
+ran quickly the last time (``base.try_inline``: the same text runs on the IOLoop in the full path
+too). For anything else :func:`answer` returns None without running a statement, and the
+connection hands the request to tornado as always (the full path), which so keeps every refusal,
+error and other answer. (One exception: a run its alarm cut short returns None after running, and
+the full path runs it again in the query pool, as it does after its own inline run.)
 
 Every decision is the full path's own code, called on a :class:`LeanRequest` (the part of a
 handler those functions read): authentication and authorization (``auth.authenticate_request``,
