@@ -247,3 +247,24 @@ def test_a_query_string_with_a_credential_is_not_kept_parsed():
         assert query not in base._QUERY_PARSES
     kept = urlencode({"db": "a", "q": "SELECT 2"})
     assert base.query_pairs_of(kept) is base.query_pairs_of(kept)   # parsed once
+
+
+def test_a_quick_text_that_turned_slow_leaves_the_lean_path_with_the_same_answer(tmp_path, monkeypatch):
+    """The alarm of the inline run holds on the lean path too: the text ran quick, then the data
+    grew; its next run starts on the lean path, the alarm rings (shortened here to 1 ms so that a
+    run of tens of ms certainly outlasts it), and the request is answered by the full path from the
+    query pool. From then on the text stays off the IOLoop."""
+    from jupyter_influx3.http import base
+
+    monkeypatch.setattr(base, "INLINE_LIMIT_S", 0.001)
+    target = q(db="grow", q="SELECT v FROM t", epoch="ns")
+    with pair(tmp_path, AuthSettings(enabled=False)) as (engine, p):
+        engine.write_lp("grow", "t,host=a v=1 1\n", precision="nanosecond")
+        p.both(target)
+        quick = p.context.lean_answers
+        assert quick >= 1
+        engine.write_lp("grow", "".join(f"t,host=h{i % 50} v={i} {i + 2}\n" for i in range(60_000)),
+                        precision="nanosecond")
+        answers = p.both(target)
+        assert answers[-1][0] == 200 and answers[-1][2].count(b"],[") == 60_000   # 60,001 rows
+        assert p.context.lean_answers == quick
