@@ -171,12 +171,19 @@ class ServerConnection(asyncio.Protocol):
             headers = self._headers_of(head)
         except httputil.HTTPInputError:
             return False   # the task answers it
+        if not self._offer(head, headers):
+            return False
+        self._taken(events.popleft())
+        events.popleft()
+        return True
+
+    def _offer(self, head: _Head, headers: httputil.HTTPHeaders) -> bool:
+        """Whether the lean path answered the request of `head` (its answer is written; the
+        connection then waits for the next request)."""
         head.offered = True
         answer = self.lean(head, headers, self.context.remote_ip)
         if answer is None:
             return False
-        self._taken(events.popleft())
-        events.popleft()
         self.write(answer)
         if not self.closed:
             self._arm(self.idle_timeout)
@@ -328,14 +335,8 @@ class ServerConnection(asyncio.Protocol):
         # its handler then runs prepare(), its method and its answer in one step of the loop,
         # instead of waking this task between them (two loop turns fewer per request)
         whole = not head.expects_body and self._take_end(head)
-        if whole and self.lean is not None and not head.offered:
-            answer = self.lean(head, headers, self.context.remote_ip)
-            if answer is not None:
-                self.write(answer)
-                if self.closed:
-                    return False
-                self._arm(self.idle_timeout)
-                return True
+        if whole and self.lean is not None and not head.offered and self._offer(head, headers):
+            return not self.closed
         request = self.current = _Request(self, head)
         message = self.delegate.start_request(self, request)
         try:

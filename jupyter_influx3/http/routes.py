@@ -77,8 +77,10 @@ class _Application(tornado.web.Application):
             path = _anchored(pattern)[:-1]
             if _FIXED.fullmatch(path) and path not in self._fixed and _first_match(handlers, path) == pattern:
                 self._fixed[path] = (handler, kwargs[0] if kwargs else None)
-        # http/lean.py answers some GET /query requests itself, where /query is that route's
-        self._lean = self._fixed.get("/query", (None,))[0] is lean.LeanRequest.route_class
+        # http/lean.py answers some GET /query requests itself, where /query is that route's (and
+        # the application does not turn it off)
+        self._lean = (self._fixed.get("/query", (None,))[0] is lean.LeanRequest.route_class
+                      and settings.get(lean.SETTING, True))
 
     def lean_answer(self, head: Any, headers: httputil.HTTPHeaders, remote_ip: str) -> Optional[bytes]:
         """The whole answer to a request read whole without a body, when the lean path
