@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import socket
 import textwrap
 import subprocess
 import sys
@@ -152,6 +153,59 @@ def auth_reader_fixture(node_id: str):
         eng.close()
 
     return reader
+
+
+# ---- raw HTTP/1.1 on a socket --------------------------------------------------------------------
+
+
+def connect(url: str) -> socket.socket:
+    host, port = url.rsplit("/", 1)[-1].split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    return sock
+
+
+def read_answer(sock: socket.socket, buf: bytearray) -> tuple[int, dict, bytes]:
+    """One answer from `sock` (status, headers lower-cased, body); `buf` keeps what follows it."""
+    while b"\r\n\r\n" not in buf:
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionError(f"closed before a whole answer: {bytes(buf)[:200]!r}")
+        buf += data
+    head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+    lines = head.decode("latin1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:])}
+    buf[:] = rest
+    if status in (100, 204, 304):
+        return status, headers, b""
+    if headers.get("transfer-encoding") == "chunked":
+        body = bytearray()
+        while True:
+            while b"\r\n" not in buf:
+                buf += sock.recv(65536)
+            size_line, _, after = bytes(buf).partition(b"\r\n")
+            size = int(size_line, 16)
+            while len(after) < size + 2:
+                after += sock.recv(65536)
+            body += after[:size]
+            buf[:] = after[size + 2:]
+            if size == 0:
+                return status, headers, bytes(body)
+    if "content-length" in headers:
+        n = int(headers["content-length"])
+        while len(buf) < n:
+            data = sock.recv(65536)
+            if not data:
+                raise ConnectionError("closed inside a body")
+            buf += data
+        body = bytes(buf[:n])
+        buf[:] = buf[n:]
+        return status, headers, body
+    body = bytes(buf)   # delimited by the end of the connection
+    while data := sock.recv(65536):
+        body += data
+    buf.clear()
+    return status, headers, body
 
 
 # ---- an app of the test's own, served in this process --------------------------------------------

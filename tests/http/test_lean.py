@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlparse
 
 import pytest
 
-from http_helpers import serving
+from http_helpers import connect, read_answer, serving
 
 from jupyter_influx3.engine import Engine
 from jupyter_influx3.engine import tokens as tokenlib
@@ -197,26 +197,13 @@ def test_lean_answers_are_counted_in_the_metrics(tmp_path):
         assert counts("lean") == counts("full") and len(counts("lean")) == 2
 
 
-def raw(url: str, request: bytes) -> bytes:
-    """The bytes of a server's answer to one raw request (its Date header removed), read up to
-    its Content-Length or the connection's close."""
-    import re
-    import socket
-
-    u = urlparse(url)
-    with socket.create_connection((u.hostname, u.port), timeout=30) as s:
-        s.sendall(request)
-        got = b""
-        while True:
-            head, sep, body = got.partition(b"\r\n\r\n")
-            length = re.search(rb"Content-Length: (\d+)", head)
-            if sep and length and len(body) >= int(length.group(1)):
-                break
-            data = s.recv(65536)
-            if not data:
-                break
-            got += data
-    return re.sub(rb"Date: [^\r]*\r\n", b"", got)
+def raw(url: str, request: bytes) -> tuple[int, dict, bytes]:
+    """A server's answer to one raw request: status, headers (Date left out) and body."""
+    with connect(url) as sock:
+        sock.sendall(request)
+        status, headers, body = read_answer(sock, bytearray())
+    headers.pop("date", None)
+    return status, headers, body
 
 
 @pytest.mark.parametrize("hosts", [
