@@ -1,5 +1,4 @@
 import os
-import time
 
 import pytest
 
@@ -44,15 +43,3 @@ def adopted(monkeypatch) -> list:
 
     monkeypatch.setattr(select._Run, "_take_state", counted)
     return runs
-
-
-@pytest.fixture
-def eventually():
-    """A function: `cond()`'s first truthy value within `seconds`, else its last value (falsy)."""
-    def wait(cond, seconds: float = 20.0):
-        deadline = time.monotonic() + seconds
-        while not (value := cond()) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return value
-
-    return wait

@@ -3,10 +3,12 @@ the work a write asks of them still starts at once."""
 
 import time
 
+from engine_helpers import eventually
+
 from jupyter_influx3.engine import Engine
 
 
-def test_the_snapshot_thread_sleeps_until_a_write_wants_a_snapshot(tmp_path, voluntary_switches, eventually):
+def test_the_snapshot_thread_sleeps_until_a_write_wants_a_snapshot(tmp_path, voluntary_switches):
     """It polled every 50 ms (20 wake-ups a second per node, idle or not); now it sleeps on the
     request and wakes once a second to hand memory back."""
     eng = Engine(tmp_path / "d", node_id="n1", snapshot_rows=4)

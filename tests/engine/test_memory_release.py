@@ -4,6 +4,8 @@ quiet, by the thread that freed it; glibc's heap at once."""
 
 import time
 
+from engine_helpers import eventually
+
 from jupyter_influx3.engine import Engine
 from jupyter_influx3.engine import engine as engine_module
 
@@ -17,7 +19,7 @@ def _spy_releases(monkeypatch) -> tuple[list, list]:
     return arrow, trims
 
 
-def test_background_snapshots_in_a_row_keep_arrows_memory_until_the_node_is_quiet(tmp_path, monkeypatch, eventually):
+def test_background_snapshots_in_a_row_keep_arrows_memory_until_the_node_is_quiet(tmp_path, monkeypatch):
     arrow, trims = _spy_releases(monkeypatch)
     monkeypatch.setattr(engine_module, "RELEASE_QUIET_S", 1.0)
     eng = Engine(tmp_path / "d", node_id="n1", snapshot_rows=4)

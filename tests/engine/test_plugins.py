@@ -10,6 +10,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
+from engine_helpers import eventually
 
 from jupyter_influx3.engine import errors
 from jupyter_influx3.engine.plugins.cache import CacheStore, PluginCache
@@ -197,9 +198,9 @@ def test_each_wal_trigger_gets_its_own_row_dicts(live):
     eng.write_lp("db", "seed v=1", "ns")
     for n in ("a", "b"):
         pe.create_trigger("db", n, "mut.py", "table:m", trigger_arguments={"n": n})
-    assert _wait(lambda: pe.leader)
+    assert eventually(lambda: pe.leader, 10.0)
     eng.write_lp("db", "m temp=2 1", "ns")
-    got = _wait(lambda: _rows(eng, "SELECT temp FROM out_a") and _rows(eng, "SELECT temp FROM out_b"))
+    got = eventually(lambda: _rows(eng, "SELECT temp FROM out_a") and _rows(eng, "SELECT temp FROM out_b"), 10.0)
     assert got and _rows(eng, "SELECT temp FROM out_a") == _rows(eng, "SELECT temp FROM out_b") == [{"temp": 20.0}]
 
 
@@ -215,9 +216,9 @@ def test_disabling_a_trigger_interrupts_its_running_plugin_at_the_next_api_call(
                "    except KeyboardInterrupt as e:\n"
                "        influxdb3_local.cache.put('why', str(e), use_global=True)\n"
                "        raise\n")
-    assert _wait(lambda: any(x.log_text == "tick" for x in pe.logs.lines("loop")))
+    assert eventually(lambda: any(x.log_text == "tick" for x in pe.logs.lines("loop")), 10.0)
     pe.disable_trigger("db", "loop")
-    why = _wait(lambda: PluginCache(pe.cache, "x").get("why", use_global=True))
+    why = eventually(lambda: PluginCache(pe.cache, "x").get("why", use_global=True), 10.0)
     assert why == "influxdb3 is shutting down; aborting plugin execution"
 
 
@@ -261,14 +262,14 @@ def test_a_stream_of_small_writes_reaches_a_wal_trigger_in_rounds_the_gap_apart(
                "    seen = influxdb3_local.cache.get('seen', use_global=True) or []\n"
                "    rows = [int(r['v']) for b in table_batches for r in b['rows']]\n"
                "    influxdb3_local.cache.put('seen', seen + [rows], use_global=True)\n")
-    assert _wait(lambda: pe.leader)
+    assert eventually(lambda: pe.leader, 10.0)
     cache = PluginCache(pe.cache, "x")
     n = 100
     t0 = time.monotonic()
     for i in range(n):
         eng.write_lp("db", f"m v={i}i {i + 1}", "ns", no_sync=True)
         time.sleep(0.002)
-    assert _wait(lambda: sum(map(len, cache.get("seen", use_global=True) or [])) >= n)
+    assert eventually(lambda: sum(map(len, cache.get("seen", use_global=True) or [])) >= n, 10.0)
     elapsed = time.monotonic() - t0
     calls = cache.get("seen", use_global=True)
     assert sorted(v for rows in calls for v in rows) == list(range(n))
@@ -278,7 +279,7 @@ def test_a_stream_of_small_writes_reaches_a_wal_trigger_in_rounds_the_gap_apart(
 def test_wal_files_stay_while_a_wal_trigger_has_not_read_them(live):
     pe, eng = live, live.engine
     _triggered(pe, "noop", "all_tables", "def process_writes(influxdb3_local, table_batches, args=None):\n    pass\n")
-    assert _wait(lambda: load_positions(eng.data_dir) is not None)
+    assert eventually(lambda: load_positions(eng.data_dir) is not None, 10.0)
     assert wal_pinned(eng.data_dir, eng.catalog, "some-new-node", 1)  # not read yet: kept
     old = time.time() - 25 * 3600  # no processing engine for a day: the pin lapses
     os.utime(positions_path(eng.data_dir), (old, old))
@@ -297,13 +298,6 @@ def test_trigger_names_and_arguments_are_validated(pe, engine):
         pe.create_trigger("db", "t", "noop.py", "all_tables", trigger_arguments={"k": 1})
     with pytest.raises(errors.NotFound):
         pe.create_trigger("nodb", "t", "noop.py", "all_tables")
-
-
-def _wait(fn, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not (value := fn()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return value
 
 
 def _rows(eng, q):

@@ -4,7 +4,7 @@ had not yet read past the writes made just before (engine/plugins/waltail.py `wa
 
 from __future__ import annotations
 
-import time
+from engine_helpers import eventually
 
 from jupyter_influx3.engine import Engine
 from jupyter_influx3.engine.plugins.waltail import load_positions
@@ -15,13 +15,6 @@ SEEN = ("def process_writes(influxdb3_local, table_batches, args=None):\n"
         "            for row in b['rows']:\n"
         "                influxdb3_local.write(LineBuilder('seen').tag('id', str(row['id'])).int64_field('n', 1)\n"
         "                                      .time_ns(row['time']))\n")
-
-
-def _wait(fn, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not (value := fn()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return value
 
 
 def seen(eng) -> list[int]:
@@ -39,18 +32,18 @@ def test_writes_acknowledged_by_another_node_before_a_trigger_was_created_or_ena
         # wait, unread, while the trigger is created -- the moment the exactly-once rule is about
         pe = lead.configure_plugins(tmp_path / "plugins", poll_s=3600)
         (pe.loader.plugin_dir / "seen.py").write_text(SEEN)
-        assert _wait(lambda: load_positions(lead.data_dir) is not None)   # the reader has started
+        assert eventually(lambda: load_positions(lead.data_dir) is not None)   # the reader has started
         other.write_lp("db", "src id=0i 1", "ns")
         pe.create_trigger("db", "count", "seen.py", "all_tables")
         other.write_lp("db", "src id=1i 2", "ns")
         lead.write_lp("db", "src id=2i 3", "ns")
-        assert _wait(lambda: seen(lead) == [1, 2]), seen(lead)   # id 0 would have come in the first round
+        assert eventually(lambda: seen(lead) == [1, 2]), seen(lead)   # id 0 would have come in the first round
 
         pe.disable_trigger("db", "count")
         other.write_lp("db", "src id=3i 4", "ns")
         pe.enable_trigger("db", "count")
         lead.write_lp("db", "src id=4i 5", "ns")
-        assert _wait(lambda: seen(lead) == [1, 2, 4]), seen(lead)
+        assert eventually(lambda: seen(lead) == [1, 2, 4]), seen(lead)
     finally:
         other.close()
         lead.close()
