@@ -37,6 +37,10 @@ REPEATS = 600
 #: switch on the core the clients run on. With the slack it wakes for a batch, at most ~100 times
 #: a second, and a deadline or alarm is acted on at most this much late.
 WAKE_SLACK_S = 0.01
+#: while alarms keep coming, the thread wakes this often to look at them even when none it saw was
+#: still armed. Sleeping without a time-out then made the next request's alarm wake it: one wake-up
+#: per request, since the IOLoop disarms each alarm before the thread gets the GIL to look.
+BUSY_TICK_S = 0.05
 
 
 class QueryCancelled(QueryError):
@@ -232,20 +236,22 @@ class _Deadlines:
             if self._heap[0] is entry:
                 self._cv.notify()
 
-    def _take_ringing(self) -> None:
+    def _take_ringing(self) -> bool:
         """Move the alarms armed since the last look into the heap (those disarmed meanwhile,
-        most of them, are dropped)."""
+        most of them, are dropped); whether there were any."""
         ringing = self._ringing
+        came = bool(ringing)
         while ringing:
             entry = ringing.popleft()
             alarm = entry[2]()
             if alarm is not None and alarm.armed:
                 heapq.heappush(self._heap, entry)
+        return came
 
     def _run(self) -> None:
         with self._cv:
             while True:
-                self._take_ringing()
+                busy = self._take_ringing()
                 now = time.monotonic()
                 while self._heap and self._heap[0][0] <= now:
                     _, _, ref, attempt = heapq.heappop(self._heap)
@@ -263,10 +269,11 @@ class _Deadlines:
                     if attempt < REPEATS:
                         heapq.heappush(self._heap, (now + min(1.0, 0.05 * 2 ** attempt), next(self._seq), ref,
                                                     attempt + 1))
-                self._wake_at = self._heap[0][0] + WAKE_SLACK_S if self._heap else float("inf")
+                wake_at = self._heap[0][0] + WAKE_SLACK_S if self._heap else float("inf")
+                self._wake_at = min(wake_at, now + BUSY_TICK_S) if busy else wake_at
                 if self._ringing:   # armed while this round ran: look again before sleeping
                     continue
-                self._cv.wait(self._wake_at - now if self._heap else None)
+                self._cv.wait(None if self._wake_at == float("inf") else self._wake_at - now)
                 self._wake_at = float("-inf")   # awake: an alarm armed now is seen (or wakes nothing)
 
 

@@ -228,6 +228,30 @@ def test_quick_alarms_armed_and_disarmed_one_after_another_seldom_wake_the_threa
     assert woke < 60, woke
 
 
+def test_alarms_disarmed_before_the_thread_can_look_do_not_wake_it_per_request(voluntary_switches):
+    """What the IOLoop does: arm, hold the GIL while the query runs, disarm, then wait for the next
+    request. The thread cannot look until the loop waits, and by then the alarm is disarmed. It
+    keeps looking every BUSY_TICK_S while alarms come, so a second of requests costs it a few
+    dozen wake-ups, not one per request (the next alarm woke a thread that slept with no time-out)."""
+    cancellation.start_timer()
+    thread = next(t for t in threading.enumerate() if t.name == "influx3-query-deadlines")
+    time.sleep(0.1)
+    before = voluntary_switches(thread.native_id)
+    requests = 0
+    t_end = time.monotonic() + 1.0
+    while time.monotonic() < t_end:
+        ring = cancellation.alarm(cancellation.QueryScope(), 0.05)
+        busy_until = time.perf_counter() + 0.0003
+        while time.perf_counter() < busy_until:   # the query: Python work, the GIL held
+            pass
+        assert not ring.disarm()
+        time.sleep(0.0005)   # the loop waits for the next request
+        requests += 1
+    woke = voluntary_switches(thread.native_id) - before
+    assert requests > 300
+    assert woke < 80, (woke, requests)
+
+
 def test_an_alarm_rings_on_time_while_the_thread_sleeps_until_a_far_deadline():
     far = cancellation.QueryScope(timeout_s=300)
     cancellation.watch(far)   # the thread now sleeps until this deadline...
