@@ -22,6 +22,7 @@ import time
 from typing import Callable, Iterator, Optional
 
 from . import cancellation
+from .changesignal import open_signal
 
 #: InfluxDB 3's largest limit (tokio's Semaphore::MAX_PERMITS, usize::MAX >> 3): "unlimited"
 MAX_LIMIT = (2**64 - 1) >> 3
@@ -103,16 +104,33 @@ class QuerySlots:
 class SharedQuerySlots(QuerySlots):
     """One limit for several processes (`influx3 serve --workers N`): slot ``i`` is an exclusive
     ``flock`` on ``<dir>/slot-<i>`` (a worker that dies gives its slots back with its descriptors),
-    and the limit set at run time is the file ``<dir>/limit``, read by every worker."""
+    and the limit set at run time is the file ``<dir>/limit``, read by every worker again after
+    ``<dir>/limit.changes`` (a `changesignal`) says it changed."""
 
     def __init__(self, directory, startup: Optional[int] = None):
         super().__init__(startup)
         self.dir = os.fspath(directory)
         self._fds: dict[int, int] = {}      # slot number -> open descriptor (closed when released)
         self._mine = threading.local()
+        # Every query asks for the limit (twice on the HTTP path). Reading the file each time cost
+        # an open() (failing, with the default limit) per ask; a change signal bumped by `set` says
+        # when the last reading is stale (None where it cannot be mapped: the file every time).
+        self._signal = open_signal(os.path.join(self.dir, "limit.changes"))
+        self._known: tuple[int, Optional[int]] = (-1, None)   # (signal value, the limit read then)
 
     @property
     def limit(self) -> Optional[int]:
+        if self._signal is None:
+            return self._read_limit()
+        version = self._signal.value()
+        known = self._known
+        if known[0] == version:
+            return known[1]
+        value = self._read_limit()   # read after the version: a `set` meanwhile bumps it again
+        self._known = (version, value)
+        return value
+
+    def _read_limit(self) -> Optional[int]:
         try:
             with open(os.path.join(self.dir, "limit"), encoding="ascii") as f:
                 text = f.read().strip()
@@ -129,11 +147,13 @@ class SharedQuerySlots(QuerySlots):
         if limit is None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
-            return
-        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}"
-        with open(tmp, "w", encoding="ascii") as f:
-            f.write(str(limit))
-        os.replace(tmp, path)
+        else:
+            tmp = f"{path}.{os.getpid()}.{threading.get_ident()}"
+            with open(tmp, "w", encoding="ascii") as f:
+                f.write(str(limit))
+            os.replace(tmp, path)
+        if self._signal is not None:
+            self._signal.bump()
 
     def _take(self, scope) -> None:
         while True:

@@ -57,3 +57,13 @@ def test_a_worker_killed_while_holding_a_slot_gives_it_back(tmp_path):
     child.kill()
     child.wait(10)
     assert mine._try_take(1) == 0
+
+
+def test_a_worker_sees_each_new_limit_without_reading_the_file_for_every_query(tmp_path):
+    a, b = SharedQuerySlots(tmp_path, 64), SharedQuerySlots(tmp_path, 64)
+    assert b.limit == 64
+    (tmp_path / "limit").write_text("7")   # written behind the signal's back: not looked at again
+    assert b.limit == 64
+    for value in (40, None, 12, 12, None):
+        a.set(value)
+        assert b.limit == (64 if value is None else value)
