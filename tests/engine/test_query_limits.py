@@ -207,24 +207,32 @@ def test_the_deadline_thread_wakes_for_a_batch_of_alarms_not_for_each(voluntary_
     assert woke < 100, woke
 
 
+def _deadline_thread_wakes(voluntary_switches, one_request) -> tuple[int, int]:
+    """(the deadline thread's wake-ups, requests) over a second of `one_request()` calls."""
+    cancellation.start_timer()
+    thread = next(t for t in threading.enumerate() if t.name == "influx3-query-deadlines")
+    time.sleep(0.1)
+    before = voluntary_switches(thread.native_id)
+    requests = 0
+    t_end = time.monotonic() + 1.0
+    while time.monotonic() < t_end:
+        one_request()
+        requests += 1
+    return voluntary_switches(thread.native_id) - before, requests
+
+
 def test_quick_alarms_armed_and_disarmed_one_after_another_seldom_wake_the_thread(voluntary_switches):
     """What a busy server does: each query run on the IOLoop arms an alarm and disarms it ~1 ms
     later. Alarms are armed without the thread's lock and without waking it; when it wakes it
     drops the ones already disarmed. So a second of that costs the thread a few dozen wake-ups,
     not one per WAKE_SLACK_S (100, each then fighting the arming thread for the lock)."""
-    cancellation.start_timer()
-    thread = next(t for t in threading.enumerate() if t.name == "influx3-query-deadlines")
-    time.sleep(0.1)
-    before = voluntary_switches(thread.native_id)
-    armed = 0
-    t_end = time.monotonic() + 1.0
-    while time.monotonic() < t_end:
+    def one_request():
         ring = cancellation.alarm(cancellation.QueryScope(), 0.05)
         time.sleep(0.001)
         assert not ring.disarm()
-        armed += 1
-    woke = voluntary_switches(thread.native_id) - before
-    assert armed > 300
+
+    woke, requests = _deadline_thread_wakes(voluntary_switches, one_request)
+    assert requests > 300
     assert woke < 60, woke
 
 
@@ -233,21 +241,15 @@ def test_alarms_disarmed_before_the_thread_can_look_do_not_wake_it_per_request(v
     request. The thread cannot look until the loop waits, and by then the alarm is disarmed. It
     keeps looking every BUSY_TICK_S while alarms come, so a second of requests costs it a few
     dozen wake-ups, not one per request (the next alarm woke a thread that slept with no time-out)."""
-    cancellation.start_timer()
-    thread = next(t for t in threading.enumerate() if t.name == "influx3-query-deadlines")
-    time.sleep(0.1)
-    before = voluntary_switches(thread.native_id)
-    requests = 0
-    t_end = time.monotonic() + 1.0
-    while time.monotonic() < t_end:
+    def one_request():
         ring = cancellation.alarm(cancellation.QueryScope(), 0.05)
         busy_until = time.perf_counter() + 0.0003
         while time.perf_counter() < busy_until:   # the query: Python work, the GIL held
             pass
         assert not ring.disarm()
         time.sleep(0.0005)   # the loop waits for the next request
-        requests += 1
-    woke = voluntary_switches(thread.native_id) - before
+
+    woke, requests = _deadline_thread_wakes(voluntary_switches, one_request)
     assert requests > 300
     assert woke < 80, (woke, requests)
 
