@@ -191,12 +191,17 @@ def test_a_stopped_influxql_query_runs_no_further_statement(engine):
             next(results)
 
 
+def _deadline_thread() -> threading.Thread:
+    """The thread that rings alarms and enforces deadlines, started if it was not."""
+    cancellation.start_timer()
+    return next(t for t in threading.enumerate() if t.name == "influx3-query-deadlines")
+
+
 def test_the_deadline_thread_wakes_for_a_batch_of_alarms_not_for_each(voluntary_switches):
     """A busy server arms an alarm per request run on the IOLoop; the thread acts on the ones due
     together (WAKE_SLACK_S), so 200 alarms due 1 ms apart cost it a few dozen wake-ups, not 200
     or more (one per alarm, and one more for the lock the arming thread held)."""
-    cancellation.start_timer()
-    thread = next(t for t in threading.enumerate() if t.name == "influx3-query-deadlines")
+    thread = _deadline_thread()
     scopes = [cancellation.QueryScope() for _ in range(200)]
     time.sleep(0.05)
     before = voluntary_switches(thread.native_id)
@@ -209,8 +214,7 @@ def test_the_deadline_thread_wakes_for_a_batch_of_alarms_not_for_each(voluntary_
 
 def _deadline_thread_wakes(voluntary_switches, one_request) -> tuple[int, int]:
     """(the deadline thread's wake-ups, requests) over a second of `one_request()` calls."""
-    cancellation.start_timer()
-    thread = next(t for t in threading.enumerate() if t.name == "influx3-query-deadlines")
+    thread = _deadline_thread()
     time.sleep(0.1)
     before = voluntary_switches(thread.native_id)
     requests = 0
