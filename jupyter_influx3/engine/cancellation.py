@@ -14,13 +14,12 @@ scopes at their deadline (`watch`) and rings an :class:`Alarm` (`alarm`). Knows 
 from __future__ import annotations
 
 import collections
-import contextlib
 import heapq
 import itertools
 import threading
 import time
 import weakref
-from typing import Iterator, Optional
+from typing import Optional
 
 from .errors import QueryError
 
@@ -139,16 +138,29 @@ class QueryScope:
         if cancelled:
             self.interrupt()
 
-    @contextlib.contextmanager
-    def active(self) -> Iterator["QueryScope"]:
-        """Make this the current thread's query scope (cursors opened inside attach to it)."""
+    def active(self) -> "_Active":
+        """``with scope.active():`` this is the current thread's query scope in the block
+        (cursors opened inside attach to it)."""
         self.check()
-        previous = getattr(_current, "scope", None)
-        _current.scope = self
-        try:
-            yield self
-        finally:
-            _current.scope = previous
+        return _Active(self)
+
+
+class _Active:
+    """The block of :meth:`QueryScope.active` (a class, not a generator: an event loop enters
+    one per request)."""
+
+    __slots__ = ("scope", "previous")
+
+    def __init__(self, scope: QueryScope):
+        self.scope = scope
+
+    def __enter__(self) -> QueryScope:
+        self.previous = getattr(_current, "scope", None)
+        _current.scope = self.scope
+        return self.scope
+
+    def __exit__(self, *exc) -> None:
+        _current.scope = self.previous
 
 
 class Alarm:

@@ -19,7 +19,7 @@ import fcntl
 import os
 import threading
 import time
-from typing import Callable, Iterator, Optional
+from typing import Callable, Optional
 
 from . import cancellation
 from .changesignal import open_signal
@@ -62,13 +62,9 @@ class QuerySlots:
         if owned:
             self._give(self._slot_of_thread())
 
-    @contextlib.contextmanager
-    def hold(self) -> Iterator[None]:
-        owned = self.acquire()
-        try:
-            yield
-        finally:
-            self.release(owned)
+    def hold(self) -> "_Hold":
+        """``with slots.hold():`` the block runs holding a slot (or the one this thread holds)."""
+        return _Hold(self)
 
     def detach(self) -> Callable[[], None]:
         """Hand the current thread's slot to a stream read later (maybe on another thread):
@@ -99,6 +95,22 @@ class QuerySlots:
         with self._cv:
             self.running -= 1
             self._cv.notify()
+
+
+class _Hold:
+    """The block of :meth:`QuerySlots.hold` (a class, not a generator: every statement enters
+    one)."""
+
+    __slots__ = ("slots", "owned")
+
+    def __init__(self, slots: QuerySlots):
+        self.slots = slots
+
+    def __enter__(self) -> None:
+        self.owned = self.slots.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.slots.release(self.owned)
 
 
 class SharedQuerySlots(QuerySlots):

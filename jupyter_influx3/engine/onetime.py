@@ -44,12 +44,15 @@ def here() -> bool:
     return not getattr(_local, "elsewhere", False)
 
 
-@contextlib.contextmanager
-def elsewhere() -> Iterator[None]:
-    """One-time work the block asks for goes to a background thread, not this one."""
-    before = getattr(_local, "elsewhere", False)
-    _local.elsewhere = True
-    try:
-        yield
-    finally:
-        _local.elsewhere = before
+class elsewhere:
+    """``with elsewhere():`` one-time work the block asks for goes to a background thread, not
+    this one. (A class, not a generator: an event loop enters it once per request.)"""
+
+    __slots__ = ("before",)
+
+    def __enter__(self) -> None:
+        self.before = getattr(_local, "elsewhere", False)
+        _local.elsewhere = True
+
+    def __exit__(self, *exc) -> None:
+        _local.elsewhere = self.before

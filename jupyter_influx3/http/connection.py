@@ -96,7 +96,7 @@ class ServerConnection(asyncio.Protocol):
                  on_close: Optional[Callable[["ServerConnection"], None]] = None):
         self.delegate = delegate
         # the application's answerer of whole bodiless requests (http/lean.py), asked first
-        self.lean: Optional[Callable[[_Head, httputil.HTTPHeaders, str], Optional[bytes]]] = getattr(
+        self.lean: Optional[Callable[[_Head, httputil.HTTPHeaders, str], Optional[tuple]]] = getattr(
             getattr(delegate, "request_callback", None), "lean_answer", None)
         self.context = _Context(address)
         self.idle_timeout = idle_timeout
@@ -184,7 +184,12 @@ class ServerConnection(asyncio.Protocol):
         answer = self.lean(head, headers, self.context.remote_ip)
         if answer is None:
             return False
-        self.write(answer)
+        data, finish = answer
+        self.write(data)
+        try:
+            finish()   # its bookkeeping, once the client has its answer (see lean.Answer)
+        except Exception:   # noqa: BLE001 - the answer is out; a metric is missed, not the request
+            log.exception("lean answer's bookkeeping failed")
         if not self.closed:
             self._arm(self.idle_timeout)
         return True

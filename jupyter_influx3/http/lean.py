@@ -34,10 +34,11 @@ import functools
 import logging
 import re
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from tornado import httputil
 
+from ..engine import afterwards
 from ..engine.influxql.into import writes
 from ..engine.influxql.parser import ParseError
 from . import cors, metrics, serialize
@@ -48,6 +49,11 @@ from .influxql import (V1QueryHandler, authorize_statement, executor_for, json_a
                        v1_run_key)
 
 log = logging.getLogger(__name__)
+
+#: (the answer's bytes, the bookkeeping to do once they are written: the query's and request's
+#: metrics, the engine's deferred work -- see engine/afterwards.py). Written first, because the
+#: client is woken by the write and takes longer to read the answer than that work takes.
+Answer = tuple[bytes, Callable[[], None]]
 
 #: the application setting that turns the lean path off (tests compare the two paths with it; read
 #: by routes._Application, which asks this module only when the path is on)
@@ -76,9 +82,10 @@ class LeanRequest:
         return query_pairs_of(self.query)
 
 
-def answer(app: Any, head: Any, headers: httputil.HTTPHeaders, remote_ip: str) -> Optional[bytes]:
-    """The whole HTTP answer (a 200) to the request `head` of a connection to `app`, or None: the
-    full path answers it. Called only for a request read whole, with no body."""
+def answer(app: Any, head: Any, headers: httputil.HTTPHeaders, remote_ip: str) -> Optional[Answer]:
+    """The whole HTTP answer (a 200) to the request `head` of a connection to `app` and what to
+    do once it is written, or None: the full path answers it. Called only for a request read
+    whole, with no body."""
     line = head.start_line
     if line.method != "GET" or line.version != "HTTP/1.1" or not head.keep_alive:
         return None
@@ -96,7 +103,7 @@ def answer(app: Any, head: Any, headers: httputil.HTTPHeaders, remote_ip: str) -
         return None
 
 
-def _answer(context: Any, target: str, headers: httputil.HTTPHeaders, remote_ip: str) -> Optional[bytes]:
+def _answer(context: Any, target: str, headers: httputil.HTTPHeaders, remote_ip: str) -> Optional[Answer]:
     started = time.perf_counter()
     if v1_format(headers.get("Accept")) != "json" or target.count("&") >= MAX_QUERY_FIELDS:
         return None
@@ -122,17 +129,28 @@ def _answer(context: Any, target: str, headers: httputil.HTTPHeaders, remote_ip:
     run = functools.partial(json_answer, ex, query, db, rp, time.time_ns(), True, p.get("epoch") or None,
                             p.get("pretty") == "true")
     ran = time.perf_counter()
-    # (the answer is whole bytes: no DuckDB cursor of it is still streaming, nothing to adopt)
-    done, body = try_inline(v1_run_key("json", q, db, rp, None), run, context.engine)
+    pending: list = []
+    try:
+        # (the answer is whole bytes: no DuckDB cursor of it is still streaming, nothing to adopt)
+        with afterwards.deferred(pending):
+            done, body = try_inline(v1_run_key("json", q, db, rp, None), run, context.engine)
+    except BaseException:
+        afterwards.run(pending)
+        raise
     if not done:
+        afterwards.run(pending)
         return None
     now = time.perf_counter()
-    metrics.record_query(context, "influxql", True, now - ran)
-    metrics.count_request(context, "GET", "/query", 200, now - started)
     context.lean_answers += 1
+
+    def finish() -> None:
+        afterwards.run(pending)
+        metrics.record_query(context, "influxql", True, now - ran)
+        metrics.count_request(context, "GET", "/query", 200, now - started)
+
     return b"".join([b"HTTP/1.1 200 OK\r\nContent-Type: ", _CONTENT_TYPE, b"\r\nDate: ", http_date().encode(),
                      b"\r\nCluster-Uuid: ", context.cluster_uuid.encode(), b"\r\nContent-Length: ",
-                     b"%d" % len(body), b"\r\n\r\n", body])
+                     b"%d" % len(body), b"\r\n\r\n", body]), finish
 
 
 _CONTENT_TYPE = serialize.V1_JSON_CONTENT_TYPE.encode()

@@ -82,9 +82,10 @@ class _Application(tornado.web.Application):
         self._lean = (self._fixed.get("/query", (None,))[0] is lean.LeanRequest.route_class
                       and settings.get(lean.SETTING, True))
 
-    def lean_answer(self, head: Any, headers: httputil.HTTPHeaders, remote_ip: str) -> Optional[bytes]:
-        """The whole answer to a request read whole without a body, when the lean path
-        (http/lean.py) gives one; None: route it as usual. `influx3 serve`'s connections ask."""
+    def lean_answer(self, head: Any, headers: httputil.HTTPHeaders, remote_ip: str) -> Optional["lean.Answer"]:
+        """The whole answer to a request read whole without a body and what to do once it is
+        written, when the lean path (http/lean.py) gives one; None: route it as usual.
+        `influx3 serve`'s connections ask."""
         return lean.answer(self, head, headers, remote_ip) if self._lean else None
 
     def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection) -> "_Routing":

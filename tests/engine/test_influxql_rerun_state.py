@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from jupyter_influx3.engine import afterwards
 from jupyter_influx3.engine.influxql import select
 from jupyter_influx3.engine.sql import seriescache
 from jupyter_influx3.engine.influxql.executor import Executor
@@ -299,3 +300,19 @@ def test_rows_made_for_one_read_are_not_kept_with_the_copy(engine):
     st = cache_for(engine).get(db, next(t for t in db.live_tables() if t.name == "cpu"), NOW)
     memos = [v for v in st.derived.values() if isinstance(v, cachescan._ReaderMemo)]
     assert memos and all(len(m.frames) <= 2 for m in memos)
+
+
+def test_a_run_inside_a_deferred_block_keeps_its_state_only_when_the_deferred_work_runs(engine, adopted):
+    """A server writes the answer, then does the run's keeping (engine/afterwards.py): until then
+    the next run finds no state (and answers the same), afterwards it does."""
+    ex = Executor(engine)
+    q = QUERIES[0]
+    first = _answer(ex, q)
+    assert _answer(ex, q) == first and adopted[-1]   # the plan's state is kept with its copy
+    pending: list = []
+    with afterwards.deferred(pending):
+        assert _answer(ex, q) == first               # takes the state, hands its keeping over
+    assert adopted[-1] and len(pending) == 1
+    assert _answer(ex, q) == first and not adopted[-1]   # the state is out: nothing to adopt
+    afterwards.run(pending)
+    assert _answer(ex, q) == first and adopted[-1]

@@ -255,3 +255,42 @@ def test_a_quick_text_that_turned_slow_leaves_the_lean_path_with_the_same_answer
         answers = p.both(target)
         assert answers[-1][0] == 200 and answers[-1][2].count(b"],[") == 60_000   # 60,001 rows
         assert p.context.lean_answers == quick
+
+
+def test_a_lean_answer_is_written_before_its_bookkeeping(tmp_path, monkeypatch):
+    """The client is woken by the write: the query's and request's metrics and the run's kept
+    state (engine/afterwards.py) come after it, still before the connection's next request."""
+    from jupyter_influx3.engine.influxql import select
+    from jupyter_influx3.http import connection, metrics
+
+    events: list = []
+    write, count, keep = connection.ServerConnection.write, metrics.count_request, select._Run._keep_state
+
+    def watched_write(self, data):
+        events.append("write" if data.startswith(b"HTTP/1.1 200") else "other write")
+        return write(self, data)
+
+    def watched_count(context, method, path, *a, **kw):
+        events.append(f"count {path}")
+        return count(context, method, path, *a, **kw)
+
+    def watched_keep(self, home):
+        events.append("keep state")
+        return keep(self, home)
+
+    monkeypatch.setattr(connection.ServerConnection, "write", watched_write)
+    monkeypatch.setattr(metrics, "count_request", watched_count)
+    monkeypatch.setattr(select._Run, "_keep_state", watched_keep)
+    target = q(db="db1", q="SELECT max(usage) FROM cpu WHERE time >= 0s AND time < 100s GROUP BY time(10s)")
+    with pair(tmp_path, AuthSettings(enabled=False)) as (_, p):
+        for _ in range(3):
+            p.get("lean", target)
+        assert p.context.lean_answers >= 1
+        events.clear()
+        before = p.context.lean_answers
+        assert p.get("lean", target)[0] == 200
+        assert p.context.lean_answers == before + 1
+        assert events == ["write", "keep state", "count /query"], events
+        body = p.get("lean", "/metrics")[2].decode()
+    assert any(line.startswith('http_requests_total{method="GET",path="/query",status="200"}')
+               for line in body.splitlines())

@@ -36,6 +36,7 @@ from typing import Optional
 
 import numpy as np
 
+from .. import afterwards
 from ..querylimits import limits_for
 from . import ast
 from .aggregate import _Aggregates
@@ -267,7 +268,8 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
             out = self.run_aggregate()
         out = self.apply_slimit(out)
         if home is not None:
-            self._keep_state(home)
+            # only the next run of the plan reads it: a server may write this answer first
+            afterwards.later(lambda: self._keep_state(home))
         return out
 
     # -- the state kept for the next run -------------------------------------------------------
