@@ -25,6 +25,8 @@ import logging
 import threading
 from typing import Callable
 
+from .threadlocal import binding
+
 log = logging.getLogger(__name__)
 
 _local = threading.local()
@@ -39,23 +41,10 @@ def later(work: Callable[[], None]) -> None:
         pending.append(work)
 
 
-class deferred:
+def deferred(pending: list) -> binding:
     """``with deferred(pending):`` work handed to :func:`later` in the block goes to ``pending``;
-    the caller must :func:`run` it (also when the block raised). (A class, not a generator: it is
-    entered once per request on the event loop.)"""
-
-    __slots__ = ("pending", "before")
-
-    def __init__(self, pending: list):
-        self.pending = pending
-
-    def __enter__(self) -> list:
-        self.before = getattr(_local, "pending", None)
-        _local.pending = self.pending
-        return self.pending
-
-    def __exit__(self, *exc) -> None:
-        _local.pending = self.before
+    the caller must :func:`run` it (also when the block raised)."""
+    return binding(_local, "pending", pending)
 
 
 def run(pending: list) -> None:

@@ -22,6 +22,7 @@ import weakref
 from typing import Optional
 
 from .errors import QueryError
+from .threadlocal import binding
 
 TIMEOUT = "timeout"
 DISCONNECT = "disconnect"
@@ -138,29 +139,11 @@ class QueryScope:
         if cancelled:
             self.interrupt()
 
-    def active(self) -> "_Active":
+    def active(self) -> binding:
         """``with scope.active():`` this is the current thread's query scope in the block
         (cursors opened inside attach to it)."""
         self.check()
-        return _Active(self)
-
-
-class _Active:
-    """The block of :meth:`QueryScope.active` (a class, not a generator: an event loop enters
-    one per request)."""
-
-    __slots__ = ("scope", "previous")
-
-    def __init__(self, scope: QueryScope):
-        self.scope = scope
-
-    def __enter__(self) -> QueryScope:
-        self.previous = getattr(_current, "scope", None)
-        _current.scope = self.scope
-        return self.scope
-
-    def __exit__(self, *exc) -> None:
-        _current.scope = self.previous
+        return binding(_current, "scope", self)
 
 
 class Alarm:

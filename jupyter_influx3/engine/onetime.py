@@ -21,6 +21,8 @@ import threading
 import time
 from typing import Iterator
 
+from .threadlocal import binding
+
 _local = threading.local()
 
 
@@ -44,15 +46,7 @@ def here() -> bool:
     return not getattr(_local, "elsewhere", False)
 
 
-class elsewhere:
+def elsewhere() -> binding:
     """``with elsewhere():`` one-time work the block asks for goes to a background thread, not
-    this one. (A class, not a generator: an event loop enters it once per request.)"""
-
-    __slots__ = ("before",)
-
-    def __enter__(self) -> None:
-        self.before = getattr(_local, "elsewhere", False)
-        _local.elsewhere = True
-
-    def __exit__(self, *exc) -> None:
-        _local.elsewhere = self.before
+    this one."""
+    return binding(_local, "elsewhere", True)
