@@ -13,8 +13,9 @@ work is still done before anything else this thread does, and a caller that neve
 kernel's magics, tornado's handlers, the query pool) sees no change at all.
 
 Only work whose effect is on later calls may be handed over: nothing the answer itself depends
-on, and nothing another caller must see by the time the answer arrives (the query log and the
-metrics a client may read next are not deferred here).
+on, and nothing another caller must see while the query runs (the query log, where a running
+query shows in ``system.queries``, is not handed over). The lean path records its metrics after
+the write too, but itself, in its own ``finish``: those are the HTTP layer's.
 
 Owns one per-thread list; knows nothing of what the work is.
 """

@@ -130,15 +130,15 @@ def _answer(context: Any, target: str, headers: httputil.HTTPHeaders, remote_ip:
                             p.get("pretty") == "true")
     ran = time.perf_counter()
     pending: list = []
+    done = False
     try:
         # (the answer is whole bytes: no DuckDB cursor of it is still streaming, nothing to adopt)
         with afterwards.deferred(pending):
             done, body = try_inline(v1_run_key("json", q, db, rp, None), run, context.engine)
-    except BaseException:
-        afterwards.run(pending)
-        raise
+    finally:
+        if not done:   # no answer of ours to write first: the deferred work is done now
+            afterwards.run(pending)
     if not done:
-        afterwards.run(pending)
         return None
     now = time.perf_counter()
     context.lean_answers += 1
