@@ -1048,7 +1048,7 @@ def _v1_series_json(s: Any, epoch: Optional[str]) -> str:
             parts.append('"tags":' + json.dumps(dict(sorted(s.tags.items())), ensure_ascii=False,
                                                 separators=(",", ":")))
     if s.columns:
-        parts.append('"columns":[' + ",".join(_json_str(c) for c in s.columns) + "]")
+        parts.append('"columns":[' + ",".join(map(_json_str, s.columns)) + "]")
     fast = _v1_values_fast(s, epoch) if len(s) > 1 else None
     if fast is not None:
         parts.append('"values":' + fast)

@@ -92,6 +92,9 @@ class _RunState:
         self.groups, self.derived, self.frames, self.rows, self.nbytes = groups, derived, frames, rows, nbytes
 
 
+_WRITEABLE = operator.attrgetter("flags.writeable")
+
+
 # ---------------------------------------------------------------------------------------------
 # the statement runner
 
@@ -140,7 +143,7 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         series-cache copy, see _RunState).  What is shared is never written to (it is made
         read-only), and is a function of its inputs alone.  Inputs that are not shared themselves
         (writable: a selector's points, made by each run) are nobody else's: nothing is kept."""
-        if any(a.flags.writeable for a in inputs):
+        if any(map(_WRITEABLE, inputs)):   # (a C loop: asked several times per run)
             return compute()
         key = (name, *map(id, inputs))
         got = self._derived.get(key)
