@@ -20,6 +20,11 @@ Steps:
   5. In process: a second node (``Engine(data_dir, node_id="bench-influxql")``) times the same
      statements through ``Executor.execute``, without HTTP: the engine's share of each time.
 
+With --fresh, every run of a query (warm-up and timed) sends a text neither server has seen: the
+host number and the time range move by one (host_5 -> host_6, every epoch-seconds literal + 60 s),
+as TSBS's own runner and a dashboard refreshing a moving range send new texts.  (lastpoint and
+count-all name no host or time: their text stays, as in TSBS.)
+
 The table shows both medians and the ratio influx3 / InfluxDB 1.6.7 per state; the target is a
 ratio <= 1 (none slower than 1.6.7).  Nothing asserts on time.  Only 127.0.0.1 is contacted.  The
 last line on stdout is the JSON of all results (--json FILE too).
@@ -30,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -52,6 +58,17 @@ def query_path(db: str, q: str) -> str:
     return "/query?" + urllib.parse.urlencode({"db": db, "q": q, "epoch": "ns"})
 
 
+_HOST = re.compile(r"'host_(\d+)'")
+_EPOCH_S = re.compile(r"\b(\d{10})s\b")   # the queries' time bounds: epoch seconds
+
+
+def fresh_text(q: str, k: int, hosts: int) -> str:
+    """Run ``k`` of ``q`` under --fresh: every host moved by ``k`` (modulo ``hosts``), every time
+    bound by ``k`` minutes (the data covers ~14 hours from the start: ranges stay within it)."""
+    q = _HOST.sub(lambda m: f"'host_{(int(m.group(1)) + k) % hosts}'", q)
+    return _EPOCH_S.sub(lambda m: f"{int(m.group(1)) + 60 * k}s", q)
+
+
 def shape(body: bytes) -> dict:
     j = json.loads(body)
     res = j["results"][0]
@@ -62,30 +79,34 @@ def shape(body: bytes) -> dict:
 
 
 def run_state(state: str, names: list[str], influxql: dict, srv: Server, reps: int, results: dict,
-              warmup: int = 1) -> None:
+              warmup: int = 1, fresh: int = 0) -> None:
+    """``fresh``: 0, or the number of hosts (--fresh: a new text for every run, see fresh_text)."""
     h3, h1 = Http(srv.url), Http(INFLUX1)
     log(f"--- state {state}; load average {os.getloadavg()[0]:.2f}")
     try:
         for name in names:
-            q = influxql[name]
-            p3, p1 = query_path("bench", q), query_path(DB1, q)
+            runs = [fresh_text(influxql[name], k, fresh) if fresh else influxql[name]
+                    for k in range(warmup + reps)]
             s: dict = {}
             try:
-                for _ in range(warmup):
-                    st3, b3 = h3.get(p3)
-                    st1, b1 = h1.get(p1)
+                for q in runs[:warmup]:
+                    st3, b3 = h3.get(query_path("bench", q))
+                    st1, b1 = h1.get(query_path(DB1, q))
                 if st3 != 200 or st1 != 200:
                     raise RuntimeError(f"HTTP influx3 {st3} {b3[:200]!r} / 1.6.7 {st1} {b1[:200]!r}")
                 t3, t1 = [], []
-                for _ in range(reps):
+                same = []   # per timed run: the two answers equal (parsed)
+                for q in runs[warmup:]:
+                    p3, p1 = query_path("bench", q), query_path(DB1, q)
                     t0 = time.perf_counter()
                     st3, b3 = h3.get(p3)
                     t3.append((time.perf_counter() - t0) * 1000)
                     t0 = time.perf_counter()
                     st1, b1 = h1.get(p1)
                     t1.append((time.perf_counter() - t0) * 1000)
+                    same.append(st3 == st1 == 200 and json.loads(b3) == json.loads(b1))
                 s["influx3_ms"], s["influx1_ms"] = t3, t1
-                s["same_answer"] = json.loads(b3) == json.loads(b1)
+                s["same_answer"] = all(same)
                 s["same_bytes"] = b3 == b1
                 s["influx3"], s["influx1"] = shape(b3), shape(b1)
                 s["bytes"] = len(b3)
@@ -176,6 +197,8 @@ def main() -> int:
                    help="untimed runs per query and server first (1); a Python server specialises its code over "
                         "its first few requests, which a long TSBS run amortises and 5 timed runs do not")
     p.add_argument("--queries", default="", help="comma-separated subset (default: all ten)")
+    p.add_argument("--fresh", action="store_true",
+                   help="a new text for every run (another host, the range a minute later), as TSBS's runner sends")
     add_tsbs_args(p)
     p.add_argument("--keep-tmp", action="store_true", help="keep the temp dir")
     args = p.parse_args()
@@ -189,6 +212,7 @@ def main() -> int:
     bad = [n for n in names if n not in influxql]
     if bad:
         p.error(f"unknown queries {bad}; known: {', '.join(influxql)}")
+    fresh = args.hosts if args.fresh else 0
     tmp = Path(tempfile.mkdtemp(prefix="influx3-iqbench-", dir=args.tmp))
     log(f"temp dir {tmp}")
     results = run_info(args)
@@ -203,12 +227,12 @@ def main() -> int:
         # running in the background during the buffer state slowed its small queries 2-10x)
         Server.extra_flags = [*Server.extra_flags, "--snapshot-rows", str(2 * nlines)]
         srv = serve_loaded(args, shared, data, nlines, tmp / "influx3", results)
-        run_state("buffer", names, influxql, srv, args.reps, results, args.warmup)
+        run_state("buffer", names, influxql, srv, args.reps, results, args.warmup, fresh)
         results["buffer_state_parquet_files"] = len(list((tmp / "influx3").rglob("*.parquet")))
         if results["buffer_state_parquet_files"]:
             log(f"warning: {results['buffer_state_parquet_files']} Parquet files in the buffer state")
         srv = restart_after_sigterm(srv, results)
-        run_state("parquet", names, influxql, srv, args.reps, results, args.warmup)
+        run_state("parquet", names, influxql, srv, args.reps, results, args.warmup, fresh)
         results["in_process_ms"] = {}
         run_in_process(tmp / "influx3", names, influxql, args.reps, results)
     except Exception as exc:
