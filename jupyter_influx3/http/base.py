@@ -279,10 +279,20 @@ def handler_class(handler: Any) -> type:
     return getattr(handler, "route_class", None) or type(handler)
 
 
-def runs_inline(key: Any) -> bool:
-    """Whether the next call under ``key`` runs on the IOLoop (its last run was quick)."""
+def runs_inline(key: Any, bounded: Optional[Callable[[], bool]] = None) -> bool:
+    """Whether the next call under ``key`` runs on the IOLoop: its last run was quick, or it never
+    ran and ``bounded()`` says its work is bounded before it starts (engine/influxql/bounded.py:
+    a new text of a small query, as a dashboard's moving range sends every time)."""
     last = _RUN_COSTS.get(key)
-    return last is not None and last < INLINE_MS
+    if last is not None:
+        return last < INLINE_MS
+    if bounded is None:
+        return False
+    try:
+        return bounded()
+    except Exception:  # noqa: BLE001 - a bug in the check must not cost the query its answer
+        app_log.exception("the bound check of a query failed; it runs in the query pool")
+        return False
 
 
 def _slot_free(engine: Any) -> bool:
@@ -313,10 +323,12 @@ def _remember_cost(key: Any, ms: float) -> None:
 
 
 def try_inline(key: Any, fn: Callable[[], Any], engine: Any, discard: Optional[Callable[[Any], None]] = None,
-               adopt: Optional[Callable[[cancellation.QueryScope], None]] = None) -> tuple[bool, Any]:
+               adopt: Optional[Callable[[cancellation.QueryScope], None]] = None,
+               bounded: Optional[Callable[[], bool]] = None) -> tuple[bool, Any]:
     """``(True, fn())`` run on the IOLoop, when the last run under `key` took under ``INLINE_MS``
-    and a query slot is free; else ``(False, None)``: the call belongs in the query pool. Handing a
-    call to a worker thread and back costs ~0.4 ms, more than a query answered from memory.
+    (or, never run, ``bounded()`` holds: see runs_inline) and a query slot is free; else
+    ``(False, None)``: the call belongs in the query pool. Handing a call to a worker thread and
+    back costs ~0.4 ms, more than a query answered from memory.
 
     A quick text can turn slow (the data grew: think of a cross join over a table that was
     empty), and on the IOLoop nothing else is answered meanwhile, so an inline run has an alarm:
@@ -325,7 +337,7 @@ def try_inline(key: Any, fn: Callable[[], Any], engine: Any, discard: Optional[C
     caller runs it again in the pool under the request's deadline. Only reads run here, so running
     again is safe. DuckDB cursors the call leaves open (an answer still streaming) go to `adopt`,
     the request's own scope, so its deadline reaches them."""
-    if not (runs_inline(key) and _slot_free(engine)):
+    if not (_slot_free(engine) and runs_inline(key, bounded)):
         return False, None
     took: list[float] = []
     rang = False
@@ -554,14 +566,16 @@ class ApiHandler(tornado.web.RequestHandler):
         super().on_connection_close()
 
     async def run_short(self, key: Any, fn: Callable[[], Any],
-                        discard: Optional[Callable[[Any], None]] = None) -> Any:
+                        discard: Optional[Callable[[Any], None]] = None,
+                        bounded: Optional[Callable[[], bool]] = None) -> Any:
         """Run ``fn`` like :meth:`run_query`, but on the IOLoop itself when the last run under
-        ``key`` (the same query text, say) was quick (:func:`try_inline`). The cost is the call's
-        own time, wherever it ran (a wait for a pool thread is not the query's)."""
+        ``key`` (the same query text, say) was quick, or it never ran and ``bounded()`` holds
+        (:func:`try_inline`). The cost is the call's own time, wherever it ran (a wait for a pool
+        thread is not the query's)."""
         from . import querypool
 
         done, result = try_inline(key, fn, self.context.engine, discard,
-                                  lambda probe: querypool.scope_for(self).adopt(probe))
+                                  lambda probe: querypool.scope_for(self).adopt(probe), bounded)
         if done:
             return result
         took: list[float] = []

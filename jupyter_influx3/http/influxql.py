@@ -26,7 +26,7 @@ import functools
 import json
 import logging
 import time
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import pyarrow as pa
 from tornado import httputil
@@ -34,6 +34,7 @@ from tornado.iostream import StreamClosedError
 
 from ..engine.influxql import ast
 from ..engine.influxql.access import statement_needs
+from ..engine.influxql.bounded import bounded
 from ..engine.influxql.executor import Executor
 from ..engine.influxql.into import get_warning, writes
 from ..engine.influxql.parser import ParseError
@@ -242,12 +243,13 @@ class V1QueryHandler(ApiHandler):
         # one trip to the worker thread for every statement and the JSON: a short query costs
         # less than two thread hand-offs
         run_all = functools.partial(json_answer, ex, query, db, rp, now, read_only, epoch, pretty)
-        self.finish(await self._run(query, run_all, v1_run_key("json", q, db, rp, p.get("params"))))
+        self.finish(await self._run(query, run_all, v1_run_key("json", q, db, rp, p.get("params")),
+                                    functools.partial(bounded, ex, query, db, rp, now)))
 
-    async def _run(self, query, fn, key):
+    async def _run(self, query, fn, key, bound_check: Optional[Callable[[], bool]] = None):
         # statements that only read may run on the IOLoop when they are known to be quick
         if not any(writes(stmt) for stmt in query.statements):
-            return await self.run_short(key, fn)
+            return await self.run_short(key, fn, bounded=bound_check)
         return await self.run_query(fn)
 
 

@@ -11,8 +11,8 @@ What it answers: a keep-alive HTTP/1.1 ``GET`` of exactly ``/query`` (the root m
 `influx3 serve`; the Jupyter extension serves through tornado's connection and never comes here),
 without a body or an ``Origin``, with a plain ``Host``, asking for JSON, not chunked and without
 bind parameters, whose statements only read, parse, are allowed to the request's credentials, and
-ran quickly the last time (``base.try_inline``: the same text runs on the IOLoop in the full path
-too). For anything else :func:`answer` returns None without running a statement, and the
+ran quickly the last time, or never ran and are bounded before they run (``base.try_inline`` and
+engine/influxql/bounded.py: the same text runs on the IOLoop in the full path too). For anything else :func:`answer` returns None without running a statement, and the
 connection hands the request to tornado as always (the full path), which so keeps every refusal,
 error and other answer. (One exception: a run its alarm cut short returns None after running, and
 the full path runs it again in the query pool, as it does after its own inline run.)
@@ -39,6 +39,7 @@ from typing import Any, Callable, Optional
 from tornado import httputil
 
 from ..engine import afterwards
+from ..engine.influxql.bounded import bounded
 from ..engine.influxql.into import writes
 from ..engine.influxql.parser import ParseError
 from . import cors, metrics, serialize
@@ -126,7 +127,8 @@ def _answer(context: Any, target: str, headers: httputil.HTTPHeaders, remote_ip:
         if writes(stmt):
             return None
         authorize_statement(req, stmt, db, rp)
-    run = functools.partial(json_answer, ex, query, db, rp, time.time_ns(), True, p.get("epoch") or None,
+    now = time.time_ns()
+    run = functools.partial(json_answer, ex, query, db, rp, now, True, p.get("epoch") or None,
                             p.get("pretty") == "true")
     ran = time.perf_counter()
     pending: list = []
@@ -134,19 +136,20 @@ def _answer(context: Any, target: str, headers: httputil.HTTPHeaders, remote_ip:
     try:
         # (the answer is whole bytes: no DuckDB cursor of it is still streaming, nothing to adopt)
         with afterwards.deferred(pending):
-            done, body = try_inline(v1_run_key("json", q, db, rp, None), run, context.engine)
+            done, body = try_inline(v1_run_key("json", q, db, rp, None), run, context.engine,
+                                    bounded=functools.partial(bounded, ex, query, db, rp, now))
     finally:
         if not done:   # no answer of ours to write first: the deferred work is done now
             afterwards.run(pending)
     if not done:
         return None
-    now = time.perf_counter()
+    answered = time.perf_counter()
     context.lean_answers += 1
 
     def finish() -> None:
         afterwards.run(pending)
-        metrics.record_query(context, "influxql", True, now - ran)
-        metrics.count_request(context, "GET", "/query", 200, now - started)
+        metrics.record_query(context, "influxql", True, answered - ran)
+        metrics.count_request(context, "GET", "/query", 200, answered - started)
 
     return b"".join([b"HTTP/1.1 200 OK\r\nContent-Type: ", _CONTENT_TYPE, b"\r\nDate: ", http_date().encode(),
                      b"\r\nCluster-Uuid: ", context.cluster_uuid.encode(), b"\r\nContent-Length: ",

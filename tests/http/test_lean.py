@@ -303,3 +303,64 @@ def test_a_lean_answer_is_written_before_its_bookkeeping(tmp_path, monkeypatch):
         body = p.get("lean", "/metrics")[2].decode()
     assert any(line.startswith('http_requests_total{method="GET",path="/query",status="200"}')
                for line in body.splitlines())
+
+
+# ---- texts never seen (engine/influxql/bounded.py) ------------------------------------------
+
+_UNSEEN = iter(range(10**6, 2 * 10**6))   # LIMITs no other test sends (costs are kept per text)
+
+
+def unseen(template: str) -> str:
+    """A text no server has seen: the template with a LIMIT {n} beyond any answer's rows."""
+    return q(db="db1", q=template.format(n=next(_UNSEEN)), epoch="ns")
+
+
+BOUNDED = "SELECT max(usage), min(n) FROM cpu WHERE host = 'h1' AND time >= 20s AND time < 180s GROUP BY time(30s) " \
+          "LIMIT {n}"
+
+
+def _with_copy(p: Pair) -> None:
+    """The series cache's copy of cpu, built by a first run in the query pool."""
+    p.both(unseen("SELECT max(usage) FROM cpu WHERE time >= 0s AND time < 100s LIMIT {n}"), times=1)
+
+
+def test_a_text_never_seen_is_answered_on_the_lean_path_when_its_work_is_bounded(tmp_path):
+    with pair(tmp_path, AuthSettings(enabled=False)) as (_, p):
+        _with_copy(p)
+        for _ in range(3):
+            seen = p.context.lean_answers
+            [(status, _, body)] = p.both(unseen(BOUNDED), times=1)   # each time a new text
+            assert status == 200 and b'"values":[[' in body
+            assert p.context.lean_answers == seen + 1
+
+
+@pytest.mark.parametrize("template", [
+    "SELECT percentile(usage, 50) FROM cpu WHERE host = 'h1' AND time < 180s LIMIT {n}",             # not a plain call
+    "SELECT max(usage) FROM cpu WHERE time >= 0s AND time < 60s GROUP BY time(10s) LIMIT {n} tz('UTC')",  # a time zone
+    "SELECT max(usage) FROM cpu WHERE time >= 0s AND time < 100s GROUP BY time(10ms) LIMIT {n}",        # too many cells
+    "SELECT max(used) FROM mem WHERE time < 180s LIMIT {n}",                                           # no copy of mem
+])
+def test_a_text_never_seen_whose_work_is_not_bounded_goes_to_the_query_pool_first(tmp_path, template):
+    with pair(tmp_path, AuthSettings(enabled=False)) as (_, p):
+        _with_copy(p)
+        seen = p.context.lean_answers
+        [(status, _, _)] = p.both(unseen(template), times=1)
+        assert status == 200
+        assert p.context.lean_answers == seen
+
+
+def test_a_bound_check_that_fails_leaves_the_text_to_the_query_pool(tmp_path, monkeypatch, caplog):
+    from jupyter_influx3.http import influxql, lean
+
+    def broken(*args):
+        raise RuntimeError("a bug in the bound check")
+
+    with pair(tmp_path, AuthSettings(enabled=False)) as (_, p):
+        _with_copy(p)
+        monkeypatch.setattr(lean, "bounded", broken)
+        monkeypatch.setattr(influxql, "bounded", broken)
+        seen = p.context.lean_answers
+        [(status, _, body)] = p.both(unseen(BOUNDED), times=1)
+        assert status == 200 and b'"values":[[' in body
+        assert p.context.lean_answers == seen
+        assert "a bug in the bound check" in caplog.text

@@ -41,7 +41,7 @@ from .parser import ParseError, parse_query
 from .planner import CATALOG_TYPES, MeasurementInfo, PlanContext, PlanError, prepare_select
 from .results import Series, StatementResult
 from .scan import Scanner, series_key
-from .select import KEPT_PLAN, ExecError, SeriesData, eval_expr, run_select
+from .select import KEPT_PLAN, ExecError, Extent, SeriesData, eval_expr, run_extent, run_select
 
 __all__ = ["Executor", "StatementError", "statement_databases", "DatabaseNotFoundError"]
 
@@ -420,6 +420,18 @@ class Executor:
                     self._plans.popitem(last=False)
             return _run_copy(p)
         return p
+
+    def extent(self, stmt: SelectStatement, database, rp, now, max_series: int) -> Optional[Extent]:
+        """What the run of ``stmt`` would read and answer at most (select._Run.extent), or None:
+        not known before it runs, or it does not plan (its error is the run's to answer).  Reads
+        no row and builds no series copy; the plan is kept for the run as ``select`` keeps it."""
+        scanner = Scanner(self.engine, now)
+        try:
+            return run_extent(self._plan(stmt, database, rp, now), scanner, max_series, self.dialect)
+        except (StatementError, PlanError, ExecError, ConditionError, FunctionError, engine_errors.EngineError):
+            return None
+        finally:
+            scanner.close()
 
     def run_prepared(self, p, now, scanner: Optional[Scanner] = None) -> list[Series]:
         """The series of a prepared SELECT (read through ``scanner``, else a new one)."""

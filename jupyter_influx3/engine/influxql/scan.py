@@ -318,16 +318,18 @@ class Scanner:
             pass
 
     def cached(self, m, cond, column_type, lo: Optional[int] = None, hi: Optional[int] = None,
-               types_key=None):
+               types_key=None, max_series: Optional[int] = None, build: bool = True):
         """A :class:`.cachescan.CachedTable` answering reads of ``m`` under ``cond`` from the
         series cache, or None (no valid copy yet, or a condition it does not evaluate). The rows
         read lie within [lo, hi] (ns, inclusive; None: open).  ``types_key``: what ``column_type``
         depends on besides ``m`` (None: unknown -- nothing is kept with the copy for the next
-        reader)."""
+        reader).  ``max_series``: a copy of more series counts as none (a reader evaluates the
+        condition over every series of its copy).  ``build=False``: no copy is built for a later
+        read (see SeriesCache.get)."""
         CachedDays, CachedTable, Unsupported = _readers()
         cache = cache_for(self.engine)
         db, table, now = m.database, m.table, self.now_ns
-        st = cache.get(db, table, now, lo, hi)
+        st = cache.get(db, table, now, lo, hi, build)
         retention = table.retention_ns or db.retention_ns
         cutoff = now - retention if retention else None
         def reader_of(st):
@@ -337,6 +339,8 @@ class Scanner:
                 # the cut-off removes no row of the copy: the same reads as without one (and
                 # what a reader keeps with the copy does not change with every now)
                 cut = None
+            if max_series is not None and len(st.series) > max_series:
+                raise Unsupported("more series than asked for")
             key = None if types_key is None else ("reader", id(m), id(cond), types_key, cut)
             return CachedTable(st, m, cond, column_type, cut, key)
 
@@ -349,7 +353,7 @@ class Scanner:
             return None
         # too big to copy whole: each read uses the copy of the day it lies in (the bounds given
         # may be open -- a statement's reads are narrower -- or reach past the day)
-        return CachedDays(lambda a, b: cache.get(db, table, now, a, b), reader_of, cutoff, st)
+        return CachedDays(lambda a, b: cache.get(db, table, now, a, b, build), reader_of, cutoff, st)
 
     def view(self, m, lo: Optional[int], hi: Optional[int]) -> str:
         """A SQL expression (subquery) reading table ``m`` within [lo, hi]."""

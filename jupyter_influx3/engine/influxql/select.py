@@ -32,7 +32,7 @@ itself, and nothing in these modules imports tornado, IPython or Flight.
 from __future__ import annotations
 
 import operator
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -41,7 +41,7 @@ from ..querylimits import limits_for
 from . import ast
 from .aggregate import _Aggregates
 from .ast import VarRef
-from .cachescan import DERIVED_KEPT, CachedDays, CachedTable, Unsupported, day_of
+from .cachescan import DERIVED_KEPT, NOT_HERE, CachedDays, CachedTable, Unsupported, day_of
 from .errors import ExecError
 from .expr import eval_expr
 from .fill import _Fill
@@ -93,6 +93,14 @@ class _RunState:
 
 
 _WRITEABLE = operator.attrgetter("flags.writeable")
+
+
+class Extent(NamedTuple):
+    """What a run reads and answers at most (_Run.extent)."""
+
+    rows: int     #: rows of the matching series within the time range
+    cells: int    #: the answer's rows (the rows read, or windows times groups) times its columns
+    merged: bool  #: whether a group holds several series (merged point by point, in Python)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,6 +201,38 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
                                                     self.p.read_start, self.p.end,
                                                     types_key=self.v3 if self._rerun else None)
         return self._cached[key]
+
+    def extent(self, max_series: int) -> Optional[Extent]:
+        """What this run would read and answer at most, counted before anything is read (see
+        :class:`Extent`). None when it would read anything but the series cache's copy of one
+        measurement (DuckDB, a subquery, several sources), or that copy holds more than
+        ``max_series`` series (a new condition is evaluated over every one). Builds no copy."""
+        p = self.p
+        ms = self.measurements()
+        if len(p.sources) != 1 or len(ms) != 1 or p.sources[0].subquery is not None:
+            return None
+        m = ms[0]
+        reader = self.scanner.cached(m, p.condition, self.column_types(m), p.read_start, p.end,
+                                     max_series=max_series, build=False)
+        if isinstance(reader, CachedDays):
+            reader = reader.table_for(max(p.start, p.read_start), p.end)
+        if not isinstance(reader, CachedTable):
+            return None
+        rows = reader.candidate_rows(p.read_start, p.end)
+        if rows == NOT_HERE:
+            return None
+        series = reader.candidate_series(p.read_start, p.end)
+        groups = series if p.dimensions else 1
+        # several series in a group are merged point by point (in 1.x's order)
+        merged = series > 1 and not set(m.tags) <= set(p.dimensions)
+        if p.is_raw:
+            out = rows
+        elif p.interval:
+            first = max(p.read_start, p.start, reader.st.time_range()[0])   # (no lower bound: the data's)
+            out = (max(0, p.end - first) // p.interval + 2 + p.extra_intervals) * groups
+        else:
+            out = groups
+        return Extent(rows, out * max(1, len(p.columns)), merged)
 
     def column_types(self, m: MeasurementInfo):
         """``ct(ref)``: what a reference in the WHERE reads from ``m`` (see condition_sql)."""
@@ -370,3 +410,8 @@ def _with_dims(sq: PreparedSelect, dims: list[str]) -> PreparedSelect:
 def run_select(p: PreparedSelect, scanner: Scanner, dialect: str = "v1") -> list[SeriesData]:
     """Run a prepared SELECT; series in 1.x's output order (``dialect="v3"``: InfluxDB 3's)."""
     return _Run(p, scanner, v3=dialect == "v3").run()
+
+
+def run_extent(p: PreparedSelect, scanner: Scanner, max_series: int, dialect: str = "v1") -> Optional[Extent]:
+    """What the run of ``p`` would read and fill, before it runs (see _Run.extent)."""
+    return _Run(p, scanner, v3=dialect == "v3").extent(max_series)

@@ -474,17 +474,19 @@ class SeriesCache:
     def _alive(entry: _Entry, chunks: list) -> bool:
         return len(entry.refs) == len(chunks) and all(map(operator.is_, map(_DEREF, entry.refs), chunks))
 
-    def get(self, db, table, now_ns: int, lo: Optional[int] = None, hi: Optional[int] = None) -> Optional[SeriesTable]:
+    def get(self, db, table, now_ns: int, lo: Optional[int] = None, hi: Optional[int] = None,
+            build: bool = True) -> Optional[SeriesTable]:
         """The table's rows in series order, or None when no valid copy is at hand (one is then
-        built, now or in the background, for the next read).  A table too big to copy whole is
-        copied by UTC day: when [lo, hi] (ns, inclusive; None: open) lies within one day, the
-        copy of that day's rows (``SeriesTable.span``), which only serves reads within the day."""
+        built, now or in the background, for the next read; not with ``build=False``: a look
+        only).  A table too big to copy whole is copied by UTC day: when [lo, hi] (ns, inclusive;
+        None: open) lies within one day, the copy of that day's rows (``SeriesTable.span``), which
+        only serves reads within the day."""
         if self.budget <= 0:
             return None
         whole = (db.id, table.id)
         known = self._too_big.get(whole)
         if known is None or known != self._size_token(db, table):
-            st, fits = self._get(whole, db, table, now_ns, None, None)
+            st, fits = self._get(whole, db, table, now_ns, None, None, build)
             if fits:
                 self._too_big.pop(whole, None)
                 return st
@@ -496,13 +498,13 @@ class SeriesCache:
         day = day_of(lo, hi)
         if day is None:
             return None
-        return self._get(whole + (day,), db, table, now_ns, *day_bounds(day))[0]
+        return self._get(whole + (day,), db, table, now_ns, *day_bounds(day), build)[0]
 
     def by_day(self, db, table) -> bool:
         """Whether the table was last found too big to copy whole (see :meth:`get`)."""
         return (db.id, table.id) in self._too_big
 
-    def _valid(self, key, sig, chunks) -> Optional[tuple[Optional[SeriesTable], bool]]:
+    def _valid(self, key, sig, chunks, read: bool = True) -> Optional[tuple[Optional[SeriesTable], bool]]:
         """What _get answers when the entry of ``key`` is valid for ``sig``: its copy, or that it
         is too big; None when there is no such entry (or its copy was evicted). Under the lock."""
         e = self._entries.get(key)
@@ -512,17 +514,18 @@ class SeriesCache:
             return None, False
         if e.evicted:
             return None
-        if e.table is not None:
+        if e.table is not None and read:
             self.hits += 1
         return e.table, True
 
-    def _get(self, key, db, table, now_ns, lo, hi) -> tuple[Optional[SeriesTable], bool]:
-        """(the copy of ``key``, or None; whether such a copy fits the budget)."""
+    def _get(self, key, db, table, now_ns, lo, hi, build: bool = True) -> tuple[Optional[SeriesTable], bool]:
+        """(the copy of ``key``, or None; whether such a copy fits the budget: unknown, True,
+        when not ``build``)."""
         sig, chunks, count_rows = self._signature(db, table, lo, hi)
         with self._lock:
-            answer = self._valid(key, sig, chunks)
-        if answer is not None:
-            return answer
+            answer = self._valid(key, sig, chunks, build)   # (a look only is no read)
+        if answer is not None or not build:
+            return answer or (None, True)
         rows = count_rows()
         fits = rows * 8 * (len(table.columns) + 1) <= self.budget // 2
         with self._lock:
