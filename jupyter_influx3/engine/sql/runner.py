@@ -23,6 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 import pyarrow as pa
@@ -69,7 +70,7 @@ class QueryLogEntry:
     id: str
     issue_time: int
     query_type: str
-    query_text: str
+    query_text: str | Callable[[], str]
     database: str
     phase: str = "received"
     partitions: int | None = None
@@ -87,7 +88,10 @@ class QueryLogEntry:
     error: str | None = None
 
     def as_row(self) -> dict:
-        return {k: getattr(self, k) for k in system.QUERIES_SCHEMA.names}
+        row = {k: getattr(self, k) for k in system.QUERIES_SCHEMA.names}
+        if callable(row["query_text"]):   # worked out when the log is read (see influxql's _log_start)
+            row["query_text"] = row["query_text"]()
+        return row
 
 
 def _normalize_type(t: pa.DataType) -> pa.DataType:
