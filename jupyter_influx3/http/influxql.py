@@ -41,7 +41,7 @@ from ..engine.influxql.parser import ParseError
 from ..engine.influxql.results import StatementResult, chunk_results, mark_long_series
 from . import metrics, querypool, serialize
 from .auth import authorize_db, forbidden
-from .base import ApiError, ApiHandler, decode_utf8
+from .base import INLINE_PARSE_CHARS, ApiError, ApiHandler, decode_utf8
 from .params import JsonBodyError, statement_params
 
 log = logging.getLogger(__name__)
@@ -243,8 +243,10 @@ class V1QueryHandler(ApiHandler):
         # one trip to the worker thread for every statement and the JSON: a short query costs
         # less than two thread hand-offs
         run_all = functools.partial(json_answer, ex, query, db, rp, now, read_only, epoch, pretty)
-        self.finish(await self._run(query, run_all, v1_run_key("json", q, db, rp, p.get("params")),
-                                    functools.partial(bounded, ex, query, db, rp, now)))
+        # a text never seen may run on the IOLoop when its work is bounded; the check plans it
+        # there, so only a text short enough to be parsed there is checked
+        check = functools.partial(bounded, ex, query, db, rp, now) if len(q) <= INLINE_PARSE_CHARS else None
+        self.finish(await self._run(query, run_all, v1_run_key("json", q, db, rp, p.get("params")), check))
 
     async def _run(self, query, fn, key, bound_check: Optional[Callable[[], bool]] = None):
         # statements that only read may run on the IOLoop when they are known to be quick

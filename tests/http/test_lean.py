@@ -364,3 +364,21 @@ def test_a_bound_check_that_fails_leaves_the_text_to_the_query_pool(tmp_path, mo
         assert status == 200 and b'"values":[[' in body
         assert p.context.lean_answers == seen
         assert "a bug in the bound check" in caplog.text
+
+
+def test_a_text_too_long_to_parse_on_the_event_loop_is_not_checked_there(tmp_path, monkeypatch):
+    """The check plans the statements on the IOLoop: a text parsed in the pool (over 2 KiB) is not
+    checked, and runs in the pool."""
+    from jupyter_influx3.http import influxql, lean
+
+    checked = []
+    with pair(tmp_path, AuthSettings(enabled=False)) as (_, p):
+        _with_copy(p)
+        monkeypatch.setattr(lean, "bounded", lambda *a: checked.append(a) or True)
+        monkeypatch.setattr(influxql, "bounded", lambda *a: checked.append(a) or True)
+        seen = p.context.lean_answers
+        [(status, _, body)] = p.both(unseen(BOUNDED + " " * 2100), times=1)
+        assert status == 200 and b'"values":[[' in body
+        assert checked == [] and p.context.lean_answers == seen
+        p.both(unseen(BOUNDED), times=1)   # a short one is checked (once: then its cost is known)
+        assert len(checked) == 1 and p.context.lean_answers == seen + 1
