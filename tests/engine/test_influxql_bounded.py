@@ -82,7 +82,8 @@ NOT_BOUNDED = [
     ("a SHOW", "SHOW MEASUREMENTS"),
     ("one statement of two", f"SELECT max(u) FROM cpu WHERE host = 'h1' AND {ONE_HOUR}; SHOW DATABASES"),
     ("an unknown measurement", f"SELECT max(u) FROM nothere WHERE {ONE_HOUR}"),
-    ("a statement that does not plan", "SELECT max(u) FROM cpu GROUP BY time(1m)"),   # no lower time bound... 1.x's error
+    ("a statement that does not plan", f"SELECT max(u) FROM cpu WHERE {ONE_HOUR} GROUP BY time(1000000000)"),
+    ("over the bucket limit", f"SELECT max(u) FROM cpu WHERE time >= 0s AND time < {S}s GROUP BY time(1s)"),
     ("several series merged, too many rows", f"SELECT mean(u) FROM cpu WHERE {ONE_HOUR} GROUP BY time(1m)"),
     ("too many cells", f"SELECT u, s FROM cpu WHERE host = 'h1' AND time >= {S}s AND time < {S + 7200}s "
                        f"GROUP BY dc"),
@@ -100,8 +101,8 @@ def test_what_the_check_cannot_bound_is_not_bounded(ex, monkeypatch, why, text):
     ("MAX_ROWS", 359, f"SELECT max(u) FROM cpu WHERE host = 'h1' AND {ONE_HOUR} GROUP BY time(1m)"),
     ("MAX_CELLS", 121, f"SELECT max(u) FROM cpu WHERE host = 'h1' AND {ONE_HOUR} GROUP BY time(1m)"),
     ("MAX_SERIES", HOSTS - 1, f"SELECT max(u) FROM cpu WHERE host = 'h1' AND {ONE_HOUR} GROUP BY time(1m)"),
-    ("MAX_MERGED_ROWS", 2 * 900 // STEP - 1, f"SELECT mean(u) FROM cpu WHERE host =~ /h[01]/ AND time >= {S}s AND time < {S + 900}s "
-                             f"GROUP BY time(1m)"),
+    ("MAX_MERGED_ROWS", 2 * 900 // STEP - 1,
+     f"SELECT mean(u) FROM cpu WHERE host =~ /h[01]/ AND time >= {S}s AND time < {S + 900}s GROUP BY time(1m)"),
 ])
 def test_each_limit_is_where_bounded_ends(ex, monkeypatch, limit, value, text):
     _copy(ex)
@@ -132,7 +133,11 @@ def test_a_bounded_query_answers_what_it_answers_after_the_check(ex):
     _copy(ex)
     text = f"SELECT max(u), min(s) FROM cpu WHERE host = 'h3' AND {ONE_HOUR} GROUP BY time(5m) fill(0)"
     fresh = Executor(ex.engine)
-    before = [(r.error, [(s.columns, s.values) for s in r.series]) for r in fresh.execute(text, database="db", now_ns=NOW)]
+    def answer(executor: Executor) -> list:
+        return [(r.error, [(s.columns, s.values) for s in r.series])
+                for r in executor.execute(text, database="db", now_ns=NOW)]
+
+    before = answer(fresh)
     assert _bounded(ex, text)
-    after = [(r.error, [(s.columns, s.values) for s in r.series]) for r in ex.execute(text, database="db", now_ns=NOW)]
+    after = answer(ex)
     assert after == before and before[0][1][0][1]

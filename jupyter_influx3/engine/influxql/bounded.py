@@ -8,10 +8,10 @@ Bounded: every statement is a SELECT without INTO or ``tz()``, of fields, math a
 ``CALLS`` only, over one measurement whose series-cache copy (cachescan.py) holds at most
 ``MAX_SERIES`` series; and together the statements read at most ``MAX_ROWS`` rows of their copies,
 or ``MAX_MERGED_ROWS`` when a group holds several series (1.x's order of merging them is kept
-point by point, in Python), and answer at most ``MAX_CELLS`` cells (rows times columns). At those limits a run takes a few milliseconds
-(measured in benchmarks/README.md), like a text that ran under ``INLINE_MS`` before. A query the
-check cannot bound (DuckDB reads, no copy yet, other statements or functions, a subquery) runs
-where its cost is known, as before.
+point by point, in Python), and answer at most ``MAX_CELLS`` cells (rows times columns). At those
+limits a run takes under 3 ms (benchmarks/README.md), like a text that last ran under
+``INLINE_MS``. A query the check cannot bound (DuckDB reads, no copy yet, other statements or
+functions, a subquery) runs where its cost is known, as before.
 
 Owns: those limits and the check. Must not: read a row, build a copy, or raise for a statement
 that does not plan (it is not bounded: its error is the run's to answer).

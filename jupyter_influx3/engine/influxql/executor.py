@@ -262,7 +262,7 @@ class Executor:
     def _log_start(self, stmt, database, text):
         try:
             svc = service_for(self.engine)
-            # the statement's text is made when the log is read: a new text's costs ~40 µs
+            # the statement's text is made when the log is read: made here, it cost a new text ~40 µs
             entry = QueryLogEntry(new_query_id(), time.time_ns(), "influxql", text or functools.partial(ast.text, stmt),
                                   database or "")
             entry._t0 = time.perf_counter()
