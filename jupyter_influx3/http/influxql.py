@@ -104,6 +104,14 @@ def v1_format(accept: Optional[str]) -> str:
     raise ApiError(400, f"invalid mime type ({accept})", "json")
 
 
+def v1_bound_check(ex: Executor, query: ast.Query, q: str, db: Optional[str], rp: Optional[str],
+                   now: int) -> Optional[Callable[[], bool]]:
+    """What lets text ``q``, never run before, run on the IOLoop (http/base.runs_inline): the check
+    that its work is bounded (engine/influxql/bounded.py). The check plans the statements there, so
+    a text too long to be parsed there gets none."""
+    return functools.partial(bounded, ex, query, db, rp, now) if len(q) <= INLINE_PARSE_CHARS else None
+
+
 def v1_run_key(fmt: str, q: str, db: Optional[str], rp: Optional[str], params: Optional[str]) -> tuple:
     """What a /query request's last run cost is remembered under (http/base.py: run_short)."""
     return (fmt, q, db, rp, params)
@@ -243,10 +251,8 @@ class V1QueryHandler(ApiHandler):
         # one trip to the worker thread for every statement and the JSON: a short query costs
         # less than two thread hand-offs
         run_all = functools.partial(json_answer, ex, query, db, rp, now, read_only, epoch, pretty)
-        # a text never seen may run on the IOLoop when its work is bounded; the check plans it
-        # there, so only a text short enough to be parsed there is checked
-        check = functools.partial(bounded, ex, query, db, rp, now) if len(q) <= INLINE_PARSE_CHARS else None
-        self.finish(await self._run(query, run_all, v1_run_key("json", q, db, rp, p.get("params")), check))
+        self.finish(await self._run(query, run_all, v1_run_key("json", q, db, rp, p.get("params")),
+                                    v1_bound_check(ex, query, q, db, rp, now)))
 
     async def _run(self, query, fn, key, bound_check: Optional[Callable[[], bool]] = None):
         # statements that only read may run on the IOLoop when they are known to be quick

@@ -12,10 +12,11 @@ What it answers: a keep-alive HTTP/1.1 ``GET`` of exactly ``/query`` (the root m
 without a body or an ``Origin``, with a plain ``Host``, asking for JSON, not chunked and without
 bind parameters, whose statements only read, parse, are allowed to the request's credentials, and
 ran quickly the last time, or never ran and are bounded before they run (``base.try_inline`` and
-engine/influxql/bounded.py: the same text runs on the IOLoop in the full path too). For anything else :func:`answer` returns None without running a statement, and the
-connection hands the request to tornado as always (the full path), which so keeps every refusal,
-error and other answer. (One exception: a run its alarm cut short returns None after running, and
-the full path runs it again in the query pool, as it does after its own inline run.)
+engine/influxql/bounded.py: the same text runs on the IOLoop in the full path too). For anything
+else :func:`answer` returns None without running a statement, and the connection hands the
+request to tornado as always (the full path), which so keeps every refusal, error and other
+answer. (One exception: a run its alarm cut short returns None after running, and the full path
+runs it again in the query pool, as it does after its own inline run.)
 
 Every decision is the full path's own code, called on a :class:`LeanRequest` (the part of a
 handler those functions read): authentication and authorization (``auth.authenticate_request``,
@@ -39,15 +40,14 @@ from typing import Any, Callable, Optional
 from tornado import httputil
 
 from ..engine import afterwards
-from ..engine.influxql.bounded import bounded
 from ..engine.influxql.into import writes
 from ..engine.influxql.parser import ParseError
 from . import cors, metrics, serialize
 from .auth import authenticate_request
 from .base import (INLINE_PARSE_CHARS, MAX_QUERY_FIELDS, ApiError, access_logged, http_date, query_pairs_of,
                    try_inline)
-from .influxql import (V1QueryHandler, authorize_statement, executor_for, json_answer, v1_fields, v1_format,
-                       v1_run_key)
+from .influxql import (V1QueryHandler, authorize_statement, executor_for, json_answer, v1_bound_check, v1_fields,
+                       v1_format, v1_run_key)
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def _answer(context: Any, target: str, headers: httputil.HTTPHeaders, remote_ip:
         # (the answer is whole bytes: no DuckDB cursor of it is still streaming, nothing to adopt)
         with afterwards.deferred(pending):
             done, body = try_inline(v1_run_key("json", q, db, rp, None), run, context.engine,
-                                    bounded=functools.partial(bounded, ex, query, db, rp, now))
+                                    bounded=v1_bound_check(ex, query, q, db, rp, now))
     finally:
         if not done:   # no answer of ours to write first: the deferred work is done now
             afterwards.run(pending)

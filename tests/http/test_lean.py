@@ -350,14 +350,13 @@ def test_a_text_never_seen_whose_work_is_not_bounded_goes_to_the_query_pool_firs
 
 
 def test_a_bound_check_that_fails_leaves_the_text_to_the_query_pool(tmp_path, monkeypatch, caplog):
-    from jupyter_influx3.http import influxql, lean
+    from jupyter_influx3.http import influxql
 
     def broken(*args):
         raise RuntimeError("a bug in the bound check")
 
     with pair(tmp_path, AuthSettings(enabled=False)) as (_, p):
         _with_copy(p)
-        monkeypatch.setattr(lean, "bounded", broken)
         monkeypatch.setattr(influxql, "bounded", broken)
         seen = p.context.lean_answers
         [(status, _, body)] = p.both(unseen(BOUNDED), times=1)
@@ -369,12 +368,11 @@ def test_a_bound_check_that_fails_leaves_the_text_to_the_query_pool(tmp_path, mo
 def test_a_text_too_long_to_parse_on_the_event_loop_is_not_checked_there(tmp_path, monkeypatch):
     """The check plans the statements on the IOLoop: a text parsed in the pool (over 2 KiB) is not
     checked, and runs in the pool."""
-    from jupyter_influx3.http import influxql, lean
+    from jupyter_influx3.http import influxql
 
     checked = []
     with pair(tmp_path, AuthSettings(enabled=False)) as (_, p):
         _with_copy(p)
-        monkeypatch.setattr(lean, "bounded", lambda *a: checked.append(a) or True)
         monkeypatch.setattr(influxql, "bounded", lambda *a: checked.append(a) or True)
         seen = p.context.lean_answers
         [(status, _, body)] = p.both(unseen(BOUNDED + " " * 2100), times=1)
