@@ -95,7 +95,8 @@ def check_statement(text: str, limits: QueryLimits) -> None:
         raise StatementTooLarge(f"statement too large: {size} bytes (the limit is {limits.max_statement_bytes} "
                                 "bytes)")
     bare = _OPAQUE.sub(" ", text)
-    if limits.max_nesting:
+    # (the depth is at most the number of openers: only then is it worth counting)
+    if limits.max_nesting and bare.count("(") + bare.count("[") + bare.count("{") > limits.max_nesting:
         depth = deepest = 0
         for ch in bare:
             if ch in "([{":

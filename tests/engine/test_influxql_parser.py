@@ -291,6 +291,25 @@ def test_bad_durations(text):
         parse_duration(text)
 
 
+@pytest.mark.parametrize("text,expected", [
+    ("9223372036854775807ns", (1 << 63) - 1),
+    ("15250w", 15250 * 7 * 24 * H),
+    ("0s", 0),
+    ("007m", 7 * 60 * S),
+    ("9223372036854775808ns", "invalid duration"),
+    ("\u0663s", "invalid duration"),     # a digit, but not an ASCII one
+    ("1s ", "invalid duration"),
+    ("9223372036854775807s", "overflowed duration 9223372036854775807s: choose a smaller duration or INF"),
+])
+def test_durations_of_one_unit_at_their_limits(text, expected):
+    if isinstance(expected, int):
+        assert parse_duration(text) == expected
+    else:
+        with pytest.raises(DurationError) as e:
+            parse_duration(text)
+        assert str(e.value) == expected
+
+
 def test_duration_overflow_and_formatting():
     with pytest.raises(DurationError, match="overflowed duration 15251w: choose a smaller duration or INF"):
         parse_duration("15251w")
@@ -536,6 +555,25 @@ def test_walk():
     s = parse_statement("SELECT mean(a) FROM (SELECT b FROM m WHERE c = 1) WHERE d > 2 GROUP BY e")
     names = {n.name for n in ast.walk(s) if isinstance(n, VarRef)}
     assert names == {"a", "b", "c", "d", "e"}
+
+
+def test_walk_is_depth_first_left_to_right_from_the_node_itself():
+    s = parse_statement("SELECT a + b AS x, max(c) INTO t FROM m, (SELECT d FROM n) WHERE e = 1 "
+                        "GROUP BY time(1m), f ORDER BY time DESC")
+    assert [str(n) for n in ast.walk(s) if isinstance(n, (VarRef, Call))] == [
+        "a", "b", "max(c)", "c", "d", "e", "time(1m)", "f"]
+    assert next(iter(ast.walk(s))) is s
+    show = parse_statement("SHOW TAG VALUES FROM m WITH KEY = k WHERE g = 'x'")
+    assert [str(n) for n in ast.walk(show)][1:] == ["m", "g = 'x'", "g", "'x'", "'k'"]   # (1.x's clause order)
+
+
+def test_replaced_is_dataclasses_replace_without_the_memos():
+    s = parse_statement("SELECT a FROM m WHERE b = 1 LIMIT 3")
+    ast.text(s)   # kept with s
+    r = ast.replaced(s, limit=4, condition=None)
+    assert r == dataclasses.replace(s, limit=4, condition=None)
+    assert str(r) == "SELECT a FROM m LIMIT 4"
+    assert "_text" in vars(s) and "_text" not in vars(r)
 
 
 def test_nodes_are_frozen_and_hashable():

@@ -33,6 +33,16 @@ def test_brackets_and_operators_inside_strings_and_regexes_are_not_counted():
         check_statement("SELECT 1 WHERE a OR b AND c - 1 > 0", limits)
 
 
+def test_many_brackets_side_by_side_are_not_nesting():
+    limits = QueryLimits(max_nesting=2, max_operators=0)
+    check_statement("SELECT max(a), min(b), sum(c), count(d) FROM m GROUP BY time(1m) fill(none)", limits)
+    check_statement("SELECT ((a)), [b], {c}", limits)
+    with pytest.raises(StatementTooComplex, match="3 levels of brackets"):
+        check_statement("SELECT max(a), ([{b}])", limits)
+    with pytest.raises(StatementTooComplex, match="3 levels of brackets"):
+        check_statement("SELECT f(g(h(1)))", limits)
+
+
 def test_recursion_error_of_the_planner_becomes_statement_too_complex(engine):
     # with the text limits off, the planner's own recursion gives out: a clear error, not RecursionError
     engine.create_database("a")

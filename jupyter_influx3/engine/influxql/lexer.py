@@ -233,6 +233,9 @@ class Token(NamedTuple):
 
 _EOF = "\0"  # like 1.x, a NUL character reads as the end of input
 _ZERO = Pos(0, 0)
+#: makes a Token or Pos from a tuple of its fields as namedtuple's own ``_make`` does, without a
+#: call of the class's Python-level ``__new__``: the lexer makes one or two per token
+_tuple = tuple.__new__
 
 
 # character classes (sets: a membership test is cheaper than a call per character)
@@ -358,23 +361,26 @@ class Scanner:
         identifier followed by a quoted part, an integer followed by a lone dot)."""
         r, k, end, kind = self.r, m.start(), m.end(), m.lastgroup
         nxt = r._s[end] if end < r._end else _EOF
+        if kind == "string":
+            k -= 1   # (1.x's position of a string: the character before its quote)
+        pos = _ZERO if k <= 0 else _tuple(Pos, (0, k)) if r._one_line else r.pos_of(k)
         if kind == "ws":
             r._k = end + 1 if nxt == _EOF else end   # (1.x's whitespace scanner consumes the end)
-            return Token(Tok.WS, r.pos_of(k), m.group())
+            return _tuple(Token, (Tok.WS, pos, m.group()))
         if kind == "ident":
             if nxt == '"':
                 return None
             r._k = end + 2 if nxt == _EOF else end   # (its identifier scanner, the end twice)
             lit = m.group()
             kw = KEYWORDS.get(lit.lower())
-            return Token(Tok.IDENT, r.pos_of(k), lit) if kw is None else Token(kw, r.pos_of(k), "")
+            return _tuple(Token, (Tok.IDENT, pos, lit) if kw is None else (kw, pos, ""))
         if kind == "string":
             r._k = end
-            return Token(Tok.STRING, r.pos_of(k - 1) if k else _ZERO, m.group()[1:-1])
+            return _tuple(Token, (Tok.STRING, pos, m.group()[1:-1]))
         if kind == "integer" and nxt == ".":
             return None
         r._k = end
-        return Token(_NUMBER_TOKS[kind], r.pos_of(k), m.group())
+        return _tuple(Token, (_NUMBER_TOKS[kind], pos, m.group()))
 
     def _scan(self) -> Token:
         r = self.r
@@ -651,6 +657,7 @@ NS_PER = {
 }
 
 _INT64_MAX = (1 << 63) - 1
+_ONE_UNIT = re.compile("([0-9]+)(ns|ms|u|µ|s|m|h|d|w)")
 
 
 class DurationError(ValueError):
@@ -665,6 +672,16 @@ def parse_duration(s: str) -> int:
     Like 1.x, the sum wraps as a signed 64-bit integer and only a positive sum that wraps negative
     is an error.
     """
+    one = _ONE_UNIT.fullmatch(s)
+    if one is not None:   # (most durations: a number and one unit, no sign)
+        n = int(one.group(1))
+        if n > _INT64_MAX:
+            raise DurationError("invalid duration")
+        unit = one.group(2)
+        total = _wrap64(n * NS_PER[unit])
+        if total < 0:
+            raise DurationError(f"overflowed duration {n}{unit}: choose a smaller duration or INF")
+        return total
     if len(s) < 2:
         raise DurationError("invalid duration")
     i = 0

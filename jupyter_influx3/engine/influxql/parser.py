@@ -185,32 +185,45 @@ class Parser:
     # -- token plumbing (1.x's buffered scanner: unscan replays tokens) -------------------------
 
     def _next(self, fn) -> Token:
-        if self._n:
-            self._n -= 1
-            t = self._buf[-1 - self._n]
+        n = self._n
+        if n:
+            self._n = n - 1
+            t = self._buf[-n]
         else:
             t = fn()
             self._buf.append(t)
-        if t.tok is Tok.BOUNDPARAM:
-            name = t.lit[1:]
-            if name:
-                v = self._params.get(name)
-                if v is not None and not isinstance(v, _ParamError):
-                    return Token(v[0], t.pos, v[1])
+        return self._bound(t) if t.tok is Tok.BOUNDPARAM else t
+
+    def _bound(self, t: Token) -> Token:
+        """``t``, a bound parameter, as the token of its value (when it has one)."""
+        name = t.lit[1:]
+        if name:
+            v = self._params.get(name)
+            if v is not None and not isinstance(v, _ParamError):
+                return Token(v[0], t.pos, v[1])
         return t
 
     def scan(self) -> Token:
-        return self._next(self._scanner.scan)
+        # (_next for the scanner's tokens, written out: asked for every token, most twice)
+        n = self._n
+        if n:
+            self._n = n - 1
+            t = self._buf[-n]
+        else:
+            t = self._scanner.scan()
+            self._buf.append(t)
+        return self._bound(t) if t.tok is Tok.BOUNDPARAM else t
 
     def scan_regex(self) -> Token:
         return self._next(self._scanner.scan_regex)
 
     def scan_ws(self) -> Token:
         """The next token that is not whitespace or a comment."""
-        while True:
-            t = self.scan()
-            if t.tok not in _WS:
-                return t
+        scan = self.scan
+        t = scan()
+        while t.tok in _WS:
+            t = scan()
+        return t
 
     def unscan(self) -> None:
         self._n += 1

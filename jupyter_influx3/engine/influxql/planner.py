@@ -19,7 +19,7 @@ It plans only; :mod:`.select` runs the plan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from . import ast
@@ -655,7 +655,7 @@ def prepare_select(stmt: SelectStatement, ctx: PlanContext, parent: Optional[_Co
 
     # statement with the time fields removed and the reduced expressions
     fields = tuple(c.fields)
-    rewritten = replace(stmt, fields=fields, condition=c.condition)
+    rewritten = ast.replaced(stmt, fields=fields, condition=c.condition)
     rewritten = _rewrite_fields(rewritten, sources)
 
     # derive the time range used for reads (extra intervals for derivative & co.)
@@ -858,7 +858,7 @@ def _rewrite_fields(stmt: SelectStatement, sources: list[Source]) -> SelectState
             else:
                 nd.append(d)
         dims = nd
-    return replace(stmt, fields=tuple(fields), dimensions=tuple(dims))
+    return ast.replaced(stmt, fields=tuple(fields), dimensions=tuple(dims))
 
 
 _TYPE_ORDER = {"float": 1, "integer": 2, "string": 3, "boolean": 4, "tag": 7, "unsigned": 9}
