@@ -563,6 +563,8 @@ def test_walk_is_depth_first_left_to_right_from_the_node_itself():
     assert [str(n) for n in ast.walk(s) if isinstance(n, (VarRef, Call))] == [
         "a", "b", "max(c)", "c", "d", "e", "time(1m)", "f"]
     assert next(iter(ast.walk(s))) is s
+    assert ast.walk(s) is ast.walk(s)   # a statement's walk is kept with it
+    assert list(ast.walk(s)) == list(ast.walk(dataclasses.replace(s)))
     show = parse_statement("SHOW TAG VALUES FROM m WITH KEY = k WHERE g = 'x'")
     assert [str(n) for n in ast.walk(show)][1:] == ["m", "g = 'x'", "g", "'x'", "'k'"]   # (1.x's clause order)
 

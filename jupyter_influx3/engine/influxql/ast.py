@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, Union
 
 from .lexer import OPERATORS, Tok, format_duration, quote_ident, quote_string
 
@@ -1316,8 +1316,19 @@ def text(node: Node) -> str:
     return memo(node, "_text", lambda: str(node))
 
 
-def walk(node: Node) -> Iterator[Node]:
-    """Every node under ``node`` (itself first), depth-first, left to right."""
+def walk(node: Node) -> Iterable[Node]:
+    """Every node under ``node`` (itself first), depth-first, left to right. A statement's nodes
+    are kept with it (see `memo`): authorization, the planner and its checks each walk it."""
+    kept = getattr(node, "__dict__", None) if isinstance(node, Statement) else None
+    if kept is None:
+        return _walk(node)
+    got = kept.get("_walk")
+    if got is None:
+        got = kept["_walk"] = tuple(_walk(node))
+    return got
+
+
+def _walk(node: Node) -> Iterator[Node]:
     stack = [node]
     pop, push = stack.pop, stack.extend
     while stack:
