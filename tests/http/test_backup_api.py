@@ -199,14 +199,21 @@ def test_backup_while_4_writers_write_then_offline_restore(start_influx3, tmp_pa
             acked[w].append((i, sent, time.time()))
             i += 1
 
+    def each_writer_acked(after: float) -> None:
+        # (waited for, not slept: on a loaded machine one write can take longer than a fixed pause)
+        deadline = time.monotonic() + 60
+        while not all(any(sent > after for _, sent, _ in acked[w]) for w in range(4)):
+            assert time.monotonic() < deadline and all(t.is_alive() for t in threads), "a writer stopped"
+            time.sleep(0.02)
+
     threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
     for t in threads:
         t.start()
-    time.sleep(0.5)
+    each_writer_acked(0)
     started = time.time()
     done = backup(url, type="full", name="busy")
     finished = time.time()
-    time.sleep(0.3)
+    each_writer_acked(finished)
     stop.set()
     for t in threads:
         t.join()
