@@ -219,11 +219,22 @@ class Parser:
 
     def scan_ws(self) -> Token:
         """The next token that is not whitespace or a comment."""
-        scan = self.scan
-        t = scan()
-        while t.tok in _WS:
+        # (scan's replay and read written out once more: asked for most tokens, and whitespace
+        # between them is replayed with them)
+        buf, n = self._buf, self._n
+        while n:
+            t = buf[-n]
+            n -= 1
+            if t.tok not in _WS:
+                self._n = n
+                return self._bound(t) if t.tok is Tok.BOUNDPARAM else t
+        self._n = 0
+        scan, keep = self._scanner.scan, buf.append
+        while True:
             t = scan()
-        return t
+            keep(t)
+            if t.tok not in _WS:
+                return self._bound(t) if t.tok is Tok.BOUNDPARAM else t
 
     def unscan(self) -> None:
         self._n += 1
