@@ -1319,13 +1319,9 @@ def text(node: Node) -> str:
 def walk(node: Node) -> Iterable[Node]:
     """Every node under ``node`` (itself first), depth-first, left to right. A statement's nodes
     are kept with it (see `memo`): authorization, the planner and its checks each walk it."""
-    kept = getattr(node, "__dict__", None) if isinstance(node, Statement) else None
-    if kept is None:
-        return _walk(node)
-    got = kept.get("_walk")
-    if got is None:
-        got = kept["_walk"] = tuple(_walk(node))
-    return got
+    if isinstance(node, Statement):
+        return memo(node, "_walk", lambda: tuple(_walk(node)))
+    return _walk(node)
 
 
 def _walk(node: Node) -> Iterator[Node]:

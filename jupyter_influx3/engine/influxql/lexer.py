@@ -680,7 +680,7 @@ def parse_duration(s: str) -> int:
         unit = one.group(2)
         total = _wrap64(n * NS_PER[unit])
         if total < 0:
-            raise DurationError(f"overflowed duration {n}{unit}: choose a smaller duration or INF")
+            raise _overflowed(n, unit)
         return total
     if len(s) < 2:
         raise DurationError("invalid duration")
@@ -717,8 +717,13 @@ def parse_duration(s: str) -> int:
             raise DurationError("invalid duration")
         total = _wrap64(total + _wrap64(n * NS_PER[unit]))
     if total < 0 and not negative:
-        raise DurationError(f"overflowed duration {n}{unit}: choose a smaller duration or INF")
+        raise _overflowed(n, unit)
     return _wrap64(-total) if negative else total
+
+
+def _overflowed(n: int, unit: str) -> DurationError:
+    """1.x's error for a positive duration past int64 (``n``, ``unit``: its last part)."""
+    return DurationError(f"overflowed duration {n}{unit}: choose a smaller duration or INF")
 
 
 def _wrap64(v: int) -> int:

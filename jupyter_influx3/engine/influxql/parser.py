@@ -204,22 +204,14 @@ class Parser:
         return t
 
     def scan(self) -> Token:
-        # (_next for the scanner's tokens, written out: asked for every token, most twice)
-        n = self._n
-        if n:
-            self._n = n - 1
-            t = self._buf[-n]
-        else:
-            t = self._scanner.scan()
-            self._buf.append(t)
-        return self._bound(t) if t.tok is Tok.BOUNDPARAM else t
+        return self._next(self._scanner.scan)
 
     def scan_regex(self) -> Token:
         return self._next(self._scanner.scan_regex)
 
     def scan_ws(self) -> Token:
         """The next token that is not whitespace or a comment."""
-        # (scan's replay and read written out once more: asked for most tokens, and whitespace
+        # (_next's replay and read written out: asked for most tokens, and the whitespace
         # between them is replayed with them)
         buf, n = self._buf, self._n
         while n:
