@@ -1278,13 +1278,17 @@ def replaced(node: Node, **changes) -> Node:
     """``dataclasses.replace(node, **changes)`` in a third of its time (the planner replaces a
     statement of twenty fields once per new query text); like it, no memo (see `memo`) of
     ``node`` is carried over."""
-    cls = type(node)
+    kw = {name: getattr(node, name) for name in field_names(type(node))}
+    kw.update(changes)
+    return type(node)(**kw)
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """The dataclass fields of node class ``cls``, by name."""
     names = _FIELD_NAMES.get(cls)
     if names is None:
         names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclass_fields(cls))
-    kw = {name: getattr(node, name) for name in names}
-    kw.update(changes)
-    return cls(**kw)
+    return names
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}

@@ -19,7 +19,6 @@ maps a v1 retention policy to such a database), else database ``db``.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import functools
 import json
 import logging
@@ -34,7 +33,7 @@ from ..concurrency import slots_for
 from ..querylimits import check_statement, limits_for
 from ..sql import service_for
 from ..sql.runner import QueryLogEntry, new_query_id
-from . import ast
+from . import ast, shapes
 from .ast import BinaryExpr, Measurement, ParenExpr, SelectStatement, VarRef
 from .condition import ConditionError, condition_expr, has_time_expr
 from .functions import MIN_TIME, FunctionError, Vec
@@ -195,7 +194,8 @@ class Executor:
 
     def parse(self, text: str, params: Optional[dict] = None) -> ast.Query:
         """Parse ``text`` (raises :class:`ParseError`); the trees of recent texts are kept
-        (nodes are immutable), as dashboards send the same query text again and again. A text
+        (nodes are immutable), as dashboards send the same query text again and again, and so are
+        the shapes of recent texts (shapes.py), as they send it with a new time range. A text
         past the engine's size or structure limits (querylimits.py) is refused unparsed."""
         limits = limits_for(self.engine)
         try:
@@ -205,7 +205,7 @@ class Executor:
         if key is not None:
             with _PARSED_LOCK:
                 hit = _PARSED.get(key)
-                if hit is not None and hit[0] == limits:
+                if hit is not None and hit[0] == vars(limits):
                     # a kept tree passed the same limits' checks when it was parsed
                     _PARSED.move_to_end(key)
                     return hit[1]
@@ -213,11 +213,12 @@ class Executor:
             check_statement(text, limits)
         except engine_errors.QueryError as e:
             raise ParseError(str(e)) from None
-        q = parse_query(text, params)
+        # a text like one parsed before but for its literals gets that tree with its own values
+        q = parse_query(text, params) if params else shapes.parse(text)
         if key is None:
             return q
         with _PARSED_LOCK:
-            _PARSED[key] = (dataclasses.replace(limits), q)   # a copy: limits changed in place later differ
+            _PARSED[key] = (dict(vars(limits)), q)   # a copy: limits changed in place later differ
             while len(_PARSED) > PARSED_KEPT:
                 _PARSED.popitem(last=False)
         return q

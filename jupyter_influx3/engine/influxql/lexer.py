@@ -678,7 +678,7 @@ def parse_duration(s: str) -> int:
         if n > _INT64_MAX:
             raise DurationError("invalid duration")
         unit = one.group(2)
-        total = _wrap64(n * NS_PER[unit])
+        total = wrap64(n * NS_PER[unit])
         if total < 0:
             raise _overflowed(n, unit)
         return total
@@ -715,10 +715,10 @@ def parse_duration(s: str) -> int:
             i += 1
         else:
             raise DurationError("invalid duration")
-        total = _wrap64(total + _wrap64(n * NS_PER[unit]))
+        total = wrap64(total + wrap64(n * NS_PER[unit]))
     if total < 0 and not negative:
         raise _overflowed(n, unit)
-    return _wrap64(-total) if negative else total
+    return wrap64(-total) if negative else total
 
 
 def _overflowed(n: int, unit: str) -> DurationError:
@@ -726,7 +726,8 @@ def _overflowed(n: int, unit: str) -> DurationError:
     return DurationError(f"overflowed duration {n}{unit}: choose a smaller duration or INF")
 
 
-def _wrap64(v: int) -> int:
+def wrap64(v: int) -> int:
+    """``v`` as a signed 64-bit integer wraps it (1.x's int64 arithmetic)."""
     v &= (1 << 64) - 1
     return v - (1 << 64) if v >> 63 else v
 

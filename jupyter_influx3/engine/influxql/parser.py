@@ -20,7 +20,7 @@ import zoneinfo
 from typing import Any, Mapping, Optional, Sequence
 
 from . import ast
-from .lexer import DurationError, Pos, Scanner, Tok, Token, format_duration, parse_duration, quote_ident
+from .lexer import DurationError, Pos, Scanner, Tok, Token, format_duration, parse_duration, quote_ident, wrap64
 
 __all__ = ["ParseError", "Parser", "parse_query", "parse_statement", "parse_expr"]
 
@@ -669,7 +669,7 @@ class Parser:
                     return ast.IntegerLiteral(_INT64_MIN)
                 raise _plain(f"constant -{e.value} underflows int64")
             if isinstance(e, ast.DurationLiteral):
-                return ast.DurationLiteral(_wrap64(-e.value)) if neg else e
+                return ast.DurationLiteral(wrap64(-e.value)) if neg else e
             if isinstance(e, (ast.VarRef, ast.Call, ast.ParenExpr)):
                 return ast.BinaryExpr(ast.Op.MUL, ast.IntegerLiteral(-1 if neg else 1), e)
             raise _plain(f"unexpected literal: {e}")
@@ -1099,11 +1099,6 @@ def _invalid_select_op(expr: ast.Expr) -> Optional[ast.Op]:
         elif isinstance(e, ast.Call):
             stack.extend(reversed(e.args))
     return bad
-
-
-def _wrap64(v: int) -> int:
-    v &= _UINT64_MAX
-    return v - (1 << 64) if v >> 63 else v
 
 
 def _valid_zone(name: str) -> bool:

@@ -13,6 +13,7 @@ import numpy as np
 from .ast import Call
 from .errors import ExecError, _iter_type
 from .functions import Vec, holt_winters, ta_state
+from .lexer import wrap64
 from .points import Points, _starts
 
 
@@ -126,7 +127,7 @@ def _stream(name: str, c: Call, times: list, vals: list, kind: str, asc: bool, u
             if kind == "unsigned":
                 diff = float(curr[1] - prev[1])
             elif kind == "integer":
-                diff = float(_wrap64(curr[1] - prev[1]))
+                diff = float(wrap64(curr[1] - prev[1]))
             else:
                 diff = curr[1] - prev[1]
             elapsed = curr[0] - prev[0]
@@ -142,7 +143,7 @@ def _stream(name: str, c: Call, times: list, vals: list, kind: str, asc: bool, u
         for prev, curr in _steps(times, vals):
             t = curr[0]
             if kind == "integer":
-                value = _wrap64(curr[1] - prev[1])
+                value = wrap64(curr[1] - prev[1])
             elif kind == "unsigned":
                 if nonneg and curr[1] < prev[1]:
                     continue
@@ -177,7 +178,7 @@ def _stream(name: str, c: Call, times: list, vals: list, kind: str, asc: bool, u
                 buf[pos] = v
             total += v
             if kind == "integer":
-                total = _wrap64(total)
+                total = wrap64(total)
             pos += 1
             if pos >= n:
                 pos = 0
@@ -189,7 +190,7 @@ def _stream(name: str, c: Call, times: list, vals: list, kind: str, asc: bool, u
         for t, v in zip(times, vals):
             total += v
             if kind == "integer":
-                total = _wrap64(total)
+                total = wrap64(total)
             elif kind == "unsigned":
                 total %= 1 << 64
             out.append((t, total))
@@ -217,8 +218,3 @@ def _stream(name: str, c: Call, times: list, vals: list, kind: str, asc: bool, u
             out.append((t, r))
         return out
     raise ExecError(f"unsupported call: {name}")
-
-
-def _wrap64(v: int) -> int:
-    v &= (1 << 64) - 1
-    return v - (1 << 64) if v >> 63 else v

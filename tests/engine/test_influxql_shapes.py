@@ -1,0 +1,187 @@
+"""A text whose shape was seen before (the same text but for its literals) gets the tree the parser
+gives it, made from the shape's template (engine/influxql/shapes.py): the same tree or the same
+error for every text of the conformance corpus and variants of its literals (edge values
+included), literals that land outside a literal node keep the template to texts that have them
+as written, and each statement made is its own object (what is kept with it stays its own)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from jupyter_influx3.engine.influxql import ast, shapes
+from jupyter_influx3.engine.influxql.executor import Executor
+from jupyter_influx3.engine.influxql.parser import ParseError, parse_query
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+# values of each kind of literal, edges included: past int64 (unsigned), past uint64, an
+# overflowing float and duration, a string that looks like the end of a comment or like code
+EDGES = {
+    "s": ["", "host_1", "2016-01-01T00:00:00Z", "--", "*/", '"', ") OR (1=1", "é", "\t"],
+    "i": ["0", "007", "9223372036854775807", "9223372036854775808", "18446744073709551616"],
+    "f": ["0.0", "1.5", "1" + "0" * 400 + ".0", "3.14159265358979323846264338327950288"],
+    "d": ["0s", "1ns", "1µ", "15250w", "15251w", "9223372036854775807ns", "9223372036854775808ns"],
+}
+CONTEXTS = [
+    "SELECT mean(v) FROM m WHERE time > now() - 1h AND h = 'a' GROUP BY time(1m, -5s) fill(0) LIMIT 10 OFFSET 2 "
+    "SLIMIT 3 SOFFSET 1",
+    "SELECT v FROM m WHERE v > -5 AND w = -1.5 AND t > -5m AND u = - -3 tz('Europe/Paris')",
+    "SELECT 5 - 3, -2 * v, v - 1.5, +3 FROM m -- a 'comment' 5\n WHERE time > 5s",
+    "SELECT v /* 'x' 5 */ FROM m WHERE h =~ /host_1/ AND h !~ /x[0-9]/ AND time < 100s",
+    "SHOW TAG VALUES FROM cpu WITH KEY = h WHERE h = 'x' LIMIT 5 OFFSET 1",
+    "CREATE RETENTION POLICY r ON d DURATION 1d REPLICATION 1 SHARD DURATION 1h",
+    "CREATE CONTINUOUS QUERY q ON d RESAMPLE FOR 2m BEGIN SELECT mean(v) INTO x FROM m GROUP BY time(1m) END",
+    "SELECT v FROM m WHERE time >= '2016-01-01T00:00:00Z'; SELECT w FROM n WHERE h = 'a'",
+    "SELECT v FROM (SELECT mean(v) AS v FROM m WHERE time > 1s GROUP BY time(1m)) WHERE v > 1.5",
+    "SELECT top(v, 3), percentile(v, 99.5), holt_winters(mean(v), 10, 4) FROM m WHERE time > 0s GROUP BY time(1m)",
+    'SELECT "v" FROM "db"."rp"."m" WHERE "h" = \'x\' AND time > 1700000000000ms ORDER BY time DESC LIMIT 100',
+]
+
+
+def _corpus() -> list[str]:
+    texts = list(CONTEXTS)
+    for name in ("influxql_v1_upstream_cases.json", "influxql_v1_examples.json", "influxql_go_parser_cases.json"):
+        def find(o):
+            if isinstance(o, dict):
+                for k, v in o.items():
+                    if k in ("q", "query", "influxql", "statement", "s") and isinstance(v, str):
+                        texts.append(v)
+                    else:
+                        find(v)
+            elif isinstance(o, list):
+                for v in o:
+                    find(v)
+        find(json.loads((DATA / name).read_text()))
+    return texts
+
+
+def _answer(parse, text):
+    try:
+        return repr(parse(text))
+    except ParseError as e:
+        return "error: " + str(e)
+
+
+def _text(shape: str, literals) -> str:
+    it = iter(literals)
+    return re.sub("\0(.)", lambda m: (lambda k, v: f"'{v}'" if k == "s" else v)(*next(it)), shape)
+
+
+@pytest.fixture(autouse=True)
+def _no_shapes_kept():
+    shapes.clear()
+    yield
+    shapes.clear()
+
+
+def test_every_text_of_a_known_shape_parses_as_the_parser_parses_it():
+    rnd = random.Random(5)
+    applied = 0
+    for text in _corpus():
+        got = shapes.split(text)
+        if got is None or not got[1]:
+            continue
+        shape, literals = got
+        assert _text(shape, literals) == text
+        for n in range(6):
+            variant = literals if n < 2 else [(k, rnd.choice(EDGES[k]) if rnd.random() < 0.5 else f"{v}{n}" if k == "s"
+                                               else v) for k, v in literals]
+            text_n = _text(shape, variant)
+            if (shapes.split(text_n) or ("",))[0] != shape:
+                continue   # an edge value the splitter does not take (a non-ASCII letter)
+            kept = shapes._shapes.get(shape)
+            applied += type(kept) is shapes._Shape and kept.apply(variant) is not None
+            assert _answer(shapes.parse, text_n) == _answer(parse_query, text_n), text_n
+    assert applied > 1000   # texts made from templates, not parsed
+
+
+@pytest.mark.parametrize("text, fixed", [
+    ("SELECT v FROM m WHERE h = 'a' LIMIT 10", ["10"]),
+    ("SELECT mean(v) FROM m WHERE time > 5s GROUP BY time(1m) fill(0)", ["0"]),
+    ("SELECT v /* 'x' */ FROM m WHERE h = 'a'", ["x"]),
+    ("SELECT v FROM m WHERE h = 'a' -- 7", ["7"]),
+])
+def test_a_literal_that_is_no_literal_node_is_kept_as_written(text, fixed):
+    for probe in (text.replace("'a'", "'b'"), text):
+        shapes.parse(probe)
+    kept = shapes._shapes[shapes.split(text)[0]]
+    assert [t for _, t in kept.fixed] == fixed
+    # a text that differs there is parsed, and gets its own value
+    other = text.replace(fixed[0], fixed[0].replace("1", "2").replace("0", "3").replace("x", "y").replace(
+        "7", "8").replace("Paris", "Berlin"))
+    assert other != text
+    assert repr(shapes.parse(other)) == repr(parse_query(other))
+    assert repr(shapes.parse(text.replace("'a'", "'c'"))) == repr(parse_query(text.replace("'a'", "'c'")))
+
+
+def test_a_shape_whose_probe_does_not_parse_is_always_parsed():
+    text = "SELECT v FROM m WHERE h = 'a' tz('Europe/Paris')"   # the probe's zone is no zone
+    for probe in (text.replace("'a'", "'b'"), text, text.replace("Paris", "Berlin")):
+        assert repr(shapes.parse(probe)) == repr(parse_query(probe))
+    assert shapes._shapes[shapes.split(text)[0]] is shapes._PARSED
+
+
+@pytest.mark.parametrize("literal, expect", [
+    ("18446744073709551615", "UnsignedLiteral(value=18446744073709551615)"),
+    ("1" + "0" * 400 + ".0", "error: unable to parse number"),
+    ("15251w", "error: overflowed duration 15251w: choose a smaller duration or INF"),
+])
+def test_a_value_the_parser_reads_another_way_is_parsed(literal, expect):
+    shape = "SELECT v FROM m WHERE v > {}"
+    for n in ("1", "2", "3"):
+        shapes.parse(shape.format(n if "w" not in literal else n + "w"))
+    text = shape.format(literal)
+    assert expect in _answer(shapes.parse, text)
+    assert _answer(shapes.parse, text) == _answer(parse_query, text)
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT v FROM m WHERE h = 'a\\'b'",        # an escape
+    "SELECT v FROM m WHERE h = $h",             # a bound parameter
+    "SELECT v FROM m WHERE h = 'a\rb'",         # read as a newline by the lexer
+    "SELECT vé FROM m WHERE v > 1",             # a non-ASCII letter
+    "SELECT v FROM m WHERE v > 5e3",            # a number run into letters
+    "SELECT v FROM m WHERE v > 1.5.2",
+    'SELECT "a\\"b" FROM m WHERE v > 1',        # an identifier with an escape
+    "SELECT v FROM m WHERE time > 1h30m",       # a compound duration
+])
+def test_a_text_not_taken_apart_the_way_the_lexer_reads_it_is_always_parsed(text):
+    assert shapes.split(text) is None
+    assert _answer(shapes.parse, text) == _answer(parse_query, text)
+
+
+def test_each_statement_made_from_a_template_is_its_own():
+    texts = [f"SELECT max(v) FROM cpu WHERE host = 'h{k}' AND time >= {k}s GROUP BY time(1m)" for k in range(3)]
+    trees = [shapes.parse(t) for t in texts]
+    template = shapes._shapes[shapes.split(texts[0])[0]]
+    assert isinstance(template, shapes._Shape) and template.tree is trees[1]
+    made = trees[2].statements[0]
+    assert made is not trees[1].statements[0]
+    assert ast.text(trees[1].statements[0]) == texts[1]   # a memo on the template's statement ...
+    assert ast.text(made) == texts[2]                    # ... is not the made one's
+    assert [type(n).__name__ for n in ast.walk(made)] == [type(n).__name__ for n in ast.walk(trees[1].statements[0])]
+    # what no literal touches is shared with the template: the field list
+    assert made.fields is trees[1].statements[0].fields
+
+
+def test_answers_from_templates_are_the_answers_of_fresh_parses(engine):
+    engine.create_database("db")
+    engine.write_lp("db", "".join(f"cpu,host=h{h} v={h * 10 + t} {t * 10_000_000_000}\n" for h in range(3) for t in range(30)),
+                    precision="nanosecond")
+    ex = Executor(engine)
+    seen = []
+    for h in range(3):
+        for start in (0, 50, 120):
+            text = (f"SELECT max(v), count(v) FROM cpu WHERE host = 'h{h}' AND time >= {start}s AND time < "
+                    f"{start + 100}s GROUP BY time(30s) fill(-1)")
+            got = [r.to_dict() for r in ex.execute(text, database="db")]
+            fresh = [r.to_dict() for r in ex.execute(parse_query(text), database="db")]
+            assert got == fresh
+            seen.append(got[0]["series"][0]["values"])
+    assert len({json.dumps(v) for v in seen}) == len(seen)   # every text answered its own values
+    assert isinstance(shapes._shapes[shapes.split(text)[0]], shapes._Shape)
