@@ -110,7 +110,7 @@ def test_a_literal_that_is_no_literal_node_is_kept_as_written(text, fixed):
     for probe in (text.replace("'a'", "'b'"), text):
         shapes.parse(probe)
     kept = shapes._shapes[shapes.split(text)[0]]
-    assert [t for _, t in kept.fixed] == fixed
+    assert [kept.texts[i] for i in kept.fixed] == fixed
     # a text that differs there is parsed, and gets its own value
     other = text.replace(fixed[0], fixed[0].replace("1", "2").replace("0", "3").replace("x", "y").replace(
         "7", "8").replace("Paris", "Berlin"))
@@ -185,3 +185,45 @@ def test_answers_from_templates_are_the_answers_of_fresh_parses(engine):
             seen.append(got[0]["series"][0]["values"])
     assert len({json.dumps(v) for v in seen}) == len(seen)   # every text answered its own values
     assert isinstance(shapes._shapes[shapes.split(text)[0]], shapes._Shape)
+
+
+WHERES = [
+    "host = '{h}' AND time >= {a}s AND time < {b}s",
+    "(host = '{h}' OR host = 'h2') AND time >= {a}s AND time < {b}s",
+    "host != '{h}' AND time >= {a}s",
+    "host =~ /^h/ AND time >= {a}s AND time < {b}s AND v > {a}",
+    "time >= now() - {b}s AND host = '{h}'",
+    "time > '1970-01-01T00:00:{a:02d}Z' AND time < '1970-01-01T00:03:{a:02d}Z' AND host = '{h}'",
+    "v > {a}.5 AND time < {b}s",
+]
+
+
+@pytest.mark.parametrize("where", WHERES)
+@pytest.mark.parametrize("select", [
+    "SELECT max(v), count(v) FROM cpu WHERE {w} GROUP BY time(30s) fill(-1)",
+    "SELECT mean(v) FROM cpu WHERE {w} GROUP BY time(20s, 5s), host",
+    "SELECT v, host FROM cpu WHERE {w}",
+    "SELECT last(v) FROM cpu WHERE {w} GROUP BY *",
+    "SELECT max(v) FROM cpu WHERE {w} GROUP BY time(1m) ORDER BY time DESC LIMIT 3",
+])
+def test_a_statement_planned_from_its_shape_answers_as_one_planned_whole(engine, select, where):
+    """Texts of one shape whose literals differ in their WHERE alone are planned from the plan of
+    another text of the shape (planner.replanned): each answer is the answer of a fresh parse and
+    a whole plan, errors included."""
+    engine.create_database("db")
+    engine.write_lp("db", "".join(f"cpu,host=h{h} v={h * 10 + t} {t * 10_000_000_000}\n" for h in range(3)
+                                  for t in range(30)), precision="nanosecond")
+    ex, whole = Executor(engine), Executor(engine)
+    replans = []
+    original = ex._plan_like
+
+    def counted(stmt, *a):
+        replans.append(ast.LIKE in stmt.__dict__)
+        return original(stmt, *a)
+
+    ex._plan_like = counted
+    for h, a, b in [(0, 0, 100), (1, 50, 200), (2, 120, 130), (0, 9, 10), (1, 0, 0), (2, 280, 900)]:
+        text = select.format(w=where.format(h=f"h{h}", a=a, b=b))
+        got = [r.to_dict() for r in ex.execute(text, database="db")]
+        assert got == [r.to_dict() for r in whole.execute(parse_query(text), database="db")], text
+    assert sum(replans) >= 3   # the texts after the template's were planned from the shape

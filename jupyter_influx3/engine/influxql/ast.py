@@ -1310,6 +1310,20 @@ def memo(node: Node, name: str, compute: Callable[[], object]):
         return value
 
 
+#: the memo of a statement made from a shape's template that differs from the template's
+#: statement in its WHERE's literals alone: that statement (see engine/influxql/shapes.py)
+LIKE = "_like"
+
+
+def shape_memo(stmt: Node, name: str, compute: Callable[[], object]):
+    """``memo``, for a question about ``stmt``'s structure alone (its calls, its sources, its
+    fields), never about a literal's value: answered once for all the statements of a shape,
+    on the statement they were made like (`LIKE`), as dashboards send one shape with new
+    time ranges."""
+    like = getattr(stmt, "__dict__", {}).get(LIKE)
+    return memo(stmt if like is None else like, name, compute)
+
+
 def text(node: Node) -> str:
     """``str(node)``, worked out once per node (see `memo`)."""
     kept = getattr(node, "__dict__", None)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .ast import Call, SelectStatement, walk
+from .ast import Call, SelectStatement, shape_memo, walk
 from .functions import MATH_FUNCTIONS
 
 #: a copy of more series is not looked at: the probe evaluates a new condition over every series
@@ -56,7 +56,8 @@ def bounded(ex, query, database: Optional[str], rp: Optional[str], now: int) -> 
 def _plain_calls(stmt: SelectStatement) -> bool:
     """Whether the fields and the WHERE call only ``CALLS``, math functions and ``now()``."""
     exprs = [f.expr for f in stmt.fields] + ([stmt.condition] if stmt.condition is not None else [])
-    return all(n.name.lower() in _ALLOWED for e in exprs for n in walk(e) if isinstance(n, Call))
+    return shape_memo(stmt, "_plain_calls", lambda: all(
+        n.name.lower() in _ALLOWED for e in exprs for n in walk(e) if isinstance(n, Call)))
 
 
 _ALLOWED = CALLS | frozenset(MATH_FUNCTIONS) | {"now"}

@@ -38,7 +38,7 @@ from .ast import BinaryExpr, Measurement, ParenExpr, SelectStatement, VarRef
 from .condition import ConditionError, condition_expr, has_time_expr
 from .functions import MIN_TIME, FunctionError, Vec
 from .parser import ParseError, parse_query
-from .planner import CATALOG_TYPES, MeasurementInfo, PlanContext, PlanError, prepare_select
+from .planner import CATALOG_TYPES, MeasurementInfo, PlanContext, PlanError, prepare_select, replanned
 from .results import Series, StatementResult
 from .scan import Scanner, series_key
 from .select import KEPT_PLAN, ExecError, Extent, SeriesData, eval_expr, run_extent, run_select
@@ -143,7 +143,7 @@ PARSED_KEPT = 512
 def _names_measurement_without_db(stmt) -> bool:
     """Whether a FROM in ``stmt`` names a measurement without its database (kept on the tree:
     the answer never changes, and the walk over the whole tree would run on every query)."""
-    return ast.memo(stmt, "_bare_measurement",
+    return ast.shape_memo(stmt, "_bare_measurement",
                     lambda: any(isinstance(n, Measurement) and not n.database for n in ast.walk(stmt)))
 
 
@@ -155,7 +155,7 @@ def _time_free_plan(stmt: SelectStatement, p, now: int) -> bool:
     """Whether the plan of ``stmt`` is the same whenever it is made (for the same catalog): no
     ``now()`` anywhere, no end of the time range that defaulted to now, no subquery (their plans
     are changed while they run)."""
-    calls_now = ast.memo(stmt, "_calls_now",
+    calls_now = ast.shape_memo(stmt, "_calls_now",
                          lambda: any(isinstance(n, ast.Call) and n.name.lower() == "now" for n in ast.walk(stmt)))
     if calls_now or p.end == now or p.start == now:
         return False
@@ -188,6 +188,9 @@ class Executor:
         #: (id(tree), db, rp) -> (tree, (catalog, its seq, bucket limit), plan): see _plan
         self._plans: "collections.OrderedDict[tuple, tuple]" = collections.OrderedDict()
         self._plans_lock = threading.Lock()
+        #: (id(a shape's statement), db, rp) -> (that statement, (catalog, its seq, bucket limit), a
+        #: plan of the shape): see _plan_like
+        self._shape_plans: "collections.OrderedDict[tuple, tuple]" = collections.OrderedDict()
         self.db_not_found = db_not_found
 
     # -- entry points ----------------------------------------------------------------------------
@@ -412,7 +415,7 @@ class Executor:
             hit = self._plans.get(key)
         if hit is not None and hit[0] is stmt and hit[1] == version:
             return _run_copy(hit[2])
-        p = self.prepare(stmt, database, rp, now, refreshed=True)
+        p = self._plan_like(stmt, database, rp, now, version)
         if _time_free_plan(stmt, p, now):
             # a plan kept for the next runs: its runs keep what they derive (see select._Run)
             p.memo[KEPT_PLAN] = True
@@ -422,6 +425,33 @@ class Executor:
                 while len(self._plans) > PLANS_KEPT:
                     self._plans.popitem(last=False)
             return _run_copy(p)
+        return p
+
+    def _plan_like(self, stmt: SelectStatement, database, rp, now, version):
+        """``prepare``; for a statement made from a shape's template that differs from the
+        template's statement in its WHERE alone (shapes.py), from the plan of another statement
+        of that shape (planner.replanned), which is kept per executor."""
+        like = getattr(stmt, "__dict__", {}).get(shapes.LIKE)
+        if like is None:
+            return self.prepare(stmt, database, rp, now, refreshed=True)
+        key = (id(like), database, rp)
+        with self._plans_lock:
+            got = self._shape_plans.get(key)
+            if got is not None:
+                self._shape_plans.move_to_end(key)
+        if got is not None and got[0] is like and got[1] == version:
+            ctx = PlanContext(now_ns=now, resolve=self._resolve(database, rp, False),
+                              max_select_buckets=self.max_select_buckets or 0)
+            p = replanned(got[2], stmt, ctx)
+            if p is not None:
+                self._check_buckets(p)
+                return p
+        p = self.prepare(stmt, database, rp, now, refreshed=True)
+        with self._plans_lock:
+            # (a copy made now: a run sets fields of its plan for a while)
+            self._shape_plans[key] = (like, version, _run_copy(p))
+            while len(self._shape_plans) > PLANS_KEPT:
+                self._shape_plans.popitem(last=False)
         return p
 
     def extent(self, stmt: SelectStatement, database, rp, now, max_series: int) -> Optional[Extent]:

@@ -124,7 +124,7 @@ class PreparedSelect:
     @property
     def is_raw(self) -> bool:
         # kept on the (immutable) statement: asked on every run of a reused plan
-        return ast.memo(self.stmt, "_is_raw", lambda: not any(
+        return ast.shape_memo(self.stmt, "_is_raw", lambda: not any(
             isinstance(n, Call) and n.name not in MATH_FUNCTIONS for f in self.stmt.fields for n in ast.walk(f)))
 
     def ref_type(self, ref: VarRef) -> Optional[str]:
@@ -673,6 +673,31 @@ def prepare_select(stmt: SelectStatement, ctx: PlanContext, parent: Optional[_Co
     if is_subquery:
         prepared.columns = prepared.columns[1:]
     return prepared
+
+
+def replanned(p0: PreparedSelect, stmt: SelectStatement, ctx: PlanContext) -> Optional[PreparedSelect]:
+    """The plan ``prepare_select(stmt, ctx)`` gives, made from ``p0``: the plan of a statement that
+    differs from ``stmt`` in its WHERE alone (a dashboard's query with a new time range or host,
+    see shapes.py), made for the same catalog. Only what the WHERE decides is worked out again
+    (preprocess: the condition without its time terms, the time range, and the dimensions and
+    their now()); the fields, sources and types are the same. None where that does not hold (a
+    subquery inherits the range, so it is planned whole). Raises PlanError as prepare_select."""
+    if any(src.subquery is not None for src in p0.sources):
+        return None
+    c = _Compiler(ctx)
+    c.preprocess(stmt)
+    if c.interval != p0.interval:
+        return None   # (one of the two plans' dimensions read now(): planned whole)
+    stmt1 = ast.replaced(p0.stmt, condition=c.condition)
+    ast.memo(stmt1, ast.LIKE, lambda: p0.stmt)   # (its fields are p0's: see ast.shape_memo)
+    p = PreparedSelect(
+        stmt=stmt1, sources=p0.sources, condition=c.condition,
+        start=c.start, end=c.end, interval=c.interval, offset=c.offset, ascending=c.ascending, fill=p0.fill,
+        fill_value=p0.fill_value, location=p0.location, time_name=p0.time_name, columns=list(p0.columns),
+        dimensions=list(p0.dimensions), omit_time=p0.omit_time, extra_intervals=p0.extra_intervals,
+        inherited_interval=p0.inherited_interval, max_select_buckets=ctx.max_select_buckets, now_ns=ctx.now_ns)
+    _type_refs(p)
+    return p
 
 
 # ---------------------------------------------------------------------------------------------

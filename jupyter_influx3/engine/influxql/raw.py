@@ -39,7 +39,7 @@ class _Raw:
     def aux_refs(self) -> list[VarRef]:
         """The field references outside of calls, sorted like 1.x sorts opt.Aux."""
         # the statement's alone: kept on it for the next run of a reused plan
-        return list(ast.memo(self.p.stmt, "_aux_refs", self._aux_refs))
+        return list(ast.shape_memo(self.p.stmt, "_aux_refs", self._aux_refs))
 
     def _aux_refs(self) -> tuple:
         seen: dict[str, VarRef] = {}

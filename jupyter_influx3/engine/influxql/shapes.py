@@ -25,8 +25,10 @@ it cannot take apart the way the lexer does: backslashes, ``$`` parameters, NULs
 quoted identifiers with escapes, a number run into letters or dots.
 
 Trees are immutable: a text's tree shares the template's nodes where its literals did not
-change, and gets new nodes from each literal up to the root (so each statement is its own:
-what is kept with a statement, see ``ast.memo``, stays its own).
+change, and gets new nodes from each changed literal up to the root (so a statement with a new
+literal is its own: what is kept with a statement, see ``ast.memo``, stays its own). A statement
+whose new literals all lie in its WHERE is marked (``LIKE``) with the template's statement: the
+executor plans it from a plan of the shape (planner.replanned).
 
 It must not: know the executor, the limits (callers check the text first), or bound parameters
 (a text with parameters is parsed).
@@ -44,7 +46,7 @@ from . import ast
 from .lexer import DurationError, parse_duration, wrap64
 from .parser import ParseError, parse_query
 
-__all__ = ["parse", "split", "SHAPES_KEPT"]
+__all__ = ["parse", "split", "SHAPES_KEPT", "LIKE"]
 
 #: shapes kept (least recently used first out)
 SHAPES_KEPT = 512
@@ -127,37 +129,59 @@ class _Unlike(Exception):
     """The probe's tree differs from the text's other than in literals' values."""
 
 
+#: the memo (see ast.memo) of a statement made from a template that differs from the template's
+#: statement in its WHERE alone: that statement (the executor plans it from a plan of the shape)
+LIKE = ast.LIKE
+
+
 class _Shape:
-    """A shape's template: ``tree``; ``fixed``: (literal index, text) that a text must have to
-    use it; ``paths``: the places literals go, as a trie of field names and tuple indices whose
-    leaves are (literal index, node maker)."""
+    """A shape's template: ``tree``, made from literals ``texts``; ``fixed``: the literals a text
+    must have as written to use it; ``paths``: the places literals go, as a trie of field names
+    and tuple indices whose leaves are (literal index, node maker)."""
 
-    __slots__ = ("tree", "fixed", "paths")
+    __slots__ = ("tree", "texts", "fixed", "paths")
 
-    def __init__(self, tree: ast.Query, fixed: tuple, paths: dict):
-        self.tree, self.fixed, self.paths = tree, fixed, paths
+    def __init__(self, tree: ast.Query, texts: tuple, fixed: tuple, paths: dict):
+        self.tree, self.texts, self.fixed, self.paths = tree, texts, fixed, paths
 
     def apply(self, literals: list[tuple[str, str]]) -> Optional[ast.Query]:
-        for i, text in self.fixed:
-            if literals[i][1] != text:
+        texts = self.texts
+        for i in self.fixed:
+            if literals[i][1] != texts[i]:
                 return None
         try:
-            return _rebuild(self.tree, self.paths, literals)
+            tree = _rebuild(self.tree, self.paths, literals, texts)
         except _GiveUp:
             return None
+        for i, sub in self.paths.get("statements", {}).items():
+            made, like = tree.statements[i], self.tree.statements[i]
+            if made is not like and all(getattr(made, a) is getattr(like, a) for a in sub if a != "condition"):
+                ast.memo(made, LIKE, lambda: like)
+        return tree
 
 
-def _rebuild(value, trie, literals):
+def _rebuild(value, trie, literals, texts):
+    """``value`` (a node, or a tuple of them) with the literals of ``trie`` put in; itself where
+    none of them changed (the template's literal had the same text)."""
     if type(trie) is tuple:   # a leaf
         i, make = trie
         kind, text = literals[i]
-        return make(_value(kind, text))
+        return value if text == texts[i] else make(_value(kind, text))
     if type(value) is tuple:
-        out = list(value)
+        out = None
         for k, sub in trie.items():
-            out[k] = _rebuild(out[k], sub, literals)
-        return tuple(out)
-    return ast.replaced(value, **{name: _rebuild(getattr(value, name), sub, literals) for name, sub in trie.items()})
+            new = _rebuild(value[k], sub, literals, texts)
+            if new is not value[k]:
+                out = out or list(value)
+                out[k] = new
+        return value if out is None else tuple(out)
+    changes = {}
+    for name, sub in trie.items():
+        old = getattr(value, name)
+        new = _rebuild(old, sub, literals, texts)
+        if new is not old:
+            changes[name] = new
+    return ast.replaced(value, **changes) if changes else value
 
 
 def _probe_text(kind: str, text: str, i: int) -> str:
@@ -239,7 +263,7 @@ def _template(tree: ast.Query, shape: str, literals: list[tuple[str, str]]) -> O
                 trie = trie.setdefault(step, {})
             trie[path[-1]] = (i, make)
     fixed |= set(range(len(literals))) - put.keys()   # in no node: a comment's, a regex's
-    return _Shape(tree, tuple((i, literals[i][1]) for i in sorted(fixed)), paths)
+    return _Shape(tree, tuple(t for _, t in literals), tuple(sorted(fixed)), paths)
 
 
 # -- the kept shapes ----------------------------------------------------------------------------
