@@ -104,6 +104,27 @@ def answer(app: Any, head: Any, headers: httputil.HTTPHeaders, remote_ip: str) -
         return None
 
 
+def _run(context, req: LeanRequest, ex, p: dict, q: str) -> tuple[bool, bytes, float]:
+    """(whether it was answered here, the answer, when its run started) of text ``q``."""
+    try:
+        query = ex.parse(q, None)
+    except ParseError:
+        return False, b"", 0.0
+    db, rp = p.get("db") or None, p.get("rp") or None
+    for stmt in query.statements:
+        if writes(stmt):
+            return False, b"", 0.0
+        authorize_statement(req, stmt, db, rp)
+    now = time.time_ns()
+    run = functools.partial(json_answer, ex, query, db, rp, now, True, p.get("epoch") or None,
+                            p.get("pretty") == "true")
+    ran = time.perf_counter()
+    # (the answer is whole bytes: no DuckDB cursor of it is still streaming, nothing to adopt)
+    done, body = try_inline(v1_run_key("json", q, db, rp, None), run, context.engine,
+                            bounded=v1_bound_check(ex, query, q, db, rp, now))
+    return done, body, ran
+
+
 def _answer(context: Any, target: str, headers: httputil.HTTPHeaders, remote_ip: str) -> Optional[Answer]:
     started = time.perf_counter()
     if v1_format(headers.get("Accept")) != "json" or target.count("&") >= MAX_QUERY_FIELDS:
@@ -118,26 +139,13 @@ def _answer(context: Any, target: str, headers: httputil.HTTPHeaders, remote_ip:
     if p.get("chunked") == "true" or p.get("params") or not q.strip() or len(q) > INLINE_PARSE_CHARS:
         return None
     ex = executor_for(context)
-    try:
-        query = ex.parse(q, None)
-    except ParseError:
-        return None
-    db, rp = p.get("db") or None, p.get("rp") or None
-    for stmt in query.statements:
-        if writes(stmt):
-            return None
-        authorize_statement(req, stmt, db, rp)
-    now = time.time_ns()
-    run = functools.partial(json_answer, ex, query, db, rp, now, True, p.get("epoch") or None,
-                            p.get("pretty") == "true")
-    ran = time.perf_counter()
     pending: list = []
     done = False
     try:
-        # (the answer is whole bytes: no DuckDB cursor of it is still streaming, nothing to adopt)
+        # work that only serves later queries (a text's parse, a run's derived arrays) is done
+        # once the answer is written
         with afterwards.deferred(pending):
-            done, body = try_inline(v1_run_key("json", q, db, rp, None), run, context.engine,
-                                    bounded=v1_bound_check(ex, query, q, db, rp, now))
+            done, body, ran = _run(context, req, ex, p, q)
     finally:
         if not done:   # no answer of ours to write first: the deferred work is done now
             afterwards.run(pending)

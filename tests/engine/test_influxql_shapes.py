@@ -227,3 +227,20 @@ def test_a_statement_planned_from_its_shape_answers_as_one_planned_whole(engine,
         got = [r.to_dict() for r in ex.execute(text, database="db")]
         assert got == [r.to_dict() for r in whole.execute(parse_query(text), database="db")], text
     assert sum(replans) >= 3   # the texts after the template's were planned from the shape
+
+
+def test_the_template_is_made_once_the_answer_is_out():
+    """The second text of a shape is parsed alone; the probe parse that makes the template is
+    work for the next texts, handed to afterwards.later (the lean path runs it after the write)."""
+    from jupyter_influx3.engine import afterwards
+    texts = [f"SELECT max(v) FROM cpu WHERE host = 'h{k}' AND time >= {k}s" for k in range(3)]
+    shapes.parse(texts[0])
+    pending: list = []
+    with afterwards.deferred(pending):
+        second = shapes.parse(texts[1])
+    shape = shapes.split(texts[1])[0]
+    assert repr(second) == repr(parse_query(texts[1]))
+    assert shapes._shapes[shape] is shapes._SEEN and len(pending) == 1
+    afterwards.run(pending)
+    assert isinstance(shapes._shapes[shape], shapes._Shape)
+    assert ast.LIKE in shapes.parse(texts[2]).statements[0].__dict__

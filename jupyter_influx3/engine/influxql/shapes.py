@@ -42,6 +42,7 @@ import re
 import threading
 from typing import Optional
 
+from .. import afterwards
 from . import ast
 from .lexer import DurationError, parse_duration, wrap64
 from .parser import ParseError, parse_query
@@ -292,16 +293,19 @@ def parse(text: str) -> ast.Query:
             return tree
     tree = parse_query(text)
     if kept is None:
-        made = _SEEN
+        _keep(shape, _SEEN)
     elif kept is _SEEN:
-        made = _template(tree, shape, literals) or _PARSED
-    else:
-        return tree   # a shape always parsed, or a text that differs where its template is fixed
+        # the template serves the next texts, not this one: made once this answer is out
+        afterwards.later(lambda: _keep(shape, _template(tree, shape, literals) or _PARSED))
+    # else: a shape always parsed, or a text that differs where its template is fixed
+    return tree
+
+
+def _keep(shape: str, made) -> None:
     with _lock:
         _shapes[shape] = made
         while len(_shapes) > SHAPES_KEPT:
             _shapes.popitem(last=False)
-    return tree
 
 
 def clear() -> None:
