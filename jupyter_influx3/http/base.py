@@ -27,7 +27,6 @@ import uuid
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
-from urllib.parse import parse_qsl
 
 import tornado.web
 from tornado import httputil
@@ -36,7 +35,7 @@ from tornado.log import access_log, app_log
 
 from ..engine import cancellation, errors, onetime
 from ..engine.concurrency import slots_for
-from . import DEFAULT_MAX_REQUEST_BYTES, cors, serialize
+from . import DEFAULT_MAX_REQUEST_BYTES, cors, querystring, serialize
 
 #: Largest body tornado lets us read (and drain) at all; past it tornado drops the connection.
 #: Our own limit (`max_request_bytes`, default 10 MiB) answers long before that.
@@ -258,7 +257,7 @@ def query_pairs_of(query: str) -> tuple[tuple[str, str], ...]:
     if pairs is not None:
         _QUERY_PARSES.move_to_end(query)
         return pairs
-    pairs = tuple(parse_qsl(query, keep_blank_values=True))
+    pairs = tuple(querystring.pairs(query))
     if len(query) <= 4096 and not any(k == "p" for k, _ in pairs):
         _QUERY_PARSES[query] = pairs
         if len(_QUERY_PARSES) > QUERY_PARSES_KEPT:
