@@ -159,14 +159,14 @@ def test_each_statement_made_from_a_template_is_its_own():
     texts = [f"SELECT max(v) FROM cpu WHERE host = 'h{k}' AND time >= {k}s GROUP BY time(1m)" for k in range(3)]
     trees = [shapes.parse(t) for t in texts]
     template = shapes._shapes[shapes.split(texts[0])[0]]
-    assert isinstance(template, shapes._Shape) and template.tree is trees[1]
-    made = trees[2].statements[0]
-    assert made is not trees[1].statements[0]
-    assert ast.text(trees[1].statements[0]) == texts[1]   # a memo on the template's statement ...
-    assert ast.text(made) == texts[2]                    # ... is not the made one's
-    assert [type(n).__name__ for n in ast.walk(made)] == [type(n).__name__ for n in ast.walk(trees[1].statements[0])]
+    assert isinstance(template, shapes._Shape) and template.tree is trees[0]   # the first text's
+    like, made = trees[0].statements[0], trees[2].statements[0]
+    assert made is not like and made is not trees[1].statements[0]
+    assert ast.text(like) == texts[0]   # a memo on the template's statement ...
+    assert ast.text(made) == texts[2]   # ... is not the made one's
+    assert [type(n).__name__ for n in ast.walk(made)] == [type(n).__name__ for n in ast.walk(like)]
     # what no literal touches is shared with the template: the field list
-    assert made.fields is trees[1].statements[0].fields
+    assert made.fields is like.fields
 
 
 def test_answers_from_templates_are_the_answers_of_fresh_parses(engine):
@@ -230,17 +230,17 @@ def test_a_statement_planned_from_its_shape_answers_as_one_planned_whole(engine,
 
 
 def test_the_template_is_made_once_the_answer_is_out():
-    """The second text of a shape is parsed alone; the probe parse that makes the template is
+    """The first text of a shape is parsed alone; the probe parse that makes the template is
     work for the next texts, handed to afterwards.later (the lean path runs it after the write)."""
     from jupyter_influx3.engine import afterwards
     texts = [f"SELECT max(v) FROM cpu WHERE host = 'h{k}' AND time >= {k}s" for k in range(3)]
-    shapes.parse(texts[0])
     pending: list = []
     with afterwards.deferred(pending):
-        second = shapes.parse(texts[1])
+        first = shapes.parse(texts[0])
+        assert repr(shapes.parse(texts[1])) == repr(parse_query(texts[1]))   # parsed: no template yet
     shape = shapes.split(texts[1])[0]
-    assert repr(second) == repr(parse_query(texts[1]))
-    assert shapes._shapes[shape] is shapes._SEEN and len(pending) == 1
+    assert repr(first) == repr(parse_query(texts[0]))
+    assert shapes._shapes[shape] is shapes._PENDING and len(pending) == 1
     afterwards.run(pending)
-    assert isinstance(shapes._shapes[shape], shapes._Shape)
+    assert shapes._shapes[shape].tree is first
     assert ast.LIKE in shapes.parse(texts[2]).statements[0].__dict__

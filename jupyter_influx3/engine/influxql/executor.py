@@ -436,8 +436,9 @@ class Executor:
             return self.prepare(stmt, database, rp, now, refreshed=True)
         key = (id(like), database, rp)
         with self._plans_lock:
-            got = self._shape_plans.get(key)
-            if got is not None:
+            # (the template's own statement's plan, when the executor kept it, serves as well)
+            got = self._shape_plans.get(key) or self._plans.get(key)
+            if key in self._shape_plans:
                 self._shape_plans.move_to_end(key)
         if got is not None and got[0] is like and got[1] == version:
             ctx = PlanContext(now_ns=now, resolve=self._resolve(database, rp, False),

@@ -3,10 +3,11 @@
 A dashboard sends one query shape again and again, with a new time range (and often a new host)
 each time; TSBS's runner does the same. Parsing such a text costs as much as a text never seen,
 and is a third of its whole run. This module owns the *shapes*: a text with its single-quoted
-strings, integers, floats and one-unit durations taken out (``split``). For a shape seen twice
-it keeps a template (``_Shape``): the tree of a text of that shape, and for every literal taken
-out, where in the tree its value goes. A text of a known shape gets that tree with its own
-values put in, in a tenth of a parse.
+strings, integers, floats and one-unit durations taken out (``split``). For a shape seen before
+it keeps a template (``_Shape``): the tree of its first text, and for every literal taken out,
+where in the tree its value goes. A text of a known shape gets that tree with its own values put
+in, in a quarter of a parse. The template is made once the first text's answer is out
+(``afterwards.later``: after the write on a server's lean path, at once elsewhere).
 
 What makes that correct: a template is only made from the parser's own answers. The text is
 parsed once more with every literal replaced by a *probe* value of the same kind, and the two
@@ -269,8 +270,8 @@ def _template(tree: ast.Query, shape: str, literals: list[tuple[str, str]]) -> O
 
 # -- the kept shapes ----------------------------------------------------------------------------
 
-_SEEN = object()     # a shape seen once: its template is made the second time
-_PARSED = object()   # a shape always parsed
+_PENDING = object()   # a shape whose template is being made (see afterwards.later)
+_PARSED = object()    # a shape always parsed
 
 _shapes: "collections.OrderedDict[str, object]" = collections.OrderedDict()
 _lock = threading.Lock()
@@ -293,11 +294,11 @@ def parse(text: str) -> ast.Query:
             return tree
     tree = parse_query(text)
     if kept is None:
-        _keep(shape, _SEEN)
-    elif kept is _SEEN:
         # the template serves the next texts, not this one: made once this answer is out
+        _keep(shape, _PENDING)
         afterwards.later(lambda: _keep(shape, _template(tree, shape, literals) or _PARSED))
-    # else: a shape always parsed, or a text that differs where its template is fixed
+    # else: its template is being made, the shape is always parsed, or the text differs where
+    # its template is fixed
     return tree
 
 
