@@ -1320,8 +1320,11 @@ def shape_memo(stmt: Node, name: str, compute: Callable[[], object]):
     fields), never about a literal's value: answered once for all the statements of a shape,
     on the statement they were made like (`LIKE`), as dashboards send one shape with new
     time ranges."""
-    like = getattr(stmt, "__dict__", {}).get(LIKE)
+    like = getattr(stmt, "__dict__", _NOTHING).get(LIKE)
     return memo(stmt if like is None else like, name, compute)
+
+
+_NOTHING: dict = {}
 
 
 def text(node: Node) -> str:

@@ -431,7 +431,7 @@ class Executor:
         """``prepare``; for a statement made from a shape's template that differs from the
         template's statement in its WHERE alone (shapes.py), from the plan of another statement
         of that shape (planner.replanned), which is kept per executor."""
-        like = getattr(stmt, "__dict__", {}).get(shapes.LIKE)
+        like = stmt.__dict__.get(shapes.LIKE)
         if like is None:
             return self.prepare(stmt, database, rp, now, refreshed=True)
         key = (id(like), database, rp)
