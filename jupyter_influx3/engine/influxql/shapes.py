@@ -153,7 +153,7 @@ class _Shape:
                 return None
         try:
             tree = _rebuild(self.tree, self.paths, literals, texts)
-        except _GiveUp:
+        except (_GiveUp, RecursionError):
             return None
         for i, sub in self.paths.get("statements", {}).items():
             made, like = tree.statements[i], self.tree.statements[i]
@@ -201,25 +201,31 @@ def _probe_text(kind: str, text: str, i: int) -> str:
 
 def _diff(a, b, path: tuple, out: list) -> None:
     """Append ``(path, a's value, b's value, literal node class or None)`` for every place where
-    the trees ``a`` and ``b`` differ; _Unlike where they differ in shape."""
-    if a is b:
-        return
-    t = type(a)
-    if t is not type(b):
-        raise _Unlike
-    if t is tuple or t is list:
-        if len(a) != len(b):
+    the trees ``a`` and ``b`` differ; _Unlike where they differ in shape. (A loop, not a
+    recursion: a WHERE of thousands of ORs is a tree thousands deep.)"""
+    stack = [(a, b, path)]
+    while stack:
+        a, b, path = stack.pop()
+        if a is b:
+            continue
+        t = type(a)
+        if t is not type(b):
             raise _Unlike
-        for k, (x, y) in enumerate(zip(a, b)):
-            _diff(x, y, path + (k,), out)
-    elif t in _LITERAL_CLASSES:
-        if a.value != b.value:
-            out.append((path, a.value, b.value, t))
-    elif isinstance(a, ast.Node):
-        for name in ast.field_names(t):
-            _diff(getattr(a, name), getattr(b, name), path + (name,), out)
-    elif a != b:
-        out.append((path, a, b, None))
+        if t is tuple or t is list:
+            if len(a) != len(b):
+                raise _Unlike
+            stack.extend((x, y, path + (k,)) for k, (x, y) in enumerate(zip(a, b)))
+        elif t in _LITERAL_CLASSES:
+            if a.value != b.value:
+                out.append((path, a.value, b.value, t))
+        elif isinstance(a, ast.Node):
+            stack.extend((getattr(a, name), getattr(b, name), path + (name,)) for name in ast.field_names(t))
+        elif a != b:
+            out.append((path, a, b, None))
+
+
+#: the deepest place a template puts a literal in (it is put in by a recursion)
+MAX_DEPTH = 200
 
 
 #: the statements whose parse checks no literal's value (a continuous query's parse checks its
@@ -240,15 +246,20 @@ def _template(tree: ast.Query, shape: str, literals: list[tuple[str, str]]) -> O
         probe = parse_query(_MARK.sub(lambda m: next(texts), shape))
         out: list = []
         _diff(tree, probe, (), out)
-    except (_GiveUp, _Unlike, ParseError):
+    except (_GiveUp, _Unlike, ParseError, RecursionError):
         return None
+    # the literal whose (text's, probe's) values a difference holds, or their negations: looked
+    # up, not searched (a text may hold thousands of literals)
+    owners: dict = {}
+    for i, (k, o, p) in enumerate(values):
+        for neg in (False,) if k == "s" else (False, True):
+            owners.setdefault((-o, -p) if neg else (o, p), []).append((i, neg))
     put, fixed = {}, set()
     for path, va, vb, cls in out:
-        owners = [(i, neg) for i, (k, o, p) in enumerate(values) for neg in ((False,) if k == "s" else (False, True))
-                  if (va, vb) == ((-o, -p) if neg else (o, p))]
-        if len(owners) != 1:
+        found = owners.get((va, vb), ())
+        if len(found) != 1:
             return None
-        i, neg = owners[0]
+        i, neg = found[0]
         kind = values[i][0]
         if cls is None or _LITERAL_CLASSES[cls] != kind:
             fixed.add(i)   # its value went into something other than its literal node
@@ -260,6 +271,8 @@ def _template(tree: ast.Query, shape: str, literals: list[tuple[str, str]]) -> O
         if i in fixed:
             continue
         for path, make in places:
+            if len(path) > MAX_DEPTH:
+                return None
             trie = paths
             for step in path[:-1]:
                 trie = trie.setdefault(step, {})
