@@ -52,6 +52,9 @@ __all__ = ["parse", "split", "SHAPES_KEPT", "LIKE"]
 
 #: shapes kept (least recently used first out)
 SHAPES_KEPT = 512
+#: longer texts are parsed as they are: a shape keeps its text and tree, and the probe parse
+#: doubles the work of a text never seen again (a dashboard's texts are far shorter)
+MAX_TEXT = 16_384
 
 _INT64_MAX = (1 << 63) - 1
 
@@ -293,7 +296,7 @@ _lock = threading.Lock()
 def parse(text: str) -> ast.Query:
     """``parse_query(text)``, from the template of its shape where one is kept (see the module
     docstring). Raises ParseError as parse_query does."""
-    got = split(text)
+    got = split(text) if len(text) <= MAX_TEXT else None
     if got is None:
         return parse_query(text)
     shape, literals = got
