@@ -21,9 +21,9 @@ shape uses the template only when it has the same text there. Any other differen
 shape one that is always parsed. Values that the lexer or parser read differently are never
 put in: an integer past int64 (an unsigned literal), a float that overflows, a duration that
 does not parse; a text with one is parsed. ``split`` gives up (the text is parsed) on anything
-it cannot take apart the way the lexer does: backslashes, ``$`` parameters, NULs, carriage returns
-(the lexer reads them as newlines), non-ASCII,
-quoted identifiers with escapes, a number run into letters or dots.
+it cannot take apart the way the lexer does: backslashes, ``$`` parameters, NULs, carriage
+returns (the lexer reads them as newlines), non-ASCII outside strings, quoted identifiers with
+escapes, a number run into letters or dots. Texts over ``MAX_TEXT`` keep no shape.
 
 Trees are immutable: a text's tree shares the template's nodes where its literals did not
 change, and gets new nodes from each changed literal up to the root (so a statement with a new
