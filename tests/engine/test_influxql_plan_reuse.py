@@ -125,3 +125,20 @@ def test_a_database_recreated_with_other_columns_is_planned_again(engine):
     engine.create_database("db")
     engine.write_lp("db", "cpu,region=x u=1 1000000000\n", precision="nanosecond")
     assert list(ex.execute(q, database="db"))[0].series[0].columns == ["time", "region", "u"]
+
+
+def test_long_texts_and_large_statements_are_not_kept(engine):
+    """A kept tree or plan keeps memory a reader chose: a text past shapes.MAX_TEXT keeps no tree,
+    a statement past PLAN_KEPT_NODES no plan (they are parsed and planned again each time)."""
+    from jupyter_influx3.engine.influxql import executor, shapes
+
+    ex = _load(engine)
+    long_text = SELECT + " -- " + "x" * shapes.MAX_TEXT
+    assert ex.parse(long_text) is not ex.parse(long_text)
+    assert ex.parse(SELECT) is ex.parse(SELECT)
+    # (no operators: the default limits refuse over 500; fields alone are only bounded by the bytes)
+    wide = "SELECT " + ", ".join(["v"] * (executor.PLAN_KEPT_NODES // 2)) + " FROM cpu WHERE time >= 0 AND time < 100s"
+    assert list(ex.execute(wide, database="db"))[0].error is None
+    assert list(ex.execute(SELECT, database="db"))[0].error is None
+    kept = [entry[0] for entry in ex._plans.values()]
+    assert [ast.text(stmt) for stmt in kept] == [ast.text(ex.parse(SELECT).statements[0])]

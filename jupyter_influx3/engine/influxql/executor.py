@@ -149,6 +149,13 @@ def _names_measurement_without_db(stmt) -> bool:
 
 #: plans kept per executor (see Executor._plan)
 PLANS_KEPT = 256
+#: the nodes of a statement whose plan is kept at most: a kept plan keeps its tree, and 256 trees
+#: of statements as large as the limits allow would hold gigabytes a reader chose
+PLAN_KEPT_NODES = 2_000
+
+
+def _nodes(stmt) -> int:
+    return ast.shape_memo(stmt, "_nodes", lambda: len(ast.walk(stmt)))
 
 
 def _time_free_plan(stmt: SelectStatement, p, now: int) -> bool:
@@ -218,8 +225,8 @@ class Executor:
             raise ParseError(str(e)) from None
         # a text like one parsed before but for its literals gets that tree with its own values
         q = parse_query(text, params) if params else shapes.parse(text)
-        if key is None:
-            return q
+        if key is None or len(text) > shapes.MAX_TEXT:
+            return q   # (512 kept trees of texts as long as the limits allow would hold gigabytes)
         with _PARSED_LOCK:
             _PARSED[key] = (dict(vars(limits)), q)   # a copy: limits changed in place later differ
             while len(_PARSED) > PARSED_KEPT:
@@ -416,7 +423,7 @@ class Executor:
         if hit is not None and hit[0] is stmt and hit[1] == version:
             return _run_copy(hit[2])
         p = self._plan_like(stmt, database, rp, now, version)
-        if _time_free_plan(stmt, p, now):
+        if _time_free_plan(stmt, p, now) and _nodes(stmt) <= PLAN_KEPT_NODES:
             # a plan kept for the next runs: its runs keep what they derive (see select._Run)
             p.memo[KEPT_PLAN] = True
             with self._plans_lock:
