@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -24,6 +26,18 @@ def scrape(url) -> dict:
 
 def value(samples: dict, name: str, **labels) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def scrape_counting(url, before: dict, name: str, **labels) -> dict:
+    """A scrape that counts one more ``name{labels}`` than ``before`` (else the last one, after
+    10 s): a request is counted once its answer is written, and with ``--workers`` the scrape may
+    reach the other worker before the first has counted it."""
+    deadline = time.monotonic() + 10
+    while True:
+        after = scrape(url)
+        if value(after, name, **labels) > value(before, name, **labels) or time.monotonic() > deadline:
+            return after
+        time.sleep(0.05)
 
 
 def test_metrics_is_prometheus_text_ending_with_eof(url):
@@ -55,7 +69,7 @@ def test_query_count_and_latency_move(url, db):
     assert r.status_code == 200, r.text
     r = requests.get(f"{url}/api/v3/query_sql", params={"db": db, "q": "SELECT * FROM nope"}, timeout=30)
     assert r.status_code == 400
-    after = scrape(url)
+    after = scrape_counting(url, before, "http_requests_total", method="GET", path="/api/v3/query_sql", status="400")
 
     def delta(name, **labels):
         return value(after, name, **labels) - value(before, name, **labels)
@@ -72,7 +86,8 @@ def test_requests_are_counted_by_route_and_status(url, db):
     requests.get(f"{url}/health", timeout=30)
     requests.get(f"{url}/no/such/path/{db}", timeout=30)
     requests.post(f"{url}/api/v3/configure/database", data=b"{}", timeout=30)  # 415
-    after = scrape(url)
+    after = scrape_counting(url, before, "http_requests_total", method="POST", path="/api/v3/configure/database",
+                            status="415")
 
     def delta(**labels):
         return value(after, "http_requests_total", **labels) - value(before, "http_requests_total", **labels)
