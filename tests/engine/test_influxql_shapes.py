@@ -44,20 +44,11 @@ CONTEXTS = [
 
 
 def _corpus() -> list[str]:
-    texts = list(CONTEXTS)
-    for name in ("influxql_v1_upstream_cases.json", "influxql_v1_examples.json", "influxql_go_parser_cases.json"):
-        def find(o):
-            if isinstance(o, dict):
-                for k, v in o.items():
-                    if k in ("q", "query", "influxql", "statement", "s") and isinstance(v, str):
-                        texts.append(v)
-                    else:
-                        find(v)
-            elif isinstance(o, list):
-                for v in o:
-                    find(v)
-        find(json.loads((DATA / name).read_text()))
-    return texts
+    """The texts above, the gathered conformance queries (1.x's and InfluxDB 3's) and the Go
+    parser's statement vectors."""
+    gathered = json.loads((DATA / "influxql_conformance_queries.json").read_text())["queries"]
+    go = json.loads((DATA / "influxql_go_parser_cases.json").read_text())["cases"]
+    return [*CONTEXTS, *(c["q"] for c in gathered), *(c["s"] for c in go if c["kind"] == "statement")]
 
 
 def _answer(parse, text):
