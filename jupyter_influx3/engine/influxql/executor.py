@@ -169,6 +169,15 @@ def _time_free_plan(stmt: SelectStatement, p, now: int) -> bool:
     return all(src.subquery is None for src in p.sources)
 
 
+def _keep_recent(kept: "collections.OrderedDict", key, value, at_most: int) -> None:
+    """``kept[key] = value`` as the most recent of at most ``at_most`` entries (the caller holds
+    the lock of ``kept``)."""
+    kept[key] = value
+    kept.move_to_end(key)
+    while len(kept) > at_most:
+        kept.popitem(last=False)
+
+
 def _run_copy(p):
     """A plan of one's own to run: a run sets fields of its plan for a while (``start``), and the
     lists end up in the answer.  (copy.copy's reduce protocol costs a few microseconds a run.)"""
@@ -228,9 +237,8 @@ class Executor:
         if key is None or len(text) > shapes.MAX_TEXT:
             return q   # (512 kept trees of texts as long as the limits allow would hold gigabytes)
         with _PARSED_LOCK:
-            _PARSED[key] = (dict(vars(limits)), q)   # a copy: limits changed in place later differ
-            while len(_PARSED) > PARSED_KEPT:
-                _PARSED.popitem(last=False)
+            # (the limits as a copy: limits changed in place later differ)
+            _keep_recent(_PARSED, key, (dict(vars(limits)), q), PARSED_KEPT)
         return q
 
     def execute(self, query: str | ast.Query, *, database: Optional[str] = None,
@@ -427,10 +435,8 @@ class Executor:
             # a plan kept for the next runs: its runs keep what they derive (see select._Run)
             p.memo[KEPT_PLAN] = True
             with self._plans_lock:
-                self._plans[key] = (stmt, version, p)   # the tree is kept: its id stays its own
-                self._plans.move_to_end(key)
-                while len(self._plans) > PLANS_KEPT:
-                    self._plans.popitem(last=False)
+                # (the tree is kept: its id stays its own)
+                _keep_recent(self._plans, key, (stmt, version, p), PLANS_KEPT)
             return _run_copy(p)
         return p
 
@@ -457,9 +463,7 @@ class Executor:
         p = self.prepare(stmt, database, rp, now, refreshed=True)
         with self._plans_lock:
             # (a copy made now: a run sets fields of its plan for a while)
-            self._shape_plans[key] = (like, version, _run_copy(p))
-            while len(self._shape_plans) > PLANS_KEPT:
-                self._shape_plans.popitem(last=False)
+            _keep_recent(self._shape_plans, key, (like, version, _run_copy(p)), PLANS_KEPT)
         return p
 
     def extent(self, stmt: SelectStatement, database, rp, now, max_series: int) -> Optional[Extent]:
