@@ -19,7 +19,7 @@ It plans only; :mod:`.select` runs the plan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
 from . import ast
@@ -690,12 +690,12 @@ def replanned(p0: PreparedSelect, stmt: SelectStatement, ctx: PlanContext) -> Op
         return None   # (one of the two plans' dimensions read now(): planned whole)
     stmt1 = ast.replaced(p0.stmt, condition=c.condition)
     ast.memo(stmt1, ast.LIKE, lambda: p0.stmt)   # (its fields are p0's: see ast.shape_memo)
-    p = PreparedSelect(
-        stmt=stmt1, sources=p0.sources, condition=c.condition,
-        start=c.start, end=c.end, interval=c.interval, offset=c.offset, ascending=c.ascending, fill=p0.fill,
-        fill_value=p0.fill_value, location=p0.location, time_name=p0.time_name, columns=list(p0.columns),
-        dimensions=list(p0.dimensions), omit_time=p0.omit_time, extra_intervals=p0.extra_intervals,
-        inherited_interval=p0.inherited_interval, max_select_buckets=ctx.max_select_buckets, now_ns=ctx.now_ns)
+    # p0 with what the WHERE decides made again: its types (by node id, the new condition's
+    # nodes are new), read_start (raised by the bucket check), its lists (runs change them) and
+    # its memo (a new one: see PreparedSelect.memo)
+    p = replace(p0, stmt=stmt1, condition=c.condition, start=c.start, end=c.end, offset=c.offset,
+                ascending=c.ascending, columns=list(p0.columns), dimensions=list(p0.dimensions), types={},
+                max_select_buckets=ctx.max_select_buckets, now_ns=ctx.now_ns, read_start=MIN_TIME)
     _type_refs(p)
     return p
 
