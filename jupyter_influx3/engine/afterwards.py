@@ -1,9 +1,9 @@
 """Work a call may leave until its answer is out.
 
 Some work a query does only serves later calls: a run of a kept plan leaves what it derived with
-the series-cache copy it read, so that the next run of that plan reuses it, and the second text of
-a query shape makes the shape's template for the texts after it (influxql/shapes.py). A server that runs the
-query on its event loop can write the answer first and do such work afterwards, while its client
+the series-cache copy it read, so that the next run of that plan reuses it, and the first text of a
+query shape makes the shape's template for the texts after it (influxql/shapes.py). A server that
+runs the query on its event loop can write the answer first and do such work afterwards, while its client
 is still being woken up to read the answer (`influx3 serve`'s lean path, http/lean.py), instead
 of making the client wait for it.
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from urllib.parse import parse_qsl
 
 from ..engine.plugins import errors as perrors
 from ..engine.plugins.spec import normalize_error_behavior
+from . import querystring
 from .base import ApiError, ApiHandler
 from .params import Field, JsonBodyError, json_content_type, json_struct, query_struct
 from .query import api_error
@@ -167,7 +167,8 @@ class EngineRequestHandler(PluginHandler):
             self.set_status(404)
             self.finish(NOT_FOUND_BODY)
             return
-        params = dict(parse_qsl(self.request.query, keep_blank_values=True))  # the last value wins
+        # the last value wins; not kept like query_pairs(): a plugin's caller may pass a secret
+        params = dict(querystring.pairs(self.request.query))
         headers = {k: v for k, v in self.request.headers.get_all()}
         resp = await self.call("handle_request", path, params, headers, self.read_body())
         try:

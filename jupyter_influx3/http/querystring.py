@@ -8,9 +8,11 @@ printable) decodes ``=XX`` in C; a percent escape becomes one, and a ``=`` of th
 escaped first so that it stays itself (so no ``=`` is ever followed by a line break, which
 quoted-printable reads as a soft line break). Where a string has a ``%`` not followed by two hex
 digits (``parse_qsl`` keeps it as it is) or is not ASCII (``parse_qsl`` decodes each ASCII run
-alone), it is read by ``parse_qsl``. tests/http/test_querystring.py compares the two on generated strings.
+alone), it is read by ``parse_qsl``. tests/http/test_querystring.py compares the two on
+generated strings.
 
-Owns nothing but that; what the pairs are kept for is base.query_pairs_of's.
+Every query string of the HTTP layer is read here. Owns nothing but that: keeping a parse for the
+next identical URL is base.query_pairs_of's.
 """
 
 from __future__ import annotations

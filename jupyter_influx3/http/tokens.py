@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qsl
 
 from ..engine import errors
 from ..engine import tokens as tokenlib
@@ -141,7 +140,7 @@ class TokenHandler(TokenHandlerBase):
     required = ("admin",)
 
     async def delete(self) -> None:
-        names = [v for k, v in parse_qsl(self.request.query, keep_blank_values=True) if k == "token_name"]
+        names = [v for k, v in self.query_pairs() if k == "token_name"]
         if not names:
             raise ApiError(400, "serde error: missing field `token_name`")
         if len(names) > 1:

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
-from urllib.parse import parse_qsl
 
 from ..engine import errors
-from . import metrics, serialize
+from . import metrics, querystring, serialize
 from .base import ApiError, ApiHandler
 
 #: Error messages that turn a write's 400 into a 422 (a catalog limit was hit).
@@ -54,7 +53,7 @@ class WriteRequest:
 def query_params(query: str, known: tuple[str, ...]) -> dict[str, str]:
     """The `known` parameters of a query string; a known one given twice is an error."""
     found: dict[str, str] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True, encoding="utf-8", errors="replace"):
+    for key, value in querystring.pairs(query):   # (not kept: v1's p= credential comes here)
         if key not in known:
             continue
         if key in found:
