@@ -444,7 +444,7 @@ class Executor:
         """``prepare``; for a statement made from a shape's template that differs from the
         template's statement in its WHERE alone (shapes.py), from the plan of another statement
         of that shape (planner.replanned), which is kept per executor."""
-        like = stmt.__dict__.get(shapes.LIKE)
+        like = stmt.__dict__.get(ast.LIKE)
         if like is None:
             return self.prepare(stmt, database, rp, now, refreshed=True)
         key = (id(like), database, rp)

@@ -28,7 +28,7 @@ escapes, a number run into letters or dots. Texts over ``MAX_TEXT`` keep no shap
 Trees are immutable: a text's tree shares the template's nodes where its literals did not
 change, and gets new nodes from each changed literal up to the root (so a statement with a new
 literal is its own: what is kept with a statement, see ``ast.memo``, stays its own). A statement
-whose new literals all lie in its WHERE is marked (``LIKE``) with the template's statement: the
+whose new literals all lie in its WHERE is marked (``ast.LIKE``) with the template's statement: the
 executor plans it from a plan of the shape (planner.replanned).
 
 It must not: know the executor, the limits (callers check the text first), or bound parameters
@@ -48,7 +48,7 @@ from . import ast
 from .lexer import DurationError, parse_duration, wrap64
 from .parser import ParseError, parse_query
 
-__all__ = ["parse", "split", "SHAPES_KEPT", "LIKE"]
+__all__ = ["parse", "split", "SHAPES_KEPT", "MAX_TEXT"]
 
 #: shapes kept (least recently used first out)
 SHAPES_KEPT = 512
@@ -134,11 +134,6 @@ class _Unlike(Exception):
     """The probe's tree differs from the text's other than in literals' values."""
 
 
-#: the memo (see ast.memo) of a statement made from a template that differs from the template's
-#: statement in its WHERE alone: that statement (the executor plans it from a plan of the shape)
-LIKE = ast.LIKE
-
-
 class _Shape:
     """A shape's template: ``tree``, made from literals ``texts``; ``fixed``: the literals a text
     must have as written to use it; ``paths``: the places literals go, as a trie of field names
@@ -161,7 +156,7 @@ class _Shape:
         for i, sub in self.paths.get("statements", {}).items():
             made, like = tree.statements[i], self.tree.statements[i]
             if made is not like and all(getattr(made, a) is getattr(like, a) for a in sub if a != "condition"):
-                ast.memo(made, LIKE, lambda: like)
+                ast.memo(made, ast.LIKE, lambda: like)
         return tree
 
 
