@@ -105,7 +105,7 @@ class ServerConnection(asyncio.Protocol):
         self.max_header_size = max_header_size
         self.on_close = on_close
         self.transport: Optional[asyncio.Transport] = None
-        self.parser = httptools.HttpRequestParser(self)
+        self.parser: Optional[httptools.HttpRequestParser] = httptools.HttpRequestParser(self)
         self.closed = False
         # parser events waiting for the connection's task: ("head", _Head) / ("body", bytes) /
         # ("end", _Head) / ("error", bytes to answer with)
@@ -217,8 +217,12 @@ class ServerConnection(asyncio.Protocol):
             self.current.connection_lost()
         if self.wakeup is not None and not self.wakeup.done():
             self.wakeup.set_result(None)
-        if self.on_close is not None:
-            self.on_close(self)
+        # the parser holds this connection's callbacks and on_close its handle, which holds the
+        # connection: let go of both, so a closed connection is freed at once, not by the cyclic GC
+        self.parser = None
+        on_close, self.on_close = self.on_close, None
+        if on_close is not None:
+            on_close(self)
 
     def pause_writing(self) -> None:
         self.writing_paused = True

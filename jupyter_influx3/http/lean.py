@@ -70,7 +70,6 @@ class LeanRequest:
 
     def __init__(self, context: Any, target: str, headers: httputil.HTTPHeaders, remote_ip: str):
         self.context = context
-        self.request = self
         self.method = "GET"
         self.uri = target
         self.path, _, self.query = target.partition("?")
@@ -78,6 +77,12 @@ class LeanRequest:
         self.remote_ip = remote_ip
         self.auth_token: Any = None
         self.auth_unrestricted = False   # (fail closed until authentication says otherwise)
+
+    @property
+    def request(self) -> "LeanRequest":
+        # a property, not an attribute: ``self.request = self`` made every request a reference
+        # cycle, left for the cyclic GC (a gen-0 collection every few requests, ~0.5 ms here)
+        return self
 
     def query_pairs(self) -> tuple[tuple[str, str], ...]:
         return query_pairs_of(self.query)

@@ -473,18 +473,17 @@ def _expr_name(e: Expr) -> str:
 
 def binary_expr_name(e: BinaryExpr) -> str:
     """Field and call names in ``e``, left to right, joined by ``_`` (1.x's BinaryExprName)."""
+    # a loop, not a nested function calling itself: that closure is a reference cycle, left
+    # for the cyclic GC at every call
     names: list[str] = []
-
-    def visit(x: Node) -> None:
-        if isinstance(x, VarRef):
+    todo: list[Node] = [e]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, (VarRef, Call)):
             names.append(x.name)
-        elif isinstance(x, Call):
-            names.append(x.name)
-            return
-        for child in _kids(x):
-            visit(child)
-
-    visit(e)
+            if isinstance(x, Call):
+                continue
+        todo.extend(reversed(_kids(x)))
     return "_".join(names)
 
 

@@ -631,22 +631,7 @@ class Executor:
     def _measurement_matches(self, db, table, cond, now) -> bool:
         """1.x's measurement filter of SHOW MEASUREMENTS: ``=``/``=~`` hold when a series matches;
         ``!=``/``!~`` hold when no series matches the positive comparison."""
-        series = self._series_of(db, table, None, now)
-
-        def ev(e) -> bool:
-            if isinstance(e, ParenExpr):
-                return ev(e.expr)
-            if isinstance(e, BinaryExpr):
-                if e.op is ast.Op.AND:
-                    return ev(e.lhs) and ev(e.rhs)
-                if e.op is ast.Op.OR:
-                    return ev(e.lhs) or ev(e.rhs)
-                if e.op in (ast.Op.NEQ, ast.Op.NEQREGEX):
-                    pos = BinaryExpr(ast.Op.EQ if e.op is ast.Op.NEQ else ast.Op.EQREGEX, e.lhs, e.rhs)
-                    return not any(_eval_tag_cond(pos, s, table.name, missing_is_null=True) for s in series)
-            return any(_eval_tag_cond(e, s, table.name) for s in series)
-
-        return ev(cond)
+        return _measurement_holds(cond, self._series_of(db, table, None, now), table.name)
 
     def show_measurement_cardinality(self, stmt, database, now) -> list[Series]:
         self._check_no_time(stmt, "SHOW MEASUREMENT EXACT CARDINALITY")
@@ -923,6 +908,22 @@ def _time_free(cond, now):
     except ConditionError:
         return cond
 
+
+
+def _measurement_holds(e, series: list, name: str) -> bool:
+    """Whether SHOW MEASUREMENTS' condition ``e`` holds for a measurement ``name`` of ``series``
+    (see Executor._measurement_matches)."""
+    if isinstance(e, ParenExpr):
+        return _measurement_holds(e.expr, series, name)
+    if isinstance(e, BinaryExpr):
+        if e.op is ast.Op.AND:
+            return _measurement_holds(e.lhs, series, name) and _measurement_holds(e.rhs, series, name)
+        if e.op is ast.Op.OR:
+            return _measurement_holds(e.lhs, series, name) or _measurement_holds(e.rhs, series, name)
+        if e.op in (ast.Op.NEQ, ast.Op.NEQREGEX):
+            pos = BinaryExpr(ast.Op.EQ if e.op is ast.Op.NEQ else ast.Op.EQREGEX, e.lhs, e.rhs)
+            return not any(_eval_tag_cond(pos, s, name, missing_is_null=True) for s in series)
+    return any(_eval_tag_cond(e, s, name) for s in series)
 
 def _eval_tag_cond(cond, tags: dict, name: str, value: Optional[str] = None, key: Optional[str] = None,
                    missing_is_null: bool = False) -> bool:

@@ -105,16 +105,17 @@ def tree_lines(root: TreeNode) -> list[str]:
     """The tree as 1.x prints it (treeprint): ``.`` then ``├── ``/``└── `` branches (under a
     ``│`` followed by two no-break spaces), and the empty line its trailing newline leaves."""
     out = [root.text]
-
-    def walk(node: TreeNode, prefix: str) -> None:
-        for i, c in enumerate(node.children):
-            last = i == len(node.children) - 1
-            out.append(prefix + ("└── " if last else "├── ") + c.text)
-            walk(c, prefix + ("    " if last else "│\u00a0\u00a0 "))   # treeprint's bar, two no-break spaces
-
-    walk(root, "")
+    _branch_lines(root, "", out)
     out.append("")
     return out
+
+
+def _branch_lines(node: TreeNode, prefix: str, out: list[str]) -> None:
+    # (a module function: a nested one calling itself is a reference cycle left for the GC)
+    for i, c in enumerate(node.children):
+        last = i == len(node.children) - 1
+        out.append(prefix + ("└── " if last else "├── ") + c.text)
+        _branch_lines(c, prefix + ("    " if last else "│\u00a0\u00a0 "), out)   # treeprint's bar, two no-break spaces
 
 
 # ---------------------------------------------------------------------------------------------
@@ -622,16 +623,18 @@ def _explain_lines(ex, p: PreparedSelect, now: int) -> list[str]:
 
 def _owner(node: PlanNode, p: PreparedSelect) -> PreparedSelect:
     """The prepared statement whose time range and WHERE an iterator reads with."""
-    def find(q: PreparedSelect):
-        for src in q.sources:
-            if src is node.source:
-                return q
-            if src.subquery is not None:
-                r = find(src.subquery)
-                if r is not None:
-                    return r
-        return None
-    return find(p) or p
+    return _reading(node, p) or p
+
+
+def _reading(node: PlanNode, q: PreparedSelect) -> Optional[PreparedSelect]:
+    for src in q.sources:
+        if src is node.source:
+            return q
+        if src.subquery is not None:
+            r = _reading(node, src.subquery)
+            if r is not None:
+                return r
+    return None
 
 
 def _analyze_lines(ex, stmt: SelectStatement, p: PreparedSelect, database, rp, now, t_plan: int,

@@ -236,6 +236,9 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
 
     def column_types(self, m: MeasurementInfo):
         """``ct(ref)``: what a reference in the WHERE reads from ``m`` (see condition_sql)."""
+        # ct closes over v3, not self: a reader keeps ct, the run keeps its readers, and a
+        # cycle through the run is left for the cyclic GC (a pause every few requests)
+        v3 = self.v3
 
         def ct(ref: VarRef):
             if ref.type is ast.DataType.TAG:
@@ -249,7 +252,7 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
                     if ref.type.value == "float" and k in ("integer", "unsigned"):
                         return ("float", ref.name)
                     if ref.type.value in ("integer", "unsigned") and k in ("float", "integer", "unsigned"):
-                        if self.v3 and k == "float":
+                        if v3 and k == "float":
                             return ("float_as_integer", ref.name)
                         return (k, ref.name)
                     return None
