@@ -11,13 +11,13 @@ leave no unreachable object of this project's types.
 
 from __future__ import annotations
 
-import gc
 import gzip
 import json
 import re
 from pathlib import Path
 
 import pytest
+from reference_cycles import cyclic_garbage_of
 
 from jupyter_influx3.engine import Engine
 from jupyter_influx3.engine.influxql.executor import Executor
@@ -41,35 +41,6 @@ EXTRA = [
     "SELECT mean(value) FROM cpu WHERE time >= 0s AND time < 7200s GROUP BY time(1h), host ORDER BY time DESC LIMIT 5",
     "SELECT last(value) FROM cpu GROUP BY host",
 ]
-
-
-def _ours(o) -> str | None:
-    """The name of ``o`` if its type or code is this project's."""
-    t = type(o)
-    if (getattr(t, "__module__", "") or "").startswith("jupyter_influx3"):
-        return t.__qualname__
-    if t.__name__ == "function" and (o.__module__ or "").startswith("jupyter_influx3"):
-        return f"function {o.__qualname__}"
-    if t.__name__ == "frame" and "jupyter_influx3" in o.f_code.co_filename:
-        return f"frame {o.f_code.co_name}"
-    return None
-
-
-def _cyclic_garbage_of(run) -> list[str]:
-    """Our objects among what ``run()`` leaves unreachable (found only by the cyclic GC)."""
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        run()
-        gc.collect()
-        return sorted({n for n in map(_ours, gc.garbage) if n})
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
-        gc.unfreeze()
 
 
 def _answer(ex: Executor, line: str, params: dict) -> bytes | str:
@@ -109,7 +80,7 @@ def test_no_statement_leaves_reference_cycles(executor):
     assert len(statements) == 54 + len(EXTRA)
     for line, params in statements:
         first = _answer(executor, line, params)
-        left = _cyclic_garbage_of(lambda: _answer(executor, line, params))
+        left = cyclic_garbage_of(lambda: _answer(executor, line, params))
         if left:
             found[line] = left
         if not line.startswith("EXPLAIN ANALYZE"):   # (its answer holds timings)
@@ -125,5 +96,5 @@ def test_a_nested_function_calling_itself_is_found(executor):
         again.__module__ = "jupyter_influx3.engine.influxql.probe"
         return again(3)
 
-    assert _cyclic_garbage_of(make) == ["function test_a_nested_function_calling_itself_is_found.<locals>.make"
+    assert cyclic_garbage_of(make) == ["function test_a_nested_function_calling_itself_is_found.<locals>.make"
                                         ".<locals>.again"]

@@ -13,23 +13,13 @@ import time
 from urllib.parse import urlencode, urlparse
 
 from http_helpers import serving
+from reference_cycles import cyclic_garbage_of
 
 from jupyter_influx3.engine import Engine
 from jupyter_influx3.http.auth import AuthSettings
 from jupyter_influx3.http.routes import make_app
 
 LINES = "\n".join(f"cpu,host=h{i % 3} usage={i * 1.5} {i * 10**9}" for i in range(100)) + "\n"
-
-
-def _ours(o) -> str | None:
-    t = type(o)
-    if (getattr(t, "__module__", "") or "").startswith("jupyter_influx3"):
-        return t.__qualname__
-    if t.__name__ in ("function", "method"):
-        f = getattr(o, "__func__", o)
-        if (getattr(f, "__module__", "") or "").startswith("jupyter_influx3"):
-            return f"{t.__name__} {f.__qualname__}"
-    return None
 
 
 def _live(type_name: str) -> int:
@@ -74,24 +64,16 @@ def test_requests_and_closed_connections_leave_no_reference_cycles(tmp_path):
                 _requests(url, warm)
             warm.close()
             lean_before = app.settings["influx3"].lean_answers
-            gc.collect()
-            gc.freeze()
-            gc.disable()
-            gc.set_debug(gc.DEBUG_SAVEALL)
-            try:
+
+            def serve_and_close() -> None:
                 kept = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
                 _requests(url, kept)
                 kept.close()
                 deadline = time.monotonic() + 10
                 while _live("ServerConnection") and time.monotonic() < deadline:
                     time.sleep(0.02)   # the server notices the closes on its own thread
-                gc.collect()
-                left = sorted({n for n in map(_ours, gc.garbage) if n})
-            finally:
-                gc.set_debug(0)
-                gc.garbage.clear()
-                gc.enable()
-                gc.unfreeze()
+
+            left = cyclic_garbage_of(serve_and_close)
             assert app.settings["influx3"].lean_answers > lean_before, "the lean path answered none"
             assert left == []
     finally:
