@@ -22,9 +22,10 @@ def ours(o) -> str | None:
     return None
 
 
-def cyclic_garbage_of(run: Callable[[], object]) -> list[str]:
-    """Our objects among what ``run()`` leaves unreachable. Everything alive before is frozen out
-    of the collector's sight (``gc.freeze``), so only what ``run`` made is looked at; the
+def cyclic_garbage_of(run: Callable[[], object], everything: bool = False) -> list[str]:
+    """Our objects among what ``run()`` leaves unreachable (``everything``: all of them, by type,
+    for work no other thread of the process does meanwhile). Everything alive before is frozen
+    out of the collector's sight (``gc.freeze``), so only what ``run`` made is looked at; the
     collector is off meanwhile, so nothing is collected before it is counted."""
     gc.collect()
     gc.freeze()
@@ -33,6 +34,8 @@ def cyclic_garbage_of(run: Callable[[], object]) -> list[str]:
     try:
         run()
         gc.collect()
+        if everything:
+            return sorted({ours(o) or type(o).__qualname__ for o in gc.garbage})
         return sorted({n for n in map(ours, gc.garbage) if n})
     finally:
         gc.set_debug(0)

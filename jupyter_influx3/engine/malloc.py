@@ -7,10 +7,25 @@ parse, the first series-cache copy), and handing freed memory back after a big j
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
 _TUNED = False
+
+
+@functools.cache
+def _libc():
+    """The C library's functions (ctypes), or None off Linux or where it cannot be loaded: loaded
+    once (a CDLL is a reference cycle, and trim_malloc runs after every snapshot)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None)
+    except Exception:  # pragma: no cover - best effort
+        return None
 
 
 def tune_malloc_once() -> None:
@@ -30,12 +45,10 @@ def tune_malloc_once() -> None:
     env = os.environ
     if env.get("JUPYTER_INFLUX3_MALLOC_TUNING", "1") == "0" or "MALLOC_MMAP_THRESHOLD_" in env or "MALLOC_TRIM_THRESHOLD_" in env:
         return
-    if not sys.platform.startswith("linux"):
+    libc = _libc()
+    if libc is None:
         return
     try:
-        import ctypes
-
-        libc = ctypes.CDLL(None)
         libc.gnu_get_libc_version  # glibc only (musl has no mallopt tunables)
         libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
         libc.mallopt(-1, 128 << 20)  # M_TRIM_THRESHOLD
@@ -59,11 +72,10 @@ def release_arrow_pool() -> None:
 
 def trim_malloc() -> None:
     """glibc's free heap (the parser's and queries' numpy temporaries) back to the OS."""
-    if not sys.platform.startswith("linux"):
+    libc = _libc()
+    if libc is None:
         return
     try:
-        import ctypes
-
-        ctypes.CDLL(None).malloc_trim(0)
+        libc.malloc_trim(0)
     except Exception:  # pragma: no cover - best effort
         pass
