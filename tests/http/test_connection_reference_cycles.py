@@ -3,7 +3,7 @@ http/lean.py, tornado's handlers behind them) leaves no reference cycles, and ne
 closed connection: both are freed at once, not by the cyclic GC. (A ``LeanRequest`` that was its
 own ``request`` and a connection held by its parser's callbacks and its close hook were cycles:
 with the engine's, a gen-0 collection every few requests; see
-tests/engine/test_influxql_reference_cycles.py.)"""
+tests/engine/test_reference_cycles.py.)"""
 
 from __future__ import annotations
 
