@@ -18,7 +18,6 @@ without one, in the application setting ``influx3``.
 
 from __future__ import annotations
 
-import collections
 import functools
 import logging
 import os
@@ -35,6 +34,7 @@ from tornado.log import access_log, app_log
 
 from ..engine import cancellation, errors, onetime
 from ..engine.concurrency import slots_for
+from ..engine.recent import Recent
 from . import DEFAULT_MAX_REQUEST_BYTES, cors, querystring, serialize
 
 #: Largest body tornado lets us read (and drain) at all; past it tornado drops the connection.
@@ -238,14 +238,14 @@ MAX_QUERY_FIELDS = 1000
 INLINE_MS = 5.0
 #: an inline call still running after this long (s) is interrupted and run again in the pool
 INLINE_LIMIT_S = 0.05
-_RUN_COSTS: "collections.OrderedDict[Any, float]" = collections.OrderedDict()
+_RUN_COSTS: Recent = Recent(1024)   # run key -> ms its last run took
 #: statements up to this long are parsed on the IOLoop (see ApiHandler.parse_off_loop)
 INLINE_PARSE_CHARS = 2048
 
 
 #: query strings whose parse is kept (a dashboard or client sends the same URL again and again)
 QUERY_PARSES_KEPT = 256
-_QUERY_PARSES: "collections.OrderedDict[str, tuple]" = collections.OrderedDict()
+_QUERY_PARSES: Recent = Recent(QUERY_PARSES_KEPT)
 
 
 def query_pairs_of(query: str) -> tuple[tuple[str, str], ...]:
@@ -253,15 +253,12 @@ def query_pairs_of(query: str) -> tuple[tuple[str, str], ...]:
     parse of a short one is kept: a percent-encoded InfluxQL text costs ~10 µs to decode, ~40 in a
     server whose caches another process just used, and the same URL comes back. Never one holding
     a credential (v1's ``p=``): a token is not kept in memory past its request."""
-    pairs = _QUERY_PARSES.get(query)
+    pairs = _QUERY_PARSES.recall(query)
     if pairs is not None:
-        _QUERY_PARSES.move_to_end(query)
         return pairs
     pairs = tuple(querystring.pairs(query))
     if len(query) <= 4096 and not any(k == "p" for k, _ in pairs):
-        _QUERY_PARSES[query] = pairs
-        if len(_QUERY_PARSES) > QUERY_PARSES_KEPT:
-            _QUERY_PARSES.popitem(last=False)
+        _QUERY_PARSES.keep(query, pairs)
     return pairs
 
 
@@ -315,10 +312,7 @@ def own_cost(fn: Callable[[], Any], took: list[float]) -> Any:
 
 
 def _remember_cost(key: Any, ms: float) -> None:
-    _RUN_COSTS[key] = ms
-    _RUN_COSTS.move_to_end(key)
-    while len(_RUN_COSTS) > 1024:
-        _RUN_COSTS.popitem(last=False)
+    _RUN_COSTS.keep(key, ms)
 
 
 def try_inline(key: Any, fn: Callable[[], Any], engine: Any, discard: Optional[Callable[[Any], None]] = None,

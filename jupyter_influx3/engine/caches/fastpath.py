@@ -15,10 +15,11 @@ import re
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import pyarrow as pa
+
+from ..recent import Recent
 
 _HEAD = re.compile(
     r"""^\s*SELECT\s+(?P<cols>\*|(?:"[^"]+"|[a-z_][a-z0-9_]*)(?:\s*,\s*(?:"[^"]+"|[a-z_][a-z0-9_]*))*)\s+
@@ -41,8 +42,9 @@ class _Shape:
     preds: tuple                          # (column, "in" | "not in", frozenset of values)
 
 
-_memo: "OrderedDict[str, _Shape | None]" = OrderedDict()
+_memo: Recent = Recent(_MEMO_SIZE)   # query -> _Shape, or None (no fast path)
 _memo_lock = threading.Lock()
+_UNKNOWN = object()
 
 
 def _ident(text: str) -> str:
@@ -112,14 +114,12 @@ def _split_cols(text: str) -> list[str]:
 
 def shape_of(query: str) -> _Shape | None:
     with _memo_lock:
-        if query in _memo:
-            _memo.move_to_end(query)
-            return _memo[query]
+        got = _memo.recall(query, _UNKNOWN)   # (None is kept: a query with no fast path)
+        if got is not _UNKNOWN:
+            return got
     shape = _parse(query) if len(query) < 4096 else None
     with _memo_lock:
-        _memo[query] = shape
-        while len(_memo) > _MEMO_SIZE:
-            _memo.popitem(last=False)
+        _memo.keep(query, shape)
     return shape
 
 

@@ -18,7 +18,6 @@ maps a v1 retention policy to such a database), else database ``db``.
 
 from __future__ import annotations
 
-import collections
 import functools
 import json
 import logging
@@ -31,6 +30,7 @@ from .. import cancellation
 from .. import errors as engine_errors
 from ..concurrency import slots_for
 from ..querylimits import check_statement, limits_for
+from ..recent import Recent
 from ..sql import service_for
 from ..sql.runner import QueryLogEntry, new_query_id
 from . import ast, shapes
@@ -169,14 +169,6 @@ def _time_free_plan(stmt: SelectStatement, p, now: int) -> bool:
     return all(src.subquery is None for src in p.sources)
 
 
-def _keep_recent(kept: "collections.OrderedDict", key, value, at_most: int) -> None:
-    """``kept[key] = value`` as the most recent of at most ``at_most`` entries (the caller holds
-    the lock of ``kept``)."""
-    kept[key] = value
-    kept.move_to_end(key)
-    while len(kept) > at_most:
-        kept.popitem(last=False)
-
 
 def _run_copy(p):
     """A plan of one's own to run: a run sets fields of its plan for a while (``start``), and the
@@ -188,7 +180,7 @@ def _run_copy(p):
 
 
 #: recent parses: (text, params) -> (the limits the text was checked against, its tree)
-_PARSED: "collections.OrderedDict[tuple, tuple]" = collections.OrderedDict()
+_PARSED: Recent = Recent(PARSED_KEPT)   # (text, params) -> (limits, tree)
 _PARSED_LOCK = threading.Lock()
 
 
@@ -202,11 +194,11 @@ class Executor:
         # None: the engine's limit (querylimits.py), checked on bounded ranges only
         self.max_select_buckets = max_select_buckets
         #: (id(tree), db, rp) -> (tree, (catalog, its seq, bucket limit), plan): see _plan
-        self._plans: "collections.OrderedDict[tuple, tuple]" = collections.OrderedDict()
+        self._plans: Recent = Recent(PLANS_KEPT)
         self._plans_lock = threading.Lock()
         #: (id(a shape's statement), db, rp) -> (that statement, (catalog, its seq, bucket limit), a
         #: plan of the shape): see _plan_like
-        self._shape_plans: "collections.OrderedDict[tuple, tuple]" = collections.OrderedDict()
+        self._shape_plans: Recent = Recent(PLANS_KEPT)
         self.db_not_found = db_not_found
 
     # -- entry points ----------------------------------------------------------------------------
@@ -226,7 +218,7 @@ class Executor:
                 hit = _PARSED.get(key)
                 if hit is not None and hit[0] == vars(limits):
                     # a kept tree passed the same limits' checks when it was parsed
-                    _PARSED.move_to_end(key)
+                    _PARSED.recall(key)
                     return hit[1]
         try:
             check_statement(text, limits)
@@ -238,7 +230,7 @@ class Executor:
             return q   # (512 kept trees of texts as long as the limits allow would hold gigabytes)
         with _PARSED_LOCK:
             # (the limits as a copy: limits changed in place later differ)
-            _keep_recent(_PARSED, key, (dict(vars(limits)), q), PARSED_KEPT)
+            _PARSED.keep(key, (dict(vars(limits)), q))
         return q
 
     def execute(self, query: str | ast.Query, *, database: Optional[str] = None,
@@ -436,7 +428,7 @@ class Executor:
             p.memo[KEPT_PLAN] = True
             with self._plans_lock:
                 # (the tree is kept: its id stays its own)
-                _keep_recent(self._plans, key, (stmt, version, p), PLANS_KEPT)
+                self._plans.keep(key, (stmt, version, p))
             return _run_copy(p)
         return p
 
@@ -450,9 +442,7 @@ class Executor:
         key = (id(like), database, rp)
         with self._plans_lock:
             # (the template's own statement's plan, when the executor kept it, serves as well)
-            got = self._shape_plans.get(key) or self._plans.get(key)
-            if key in self._shape_plans:
-                self._shape_plans.move_to_end(key)
+            got = self._shape_plans.recall(key) or self._plans.get(key)
         if got is not None and got[0] is like and got[1] == version:
             ctx = PlanContext(now_ns=now, resolve=self._resolve(database, rp, False),
                               max_select_buckets=self.max_select_buckets or 0)
@@ -463,7 +453,7 @@ class Executor:
         p = self.prepare(stmt, database, rp, now, refreshed=True)
         with self._plans_lock:
             # (a copy made now: a run sets fields of its plan for a while)
-            _keep_recent(self._shape_plans, key, (like, version, _run_copy(p)), PLANS_KEPT)
+            self._shape_plans.keep(key, (like, version, _run_copy(p)))
         return p
 
     def extent(self, stmt: SelectStatement, database, rp, now, max_series: int) -> Optional[Extent]:

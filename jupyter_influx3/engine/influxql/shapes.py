@@ -37,13 +37,13 @@ It must not: know the executor, the limits (callers check the text first), or bo
 
 from __future__ import annotations
 
-import collections
 import math
 import re
 import threading
 from typing import Optional
 
 from .. import afterwards
+from ..recent import Recent
 from . import ast
 from .lexer import DurationError, parse_duration, wrap64
 from .parser import ParseError, parse_query
@@ -284,7 +284,7 @@ def _template(tree: ast.Query, shape: str, literals: list[tuple[str, str]]) -> O
 _PENDING = object()   # a shape whose template is being made (see afterwards.later)
 _PARSED = object()    # a shape always parsed
 
-_shapes: "collections.OrderedDict[str, object]" = collections.OrderedDict()
+_shapes: Recent = Recent(SHAPES_KEPT)   # shape -> _Shape, _PENDING or _PARSED
 _lock = threading.Lock()
 
 
@@ -296,9 +296,7 @@ def parse(text: str) -> ast.Query:
         return parse_query(text)
     shape, literals = got
     with _lock:
-        kept = _shapes.get(shape)
-        if kept is not None:
-            _shapes.move_to_end(shape)
+        kept = _shapes.recall(shape)
     if type(kept) is _Shape:
         tree = kept.apply(literals)
         if tree is not None:
@@ -315,9 +313,7 @@ def parse(text: str) -> ast.Query:
 
 def _keep(shape: str, made) -> None:
     with _lock:
-        _shapes[shape] = made
-        while len(_shapes) > SHAPES_KEPT:
-            _shapes.popitem(last=False)
+        _shapes.keep(shape, made)
 
 
 def clear() -> None:

@@ -12,11 +12,12 @@ Owns the check and the kept answers; does not run queries or log them (the runne
 
 from __future__ import annotations
 
-import collections
 import re
 import threading
 
 import pyarrow as pa
+
+from ..recent import Recent
 
 MAX_ROWS = 1000
 MAX_BYTES = 256 * 1024
@@ -71,15 +72,12 @@ class ConstantResults:
 
     def __init__(self, allowed: frozenset):
         self.allowed = allowed
-        self._kept: collections.OrderedDict[str, tuple[pa.Schema, list]] = collections.OrderedDict()
+        self._kept: Recent = Recent(KEPT)   # sql -> (schema, batches)
         self._lock = threading.Lock()
 
     def get(self, sql: str) -> tuple[pa.Schema, list] | None:
         with self._lock:
-            hit = self._kept.get(sql)
-            if hit is not None:
-                self._kept.move_to_end(sql)
-            return hit
+            return self._kept.recall(sql)
 
     def cacheable(self, sql: str, values: dict | None) -> bool:
         """Whether the DuckDB text `sql` of a query that reads no table and does not ask for the
@@ -90,6 +88,4 @@ class ConstantResults:
         if sum(b.num_rows for b in batches) > MAX_ROWS or sum(b.nbytes for b in batches) > MAX_BYTES:
             return
         with self._lock:
-            self._kept[sql] = (schema, batches)
-            while len(self._kept) > KEPT:
-                self._kept.popitem(last=False)
+            self._kept.keep(sql, (schema, batches))

@@ -31,6 +31,7 @@ import pyarrow as pa
 from .. import errors as engine_errors
 from ..cancellation import QueryCancelled, attach_cursor
 from ..persist import quote
+from ..recent import Recent
 from . import system
 from .constant import MAX_ROWS as CONSTANT_MAX_ROWS, ConstantResults, consistent_functions
 from .errors import (SqlError, SqlExecutionError, SqlPlanningError, SqlSchemaError, SqlSyntaxError,
@@ -428,7 +429,7 @@ class SqlService:
         self.log: collections.deque[QueryLogEntry] = collections.deque(maxlen=QUERY_LOG_SIZE)
         self.last_telemetry: dict = {}
         self.stats = ChunkStatsCache()
-        self._translations: collections.OrderedDict = collections.OrderedDict()
+        self._translations: Recent = Recent(TRANSLATION_CACHE_SIZE)
         self._cache_lock = threading.Lock()
         self._setup_lock = threading.Lock()
         self._ready = False
@@ -438,7 +439,9 @@ class SqlService:
         self._starting: set = set()  # queries still planning, with no cursor yet
         self._stopped_starting: set = set()   # of those, the ones interrupt_all stopped
         self._running_lock = threading.Lock()
-        self._instances: collections.OrderedDict = collections.OrderedDict()   # (db id, small) -> (nodes, pool)
+        # (db id, small) -> (nodes, pool); one past the size is dropped, not closed: running
+        # cursors keep it
+        self._instances: Recent = Recent(MAX_DB_INSTANCES)
 
     def _track(self, cursor, running: bool) -> None:
         with self._running_lock:
@@ -530,7 +533,7 @@ class SqlService:
         with self._setup_lock:
             inst = self._instances.get(key)
             if inst is not None and inst[0] == nodes:
-                self._instances.move_to_end(key)
+                self._instances.recall(key)
                 return inst[1]
         root = str(eng.data_dir).rstrip("/")
         allowed = sorted(f"{root}/{n}/dbs/{db.id}/" for n in nodes)
@@ -539,10 +542,7 @@ class SqlService:
                         threads=1 if small else None)
         pool = _CursorPool(con)
         with self._setup_lock:
-            self._instances[key] = (nodes, pool)
-            self._instances.move_to_end(key)
-            while len(self._instances) > MAX_DB_INSTANCES:
-                self._instances.popitem(last=False)   # dropped, not closed: running cursors keep it
+            self._instances.keep(key, (nodes, pool))
         return pool
 
     def query(self, database: str, query: str, params: dict | None = None, *, query_type: str = "sql",
@@ -658,16 +658,13 @@ class SqlService:
     def _translate(self, db, query: str, params: dict | None) -> Translation:
         key = (query, db.id, self.engine.catalog.seq, system.registry_version(), param_signature(params))
         with self._cache_lock:
-            tr = self._translations.get(key)
+            tr = self._translations.recall(key)
             if tr is not None:
-                self._translations.move_to_end(key)
                 return tr
         self._connection()    # DuckDB set up: the blocked function names are known
         tr = translate(query, params, self._context(db))
         with self._cache_lock:
-            self._translations[key] = tr
-            while len(self._translations) > TRANSLATION_CACHE_SIZE:
-                self._translations.popitem(last=False)
+            self._translations.keep(key, tr)
         return tr
 
     def _context(self, db) -> Context:

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..persist import FileMeta, quote, row_groups_of
+from ..recent import Recent
 from ..validator import SEQ_COLUMN
 from ..admin.deletes import sql_hidden
 from ..admin import fileindex
@@ -127,10 +128,10 @@ class ChunkStatsCache:
     def __init__(self):
         self._entries: dict[int, tuple[weakref.ref, ChunkStats]] = {}
         self._lock = threading.RLock()   # re-entrant: a batch may die (a weakref callback) under it
-        self._tables: OrderedDict[tuple, tuple[list, pa.Table, "_Alive"]] = OrderedDict()
+        self._tables: Recent = Recent(TABLES_KEPT)   # batch ids -> (refs, table, _Alive)
         self._file_keys: OrderedDict[str, np.ndarray] = OrderedDict()
         self._file_keys_bytes = 0
-        self._file_pairs: OrderedDict[tuple[str, str], bool] = OrderedDict()
+        self._file_pairs: Recent = Recent(10_000)   # (path, path) -> whether their keys meet
 
     def file_keys(self, data_dir, f: FileMeta, key_columns: list[str]) -> np.ndarray | None:
         """The sorted (series key, time) hashes of `f`'s rows, or None for a file too big to key."""
@@ -178,9 +179,7 @@ class ChunkStatsCache:
             ka, kb = self.file_keys(data_dir, a, key_columns), self.file_keys(data_dir, b, key_columns)
             known = ka is None or kb is None or _share_keys(ka, kb)
             with self._lock:
-                self._file_pairs[pair] = known
-                while len(self._file_pairs) > 10_000:
-                    self._file_pairs.popitem(last=False)
+                self._file_pairs.keep(pair, known)
         return known
 
     def one_table(self, batches: list[pa.RecordBatch]) -> tuple[pa.Table, "_Alive"]:
@@ -191,7 +190,7 @@ class ChunkStatsCache:
         with self._lock:
             e = self._tables.get(key)
             if e is not None and all(r() is b for r, b in zip(e[0], batches)):
-                self._tables.move_to_end(key)
+                self._tables.recall(key)
                 return e[1], e[2]
 
         def gone(ref, key=key):   # the oldest batch went (persisted): so does the table's memory
@@ -203,9 +202,7 @@ class ChunkStatsCache:
         refs = [weakref.ref(batches[0], gone)] + [weakref.ref(b) for b in batches[1:]]
         entry = (refs, _one_table(batches), _Alive(refs))
         with self._lock:
-            self._tables[key] = entry
-            while len(self._tables) > TABLES_KEPT:
-                self._tables.popitem(last=False)
+            self._tables.keep(key, entry)
         return entry[1], entry[2]
 
     def get(self, batch: pa.RecordBatch, key_columns: list[str]) -> ChunkStats:

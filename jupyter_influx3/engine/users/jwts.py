@@ -12,7 +12,6 @@ revoked). Only RS256 is accepted when checking (no ``none``, no HMAC with the pu
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import os
 import secrets
@@ -28,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .. import errors
 from ..fsutil import write_file_exclusive
+from ..recent import Recent
 
 DEFAULT_ISSUER = "influxdb3-enterprise"
 DEFAULT_ACCESS_TTL_S = 3600
@@ -126,7 +126,7 @@ class Signer:
         # Tokens whose signature was checked already: an RS256 check costs ~0.3 ms and a client
         # sends the same access token on every request. Only the signature is remembered; expiry
         # is looked at every time, revocation by the caller (the user's session epoch).
-        self._checked: "collections.OrderedDict[str, Claims]" = collections.OrderedDict()
+        self._checked: Recent = Recent(CHECKED_CACHE_SIZE)   # token -> Claims
         self._checked_lock = threading.Lock()
 
     def _encode(self, user_id: int, epoch: int, kind: str, ttl_s: int, now: int) -> str:
@@ -145,17 +145,13 @@ class Signer:
         if not isinstance(token, str) or not looks_like_jwt(token):
             return None
         with self._checked_lock:
-            known = self._checked.get(token)
-            if known is not None:
-                self._checked.move_to_end(token)
+            known = self._checked.recall(token)
         if known is not None:
             return known if known.kind == kind and known.expires_at > time.time() else None
         claims = self._verify(token, kind)
         if claims is not None:
             with self._checked_lock:
-                self._checked[token] = claims
-                while len(self._checked) > CHECKED_CACHE_SIZE:
-                    self._checked.popitem(last=False)
+                self._checked.keep(token, claims)
         return claims
 
     def _verify(self, token: str, kind: str) -> Optional[Claims]:

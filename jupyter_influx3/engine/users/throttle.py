@@ -10,7 +10,6 @@ attacker cannot reset their address by logging in to an account of their own).
 
 from __future__ import annotations
 
-import collections
 import sqlite3
 import threading
 import time
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from .. import errors
+from ..recent import Recent
 
 #: Keys remembered at most (oldest forgotten first), so random user names cannot grow memory.
 MAX_KEYS = 10_000
@@ -50,7 +50,7 @@ class Throttle:
         self.base_delay_s = base_delay_s
         self.max_delay_s = max_delay_s
         self.clock = clock
-        self._entries: "collections.OrderedDict[str, _Entry]" = collections.OrderedDict()
+        self._entries: Recent = Recent(MAX_KEYS)   # key -> _Entry, the last to fail last
         self._lock = threading.Lock()
 
     def retry_after(self, key: str) -> Optional[float]:
@@ -75,9 +75,7 @@ class Throttle:
     def failed(self, key: str) -> None:
         now = self.clock()
         with self._lock:
-            self._entries[key] = self._after_failure(self._entries.pop(key, None), now)
-            while len(self._entries) > MAX_KEYS:
-                self._entries.popitem(last=False)
+            self._entries.keep(key, self._after_failure(self._entries.pop(key, None), now))
 
     def succeeded(self, key: str) -> None:
         with self._lock:
