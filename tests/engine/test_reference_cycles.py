@@ -57,9 +57,12 @@ def _statements() -> list[tuple[str, dict]]:
         params, line = {"db": "diff", "epoch": "s"}, c["line"]
         m = re.match(r"\[([^\]]*)\]\s*(.*)", line)
         if m:
-            for kv in m.group(1).split(","):
+            for kv in m.group(1).split(","):   # (as test_influxql_conformance reads them)
                 k, _, v = kv.partition("=")
-                params[k] = v
+                if v == "":
+                    params.pop(k, None)
+                else:
+                    params[k] = v
             line = m.group(2)
         out.append((line, params))
     return out + [(s, {"db": "diff", "epoch": "s"}) for s in EXTRA]

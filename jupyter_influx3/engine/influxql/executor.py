@@ -169,7 +169,6 @@ def _time_free_plan(stmt: SelectStatement, p, now: int) -> bool:
     return all(src.subquery is None for src in p.sources)
 
 
-
 def _run_copy(p):
     """A plan of one's own to run: a run sets fields of its plan for a while (``start``), and the
     lists end up in the answer.  (copy.copy's reduce protocol costs a few microseconds a run.)"""
@@ -215,10 +214,9 @@ class Executor:
             key = None
         if key is not None:
             with _PARSED_LOCK:
-                hit = _PARSED.get(key)
+                hit = _PARSED.recall(key)
                 if hit is not None and hit[0] == vars(limits):
                     # a kept tree passed the same limits' checks when it was parsed
-                    _PARSED.recall(key)
                     return hit[1]
         try:
             check_statement(text, limits)
@@ -899,7 +897,6 @@ def _time_free(cond, now):
         return cond
 
 
-
 def _measurement_holds(e, series: list, name: str) -> bool:
     """Whether SHOW MEASUREMENTS' condition ``e`` holds for a measurement ``name`` of ``series``
     (see Executor._measurement_matches)."""
@@ -914,6 +911,7 @@ def _measurement_holds(e, series: list, name: str) -> bool:
             pos = BinaryExpr(ast.Op.EQ if e.op is ast.Op.NEQ else ast.Op.EQREGEX, e.lhs, e.rhs)
             return not any(_eval_tag_cond(pos, s, name, missing_is_null=True) for s in series)
     return any(_eval_tag_cond(e, s, name) for s in series)
+
 
 def _eval_tag_cond(cond, tags: dict, name: str, value: Optional[str] = None, key: Optional[str] = None,
                    missing_is_null: bool = False) -> bool:

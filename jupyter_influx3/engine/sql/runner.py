@@ -531,9 +531,8 @@ class SqlService:
         nodes = frozenset([eng.node_id, *eng.replicas])
         key = (db.id, small)
         with self._setup_lock:
-            inst = self._instances.get(key)
+            inst = self._instances.recall(key)
             if inst is not None and inst[0] == nodes:
-                self._instances.recall(key)
                 return inst[1]
         root = str(eng.data_dir).rstrip("/")
         allowed = sorted(f"{root}/{n}/dbs/{db.id}/" for n in nodes)

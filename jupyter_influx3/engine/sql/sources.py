@@ -188,9 +188,8 @@ class ChunkStatsCache:
         the batches still live (a snapshot dropped them: the table is a persisted buffer's)."""
         key = tuple(map(id, batches))
         with self._lock:
-            e = self._tables.get(key)
+            e = self._tables.recall(key)
             if e is not None and all(r() is b for r, b in zip(e[0], batches)):
-                self._tables.recall(key)
                 return e[1], e[2]
 
         def gone(ref, key=key):   # the oldest batch went (persisted): so does the table's memory
