@@ -21,6 +21,7 @@ import re
 import time
 from pathlib import Path
 
+import influxql_examples
 import pytest
 
 from jupyter_influx3.engine import Engine
@@ -126,30 +127,20 @@ def _run(ex: Executor, q: str, params: dict, now_ns=None):
 
 
 def test_v1_examples_match_influxdb_1_6_7(tmp_path):
-    doc = _load("influxql_v1_examples.json")
+    examples = influxql_examples.cases()
     eng = Engine(tmp_path / "d", node_id="n1", background=False)
     try:
         lp = gzip.decompress((DATA / "influxql_v1_examples_dataset.lp.gz").read_bytes()).decode()
         assert not eng.write_lp("diff", lp, "s").errors
         ex = Executor(eng)
         failures = []
-        for c in doc["cases"]:
-            line = c["line"]
-            params = {"db": "diff", "epoch": "s"}
-            m = re.match(r"\[([^\]]*)\]\s*(.*)", line)
-            if m:
-                for kv in m.group(1).split(","):
-                    k, _, v = kv.partition("=")
-                    if v == "":
-                        params.pop(k, None)
-                    else:
-                        params[k] = v
-                line = m.group(2)
+        for c in examples:
+            line, params = influxql_examples.statement_and_params(c["line"])
             got = _run_examples_line(ex, line, params)
             if got != (c["status"], c["body"]):
                 failures.append(f"{line}\n  1.6.7 {json.dumps(c['body'])[:300]}\n  got   {json.dumps(got[1])[:300]}")
         assert not failures, "\n".join(failures)
-        assert len(doc["cases"]) == 54
+        assert len(examples) == 54
     finally:
         eng.close()
 

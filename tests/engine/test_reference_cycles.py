@@ -12,10 +12,9 @@ leave no unreachable object of this project's types.
 from __future__ import annotations
 
 import gzip
-import json
-import re
 from pathlib import Path
 
+import influxql_examples
 import pytest
 from reference_cycles import cyclic_garbage_of
 
@@ -51,21 +50,8 @@ def _answer(ex: Executor, line: str, params: dict) -> bytes | str:
 
 
 def _statements() -> list[tuple[str, dict]]:
-    doc = json.loads((DATA / "influxql_v1_examples.json").read_text())
-    out = []
-    for c in doc["cases"]:
-        params, line = {"db": "diff", "epoch": "s"}, c["line"]
-        m = re.match(r"\[([^\]]*)\]\s*(.*)", line)
-        if m:
-            for kv in m.group(1).split(","):   # (as test_influxql_conformance reads them)
-                k, _, v = kv.partition("=")
-                if v == "":
-                    params.pop(k, None)
-                else:
-                    params[k] = v
-            line = m.group(2)
-        out.append((line, params))
-    return out + [(s, {"db": "diff", "epoch": "s"}) for s in EXTRA]
+    return [influxql_examples.statement_and_params(c["line"]) for c in influxql_examples.cases()] + \
+        [(s, dict(influxql_examples.DEFAULT_PARAMS)) for s in EXTRA]
 
 
 @pytest.fixture(scope="module")
