@@ -30,8 +30,12 @@ def voluntary_switches():
 
 @pytest.fixture
 def adopted(monkeypatch) -> list:
-    """Whether each InfluxQL run started from a kept run state (influxql/select.py), in order."""
-    from jupyter_influx3.engine.influxql import select
+    """Whether each InfluxQL run started from a kept run state (influxql/select.py), in order. The
+    dashboard run (influxql/dashboard.py), which keeps none and takes single-series GROUP BY time()
+    queries whole, is off: the general run's state is what these tests look at."""
+    from jupyter_influx3.engine.influxql import dashboard, select
+
+    monkeypatch.setattr(dashboard, "run", lambda p, scanner: None)
 
     runs: list = []
     take = select._Run._take_state

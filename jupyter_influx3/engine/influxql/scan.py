@@ -79,6 +79,40 @@ class _Unsupported(Exception):
     pass
 
 
+def column_types(m, v3: bool = False):
+    """``ct(ref)``: what a reference in a WHERE reads from measurement ``m`` (a
+    ``planner.MeasurementInfo``): ``(kind, column)`` -- kind ``tag``, a field's type, ``empty`` (a
+    name that is neither: 1.x matches it as a tag with no value) or, under InfluxDB 3's casts,
+    ``float_as_integer`` -- or None (nothing there). See condition_sql."""
+    # ct closes over m and v3 only: a reader keeps ct, a run keeps its readers, and a cycle
+    # through the run would be left for the cyclic GC (a pause every few requests)
+
+    def ct(ref: VarRef):
+        if ref.type is ast.DataType.TAG:
+            return ("tag", ref.name) if ref.name in m.tags else None
+        if ref.name in m.tags and ref.type is None:
+            return ("tag", ref.name)
+        if ref.name in m.fields:
+            k = m.fields[ref.name]
+            if ref.type is not None and ref.type.value in ("float", "integer", "unsigned", "string", "boolean") \
+                    and ref.type.value != k:
+                if ref.type.value == "float" and k in ("integer", "unsigned"):
+                    return ("float", ref.name)
+                if ref.type.value in ("integer", "unsigned") and k in ("float", "integer", "unsigned"):
+                    if v3 and k == "float":
+                        return ("float_as_integer", ref.name)
+                    return (k, ref.name)
+                return None
+            return (k, ref.name)
+        if ref.name in m.tags:
+            return ("tag", ref.name)
+        if ref.type is None:
+            return ("empty", ref.name)
+        return None
+
+    return ct
+
+
 def condition_sql(expr, column_type, tag_default: bool = True, v3: bool = False) -> str:
     """SQL for a (time-free) InfluxQL condition.  ``column_type(ref)`` gives ``("tag"|kind,
     column name)`` for a reference or None when this measurement has no such column.  ``v3``:

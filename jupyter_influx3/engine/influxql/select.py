@@ -38,7 +38,6 @@ import numpy as np
 
 from .. import afterwards
 from ..querylimits import limits_for
-from . import ast
 from .aggregate import _Aggregates
 from .ast import VarRef
 from .cachescan import DERIVED_KEPT, NOT_HERE, CachedDays, CachedTable, Unsupported, day_of
@@ -49,7 +48,7 @@ from .functions import Vec, nan_to_null
 from .planner import MeasurementInfo, PreparedSelect
 from .points import frozen, shard_duration
 from .raw import _Raw
-from .scan import Frame, Scanner, condition_sql
+from .scan import Frame, Scanner, column_types, condition_sql
 from .series import Groups, SeriesData
 from .specialcalls import _SpecialCalls
 from .transform import _Transforms
@@ -235,36 +234,8 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         return Extent(rows, out * max(1, len(p.columns)), merged)
 
     def column_types(self, m: MeasurementInfo):
-        """``ct(ref)``: what a reference in the WHERE reads from ``m`` (see condition_sql)."""
-        # ct closes over v3, not self: a reader keeps ct, the run keeps its readers, and a
-        # cycle through the run is left for the cyclic GC (a pause every few requests)
-        v3 = self.v3
-
-        def ct(ref: VarRef):
-            if ref.type is ast.DataType.TAG:
-                return ("tag", ref.name) if ref.name in m.tags else None
-            if ref.name in m.tags and ref.type is None:
-                return ("tag", ref.name)
-            if ref.name in m.fields:
-                k = m.fields[ref.name]
-                if ref.type is not None and ref.type.value in ("float", "integer", "unsigned", "string", "boolean") \
-                        and ref.type.value != k:
-                    if ref.type.value == "float" and k in ("integer", "unsigned"):
-                        return ("float", ref.name)
-                    if ref.type.value in ("integer", "unsigned") and k in ("float", "integer", "unsigned"):
-                        if v3 and k == "float":
-                            return ("float_as_integer", ref.name)
-                        return (k, ref.name)
-                    return None
-                return (k, ref.name)
-            if ref.name in m.tags:
-                return ("tag", ref.name)
-            if ref.type is None:
-                # neither a tag nor a field here: 1.x matches it as a tag with no value
-                return ("empty", ref.name)
-            return None
-
-        return ct
+        """``ct(ref)``: what a reference in the WHERE reads from ``m`` (scan.column_types)."""
+        return column_types(m, self.v3)
 
     def read(self, m: MeasurementInfo, fields: list[tuple[str, str]], any_of: Optional[list[str]],
              lo: int, hi: int) -> Frame:

@@ -160,11 +160,7 @@ class SeriesTable:
             return np.zeros(0, np.int64)
         if len(sids) == 1:
             # one series (a host's dashboard query): one range, no running-index arithmetic
-            s, e = int(self.offsets[sids[0]]), int(self.offsets[sids[0] + 1])
-            t = self.time[s:e]
-            first = s + int(np.searchsorted(t, lo, "left")) if lo is not None else s
-            last = s + int(np.searchsorted(t, hi, "right")) if hi is not None else e
-            return np.arange(first, max(first, last), dtype=np.int64)
+            return np.arange(*self.series_span(int(sids[0]), lo, hi), dtype=np.int64)
         starts, ends = self.offsets[sids], self.offsets[sids + 1]
         if lo is not None or hi is not None:
             starts, ends = starts.copy(), ends.copy()
@@ -186,6 +182,14 @@ class SeriesTable:
         out[0] = starts[0]
         out[pos] = starts[1:] - (starts[:-1] + lens[:-1]) + 1
         return np.cumsum(out)
+
+    def series_span(self, sid: int, lo: Optional[int], hi: Optional[int]) -> tuple[int, int]:
+        """(first row, the row past the last) of series ``sid`` with lo <= time <= hi."""
+        s, e = int(self.offsets[sid]), int(self.offsets[sid + 1])
+        t = self.time[s:e]
+        first = s + int(np.searchsorted(t, lo, "left")) if lo is not None else s
+        last = s + int(np.searchsorted(t, hi, "right")) if hi is not None else e
+        return first, max(first, last)
 
     def all_rows(self) -> np.ndarray:
         """``arange(num_rows)``, made once: reads of the whole table use it (and its identity
