@@ -42,7 +42,7 @@ from . import ast
 from .ast import Call, FillOption, VarRef
 from .cachescan import CachedDays, CachedTable
 from .fill import _cast_fill, _fill_previous, _PointBudget
-from .functions import MAX_TIME, MIN_TIME, Vec, nan_to_null, window_start, window_starts
+from .functions import MAX_TIME, MIN_TIME, Vec, nan_to_null
 from .planner import PreparedSelect
 from .points import ZERO_TO_EPOCH, Points, _starts, shard_duration
 from .reducers import _partial_combine_mean, _partial_combine_sum
@@ -65,9 +65,9 @@ def run(p: PreparedSelect, scanner: Scanner) -> Optional[list[SeriesData]]:
     if got is None:
         return None
     calls, m, st, a, b = got
-    interval, offset = p.interval, p.offset
     time = st.time[a:b]
     shard_dur = shard_duration(m.database.retention_ns)
+    segments = _Segments(p.interval, p.offset)
     reduced = []
     for _key, c, kind in calls:
         col = st.columns.get(c.args[0].name)
@@ -75,24 +75,57 @@ def run(p: PreparedSelect, scanner: Scanner) -> Optional[list[SeriesData]]:
             return None
         valid = col.valid[a:b]
         t, v = (time, col.data[a:b]) if valid.all() else (time[valid], col.data[a:b][valid])
-        r = _reduce(c.name, kind, t, v, interval, offset, shard_dur)
-        if r is None:
+        seg = segments.of(t)
+        value = _reduce(c.name, kind, t, v, seg, shard_dur)
+        if value is None:
             return None
-        reduced.append(r)
-    if not any(len(w) for w, _ in reduced):
+        reduced.append((seg, value))
+    if not any(len(seg.numbers) for seg, _ in reduced):
         return []   # no call has a point: no series (as the general run's merge of none)
-    if not all(len(w) for w, _ in reduced):
+    if not all(len(seg.numbers) for seg, _ in reduced):
         return None
     if p.fill is FillOption.NONE:
-        windows = reduced[0][0]
-        if any(not np.array_equal(w, windows) for w, _ in reduced[1:]):
+        numbers = reduced[0][0].numbers
+        if any(not np.array_equal(seg.numbers, numbers) for seg, _ in reduced[1:]):
             return None   # rows merged from calls with points in different windows
-        values = [v for _, v in reduced]
+        windows, values = numbers * np.int64(p.interval) + np.int64(p.offset), [v for _, v in reduced]
     else:
         windows, values = _filled(p, scanner, calls, reduced)
     by_key = {key: v for (key, _c, _k), v in zip(calls, values)}
     cols = [nan_to_null(by_key[ast.text(f.expr)]) for f in p.stmt.fields]
     return [SeriesData(m.name, {}, windows, cols)]
+
+
+class _Segments:
+    """The windows of points' times (ascending), worked out once for the calls that read the same
+    points (fields set in every row share the copy's time slice)."""
+
+    __slots__ = ("interval", "offset", "_by_times")
+
+    def __init__(self, interval: int, offset: int):
+        self.interval, self.offset = interval, offset
+        self._by_times: dict = {}
+
+    def of(self, t: np.ndarray) -> "_Segment":
+        got = self._by_times.get(id(t))
+        if got is None or got.times is not t:
+            got = self._by_times[id(t)] = _Segment(t, self.interval, self.offset)
+        return got
+
+
+class _Segment:
+    """Runs of points in one window: each run's window number (``window start = number x
+    interval + offset``, functions.window_starts' arithmetic), first point and the point past its
+    last."""
+
+    __slots__ = ("times", "numbers", "starts", "ends")
+
+    def __init__(self, t: np.ndarray, interval: int, offset: int):
+        self.times = t
+        num = (t - np.int64(offset)) // np.int64(interval)
+        self.starts = _starts([num])
+        self.ends = np.append(self.starts[1:], len(t))
+        self.numbers = num[self.starts]
 
 
 def extent(p: PreparedSelect, scanner: Scanner, max_series: int) -> Optional[Extent]:
@@ -102,8 +135,7 @@ def extent(p: PreparedSelect, scanner: Scanner, max_series: int) -> Optional[Ext
     if got is None:
         return None
     _calls, _m, _st, a, b = got
-    windows = (window_start(p.end, p.interval, p.offset) - window_start(p.start, p.interval, p.offset)) \
-        // p.interval + 1
+    windows = (p.end - p.offset) // p.interval - (p.start - p.offset) // p.interval + 1
     return Extent(b - a, windows * max(1, len(p.columns)), False)
 
 
@@ -116,8 +148,8 @@ def _reader(p: PreparedSelect, scanner: Scanner, max_series: Optional[int], buil
             or p.sources[0].subquery is not None or len(p.sources[0].measurements) != 1:
         return None
     lo, hi = max(p.start, p.read_start), p.end
-    if p.start <= MIN_TIME or hi >= MAX_TIME or lo > hi:
-        return None
+    if p.start - p.interval - abs(p.offset) <= MIN_TIME or hi >= MAX_TIME or lo > hi:
+        return None   # (the first window would start at MIN_TIME, which 1.x shows as 0)
     m = p.sources[0].measurements[0]
     kinds = []
     for _key, c, _ in calls:
@@ -157,47 +189,49 @@ def _form_calls(stmt) -> Optional[tuple]:
     return tuple((k, c, None) for k, c in calls.items())
 
 
-def _reduce(name: str, kind: str, t: np.ndarray, v: np.ndarray, interval: int, offset: int,
-            shard_dur: int) -> Optional[tuple[np.ndarray, Vec]]:
-    """(the windows with a point, ascending; the call's value in each) over one series' points
-    ``t``/``v`` (time ascending, no two at one time), or None: the general run decides."""
+def _reduce(name: str, kind: str, t: np.ndarray, v: np.ndarray, seg: _Segment, shard_dur: int) -> Optional[Vec]:
+    """The call's value in each window with a point (``seg``) over one series' points ``t``/``v``
+    (time ascending, no two at one time), or None: the general run decides."""
+    starts, ends = seg.starts, seg.ends
     if len(t) == 0:
-        return t, Vec.nulls(0, "integer" if name == "count" else "float" if name == "mean" else kind)
-    win = window_starts(t, interval, offset)
-    starts = _starts([win])
-    ends = np.append(starts[1:], len(t))
+        return Vec.nulls(0, "integer" if name == "count" else "float" if name == "mean" else kind)
     ones = np.ones(len(starts), bool)
     if name == "count":
-        return win[starts], Vec("integer", (ends - starts).astype(np.int64), ones)
+        return Vec("integer", (ends - starts).astype(np.int64), ones)
     if name in ("min", "max"):
         if kind == "float" and np.isnan(v).any():
             return None   # (the general selection keeps a NaN its own way)
-        fn = np.maximum if name == "max" else np.minimum
-        return win[starts], Vec(kind, fn.reduceat(v, starts), ones)
+        return Vec(kind, (np.maximum if name == "max" else np.minimum).reduceat(v, starts), ones)
     if name in ("first", "last"):
-        return win[starts], Vec(kind, v[starts if name == "first" else ends - 1], ones)
+        return Vec(kind, v[starts if name == "first" else ends - 1], ones)
     if name == "sum" and kind == "integer":
         with np.errstate(over="ignore"):
-            return win[starts], Vec(kind, np.add.reduceat(v, starts), ones)
+            return Vec(kind, np.add.reduceat(v, starts), ones)
     # float sums and every mean: 1.x's partials per shard (reducers.py), for the same points
     shard = (t + np.int64(ZERO_TO_EPOCH % shard_dur)) // np.int64(shard_dur)
     pts = Points(np.zeros(len(t), np.int64), t, Vec(kind, v, np.ones(len(t), bool)), [], None, shard)
     combine = _partial_combine_sum if name == "sum" else _partial_combine_mean
-    return win[starts], Vec("float", combine(pts, starts, ends), ones)
+    return Vec("float", combine(pts, starts, ends), ones)
 
 
 def _filled(p: PreparedSelect, scanner: Scanner, calls: tuple, reduced: list) -> tuple[np.ndarray, list[Vec]]:
     """(every window of the range, each call's values there filled as 1.x's fill iterator fills
     them); raises ExecError past max-select-point, counted per call as fill.py counts it."""
-    first = window_start(p.start, p.interval, p.offset)
-    n = (window_start(p.end, p.interval, p.offset) - first) // p.interval + 1
-    grid = np.arange(n, dtype=np.int64) * np.int64(p.interval) + np.int64(first)
+    interval, offset = np.int64(p.interval), np.int64(p.offset)
+    first = (p.start - p.offset) // p.interval     # window numbers of the range's ends
+    n = (p.end - p.offset) // p.interval - first + 1
+    grid = (np.arange(n, dtype=np.int64) + np.int64(first)) * interval + offset
     values = []
-    for (_key, c, _kind), (w, v) in zip(calls, reduced):
-        _PointBudget(scanner.engine).take_groups(n, [len(w)])
-        slot = (w - np.int64(first)) // np.int64(p.interval)
-        have = np.zeros(n, bool)
-        have[slot] = True
+    placed: dict = {}   # id(segment) -> (its windows' rows in the grid, which rows have a point)
+    for (_key, c, _kind), (seg, v) in zip(calls, reduced):
+        _PointBudget(scanner.engine).take_groups(n, [len(seg.numbers)])
+        got = placed.get(id(seg))
+        if got is None:
+            slot = seg.numbers - np.int64(first)
+            have = np.zeros(n, bool)
+            have[slot] = True
+            got = placed[id(seg)] = (slot, have)
+        slot, have = got
         data = np.zeros(n, v.data.dtype)
         data[slot] = v.data
         valid = have.copy()
