@@ -258,3 +258,35 @@ def test_fill_keeps_rows_whose_key_column_is_null(engine):
     want = engine.sql("db", "SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY region "
                             "ORDER BY time DESC) AS rn FROM cpu) WHERE rn <= 2")
     assert rows_of(got) == rows_of(want) and got.num_rows == 3
+
+
+def test_a_query_on_another_node_waits_for_the_new_caches_fill(tmp_path):
+    """A node that learns of a new cache (created on another node, another worker of one server)
+    fills it from storage; a query there meanwhile waits for the fill instead of finding the cache
+    registered and empty (a worker answered no rows right after another created the cache)."""
+    import threading
+
+    a = Engine(tmp_path, node_id="A", background=False)
+    b = Engine(tmp_path, node_id="B", background=False)
+    try:
+        assert b.write_lp("db", lp([("a", 0, 1.0, None), ("c", 1, 2.0, "p")]), "ns").ok
+        b.refresh()
+        a.refresh()
+        a.create_last_cache("db", "cpu", key_columns=["host"], count=1)
+        filling, fill = threading.Event(), b.caches._fill
+
+        def slow_fill(cache, db_id, table_id):
+            filling.set()
+            time.sleep(0.3)   # (a big table's fill takes a while)
+            return fill(cache, db_id, table_id)
+
+        b.caches._fill = slow_fill
+        refresher = threading.Thread(target=b.refresh)
+        refresher.start()
+        assert filling.wait(10)
+        got = b.sql("db", "SELECT * FROM last_cache('cpu')")    # while the other thread fills
+        refresher.join()
+        assert rows_of(got) == rows_of(expected_last(b, ["host"], 1)) and got.num_rows == 2
+    finally:
+        a.close()
+        b.close()

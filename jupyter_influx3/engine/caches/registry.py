@@ -9,6 +9,8 @@ background thread) folds in queued batches and evicts what `ttl` / `max_age` exp
 
 A cache is registered before it is filled: a write racing with the fill either is in the stored
 view the fill reads, or reaches the cache through `feed()`; folding a row in twice changes nothing.
+A reader never sees it before it is filled: `sync()` holds the lock, and another thread's `sync()`
+waits, until the fill is done (the write path feeds without syncing, so it does not wait).
 
 Does not parse SQL or speak HTTP; `sql.py` publishes the caches as table functions and system tables.
 """
@@ -43,6 +45,7 @@ class CacheRegistry:
         self._by_table: dict[tuple[int, int], list] = {}
         self._by_def: dict[tuple, object] = {}   # (kind, db, table, name, id) -> cache
         self._synced_seq = -1
+        self._filling: int | None = None   # the catalog seq whose new caches this sync is filling
         self._lock = threading.RLock()
         self._drain_wanted = threading.Event()
         self._last_evict = {"last": time.monotonic(), "distinct": time.monotonic()}
@@ -57,7 +60,7 @@ class CacheRegistry:
             return
         with self._lock:
             seq = cat.seq
-            if seq == self._synced_seq:
+            if seq == self._synced_seq or seq == self._filling:
                 return
             wanted = {}
             for d in list(cat.databases.values()):
@@ -86,12 +89,20 @@ class CacheRegistry:
             self._by_table = {k: v for k, v in self._by_table.items() if v}
             if not self._by_def:
                 self._seen_files = None
+            # said synced only once the new caches are filled: until then another thread's
+            # sync() waits on the lock instead of finding a registered, still empty cache (a
+            # query on one worker right after another worker created it answered no rows). A
+            # fill that syncs again in this thread finds `_filling` and leaves the mark to us.
+            self._filling = seq
+            try:
+                for key, cache in new:
+                    try:
+                        cache.load(self._fill(cache, key[1], key[2]))
+                    except Exception:  # a cache that cannot be filled still serves new writes
+                        log.exception("filling cache %s from storage failed", cache.name)
+            finally:
+                self._filling = None
             self._synced_seq = seq
-            for key, cache in new:
-                try:
-                    cache.load(self._fill(cache, key[1], key[2]))
-                except Exception:  # a cache that cannot be filled still serves new writes
-                    log.exception("filling cache %s from storage failed", cache.name)
 
     def caches_of(self, db_id: int, table_id: int) -> list:
         self.sync()
