@@ -375,15 +375,14 @@ class CachedTable:
         """How many series the tag terms leave (some may have no row within [lo, hi])."""
         return len(self.sids) if self.covers(lo, hi) else NOT_HERE
 
-    def one_series_rows(self, lo: int, hi: int) -> Optional[tuple[int, int, int]]:
-        """(the series, its first row, the row past its last) within [lo, hi] when the WHERE
+    def one_series_rows(self, lo: int, hi: int) -> Optional[tuple[int, int]]:
+        """(the first row, the row past the last) of the one series within [lo, hi] when the WHERE
         allows exactly one series by its tags alone (no field terms: every row of it passes) and
         the copy covers the range; None otherwise. The rows are consecutive in the copy (as
         ``rows_of`` finds them)."""
         if len(self.sids) != 1 or self._per_row or not self.covers(lo, hi):
             return None
-        sid = int(self.sids[0])
-        return (sid, *self.st.series_span(sid, *self._bounds(lo, hi)))
+        return self.st.series_span(int(self.sids[0]), *self._bounds(lo, hi))
 
     def _span(self, lo_q: Optional[int], hi_q: Optional[int]) -> np.ndarray:
         """``rows_of`` the matching series within the bounds, worked out once: the pushdown counts

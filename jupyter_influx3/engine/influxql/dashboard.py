@@ -46,7 +46,7 @@ from .fill import _cast_fill, _fill_previous, _PointBudget
 from .functions import MAX_TIME, MIN_TIME, Vec, nan_to_null
 from .planner import PreparedSelect
 from .points import ZERO_TO_EPOCH, Points, _starts, shard_duration
-from .reducers import _partial_combine_mean, _partial_combine_sum
+from .reducers import _partial_combine_mean, _partial_combine_sum, window_extreme_values
 from .scan import Scanner, column_types
 from .select import Extent
 from .series import SeriesData
@@ -68,15 +68,19 @@ def run(p: PreparedSelect, scanner: Scanner) -> Optional[list[SeriesData]]:
     calls, m, st, a, b = got
     time = st.time[a:b]
     shard_dur = shard_duration(m.database.retention_ns)
-    segments = _Segments(p.interval, p.offset)
+    whole = None   # the windows of every row's time: the calls of fields set in every row share them
     reduced = []
     for _key, c, kind in calls:
         col = st.columns.get(c.args[0].name)
         if col is None or _KINDS.get(col.kind) != kind:
             return None
         valid = col.valid[a:b]
-        t, v = (time, col.data[a:b]) if valid.all() else (time[valid], col.data[a:b][valid])
-        seg = segments.of(t)
+        if valid.all():
+            t, v = time, col.data[a:b]
+            seg = whole = whole or _Segment(time, p.interval, p.offset)
+        else:
+            t, v = time[valid], col.data[a:b][valid]
+            seg = _Segment(t, p.interval, p.offset)
         value = _reduce(c.name, kind, t, v, seg, shard_dur)
         if value is None:
             return None
@@ -97,32 +101,14 @@ def run(p: PreparedSelect, scanner: Scanner) -> Optional[list[SeriesData]]:
     return [SeriesData(m.name, {}, windows, cols)]
 
 
-class _Segments:
-    """The windows of points' times (ascending), worked out once for the calls that read the same
-    points (fields set in every row share the copy's time slice)."""
-
-    __slots__ = ("interval", "offset", "_by_times")
-
-    def __init__(self, interval: int, offset: int):
-        self.interval, self.offset = interval, offset
-        self._by_times: dict = {}
-
-    def of(self, t: np.ndarray) -> "_Segment":
-        got = self._by_times.get(id(t))
-        if got is None or got.times is not t:
-            got = self._by_times[id(t)] = _Segment(t, self.interval, self.offset)
-        return got
-
-
 class _Segment:
     """Runs of points in one window: each run's window number (``window start = number x
     interval + offset``, functions.window_starts' arithmetic), first point and the point past its
     last."""
 
-    __slots__ = ("times", "numbers", "starts", "ends")
+    __slots__ = ("numbers", "starts", "ends")
 
     def __init__(self, t: np.ndarray, interval: int, offset: int):
-        self.times = t
         num = (t - np.int64(offset)) // np.int64(interval)
         self.starts = _starts([num])
         self.ends = np.append(self.starts[1:], len(t))
@@ -136,8 +122,15 @@ def extent(p: PreparedSelect, scanner: Scanner, max_series: int) -> Optional[Ext
     if got is None:
         return None
     _calls, _m, _st, a, b = got
-    windows = (p.end - p.offset) // p.interval - (p.start - p.offset) // p.interval + 1
-    return Extent(b - a, windows * max(1, len(p.columns)), False)
+    return Extent(b - a, _windows(p)[1] * max(1, len(p.columns)), False)
+
+
+def _windows(p: PreparedSelect) -> tuple[int, int]:
+    """(the number of the range's first window, how many windows the range meets); window number
+    k starts at k x interval + offset (the range's first window does not start at MIN_TIME: see
+    _reader)."""
+    first = (p.start - p.offset) // p.interval
+    return first, (p.end - p.offset) // p.interval - first + 1
 
 
 def _reader(p: PreparedSelect, scanner: Scanner, max_series: Optional[int], build: bool):
@@ -153,7 +146,7 @@ def _reader(p: PreparedSelect, scanner: Scanner, max_series: Optional[int], buil
         return None   # (the first window would start at MIN_TIME, which 1.x shows as 0)
     m = p.sources[0].measurements[0]
     kinds = []
-    for _key, c, _ in calls:
+    for _key, c in calls:
         ref = c.args[0]
         kind = m.fields.get(ref.name)
         if kind not in ("float", "integer") or ref.name in m.tags or p.ref_type(ref) != kind:
@@ -168,11 +161,11 @@ def _reader(p: PreparedSelect, scanner: Scanner, max_series: Optional[int], buil
     rows = reader.one_series_rows(lo, hi)
     if rows is None:
         return None
-    return tuple((k, c, kind) for (k, c, _), kind in zip(calls, kinds)), m, reader.st, rows[1], rows[2]
+    return tuple((k, c, kind) for (k, c), kind in zip(calls, kinds)), m, reader.st, *rows
 
 
 def _calls(p: PreparedSelect) -> Optional[tuple]:
-    """The statement's distinct calls ((text, call, None), in field order) when its structure is
+    """The statement's distinct calls ((text, call), in field order) when its structure is
     the form's, else None; worked out once per shape."""
     return ast.shape_memo(p.stmt, "_dashboard_calls", lambda: _form_calls(p.stmt))
 
@@ -187,7 +180,7 @@ def _form_calls(stmt) -> Optional[tuple]:
                 or not isinstance(c.args[0], VarRef) or c.args[0].type is not None:
             return None
         calls.setdefault(ast.text(c), c)
-    return tuple((k, c, None) for k, c in calls.items())
+    return tuple(calls.items())
 
 
 def _reduce(name: str, kind: str, t: np.ndarray, v: np.ndarray, seg: _Segment, shard_dur: int) -> Optional[Vec]:
@@ -200,9 +193,8 @@ def _reduce(name: str, kind: str, t: np.ndarray, v: np.ndarray, seg: _Segment, s
     if name == "count":
         return Vec("integer", (ends - starts).astype(np.int64), ones)
     if name in ("min", "max"):
-        if kind == "float" and np.isnan(v).any():
-            return None   # (the general selection keeps a NaN its own way)
-        return Vec(kind, (np.maximum if name == "max" else np.minimum).reduceat(v, starts), ones)
+        vals = window_extreme_values(name, kind, v, starts)   # (None: a NaN, kept its own way)
+        return None if vals is None else Vec(kind, vals, ones)
     if name in ("first", "last"):
         return Vec(kind, v[starts if name == "first" else ends - 1], ones)
     if name == "sum" and kind == "integer":
@@ -218,10 +210,8 @@ def _reduce(name: str, kind: str, t: np.ndarray, v: np.ndarray, seg: _Segment, s
 def _filled(p: PreparedSelect, scanner: Scanner, calls: tuple, reduced: list) -> tuple[np.ndarray, list[Vec]]:
     """(every window of the range, each call's values there filled as 1.x's fill iterator fills
     them); raises ExecError past max-select-point, counted per call as fill.py counts it."""
-    interval, offset = np.int64(p.interval), np.int64(p.offset)
-    first = (p.start - p.offset) // p.interval     # window numbers of the range's ends
-    n = (p.end - p.offset) // p.interval - first + 1
-    grid = (np.arange(n, dtype=np.int64) + np.int64(first)) * interval + offset
+    first, n = _windows(p)
+    grid = (np.arange(n, dtype=np.int64) + np.int64(first)) * np.int64(p.interval) + np.int64(p.offset)
     values = []
     placed: dict = {}   # id(segment) -> (its windows' rows in the grid, which rows have a point)
     for (_key, c, _kind), (seg, v) in zip(calls, reduced):

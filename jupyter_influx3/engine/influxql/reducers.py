@@ -191,11 +191,16 @@ def _window_extremes(name: str, value: Vec, starts, gid, zero_t, ones) -> Option
     iterator then replaces the selected point's time by its window's start and keeps nothing else
     of the point, so the extreme value is the whole answer.  None where the general selection
     may keep another value: NaN, and unsigned values (compared there as floats)."""
-    kind, vals = value.kind, value.data
+    vals = window_extreme_values(name, value.kind, value.data, starts)
+    return None if vals is None else Points(gid, zero_t, Vec(value.kind, vals, ones))
+
+
+def window_extreme_values(name: str, kind: str, vals: np.ndarray, starts: np.ndarray) -> Optional[np.ndarray]:
+    """min()/max() of each segment's values (segments starting at ``starts``) when the value
+    alone is the answer, else None (NaN, unsigned: see _window_extremes)."""
     if not (kind == "integer" or (kind == "float" and not np.isnan(vals).any())):
         return None
-    fn = np.maximum if name == "max" else np.minimum
-    return Points(gid, zero_t, Vec(kind, fn.reduceat(vals, starts), ones))
+    return (np.maximum if name == "max" else np.minimum).reduceat(vals, starts)
 
 
 def _select_vectorized(name: str, kind: str, vals, times, starts, n: int) -> np.ndarray:

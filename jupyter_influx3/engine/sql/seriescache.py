@@ -164,12 +164,8 @@ class SeriesTable:
         starts, ends = self.offsets[sids], self.offsets[sids + 1]
         if lo is not None or hi is not None:
             starts, ends = starts.copy(), ends.copy()
-            t = self.time
-            for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist())):
-                if lo is not None:
-                    starts[i] = s + int(np.searchsorted(t[s:e], lo, "left"))
-                if hi is not None:
-                    ends[i] = s + int(np.searchsorted(t[s:e], hi, "right"))
+            for i, sid in enumerate(sids.tolist()):
+                starts[i], ends[i] = self.series_span(sid, lo, hi)
         lens = np.maximum(ends - starts, 0)
         total = int(lens.sum())
         if total == 0:
