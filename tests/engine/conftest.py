@@ -29,13 +29,19 @@ def voluntary_switches():
 
 
 @pytest.fixture
-def adopted(monkeypatch) -> list:
-    """Whether each InfluxQL run started from a kept run state (influxql/select.py), in order. The
-    dashboard run (influxql/dashboard.py), which keeps none and takes single-series GROUP BY time()
-    queries whole, is off: the general run's state is what these tests look at."""
-    from jupyter_influx3.engine.influxql import dashboard, select
+def general_run(monkeypatch) -> None:
+    """The dashboard run (influxql/dashboard.py) off: it keeps no run state and takes single-series
+    GROUP BY time() queries whole, so tests of the general run's state switch it off."""
+    from jupyter_influx3.engine.influxql import dashboard
 
     monkeypatch.setattr(dashboard, "run", lambda p, scanner: None)
+
+
+@pytest.fixture
+def adopted(monkeypatch, general_run) -> list:
+    """Whether each InfluxQL run started from a kept run state (influxql/select.py), in order (the
+    general run's: the dashboard run is off)."""
+    from jupyter_influx3.engine.influxql import select
 
     runs: list = []
     take = select._Run._take_state

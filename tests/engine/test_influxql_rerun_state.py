@@ -15,7 +15,7 @@ import time
 import pytest
 
 from jupyter_influx3.engine import afterwards
-from jupyter_influx3.engine.influxql import dashboard, select
+from jupyter_influx3.engine.influxql import select
 from jupyter_influx3.engine.sql import seriescache
 from jupyter_influx3.engine.influxql.executor import Executor
 from jupyter_influx3.engine.querylimits import QueryLimits
@@ -26,12 +26,9 @@ from test_influxql_fast_paths import NOW, QUERIES, S, W
 
 engine = test_influxql_fast_paths.engine   # the same data, written and snapshotted the same way
 
-
-@pytest.fixture(autouse=True)
-def general_run(monkeypatch):
-    """The general run's kept state is the subject here: the dashboard run, which keeps none and
-    would take the single-host queries, is off (tests/engine/test_influxql_dashboard.py)."""
-    monkeypatch.setattr(dashboard, "run", lambda p, scanner: None)
+# the general run's kept state is the subject here: the dashboard run, which keeps none and would
+# take the single-host queries, is off in every test (conftest.general_run)
+pytestmark = pytest.mark.usefixtures("general_run")
 
 
 def _answer(ex: Executor, q: str, now: int = NOW):
