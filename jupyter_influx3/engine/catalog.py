@@ -28,7 +28,10 @@ from .changesignal import DATA_SIGNAL_FILE, open_signal
 from .fsutil import write_file_atomic, write_file_exclusive
 
 INTERNAL_DB = "_internal"
-RESERVED_COLUMNS = ("time", "__chunk_order")
+#: names no tag or field may have: InfluxDB 3's own two, and ours for each row's write order
+#: (validator.SEQ_COLUMN), which a written column of that name would replace in deduplication
+#: and make every later snapshot of the table fail (two columns of one name)
+RESERVED_COLUMNS = ("time", "__chunk_order", "__seq")
 FIELD_TYPES = ("float", "int", "uint", "string", "bool")
 COLUMN_TYPES = ("tag", "time") + FIELD_TYPES
 CHECKPOINT_EVERY = 100

@@ -73,6 +73,16 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def unused_name(base: str, taken) -> str:
+    """``base``, or ``base`` with a number appended, whichever no name in ``taken`` is: a column a
+    query adds beside a table's own (any name, ``__rn`` included, may be written as a field)."""
+    name, n = base, 0
+    while name in taken:
+        n += 1
+        name = f"{base}{n}"
+    return name
+
+
 def _is_tag(field: pa.Field) -> bool:
     return pa.types.is_dictionary(field.type)
 

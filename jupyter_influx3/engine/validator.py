@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import errors
-from .catalog import IOX_TYPE_NAMES, Catalog, Table
+from .catalog import IOX_TYPE_NAMES, RESERVED_COLUMNS, Catalog, Table
 from .lineprotocol import TAG_ARROW_TYPE, LineError, ParseResult, TableRows
 
 ARROW_TYPES = {
@@ -27,7 +27,7 @@ ARROW_TYPES = {
 }
 TAG_TYPE = TAG_ARROW_TYPE   # a tag column is stored as the parser makes it
 TIME_TYPE = pa.timestamp("ns")
-SEQ_COLUMN = "__seq"
+SEQ_COLUMN = "__seq"   # each row's write order; a reserved column name (catalog.RESERVED_COLUMNS)
 
 
 @dataclass
@@ -136,6 +136,9 @@ def _plan_columns(tp: TablePlan, existing: dict[str, str], db_id: int, next_col:
     new_cols: list[tuple[str, str]] = []
     for _, _, name, typ, arr in candidates:
         have = existing.get(name)
+        if have is None and name in RESERVED_COLUMNS:
+            _reject(tp, _present(arr), f"'{name}' is a reserved column")
+            continue
         if have is None:
             is_tag = typ == "tag"
             if n_user + 1 > limits.max_columns_per_table:

@@ -104,6 +104,16 @@ def cpu(engine):
     return engine
 
 
+@pytest.mark.parametrize("name", ["__rn", "__r", "__rn1"])
+def test_a_last_cache_over_stored_rows_fills_when_a_field_has_the_name_of_its_fill_querys_rank(engine, name):
+    for i in range(3):
+        engine.write_lp("db", f"cpu,host=a usage={i}.5,{name}={i}i {NOW - (3 - i) * 10**9}", "ns")
+    engine.snapshot()   # the new cache is filled from what is stored (caches/registry.py's query)
+    engine.create_last_cache("db", "cpu", key_columns=["host"], count=2)
+    got = engine.sql("db", "SELECT * FROM last_cache('cpu') ORDER BY time").to_pylist()
+    assert [(r["usage"], r[name]) for r in got] == [(1.5, 1), (2.5, 2)]
+
+
 def test_defaults_and_generated_names(cpu):
     lvc = cpu.create_last_cache("db", "cpu")
     assert (lvc["name"], lvc["key_columns"], lvc["value_columns"], lvc["count"], lvc["ttl"]) == \

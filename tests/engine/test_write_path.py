@@ -31,6 +31,21 @@ def test_type_conflict_is_a_line_error_with_influxdb_message(engine):
         "got iox::column_type::field::uinteger")
 
 
+@pytest.mark.parametrize("line", ["cpu,host=a __seq=1,x=1 {t}", "cpu,host=a,__seq=z x=1 {t}",
+                                  "cpu,host=a __chunk_order=1i,x=1 {t}"])
+def test_a_tag_or_field_with_a_reserved_name_is_a_line_error_and_the_table_still_snapshots(engine, line):
+    # `__seq` is the engine's own write order: a written one replaced it in deduplication (an older
+    # value won) and gave every later snapshot two columns of one name (it failed, forever)
+    res = engine.write_lp("db", (line.format(t=1) + "\ncpu,host=a x=2 1").encode(), "ns")
+    name = "__chunk_order" if "__chunk_order" in line else "__seq"
+    assert [(e.line_number, e.error_message) for e in res.errors] == [(1, f"'{name}' is a reserved column")]
+    assert [(r["host"], r["x"]) for r in rows(engine, "db", "cpu")] == [("a", 2.0)]
+    engine.snapshot()
+    assert [(r["host"], r["x"]) for r in rows(engine, "db", "cpu")] == [("a", 2.0)]
+    with pytest.raises(errors.InvalidConfiguration, match="'__seq' is a reserved column"):
+        engine.create_table("db", "other", [], [("__seq", "int64")])
+
+
 def test_partial_write_keeps_good_lines_and_reports_bad_ones(engine):
     body = b"cpu,host=b val=2 155\ncpu,host=a val= 123\ncpu,host=b val=5 199"
     res = engine.write_lp("db", body, "ns")

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from .. import lifecycle
 from ..admin.deletes import sql_hidden, version as deletes_version
-from ..persist import quote
+from ..persist import quote, unused_name
 from ..validator import SEQ_COLUMN, TAG_TYPE
 from .distinct_value import DistinctValueCache
 from .last_value import LastValueCache
@@ -247,18 +247,19 @@ class CacheRegistry:
             keys = [quote(c) for c in cache.key_columns if c in have]
             part = f"PARTITION BY {', '.join(keys)} " if keys else ""
             seq, cutoff, count = quote(SEQ_COLUMN), now - cache.ttl_ns, int(cache.count)
+            rank = quote(unused_name("__rn", have))   # (a table may have a field of that name)
             kt = ", ".join(keys + ['"time"'])
             on = " AND ".join(f"s.{k} IS NOT DISTINCT FROM t.{k}" for k in keys + ['"time"'])
             # Deduplicate only the rows at each key's `count` newest times written within ttl (an
             # identity's rows share its time), not the whole table: a fill reads every stored row.
             sql = (f"WITH src AS ({src}), "
                    f"recent AS (SELECT DISTINCT {kt} FROM src WHERE {seq} >= {cutoff}), "
-                   f"top AS (SELECT {kt} FROM (SELECT {kt}, dense_rank() OVER ({part}ORDER BY \"time\" DESC) AS __r "
-                   f"FROM recent) WHERE __r <= {count}), "
+                   f"top AS (SELECT {kt} FROM (SELECT {kt}, dense_rank() OVER ({part}ORDER BY \"time\" DESC) AS {rank} "
+                   f"FROM recent) WHERE {rank} <= {count}), "
                    f"cand AS (SELECT s.* FROM src s SEMI JOIN top t ON {on}) "
-                   f"SELECT * EXCLUDE (__rn) FROM (SELECT *, row_number() OVER ({part}ORDER BY \"time\" DESC, "
-                   f"{seq} DESC) AS __rn FROM (SELECT {', '.join(group + agg)} FROM cand "
-                   f"GROUP BY {', '.join(group)}) WHERE {seq} >= {cutoff}) WHERE __rn <= {count}")
+                   f"SELECT * EXCLUDE ({rank}) FROM (SELECT *, row_number() OVER ({part}ORDER BY \"time\" DESC, "
+                   f"{seq} DESC) AS {rank} FROM (SELECT {', '.join(group + agg)} FROM cand "
+                   f"GROUP BY {', '.join(group)}) WHERE {seq} >= {cutoff}) WHERE {rank} <= {count}")
             out = con.sql(sql).to_arrow_table()
         finally:
             con.close()
