@@ -265,6 +265,14 @@ def make_queries() -> list[dict]:
     add("SELECT v FROM temp WHERE location = 'y' LIMIT 3 tz('Europe/Paris')")
     add(f"SELECT count(v) FROM temp WHERE {tw} GROUP BY time(1h) fill(none)")
     add(f"SELECT max(v) FROM temp WHERE location = 'x' AND {tw} GROUP BY time(7m) fill(linear) LIMIT 5")
+    # fill values as 1.x casts them (found by fuzzing against 1.6.7): an integer's linear fill in
+    # float steps truncated toward zero, fill(-2.5) of an integer truncated, a boolean's and a
+    # string's zero value
+    add(f"SELECT min(n) FROM cpu WHERE {W} GROUP BY time(20s), host fill(linear)")
+    add(f"SELECT count(n) FROM cpu WHERE host = 'b' AND {W} GROUP BY time(10s) fill(linear)")
+    add(f"SELECT last(n), max(n) FROM cpu WHERE host = 'c' AND {W} GROUP BY time(15s) fill(-2.5)")
+    add(f"SELECT last(up), last(status) FROM cpu WHERE host = 'b' AND {W} GROUP BY time(20s) fill(7)")
+    add(f"SELECT first(status), mode(up) FROM cpu WHERE {W} GROUP BY time(20s), host fill(0)")
     # sample() with at least as many slots as points (deterministic), sources and time literals
     add("SELECT sample(usage_user, 100) FROM cpu WHERE host = 'c' AND time < 1672531300s")
     add(f"SELECT sample(n, 20) FROM cpu WHERE {W} GROUP BY time(1m)")
@@ -398,7 +406,7 @@ def run_case(ex, case: dict) -> tuple[int, object]:
     return 200, json.loads(v1_json(results, params.get("epoch")))
 
 
-CASE_COUNT = 403
+CASE_COUNT = 408
 RECORDED = json.loads(CASES.read_text()) if __name__ != "__main__" else {}  # missing: a failure, not a skip
 ALL = RECORDED.get("cases", [])
 

@@ -1,5 +1,7 @@
 """fill(linear) (influxql/fill.py ``_fill_linear``): 1.x's interpolation by window number between
-the two nearest points of a series with values, found for all rows at once.
+the two nearest points of a series with values, found for all rows at once (integers as 1.x's
+linearInteger: float steps, truncated toward zero; tests/engine/test_influxql_diff.py holds
+1.6.7's answers).
 
 Row by row, the search for the next point made a sparse series over many windows quadratic: one
 query of a million empty windows held a server's event loop for hours. The rows it fills and the
@@ -36,7 +38,9 @@ def _row_by_row(gids, times, interval, kind, have, data, valid):
             if kind == "float":
                 res[i] = (data[j] - data[prev_i]) / float(t1 - t0) * float(ti - t0) + data[prev_i]
             else:
-                res[i] = (int(data[j]) - int(data[prev_i])) // (t1 - t0) * (ti - t0) + int(data[prev_i])
+                # linearInteger: float64 steps, the value truncated toward zero (int() does)
+                step = float(int(data[j]) - int(data[prev_i])) / float(t1 - t0)
+                res[i] = int(step * float(ti - t0) + float(data[prev_i]))
             valid[i] = True
     return res, valid
 

@@ -216,9 +216,14 @@ def _fill_linear(gids: np.ndarray, times: np.ndarray, interval: int, kind: str, 
     if kind == "float":
         y0 = data[a]
         res[i] = (data[b] - y0) / (t1 - t0).astype(np.float64) * (ti - t0).astype(np.float64) + y0
+    elif kind == "integer":
+        # 1.x's linearInteger: the int64 difference (wrapping), then float64 steps, and the value
+        # truncated toward zero (-1.5 is -1, where integer division would give -2)
+        with np.errstate(over="ignore", invalid="ignore"):
+            step = (data[b] - data[a]).astype(np.float64) / (t1 - t0).astype(np.float64)
+            res[i] = np.trunc(step * (ti - t0).astype(np.float64) + data[a].astype(np.float64)).astype(np.int64)
     else:
-        # in Python's integers, as 1.x's int64 steps do not overflow on these values: the slope and
-        # the value are put back as the int64 they are
+        # unsigned: in Python's integers (1.6.7 was not recorded filling unsigned values linearly)
         for k, x0, x1, w0, w1, wi in zip(i.tolist(), data[a].tolist(), data[b].tolist(), t0.tolist(), t1.tolist(),
                                          ti.tolist()):
             res[k] = ((x1 - x0) // (w1 - w0)) * (wi - w0) + x0
@@ -246,18 +251,19 @@ def _fill_previous(gids: np.ndarray, have: np.ndarray, data: np.ndarray, valid: 
 
 
 def _cast_fill(v, kind: str, v3: bool = False):
-    """FILL(number) as a value of ``kind``; 1.x gives up on a fractional value for integers,
-    InfluxDB 3 truncates it."""
+    """FILL(number) as a value of ``kind``: an integer truncates it; 1.x fills booleans with
+    false and strings with "" (its casts of a number to those types)."""
     if v is None:
         return None
     if kind == "float":
         return float(v)
     if kind == "integer":
-        if v3:
-            return int(v)
-        return int(v) if not isinstance(v, float) or v == int(v) else None
+        return int(v)   # (toward zero: fill(2.5) is 2, fill(-2.5) is -2, as 1.6.7 answers)
     if kind == "unsigned":
         return int(v) if int(v) >= 0 else None
+    if not v3 and kind in ("boolean", "string"):
+        # 1.x's castToBoolean / castToString of a number: the type's zero value, not a null
+        return False if kind == "boolean" else ""
     return None
 
 
