@@ -273,6 +273,9 @@ def make_queries() -> list[dict]:
     add(f"SELECT last(n), max(n) FROM cpu WHERE host = 'c' AND {W} GROUP BY time(15s) fill(-2.5)")
     add(f"SELECT last(up), last(status) FROM cpu WHERE host = 'b' AND {W} GROUP BY time(20s) fill(7)")
     add(f"SELECT first(status), mode(up) FROM cpu WHERE {W} GROUP BY time(20s), host fill(0)")
+    # elapsed() in descending order stays negative (it was turned positive)
+    add(f"SELECT elapsed(usage_user, 1s) FROM cpu WHERE host = 'c' AND {W} ORDER BY time DESC LIMIT 5")
+    add(f"SELECT elapsed(last(n)) FROM cpu WHERE host = 'b' AND {W} GROUP BY time(1m) ORDER BY time DESC")
     # sample() with at least as many slots as points (deterministic), sources and time literals
     add("SELECT sample(usage_user, 100) FROM cpu WHERE host = 'c' AND time < 1672531300s")
     add(f"SELECT sample(n, 20) FROM cpu WHERE {W} GROUP BY time(1m)")
@@ -406,7 +409,7 @@ def run_case(ex, case: dict) -> tuple[int, object]:
     return 200, json.loads(v1_json(results, params.get("epoch")))
 
 
-CASE_COUNT = 408
+CASE_COUNT = 410
 RECORDED = json.loads(CASES.read_text()) if __name__ != "__main__" else {}  # missing: a failure, not a skip
 ALL = RECORDED.get("cases", [])
 

@@ -158,9 +158,7 @@ def _stream(name: str, c: Call, times: list, vals: list, kind: str, asc: bool, u
         prev = None
         for t, v in zip(times, vals):
             if prev is not None and prev != t:
-                el = t - prev
-                if not asc:
-                    el = -el
+                el = t - prev   # (negative in descending order, as 1.x's elapsed reducer leaves it)
                 out.append((t, int(el // unit) if el >= 0 else -int((-el) // unit)))
             if prev is None or prev != t:
                 prev = t
