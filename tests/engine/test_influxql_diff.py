@@ -276,6 +276,13 @@ def make_queries() -> list[dict]:
     # elapsed() in descending order stays negative (it was turned positive)
     add(f"SELECT elapsed(usage_user, 1s) FROM cpu WHERE host = 'c' AND {W} ORDER BY time DESC LIMIT 5")
     add(f"SELECT elapsed(last(n)) FROM cpu WHERE host = 'b' AND {W} GROUP BY time(1m) ORDER BY time DESC")
+    # a transformation of calls in descending order reads the window past the range's end
+    add(f"SELECT difference(max(n)), max(n) FROM cpu WHERE host = 'a' AND time >= {T0 + 60}s AND time < {T0 + 420}s "
+        "GROUP BY time(1m) ORDER BY time DESC")
+    add(f"SELECT moving_average(mean(usage_user), 2) FROM cpu WHERE time >= {T0 + 60}s AND time < {T0 + 420}s "
+        "GROUP BY time(1m), host fill(0) ORDER BY time DESC")
+    add(f"SELECT non_negative_derivative(sum(n), 1s) FROM cpu WHERE time >= {T0 + 90}s AND time < {T0 + 390}s "
+        "GROUP BY time(30s) fill(previous) ORDER BY time DESC LIMIT 6")
     # sample() with at least as many slots as points (deterministic), sources and time literals
     add("SELECT sample(usage_user, 100) FROM cpu WHERE host = 'c' AND time < 1672531300s")
     add(f"SELECT sample(n, 20) FROM cpu WHERE {W} GROUP BY time(1m)")
@@ -409,7 +416,7 @@ def run_case(ex, case: dict) -> tuple[int, object]:
     return 200, json.loads(v1_json(results, params.get("epoch")))
 
 
-CASE_COUNT = 410
+CASE_COUNT = 413
 RECORDED = json.loads(CASES.read_text()) if __name__ != "__main__" else {}  # missing: a failure, not a skip
 ALL = RECORDED.get("cases", [])
 

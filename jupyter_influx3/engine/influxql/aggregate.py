@@ -16,7 +16,7 @@ from .cachescan import Unsupported
 from .errors import ExecError, _iter_type
 from .expr import _calls_in
 from .fill import _cast_fill
-from .functions import MIN_TIME, Vec, window_starts
+from .functions import MAX_TIME, MIN_TIME, Vec, window_starts
 from .planner import SELECTORS, PreparedSelect
 from .points import Points, _apply_limit, _same_array, _starts, frozen
 from .pushdown import aggregate_partials, precompute
@@ -245,10 +245,13 @@ class _Aggregates:
         interval = p.interval
         if name in ("derivative", "non_negative_derivative", "difference", "non_negative_difference",
                     "moving_average", "elapsed") or name in _TA:
-            inner_start = start
-            if interval and start > MIN_TIME:
-                inner_start = max(MIN_TIME, start - interval)
-            inp = self.input_points(c.args[0], aux, inner_start)
+            if interval and not p.ascending:
+                inp = self._past_the_end(interval, lambda: self.input_points(c.args[0], aux, start))
+            else:
+                inner_start = start
+                if interval and start > MIN_TIME:
+                    inner_start = max(MIN_TIME, start - interval)
+                inp = self.input_points(c.args[0], aux, inner_start)
             return self.transform(c, inp)
         if name == "cumulative_sum":
             inp = self.input_points(c.args[0], aux, start)
@@ -272,6 +275,18 @@ class _Aggregates:
             if interval and p.fill is not FillOption.NONE:
                 pts = self.fill(pts, c, start)
         return pts
+
+    def _past_the_end(self, interval: int, compute):
+        """``compute()`` with the range's end one window later: in descending order 1.x reads the
+        window past the end for a transformation's first row (its previous point), as it reads the
+        one before the start in ascending order. (What a run derives is keyed by the end as well.)"""
+        p = self.p
+        end = p.end
+        p.end = min(MAX_TIME, end + interval)
+        try:
+            return compute()
+        finally:
+            p.end = end
 
     def input_points(self, arg, aux, start: int) -> Points:
         """The input of a transformation: an inner call's points, or a field's raw points."""

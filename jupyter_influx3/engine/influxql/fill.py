@@ -46,7 +46,7 @@ class _Fill:
         def grid():
             # the calls of a statement mostly have points in the same windows: the grid is
             # shared by the arrays' identity (see _reduce), else by their contents
-            key = ("fill", start, pts.gid.tobytes(), pts.time.tobytes()) if len(pts) <= 100_000 else None
+            key = ("fill", start, p.end, pts.gid.tobytes(), pts.time.tobytes()) if len(pts) <= 100_000 else None
             got = self._derived.get(key) if key is not None else None
             if got is None:
                 if p.ascending:
@@ -64,7 +64,7 @@ class _Fill:
                     self._derived[key] = got
             return got
 
-        out_gid, out_time, idx, have, safe, same = self.shared(("fill", start), (pts.gid, pts.time), grid)
+        out_gid, out_time, idx, have, safe, same = self.shared(("fill", start, p.end), (pts.gid, pts.time), grid)
         if same and not pts.aux:
             # what every fill below gives when no window lacks a point (the values as they are)
             return Points(np.asarray(out_gid, np.int64), np.asarray(out_time, np.int64), pts.value, [])

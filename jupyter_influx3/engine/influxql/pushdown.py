@@ -71,7 +71,7 @@ def precompute(run: "_Run", calls: list[Call], start: int) -> None:
     if _few_cached_rows(run, lo, hi, len({text(c.args[0]) for c in calls})):
         # the points are read instead: said once for every call, not asked again per call
         for c in calls:
-            pushed[(text(c), start)] = None
+            pushed[(text(c), start, p.end)] = None
         return
     per_call: dict[str, list] = {text(c): [] for c in calls}
     for m in run.measurements():
@@ -111,7 +111,7 @@ def precompute(run: "_Run", calls: list[Call], start: int) -> None:
                 continue
             per_call[text(c)].append((ser, tbl, index[col[1]]))
     for c in calls:
-        pushed[(text(c), start)] = _combine(run, c, per_call[text(c)])
+        pushed[(text(c), start, p.end)] = _combine(run, c, per_call[text(c)])
 
 
 def _cached_partials(run: "_Run", m, spec, lo: int, hi: int) -> tuple[Optional[pa.Table], Optional[list]]:
@@ -156,14 +156,14 @@ def _few_cached_rows(run: "_Run", lo: int, hi: int, fields: int = 1) -> bool:
 
 
 def aggregate_partials(run: "_Run", c: Call, start: int) -> Optional["Points"]:
-    pushed = getattr(run, "_pushed", None)
-    if pushed is not None and (text(c), start) in pushed:
-        return pushed[(text(c), start)]
+    pushed, key = getattr(run, "_pushed", None), (text(c), start, run.p.end)
+    if pushed is not None and key in pushed:
+        return pushed[key]
     if not eligible(run, c):
         return None
     precompute(run, [c], start)
     pushed = getattr(run, "_pushed", None) or {}
-    return pushed.get((text(c), start))
+    return pushed.get(key)
 
 
 def _series(run: "_Run", m, tbl: pa.Table, copy_series: Optional[list] = None) -> tuple[np.ndarray, np.ndarray,

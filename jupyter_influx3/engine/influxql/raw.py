@@ -325,7 +325,7 @@ class _Raw:
         """Raw points of a field per output group, time-ordered within each group (1.x's sorted
         merge of the series iterators).  The same points for the same reads: kept with what the run
         derives (the calls of a statement, and the next run over the same copy, see _RunState)."""
-        key = ("points", id(ref), start, ordered, ascending, any_order, self._per_series, *map(id, aux))
+        key = ("points", id(ref), start, self.p.end, ordered, ascending, any_order, self._per_series, *map(id, aux))
         got = self._derived.get(key)
         if got is not None and got[1] is ref and len(got[2]) == len(aux) and all(map(operator.is_, got[2], aux)):
             return got[0]
