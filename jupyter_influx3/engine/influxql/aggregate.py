@@ -320,9 +320,7 @@ class _Aggregates:
             if pushed is not None:
                 return pushed
         kind = p.ref_type(arg)
-        if name in ("mean", "sum", "stddev", "median", "spread", "integral") and kind in ("string", "boolean"):
-            raise ExecError(f"unsupported {name} iterator type: *query.{_iter_type(kind)}InterruptIterator" if False
-                            else f"unsupported {name} iterator type: *query.{_iter_type(kind)}InterruptIterator")
+        unsupported = name in ("mean", "sum", "stddev", "median", "spread", "integral") and kind in ("string", "boolean")
         ordered = name in ("median", "percentile", "stddev")
         if name in ("first", "last") and not p.interval and not self.v3 and not any(
                 src.subquery is not None for src in p.sources):
@@ -346,6 +344,8 @@ class _Aggregates:
         if len(pts) == 0:
             return Points.empty("integer" if name == "count" else ("float" if name in (
                 "mean", "median", "stddev") else pts.value.kind), len(aux))
+        if unsupported:   # (1.x makes no iterator where no series has points: no error then)
+            raise ExecError(f"unsupported {name} iterator type: *query.{_iter_type(kind)}InterruptIterator")
         key = ("segments", id(pts.time), id(pts.gid))
         got = self._derived.get(key)
         if got is None or got[3] is not pts.time or got[4] is not pts.gid:
