@@ -29,13 +29,24 @@ from .fsutil import write_file_atomic, write_file_exclusive
 
 INTERNAL_DB = "_internal"
 #: names no tag or field may have: InfluxDB 3's own two, and ours for each row's write order
-#: (validator.SEQ_COLUMN), which a written column of that name would replace in deduplication
-#: and make every later snapshot of the table fail (two columns of one name)
-RESERVED_COLUMNS = ("time", "__chunk_order", "__seq")
+#: and each merged column's (validator.SEQ_COLUMN, SEQS_COLUMN), which a written column of that
+#: name would replace in deduplication and make every later snapshot of the table fail (two
+#: columns of one name)
+RESERVED_COLUMNS = ("time", "__chunk_order", "__seq", "__seqs")
+#: ours whatever their case: DuckDB binds names without regard to it, so a field `__Seq` or `__SEQS`
+#: was read for the rows' own column where duplicates are merged (a snapshot wrote write orders as
+#: `__Seq`'s values; a merge looked `__seqs` up in the float `__SEQS` and failed)
+_OWN_RESERVED = ("__seq", "__seqs")
 FIELD_TYPES = ("float", "int", "uint", "string", "bool")
 COLUMN_TYPES = ("tag", "time") + FIELD_TYPES
 CHECKPOINT_EVERY = 100
 INTERNAL_RETENTION_NS = 7 * 24 * 3600 * 10**9
+
+
+def reserved_column(name: str) -> bool:
+    """Whether no new tag or field may have the name `name`."""
+    return name in RESERVED_COLUMNS or name.lower() in _OWN_RESERVED
+
 
 # How InfluxDB 3 names column types in its type-conflict message.
 IOX_TYPE_NAMES = {
@@ -552,7 +563,7 @@ class Catalog:
                      retention_ns: int | None = None) -> Table:
         tags, fields = list(tags), list(fields)
         for name in tags + [f for f, _ in fields]:
-            if name in RESERVED_COLUMNS:
+            if reserved_column(name):
                 raise errors.InvalidConfiguration(f"'{name}' is a reserved column")
         if len(set(tags) | {f for f, _ in fields}) != len(tags) + len(fields):
             raise errors.InvalidConfiguration("invalid configuration provided: duplicate column name")

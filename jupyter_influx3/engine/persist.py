@@ -6,8 +6,9 @@ sequence range) and files it retires (compaction), plus the WAL file up to which
 now in Parquet. The file index is the union of every node's manifests: added minus retired.
 
 Rows in a written file are deduplicated on (tags, time) — per column the value with the highest
-`__seq` that is not null — and sorted by tags then time. Does not decide *when* to snapshot or compact
-(the engine does), and never deletes a WAL file.
+`__seq` that is not null — and sorted by tags then time. A merged row keeps, in `__seqs`, the write
+order of each column whose value came from an older write than the row's `__seq` (`merge_sql`).
+Does not decide *when* to snapshot or compact (the engine does), and never deletes a WAL file.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import math
 import os
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,8 +29,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .catalog import RESERVED_COLUMNS
 from .fsutil import fsync_dir, write_file_exclusive
-from .validator import SEQ_COLUMN
+from .validator import SEQ_COLUMN, SEQS_COLUMN
 
 DAY_NS = 86400 * 10**9
 #: rows per Parquet row group written: DuckDB scans a file's row groups in parallel, so a 500K-row
@@ -73,6 +76,72 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def rank_sql(column: str, has_seqs: bool, key: str | None = None) -> str:
+    """The write order of `column`'s value in a row: the row's `__seq`, or the column's own where a
+    merge recorded an older one (`map['k']` is NULL for a key the map lacks, or a null map). `key`:
+    the column's own name where the SQL names it by an alias (`case_aliases`)."""
+    seq = quote(SEQ_COLUMN)
+    return f"coalesce({quote(SEQS_COLUMN)}[{literal(key or column)}], {seq})" if has_seqs else seq
+
+
+def merge_sql(values: list[str], has_seqs: bool, keep_seqs: bool = False,
+              keys: dict[str, str] | None = None) -> list[str]:
+    """The aggregates that merge the rows of one (series key, time), for a GROUP BY on it: per value
+    column the value of the newest write that set it (DuckDB's arg_max skips rows whose value is
+    null), and `__seq`, the newest write of all. `has_seqs`: the rows have a `__seqs` column. With
+    `keep_seqs` (rows that are written back, or cached), also `__seqs`, the write order of each
+    column won by an older write than the row's `__seq`: merged again later (with another node's
+    rows, by a compaction) every column still ranks by its own write, not by the row's newest.
+    `keys`: {SQL name: own name} of the columns the SQL names by an alias (`__seqs` is keyed by
+    the own names)."""
+    keys = keys or {}
+    seq = quote(SEQ_COLUMN)
+    out = [f"arg_max({quote(v)}, {rank_sql(v, has_seqs, keys.get(v))}) AS {quote(v)}" for v in values]
+    out.append(f"max({seq}) AS {seq}")
+    if keep_seqs and values:
+        out.append(f"{_seqs_sql(values, has_seqs, keys)} AS {quote(SEQS_COLUMN)}")
+    return out
+
+
+def _seqs_sql(values: list[str], has_seqs: bool, keys: dict[str, str]) -> str:
+    """`__seqs` of a merged row: a map of the columns whose winning write is older than the row's
+    newest; NULL when there is none (every row but mixed merges: the column is then dropped)."""
+    newest = f"max({quote(SEQ_COLUMN)})"
+    won = {v: f"max({rank_sql(v, has_seqs, keys.get(v))}) FILTER (WHERE {quote(v)} IS NOT NULL)" for v in values}
+    older = {v: f"{w} < {newest}" for v, w in won.items()}
+    entries = [f"CASE WHEN {older[v]} THEN [{{'key': {literal(keys.get(v, v))}, 'value': {won[v]}}}] END"
+               for v in values]
+    return f"CASE WHEN {' OR '.join(older.values())} THEN map_from_entries(list_concat({', '.join(entries)})) END"
+
+
+def case_aliases(names, prefix: str) -> dict[str, str] | None:
+    """{name: alias} for the names among `names` equal to another ignoring case (or to a reserved
+    name, which keeps its own), None when no two are: DuckDB binds names without regard to case,
+    quoted or not, so SQL over such columns must name them by aliases no two of which collide
+    (`prefix` and a number; checked against every name)."""
+    names = list(names)
+    every = names + [k for k in RESERVED_COLUMNS if k not in names]
+    lower = [n.lower() for n in every]
+    if len(set(lower)) == len(lower):
+        return None
+    counts = Counter(lower)
+    taken = set(lower)
+    out = {}
+    for i, name in enumerate(sorted(names)):
+        if counts[name.lower()] > 1 and name not in RESERVED_COLUMNS:
+            alias = f"{prefix}{i}"
+            while alias.lower() in taken:
+                alias += "_"
+            taken.add(alias.lower())
+            out[name] = alias
+    return out
+
+
 def unused_name(base: str, taken) -> str:
     """``base``, or ``base`` with a number appended, whichever no name in ``taken`` is: a column a
     query adds beside a table's own (any name, ``__rn`` included, may be written as a field)."""
@@ -105,19 +174,23 @@ def dedup_sort(con: duckdb.DuckDBPyConnection | None, table: pa.Table) -> pa.Tab
         order = None if ordered else _order(key, ranks, cards, time_ns)
         sorted_key = key if ordered else key[order]
         if not (sorted_key[1:] == sorted_key[:-1]).any():
-            return table if ordered else table.take(order)
+            return _without_empty_seqs(table if ordered else table.take(order))
     else:
         # np.lexsort sorts by the LAST key first: tags (in order), then time, then write order.
         order = np.lexsort([table.column(SEQ_COLUMN).to_numpy(), time_ns, *reversed(ranks)])
         if not _has_duplicate_keys([r[order] for r in ranks] + [time_ns[order]]):
-            return table.take(order)
-    keys = [quote(t) for t in tags] + ['"time"']
-    values = [f.name for f in table.schema if f.name not in tags and f.name not in ("time", SEQ_COLUMN)]
-    agg = [f"arg_max({quote(v)}, {quote(SEQ_COLUMN)}) AS {quote(v)}" for v in values]
-    agg.append(f"max({quote(SEQ_COLUMN)}) AS {quote(SEQ_COLUMN)}")
+            return _without_empty_seqs(table.take(order))
+    # columns whose names differ only in case (`host`, `Host`) go to DuckDB under aliases: it would
+    # take them for one (and fail: "exists 2 times")
+    renames = case_aliases(table.column_names, "__dd_") or {}
+    keys = [quote(renames.get(t, t)) for t in tags] + ['"time"']
+    values = [renames.get(f.name, f.name) for f in table.schema
+              if f.name not in tags and f.name not in ("time", SEQ_COLUMN, SEQS_COLUMN)]
+    agg = merge_sql(values, SEQS_COLUMN in table.column_names, keep_seqs=True,
+                    keys={a: c for c, a in renames.items()})
     own = con is None     # a connection of its own (a writer thread's day of an import)
     con = duckdb.connect() if own else con
-    con.register("__src", table)
+    con.register("__src", table.rename_columns([renames.get(c, c) for c in table.column_names]))
     try:
         out = con.sql(f"SELECT {', '.join(keys + agg)} FROM __src GROUP BY {', '.join(keys)} "
                       f"ORDER BY {', '.join(keys)}").to_arrow_table()
@@ -125,6 +198,9 @@ def dedup_sort(con: duckdb.DuckDBPyConnection | None, table: pa.Table) -> pa.Tab
         con.unregister("__src")
         if own:
             con.close()
+    if renames:
+        back = {a: c for c, a in renames.items()}
+        out = out.rename_columns([back.get(c, c) for c in out.column_names])
     return _restore_types(out, table.schema)
 
 
@@ -171,13 +247,27 @@ def _tag_ranks(col: pa.ChunkedArray) -> np.ndarray:
 
 
 def _restore_types(t: pa.Table, schema: pa.Schema) -> pa.Table:
+    """The merged rows with the columns and types of `schema`, and `__seqs` as the merge made it."""
+    fields = [pa.field(f.name, f.type) for f in schema if f.name != SEQS_COLUMN]
     cols = []
-    for f in schema:
+    for f in fields:
         c = t.column(f.name)
         if c.type != f.type:
             c = c.cast(f.type)
         cols.append(c)
-    return pa.Table.from_arrays(cols, schema=pa.schema([pa.field(f.name, f.type) for f in schema]))
+    if SEQS_COLUMN in t.column_names:
+        cols.append(t.column(SEQS_COLUMN))
+        fields.append(pa.field(SEQS_COLUMN, t.schema.field(SEQS_COLUMN).type))
+    return _without_empty_seqs(pa.Table.from_arrays(cols, schema=pa.schema(fields)))
+
+
+def _without_empty_seqs(t: pa.Table) -> pa.Table:
+    """`t` without a `__seqs` column that is null in every row: files of rows no mixed merge made
+    stay as they were."""
+    i = t.schema.get_field_index(SEQS_COLUMN)
+    if i >= 0 and t.column(i).null_count == t.num_rows:
+        return t.remove_column(i)
+    return t
 
 
 def _has_duplicate_keys(sorted_keys: list[np.ndarray]) -> bool:

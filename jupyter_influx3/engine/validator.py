@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import errors
-from .catalog import IOX_TYPE_NAMES, RESERVED_COLUMNS, Catalog, Table
+from .catalog import IOX_TYPE_NAMES, Catalog, Table, reserved_column
 from .lineprotocol import TAG_ARROW_TYPE, LineError, ParseResult, TableRows
 
 ARROW_TYPES = {
@@ -28,6 +28,11 @@ ARROW_TYPES = {
 TAG_TYPE = TAG_ARROW_TYPE   # a tag column is stored as the parser makes it
 TIME_TYPE = pa.timestamp("ns")
 SEQ_COLUMN = "__seq"   # each row's write order; a reserved column name (catalog.RESERVED_COLUMNS)
+#: in a row merged from several writes (persist.dedup_sort), the write order of each column whose
+#: value came from an older write than the row's `__seq` (MAP<string, int64>; null in other rows),
+#: so the merge of that row with another node's rows still ranks every column by its own write.
+#: Reserved too; no reader shows it.
+SEQS_COLUMN = "__seqs"
 
 
 @dataclass
@@ -136,7 +141,7 @@ def _plan_columns(tp: TablePlan, existing: dict[str, str], db_id: int, next_col:
     new_cols: list[tuple[str, str]] = []
     for _, _, name, typ, arr in candidates:
         have = existing.get(name)
-        if have is None and name in RESERVED_COLUMNS:
+        if have is None and reserved_column(name):
             _reject(tp, _present(arr), f"'{name}' is a reserved column")
             continue
         if have is None:

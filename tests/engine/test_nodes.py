@@ -79,12 +79,9 @@ def test_a_node_id_cannot_be_opened_twice_at_once(tmp_path):
     a.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known: a snapshot merges a node's rows of one key into one row stamped with the newest write "
-    "(__seq = max), so a column value from an older write of that node then outranks another node's "
-    "newer value for it (per column the last non-null value should win). Found by "
-    "tests/engine/test_caches.py's property test (the last-value cache keeps 26.0). Not fixed: the "
-    "snapshot would need each column's own write order (issue 18's note)"))
+# found by tests/engine/test_caches.py's property test (the last-value cache kept 26.0): a snapshot
+# merged A's rows of the key into one row stamped with A's newest write, so A's older usage then
+# outranked B's newer one; a merged row now keeps each column's own write order (`__seqs`)
 def test_a_snapshot_does_not_change_which_nodes_value_a_column_shows(tmp_path):
     a = Engine(tmp_path, node_id="A", background=False)
     b = Engine(tmp_path, node_id="B", background=False)
@@ -99,6 +96,111 @@ def test_a_snapshot_does_not_change_which_nodes_value_a_column_shows(tmp_path):
         a.snapshot()
         a.refresh()
         assert a.sql("db", "SELECT usage, s FROM cpu").to_pylist() == before
+    finally:
+        a.close()
+        b.close()
+
+
+T0 = 1_700_000_000_000_000_000
+
+
+def _overwritten_from_two_nodes(tmp_path, **options):
+    """A writes usage, B overwrites it, A writes another field of the point (usage: B's 26.0)."""
+    a = Engine(tmp_path, node_id="A", background=False, **options)
+    b = Engine(tmp_path, node_id="B", background=False, **options)
+    assert a.write_lp("db", f"cpu,host=c usage=0.0 {T0}\ncpu,host=d usage=1.0 {T0}", "ns").ok
+    assert b.write_lp("db", f"cpu,host=c usage=26.0 {T0}", "ns").ok
+    assert a.write_lp("db", f'cpu,host=c s="p" {T0}', "ns").ok
+    return a, b
+
+
+def _answer(engine):
+    engine.refresh()
+    return [(r["host"], r["usage"], r["s"]) for r in engine.sql("db", "SELECT * FROM cpu ORDER BY host").to_pylist()]
+
+
+WANT = [("c", 26.0, "p"), ("d", 1.0, None)]
+
+
+def test_a_merged_row_keeps_each_columns_write_order_through_another_nodes_view_compaction_and_a_restart(tmp_path):
+    import pyarrow.parquet as pq
+
+    a, b = _overwritten_from_two_nodes(tmp_path, compaction_min_files=2)
+    try:
+        a.snapshot()
+        assert _answer(a) == _answer(b) == WANT
+        [mixed] = a.index.all()
+        row = {r["host"]: r for r in pq.read_table(tmp_path / mixed.path).to_pylist()}
+        [(name, seq)] = row["c"]["__seqs"]        # usage: from A's first write, older than the row's s
+        assert name == "usage" and seq < row["d"]["__seq"] < row["c"]["__seq"] and row["d"]["__seqs"] is None
+        b.snapshot()
+        b_file = next(f for f in b.index.all() if f.path.startswith("B/"))
+        assert "__seqs" not in b_file.columns       # no mixed merge: the file is as it always was
+        assert _answer(a) == _answer(b) == WANT
+        assert a.compact() == 1 and len(a.index.all()) == 1
+        assert _answer(a) == _answer(b) == WANT
+        a.close()
+        a = Engine(tmp_path, node_id="A", background=False)
+        assert _answer(a) == WANT
+        assert a.write_lp("db", f"cpu,host=c usage=5.0 {T0}", "ns").ok   # newer than every write
+        assert _answer(b)[0] == ("c", 5.0, "p")
+    finally:
+        a.close()
+        b.close()
+
+
+def test_the_write_order_column_shows_in_no_answer(tmp_path):
+    a, b = _overwritten_from_two_nodes(tmp_path)
+    try:
+        a.snapshot()
+        assert "__seqs" in next(iter(a.index.all())).columns
+        for e in (a, b):
+            e.refresh()
+            assert e.sql("db", "SELECT * FROM cpu").column_names == ["host", "s", "time", "usage"]
+            cols = e.sql("db", "SELECT column_name FROM information_schema.columns WHERE table_name = 'cpu'")
+            assert "__seqs" not in cols.column("column_name").to_pylist()
+            fields = e.query_influxql("db", "SHOW FIELD KEYS FROM cpu").to_table().to_pylist()
+            assert {r["fieldKey"] for r in fields} == {"s", "usage"}
+            got = e.query_influxql("db", "SELECT * FROM cpu").to_table()
+            assert "__seqs" not in got.column_names and "__seq" not in got.column_names
+    finally:
+        a.close()
+        b.close()
+
+
+def test_the_last_value_cache_agrees_with_sql_after_another_nodes_snapshot(tmp_path):
+    # B's cache meets A's merged row in A's new file (A wrote and persisted before B tailed it), and
+    # the file row's usage is older than B's cached one though the row's newest write is not
+    a = Engine(tmp_path, node_id="A", background=False)
+    b = Engine(tmp_path, node_id="B", background=False)
+    try:
+        assert a.write_lp("db", f"cpu,host=c usage=0.0 {T0}\ncpu,host=d usage=1.0 {T0}", "ns").ok
+        b.create_last_cache("db", "cpu", key_columns=["host"])
+        assert b.write_lp("db", f"cpu,host=c usage=26.0 {T0}", "ns").ok
+        assert len(b.sql("db", "SELECT * FROM last_cache('cpu')")) == 2   # B's row is cached: merged next
+        assert a.write_lp("db", f'cpu,host=c s="p" {T0}', "ns").ok
+        a.snapshot()
+        for e in (b, a):
+            e.refresh()
+            got = e.sql("db", "SELECT host, usage, s FROM last_cache('cpu') ORDER BY host").to_pylist()
+            assert [(r["host"], r["usage"], r["s"]) for r in got] == WANT == _answer(e), e.node_id
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_row_delete_rewriting_a_merged_file_keeps_its_columns_write_order(tmp_path):
+    import pyarrow.parquet as pq
+
+    a, b = _overwritten_from_two_nodes(tmp_path)
+    try:
+        a.snapshot()
+        a.admin.create_row_delete("db", "cpu", all_time=True, predicate="host = 'd'")
+        a.compact()      # rewrites A's file without host d (the maintenance pass applies row deletes)
+        [rewritten] = [f for f in a.index.all() if f.path.startswith("A/")]
+        assert [r["host"] for r in pq.read_table(tmp_path / rewritten.path).to_pylist()] == ["c"]
+        assert "__seqs" in rewritten.columns
+        assert _answer(a) == _answer(b) == WANT[:1]
     finally:
         a.close()
         b.close()

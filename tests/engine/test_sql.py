@@ -424,10 +424,6 @@ def test_each_logged_query_gets_its_own_version_4_uuid(foo):
         assert str(u) == text and u.version == 4 and u.variant == uuid.RFC_4122
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known: DuckDB matches identifiers without regard to case, so SQL cannot tell apart columns "
-    "whose names differ only in case (InfluxDB 3's DataFusion keeps quoted names exact); "
-    "docs/engine.md, 'What a SQL query reads'"))
 def test_sql_tells_apart_columns_whose_names_differ_only_in_case(engine):
     engine.write_lp("db", "cpu,host=a,Host=b v=1,V=2,Time=3 1", "ns")
     got = engine.sql("db", 'SELECT host, "Host", v, "V", "Time", time FROM cpu').to_pylist()

@@ -177,9 +177,10 @@ def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def sql_hidden(catalog, db_id: int, table_id: int, have: set[str]) -> str | None:
+def sql_hidden(catalog, db_id: int, table_id: int, have: set[str], column=persist.quote) -> str | None:
     """A SQL condition true for the rows of a source (with columns `have`, ``__seq`` among them)
-    that a request deletes; None when none can match."""
+    that a request deletes; None when none can match. `column(tag)`: how the SQL names a tag (a
+    query's read may alias one: sql/casenames.py)."""
     terms = []
     for r in active(catalog, db_id, table_id):
         if any(tag not in have for tag, _ in r["terms"]):
@@ -189,7 +190,7 @@ def sql_hidden(catalog, db_id: int, table_id: int, have: set[str]) -> str | None
             cond.append(f"\"time\" >= make_timestamp_ns({int(r['min_time'])})")
         if r["max_time"] < MAX_NS:
             cond.append(f"\"time\" < make_timestamp_ns({int(r['max_time'])})")
-        cond += [f"{persist.quote(tag)} = {_sql_str(value)}" for tag, value in r["terms"]]
+        cond += [f"{column(tag)} = {_sql_str(value)}" for tag, value in r["terms"]]
         terms.append("(" + " AND ".join(cond) + ")")
     return " OR ".join(terms) if terms else None
 

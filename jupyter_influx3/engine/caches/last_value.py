@@ -5,7 +5,8 @@ by the write path at O(1) cost (`feed`) and folded in later in one vectorised pa
 the next read or by the registry's maintenance thread. A row's identity is (key values, the other
 tags, time): a second write of the same identity merges into the cached row the way the table
 deduplicates (per column the non-null value of the newest write wins), so the cache answers what
-the equivalent SQL over the table answers, overwrites and out-of-order times included. A row
+the equivalent SQL over the table answers, overwrites and out-of-order times included (a row
+merged from several writes carries each column's own write order, `__seqs`, as in files). A row
 lives `ttl` seconds from its write (its `__seq`, the write's wall-clock ns).
 
 Does not parse SQL, read storage or know the catalog beyond the definition and column types.
@@ -19,7 +20,7 @@ import time
 import numpy as np
 import pyarrow as pa
 
-from ..validator import SEQ_COLUMN
+from ..validator import SEQ_COLUMN, SEQS_COLUMN
 from .rows import ArrowBatchQueue, FedFromWrites, column_codes, dedup_rows, has_duplicate_rows, output_type, take_rows
 
 NS = 10**9
@@ -74,6 +75,8 @@ class LastValueCache(FedFromWrites):
         grouped: dict[tuple, list[dict]] = {}
         for row in cand.to_pylist():
             key = tuple(row.get(k) for k in self.key_columns)
+            if row.get(SEQS_COLUMN) is not None:   # (Arrow gives a map as a list of pairs)
+                row[SEQS_COLUMN] = dict(row[SEQS_COLUMN])
             row["__ident"] = (row["time"], tuple(row.get(t) for t in tags))
             grouped.setdefault(key, []).append(row)
         for key, rows in grouped.items():
@@ -185,10 +188,26 @@ class LastValueCache(FedFromWrites):
 
 
 def _merge_rows(old: dict, new: dict) -> dict:
-    """The table's rule for two writes of one row: per column the newest non-null value."""
+    """The table's rule for two writes of one row: per column the non-null value of the newest
+    write that set it, each ranked by its own write (`__seqs`), not by its row's newest
+    (persist.merge_sql's rule; the merged row keeps the older ranks in its own `__seqs`)."""
     first, second = (old, new) if old[SEQ_COLUMN] <= new[SEQ_COLUMN] else (new, old)
-    out = dict(first)
-    for k, v in second.items():
-        if v is not None:
-            out[k] = v
+    out, newest, older = dict(first), second[SEQ_COLUMN], {}
+    for k in first.keys() | second.keys():
+        if k in (SEQ_COLUMN, SEQS_COLUMN, "__ident"):
+            continue
+        # on a tie the newer row wins, as it did before columns had ranks of their own
+        have = [r for r in (second, first) if r.get(k) is not None]
+        if have:
+            win = max(have, key=lambda r: _rank(r, k))
+            out[k] = win[k]
+            if _rank(win, k) < newest:
+                older[k] = _rank(win, k)
+    out[SEQ_COLUMN], out[SEQS_COLUMN] = newest, older or None
     return out
+
+
+def _rank(row: dict, column: str) -> int:
+    """The write order of `column`'s value in a cached row."""
+    seqs = row.get(SEQS_COLUMN)
+    return seqs.get(column, row[SEQ_COLUMN]) if seqs else row[SEQ_COLUMN]

@@ -27,8 +27,8 @@ import pyarrow.compute as pc
 
 from .. import lifecycle
 from ..admin.deletes import sql_hidden, version as deletes_version
-from ..persist import quote, unused_name
-from ..validator import SEQ_COLUMN, TAG_TYPE
+from ..persist import merge_sql, quote, unused_name
+from ..validator import SEQ_COLUMN, SEQS_COLUMN, TAG_TYPE
 from .distinct_value import DistinctValueCache
 from .last_value import LastValueCache
 
@@ -242,8 +242,8 @@ class CacheRegistry:
             tags = [c for c in t.series_key if c in have]
             values = [c for c in t.column_names_sorted() if c in have and c not in tags and c != "time"]
             group = [quote(c) for c in tags] + ['"time"']
-            agg = [f"arg_max({quote(v)}, {quote(SEQ_COLUMN)}) AS {quote(v)}" for v in values]
-            agg.append(f"max({quote(SEQ_COLUMN)}) AS {quote(SEQ_COLUMN)}")
+            # with each merged column's own write order: the cache merges these rows again
+            agg = merge_sql(values, SEQS_COLUMN in have, keep_seqs=True)
             keys = [quote(c) for c in cache.key_columns if c in have]
             part = f"PARTITION BY {', '.join(keys)} " if keys else ""
             seq, cutoff, count = quote(SEQ_COLUMN), now - cache.ttl_ns, int(cache.count)

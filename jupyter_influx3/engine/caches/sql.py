@@ -73,7 +73,7 @@ def distinct_caches(engine, database) -> list[dict]:
 
 
 def register() -> None:
-    register_table_function("last_cache", last_cache)
-    register_table_function("distinct_cache", distinct_cache)
+    register_table_function("last_cache", last_cache, table_columns=True)
+    register_table_function("distinct_cache", distinct_cache, table_columns=True)
     register_system_table("last_caches", LAST_CACHES_SCHEMA, last_caches)
     register_system_table("distinct_caches", DISTINCT_CACHES_SCHEMA, distinct_caches)

@@ -114,15 +114,17 @@ def _normalize_type(t: pa.DataType) -> pa.DataType:
     return t
 
 
-def _target_schema(schema: pa.Schema, overrides: dict[str, pa.DataType]) -> pa.Schema:
-    return _target_schema_of(schema, tuple(overrides.items()))
+def _target_schema(schema: pa.Schema, overrides: dict[str, pa.DataType],
+                   names: dict[str, str] | None = None) -> pa.Schema:
+    return _target_schema_of(schema, tuple(overrides.items()), tuple((names or {}).items()))
 
 
 @functools.lru_cache(maxsize=512)
-def _target_schema_of(schema: pa.Schema, overrides: tuple) -> pa.Schema:
-    """The result schema of a DuckDB schema (the same few come back query after query)."""
-    over = dict(overrides)
-    return pa.schema([pa.field(f.name, over.get(f.name) or _normalize_type(f.type), f.nullable)
+def _target_schema_of(schema: pa.Schema, overrides: tuple, names: tuple = ()) -> pa.Schema:
+    """The result schema of a DuckDB schema (the same few come back query after query); `names`
+    renames columns (the aliases of column names that differ only in case: casenames.py)."""
+    over, shown = dict(overrides), dict(names)
+    return pa.schema([pa.field(shown.get(f.name, f.name), over.get(f.name) or _normalize_type(f.type), f.nullable)
                       for f in schema])
 
 
@@ -569,6 +571,7 @@ class SqlService:
             explain = _EXPLAIN.match(query)
             tr = self._translate(db, query[explain.end():] if explain else query, params)
             names.update({k: u.name for k, u in tr.uses.items()})
+            names.update(tr.output_names)
             sql, values = tr.bind(params, issue)
             # a text without table or now(): the answer of its first run may be kept
             constant = (not explain and not tr.uses and NOW_MARKER not in tr.sql
@@ -622,7 +625,7 @@ class SqlService:
             for f in reader.schema:
                 if pa.types.is_interval(f.type) and f.name.endswith("_duration") and f.name not in overrides:
                     overrides[f.name] = pa.duration("ns")
-        schema = _target_schema(reader.schema, overrides)
+        schema = _target_schema(reader.schema, overrides, tr.output_names)
         keep = functools.partial(self._constants.put, sql, schema) if constant else None
         stream = _Stream(self, lease, reader, schema, entry, telemetry, names, started, keep)
         return QueryResult(schema, stream, telemetry)
@@ -674,7 +677,7 @@ class SqlService:
             return live.get(name.lower()) or live.get(name)
 
         return Context(resolve, set(system.system_tables_for(db)), set(system.INFO_TABLES),
-                       set(system.table_functions()), self._blocked)
+                       set(system.table_functions()), self._blocked, system.table_column_functions())
 
     def _views(self, lease: _Lease, db, tr: Translation, values: dict, now_ns: int, telemetry: dict,
                entry: QueryLogEntry) -> list[tuple[str, object]]:
@@ -687,7 +690,7 @@ class SqlService:
             if use.kind == "iox":
                 lo, hi = ranges.get(key, (None, None))
                 view = build_view(self.engine, db, use.table, lo, hi, now_ns, self.stats, key,
-                                  table_equalities(tr.equalities.get(key), use.table))
+                                  table_equalities(tr.equalities.get(key), use.table), use.renames)
                 views.append((key, view))
                 files += view.files_scanned
                 telemetry["files_total"] += view.files_total
@@ -722,7 +725,10 @@ class SqlService:
                 lease.register(key, system.build_info_table(use.name, self.engine, db))
             elif use.kind == "func":
                 fn = system.table_functions()[use.name]
-                lease.register(key, fn(self.engine, db, use.args))
+                rows = fn(self.engine, db, use.args)
+                if use.renames:   # names that differ only in case, as the translation reads them
+                    rows = rows.rename_columns([use.renames.get(c, c) for c in rows.column_names])
+                lease.register(key, rows)
         if tr.sql_one_read is not None and any(view.dedup for _, view in views):
             sql = substitute_now(tr.sql_one_read, now_ns)
         for key, view in views:

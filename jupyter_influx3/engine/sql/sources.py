@@ -22,9 +22,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..persist import FileMeta, quote, row_groups_of
+from ..persist import FileMeta, merge_sql, quote, row_groups_of
 from ..recent import Recent
-from ..validator import SEQ_COLUMN
+from ..validator import SEQ_COLUMN, SEQS_COLUMN
 from ..admin.deletes import sql_hidden
 from ..admin import fileindex
 from .functions import COLUMN_TYPES
@@ -393,11 +393,33 @@ def _parquet_scan(paths: list[str], same_schema: bool) -> str:
     return f"read_parquet([{listed}]{by_name})"
 
 
+def _aliased_parquet_scan(files: list[FileMeta], data_dir, renames: dict[str, str]) -> str:
+    """The files with `renames` applied by position: DuckDB binds names without regard to case
+    (and names a second ``host`` beside ``Host`` ``host_1``). One read per column order (a multi-file
+    read matches later files' columns by position), the reads unioned by their unique names."""
+    orders: dict[tuple, list[FileMeta]] = {}
+    for f in files:
+        orders.setdefault(tuple(f.columns), []).append(f)
+    reads = []
+    for names, group in orders.items():
+        listed = ", ".join("'" + str(data_dir / f.path).replace("'", "''") + "'" for f in group)
+        reads.append(f"read_parquet([{listed}]) AS __s({', '.join(quote(renames.get(c, c)) for c in names)})")
+    if len(reads) == 1:
+        return reads[0]
+    return "(" + " UNION ALL BY NAME ".join(f"SELECT * FROM {r}" for r in reads) + ")"
+
+
+def _aliased_arrow_scan(name: str, table: pa.Table, renames: dict[str, str]) -> str:
+    """A registered Arrow table with `renames` applied by position (see _aliased_parquet_scan)."""
+    return f"{quote(name)} AS __s({', '.join(quote(renames.get(c, c)) for c in table.column_names)})"
+
+
 def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: int,
-               stats_cache: ChunkStatsCache, prefix: str, equal: dict[str, set[str]] | None = None) -> TableView:
+               stats_cache: ChunkStatsCache, prefix: str, equal: dict[str, set[str]] | None = None,
+               renames: dict[str, str] | None = None) -> TableView:
     """The read of `table` for a query whose time bounds are [lower, upper] (ns, None = open) and
     whose rows have each tag of `equal` at one of its values (files the file index rules out are
-    not read)."""
+    not read). `renames` (casenames.aliases): the view names those columns by their aliases."""
     retention = table.retention_ns or db.retention_ns
     cutoff = now_ns - retention if retention else None
     lo = lower if cutoff is None else (cutoff if lower is None else max(lower, cutoff))
@@ -445,12 +467,18 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
 
     cols = table.column_names_sorted()
     kinds = {c: table.columns[c].type for c in cols}
+    src_keys = keys   # the batches' statistics are keyed by the tags' own names
+    if renames:   # from here on the SQL names columns that differ only in case by their aliases
+        cols, keys = [renames.get(c, c) for c in cols], [renames.get(k, k) for k in keys]
+        kinds = {renames.get(c, c): typ for c, typ in kinds.items()}
+    aliased = (lambda have: {renames.get(c, c) for c in have}) if renames else (lambda have: have)
     data_dir = engine.data_dir
     parts: list[str] = []
 
     def kept(have: set[str]) -> str:
         """Row deletes (engine/admin/deletes.py) hide rows at once, before deduplication."""
-        hidden = sql_hidden(engine.catalog, db.id, table.id, have | {SEQ_COLUMN})
+        hidden = sql_hidden(engine.catalog, db.id, table.id, have | {SEQ_COLUMN},
+                            (lambda c: quote(renames.get(c, c))) if renames else quote)
         view.hides_rows |= bool(hidden)
         return f" WHERE NOT coalesce(({hidden}), false)" if hidden else ""
 
@@ -462,40 +490,48 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
         return name
 
     def names(batches: list[pa.RecordBatch]) -> set[str]:
-        return set().union(*{stats_cache.get(b, keys).columns for b in batches})
+        return set().union(*{stats_cache.get(b, src_keys).columns for b in batches})
+
+    def files_sql(files: list[FileMeta]) -> str:
+        if renames:
+            return _aliased_parquet_scan(files, data_dir, renames)
+        same = all(set(f.columns) == set(files[0].columns) for f in files)
+        return _parquet_scan([str(data_dir / f.path) for f in files], same)
+
+    def chunks_sql(name: str) -> str:
+        return _aliased_arrow_scan(name, view.registrations[name], renames) if renames else quote(name)
 
     plain: list[tuple[str, str]] = []   # (what a plain part reads, its row-delete filter)
     if plain_files:
-        have = sorted({c for f in plain_files for c in f.columns} & set(cols))
-        same = all(set(f.columns) == set(plain_files[0].columns) for f in plain_files)
-        paths = [str(data_dir / f.path) for f in plain_files]
-        plain.append((_parquet_scan(paths, same), kept({c for f in plain_files for c in f.columns})))
+        have = sorted(aliased({c for f in plain_files for c in f.columns}) & set(cols))
+        plain.append((files_sql(plain_files), kept({c for f in plain_files for c in f.columns})))
         parts.append(f"SELECT {', '.join(quote(c) for c in have)} FROM {plain[-1][0]}{plain[-1][1]}")
         present.update(have)
     if plain_chunks:
         name = register(plain_chunks, "plain")
         in_chunks = names(plain_chunks)
-        have = sorted(in_chunks & set(cols))
-        plain.append((quote(name), kept(in_chunks)))
+        have = sorted(aliased(in_chunks) & set(cols))
+        plain.append((chunks_sql(name), kept(in_chunks)))
         parts.append(f"SELECT {', '.join(quote(c) for c in have)} FROM {plain[-1][0]}{plain[-1][1]}")
         present.update(have)
     if dd_files or dd_chunks:
         inner = []
         have: set[str] = set()
         if dd_files:
-            same = all(set(f.columns) == set(dd_files[0].columns) for f in dd_files)
-            inner.append(f"SELECT * FROM {_parquet_scan([str(data_dir / f.path) for f in dd_files], same)}")
+            inner.append(f"SELECT * FROM {files_sql(dd_files)}")
             have |= {c for f in dd_files for c in f.columns}
         if dd_chunks:
-            inner.append(f"SELECT * FROM {quote(register(dd_chunks, 'dedup'))}")
+            inner.append(f"SELECT * FROM {chunks_sql(register(dd_chunks, 'dedup'))}")
             have |= names(dd_chunks)
         union = " UNION ALL BY NAME ".join(inner)
         hide = kept(have)
+        have = aliased(have)
         if hide:
             union = f"SELECT * FROM ({union}){hide}"
         group = [quote(c) for c in keys + ["time"] if c in have]
         values = [c for c in cols if c in have and c not in keys and c != "time"]
-        agg = [f"arg_max({quote(v)}, {quote(SEQ_COLUMN)}) AS {quote(v)}" for v in values]
+        # (its `__seq` is not selected: see `select`)
+        agg = merge_sql(values, SEQS_COLUMN in have, keys={a: c for c, a in (renames or {}).items()})
         parts.append(f"SELECT {', '.join(group + agg)} FROM ({union}) GROUP BY {', '.join(group)}")
         present |= have & set(cols)
 

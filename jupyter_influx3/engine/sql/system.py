@@ -41,6 +41,7 @@ class SystemTable:
 
 _SYSTEM: dict[str, SystemTable] = {}
 _TABLE_FUNCTIONS: dict[str, Callable[..., pa.Table]] = {}
+_TABLE_COLUMN_FUNCTIONS: set[str] = set()   # those whose columns are the named table's (see below)
 _lock = threading.Lock()
 
 
@@ -88,10 +89,13 @@ def register_system_table(name: str, schema: pa.Schema, build: Callable[..., pa.
         _version[0] += 1
 
 
-def register_table_function(name: str, fn: Callable[..., pa.Table]) -> None:
-    """Publish a table function (e.g. `last_cache`): `fn(engine, database, args: list) -> pa.Table`."""
+def register_table_function(name: str, fn: Callable[..., pa.Table], *, table_columns: bool = False) -> None:
+    """Publish a table function (e.g. `last_cache`): `fn(engine, database, args: list) -> pa.Table`.
+    `table_columns`: its columns are columns of the table its first argument names (so a query
+    tells apart those whose names differ only in case as it does for the table: casenames.py)."""
     with _lock:
         _TABLE_FUNCTIONS[name.lower()] = fn
+        (_TABLE_COLUMN_FUNCTIONS.add if table_columns else _TABLE_COLUMN_FUNCTIONS.discard)(name.lower())
         _version[0] += 1
 
 
@@ -100,12 +104,18 @@ def unregister(name: str) -> None:
     with _lock:
         _SYSTEM.pop(name, None)
         _TABLE_FUNCTIONS.pop(name.lower(), None)
+        _TABLE_COLUMN_FUNCTIONS.discard(name.lower())
         _version[0] += 1
 
 
 def table_functions() -> dict[str, Callable[..., pa.Table]]:
     with _lock:
         return dict(_TABLE_FUNCTIONS)
+
+
+def table_column_functions() -> frozenset[str]:
+    with _lock:
+        return frozenset(_TABLE_COLUMN_FUNCTIONS)
 
 
 def system_tables_for(database) -> dict[str, SystemTable]:

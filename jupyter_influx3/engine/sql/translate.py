@@ -6,7 +6,8 @@ read-only query, maps every table reference to an internal name the runner regis
 (`date_bin`, `selector_*`, `to_timestamp`, `tz`, `arrow_cast`…), turns RFC 3339 text and integers
 compared with `time` into exact nanosecond constants, checks `$name` placeholders against the
 parameters (values stay bound, never pasted into text), names result columns the way InfluxDB
-prints them, and extracts per-table time bounds for Parquet pruning.
+prints them, and extracts per-table time bounds for Parquet pruning. Column references of a table
+whose names differ only in case are resolved by `casenames.py`.
 
 It does not touch DuckDB or data: the runner evaluates the bounds and builds the table views.
 """
@@ -25,7 +26,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from . import gapfill
+from . import casenames, gapfill
 from .bounds import equalities, is_time_column as _is_time_column, time_bounds
 from .dialect import InfluxSQL
 from .errors import (MissingParameter, SqlPlanningError, SqlSyntaxError, StatementRejected,
@@ -74,9 +75,11 @@ class TableUse:
     key: str                   # internal relation name registered by the runner
     kind: str                  # "iox" | "system" | "info" | "func"
     name: str
-    table: object | None = None            # catalog.Table for "iox"
+    table: object | None = None            # catalog.Table for "iox" (and "func" with renames)
     args: list = field(default_factory=list)  # table-function arguments
     occurrences: list[Occurrence] = field(default_factory=list)
+    # {column: alias} for the table's columns whose names differ only in case (casenames.py), else None
+    renames: dict[str, str] | None = None
 
 
 # Stands for the query's start time in translated SQL; replaced by a constant for each run so a
@@ -103,6 +106,8 @@ class Translation:
     # the same query reading each table once (`_first_row_as_semijoin` reads it twice), for when a
     # table's read must deduplicate and a second read would pay for that twice
     sql_one_read: str | None = None
+    # result column -> the name to show (aliases of column names that differ only in case)
+    output_names: dict[str, str] = field(default_factory=dict)
 
     def bind(self, params: dict | None, now_ns: int) -> tuple[str, dict]:
         """The SQL for a run at `now_ns` and its parameter values (all bound, none pasted)."""
@@ -152,6 +157,7 @@ class Context:
     info_tables: set[str]
     table_functions: set[str]
     blocked_functions: frozenset = frozenset()    # DuckDB table functions (file, catalog, SQL access)
+    table_column_functions: frozenset = frozenset()   # table functions giving columns of the table named
 
 
 def rewrite_show(query: str) -> tuple[str, str | None] | None:
@@ -427,6 +433,16 @@ def _relation(key: str, alias: exp.TableAlias | None, name: str, old: exp.Table)
     return new
 
 
+def _function_use(key: str, fname: str, args: list, ctx: Context) -> TableUse:
+    """A table function's use; one giving columns of the table it names knows that table (the
+    names of its columns that differ only in case are told apart as the table's are)."""
+    t = None
+    if fname in ctx.table_column_functions and args and isinstance(args[0], str):
+        t = ctx.resolve_table(args[0], True)
+    renames = casenames.aliases(t) if t is not None else None
+    return TableUse(key, "func", fname, table=t if renames else None, args=args, renames=renames)
+
+
 def _map_tables(tree: exp.Expression, ctx: Context) -> dict[str, TableUse]:
     """Replace every relation the query names by a generated name: a user table, a system or
     information_schema table, a registered table function, or a CTE in scope. Anything else is
@@ -446,7 +462,7 @@ def _map_tables(tree: exp.Expression, ctx: Context) -> dict[str, TableUse]:
                 args = [_literal_value(a) for a in this.expressions]
                 key = f"__tf_{func_n}_{_TAG}"
                 func_n += 1
-                uses[key] = TableUse(key, "func", fname, args=args)
+                uses[key] = _function_use(key, fname, args, ctx)
                 alias = table.args.get("alias")
                 table.replace(exp.Table(this=exp.to_identifier(key, quoted=True),
                                         alias=alias or exp.TableAlias(this=exp.to_identifier(fname))))
@@ -469,7 +485,7 @@ def _map_tables(tree: exp.Expression, ctx: Context) -> dict[str, TableUse]:
                 raise TableNotFoundError(name if quoted else name.lower())
             # one read per occurrence, so each is pruned by its own time bounds
             key = f"__iox_{t.id}_{sum(1 for u in uses.values() if u.table is t)}_{_TAG}"
-            use = uses.setdefault(key, TableUse(key, "iox", t.name, table=t))
+            use = uses.setdefault(key, TableUse(key, "iox", t.name, table=t, renames=casenames.aliases(t)))
         elif sch == "system":
             n = name.lower()
             if n not in ctx.system_tables:
@@ -542,11 +558,13 @@ def _is_time_like(e: exp.Expression) -> bool:
 
 
 class _Rewriter:
-    def __init__(self, ctx: Context, params: dict, top: exp.Select | None, tables: dict):
+    def __init__(self, ctx: Context, params: dict, top: exp.Select | None, tables: dict,
+                 names: dict[str, str] | None = None):
         self.ctx = ctx
         self.params = params
         self.top = top
         self.tables = tables
+        self.names = names or {}   # casenames' aliases -> the columns' own names
         self.output_types: dict[str, pa.DataType] = {}
         self.derived: dict[str, tuple[str, int]] = {}
 
@@ -772,7 +790,7 @@ class _Rewriter:
         if not key.startswith("__iox_"):
             return None
         t = self.tables.get(key)
-        c = t.columns.get(col.name) if t is not None else None
+        c = t.columns.get(self.names.get(col.name, col.name)) if t is not None else None
         return c.type if c is not None else None
 
 
@@ -973,11 +991,13 @@ def _occurrence_bounds(occ: Occurrence):
         ([(_const_bound(b), 0 if inc else -1) for b, inc in uppers] or None)
 
 
-def _occurrence_equalities(occ: Occurrence) -> dict[str, set[str]]:
+def _occurrence_equalities(occ: Occurrence, names: dict[str, str]) -> dict[str, set[str]]:
+    """Under the table's own column names (`names`: casenames' aliases -> them)."""
     if occ.select is None:
         return {}
-    return equalities(occ.select.args.get("where"),
-                      lambda col: (col.table == occ.alias) if col.table else occ.only_source)
+    found = equalities(occ.select.args.get("where"),
+                       lambda col: (col.table == occ.alias) if col.table else occ.only_source)
+    return {names.get(c, c): vs for c, vs in found.items()} if names else found
 
 
 # ---- entry point ---------------------------------------------------------------------------------
@@ -993,16 +1013,18 @@ def translate(query: str, params: dict | None, ctx: Context) -> Translation:
     user_params = _bind_params(tree, params)
     _name_outputs(tree)
     uses = _map_tables(tree, ctx)
+    # before anything reads column names: a field "Time" must not pass for time
+    names = casenames.resolve(tree, uses) if any(u.renames for u in uses.values()) else {}
     top = tree if isinstance(tree, exp.Select) else None
     is_gapfill = top is not None and gapfill.uses_gapfill(top)
     if is_gapfill:
         tree = gapfill.rewrite(top)
         top = None
-    rw = _Rewriter(ctx, params, top, {u.key: u.table for u in uses.values() if u.kind == "iox"})
+    rw = _Rewriter(ctx, params, top, {u.key: u.table for u in uses.values() if u.kind == "iox"}, names)
     tree = _rewrite(tree, rw)
     bounds = {key: [_occurrence_bounds(o) for o in use.occurrences]
               for key, use in uses.items() if use.kind == "iox"}
-    equal = {key: [_occurrence_equalities(o) for o in use.occurrences]
+    equal = {key: [_occurrence_equalities(o, names) for o in use.occurrences]
              for key, use in uses.items() if use.kind == "iox"}
     for use in uses.values():
         use.occurrences = []    # AST nodes are not needed past this point (translations are cached)
@@ -1017,4 +1039,4 @@ def translate(query: str, params: dict | None, ctx: Context) -> Translation:
     check_relations(sql, uses)
     still_used = {p.name for p in tree.find_all(exp.Parameter)} & set(user_params)
     return Translation(sql, sorted(still_used), rw.derived, uses, bounds, rw.output_types, is_gapfill, equal,
-                       one_read)
+                       one_read, names)
