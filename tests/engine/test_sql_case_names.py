@@ -163,6 +163,16 @@ def test_last_cache_function_tells_the_columns_apart_in_sql(engine):
     assert got.schema.names == ["host", "Host", "v", "V", "time"]
 
 
+def test_caches_created_over_stored_rows_fill_each_column_by_its_own_name(cpu):
+    # the fill reads what is stored in one query of its own (caches/registry.py), under aliases too
+    cpu.create_last_cache("db", "cpu", key_columns=["host"], count=1)
+    cpu.create_distinct_cache("db", "cpu", ["host", "Host"])
+    got = sql(cpu, """SELECT host, "Host", v, "V" FROM last_cache('cpu') ORDER BY host""")
+    assert got == [{"host": "a", "Host": None, "v": 5.0, "V": None}, {"host": "c", "Host": "b", "v": 7.0, "V": 8.0}]
+    got = sql(cpu, """SELECT * FROM distinct_cache('cpu') ORDER BY host""")
+    assert got == [{"host": "a", "Host": "b"}, {"host": "c", "Host": "b"}]
+
+
 def test_information_schema_and_show_columns_list_both_names(cpu):
     names = [r["column_name"] for r in sql(cpu, "SHOW COLUMNS FROM cpu")]
     assert names == ["Host", "Time", "V", "host", "time", "v"]

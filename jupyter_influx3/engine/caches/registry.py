@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from .. import lifecycle
 from ..admin.deletes import sql_hidden, version as deletes_version
-from ..persist import merge_sql, quote, unused_name
+from ..persist import case_aliases, merge_sql, quote, unused_name
 from ..validator import SEQ_COLUMN, SEQS_COLUMN, TAG_TYPE
 from .distinct_value import DistinctValueCache
 from .last_value import LastValueCache
@@ -197,7 +197,7 @@ class CacheRegistry:
     # ---- filling from storage ----------------------------------------------------------------
     def _fill(self, cache, db_id: int, table_id: int) -> pa.Table | None:
         """What `cache` would hold had it seen every stored write (within ttl / max_age)."""
-        from ..sql.sources import snapshot_sources
+        from ..sql.sources import aliased_parquet_scan, snapshot_sources
 
         eng = self.engine
         d = eng.catalog.db_by_id(db_id)
@@ -208,22 +208,33 @@ class CacheRegistry:
         if not files and not chunks:
             return None
         now = time.time_ns()
+        # columns whose names differ only in case are read under aliases (DuckDB binds names
+        # without regard to case), the answer renamed back
+        renames = case_aliases(t.columns, "__fill_") or {}
+
+        def name(c: str) -> str:   # the SQL's name of a column
+            return renames.get(c, c)
+
         con = duckdb.connect()
         try:
             parts = []
             have: set[str] = set()
             if files:
-                paths = ", ".join("'" + str(eng.data_dir / f.path).replace("'", "''") + "'" for f in files)
-                parts.append(f"SELECT * FROM read_parquet([{paths}], union_by_name=true)")
+                if renames:
+                    parts.append(f"SELECT * FROM {aliased_parquet_scan(files, eng.data_dir, renames)}")
+                else:
+                    paths = ", ".join("'" + str(eng.data_dir / f.path).replace("'", "''") + "'" for f in files)
+                    parts.append(f"SELECT * FROM read_parquet([{paths}], union_by_name=true)")
                 have |= {c for f in files for c in f.columns}
             if chunks:
                 tables = [pa.Table.from_batches([b]) for b in chunks]
-                con.register("__buf", pa.concat_tables(tables, promote_options="permissive"))
+                buf = pa.concat_tables(tables, promote_options="permissive")
+                con.register("__buf", buf.rename_columns([name(c) for c in buf.column_names]))
                 parts.append("SELECT * FROM __buf")
                 have |= {c for b in chunks for c in b.schema.names}
             union = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
             where = [f"{quote(SEQ_COLUMN)} > {int(t.truncated_seq)}"]
-            hidden = sql_hidden(eng.catalog, db_id, table_id, have | {SEQ_COLUMN})
+            hidden = sql_hidden(eng.catalog, db_id, table_id, have | {SEQ_COLUMN}, lambda c: quote(name(c)))
             if hidden:   # row deletes (engine/admin/deletes.py)
                 where.append(f"NOT coalesce(({hidden}), false)")
             cutoff = lifecycle.retention_cutoff(eng.catalog, db_id, table_id, now)
@@ -234,20 +245,20 @@ class CacheRegistry:
             if cache.kind == "distinct":
                 if any(c not in have for c in cache.columns):
                     return None
-                cols = ", ".join(quote(c) for c in cache.columns)
-                nonnull = " AND ".join(f"{quote(c)} IS NOT NULL" for c in cache.columns)
+                cols = ", ".join(quote(name(c)) for c in cache.columns)
+                nonnull = " AND ".join(f"{quote(name(c))} IS NOT NULL" for c in cache.columns)
                 sql = (f"SELECT {cols}, max({quote(SEQ_COLUMN)}) AS {quote(SEQ_COLUMN)} FROM ({src}) "
                        f"WHERE {nonnull} GROUP BY {cols} HAVING max({quote(SEQ_COLUMN)}) >= {now - cache.max_age_ns}")
-                return con.sql(sql).to_arrow_table()
+                return _named_back(con.sql(sql).to_arrow_table(), renames)
             tags = [c for c in t.series_key if c in have]
-            values = [c for c in t.column_names_sorted() if c in have and c not in tags and c != "time"]
-            group = [quote(c) for c in tags] + ['"time"']
+            values = [name(c) for c in t.column_names_sorted() if c in have and c not in tags and c != "time"]
+            group = [quote(name(c)) for c in tags] + ['"time"']
             # with each merged column's own write order: the cache merges these rows again
-            agg = merge_sql(values, SEQS_COLUMN in have, keep_seqs=True)
-            keys = [quote(c) for c in cache.key_columns if c in have]
+            agg = merge_sql(values, SEQS_COLUMN in have, keep_seqs=True, keys={a: c for c, a in renames.items()})
+            keys = [quote(name(c)) for c in cache.key_columns if c in have]
             part = f"PARTITION BY {', '.join(keys)} " if keys else ""
             seq, cutoff, count = quote(SEQ_COLUMN), now - cache.ttl_ns, int(cache.count)
-            rank = quote(unused_name("__rn", have))   # (a table may have a field of that name)
+            rank = quote(unused_name("__rn", have | set(renames.values())))   # (a field may be named so)
             kt = ", ".join(keys + ['"time"'])
             on = " AND ".join(f"s.{k} IS NOT DISTINCT FROM t.{k}" for k in keys + ['"time"'])
             # Deduplicate only the rows at each key's `count` newest times written within ttl (an
@@ -260,10 +271,18 @@ class CacheRegistry:
                    f"SELECT * EXCLUDE ({rank}) FROM (SELECT *, row_number() OVER ({part}ORDER BY \"time\" DESC, "
                    f"{seq} DESC) AS {rank} FROM (SELECT {', '.join(group + agg)} FROM cand "
                    f"GROUP BY {', '.join(group)}) WHERE {seq} >= {cutoff}) WHERE {rank} <= {count}")
-            out = con.sql(sql).to_arrow_table()
+            out = _named_back(con.sql(sql).to_arrow_table(), renames)
         finally:
             con.close()
         return as_written(out, tags)
+
+
+def _named_back(table: pa.Table, renames: dict[str, str]) -> pa.Table:
+    """`table` with the columns `renames` aliased under their own names again."""
+    if not renames:
+        return table
+    back = {a: c for c, a in renames.items()}
+    return table.rename_columns([back.get(c, c) for c in table.column_names])
 
 
 def as_written(table: pa.Table, tags) -> pa.Table:

@@ -393,7 +393,7 @@ def _parquet_scan(paths: list[str], same_schema: bool) -> str:
     return f"read_parquet([{listed}]{by_name})"
 
 
-def _aliased_parquet_scan(files: list[FileMeta], data_dir, renames: dict[str, str]) -> str:
+def aliased_parquet_scan(files: list[FileMeta], data_dir, renames: dict[str, str]) -> str:
     """The files with `renames` applied by position: DuckDB binds names without regard to case
     (and names a second ``host`` beside ``Host`` ``host_1``). One read per column order (a multi-file
     read matches later files' columns by position), the reads unioned by their unique names."""
@@ -410,7 +410,7 @@ def _aliased_parquet_scan(files: list[FileMeta], data_dir, renames: dict[str, st
 
 
 def _aliased_arrow_scan(name: str, table: pa.Table, renames: dict[str, str]) -> str:
-    """A registered Arrow table with `renames` applied by position (see _aliased_parquet_scan)."""
+    """A registered Arrow table with `renames` applied by position (see aliased_parquet_scan)."""
     return f"{quote(name)} AS __s({', '.join(quote(renames.get(c, c)) for c in table.column_names)})"
 
 
@@ -494,7 +494,7 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
 
     def files_sql(files: list[FileMeta]) -> str:
         if renames:
-            return _aliased_parquet_scan(files, data_dir, renames)
+            return aliased_parquet_scan(files, data_dir, renames)
         same = all(set(f.columns) == set(files[0].columns) for f in files)
         return _parquet_scan([str(data_dir / f.path) for f in files], same)
 
