@@ -320,7 +320,8 @@ class _Aggregates:
             if pushed is not None:
                 return pushed
         kind = p.ref_type(arg)
-        unsupported = name in ("mean", "sum", "stddev", "median", "spread", "integral") and kind in ("string", "boolean")
+        unsupported = (name in ("mean", "sum", "stddev", "median", "spread", "integral") and kind in ("string", "boolean")) \
+            or (name in ("min", "max") and kind == "string")
         ordered = name in ("median", "percentile", "stddev")
         if name in ("first", "last") and not p.interval and not self.v3 and not any(
                 src.subquery is not None for src in p.sources):
@@ -341,11 +342,13 @@ class _Aggregates:
                 pts = pts.take(np.flatnonzero(keep))
         else:
             pts = self.field_points(arg, aux, start, ordered=ordered or name in ("first", "last", "min", "max"))
+        # (1.x's iterators are made per series the tag terms match, points or not: no error where
+        # none does, one where some does though a field term leaves it no point)
+        if unsupported and (len(pts) or self.series_match()):
+            raise ExecError(f"unsupported {name} iterator type: *query.{_iter_type(kind)}InterruptIterator")
         if len(pts) == 0:
             return Points.empty("integer" if name == "count" else ("float" if name in (
                 "mean", "median", "stddev") else pts.value.kind), len(aux))
-        if unsupported:   # (1.x makes no iterator where no series has points: no error then)
-            raise ExecError(f"unsupported {name} iterator type: *query.{_iter_type(kind)}InterruptIterator")
         key = ("segments", id(pts.time), id(pts.gid))
         got = self._derived.get(key)
         if got is None or got[3] is not pts.time or got[4] is not pts.gid:

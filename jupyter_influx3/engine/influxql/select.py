@@ -39,14 +39,15 @@ import numpy as np
 from .. import afterwards
 from ..querylimits import limits_for
 from .aggregate import _Aggregates
-from .ast import VarRef
+from . import ast
+from .ast import BinaryExpr, Op, ParenExpr, VarRef
 from .cachescan import DERIVED_KEPT, NOT_HERE, CachedDays, CachedTable, Unsupported, day_of
 from .errors import ExecError
 from .expr import eval_expr
 from .fill import _Fill
-from .functions import Vec, nan_to_null
+from .functions import MAX_TIME, MIN_TIME, Vec, nan_to_null
 from .planner import MeasurementInfo, PreparedSelect
-from .points import frozen, shard_duration
+from .points import ZERO_TO_EPOCH, frozen, shard_duration
 from .raw import _Raw
 from .scan import Frame, Scanner, column_types, condition_sql
 from .series import Groups, SeriesData
@@ -264,6 +265,24 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
     def shard_dur(self, m: MeasurementInfo) -> int:
         return shard_duration(m.database.retention_ns)
 
+    def series_match(self) -> bool:
+        """Whether a series of a source matches the WHERE's tag terms in the shards the range
+        meets (1.x makes a call's iterators per such series, whether or not they hold points of
+        the call's field: its type errors come from those iterators). Field terms count as true."""
+        p = self.p
+        for m in self.measurements():
+            cond = _tag_terms(p.condition, set(m.tags))
+            sd, z = self.shard_dur(m), ZERO_TO_EPOCH % self.shard_dur(m)
+            lo = max(p.start, p.read_start)
+            lo = ((lo + z) // sd) * sd - z if lo > MIN_TIME + sd else lo
+            hi = ((p.end + z) // sd + 1) * sd - z - 1 if p.end < MAX_TIME - sd else p.end
+            where = None if cond is None else condition_sql(cond, self.column_types(m), v3=self.v3)
+            src, conds, _lo, _hi = self.scanner.source(m, lo, hi, where)
+            sql = f"SELECT 1 FROM {src} AS __v" + (f" WHERE {' AND '.join(conds)}" if conds else "") + " LIMIT 1"
+            if self.scanner.query(sql).num_rows:
+                return True
+        return False
+
     def subquery_rows(self, sq: PreparedSelect) -> list[SeriesData]:
         rows = self._sub_rows.get(id(sq))
         if rows is None:
@@ -379,6 +398,24 @@ def _with_dims(sq: PreparedSelect, dims: list[str]) -> PreparedSelect:
 
 # ---------------------------------------------------------------------------------------------
 # entry point
+
+
+
+def _tag_terms(cond, tags: set[str]):
+    """``cond`` with every comparison that reads anything but tags and literals taken as true (None:
+    true throughout)."""
+    if cond is None:
+        return None
+    if isinstance(cond, ParenExpr):
+        inner = _tag_terms(cond.expr, tags)
+        return None if inner is None else ParenExpr(inner)
+    if isinstance(cond, BinaryExpr) and cond.op in (Op.AND, Op.OR):
+        lhs, rhs = _tag_terms(cond.lhs, tags), _tag_terms(cond.rhs, tags)
+        if cond.op is Op.OR:
+            return None if lhs is None or rhs is None else BinaryExpr(Op.OR, lhs, rhs)
+        return rhs if lhs is None else lhs if rhs is None else BinaryExpr(Op.AND, lhs, rhs)
+    refs = [n for n in ast.walk(cond) if isinstance(n, VarRef)]
+    return cond if refs and all(r.name in tags for r in refs) else None
 
 
 def run_select(p: PreparedSelect, scanner: Scanner, dialect: str = "v1") -> list[SeriesData]:
