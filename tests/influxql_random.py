@@ -2,11 +2,14 @@
 InfluxDB 1.6.7 (tests/stress/influxql_fuzz.py) and the storage-state test
 (tests/engine/test_influxql_storage_states.py): small datasets of float, integer, string and
 boolean fields with gaps and a tag some points lack, and queries of the forms dashboards send
-(`common_query`) or of every form (`any_query`); `close` compares two JSON answers."""
+(`common_query`) or of every form (`any_query`); `answer` is ours, `close` compares two."""
 
 from __future__ import annotations
 
+import json
 import random
+
+from jupyter_influx3.http.influxql import json_answer
 
 T0 = 1672531200
 AGGREGATES = ["count", "sum", "mean", "median", "mode", "spread", "stddev", "min", "max", "first", "last",
@@ -137,3 +140,12 @@ def close(a, b) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
     return a == b
+
+
+def answer(ex, db: str, q: str, now: int):
+    """Our /query JSON answer to ``q`` (epoch s) through executor ``ex``, parsed; an exception is
+    kept as an answer of its own (compared like one)."""
+    try:
+        return json.loads(json_answer(ex, ex.parse(q), db, None, now, True, "s", False))
+    except Exception as err:   # noqa: BLE001 - a difference to report, not a failure of the harness
+        return {"exception": repr(err)}

@@ -142,6 +142,15 @@ def case_aliases(names, prefix: str) -> dict[str, str] | None:
     return out
 
 
+def renamed(table: pa.Table, names: dict[str, str], back: bool = False) -> pa.Table:
+    """`table` with the columns `names` maps ({name: alias}, e.g. `case_aliases`) under their
+    aliases, or with `back` the aliased columns under their own names again."""
+    if not names:
+        return table
+    names = {a: c for c, a in names.items()} if back else names
+    return table.rename_columns([names.get(c, c) for c in table.column_names])
+
+
 def unused_name(base: str, taken) -> str:
     """``base``, or ``base`` with a number appended, whichever no name in ``taken`` is: a column a
     query adds beside a table's own (any name, ``__rn`` included, may be written as a field)."""
@@ -190,7 +199,7 @@ def dedup_sort(con: duckdb.DuckDBPyConnection | None, table: pa.Table) -> pa.Tab
                     keys={a: c for c, a in renames.items()})
     own = con is None     # a connection of its own (a writer thread's day of an import)
     con = duckdb.connect() if own else con
-    con.register("__src", table.rename_columns([renames.get(c, c) for c in table.column_names]))
+    con.register("__src", renamed(table, renames))
     try:
         out = con.sql(f"SELECT {', '.join(keys + agg)} FROM __src GROUP BY {', '.join(keys)} "
                       f"ORDER BY {', '.join(keys)}").to_arrow_table()
@@ -198,10 +207,7 @@ def dedup_sort(con: duckdb.DuckDBPyConnection | None, table: pa.Table) -> pa.Tab
         con.unregister("__src")
         if own:
             con.close()
-    if renames:
-        back = {a: c for c, a in renames.items()}
-        out = out.rename_columns([back.get(c, c) for c in out.column_names])
-    return _restore_types(out, table.schema)
+    return _restore_types(renamed(out, renames, back=True), table.schema)
 
 
 def _packed_key(ranks: list[np.ndarray], cardinalities: list[int], time_ns: np.ndarray) -> np.ndarray | None:

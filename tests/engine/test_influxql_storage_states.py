@@ -6,17 +6,15 @@ and a compaction at the end. Every answer, and SQL's rows, must equal the buffer
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import time
 
 import pytest
-from influxql_random import any_query, close, common_query, dataset
+from influxql_random import answer, any_query, close, common_query, dataset
 
 from jupyter_influx3.engine import Engine
 from jupyter_influx3.engine.influxql.executor import Executor
-from jupyter_influx3.http.influxql import json_answer
 
 QUERIES = 50
 _NUMBER = re.compile(r"=(-?[0-9.]+)(i?)([, ])")
@@ -64,12 +62,7 @@ def _overwritten(root, db, lines, rnd):
 
 def _answers(engine, db, queries, now) -> list:
     ex = Executor(engine)
-    out = []
-    for q in queries:
-        try:
-            out.append(json.loads(json_answer(ex, ex.parse(q), db, None, now, True, "s", False)))
-        except Exception as err:   # noqa: BLE001 - compared like an answer
-            out.append({"exception": repr(err)})
+    out = [answer(ex, db, q, now) for q in queries]
     out.append(engine.sql(db, "SELECT * FROM cpu ORDER BY time, host").to_pylist())
     return out
 

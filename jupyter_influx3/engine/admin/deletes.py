@@ -173,10 +173,6 @@ def version(catalog, db_id: int, table_id: int) -> tuple:
     return tuple(sorted(r["sequence"] for r in active(catalog, db_id, table_id)))
 
 
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def sql_hidden(catalog, db_id: int, table_id: int, have: set[str], column=persist.quote) -> str | None:
     """A SQL condition true for the rows of a source (with columns `have`, ``__seq`` among them)
     that a request deletes; None when none can match. `column(tag)`: how the SQL names a tag (a
@@ -190,7 +186,7 @@ def sql_hidden(catalog, db_id: int, table_id: int, have: set[str], column=persis
             cond.append(f"\"time\" >= make_timestamp_ns({int(r['min_time'])})")
         if r["max_time"] < MAX_NS:
             cond.append(f"\"time\" < make_timestamp_ns({int(r['max_time'])})")
-        cond += [f"{column(tag)} = {_sql_str(value)}" for tag, value in r["terms"]]
+        cond += [f"{column(tag)} = {persist.literal(value)}" for tag, value in r["terms"]]
         terms.append("(" + " AND ".join(cond) + ")")
     return " OR ".join(terms) if terms else None
 

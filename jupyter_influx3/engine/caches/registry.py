@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from .. import lifecycle
 from ..admin.deletes import sql_hidden, version as deletes_version
-from ..persist import case_aliases, merge_sql, quote, unused_name
+from ..persist import case_aliases, merge_sql, quote, renamed, unused_name
 from ..validator import SEQ_COLUMN, SEQS_COLUMN, TAG_TYPE
 from .distinct_value import DistinctValueCache
 from .last_value import LastValueCache
@@ -197,7 +197,7 @@ class CacheRegistry:
     # ---- filling from storage ----------------------------------------------------------------
     def _fill(self, cache, db_id: int, table_id: int) -> pa.Table | None:
         """What `cache` would hold had it seen every stored write (within ttl / max_age)."""
-        from ..sql.sources import aliased_parquet_scan, snapshot_sources
+        from ..sql.sources import parquet_read, snapshot_sources
 
         eng = self.engine
         d = eng.catalog.db_by_id(db_id)
@@ -220,16 +220,11 @@ class CacheRegistry:
             parts = []
             have: set[str] = set()
             if files:
-                if renames:
-                    parts.append(f"SELECT * FROM {aliased_parquet_scan(files, eng.data_dir, renames)}")
-                else:
-                    paths = ", ".join("'" + str(eng.data_dir / f.path).replace("'", "''") + "'" for f in files)
-                    parts.append(f"SELECT * FROM read_parquet([{paths}], union_by_name=true)")
+                parts.append(f"SELECT * FROM {parquet_read(files, eng.data_dir, renames)}")
                 have |= {c for f in files for c in f.columns}
             if chunks:
                 tables = [pa.Table.from_batches([b]) for b in chunks]
-                buf = pa.concat_tables(tables, promote_options="permissive")
-                con.register("__buf", buf.rename_columns([name(c) for c in buf.column_names]))
+                con.register("__buf", renamed(pa.concat_tables(tables, promote_options="permissive"), renames))
                 parts.append("SELECT * FROM __buf")
                 have |= {c for b in chunks for c in b.schema.names}
             union = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
@@ -249,7 +244,7 @@ class CacheRegistry:
                 nonnull = " AND ".join(f"{quote(name(c))} IS NOT NULL" for c in cache.columns)
                 sql = (f"SELECT {cols}, max({quote(SEQ_COLUMN)}) AS {quote(SEQ_COLUMN)} FROM ({src}) "
                        f"WHERE {nonnull} GROUP BY {cols} HAVING max({quote(SEQ_COLUMN)}) >= {now - cache.max_age_ns}")
-                return _named_back(con.sql(sql).to_arrow_table(), renames)
+                return renamed(con.sql(sql).to_arrow_table(), renames, back=True)
             tags = [c for c in t.series_key if c in have]
             values = [name(c) for c in t.column_names_sorted() if c in have and c not in tags and c != "time"]
             group = [quote(name(c)) for c in tags] + ['"time"']
@@ -271,18 +266,10 @@ class CacheRegistry:
                    f"SELECT * EXCLUDE ({rank}) FROM (SELECT *, row_number() OVER ({part}ORDER BY \"time\" DESC, "
                    f"{seq} DESC) AS {rank} FROM (SELECT {', '.join(group + agg)} FROM cand "
                    f"GROUP BY {', '.join(group)}) WHERE {seq} >= {cutoff}) WHERE {rank} <= {count}")
-            out = _named_back(con.sql(sql).to_arrow_table(), renames)
+            out = renamed(con.sql(sql).to_arrow_table(), renames, back=True)
         finally:
             con.close()
         return as_written(out, tags)
-
-
-def _named_back(table: pa.Table, renames: dict[str, str]) -> pa.Table:
-    """`table` with the columns `renames` aliased under their own names again."""
-    if not renames:
-        return table
-    back = {a: c for c, a in renames.items()}
-    return table.rename_columns([back.get(c, c) for c in table.column_names])
 
 
 def as_written(table: pa.Table, tags) -> pa.Table:

@@ -45,7 +45,7 @@ from .cachescan import CachedDays, CachedTable
 from .fill import _cast_fill, _fill_previous, _PointBudget
 from .functions import MAX_TIME, MIN_TIME, Vec, nan_to_null
 from .planner import PreparedSelect
-from .points import ZERO_TO_EPOCH, Points, _starts, shard_duration
+from .points import Points, _starts, shard_duration, shard_of
 from .reducers import _partial_combine_mean, _partial_combine_sum, window_extreme_values
 from .scan import Scanner, column_types
 from .select import Extent
@@ -201,7 +201,7 @@ def _reduce(name: str, kind: str, t: np.ndarray, v: np.ndarray, seg: _Segment, s
         with np.errstate(over="ignore"):
             return Vec(kind, np.add.reduceat(v, starts), ones)
     # float sums and every mean: 1.x's partials per shard (reducers.py), for the same points
-    shard = (t + np.int64(ZERO_TO_EPOCH % shard_dur)) // np.int64(shard_dur)
+    shard = shard_of(t, shard_dur)
     pts = Points(np.zeros(len(t), np.int64), t, Vec(kind, v, np.ones(len(t), bool)), [], None, shard)
     combine = _partial_combine_sum if name == "sum" else _partial_combine_mean
     return Vec("float", combine(pts, starts, ends), ones)

@@ -43,6 +43,7 @@ from .ast import BinaryExpr, Call, Distinct, Field, Measurement, ParenExpr, Sele
 from .functions import MATH_FUNCTIONS, MAX_TIME, MIN_TIME
 from .into import _fill_for_target
 from .planner import PreparedSelect, Source
+from .points import ZERO_TO_EPOCH, shard_bounds
 from .results import Series
 
 __all__ = ["explain", "plan_nodes", "go_duration", "tree_lines"]
@@ -340,18 +341,6 @@ def _reduce(cond, tags: dict, m) -> tuple[Optional[bool], list[str]]:
     return _eval_tag_cond(cond, tags, m.name), []
 
 
-def _shard_bounds(p: PreparedSelect, sd: int) -> tuple[Optional[int], Optional[int], int]:
-    z = 62135596800_000_000_000 % sd
-    lo = hi = None
-    if p.start > MIN_TIME:
-        lo = ((p.start + z) // sd) * sd - z
-    if p.end < MAX_TIME:
-        hi = ((p.end + z) // sd + 1) * sd - z - 1
-        if hi >= MAX_TIME:
-            hi = None
-    return lo, hi, z
-
-
 class _Costs:
     """Costs of iterators over one engine, caching what several iterators share."""
 
@@ -377,7 +366,8 @@ class _Costs:
         if got is not None:
             return got
         sd = shard_duration(m.database.retention_ns)
-        lo, hi, z = _shard_bounds(p, sd)
+        lo, hi = shard_bounds(p.start, p.end, sd)
+        z = ZERO_TO_EPOCH % sd
         src = self.scanner.view(m, lo, hi)
         conds = []
         if lo is not None:
@@ -514,7 +504,7 @@ class _Costs:
         lo, hi = p.start, p.end
         if shard is not None:
             sd = shard_duration(m.database.retention_ns)
-            z = 62135596800_000_000_000 % sd
+            z = ZERO_TO_EPOCH % sd
             lo, hi = max(lo, shard * sd - z), min(hi, (shard + 1) * sd - z - 1)
         for fmin, fmax, groups in self.files(m):
             if fmax < lo or fmin > hi:

@@ -15,7 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-from .functions import Vec
+from .functions import MAX_TIME, MIN_TIME, Vec
 
 
 WEEK = 7 * 86400 * 10**9
@@ -31,6 +31,21 @@ def shard_duration(retention_ns: Optional[int]) -> int:
     if d >= 2 * DAY:
         return DAY
     return HOUR
+
+
+def shard_of(t, sd: int):
+    """1.x's shard group number of time ``t`` (a number or an int64 array): groups of ``sd`` ns
+    aligned to year 1, as its shard groups are."""
+    return (t + np.int64(ZERO_TO_EPOCH % sd)) // np.int64(sd)
+
+
+def shard_bounds(start: int, end: int, sd: int) -> tuple[Optional[int], Optional[int]]:
+    """The first and last ns of the shard groups of ``sd`` ns that [start, end] meets; None for an
+    open end (``MIN_TIME`` / ``MAX_TIME``, or a last group reaching past ``MAX_TIME``)."""
+    z = ZERO_TO_EPOCH % sd
+    lo = max(MIN_TIME, ((start + z) // sd) * sd - z) if start > MIN_TIME else None
+    hi = ((end + z) // sd + 1) * sd - z - 1 if end < MAX_TIME else None
+    return lo, None if hi is None or hi >= MAX_TIME else hi
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from .expr import _refs_outside_calls, eval_expr
 from .functions import Vec, cast_field, concat, nan_to_null, window_starts
 from .mergeorder import _heap_aux, _subquery_seq, go_merge_order, merge_order
 from .planner import MeasurementInfo, PreparedSelect
-from .points import ZERO_TO_EPOCH, Points, _limit_mask, frozen
+from .points import Points, _limit_mask, frozen, shard_of
 from .scan import Frame
 from .series import SeriesData, _split_series
 
@@ -126,7 +126,7 @@ class _Raw:
         got = self._derived.get(key)
         if got is None or got[3] is not fr.time or got[4] is not fr.sid or got[5] is not fr.series:
             sd = self.shard_dur(m)
-            shard = (fr.time + np.int64(ZERO_TO_EPOCH % sd)) // np.int64(sd)
+            shard = shard_of(fr.time, sd)
             got = self._derived[key] = frozen((self._gids_for_frame(fr), fr.sid + sid_base if sid_base else fr.sid,
                                                shard)) + (fr.time, fr.sid, fr.series)   # keeps the ids alive
         return got[:3]

@@ -45,9 +45,9 @@ from .cachescan import DERIVED_KEPT, NOT_HERE, CachedDays, CachedTable, Unsuppor
 from .errors import ExecError
 from .expr import eval_expr
 from .fill import _Fill
-from .functions import MAX_TIME, MIN_TIME, Vec, nan_to_null
+from .functions import Vec, nan_to_null
 from .planner import MeasurementInfo, PreparedSelect
-from .points import ZERO_TO_EPOCH, frozen, shard_duration
+from .points import frozen, shard_bounds, shard_duration
 from .raw import _Raw
 from .scan import Frame, Scanner, column_types, condition_sql
 from .series import Groups, SeriesData
@@ -272,10 +272,7 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         p = self.p
         for m in self.measurements():
             cond = _tag_terms(p.condition, set(m.tags))
-            sd, z = self.shard_dur(m), ZERO_TO_EPOCH % self.shard_dur(m)
-            lo = max(p.start, p.read_start)
-            lo = ((lo + z) // sd) * sd - z if lo > MIN_TIME + sd else lo
-            hi = ((p.end + z) // sd + 1) * sd - z - 1 if p.end < MAX_TIME - sd else p.end
+            lo, hi = shard_bounds(max(p.start, p.read_start), p.end, self.shard_dur(m))
             where = None if cond is None else condition_sql(cond, self.column_types(m), v3=self.v3)
             src, conds, _lo, _hi = self.scanner.source(m, lo, hi, where)
             sql = f"SELECT 1 FROM {src} AS __v" + (f" WHERE {' AND '.join(conds)}" if conds else "") + " LIMIT 1"

@@ -24,12 +24,11 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from ..catalog import RESERVED_COLUMNS
 from ..persist import case_aliases
-from ..validator import SEQ_COLUMN
 from .errors import SqlPlanningError, SqlSchemaError
 
-#: never renamed, ``time`` and the sources' own columns: the view itself, deduplication, retention
-#: and time bounds read them by name (a field ``__SEQ`` is renamed, as it collides with ``__seq``)
-KEPT = frozenset(RESERVED_COLUMNS) | {SEQ_COLUMN}
+#: never renamed (persist.case_aliases), ``time`` and the sources' own columns: the view itself,
+#: deduplication, retention and time bounds read them by name
+KEPT = frozenset(RESERVED_COLUMNS)
 _TAG = uuid.uuid4().hex[:10]
 
 Columns = list[tuple[str | None, str | None]]    # (exact name, name in the SQL DuckDB runs), in order
@@ -37,7 +36,7 @@ Columns = list[tuple[str | None, str | None]]    # (exact name, name in the SQL 
 
 def aliases(table) -> dict[str, str] | None:
     """{column: unique alias} for the columns of `table` whose names equal another's ignoring case
-    (or a name of KEPT, which keep theirs); None when no two collide, the usual case."""
+    (or a name of KEPT, which keeps its own); None when no two collide, the usual case."""
     return case_aliases(table.columns, f"__case_{table.id}_{_TAG}_")
 
 

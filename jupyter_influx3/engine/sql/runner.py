@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from .. import errors as engine_errors
 from ..cancellation import QueryCancelled, attach_cursor
-from ..persist import quote
+from ..persist import quote, renamed
 from ..recent import Recent
 from . import system
 from .constant import MAX_ROWS as CONSTANT_MAX_ROWS, ConstantResults, consistent_functions
@@ -726,9 +726,8 @@ class SqlService:
             elif use.kind == "func":
                 fn = system.table_functions()[use.name]
                 rows = fn(self.engine, db, use.args)
-                if use.renames:   # names that differ only in case, as the translation reads them
-                    rows = rows.rename_columns([use.renames.get(c, c) for c in rows.column_names])
-                lease.register(key, rows)
+                # (names that differ only in case under their aliases, as the translation reads them)
+                lease.register(key, renamed(rows, use.renames))
         if tr.sql_one_read is not None and any(view.dedup for _, view in views):
             sql = substitute_now(tr.sql_one_read, now_ns)
         for key, view in views:

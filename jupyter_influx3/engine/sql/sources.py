@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..persist import FileMeta, merge_sql, quote, row_groups_of
+from ..persist import FileMeta, literal, merge_sql, quote, row_groups_of
 from ..recent import Recent
 from ..validator import SEQ_COLUMN, SEQS_COLUMN
 from ..admin.deletes import sql_hidden
@@ -388,7 +388,7 @@ def _one_table(batches: list[pa.RecordBatch]) -> pa.Table:
 
 
 def _parquet_scan(paths: list[str], same_schema: bool) -> str:
-    listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+    listed = ", ".join(literal(p) for p in paths)
     by_name = "" if same_schema else ", union_by_name=true"
     return f"read_parquet([{listed}]{by_name})"
 
@@ -402,11 +402,19 @@ def aliased_parquet_scan(files: list[FileMeta], data_dir, renames: dict[str, str
         orders.setdefault(tuple(f.columns), []).append(f)
     reads = []
     for names, group in orders.items():
-        listed = ", ".join("'" + str(data_dir / f.path).replace("'", "''") + "'" for f in group)
+        listed = ", ".join(literal(str(data_dir / f.path)) for f in group)
         reads.append(f"read_parquet([{listed}]) AS __s({', '.join(quote(renames.get(c, c)) for c in names)})")
     if len(reads) == 1:
         return reads[0]
     return "(" + " UNION ALL BY NAME ".join(f"SELECT * FROM {r}" for r in reads) + ")"
+
+
+def parquet_read(files: list[FileMeta], data_dir, renames: dict[str, str] | None = None) -> str:
+    """The SQL that reads `files` (by name, or with `renames` by position: aliased_parquet_scan)."""
+    if renames:
+        return aliased_parquet_scan(files, data_dir, renames)
+    same = all(set(f.columns) == set(files[0].columns) for f in files)
+    return _parquet_scan([str(data_dir / f.path) for f in files], same)
 
 
 def _aliased_arrow_scan(name: str, table: pa.Table, renames: dict[str, str]) -> str:
@@ -492,19 +500,13 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
     def names(batches: list[pa.RecordBatch]) -> set[str]:
         return set().union(*{stats_cache.get(b, src_keys).columns for b in batches})
 
-    def files_sql(files: list[FileMeta]) -> str:
-        if renames:
-            return aliased_parquet_scan(files, data_dir, renames)
-        same = all(set(f.columns) == set(files[0].columns) for f in files)
-        return _parquet_scan([str(data_dir / f.path) for f in files], same)
-
     def chunks_sql(name: str) -> str:
         return _aliased_arrow_scan(name, view.registrations[name], renames) if renames else quote(name)
 
     plain: list[tuple[str, str]] = []   # (what a plain part reads, its row-delete filter)
     if plain_files:
         have = sorted(aliased({c for f in plain_files for c in f.columns}) & set(cols))
-        plain.append((files_sql(plain_files), kept({c for f in plain_files for c in f.columns})))
+        plain.append((parquet_read(plain_files, data_dir, renames), kept({c for f in plain_files for c in f.columns})))
         parts.append(f"SELECT {', '.join(quote(c) for c in have)} FROM {plain[-1][0]}{plain[-1][1]}")
         present.update(have)
     if plain_chunks:
@@ -518,7 +520,7 @@ def build_view(engine, db, table, lower: int | None, upper: int | None, now_ns: 
         inner = []
         have: set[str] = set()
         if dd_files:
-            inner.append(f"SELECT * FROM {files_sql(dd_files)}")
+            inner.append(f"SELECT * FROM {parquet_read(dd_files, data_dir, renames)}")
             have |= {c for f in dd_files for c in f.columns}
         if dd_chunks:
             inner.append(f"SELECT * FROM {chunks_sql(register(dd_chunks, 'dedup'))}")
