@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
 from jupyter_influx3.engine.influxql import dashboard
+from jupyter_influx3.engine.influxql.bounded import bounded
 from jupyter_influx3.engine.influxql.executor import Executor
 from jupyter_influx3.engine.influxql.scan import Scanner
 from jupyter_influx3.engine.querylimits import QueryLimits
@@ -222,6 +223,36 @@ def test_a_write_between_two_runs_shows(engine, monkeypatch):
         assert after == general and "1234.5" in after[0][1]
         time.sleep(0.01)
     assert after != before
+
+
+def _checked_then_run(engine, q: str, between=lambda: None) -> list:
+    """The answer to ``q`` run at NOW right after its bound check at NOW (as a server runs a new
+    text on its event loop), ``between()`` done between the two."""
+    ex = Executor(engine)
+    query = ex.parse(q)
+    assert bounded(ex, query, "db", None, NOW)
+    between()
+    return [(r.error, repr([(s.name, s.tags, s.columns, s.values) for s in r.series]))
+            for r in ex.execute(query, database="db", now_ns=NOW)]
+
+
+def test_a_run_right_after_its_bound_check_looks_the_copy_up_once_and_answers_the_same(engine, monkeypatch):
+    q = _tsbs(fields="max(u), count(u), mean(n)")
+    expected = _answer(Executor(engine), q)   # (the copy is made)
+    lookups = []
+    reader = dashboard._reader
+    monkeypatch.setattr(dashboard, "_reader", lambda *a: lookups.append(a[3]) or reader(*a))
+    assert _checked_then_run(engine, q) == expected
+    assert lookups == [False]   # the check's look-up (no copy built), none for the run
+    assert _answer(Executor(engine), q) == expected and lookups == [False, True]   # not taken twice
+
+
+def test_a_write_between_a_bound_check_and_its_run_at_the_same_now_shows(engine, monkeypatch):
+    monkeypatch.setattr(seriescache, "REBUILD_SPACING", 0.0)
+    q = _tsbs(fields="max(u), count(u)")
+    before = _answer(Executor(engine), q)
+    after = _checked_then_run(engine, q, lambda: engine.write_lp("db", f"cpu,host=a,dc=x u=1234.5 {S + 1205}", "s"))
+    assert "1234.5" in after[0][1] and after != before
 
 
 def test_a_retention_cut_off_inside_the_range_applies(engine):

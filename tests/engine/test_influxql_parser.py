@@ -576,6 +576,23 @@ def test_replaced_is_dataclasses_replace_without_the_memos():
     assert r == dataclasses.replace(s, limit=4, condition=None)
     assert str(r) == "SELECT a FROM m LIMIT 4"
     assert "_text" in vars(s) and "_text" not in vars(r)
+    with pytest.raises(TypeError):
+        ast.replaced(s, limt=4)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.limit = 5  # type: ignore[misc]
+
+
+def test_replaced_makes_every_node_class_as_its_constructor_does():
+    import random
+
+    for cls in [c for c in vars(ast).values() if isinstance(c, type) and dataclasses.is_dataclass(c)]:
+        names = [f.name for f in dataclasses.fields(cls)]
+        node = object.__new__(cls)
+        for name in names:
+            object.__setattr__(node, name, random.random())
+        changed = {names[0]: "x"} if names else {}
+        r = ast.replaced(node, **changed)
+        assert type(r) is cls and r == cls(**{**{n: getattr(node, n) for n in names}, **changed})
 
 
 def test_nodes_are_frozen_and_hashable():

@@ -1277,9 +1277,19 @@ def replaced(node: Node, **changes) -> Node:
     """``dataclasses.replace(node, **changes)`` in a third of its time (the planner replaces a
     statement of twenty fields once per new query text); like it, no memo (see `memo`) of
     ``node`` is carried over."""
-    kw = {name: getattr(node, name) for name in field_names(type(node))}
-    kw.update(changes)
-    return type(node)(**kw)
+    cls = type(node)
+    old = node.__dict__
+    new = object.__new__(cls)
+    # (no node class has an __init__ of its own or a __post_init__: the frozen dataclass __init__
+    # would only set these same fields, one object.__setattr__ at a time)
+    fields = new.__dict__
+    for name in field_names(cls):
+        fields[name] = old[name]
+    for name in changes:
+        if name not in fields:
+            raise TypeError(f"{cls.__name__} has no field {name!r}")
+    fields.update(changes)
+    return new
 
 
 def field_names(cls: type) -> tuple[str, ...]:

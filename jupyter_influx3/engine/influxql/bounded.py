@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from . import dashboard
 from .ast import Call, SelectStatement, shape_memo, walk
 from .functions import MATH_FUNCTIONS
 
@@ -40,6 +41,13 @@ CALLS = frozenset({"count", "sum", "mean", "min", "max", "first", "last"})
 def bounded(ex, query, database: Optional[str], rp: Optional[str], now: int) -> bool:
     """Whether every statement of ``query``, run by executor ``ex`` at ``now``, stays within the
     limits above (counted from the plans and the series cache's copies, nothing read)."""
+    ok = _bounded(ex, query, database, rp, now)
+    if not ok:
+        dashboard.forget()   # (no run follows here: the copy it found is not held for one)
+    return ok
+
+
+def _bounded(ex, query, database: Optional[str], rp: Optional[str], now: int) -> bool:
     rows = cells = 0
     merged = False
     for stmt in query.statements:
