@@ -247,6 +247,19 @@ def test_a_run_right_after_its_bound_check_looks_the_copy_up_once_and_answers_th
     assert _answer(Executor(engine), q) == expected and lookups == [False, True]   # not taken twice
 
 
+def test_what_a_bound_check_found_is_not_held_past_the_next_statement_run(engine, monkeypatch):
+    q = _tsbs(fields="max(u)")
+    expected = _answer(Executor(engine), q)
+    lookups = []
+    reader = dashboard._reader
+    monkeypatch.setattr(dashboard, "_reader", lambda *a: lookups.append(a[3]) or reader(*a))
+    ex = Executor(engine)
+    query = ex.parse(q)
+    assert bounded(ex, query, "db", None, NOW)
+    list(ex.execute("SHOW MEASUREMENTS", database="db", now_ns=NOW))   # (another statement runs first)
+    assert _answer(ex, q) == expected and lookups == [False, True]
+
+
 def test_a_write_between_a_bound_check_and_its_run_at_the_same_now_shows(engine, monkeypatch):
     monkeypatch.setattr(seriescache, "REBUILD_SPACING", 0.0)
     q = _tsbs(fields="max(u), count(u)")

@@ -265,6 +265,9 @@ class Executor:
         except engine_errors.EngineError as e:
             self._log_end(entry, False, str(e))
             return StatementResult(statement_id, [], getattr(e, "message", str(e)))
+        finally:
+            # what a bound check found for this statement's run is not held past it (a series copy)
+            dashboard.forget()
 
     # -- query log (system.queries) --------------------------------------------------------------
 
