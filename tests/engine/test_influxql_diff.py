@@ -283,6 +283,25 @@ def make_queries() -> list[dict]:
     add("SELECT mean(status) FROM cpu WHERE host = 'a' AND usage_user > 1000")
     add(f"SELECT max(status), count(n) FROM cpu WHERE usage_user > 1000 AND {W} GROUP BY time(1m), host")
     add("SELECT max(status) FROM cpu WHERE host = 'nohost'")
+    # ... as every call that does not take a string or boolean field errs (the names are 1.x's)
+    add("SELECT integral(status) FROM cpu WHERE host = 'a' AND usage_user > 1000")
+    add("SELECT top(status, 2) FROM cpu WHERE host = 'a' AND usage_user > 1000")
+    add("SELECT bottom(up, host, 1) FROM cpu WHERE usage_user > 1000")
+    add("SELECT top(status, host, 1) FROM cpu")
+    add("SELECT non_negative_derivative(up) FROM cpu WHERE host = 'b' AND usage_user > 1000")
+    add("SELECT cumulative_sum(status) FROM cpu WHERE usage_user > 1000 GROUP BY host")
+    add("SELECT difference(status) FROM cpu WHERE host = 'a' AND usage_user > 1000")
+    add(f"SELECT percentile(up, 50) FROM cpu WHERE usage_user > 1000 AND {W} GROUP BY time(1m)")
+    add("SELECT moving_average(status, 2) FROM cpu WHERE host = 'nohost'")
+    # mode() where values tie for the most points: 1.x's points arrive merged by time, then its sort.Sort
+    add(f"SELECT mode(w) FROM dups WHERE {W} GROUP BY time(1m)")
+    add(f"SELECT mode(n) FROM cpu WHERE {W} GROUP BY time(2m)")
+    add("SELECT mode(w), first(v) FROM dups GROUP BY s")
+    add(f"SELECT mode(sev) FROM events WHERE {W} GROUP BY time(3m)")
+    # top()/bottom() per window of a group of several series: the group's window, not each series'
+    add(f"SELECT top(usage_user, 2) FROM cpu WHERE {W} GROUP BY time(2m)")
+    add(f"SELECT bottom(n, 1) FROM cpu WHERE {W} GROUP BY time(1m), region")
+    add(f"SELECT top(n, 3) FROM cpu WHERE {W} GROUP BY time(3m) ORDER BY time DESC")
     # a transformation of calls in descending order reads the window past the range's end
     add(f"SELECT difference(max(n)), max(n) FROM cpu WHERE host = 'a' AND time >= {T0 + 60}s AND time < {T0 + 420}s "
         "GROUP BY time(1m) ORDER BY time DESC")
@@ -423,7 +442,7 @@ def run_case(ex, case: dict) -> tuple[int, object]:
     return 200, json.loads(v1_json(results, params.get("epoch")))
 
 
-CASE_COUNT = 418
+CASE_COUNT = 434
 RECORDED = json.loads(CASES.read_text()) if __name__ != "__main__" else {}  # missing: a failure, not a skip
 ALL = RECORDED.get("cases", [])
 

@@ -13,7 +13,7 @@ import numpy as np
 from . import ast
 from .ast import Call, Distinct, FillOption, VarRef
 from .cachescan import Unsupported
-from .errors import ExecError, _iter_type
+from .errors import ExecError
 from .expr import _calls_in
 from .fill import _cast_fill
 from .functions import MAX_TIME, MIN_TIME, Vec, window_starts
@@ -320,9 +320,9 @@ class _Aggregates:
             if pushed is not None:
                 return pushed
         kind = p.ref_type(arg)
-        unsupported = (name in ("mean", "sum", "stddev", "median", "spread", "integral") and kind in ("string", "boolean")) \
-            or (name in ("min", "max") and kind == "string")
-        ordered = name in ("median", "percentile", "stddev")
+        unsupported = (name in ("mean", "sum", "stddev", "median", "spread", "percentile", "integral")
+                       and kind in ("string", "boolean")) or (name in ("min", "max") and kind == "string")
+        ordered = name in ("median", "percentile", "stddev", "mode")
         if name in ("first", "last") and not p.interval and not self.v3 and not any(
                 src.subquery is not None for src in p.sources):
             # 1.x reads first()/last() without GROUP BY time() as a sorted merge (ascending for
@@ -344,8 +344,8 @@ class _Aggregates:
             pts = self.field_points(arg, aux, start, ordered=ordered or name in ("first", "last", "min", "max"))
         # (1.x's iterators are made per series the tag terms match, points or not: no error where
         # none does, one where some does though a field term leaves it no point)
-        if unsupported and (len(pts) or self.series_match()):
-            raise ExecError(f"unsupported {name} iterator type: *query.{_iter_type(kind)}InterruptIterator")
+        if unsupported:
+            self.refuse_type(name, kind, (), len(pts) > 0)
         if len(pts) == 0:
             return Points.empty("integer" if name == "count" else ("float" if name in (
                 "mean", "median", "stddev") else pts.value.kind), len(aux))

@@ -301,7 +301,15 @@ def _mode(vals, times, kind):
     if kind == "boolean":
         t = int(np.count_nonzero(vals))
         return t >= len(vals) - t
-    o = np.argsort(vals, kind="stable") if kind != "string" else sorted(range(len(vals)), key=lambda i: vals[i])
+    if _top_frequency_tied(vals):
+        # which of the values seen equally often wins follows the order 1.x's (unstable) sort.Sort
+        # leaves equal values in (the time of each value's first point decides)
+        from .gosort import sort_order
+        o = sort_order(vals.tolist() if hasattr(vals, "tolist") else list(vals))
+    elif kind != "string":
+        o = np.argsort(vals, kind="stable")
+    else:
+        o = sorted(range(len(vals)), key=lambda i: vals[i])
     a = [vals[i] for i in o]
     at = [int(times[i]) for i in o]
     most_freq = 0
@@ -323,6 +331,14 @@ def _mode(vals, times, kind):
         most_mode = v
         most_time = t
     return most_mode
+
+
+def _top_frequency_tied(vals) -> bool:
+    """Whether two values or more are seen most often, at least twice each."""
+    _, counts = np.unique(np.asarray(vals, dtype=object if not hasattr(vals, "dtype") else vals.dtype),
+                          return_counts=True)
+    top = counts.max()
+    return bool(top > 1 and np.count_nonzero(counts == top) > 1)
 
 
 def _partial_keys(pts: Points, s: int, e: int):

@@ -42,7 +42,7 @@ from .aggregate import _Aggregates
 from . import ast
 from .ast import BinaryExpr, Op, ParenExpr, VarRef
 from .cachescan import DERIVED_KEPT, NOT_HERE, CachedDays, CachedTable, Unsupported, day_of
-from .errors import ExecError
+from .errors import ExecError, _iter_type
 from .expr import eval_expr
 from .fill import _Fill
 from .functions import Vec, nan_to_null
@@ -264,6 +264,16 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
 
     def shard_dur(self, m: MeasurementInfo) -> int:
         return shard_duration(m.database.retention_ns)
+
+    def refuse_type(self, label: str, kind: Optional[str], allowed, have_points: bool,
+                    iterator: Optional[str] = None) -> None:
+        """1.x's error for a call (`label`: the name its iterator goes by) over values of type
+        `kind` it does not take (`iterator`: the Go type of its input, by default the field's
+        interrupt iterator): raised where it has points, or else where a series matches
+        (series_match: 1.x types a call's iterators from the field, points or not)."""
+        if kind is not None and kind not in allowed and (have_points or self.series_match()):
+            raise ExecError(f"unsupported {label} iterator type: "
+                            f"*query.{iterator or _iter_type(kind) + 'InterruptIterator'}")
 
     def series_match(self) -> bool:
         """Whether a series of a source matches the WHERE's tag terms in the shards the range

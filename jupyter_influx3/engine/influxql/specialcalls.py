@@ -10,7 +10,6 @@ import numpy as np
 
 from . import ast
 from .ast import Call, VarRef
-from .errors import ExecError, _iter_type
 from .functions import MIN_TIME, Vec, window_end, window_start
 from .goheap import Heap
 from .points import Points, _segments, _starts
@@ -61,11 +60,10 @@ class _SpecialCalls:
         arg = c.args[0]
         unit = c.args[1].value if len(c.args) > 1 else 10**9
         pts = self.field_points(arg, [], start, ordered=True)
+        kind = pts.value.kind if len(pts) else p.ref_type(arg)
+        self.refuse_type("integral", kind, ("float", "integer", "unsigned"), len(pts) > 0)
         if len(pts) == 0:
             return Points.empty("float")
-        kind = pts.value.kind
-        if kind not in ("float", "integer", "unsigned"):
-            raise ExecError(f"unsupported integral iterator type: *query.{_iter_type(kind)}InterruptIterator")
         out_g, out_t, out_v = [], [], []
         starts = _starts([pts.gid])
         ends = np.append(starts[1:], len(pts))
@@ -135,13 +133,20 @@ class _SpecialCalls:
         all_aux = aux
         # without other fields or tag arguments, points tied on value and time look the same:
         # any input order gives the same answer
-        pts = self.field_points(ref, all_aux, start, ordered=bool(all_aux), any_order=not all_aux and not tag_args)
+        any_order = not all_aux and not tag_args
+        pts = self.field_points(ref, all_aux, start, ordered=bool(all_aux), any_order=any_order)
+        kind = pts.value.kind if len(pts) else p.ref_type(ref)
+        if tag_args and kind == "string":   # (1.x picks per tag value with max()/min() first)
+            self.refuse_type("max" if is_top else "min", kind, (), len(pts) > 0)
+        self.refuse_type(c.name, kind, ("float", "integer", "unsigned"), len(pts) > 0,
+                         "booleanReduceBooleanIterator" if tag_args and kind == "boolean" else None)
         if len(pts) == 0:
             return pts
-        kind = pts.value.kind
-        if kind not in ("float", "integer", "unsigned"):
-            raise ExecError(f"unsupported {c.name} iterator type: *query.{_iter_type(kind)}InterruptIterator")
         win = self.windows(pts.time)
+        if any_order and p.interval:
+            # (read series by series: a group's windows are runs only once put in window order)
+            o = np.lexsort((win if p.ascending else -win, self.rank()[pts.gid]))
+            pts, win = pts.take(o), win[o]
         if tag_args:
             # max/min per (group, window, tag argument values)
             arg_vecs = []

@@ -10,11 +10,17 @@ import math
 
 import numpy as np
 
-from .ast import Call
+from .ast import Call, VarRef
 from .errors import ExecError, _iter_type
 from .functions import Vec, holt_winters, ta_state
 from .lexer import wrap64
 from .points import Points, _starts
+
+
+#: the values transformations take, and the names 1.x's errors give their iterators
+_NUMERIC = ("float", "integer", "unsigned")
+_LABELS = {"non_negative_derivative": "derivative", "non_negative_difference": "difference",
+           "cumulative_sum": "cumulative sum", "moving_average": "moving average"}
 
 
 class _Transforms:
@@ -25,17 +31,18 @@ class _Transforms:
     def transform(self, c: Call, inp: Points) -> Points:
         p = self.p
         name = c.name
+        arg = c.args[0]
+        kind = inp.value.kind if len(inp) or not isinstance(arg, VarRef) else p.ref_type(arg)
+        if name != "elapsed":
+            self.refuse_type(_LABELS.get(name, name), kind, _NUMERIC, len(inp) > 0)
         if len(inp) == 0:
             kind = "integer" if name == "elapsed" else ("float" if name not in (
                 "difference", "non_negative_difference", "cumulative_sum") else inp.value.kind)
             return Points.empty(kind)
-        kind = inp.value.kind
         if name == "elapsed":
             unit = c.args[1].value if len(c.args) > 1 else 1
         elif name in ("derivative", "non_negative_derivative"):
             unit = c.args[1].value if len(c.args) > 1 else (p.interval or 10**9)
-        if kind not in ("float", "integer", "unsigned") and name != "elapsed":
-            raise ExecError(f"unsupported {name} iterator type: *query.{_iter_type(kind)}InterruptIterator")
         out_g, out_t, out_v = [], [], []
         starts = _starts([inp.gid])
         ends = np.append(starts[1:], len(inp))
