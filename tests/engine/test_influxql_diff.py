@@ -298,6 +298,9 @@ def make_queries() -> list[dict]:
     add(f"SELECT mode(n) FROM cpu WHERE {W} GROUP BY time(2m)")
     add("SELECT mode(w), first(v) FROM dups GROUP BY s")
     add(f"SELECT mode(sev) FROM events WHERE {W} GROUP BY time(3m)")
+    # distinct() in descending order: each value's latest point, emitted by time ascending in a window
+    add(f"SELECT distinct(n) FROM cpu WHERE host = 'b' AND {W} GROUP BY time(2m) ORDER BY time DESC")
+    add(f"SELECT distinct(status) FROM cpu WHERE host = 'a' AND {W} GROUP BY time(5m) ORDER BY time DESC")
     # top()/bottom() per window of a group of several series: the group's window, not each series'
     add(f"SELECT top(usage_user, 2) FROM cpu WHERE {W} GROUP BY time(2m)")
     add(f"SELECT bottom(n, 1) FROM cpu WHERE {W} GROUP BY time(1m), region")
@@ -442,7 +445,7 @@ def run_case(ex, case: dict) -> tuple[int, object]:
     return 200, json.loads(v1_json(results, params.get("epoch")))
 
 
-CASE_COUNT = 434
+CASE_COUNT = 436
 RECORDED = json.loads(CASES.read_text()) if __name__ != "__main__" else {}  # missing: a failure, not a skip
 ALL = RECORDED.get("cases", [])
 

@@ -15,7 +15,9 @@ Modes:
   2026-12-06): OFFSET without LIMIT answers one row in 1.x; a ``GROUP BY time()`` selector whose
   first window yields nothing (percentile of too few points) ends 1.x's iterator; top()/bottom()
   under LIMIT; SLIMIT's choice of series lacking a tag; a call without points in a series filled
-  with the bare number beside typed ones.
+  with the bare number beside typed ones; integral()'s last window, which 1.x emits when its
+  iterator closes (in Go map order, sometimes as a row of its own beside other calls or under
+  LIMIT).
 
     bash ../shared/bench/influx1.sh start
     python3 tests/stress/influxql_fuzz.py [--mode common|all] [--seeds 1:9] [--queries 200]

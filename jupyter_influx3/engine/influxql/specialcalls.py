@@ -45,7 +45,10 @@ class _SpecialCalls:
                 t = int(tm[i])
                 if key not in first or (t < first[key][0] if p.ascending else t > first[key][0]):
                     first[key] = (t, v)
-            items = sorted(first.items(), key=lambda kv: (kv[1][0], kv[0]) if p.ascending else (-kv[1][0], kv[0]))
+            # 1.x's reducer keeps each value's first point as read (the latest under ORDER BY time
+            # DESC) and emits them sorted by that point's time, ascending in either order
+            asc = p.ascending or not self.v3
+            items = sorted(first.items(), key=lambda kv: (kv[1][0], kv[0]) if asc else (-kv[1][0], kv[0]))
             for key, (t, v) in items:
                 out_g.append(int(gid[s]))
                 out_t.append(t)
