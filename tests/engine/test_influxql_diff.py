@@ -103,6 +103,10 @@ def make_dataset() -> str:
         # the same value at the same time in several series: top()/bottom() ties
         for sname in ("p", "q", "r", "s", "t"):
             lines.append(f"ties,s={sname} v={(i * 5 + ord(sname)) % 4}i {T0 + i * 15}")
+    for g, counts in {"a": [5, 2, 2, 5, 5], "b": [2, 5, 5, 0, 5], "c": [5, 2, 5, 2, 5]}.items():
+        # points per minute: percentile(v, 10) of fewer than 5 is empty, which ends 1.x's iterator
+        for w, n in enumerate(counts):
+            lines.extend(f"pct,g={g} v={w * 10 + k} {T0 + w * 60 + k}" for k in range(n))
     return "\n".join(lines) + "\n"
 
 
@@ -301,6 +305,18 @@ def make_queries() -> list[dict]:
     # distinct() in descending order: each value's latest point, emitted by time ascending in a window
     add(f"SELECT distinct(n) FROM cpu WHERE host = 'b' AND {W} GROUP BY time(2m) ORDER BY time DESC")
     add(f"SELECT distinct(status) FROM cpu WHERE host = 'a' AND {W} GROUP BY time(5m) ORDER BY time DESC")
+    # percentile() of a (group, window) too small for it ends 1.x's iterator: nothing after it comes out
+    add(f"SELECT percentile(usage_user, 10) FROM cpu WHERE host = 'a' AND {W} GROUP BY time(30s)")
+    add(f"SELECT percentile(usage_user, 10) FROM cpu WHERE host = 'b' AND {W} GROUP BY time(1m)")
+    add(f"SELECT percentile(usage_user, 10) FROM cpu WHERE host = 'b' AND {W} GROUP BY time(1m) fill(none)")
+    add(f"SELECT percentile(n, 15), max(n) FROM cpu WHERE {W} GROUP BY time(1m), host ORDER BY time DESC")
+    W5 = f"time >= {T0}s AND time < {T0 + 300}s"
+    for tail in ("GROUP BY time(1m), g fill(none)", "GROUP BY time(1m), g", "GROUP BY time(1m), g fill(previous)",
+                 "GROUP BY time(1m), g ORDER BY time DESC", "GROUP BY time(1m), g fill(none) ORDER BY time DESC"):
+        add(f"SELECT percentile(v, 10) FROM pct WHERE {W5} {tail}")
+    add(f"SELECT percentile(v, 10), max(v) FROM pct WHERE {W5} GROUP BY time(1m), g fill(none)")
+    add(f"SELECT percentile(v, 10) * 2 FROM pct WHERE g = 'a' AND {W5} GROUP BY time(1m) fill(none)")
+    add("SELECT percentile(v, 50) FROM pct WHERE v < 3 OR v > 40 GROUP BY g")
     # top()/bottom() per window of a group of several series: the group's window, not each series'
     add(f"SELECT top(usage_user, 2) FROM cpu WHERE {W} GROUP BY time(2m)")
     add(f"SELECT bottom(n, 1) FROM cpu WHERE {W} GROUP BY time(1m), region")
@@ -445,7 +461,7 @@ def run_case(ex, case: dict) -> tuple[int, object]:
     return 200, json.loads(v1_json(results, params.get("epoch")))
 
 
-CASE_COUNT = 436
+CASE_COUNT = 448
 RECORDED = json.loads(CASES.read_text()) if __name__ != "__main__" else {}  # missing: a failure, not a skip
 ALL = RECORDED.get("cases", [])
 

@@ -336,3 +336,77 @@ def _fill_grid_tz(s_lim, e_lim, times, interval, offset, tz, asc) -> np.ndarray:
         if guard > 10_000_000:
             break
     return np.array(out, np.int64)
+
+
+
+def v1_outputs_kept(gids: list, wins: list, empty: list, p) -> int:
+    """How many of a reduce iterator's outputs, one per (group, window) in the order 1.x reads
+    them, reach 1.x's answer when some are empty (``empty[k]``: a percentile() of too few points)
+    and the call is the statement's only one: 1.x's reduce iterator answers an empty output with
+    nil, which is its end of stream. Its cursor reads a nil right after a point as nothing and
+    reads on, and ends the answer at a nil read first or right after another nil. Between the two,
+    with GROUP BY time() and a fill other than none, 1.x's fill iterator fills a nil read while
+    the current group still has windows as a gap, and passes it on otherwise. Worked out on
+    InfluxDB 1.6.7's answers (tests/engine/test_influxql_diff.py)."""
+    n = len(gids)
+    read = _filled_reads(gids, wins, empty, p) if p.interval and p.fill is not FillOption.NONE \
+        else _plain_reads(empty)
+    after_point = False
+    for nil, upto in read:
+        if nil and not after_point:
+            return upto
+        after_point = not nil
+    return n
+
+
+def _plain_reads(empty: list):
+    """(whether it is nil, outputs read so far) per read of the reduce iterator, then its end."""
+    for k, e in enumerate(empty):
+        yield e, k
+    while True:
+        yield True, len(empty)
+
+
+def _filled_reads(gids: list, wins: list, empty: list, p):
+    """(whether it is nil, outputs read so far) per read of 1.x's fill iterator over the reduce
+    iterator's outputs (its Next: a point read again once put back, a nil put back is gone)."""
+    n, interval = len(gids), p.interval
+    first = window_start(p.start, interval, p.offset, None)
+    last = window_start(p.end, interval, p.offset, None)
+    step, begin, end = (interval, first, last) if p.ascending else (-interval, last, first)
+    state = {"k": 0, "held": None}
+
+    def pull():
+        held = state["held"]
+        if held is not None:
+            state["held"] = None
+            return held
+        k = state["k"]
+        if k >= n:
+            return None
+        state["k"] = k + 1
+        return None if empty[k] else k
+
+    while True:   # (its first read peeks: a nil there is answered as nil, and peeked again)
+        i = pull()
+        if i is not None:
+            break
+        yield True, state["k"]
+    state["held"] = i
+    group, t = gids[i], begin
+    while True:
+        i = pull()
+        if i is None or gids[i] != group:
+            if (t <= end) if step > 0 else (t >= end):
+                state["held"] = i
+                yield False, state["k"]      # the window filled
+                t += step
+                continue
+            if i is None:
+                yield True, state["k"]
+                continue
+            group, t = gids[i], begin
+        if (wins[i] - t) * step > 0:        # a later window: this one filled, the point kept
+            state["held"] = i
+        yield False, state["k"]
+        t += step
