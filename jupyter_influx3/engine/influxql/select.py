@@ -271,7 +271,7 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         `kind` it does not take (`iterator`: the Go type of its input, by default the field's
         interrupt iterator): raised where it has points, or else where a series matches
         (series_match: 1.x types a call's iterators from the field, points or not)."""
-        if kind is not None and kind not in allowed and (have_points or self.series_match()):
+        if kind not in (None, "null") and kind not in allowed and (have_points or self.series_match()):
             raise ExecError(f"unsupported {label} iterator type: "
                             f"*query.{iterator or _iter_type(kind) + 'InterruptIterator'}")
 
