@@ -389,8 +389,11 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
             by_name.setdefault(s.name, []).append(i)
         keep = set()
         for name, idxs in by_name.items():
-            if not self.p.ascending and not self.v3:
-                idxs = idxs[::-1]  # 1.x limits the tag sets in ascending order, then reverses the output
+            if not self.v3:
+                # 1.x limits a measurement's tag sets in the order of their keys (tsdb.MarshalTags:
+                # the values joined by '|' in the order of the tag keys), in which a missing tag
+                # (an empty value) sorts after every other
+                idxs = sorted(idxs, key=lambda i: "|".join(v for _k, v in sorted(out[i].tags.items())))
             sel = idxs[stmt.soffset:]
             if stmt.slimit:
                 sel = sel[:stmt.slimit]
