@@ -12,7 +12,7 @@ Modes:
   with tags, fills, transformations of them, ``ORDER BY time DESC``, LIMIT, raw queries;
 * ``all``: every function, casts, SLIMIT/OFFSET, top/bottom with LIMIT, boolean and string fields.
   It finds 1.x quirks this engine does not reproduce on purpose (listed in the note of issue 18,
-  2026-12-06): OFFSET without LIMIT answers one row in 1.x; top()/bottom() under LIMIT; SLIMIT's choice of series lacking a tag; a call without points in a series filled
+  2026-12-06): OFFSET without LIMIT answers one row in 1.x; top()/bottom() under LIMIT; a call without points in a series filled
   with the bare number beside typed ones; integral()'s last window, which 1.x emits when its
   iterator closes (in Go map order, sometimes as a row of its own beside other calls or under
   LIMIT).

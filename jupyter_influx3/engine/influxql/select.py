@@ -47,9 +47,9 @@ from .expr import eval_expr
 from .fill import _Fill
 from .functions import Vec, nan_to_null
 from .planner import MeasurementInfo, PreparedSelect
-from .points import frozen, shard_bounds, shard_duration
+from .points import ZERO_TO_EPOCH, frozen, shard_bounds, shard_duration
 from .raw import _Raw
-from .scan import Frame, Scanner, column_types, condition_sql
+from .scan import Frame, Scanner, _q, column_types, condition_sql
 from .series import Groups, SeriesData
 from .specialcalls import _SpecialCalls
 from .transform import _Transforms
@@ -275,6 +275,27 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
             raise ExecError(f"unsupported {label} iterator type: "
                             f"*query.{iterator or _iter_type(kind) + 'InterruptIterator'}")
 
+    def tag_sets_by_shard(self, m: MeasurementInfo) -> list[list[str]]:
+        """Per shard group the range meets, the keys (``slimit_key``) of ``m``'s tag sets that
+        have a series there the WHERE's tag terms match, whether or not it has points in the
+        range: what 1.x's SLIMIT counts, shard by shard."""
+        p = self.p
+        cond = _tag_terms(p.condition, set(m.tags))
+        sd = self.shard_dur(m)
+        lo, hi = shard_bounds(max(p.start, p.read_start), p.end, sd)
+        where = None if cond is None else condition_sql(cond, self.column_types(m), v3=self.v3)
+        src, conds, _lo, _hi = self.scanner.source(m, lo, hi, where)
+        dims = sorted(self.dims)
+        cols = [f"coalesce(CAST({_q(d)} AS VARCHAR), '')" if d in m.tags else "''" for d in dims]
+        key = " || '|' || ".join(cols) if cols else "''"
+        sql = (f"SELECT DISTINCT (epoch_ns(time) + {ZERO_TO_EPOCH % sd}) // {sd} AS s, {key} AS k "
+               f"FROM {src} AS __v" + (f" WHERE {' AND '.join(conds)}" if conds else "") + " ORDER BY s, k")
+        got = self.scanner.query(sql)
+        out: dict[int, list[str]] = {}
+        for shard, k in zip(got.column("s").to_pylist(), got.column("k").to_pylist()):
+            out.setdefault(shard, []).append(k)
+        return list(out.values())
+
     def series_match(self) -> bool:
         """Whether a series of a source matches the WHERE's tag terms in the shards the range
         meets (1.x makes a call's iterators per such series, whether or not they hold points of
@@ -384,21 +405,36 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         stmt = self.p.stmt
         if not stmt.slimit and not stmt.soffset:
             return out
+        if not self.v3 and not any(src.subquery is not None for src in self.p.sources):
+            return self._v1_slimit(out)
         by_name: dict[str, list[int]] = {}
         for i, s in enumerate(out):
             by_name.setdefault(s.name, []).append(i)
         keep = set()
         for name, idxs in by_name.items():
-            if not self.v3:
-                # 1.x limits a measurement's tag sets in the order of their keys (tsdb.MarshalTags:
-                # the values joined by '|' in the order of the tag keys), in which a missing tag
-                # (an empty value) sorts after every other
-                idxs = sorted(idxs, key=lambda i: "|".join(v for _k, v in sorted(out[i].tags.items())))
             sel = idxs[stmt.soffset:]
             if stmt.slimit:
                 sel = sel[:stmt.slimit]
             keep.update(sel)
         return [s for i, s in enumerate(out) if i in keep]
+
+    def _v1_slimit(self, out: list[SeriesData]) -> list[SeriesData]:
+        """1.x's SLIMIT/SOFFSET: in every shard group the range meets, a measurement's tag sets
+        there (tag_sets_by_shard), sorted by their tsdb.MarshalTags keys (the values joined by
+        '|' in tag key order: a missing one of two tags sorts last), are cut; the answer keeps
+        the series of the tag sets any shard kept."""
+        stmt = self.p.stmt
+        kept: dict[str, set] = {}
+        for m in self.measurements():
+            for keys in self.tag_sets_by_shard(m):
+                cut = keys[stmt.soffset:stmt.soffset + stmt.slimit] if stmt.slimit else keys[stmt.soffset:]
+                kept.setdefault(m.name, set()).update(cut)
+        return [s for s in out if slimit_key(s.tags) in kept.get(s.name, ())]
+
+
+def slimit_key(tags: dict) -> str:
+    """A tag set's key as 1.x sorts tag sets for SLIMIT: its values in tag key order, '|' apart."""
+    return "|".join(v for _k, v in sorted(tags.items()))
 
 
 def _with_dims(sq: PreparedSelect, dims: list[str]) -> PreparedSelect:
