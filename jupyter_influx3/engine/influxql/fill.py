@@ -338,7 +338,6 @@ def _fill_grid_tz(s_lim, e_lim, times, interval, offset, tz, asc) -> np.ndarray:
     return np.array(out, np.int64)
 
 
-
 def v1_outputs_kept(gids: list, wins: list, empty: list, p) -> int:
     """How many of a reduce iterator's outputs, one per (group, window) in the order 1.x reads
     them, reach 1.x's answer when some are empty (``empty[k]``: a percentile() of too few points)
@@ -374,39 +373,39 @@ def _filled_reads(gids: list, wins: list, empty: list, p):
     first = window_start(p.start, interval, p.offset, None)
     last = window_start(p.end, interval, p.offset, None)
     step, begin, end = (interval, first, last) if p.ascending else (-interval, last, first)
-    state = {"k": 0, "held": None}
+    k = 0          # outputs read
+    held = None    # the output put back, to be read again
 
     def pull():
-        held = state["held"]
+        nonlocal k, held
         if held is not None:
-            state["held"] = None
-            return held
-        k = state["k"]
+            i, held = held, None
+            return i
         if k >= n:
             return None
-        state["k"] = k + 1
-        return None if empty[k] else k
+        k += 1
+        return None if empty[k - 1] else k - 1
 
     while True:   # (its first read peeks: a nil there is answered as nil, and peeked again)
         i = pull()
         if i is not None:
             break
-        yield True, state["k"]
-    state["held"] = i
+        yield True, k
+    held = i
     group, t = gids[i], begin
     while True:
         i = pull()
         if i is None or gids[i] != group:
             if (t <= end) if step > 0 else (t >= end):
-                state["held"] = i
-                yield False, state["k"]      # the window filled
+                held = i
+                yield False, k      # the window filled
                 t += step
                 continue
             if i is None:
-                yield True, state["k"]
+                yield True, k
                 continue
             group, t = gids[i], begin
         if (wins[i] - t) * step > 0:        # a later window: this one filled, the point kept
-            state["held"] = i
-        yield False, state["k"]
+            held = i
+        yield False, k
         t += step

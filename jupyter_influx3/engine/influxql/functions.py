@@ -191,7 +191,8 @@ def cast_field(v: Vec, target: str) -> Vec:
 # ---------------------------------------------------------------------------------------------
 # arithmetic and comparisons (1.x ValuerEval with IntegerFloatDivision)
 
-_NUMERIC = ("float", "integer", "unsigned")
+#: the kinds of numbers (math and numeric calls take these)
+NUMERIC_KINDS = ("float", "integer", "unsigned")
 _CMP_OPS = {"=", "!=", "<", "<=", ">", ">="}
 
 
@@ -223,7 +224,7 @@ def binary(op: str, a: Vec, b: Vec) -> Vec:
         if op == "OR" and ka == "boolean":
             return Vec("boolean", a.data & a.valid, np.ones(n, bool))
         return Vec("boolean", np.zeros(n, bool), np.ones(n, bool))
-    if ka in _NUMERIC and kb in _NUMERIC:
+    if ka in NUMERIC_KINDS and kb in NUMERIC_KINDS:
         if ka == kb == "integer":
             return _numeric_op(op, "integer", a.data, b.data, valid)
         if ka == kb == "unsigned":
@@ -348,7 +349,7 @@ def math_call(name: str, args: Sequence[Vec], go: bool = True) -> Vec:
             return a
         return Vec.nulls(n)
     if name in _UFUNC:
-        if a.kind not in _NUMERIC:
+        if a.kind not in NUMERIC_KINDS:
             return Vec.nulls(n)
         if go and name in _GO_FUNC:
             from . import gomath
@@ -358,7 +359,7 @@ def math_call(name: str, args: Sequence[Vec], go: bool = True) -> Vec:
             return Vec("float", _UFUNC[name](a.data.astype(np.float64)), a.valid)
     if name in ("atan2", "log", "pow"):
         b = args[1]
-        if a.kind not in _NUMERIC or b.kind not in _NUMERIC:
+        if a.kind not in NUMERIC_KINDS or b.kind not in NUMERIC_KINDS:
             return Vec.nulls(n)
         x, y = a.data.astype(np.float64), b.data.astype(np.float64)
         if go:

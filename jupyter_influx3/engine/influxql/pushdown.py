@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from .ast import Call, VarRef, text
 from .cachescan import Unsupported
-from .functions import Vec
+from .functions import NUMERIC_KINDS, Vec
 from .points import Points
 from ..sql.seriescache import distinct_series
 
@@ -28,7 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .select import _Run
 
 PUSHED = {"count", "sum", "mean", "min", "max", "first", "last", "spread"}
-_NUMERIC = ("float", "integer", "unsigned")
 _AGGS = {"count": ["count"], "sum": ["count", "sum"], "mean": ["count", "sum"], "min": ["count", "min"],
          "max": ["count", "max"], "first": ["count", "first"], "last": ["count", "last"],
          "spread": ["count", "min", "max"]}
@@ -48,7 +47,7 @@ def _eligible(run: "_Run", c: Call) -> bool:
     if c.name in ("first", "last") and not p.interval:
         return False  # 1.x reads these through its limit iterator (see _Run.aggregate)
     kind = p.ref_type(c.args[0])
-    if kind not in _NUMERIC or (c.name == "first" and kind == "unsigned"):
+    if kind not in NUMERIC_KINDS or (c.name == "first" and kind == "unsigned"):
         return False
     for m in run.measurements():
         col = run.column_for(m, c.args[0], kind)

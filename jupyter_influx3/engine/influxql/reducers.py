@@ -154,9 +154,10 @@ def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray
         at = [int(math.floor(float(e - s) * pct / 100.0 + 0.5)) - 1 for s, e in zip(starts.tolist(), ends.tolist())]
         empty = [i < 0 or i >= e - s for i, s, e in zip(at, starts.tolist(), ends.tolist())]
         kept = len(at)
-        if not run.v3 and any(empty) and _only_call(run.p):
+        if not run.v3 and any(empty) and len(run.from_plan("calls", (), run._calls)) == 1:
             # 1.x answers a (group, window) too small for it with its reduce iterator's end: what
-            # comes out after it depends on its cursor and fill iterator (fill.v1_outputs_kept)
+            # comes out after it depends on its cursor and fill iterator (fill.v1_outputs_kept);
+            # the calls of a statement of several are each read again past it
             from .fill import v1_outputs_kept
             kept = v1_outputs_kept(pts.gid[starts].tolist(), win[starts].tolist(), empty, run.p)
         for s, e, i, none in zip(starts.tolist()[:kept], ends.tolist()[:kept], at, empty):
@@ -337,14 +338,6 @@ def _mode(vals, times, kind):
         most_mode = v
         most_time = t
     return most_mode
-
-
-def _only_call(p) -> bool:
-    """Whether the statement calls one function (math aside): 1.x reads it through one iterator."""
-    from . import ast
-    from .expr import _calls_in
-
-    return len({ast.text(c) for f in p.stmt.fields for c in _calls_in(f.expr)}) == 1
 
 
 def _top_frequency_tied(vals) -> bool:

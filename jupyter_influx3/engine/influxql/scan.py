@@ -29,7 +29,7 @@ from . import ast
 from .ast import BinaryExpr, Call, Op, ParenExpr, VarRef
 from ..sql.runner import service_for
 from ..sql.seriescache import arrow_to_numpy, cache_for, distinct_series, series_key
-from .functions import MIN_TIME, MAX_TIME, Vec
+from .functions import MIN_TIME, MAX_TIME, NUMERIC_KINDS, Vec
 
 __all__ = ["Frame", "Scanner", "series_key", "condition_sql"]
 
@@ -126,7 +126,6 @@ def condition_sql(expr, column_type, tag_default: bool = True, v3: bool = False)
 
 
 _SQL_CMP = {Op.EQ: "=", Op.NEQ: "<>", Op.LT: "<", Op.LTE: "<=", Op.GT: ">", Op.GTE: ">="}
-_NUM = ("float", "integer", "unsigned")
 
 
 def _lit(e) -> tuple[str, str]:
@@ -198,7 +197,7 @@ def _expr_sql(e, ct, v3: bool = False) -> tuple[str, str]:
         if op in _SQL_CMP:
             if lk == "null" or rk == "null":
                 return "FALSE", "boolean"
-            if lk in _NUM and rk in _NUM:
+            if lk in NUMERIC_KINDS and rk in NUMERIC_KINDS:
                 if "unsigned" in (lk, rk) and "integer" in (lk, rk):
                     ls, rs = f"CAST({ls} AS HUGEINT)", f"CAST({rs} AS HUGEINT)"
                 return f"(({ls}) {_SQL_CMP[op]} ({rs}))", "boolean"
@@ -210,7 +209,7 @@ def _expr_sql(e, ct, v3: bool = False) -> tuple[str, str]:
         # arithmetic
         if lk == "null" or rk == "null":
             return "NULL", "null"
-        if lk in _NUM and rk in _NUM:
+        if lk in NUMERIC_KINDS and rk in NUMERIC_KINDS:
             if op is Op.ADD:
                 return f"(({ls}) + ({rs}))", _num_kind(lk, rk)
             if op is Op.SUB:
@@ -278,7 +277,7 @@ _SQL_MATH = {"sin": "sin", "cos": "cos", "tan": "tan", "asin": "asin", "acos": "
 
 def _call_sql(e: Call, ct, v3: bool = False) -> tuple[str, str]:
     args = [_expr_sql(a, ct, v3) for a in e.args]
-    if any(k not in _NUM for _, k in args):
+    if any(k not in NUMERIC_KINDS for _, k in args):
         return "NULL", "null"
     n = e.name
     a0 = args[0][0]

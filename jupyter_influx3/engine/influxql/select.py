@@ -279,18 +279,11 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         """Per shard group the range meets, the keys (``slimit_key``) of ``m``'s tag sets that
         have a series there the WHERE's tag terms match, whether or not it has points in the
         range: what 1.x's SLIMIT counts, shard by shard."""
-        p = self.p
-        cond = _tag_terms(p.condition, set(m.tags))
         sd = self.shard_dur(m)
-        lo, hi = shard_bounds(max(p.start, p.read_start), p.end, sd)
-        where = None if cond is None else condition_sql(cond, self.column_types(m), v3=self.v3)
-        src, conds, _lo, _hi = self.scanner.source(m, lo, hi, where)
-        dims = sorted(self.dims)
-        cols = [f"coalesce(CAST({_q(d)} AS VARCHAR), '')" if d in m.tags else "''" for d in dims]
+        cols = [f"coalesce(CAST({_q(d)} AS VARCHAR), '')" if d in m.tags else "''" for d in sorted(self.dims)]
         key = " || '|' || ".join(cols) if cols else "''"
-        sql = (f"SELECT DISTINCT (epoch_ns(time) + {ZERO_TO_EPOCH % sd}) // {sd} AS s, {key} AS k "
-               f"FROM {src} AS __v" + (f" WHERE {' AND '.join(conds)}" if conds else "") + " ORDER BY s, k")
-        got = self.scanner.query(sql)
+        got = self._tag_matched(m, f"DISTINCT (epoch_ns(time) + {ZERO_TO_EPOCH % sd}) // {sd} AS s, {key} AS k",
+                                " ORDER BY s, k")
         out: dict[int, list[str]] = {}
         for shard, k in zip(got.column("s").to_pylist(), got.column("k").to_pylist()):
             out.setdefault(shard, []).append(k)
@@ -300,16 +293,18 @@ class _Run(_Raw, _Aggregates, _Fill, _SpecialCalls, _Transforms):
         """Whether a series of a source matches the WHERE's tag terms in the shards the range
         meets (1.x makes a call's iterators per such series, whether or not they hold points of
         the call's field: its type errors come from those iterators). Field terms count as true."""
+        return any(self._tag_matched(m, "1", " LIMIT 1").num_rows for m in self.measurements())
+
+    def _tag_matched(self, m: MeasurementInfo, select: str, tail: str):
+        """``SELECT {select}`` (then ``tail``) over ``m``'s rows in the shard groups the range meets
+        whose series the WHERE's tag terms match (field terms count as true)."""
         p = self.p
-        for m in self.measurements():
-            cond = _tag_terms(p.condition, set(m.tags))
-            lo, hi = shard_bounds(max(p.start, p.read_start), p.end, self.shard_dur(m))
-            where = None if cond is None else condition_sql(cond, self.column_types(m), v3=self.v3)
-            src, conds, _lo, _hi = self.scanner.source(m, lo, hi, where)
-            sql = f"SELECT 1 FROM {src} AS __v" + (f" WHERE {' AND '.join(conds)}" if conds else "") + " LIMIT 1"
-            if self.scanner.query(sql).num_rows:
-                return True
-        return False
+        cond = _tag_terms(p.condition, set(m.tags))
+        lo, hi = shard_bounds(max(p.start, p.read_start), p.end, self.shard_dur(m))
+        where = None if cond is None else condition_sql(cond, self.column_types(m), v3=self.v3)
+        src, conds, _lo, _hi = self.scanner.source(m, lo, hi, where)
+        return self.scanner.query(f"SELECT {select} FROM {src} AS __v"
+                                  + (f" WHERE {' AND '.join(conds)}" if conds else "") + tail)
 
     def subquery_rows(self, sq: PreparedSelect) -> list[SeriesData]:
         rows = self._sub_rows.get(id(sq))

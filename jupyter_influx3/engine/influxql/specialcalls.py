@@ -10,7 +10,7 @@ import numpy as np
 
 from . import ast
 from .ast import Call, VarRef
-from .functions import MIN_TIME, Vec, window_end, window_start
+from .functions import MIN_TIME, NUMERIC_KINDS, Vec, window_end, window_start
 from .goheap import Heap
 from .points import Points, _segments, _starts
 
@@ -64,7 +64,7 @@ class _SpecialCalls:
         unit = c.args[1].value if len(c.args) > 1 else 10**9
         pts = self.field_points(arg, [], start, ordered=True)
         kind = pts.value.kind if len(pts) else p.ref_type(arg)
-        self.refuse_type("integral", kind, ("float", "integer", "unsigned"), len(pts) > 0)
+        self.refuse_type("integral", kind, NUMERIC_KINDS, len(pts) > 0)
         if len(pts) == 0:
             return Points.empty("float")
         out_g, out_t, out_v = [], [], []
@@ -141,7 +141,7 @@ class _SpecialCalls:
         kind = pts.value.kind if len(pts) else p.ref_type(ref)
         if tag_args and kind == "string":   # (1.x picks per tag value with max()/min() first)
             self.refuse_type("max" if is_top else "min", kind, (), len(pts) > 0)
-        self.refuse_type(c.name, kind, ("float", "integer", "unsigned"), len(pts) > 0,
+        self.refuse_type(c.name, kind, NUMERIC_KINDS, len(pts) > 0,
                          "booleanReduceBooleanIterator" if tag_args and kind == "boolean" else None)
         if len(pts) == 0:
             return pts

@@ -12,13 +12,12 @@ import numpy as np
 
 from .ast import Call, VarRef
 from .errors import ExecError, _iter_type
-from .functions import Vec, holt_winters, ta_state
+from .functions import NUMERIC_KINDS, Vec, holt_winters, ta_state
 from .lexer import wrap64
 from .points import Points, _starts
 
 
-#: the values transformations take, and the names 1.x's errors give their iterators
-_NUMERIC = ("float", "integer", "unsigned")
+#: the names 1.x's errors give the iterators of transformations
 _LABELS = {"non_negative_derivative": "derivative", "non_negative_difference": "difference",
            "cumulative_sum": "cumulative sum", "moving_average": "moving average"}
 
@@ -34,7 +33,7 @@ class _Transforms:
         arg = c.args[0]
         kind = inp.value.kind if len(inp) or not isinstance(arg, VarRef) else p.ref_type(arg)
         if name != "elapsed":
-            self.refuse_type(_LABELS.get(name, name), kind, _NUMERIC, len(inp) > 0)
+            self.refuse_type(_LABELS.get(name, name), kind, NUMERIC_KINDS, len(inp) > 0)
         if len(inp) == 0:
             kind = "integer" if name == "elapsed" else ("float" if name not in (
                 "difference", "non_negative_difference", "cumulative_sum") else inp.value.kind)
