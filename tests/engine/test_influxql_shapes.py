@@ -220,6 +220,44 @@ def test_a_statement_planned_from_its_shape_answers_as_one_planned_whole(engine,
     assert sum(replans) >= 3   # the texts after the template's were planned from the shape
 
 
+def test_a_time_offset_of_now_is_worked_out_at_every_plan(engine):
+    """GROUP BY time(30s, now()) windows start at now's offset in the interval: the interval and
+    offset of the other dimensions are kept per shape, this one is not."""
+    engine.create_database("db")
+    engine.write_lp("db", "".join(f"cpu,host=h0 v={t} {t * 1_000_000_000}\n" for t in range(120)),
+                    precision="nanosecond")
+    ex, whole = Executor(engine), Executor(engine)
+    starts = set()
+    for k, now in enumerate([200_000_000_000, 207_000_000_000, 213_000_000_000]):
+        text = f"SELECT max(v) FROM cpu WHERE host = 'h0' AND time >= {k}s AND time < 100s GROUP BY time(30s, now())"
+        got = [r.to_dict() for r in ex.execute(text, database="db", now_ns=now)]
+        assert got == [r.to_dict() for r in whole.execute(parse_query(text), database="db", now_ns=now)], text
+        starts.add(got[0]["series"][0]["values"][1][0])
+    assert len(starts) == 3   # each now's windows
+
+
+def test_a_plan_made_from_another_statements_plan_types_its_own_where(engine):
+    """planner.replanned keeps the types of the fields' references (the same nodes) and types the
+    new WHERE's; none of the old WHERE's references is left in the new plan's types."""
+    from jupyter_influx3.engine.influxql.planner import replanned
+    engine.create_database("db")
+    engine.write_lp("db", "cpu,host=h0 v=1 1000000000\n", precision="nanosecond")
+    ex = Executor(engine)
+    text = "SELECT max(v) FROM cpu WHERE host = '{}' AND v > 0 AND time >= 0s GROUP BY time(1m)"
+    old, new = (parse_query(text.format(h)).statements[0] for h in ("h0", "h1"))   # no node shared
+    p0 = ex.prepare(old, "db", None, 0)
+    p = replanned(p0, new, _plan_context(ex))
+    refs = lambda e: [n for n in ast.walk(e) if isinstance(n, ast.VarRef)]
+    assert [p.ref_type(r) for r in refs(p.condition)] == ["tag", "float"]
+    assert not {id(r) for r in refs(p0.condition)} & p.types.keys()
+    assert [p.ref_type(r) for r in refs(p.stmt.fields[0].expr)] == ["float"]
+
+
+def _plan_context(ex: Executor):
+    from jupyter_influx3.engine.influxql.planner import PlanContext
+    return PlanContext(now_ns=0, resolve=ex._resolve("db", None, False), max_select_buckets=0)
+
+
 def test_the_template_is_made_once_the_answer_is_out():
     """The first text of a shape is parsed alone; the probe parse that makes the template is
     work for the next texts, handed to afterwards.later (the lean path runs it after the write)."""

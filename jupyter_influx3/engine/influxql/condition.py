@@ -467,6 +467,13 @@ def condition_expr(
     return expr, tr
 
 
+#: what a comparison of a field or tag with it reduces to: itself (_reduce keeps a leaf, and _fold
+#: folds nothing whose left side is a reference)
+_PLAIN = frozenset({StringLiteral, IntegerLiteral, NumberLiteral, UnsignedLiteral, BooleanLiteral, DurationLiteral,
+                    TimeLiteral, NilLiteral, ast.RegexLiteral, VarRef})
+_ANY_TIME = TimeRange()
+
+
 def _condition(cond, now_ns, tz):
     if cond is None:
         return None, TimeRange()
@@ -485,7 +492,9 @@ def _condition(cond, now_ns, tz):
             return None, _time_bound(cond.op, cond.rhs, now_ns, tz)
         if is_time_ref(cond.rhs):
             return None, _time_bound(_FLIP.get(cond.op, cond.op), cond.lhs, now_ns, tz)
-        return _reduce(cond, now_ns, tz), TimeRange()
+        if type(cond.lhs) is VarRef and type(cond.rhs) in _PLAIN:
+            return cond, _ANY_TIME   # (what _reduce gives: nothing folds, the node is kept)
+        return _reduce(cond, now_ns, tz), _ANY_TIME
     if isinstance(cond, ParenExpr):
         e, tr = _condition(cond.expr, now_ns, tz)
         if e is None:
@@ -512,9 +521,10 @@ _GO_TYPE = {
 
 
 def _time_bound(op: Op, rhs: Expr, now_ns, tz) -> TimeRange:
-    if isinstance(rhs, StringLiteral) and is_time_string(rhs.value):
-        rhs = TimeLiteral(string_to_time(rhs.value, tz))
-    rhs = reduce(rhs, now_ns, tz)
+    if type(rhs) is not DurationLiteral and type(rhs) is not IntegerLiteral:   # (those reduce to themselves)
+        if isinstance(rhs, StringLiteral) and is_time_string(rhs.value):
+            rhs = TimeLiteral(string_to_time(rhs.value, tz))
+        rhs = reduce(rhs, now_ns, tz)
     if isinstance(rhs, TimeLiteral):
         v = rhs.value
         if v > MAX_TIME:

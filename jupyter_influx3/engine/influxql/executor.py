@@ -36,7 +36,7 @@ from ..sql.runner import QueryLogEntry, new_query_id
 from . import ast, dashboard, shapes
 from .ast import BinaryExpr, Measurement, ParenExpr, SelectStatement, VarRef
 from .condition import ConditionError, condition_expr, has_time_expr
-from .functions import MIN_TIME, FunctionError, Vec
+from .functions import MIN_TIME, FunctionError, Vec, window_start
 from .parser import ParseError, parse_query
 from .planner import CATALOG_TYPES, MeasurementInfo, PlanContext, PlanError, prepare_select, replanned
 from .results import Series, StatementResult
@@ -516,7 +516,6 @@ class Executor:
             n = limits_for(self.engine).max_select_buckets
         if n <= 0 or p.is_raw or not p.interval:
             return
-        from .functions import window_start
         if p.start > MIN_TIME:
             first = window_start(p.start, p.interval, p.offset, p.location)
             last = window_start(p.end, p.interval, p.offset, p.location)

@@ -19,7 +19,8 @@ It plans only; :mod:`.select` runs the plan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import operator
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from . import ast
@@ -118,7 +119,7 @@ class PreparedSelect:
     #: lower bound of the rows read (max-select-buckets may raise it above ``start``)
     read_start: int = MIN_TIME
     #: what runs work out from the plan alone (see select._Run.from_plan); shared by the copies
-    #: a reused plan is run as, never by a plan made with dataclasses.replace (a new dict)
+    #: a reused plan is run as, never by a replanned one (a new dict)
     memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -216,6 +217,17 @@ class _Compiler:
                 self._validate_condition(a)
 
     def _compile_dimensions(self, stmt: SelectStatement) -> None:
+        """The GROUP BY time() interval and offset (PlanError for what 1.x refuses). They depend on
+        the dimensions, the time zone and, for an offset of now(), the time: worked out once for a
+        statement's shape when now() is not among them (a dashboard's new texts share the shape)."""
+        if ast.shape_memo(stmt, "_dims_call_now", lambda: any(
+                isinstance(n, Call) and n.name == "now" for d in stmt.dimensions for n in ast.walk(d.expr))):
+            self._interval_offset(stmt)
+        else:
+            self.interval, self.offset = ast.shape_memo(stmt, "_interval_offset",
+                                                        lambda: self._interval_offset(stmt))
+
+    def _interval_offset(self, stmt: SelectStatement) -> tuple[int, int]:
         for d in stmt.dimensions:
             expr = reduce(d.expr, None)
             if isinstance(expr, VarRef):
@@ -264,6 +276,7 @@ class _Compiler:
                 pass
             else:
                 raise PlanError("only time and tag dimensions allowed")
+        return self.interval, self.offset
 
     # -- fields
     def compile_fields(self, stmt: SelectStatement) -> None:
@@ -690,14 +703,44 @@ def replanned(p0: PreparedSelect, stmt: SelectStatement, ctx: PlanContext) -> Op
         return None   # (one of the two plans' dimensions read now(): planned whole)
     stmt1 = ast.replaced(p0.stmt, condition=c.condition)
     ast.memo(stmt1, ast.LIKE, lambda: p0.stmt)   # (its fields are p0's: see ast.shape_memo)
-    # p0 with what the WHERE decides made again: its types (by node id, the new condition's
-    # nodes are new), read_start (raised by the bucket check), its lists (runs change them) and
-    # its memo (a new one: see PreparedSelect.memo)
-    p = replace(p0, stmt=stmt1, condition=c.condition, start=c.start, end=c.end, offset=c.offset,
-                ascending=c.ascending, columns=list(p0.columns), dimensions=list(p0.dimensions), types={},
-                max_select_buckets=ctx.max_select_buckets, now_ns=ctx.now_ns, read_start=MIN_TIME)
-    _type_refs(p)
+    # p0 with what the WHERE decides made again: its condition's types (see _types_kept),
+    # read_start (raised by the bucket check), its lists (runs change them) and its memo (a new
+    # one: see PreparedSelect.memo). (Its fields copied, not dataclasses.replace: that __init__
+    # costs a new text ~5 µs.)
+    p = object.__new__(PreparedSelect)
+    p.__dict__.update(p0.__dict__)
+    refs = _condition_refs(c.condition)
+    p.__dict__.update(stmt=stmt1, condition=c.condition, start=c.start, end=c.end, offset=c.offset,
+                      ascending=c.ascending, columns=list(p0.columns), dimensions=list(p0.dimensions),
+                      types=_types_kept(p0, refs), max_select_buckets=ctx.max_select_buckets,
+                      now_ns=ctx.now_ns, read_start=MIN_TIME, memo={_REFS: refs})
+    if p.condition is not None and not all(id(n) in p.types for n in refs):
+        _type_refs(p, (p.condition,))
     return p
+
+
+#: a plan's memo: its condition's references (see _types_kept)
+_REFS = "condition refs"
+
+
+def _condition_refs(cond) -> tuple:
+    return () if cond is None else tuple(n for n in ast.walk(cond) if type(n) is VarRef)
+
+
+def _types_kept(p0: PreparedSelect, refs: tuple) -> dict:
+    """What of ``p0.types`` a plan replanned from it keeps: the fields' references are the same
+    nodes in both and keep their types; p0's condition's references are left out, unless ``refs``
+    (the new condition's) are those very nodes (the usual case: a new time range or tag value
+    only makes new literal nodes).  (An entry of a node the new plan does not hold would be stale
+    once that node is freed: its id may be a new node's.)"""
+    types = dict(p0.types)
+    old = p0.memo.get(_REFS)
+    if old is None:
+        old = p0.memo[_REFS] = _condition_refs(p0.condition)
+    if len(old) != len(refs) or not all(map(operator.is_, old, refs)):
+        for n in old:
+            types.pop(id(n), None)
+    return types
 
 
 # ---------------------------------------------------------------------------------------------
@@ -895,11 +938,13 @@ def _typed_ref(name: str, typ: str) -> VarRef:
     return VarRef(name, _DT.get(typ))
 
 
-def _type_refs(p: PreparedSelect) -> None:
-    """Give every field reference in the fields and the condition its type (1.x: a reference
-    without a cast gets the merged type of its name over the sources; ``::field`` keeps asking for
-    a field even when the name is a tag)."""
-    for root in [f.expr for f in p.stmt.fields] + ([p.condition] if p.condition is not None else []):
+def _type_refs(p: PreparedSelect, roots: Optional[tuple] = None) -> None:
+    """Give every field reference in the fields and the condition (or in ``roots``) its type
+    (1.x: a reference without a cast gets the merged type of its name over the sources;
+    ``::field`` keeps asking for a field even when the name is a tag)."""
+    if roots is None:
+        roots = [f.expr for f in p.stmt.fields] + ([p.condition] if p.condition is not None else [])
+    for root in roots:
         for n in ast.walk(root):
             if not isinstance(n, VarRef):
                 continue
