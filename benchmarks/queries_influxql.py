@@ -26,7 +26,11 @@ as TSBS's own runner and a dashboard refreshing a moving range send new texts.  
 count-all name no host or time: their text stays, as in TSBS.)
 
 The table shows both medians and the ratio influx3 / InfluxDB 1.6.7 per state; the target is a
-ratio <= 1 (none slower than 1.6.7).  Nothing asserts on time.  Only 127.0.0.1 is contacted.  The
+ratio <= 1 (none slower than 1.6.7).  Beside it, per state, the *paired* ratios (each timed run of
+influx3 over the 1.6.7 run right after it, which saw the same machine) and a distribution-free
+confidence interval of their median (order statistics, ~95%; with 5 runs the interval is their
+range, 94%): a ratio whose interval holds 1 is within the machine's noise, one whose interval lies
+above 1 is slower beyond it.  Nothing asserts on time.  Only 127.0.0.1 is contacted.  The
 last line on stdout is the JSON of all results (--json FILE too).
 """
 
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -76,6 +81,29 @@ def shape(body: bytes) -> dict:
         raise RuntimeError(res["error"])
     series = res.get("series") or []
     return {"series": len(series), "rows": sum(len(s.get("values", [])) for s in series)}
+
+
+def median_ci(xs: list[float], level: float = 0.95) -> tuple[float, float, float]:
+    """(low, high, coverage): the order statistics x_(j) and x_(n+1-j) around the median of ``xs``
+    with the largest j whose coverage, 1 - 2 P(Binomial(n, 1/2) <= j - 1), is at least ``level``
+    (j = 1, the range, when none is: its coverage is then below ``level``).  Assumes nothing of
+    the distribution but independent runs."""
+    s, n = sorted(xs), len(xs)
+    coverage = lambda j: 1 - 2 * sum(math.comb(n, i) for i in range(j)) / 2 ** n
+    j = 1
+    while j + 1 <= (n + 1) // 2 and coverage(j + 1) >= level:
+        j += 1
+    return s[j - 1], s[n - j], coverage(j)
+
+
+def paired(s: dict) -> dict:
+    """The paired ratios of a state's timed runs: their median and its confidence interval."""
+    ratios = [a / b for a, b in zip(s["influx3_ms"], s["influx1_ms"]) if b]
+    if not ratios:
+        return {}
+    lo, hi, cov = median_ci(ratios)
+    return {"paired_ratio_median": round(statistics.median(ratios), 3), "paired_ratio_ci": [round(lo, 3), round(hi, 3)],
+            "paired_ci_coverage": round(cov, 3)}
 
 
 def run_state(state: str, names: list[str], influxql: dict, srv: Server, reps: int, results: dict,
@@ -255,6 +283,7 @@ def main() -> int:
             if s and "error" not in s:
                 s["influx3_median_ms"], s["influx1_median_ms"] = med(s["influx3_ms"]), med(s["influx1_ms"])
                 s["ratio"] = round(s["influx3_median_ms"] / s["influx1_median_ms"], 3) if s["influx1_median_ms"] else None
+                s.update(paired(s))
             elif s:
                 errors[f"{name}/{st}"] = s["error"]
     if errors:
@@ -268,6 +297,15 @@ def main() -> int:
     print(f"answers identical: {sum(s['same_answer'] for s in done)}/{len(done)}; "
           f"not slower than InfluxDB 1.6.7 (ratio <= 1): {sum(s['ratio'] <= 1 for s in done)}/{len(done)}; "
           f"geometric mean of the ratios: {gm['both']:.3f}" if gm["both"] else "")
+    cis = [(n, st, results["queries"][n][st]) for n in names for st in ("buffer", "parquet")
+           if "paired_ratio_ci" in results["queries"].get(n, {}).get(st, {})]
+    if cis:
+        cov = min(s["paired_ci_coverage"] for _, _, s in cis)
+        above = [f"{n}/{st}" for n, st, s in cis if s["paired_ratio_ci"][0] > 1]
+        print(f"paired ratios: slower than InfluxDB 1.6.7 beyond the noise (the {cov:.0%} interval of the "
+              f"median above 1): {len(above)}/{len(cis)}{' (' + ', '.join(above) + ')' if above else ''}; "
+              + "; ".join(f"{n}/{st} {s['paired_ratio_median']:.2f} [{s['paired_ratio_ci'][0]:.2f}, "
+                          f"{s['paired_ratio_ci'][1]:.2f}]" for n, st, s in cis if s["paired_ratio_ci"][1] > 1))
     if results.get("in_process_ms"):
         print("in process, parquet state (Executor.execute on a second node, no HTTP), ms: " +
               ", ".join(f"{n} {v:.2f}" for n, v in results["in_process_ms"].items()))
