@@ -84,8 +84,9 @@ class StatementTooComplex(QueryError):
 # quoted strings, quoted identifiers, InfluxQL regexes (after =~ or !~) and comments hold no structure
 _OPAQUE = re.compile(r"'(?:[^'\\]|\\.|'')*'?|\"(?:[^\"\\]|\\.|\"\")*\"?|~\s*/(?:[^/\\\n]|\\.)*/?"
                      r"|--[^\n]*|/\*.*?(?:\*/|$)", re.S)
-# operators that chain into a left-deep tree (`*` and `/` are left out: `SELECT *`, `count(*)`)
-_OPERATOR = re.compile(r"\b(?:AND|OR)\b|\|\||[-+%&|^]", re.I)
+# operators that chain into a left-deep tree (`*` and `/` are left out: `SELECT *`, `count(*)`);
+# the lookahead first: a character that starts none fails at once (twice as fast)
+_OPERATOR = re.compile(r"(?=[AaOo|+%&^-])(?:\b(?:AND|OR)\b|\|\||[-+%&|^])", re.I)
 
 
 def check_statement(text: str, limits: QueryLimits) -> None:

@@ -91,6 +91,20 @@ def test_every_text_of_a_known_shape_parses_as_the_parser_parses_it():
     assert applied > 1000   # texts made from templates, not parsed
 
 
+def test_the_first_character_lookahead_changes_no_split():
+    """The literal pattern's lookahead (characters that start no alternative fail at once) finds
+    exactly what the alternatives alone find, on random texts of the characters that matter."""
+    pattern = shapes._LITERALS.pattern
+    assert pattern.startswith("(?=") and pattern.endswith(")")
+    plain = re.compile(pattern[pattern.index("(?:") + 3:-1])
+    rnd = random.Random(11)
+    alphabet = "a_.0123456789'\"\\$ µé\r\0smhdwun=()-+"
+    for _ in range(3000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30)))
+        assert [m.group() for m in shapes._LITERALS.finditer(text)] == [m.group() for m in plain.finditer(text)]
+        assert [m.lastgroup for m in shapes._LITERALS.finditer(text)] == [m.lastgroup for m in plain.finditer(text)]
+
+
 @pytest.mark.parametrize("text, fixed", [
     ("SELECT v FROM m WHERE h = 'a' LIMIT 10", ["10"]),
     ("SELECT mean(v) FROM m WHERE time > 5s GROUP BY time(1m) fill(0)", ["0"]),

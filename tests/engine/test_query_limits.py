@@ -284,3 +284,19 @@ def test_an_alarm_rings_on_time_while_the_thread_sleeps_until_a_far_deadline():
     assert ring.disarm()   # it rang
     assert rang_after < 0.05 + cancellation.WAKE_SLACK_S + 0.1, rang_after
     assert not far.cancelled
+
+
+def test_the_operator_patterns_lookahead_changes_no_count():
+    """The operator pattern's lookahead (characters that start no operator fail at once) counts
+    exactly what the alternatives alone count, on random texts of the characters that matter."""
+    import random
+    import re
+
+    from jupyter_influx3.engine import querylimits
+    pattern = querylimits._OPERATOR.pattern
+    plain = re.compile(pattern[pattern.index("(?:") + 3:-1], re.I)
+    rnd = random.Random(3)
+    words = ["AND", "and", "Or", "OR", "ORDER", "band", "x", " ", "|", "||", "-", "+", "%", "&", "^", "(", "_", "1"]
+    for _ in range(3000):
+        text = "".join(rnd.choice(words) for _ in range(rnd.randint(0, 12)))
+        assert querylimits._OPERATOR.findall(text) == plain.findall(text), text

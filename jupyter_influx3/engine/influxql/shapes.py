@@ -61,13 +61,15 @@ _INT64_MAX = (1 << 63) - 1
 # One pass over the text finds what `split` takes out. A double-quoted identifier is matched to
 # be stepped over (a quote inside it is no string); a number must not touch a letter, digit, `_`
 # or `.` on either side (then it is part of an identifier, a compound duration or something the
-# lexer reads its own way); anything else that could start a literal gives up.
+# lexer reads its own way); anything else that could start a literal gives up. (The lookahead
+# first: a character that starts no alternative fails at once, which halves the pass.)
 _LITERALS = re.compile(
+    r"(?=[\"'0-9\\$\r\0]|[^\x00-\x7f])(?:"
     r'"[^"\\\n\r\0]*"'
     r"|'(?P<s>[^'\\\n\r\0]*)'"
     r"|(?<![A-Za-z0-9_.])(?:(?P<f>[0-9]+\.[0-9]+)|(?P<d>[0-9]+(?:ns|ms|u|µ|s|m|h|d|w))|(?P<i>[0-9]+))"
     r"(?![A-Za-z0-9_.µ])"
-    r"|(?P<bad>['\"\\$\r\0]|(?<![A-Za-z0-9_])[0-9]|[^\x00-\x7f])")
+    r"|(?P<bad>['\"\\$\r\0]|(?<![A-Za-z0-9_])[0-9]|[^\x00-\x7f]))")
 _MARK = re.compile("\0(.)")
 
 
