@@ -281,10 +281,14 @@ def test_wal_files_stay_while_a_wal_trigger_has_not_read_them(live):
     _triggered(pe, "noop", "all_tables", "def process_writes(influxdb3_local, table_batches, args=None):\n    pass\n")
     assert eventually(lambda: load_positions(eng.data_dir) is not None, 10.0)
     assert wal_pinned(eng.data_dir, eng.catalog, "some-new-node", 1)  # not read yet: kept
-    old = time.time() - 25 * 3600  # no processing engine for a day: the pin lapses
+    # no processing engine for a day: the pin lapses (stopped first: a running one's rounds
+    # rewrite the positions, which made the file young again under the check now and then)
+    pe.close()
+    old = time.time() - 25 * 3600
     os.utime(positions_path(eng.data_dir), (old, old))
     assert not wal_pinned(eng.data_dir, eng.catalog, "some-new-node", 1)
     os.utime(positions_path(eng.data_dir))
+    assert wal_pinned(eng.data_dir, eng.catalog, "some-new-node", 1)  # (young again: kept)
     pe.disable_trigger("db", "noop")
     assert not wal_pinned(eng.data_dir, eng.catalog, "some-new-node", 1)  # no WAL trigger: free
 
