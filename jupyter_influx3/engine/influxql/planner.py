@@ -703,44 +703,45 @@ def replanned(p0: PreparedSelect, stmt: SelectStatement, ctx: PlanContext) -> Op
         return None   # (one of the two plans' dimensions read now(): planned whole)
     stmt1 = ast.replaced(p0.stmt, condition=c.condition)
     ast.memo(stmt1, ast.LIKE, lambda: p0.stmt)   # (its fields are p0's: see ast.shape_memo)
-    # p0 with what the WHERE decides made again: its condition's types (see _types_kept),
+    # p0 with what the WHERE decides made again: its condition's types (see _retype_condition),
     # read_start (raised by the bucket check), its lists (runs change them) and its memo (a new
     # one: see PreparedSelect.memo). (Its fields copied, not dataclasses.replace: that __init__
     # costs a new text ~5 µs.)
     p = object.__new__(PreparedSelect)
     p.__dict__.update(p0.__dict__)
-    refs = _condition_refs(c.condition)
     p.__dict__.update(stmt=stmt1, condition=c.condition, start=c.start, end=c.end, offset=c.offset,
                       ascending=c.ascending, columns=list(p0.columns), dimensions=list(p0.dimensions),
-                      types=_types_kept(p0, refs), max_select_buckets=ctx.max_select_buckets,
-                      now_ns=ctx.now_ns, read_start=MIN_TIME, memo={_REFS: refs})
-    if p.condition is not None and not all(id(n) in p.types for n in refs):
-        _type_refs(p, (p.condition,))
+                      types=dict(p0.types), max_select_buckets=ctx.max_select_buckets,
+                      now_ns=ctx.now_ns, read_start=MIN_TIME, memo={})
+    _retype_condition(p0, p)
     return p
 
 
-#: a plan's memo: its condition's references (see _types_kept)
+def _retype_condition(p0: PreparedSelect, p: PreparedSelect) -> None:
+    """Types of ``p``, replanned from ``p0`` (``p.types`` a copy of p0's), for its own condition.
+    The fields' references are the same nodes in both and keep their types. So do the
+    condition's when they are p0's very nodes (the usual case: a new time range or tag value
+    only makes new literal nodes); else p0's are dropped (an entry of a node the plan does not
+    hold would be stale once that node is freed: its id may be a new node's) and the new ones
+    typed. (p0's references are kept in its memo: it plans every new text of its shape.)"""
+    old = p0.memo.get(_REFS)
+    if old is None:
+        old = p0.memo[_REFS] = _condition_refs(p0.condition)
+    new = _condition_refs(p.condition)
+    if len(old) == len(new) and all(map(operator.is_, old, new)):
+        return
+    for n in old:
+        p.types.pop(id(n), None)
+    if p.condition is not None:
+        _type_refs(p, (p.condition,))
+
+
+#: a plan's memo: its condition's references (see _retype_condition)
 _REFS = "condition refs"
 
 
 def _condition_refs(cond) -> tuple:
     return () if cond is None else tuple(n for n in ast.walk(cond) if type(n) is VarRef)
-
-
-def _types_kept(p0: PreparedSelect, refs: tuple) -> dict:
-    """What of ``p0.types`` a plan replanned from it keeps: the fields' references are the same
-    nodes in both and keep their types; p0's condition's references are left out, unless ``refs``
-    (the new condition's) are those very nodes (the usual case: a new time range or tag value
-    only makes new literal nodes).  (An entry of a node the new plan does not hold would be stale
-    once that node is freed: its id may be a new node's.)"""
-    types = dict(p0.types)
-    old = p0.memo.get(_REFS)
-    if old is None:
-        old = p0.memo[_REFS] = _condition_refs(p0.condition)
-    if len(old) != len(refs) or not all(map(operator.is_, old, refs)):
-        for n in old:
-            types.pop(id(n), None)
-    return types
 
 
 # ---------------------------------------------------------------------------------------------

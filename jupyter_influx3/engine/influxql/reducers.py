@@ -151,8 +151,9 @@ def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray
             raise ExecError(f"unsupported percentile iterator type: *query.{_iter_type(kind)}InterruptIterator")
         pct = float(c.args[1].value)
         sel = []
-        at = [int(math.floor(float(e - s) * pct / 100.0 + 0.5)) - 1 for s, e in zip(starts.tolist(), ends.tolist())]
-        empty = [i < 0 or i >= e - s for i, s, e in zip(at, starts.tolist(), ends.tolist())]
+        first, past = starts.tolist(), ends.tolist()
+        at = [int(math.floor(float(e - s) * pct / 100.0 + 0.5)) - 1 for s, e in zip(first, past)]
+        empty = [i < 0 or i >= e - s for i, s, e in zip(at, first, past)]
         kept = len(at)
         if not run.v3 and any(empty) and len(run.from_plan("calls", (), run._calls)) == 1:
             # 1.x answers a (group, window) too small for it with its reduce iterator's end: what
@@ -160,7 +161,7 @@ def _reduce(name: str, c: Call, pts: Points, win: np.ndarray, starts: np.ndarray
             # the calls of a statement of several are each read again past it
             from .fill import v1_outputs_kept
             kept = v1_outputs_kept(pts.gid[starts].tolist(), win[starts].tolist(), empty, run.p)
-        for s, e, i, none in zip(starts.tolist()[:kept], ends.tolist()[:kept], at, empty):
+        for s, e, i, none in zip(first[:kept], past[:kept], at, empty):
             if none:
                 continue
             o = np.argsort(vals[s:e], kind="stable")
